@@ -1,0 +1,20 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ClusterSpiffeId, ClusterSpiffeIdProps } from '../constructs/cluster-spiffe-id';
+import { SpireServer } from '../constructs/spire-server';
+
+export interface IdentitiesChartProps {
+  readonly server: SpireServer;
+  /** @default one ClusterSPIFFEID giving Istio-form IDs to pods labelled `spiffe.io/spire-managed-identity: "true"` */
+  readonly meshIdentity?: Omit<ClusterSpiffeIdProps, 'server'>;
+}
+
+/** Apply stage 3: ClusterSPIFFEIDs; the controller manager's webhook validates them, so SPIRE must be running. */
+export class IdentitiesChart extends Chart {
+  public readonly meshIdentity: ClusterSpiffeId;
+
+  constructor(scope: Construct, id: string, props: IdentitiesChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    this.meshIdentity = new ClusterSpiffeId(this, 'MeshIdentity', { ...props.meshIdentity, server: props.server });
+  }
+}

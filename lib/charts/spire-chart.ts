@@ -1,0 +1,27 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { SpiffeCsiDriver, SpiffeCsiDriverProps } from '../constructs/spiffe-csi-driver';
+import { SpireAgentDaemonSet, SpireAgentDaemonSetProps } from '../constructs/spire-agent-daemon-set';
+import { SpireServer, SpireServerProps } from '../constructs/spire-server';
+
+export interface SpireChartProps {
+  readonly server: SpireServerProps;
+  /** @default agent defaults */
+  readonly agent?: Omit<SpireAgentDaemonSetProps, 'server'>;
+  /** @default CSI driver defaults */
+  readonly csiDriver?: Omit<SpiffeCsiDriverProps, 'agent'>;
+}
+
+/** Apply stage 2: SPIRE server, agent and CSI driver; wait for their rollout before the next stage. */
+export class SpireChart extends Chart {
+  public readonly server: SpireServer;
+  public readonly agent: SpireAgentDaemonSet;
+  public readonly csiDriver: SpiffeCsiDriver;
+
+  constructor(scope: Construct, id: string, props: SpireChartProps) {
+    super(scope, id, { disableResourceNameHashes: true });
+    this.server = new SpireServer(this, 'Server', props.server);
+    this.agent = new SpireAgentDaemonSet(this, 'Agent', { ...props.agent, server: this.server });
+    this.csiDriver = new SpiffeCsiDriver(this, 'CsiDriver', { ...props.csiDriver, agent: this.agent });
+  }
+}

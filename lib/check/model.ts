@@ -1,0 +1,152 @@
+import * as YAML from 'yaml';
+import { KubeObject, ManifestObject } from './manifests';
+
+/**
+ * What the wiring rules need, read off arbitrary manifests: SPIRE configs
+ * from ConfigMaps, the pods that mount them, Istio's injection templates, the
+ * ClusterSPIFFEIDs and every pod template.
+ */
+export interface MeshModel {
+  readonly servers: Array<Located<any>>;
+  readonly agents: AgentModel[];
+  readonly controllerManagers: Array<Located<any>>;
+  readonly csiDrivers: CsiNodePlugin[];
+  readonly csiDriverNames: string[];
+  readonly istioOperators: IstioModel[];
+  readonly clusterSpiffeIds: Array<Located<KubeObject>>;
+  readonly namespaces: Map<string, Record<string, string>>;
+  readonly services: Array<Located<KubeObject>>;
+  readonly pods: PodTemplate[];
+}
+
+/** A value found in one object of one file. */
+export interface Located<T> {
+  readonly value: T;
+  readonly source: ManifestObject;
+}
+
+export interface AgentModel extends Located<any> {
+  /** The pod template of the workload that mounts this config, when there is one. */
+  readonly pod?: PodTemplate;
+}
+
+export interface CsiNodePlugin {
+  readonly pod: PodTemplate;
+  /** The `-workload-api-socket-dir` the driver serves, inside its container. */
+  readonly servedDir: string;
+  readonly container: any;
+}
+
+export interface IstioModel extends Located<KubeObject> {
+  readonly trustDomain: string;
+  readonly nativeSidecars: boolean;
+  readonly socketFileName: string;
+  readonly templates: Record<string, any>;
+}
+
+export interface PodTemplate {
+  readonly source: ManifestObject;
+  readonly namespace: string;
+  readonly metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly spec: any;
+}
+
+// Istio's defaults when the IstioOperator leaves them out.
+const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
+const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
+
+export function buildModel(objects: ManifestObject[]): MeshModel {
+  const pods = objects.flatMap(podTemplateOf);
+  const configs = (key: string) => configMapEntries(objects, (name) => name === key)
+    .map(({ value, source }) => ({ value: JSON.parse(value), source }));
+  return {
+    servers: configs('server.conf'),
+    agents: configs('agent.conf').map((agent) => ({ ...agent, pod: podMountingConfigMap(pods, agent.source.doc) })),
+    controllerManagers: configMapEntries(objects, (name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+      .map(({ value, source }) => ({ value: YAML.parse(value), source }))
+      .filter(({ value }) => value?.kind === 'ControllerManagerConfig'),
+    csiDrivers: pods.flatMap(csiNodePluginsOf),
+    csiDriverNames: objects.filter(({ doc }) => doc.kind === 'CSIDriver').map(({ doc }) => doc.metadata?.name ?? ''),
+    istioOperators: objects.filter(({ doc }) => doc.kind === 'IstioOperator').map(istioModelOf),
+    clusterSpiffeIds: objects.filter(({ doc }) => doc.kind === 'ClusterSPIFFEID').map((source) => ({ value: source.doc, source })),
+    namespaces: new Map(objects.filter(({ doc }) => doc.kind === 'Namespace')
+      .map(({ doc }) => [doc.metadata?.name ?? '', doc.metadata?.labels ?? {}])),
+    services: objects.filter(({ doc }) => doc.kind === 'Service').map((source) => ({ value: source.doc, source })),
+    pods,
+  };
+}
+
+function configMapEntries(objects: ManifestObject[], keyMatches: (key: string) => boolean): Array<Located<string>> {
+  return objects
+    .filter(({ doc }) => doc.kind === 'ConfigMap')
+    .flatMap((source) => Object.entries<string>(source.doc.data ?? {})
+      .filter(([key]) => keyMatches(key))
+      .map(([, value]) => ({ value, source })));
+}
+
+const POD_TEMPLATE_PATHS: Record<string, string[]> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+function podTemplateOf(source: ManifestObject): PodTemplate[] {
+  const templatePath = POD_TEMPLATE_PATHS[source.doc.kind ?? ''];
+  if (!templatePath) return [];
+  const template = templatePath.reduce<any>((node, key) => node?.[key], source.doc);
+  if (!template?.spec) return [];
+  return [{
+    source,
+    namespace: source.doc.metadata?.namespace ?? 'default',
+    metadata: template.metadata ?? {},
+    spec: template.spec,
+  }];
+}
+
+function podMountingConfigMap(pods: PodTemplate[], configMap: KubeObject): PodTemplate | undefined {
+  return pods.find((pod) => pod.namespace === (configMap.metadata?.namespace ?? 'default')
+    && (pod.spec.volumes ?? []).some((volume: any) => volume.configMap?.name === configMap.metadata?.name));
+}
+
+/** The value of a Go flag in any of its spellings: `-f v`, `--f v`, `-f=v`, `--f=v`. */
+export function flagValue(args: string[], flag: string): string | undefined {
+  for (let index = 0; index < args.length; index++) {
+    const name = args[index].replace(/^--?/, '');
+    if (name === flag) return args[index + 1];
+    if (name.startsWith(`${flag}=`)) return name.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+function csiNodePluginsOf(pod: PodTemplate): CsiNodePlugin[] {
+  return (pod.spec.containers ?? []).flatMap((container: any) => {
+    const servedDir = flagValue([...(container.command ?? []), ...(container.args ?? [])], 'workload-api-socket-dir');
+    return servedDir === undefined ? [] : [{ pod, servedDir, container }];
+  });
+}
+
+function istioModelOf(source: ManifestObject): IstioModel {
+  const spec = source.doc.spec ?? {};
+  const templates = spec.values?.sidecarInjectorWebhook?.templates ?? {};
+  return {
+    value: source.doc,
+    source,
+    trustDomain: spec.meshConfig?.trustDomain ?? ISTIO_DEFAULT_TRUST_DOMAIN,
+    // Native sidecars are Istio's default since 1.27; only an explicit "false" turns them off.
+    nativeSidecars: String(spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false',
+    socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
+    templates: Object.fromEntries(Object.entries<string>(templates).map(([name, text]) => [name, YAML.parse(text) ?? {}])),
+  };
+}
+
+/** The hostPath a container's mount at `dir` comes from, if it is a hostPath mount. */
+export function hostPathMountedAt(pod: PodTemplate, container: any, dir: string): { volume?: any; hostPath?: string } {
+  const mount = (container.volumeMounts ?? []).find((candidate: any) => candidate.mountPath === dir);
+  if (!mount) return {};
+  const volume = (pod.spec.volumes ?? []).find((candidate: any) => candidate.name === mount.name);
+  return { volume, hostPath: volume?.hostPath?.path };
+}

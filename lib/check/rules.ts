@@ -1,0 +1,265 @@
+import * as path from 'path';
+import { selectorMatches } from '../label-selector';
+import { checkSpiffeIdTemplate } from '../spiffe-id-template';
+import { describe, ManifestObject } from './manifests';
+import { AgentModel, buildModel, hostPathMountedAt, IstioModel, Located, MeshModel, PodTemplate } from './model';
+
+/** One wiring mistake: where it is, what is wrong and how to fix it. */
+export interface Finding {
+  readonly severity: 'error' | 'warning';
+  readonly file: string;
+  readonly object: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+type Rule = (model: MeshModel) => Finding[];
+
+const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
+const ISTIO_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
+const PROXY = 'istio-proxy';
+
+function finding(source: ManifestObject, message: string, fix: string, severity: Finding['severity'] = 'error'): Finding {
+  return { severity, file: source.file, object: describe(source.doc), message, fix };
+}
+
+/** Runs every wiring rule over a set of manifests. */
+export function checkManifests(objects: ManifestObject[]): Finding[] {
+  const model = buildModel(objects);
+  return RULES.flatMap((rule) => rule(model));
+}
+
+/** The agent's socket directory must be a node directory, the same one the CSI driver serves. */
+const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((agent) => {
+  const socketDir = path.posix.dirname(agent.value.agent?.socket_path ?? '');
+  const mount = agentSocketMount(agent, socketDir);
+  if (!mount.hostPath) {
+    return [finding(agent.source, `the agent serves its socket in ${socketDir}, which is not a hostPath volume of the agent's pod`,
+      'mount a hostPath directory there: the CSI driver bind-mounts node directories, an emptyDir is private to the agent pod')];
+  }
+  return model.csiDrivers.flatMap((driver) => {
+    const served = hostPathMountedAt(driver.pod, driver.container, driver.servedDir).hostPath;
+    if (served === mount.hostPath) return [];
+    return [finding(driver.pod.source,
+      `the CSI driver serves ${served ?? `${driver.servedDir} (not a hostPath)`} but the agent's socket is in node directory ${mount.hostPath}`,
+      `mount the node directory ${mount.hostPath} at the driver's -workload-api-socket-dir ${driver.servedDir}`)];
+  });
+});
+
+function agentSocketMount(agent: AgentModel, socketDir: string): { hostPath?: string } {
+  if (!agent.pod) return {};
+  const container = (agent.pod.spec.containers ?? []).find((candidate: any) =>
+    (candidate.volumeMounts ?? []).some((mount: any) => mount.mountPath === socketDir));
+  return container ? hostPathMountedAt(agent.pod, container, socketDir) : {};
+}
+
+/** Every SPIRE config, the controller manager and Istio must name one trust domain. */
+const oneTrustDomain: Rule = (model) => {
+  const claims: Array<Located<string>> = [
+    ...model.servers.map((server) => ({ value: String(server.value.server?.trust_domain), source: server.source })),
+    ...model.agents.map((agent) => ({ value: String(agent.value.agent?.trust_domain), source: agent.source })),
+    ...model.controllerManagers.map((manager) => ({ value: String(manager.value.trustDomain), source: manager.source })),
+    ...model.istioOperators.map((istio) => ({ value: istio.trustDomain, source: istio.source })),
+  ];
+  return disagreements(claims, 'trust domain', 'set the same trust domain everywhere (SPIRE server and agent `trust_domain`, controller manager `trustDomain`, Istio `meshConfig.trustDomain`)');
+};
+
+/** Server, agent and controller manager must name one cluster. */
+const oneClusterName: Rule = (model) => {
+  const claims: Array<Located<string>> = [
+    ...model.agents.map((agent) => ({ value: String(pluginData(agent.value, 'NodeAttestor', 'k8s_psat')?.cluster), source: agent.source })),
+    ...model.controllerManagers.map((manager) => ({ value: String(manager.value.clusterName), source: manager.source })),
+  ];
+  const serverFindings = model.servers.flatMap((server) => {
+    const clusters = Object.keys(clustersOf(pluginData(server.value, 'NodeAttestor', 'k8s_psat')));
+    return claims.filter((claim) => !clusters.includes(claim.value)).map((claim) => finding(claim.source,
+      `cluster "${claim.value}" is not among the clusters the server's k8s_psat attests (${clusters.join(', ') || 'none'})`,
+      'use one cluster name in the server\'s k8s_psat `clusters`, the agent\'s k8s_psat `cluster` and the controller manager\'s `clusterName`'));
+  });
+  return [...serverFindings, ...disagreements(claims, 'cluster name', 'use one cluster name in agent and controller manager')];
+};
+
+function disagreements(claims: Array<Located<string>>, what: string, fix: string): Finding[] {
+  const expected = claims[0]?.value;
+  return claims.filter((claim) => claim.value !== expected)
+    .map((claim) => finding(claim.source, `${what} "${claim.value}" differs from "${expected}" in ${describe(claims[0].source.doc)}`, fix));
+}
+
+/** Plugin data of a named plugin; SPIRE's JSON form nests each plugin in a list of one-key objects. */
+function pluginData(config: any, type: string, name: string): any {
+  const section = config?.plugins?.[type];
+  const entries: any[] = Array.isArray(section) ? section : [section];
+  return entries.find((entry) => entry?.[name])?.[name]?.plugin_data;
+}
+
+function clustersOf(data: any): Record<string, any> {
+  const clusters = data?.clusters ?? {};
+  return Array.isArray(clusters) ? Object.assign({}, ...clusters) : clusters;
+}
+
+/** The agent must dial a Service that exists, on a port it exposes. */
+const agentReachesServer: Rule = (model) => model.agents.flatMap((agent) => {
+  const address = String(agent.value.agent?.server_address ?? '');
+  const port = Number(agent.value.agent?.server_port);
+  const [name, namespace = agent.source.doc.metadata?.namespace] = address.split('.');
+  const service = model.services.find(({ value }) => value.metadata?.name === name && (value.metadata?.namespace ?? 'default') === namespace);
+  if (!service) {
+    return model.services.length === 0 ? [] : [finding(agent.source, `server_address ${address} names no Service in the input`,
+      'point server_address at the SPIRE server Service as <name>.<namespace>.svc', 'warning')];
+  }
+  const ports = (service.value.spec?.ports ?? []).map((servicePort: any) => Number(servicePort.port));
+  return ports.includes(port) ? [] : [finding(agent.source, `server_port ${port} is not a port of ${describe(service.value)} (${ports.join(', ')})`,
+    `set server_port to the Service's port`)];
+});
+
+/** The agent must read the bundle the server publishes, in the format it publishes. */
+const agentReadsPublishedBundle: Rule = (model) => model.agents.flatMap((agent) => model.servers.flatMap((server) => {
+  const targets = Object.values(clustersOf(pluginData(server.value, 'BundlePublisher', 'k8s_configmap')));
+  if (targets.length === 0 || !agent.pod) return [];
+  const bundlePath = String(agent.value.agent?.trust_bundle_path ?? '');
+  const format = agent.value.agent?.trust_bundle_format ?? 'pem';
+  const reads = targets.some((target: any) => target.format === format && path.posix.basename(bundlePath) === target.configmap_key
+    && (agent.pod?.spec.volumes ?? []).some((volume: any) => volume.configMap?.name === target.configmap_name)
+    && target.namespace === agent.pod?.namespace);
+  return reads ? [] : [finding(agent.source,
+    `the agent reads ${bundlePath} (${format}) but the server publishes ${targets.map((target: any) => `${target.namespace}/${target.configmap_name}[${target.configmap_key}] (${target.format})`).join(', ')}`,
+    'mount the published ConfigMap in the agent pod and point trust_bundle_path and trust_bundle_format at its key and format')];
+}));
+
+/** Each injection template that mounts a CSI volume into istio-proxy must mount SPIRE's, where the proxy reads it. */
+const istioTemplatesMountAgentSocket: Rule = (model) => model.istioOperators.flatMap((istio) =>
+  Object.entries(istio.templates).flatMap(([name, template]) => {
+    const volumes: any[] = template?.spec?.volumes ?? [];
+    return volumes.filter((volume) => volume.csi).flatMap((volume) => templateFindings(model, istio, name, template, volume));
+  }));
+
+function templateFindings(model: MeshModel, istio: IstioModel, name: string, template: any, volume: any): Finding[] {
+  const findings: Finding[] = [];
+  const report = (message: string, fix: string) => findings.push(finding(istio.source, `injection template "${name}": ${message}`, fix));
+  const drivers = model.csiDriverNames.length > 0 ? model.csiDriverNames : ['csi.spiffe.io'];
+  if (!drivers.includes(volume.csi.driver)) report(`volume ${volume.name} uses CSI driver "${volume.csi.driver}", not ${drivers.join(', ')}`, `set csi.driver to "${drivers[0]}"`);
+  if (volume.csi.readOnly !== true) report(`CSI volume ${volume.name} is not read-only; the SPIFFE CSI driver refuses writable volumes`, 'set csi.readOnly: true');
+  const proxies = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((container: any) => container.name === PROXY);
+  const mounts = proxies.flatMap((proxy: any) => (proxy.volumeMounts ?? []).filter((mount: any) => mount.name === volume.name));
+  if (mounts.length === 0) report(`istio-proxy does not mount volume ${volume.name}`, `mount it in istio-proxy at ${ISTIO_SOCKET_DIRS[0]}`);
+  for (const mount of mounts) {
+    if (!ISTIO_SOCKET_DIRS.includes(mount.mountPath)) report(`istio-proxy mounts the SPIRE socket at ${mount.mountPath}, where it never looks`, `mount it at ${ISTIO_SOCKET_DIRS[0]}`);
+    if (mount.readOnly !== true) report(`istio-proxy's mount of ${volume.name} is writable`, 'set readOnly: true on the mount');
+    for (const agent of model.agents) {
+      const socketPath = String(agent.value.agent?.socket_path ?? '');
+      if (sameDir(path.posix.dirname(socketPath), mount.mountPath) && path.posix.basename(socketPath) === istio.socketFileName) continue;
+      report(`istio-proxy looks for ${mount.mountPath}/${istio.socketFileName} but the agent serves ${socketPath}`,
+        `serve the agent socket as ${ISTIO_SOCKET_DIRS[0]}/${istio.socketFileName}, or set meshConfig.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`);
+    }
+  }
+  findings.push(...proxyPlacementFindings(model, istio, name, template));
+  return findings;
+}
+
+/** `/var/run` is a link to `/run` in the proxy image. */
+function sameDir(a: string, b: string): boolean {
+  const canonical = (dir: string) => dir.replace(/^\/var\/run\//, '/run/');
+  return canonical(a) === canonical(b);
+}
+
+/** Under native sidecars istio-proxy is an init container of application pods; gateways keep it a container. */
+function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, template: any): Finding[] {
+  const usedWith = new Set(model.pods.flatMap((pod) => {
+    const templates = templatesOf(pod);
+    return templates.includes(name) ? templates.filter((other) => other === 'sidecar' || other === 'gateway') : [];
+  }));
+  const inContainers = (template.spec.containers ?? []).some((container: any) => container.name === PROXY);
+  const inInit = (template.spec.initContainers ?? []).some((container: any) => container.name === PROXY);
+  const findings: Finding[] = [];
+  if (usedWith.has('sidecar') && istio.nativeSidecars && inContainers) {
+    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in containers, but native sidecars put it in initContainers: the pod gets a second, image-less istio-proxy and is rejected`,
+      'patch spec.initContainers, or set values.pilot.env.ENABLE_NATIVE_SIDECARS "false"'));
+  }
+  if (usedWith.has('sidecar') && !istio.nativeSidecars && inInit) {
+    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in initContainers, but classic sidecars keep it in containers`, 'patch spec.containers'));
+  }
+  if (usedWith.has('gateway') && inInit) {
+    findings.push(finding(istio.source, `injection template "${name}" is used by gateways, whose istio-proxy is always a container`, 'use a gateway template that patches spec.containers'));
+  }
+  return findings;
+}
+
+function templatesOf(pod: PodTemplate): string[] {
+  return (pod.metadata.annotations?.[INJECT_TEMPLATES_ANNOTATION] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+}
+
+/** ClusterSPIFFEIDs must be reconciled by the controller manager and yield Istio's ID form in its trust domain. */
+const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.flatMap(({ value, source }) => {
+  const findings: Finding[] = [];
+  for (const manager of model.controllerManagers) {
+    const className = manager.value.className;
+    const handled = className === undefined ? value.spec?.className === undefined
+      : value.spec?.className === className || (value.spec?.className === undefined && manager.value.watchClassless === true);
+    if (!handled) {
+      findings.push(finding(source, `className "${value.spec?.className ?? ''}" is not the controller manager's "${className ?? ''}", so no entry is ever created`,
+        `set spec.className to "${className ?? ''}"`));
+    }
+  }
+  const trustDomain = model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain;
+  if (trustDomain !== undefined) {
+    const problem = checkSpiffeIdTemplate(String(value.spec?.spiffeIDTemplate ?? ''), String(trustDomain), model.istioOperators.length > 0);
+    if (problem) findings.push(finding(source, `spiffeIDTemplate ${JSON.stringify(problem.value)}: ${problem.rule}`, problem.fix));
+  }
+  return findings;
+});
+
+/** A pod that asks for a SPIRE template must be injected, selected by a ClusterSPIFFEID and get one ID. */
+const spireWorkloadsGetIdentity: Rule = (model) => {
+  const spireTemplates = new Set(model.istioOperators.flatMap((istio) =>
+    Object.entries(istio.templates).filter(([, template]) => (template?.spec?.volumes ?? []).some((volume: any) => volume.csi)).map(([name]) => name)));
+  return model.pods.filter((pod) => templatesOf(pod).some((name) => spireTemplates.has(name)))
+    .flatMap((pod) => workloadFindings(model, pod));
+};
+
+function workloadFindings(model: MeshModel, pod: PodTemplate): Finding[] {
+  const findings: Finding[] = [];
+  const namespaceLabels = model.namespaces.get(pod.namespace);
+  const labels = pod.metadata.labels ?? {};
+  if (namespaceLabels === undefined) {
+    findings.push(finding(pod.source, `namespace ${pod.namespace} is not in the input, so its injection label cannot be checked`,
+      `include the Namespace with label istio-injection=enabled`, 'warning'));
+  } else if (namespaceLabels['istio-injection'] !== 'enabled' && !(namespaceLabels['istio.io/rev'] && namespaceLabels['istio-injection'] === undefined)) {
+    findings.push(finding(pod.source, `namespace ${pod.namespace} does not have Istio injection enabled, so istio-proxy never mounts the SPIRE socket`,
+      `label namespace ${pod.namespace} istio-injection=enabled`));
+  }
+  if (labels['sidecar.istio.io/inject'] === 'false') {
+    findings.push(finding(pod.source, 'the pod opts out of injection (sidecar.istio.io/inject=false)', 'remove that label'));
+  }
+  const selecting = model.clusterSpiffeIds.filter(({ value }) =>
+    selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels ?? {}));
+  if (selecting.length === 0) {
+    findings.push(finding(pod.source, 'no ClusterSPIFFEID selects this pod, so it never gets an identity',
+      'add the labels a ClusterSPIFFEID podSelector matches, e.g. spiffe.io/spire-managed-identity: "true"'));
+  }
+  const templates = new Set(selecting.map(({ value }) => value.spec?.spiffeIDTemplate));
+  if (templates.size > 1) {
+    findings.push(finding(pod.source, `ClusterSPIFFEIDs ${selecting.map(({ value }) => value.metadata?.name).join(', ')} give this pod different IDs`,
+      'narrow their podSelectors so one selects it'));
+  }
+  return findings;
+}
+
+/** The admin API must never sit in the directory the CSI driver hands to every workload. */
+const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
+  const admin = agent.value.agent?.admin_socket_path;
+  const publicDir = path.posix.dirname(String(agent.value.agent?.socket_path ?? ''));
+  if (admin === undefined || path.posix.dirname(String(admin)) !== publicDir) return [];
+  return [finding(agent.source, `admin_socket_path ${admin} is in the public Workload API directory ${publicDir}`, 'move it to a private directory such as /tmp/spire-agent/private')];
+});
+
+const RULES: Rule[] = [
+  agentSocketSharedWithCsiDriver,
+  oneTrustDomain,
+  oneClusterName,
+  agentReachesServer,
+  agentReadsPublishedBundle,
+  istioTemplatesMountAgentSocket,
+  clusterSpiffeIdsServeTheMesh,
+  spireWorkloadsGetIdentity,
+  adminSocketPrivate,
+];

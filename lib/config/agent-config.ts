@@ -1,0 +1,76 @@
+import { TrustBundleRef } from './server-config';
+import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks } from './spire-config';
+
+/**
+ * How the `k8s` workload attestor trusts the kubelet's serving certificate.
+ * - `skip`: no verification. Works on kind and kubeadm, whose kubelets serve
+ *   self-signed certificates.
+ * - `clusterCa`: verify against the cluster CA the agent's service account
+ *   token mount carries; needs kubelet serving certificates signed by the
+ *   cluster CA (kubelet `serverTLSBootstrap: true` and approved CSRs).
+ * - `hostCa`: verify against a CA bundle file on the node, mounted read-only.
+ */
+export type KubeletVerification =
+  | { readonly mode: 'skip' }
+  | { readonly mode: 'clusterCa' }
+  | { readonly mode: 'hostCa'; readonly hostPath: string };
+
+export interface AgentConfigModel {
+  readonly trustDomain: string;
+  readonly clusterName: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly socketPath: string;
+  readonly adminSocketPath?: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly trustBundlePath: string;
+  readonly bundle: TrustBundleRef;
+  readonly psatTokenPath: string;
+  readonly kubeletVerification: KubeletVerification;
+  /** Path inside the agent container where a `hostCa` bundle is mounted. */
+  readonly kubeletCaMountPath: string;
+  readonly nodeNameEnv: string;
+  readonly disableContainerSelectors: boolean;
+  readonly unixAttestor: boolean;
+  readonly health: HealthChecks;
+}
+
+/** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
+export function renderAgentConfig(model: AgentConfigModel): object {
+  const plugins: Record<string, PluginSection> = {
+    KeyManager: plugin('memory', {}),
+    NodeAttestor: plugin('k8s_psat', { cluster: model.clusterName, token_path: model.psatTokenPath }),
+    WorkloadAttestor: [
+      ...plugin('k8s', {
+        ...renderKubeletVerification(model),
+        node_name_env: model.nodeNameEnv,
+        disable_container_selectors: model.disableContainerSelectors,
+      }),
+      ...(model.unixAttestor ? plugin('unix', {}) : []),
+    ],
+  };
+  return {
+    agent: {
+      data_dir: model.dataDir,
+      log_level: model.logLevel,
+      server_address: model.serverAddress,
+      server_port: String(model.serverPort),
+      socket_path: model.socketPath,
+      ...(model.adminSocketPath === undefined ? {} : { admin_socket_path: model.adminSocketPath }),
+      trust_bundle_path: model.trustBundlePath,
+      trust_bundle_format: model.bundle.format,
+      trust_domain: model.trustDomain,
+    },
+    plugins,
+    health_checks: renderHealthChecks(model.health),
+  };
+}
+
+function renderKubeletVerification(model: AgentConfigModel): object {
+  switch (model.kubeletVerification.mode) {
+    case 'skip': return { skip_kubelet_verification: true };
+    case 'clusterCa': return { skip_kubelet_verification: false };
+    case 'hostCa': return { skip_kubelet_verification: false, kubelet_ca_path: model.kubeletCaMountPath };
+  }
+}

@@ -1,0 +1,88 @@
+import { HealthChecks, LogLevel, plugin, renderHealthChecks } from './spire-config';
+
+/** Where the server publishes its trust bundle for the agents to bootstrap from. */
+export interface TrustBundleRef {
+  readonly namespace: string;
+  readonly configMapName: string;
+  readonly key: string;
+  /** Format the server writes and the agent reads (`trust_bundle_format`). */
+  readonly format: 'pem' | 'spiffe';
+}
+
+/** A service account, qualified by namespace, as the `k8s_psat` allow-list spells it. */
+export interface ServiceAccountRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * The server's datastore: sqlite on the server's volume (one replica only), or
+ * an external SQL database whose connection string SPIRE expands from an
+ * environment variable at start (`-expandEnv`), so no secret lands in a ConfigMap.
+ */
+export type DatastoreModel =
+  | { readonly kind: 'sqlite' }
+  | { readonly kind: 'external'; readonly databaseType: 'postgres' | 'mysql'; readonly connectionStringEnv: string };
+
+export interface ServerConfigModel {
+  readonly datastore: DatastoreModel;
+  readonly trustDomain: string;
+  readonly clusterName: string;
+  readonly bindPort: number;
+  readonly apiSocketPath: string;
+  readonly dataDir: string;
+  readonly logLevel: LogLevel;
+  readonly caTtl: string;
+  readonly x509SvidTtl: string;
+  readonly agentServiceAccount: ServiceAccountRef;
+  readonly psatAudience: string;
+  readonly bundle: TrustBundleRef;
+  readonly health: HealthChecks;
+}
+
+/** The server's `server.conf`, as JSON that SPIRE reads as HCL. */
+export function renderServerConfig(model: ServerConfigModel): object {
+  return {
+    server: {
+      bind_address: '0.0.0.0',
+      bind_port: String(model.bindPort),
+      socket_path: model.apiSocketPath,
+      trust_domain: model.trustDomain,
+      data_dir: model.dataDir,
+      log_level: model.logLevel,
+      ca_ttl: model.caTtl,
+      default_x509_svid_ttl: model.x509SvidTtl,
+    },
+    plugins: {
+      DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
+      KeyManager: plugin('disk', { keys_path: `${model.dataDir}/keys.json` }),
+      NodeAttestor: plugin('k8s_psat', {
+        clusters: {
+          [model.clusterName]: {
+            service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
+            audience: [model.psatAudience],
+          },
+        },
+      }),
+      // k8s_configmap replaces the deprecated k8sbundle notifier.
+      BundlePublisher: plugin('k8s_configmap', {
+        clusters: {
+          [model.clusterName]: {
+            namespace: model.bundle.namespace,
+            configmap_name: model.bundle.configMapName,
+            configmap_key: model.bundle.key,
+            format: model.bundle.format,
+          },
+        },
+      }),
+    },
+    health_checks: renderHealthChecks(model.health),
+  };
+}
+
+function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
+  if (datastore.kind === 'sqlite') {
+    return { database_type: 'sqlite3', connection_string: `${dataDir}/datastore.sqlite3` };
+  }
+  return { database_type: datastore.databaseType, connection_string: `\${${datastore.connectionStringEnv}}` };
+}

@@ -1,0 +1,37 @@
+/**
+ * Pieces shared by the SPIRE server and agent configuration files. SPIRE reads
+ * HCL, and JSON is valid HCL: each plugin section is a list of one-key objects
+ * `{ "<plugin name>": { "plugin_data": { ... } } }`.
+ */
+export type PluginSection = Array<Record<string, { plugin_data: object }>>;
+
+export function plugin(name: string, data: object): PluginSection {
+  return [{ [name]: { plugin_data: data } }];
+}
+
+/** The `health_checks` block both SPIRE binaries serve for kubelet probes. */
+export interface HealthChecks {
+  readonly port: number;
+  readonly livePath: string;
+  readonly readyPath: string;
+}
+
+export const DEFAULT_HEALTH_CHECKS: HealthChecks = { port: 8080, livePath: '/live', readyPath: '/ready' };
+
+export function renderHealthChecks(health: HealthChecks): object {
+  return {
+    listener_enabled: true,
+    bind_address: '0.0.0.0',
+    bind_port: String(health.port),
+    live_path: health.livePath,
+    ready_path: health.readyPath,
+  };
+}
+
+/** SPIRE's log levels. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Serializes a config deterministically, the way it lands in a ConfigMap. */
+export function renderJson(config: object): string {
+  return `${JSON.stringify(config, undefined, 2)}\n`;
+}

@@ -1,0 +1,152 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../label-selector';
+import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spiffe-id-template';
+import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
+import { SpireServer } from './spire-server';
+
+/** The pod label the default ClusterSPIFFEID selects. */
+export const SPIRE_MANAGED_IDENTITY_LABEL = 'spiffe.io/spire-managed-identity';
+
+export interface ClusterSpiffeIdProps {
+  /** The server whose controller manager reconciles this resource; trust domain and class come from it. */
+  readonly server: SpireServer;
+  /** Name of the cluster-scoped resource. @default "istio-mesh-workloads" */
+  readonly name?: string;
+  /** Go template of the SPIFFE ID. @default ISTIO_SPIFFE_ID_TEMPLATE */
+  readonly spiffeIdTemplate?: string;
+  /** Pods this identity applies to. @default pods labelled `spiffe.io/spire-managed-identity: "true"` */
+  readonly podSelector?: LabelSelectorSpec;
+  /** Namespaces whose pods it applies to. @default all namespaces the controller manager does not ignore */
+  readonly namespaceSelector?: LabelSelectorSpec;
+  /**
+   * Require Istio's `spiffe://<td>/ns/<namespace>/sa/<service account>` form;
+   * turn off only for workloads outside the mesh. @default true
+   */
+  readonly istioIdentity?: boolean;
+  /** Other trust domains these workloads federate with. @default none */
+  readonly federatesWith?: string[];
+  /** Templates of DNS SANs. @default none */
+  readonly dnsNameTemplates?: string[];
+  /** Add the pod's Service DNS names as SANs. @default false */
+  readonly autoPopulateDnsNames?: boolean;
+  /** Upper bound of X.509 SVID lifetime (Go duration). @default the server's default SVID TTL */
+  readonly ttl?: string;
+  /** Upper bound of JWT SVID lifetime (Go duration). @default the server's default */
+  readonly jwtTtl?: string;
+  /** Extra workload selectors templates, "type:value". @default none */
+  readonly workloadSelectorTemplates?: string[];
+  /** Apply only to pods no other ClusterSPIFFEID selects. @default false */
+  readonly fallback?: boolean;
+  /** Hint workloads use to choose between several SVIDs. @default none */
+  readonly hint?: string;
+}
+
+/**
+ * A ClusterSPIFFEID: tells the SPIRE Controller Manager which pods get which
+ * SPIFFE ID. Its `className` is always the server's, so the controller manager
+ * that serves this trust domain is the one that reconciles it.
+ */
+export class ClusterSpiffeId extends Construct {
+  public readonly name: string;
+  public readonly server: SpireServer;
+  public readonly trustDomain: string;
+  public readonly spiffeIdTemplate: string;
+  public readonly podSelector: LabelSelectorSpec;
+  public readonly namespaceSelector?: LabelSelectorSpec;
+  public readonly istioIdentity: boolean;
+  /** Labels that put a pod under this identity's podSelector, for workloads to adopt. */
+  public readonly podLabels: Record<string, string>;
+
+  private readonly props: ClusterSpiffeIdProps;
+
+  constructor(scope: Construct, id: string, props: ClusterSpiffeIdProps) {
+    super(scope, id);
+    this.props = props;
+    this.server = props.server;
+    this.trustDomain = props.server.trustDomain;
+    this.name = props.name ?? 'istio-mesh-workloads';
+    this.spiffeIdTemplate = props.spiffeIdTemplate ?? ISTIO_SPIFFE_ID_TEMPLATE;
+    this.podSelector = props.podSelector ?? { matchLabels: { [SPIRE_MANAGED_IDENTITY_LABEL]: 'true' } };
+    this.namespaceSelector = props.namespaceSelector;
+    this.istioIdentity = props.istioIdentity ?? true;
+    this.podLabels = { ...this.podSelector.matchLabels };
+
+    new ApiObject(this, 'Resource', {
+      apiVersion: `${SPIRE_API_GROUP}/${SPIRE_API_VERSION}`,
+      kind: 'ClusterSPIFFEID',
+      metadata: { name: this.name },
+      spec: this.renderSpec(),
+    });
+    validateAtSynth(this, () => this.checks());
+  }
+
+  /** Whether this identity selects a pod with these labels in a namespace with these labels. */
+  public selects(podLabels: Record<string, string>, namespaceLabels: Record<string, string>): boolean {
+    return selectorMatches(this.podSelector, podLabels) && selectorMatches(this.namespaceSelector, namespaceLabels);
+  }
+
+  /** The SPIFFE ID a pod gets, with fields other than namespace and service account left as `<.Field>`. */
+  public spiffeIdFor(namespace: string, serviceAccountName: string): string {
+    return renderTemplate(this.spiffeIdTemplate, {
+      trustDomain: this.trustDomain,
+      clusterName: this.server.clusterName,
+      namespace,
+      serviceAccountName,
+    });
+  }
+
+  private renderSpec(): object {
+    const props = this.props;
+    const optional = {
+      namespaceSelector: props.namespaceSelector,
+      federatesWith: props.federatesWith,
+      dnsNameTemplates: props.dnsNameTemplates,
+      autoPopulateDNSNames: props.autoPopulateDnsNames,
+      ttl: props.ttl,
+      jwtTtl: props.jwtTtl,
+      workloadSelectorTemplates: props.workloadSelectorTemplates,
+      fallback: props.fallback,
+      hint: props.hint,
+    };
+    return {
+      className: this.server.className,
+      spiffeIDTemplate: this.spiffeIdTemplate,
+      podSelector: this.podSelector,
+      ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+    };
+  }
+
+  private checks(): Check[] {
+    const props = this.props;
+    return [
+      ['name', checkDnsSubdomain(this.name)],
+      ['spiffeIdTemplate', checkSpiffeIdTemplate(this.spiffeIdTemplate, this.trustDomain, this.istioIdentity)],
+      ['podSelector', this.checkPodSelector()],
+      ...selectorProblems(this.podSelector).map((problem): Check => ['podSelector', problem]),
+      ...selectorProblems(this.namespaceSelector).map((problem): Check => ['namespaceSelector', problem]),
+      ...(props.federatesWith ?? []).map((domain): Check => ['federatesWith', this.checkFederatedDomain(domain)]),
+      ['ttl', props.ttl === undefined ? undefined : checkGoDuration(props.ttl)],
+      ['jwtTtl', props.jwtTtl === undefined ? undefined : checkGoDuration(props.jwtTtl)],
+    ];
+  }
+
+  private checkPodSelector(): Problem | undefined {
+    const selector = this.podSelector;
+    if (Object.keys(selector.matchLabels ?? {}).length > 0 || (selector.matchExpressions ?? []).length > 0) return undefined;
+    return {
+      value: '{}',
+      rule: 'an empty podSelector gives every pod in every selected namespace this identity',
+      fix: `select an opt-in label, e.g. { matchLabels: { "${SPIRE_MANAGED_IDENTITY_LABEL}": "true" } }`,
+    };
+  }
+
+  private checkFederatedDomain(domain: string): Problem | undefined {
+    if (domain === this.trustDomain) {
+      return { value: domain, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
+    }
+    return checkTrustDomain(domain);
+  }
+}

@@ -1,0 +1,94 @@
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { resources, restrictedSecurityContext } from '../container-defaults';
+import { useRuntimeDefaultSeccomp } from '../kube';
+import { enableSpireIdentity, SpireIdentityOptions } from '../mesh-checks';
+import { checkDnsLabel } from '../validation/rules';
+import { validateAtSynth } from '../validation/validate';
+
+export interface IstioIngressGatewayProps extends SpireIdentityOptions {
+  /** Name of the Deployment, Service and ServiceAccount. @default "istio-ingressgateway" */
+  readonly name?: string;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default LoadBalancer */
+  readonly serviceType?: kplus.ServiceType;
+}
+
+// istio-proxy's user in Istio's proxy image.
+const PROXY_UID = 1337;
+const STATUS_PORT = 15021;
+
+/**
+ * An Istio ingress gateway deployed as an injected Deployment: Istio's
+ * `gateway` template fills in the proxy (`image: auto`), the `spire-gateway`
+ * template mounts the SPIRE socket, so the gateway's certificate comes from
+ * SPIRE like every workload's. Its own ServiceAccount gives it the ID
+ * `spiffe://<td>/ns/<namespace>/sa/<name>`.
+ */
+export class IstioIngressGateway extends Construct {
+  public readonly deployment: kplus.Deployment;
+  public readonly service: kplus.Service;
+  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The `istio` label Gateway resources select this gateway by. */
+  public readonly selectorLabel = { istio: 'ingressgateway' };
+  /** The SPIFFE ID the gateway pods get. */
+  public readonly spiffeId: string;
+
+  constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
+    super(scope, id);
+    const name = props.name ?? 'istio-ingressgateway';
+    const namespace = props.namespace.name;
+    const labels = { app: name, ...this.selectorLabel };
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name, namespace },
+      automountToken: false,
+    });
+    this.deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name, namespace },
+      replicas: props.replicas ?? 1,
+      select: false,
+      serviceAccount: this.serviceAccount,
+      // Gateway injection is requested per pod.
+      podMetadata: { labels: { ...labels, 'sidecar.istio.io/inject': 'true' } },
+      securityContext: { ensureNonRoot: true },
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels }));
+    useRuntimeDefaultSeccomp(this.deployment);
+    this.deployment.addContainer({
+      name: 'istio-proxy',
+      // The injector replaces "auto" with the proxy image of the installed Istio.
+      image: 'auto',
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      ports: [
+        { name: 'status-port', number: STATUS_PORT },
+        { name: 'http2', number: 8080 },
+        { name: 'https', number: 8443 },
+      ],
+      readiness: kplus.Probe.fromHttpGet('/healthz/ready', { port: STATUS_PORT }),
+      resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 1024 }),
+      securityContext: restrictedSecurityContext(PROXY_UID),
+    });
+    enableSpireIdentity(this.deployment, props, props.profile.gatewayTemplates);
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name, namespace },
+      type: props.serviceType ?? kplus.ServiceType.LOAD_BALANCER,
+      ports: [
+        { name: 'status-port', port: STATUS_PORT, targetPort: STATUS_PORT, protocol: kplus.Protocol.TCP },
+        { name: 'http2', port: 80, targetPort: 8080, protocol: kplus.Protocol.TCP },
+        { name: 'https', port: 443, targetPort: 8443, protocol: kplus.Protocol.TCP },
+      ],
+    });
+    for (const [key, value] of Object.entries(labels)) this.service.selectLabel(key, value);
+
+    // Lets istiod read TLS credentials for this gateway's Gateway resources.
+    const role = new kplus.Role(this, 'SecretReader', { metadata: { name: `${name}-sds`, namespace } });
+    role.allow(['get', 'watch', 'list'], kplus.ApiResource.SECRETS);
+    new kplus.RoleBinding(this, 'SecretReaderBinding', { metadata: { name: `${name}-sds`, namespace }, role })
+      .addSubjects(this.serviceAccount);
+
+    this.spiffeId = props.identity.spiffeIdFor(namespace, name);
+    validateAtSynth(this, () => [['name', checkDnsLabel(name)]]);
+  }
+}

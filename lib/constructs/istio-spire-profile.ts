@@ -1,0 +1,153 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import * as YAML from 'yaml';
+import { checkDnsLabel, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SpiffeCsiDriver } from './spiffe-csi-driver';
+import { ISTIO_WORKLOAD_SOCKET_DIRS } from './spire-agent-daemon-set';
+
+/**
+ * Where the injector puts istio-proxy in application pods.
+ * - `native`: an init container with `restartPolicy: Always` (Kubernetes
+ *   native sidecar). Istio's default since 1.27.
+ * - `classic`: a regular container, as before.
+ */
+export type SidecarMode = 'native' | 'classic';
+
+export interface IstioSpireProfileProps {
+  /** The CSI driver that mounts the agent's socket; trust domain, driver name and socket come from it. */
+  readonly csiDriver: SpiffeCsiDriver;
+  /** How istio-proxy is injected into application pods. @default "native" */
+  readonly sidecarMode?: SidecarMode;
+  /** Name of the IstioOperator. @default "istio-spire" */
+  readonly name?: string;
+  /** Istio base profile. @default "default" */
+  readonly profile?: string;
+}
+
+/** Istio's name for the volume istio-proxy reads the SDS socket from; the injected templates define it too. */
+export const WORKLOAD_SOCKET_VOLUME = 'workload-socket';
+const PROXY_CONTAINER = 'istio-proxy';
+const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
+
+/** Annotation that picks the injection templates of a pod. */
+export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
+
+/**
+ * The Istio install profile that makes Envoy take its identity from SPIRE: an
+ * `IstioOperator` for `istioctl install -f`, with the mesh's trust domain set
+ * to SPIRE's and two injection templates. `spire` mounts the SPIFFE CSI
+ * volume into istio-proxy of application pods (as a container or, under
+ * native sidecars, an init container); `spire-gateway` does the same for
+ * gateways, whose istio-proxy is always a container. `helmValues` holds the
+ * same settings for installing istiod with Helm.
+ */
+export class IstioSpireProfile extends Construct {
+  public readonly trustDomain: string;
+  public readonly sidecarMode: SidecarMode;
+  public readonly csiDriver: SpiffeCsiDriver;
+  /** Name of the injection template for application pods. */
+  public readonly sidecarTemplateName = 'spire';
+  /** Name of the injection template for gateways. */
+  public readonly gatewayTemplateName = 'spire-gateway';
+  /** `inject.istio.io/templates` value of a SPIRE-enabled application pod. */
+  public readonly sidecarTemplates: string;
+  /** `inject.istio.io/templates` value of a SPIRE-enabled gateway pod. */
+  public readonly gatewayTemplates: string;
+  /** The directory istio-proxy mounts the CSI volume at: the agent's socket directory. */
+  public readonly socketMountPath: string;
+  /** The rendered injection templates, by name. */
+  public readonly injectionTemplates: Readonly<Record<string, string>>;
+
+  private readonly props: IstioSpireProfileProps;
+
+  constructor(scope: Construct, id: string, props: IstioSpireProfileProps) {
+    super(scope, id);
+    this.props = props;
+    this.csiDriver = props.csiDriver;
+    this.trustDomain = props.csiDriver.agent.trustDomain;
+    this.sidecarMode = props.sidecarMode ?? 'native';
+    this.socketMountPath = props.csiDriver.workloadApi.dir;
+    this.sidecarTemplates = `sidecar,${this.sidecarTemplateName}`;
+    this.gatewayTemplates = `gateway,${this.gatewayTemplateName}`;
+    this.injectionTemplates = {
+      [this.sidecarTemplateName]: this.renderTemplate(this.sidecarMode === 'native' ? 'initContainers' : 'containers'),
+      [this.gatewayTemplateName]: this.renderTemplate('containers'),
+    };
+
+    new ApiObject(this, 'IstioOperator', {
+      apiVersion: 'install.istio.io/v1alpha1',
+      kind: 'IstioOperator',
+      metadata: { name: props.name ?? 'istio-spire', namespace: 'istio-system' },
+      spec: {
+        profile: props.profile ?? 'default',
+        meshConfig: this.meshConfig,
+        values: this.values,
+        components: {
+          // The ingress gateway is deployed as an injected Deployment with the spire-gateway template.
+          ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }],
+        },
+      },
+    });
+    validateAtSynth(this, () => this.checks());
+  }
+
+  /** The same settings as values of Istio's `istiod` Helm chart. */
+  public get helmValues(): object {
+    return { meshConfig: this.meshConfig, ...this.values };
+  }
+
+  private get meshConfig(): object {
+    const socketFile = this.csiDriver.workloadApi.fileName;
+    return {
+      trustDomain: this.trustDomain,
+      ...(socketFile === ISTIO_DEFAULT_SOCKET_FILE
+        ? {}
+        : { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: socketFile } } }),
+    };
+  }
+
+  private get values(): { pilot: object; sidecarInjectorWebhook: object } {
+    return {
+      pilot: { env: { ENABLE_NATIVE_SIDECARS: String(this.sidecarMode === 'native') } },
+      sidecarInjectorWebhook: { templates: { ...this.injectionTemplates } },
+    };
+  }
+
+  /**
+   * A strategic-merge template that swaps Istio's own `workload-socket`
+   * emptyDir for the SPIFFE CSI volume (`emptyDir: null` drops the emptyDir the
+   * gateway template defines) and mounts it read-only where the agent serves.
+   */
+  private renderTemplate(proxyField: 'containers' | 'initContainers'): string {
+    return YAML.stringify({
+      spec: {
+        [proxyField]: [{
+          name: PROXY_CONTAINER,
+          volumeMounts: [{ name: WORKLOAD_SOCKET_VOLUME, mountPath: this.socketMountPath, readOnly: true }],
+        }],
+        volumes: [{
+          name: WORKLOAD_SOCKET_VOLUME,
+          emptyDir: null,
+          csi: { driver: this.csiDriver.driverName, readOnly: true },
+        }],
+      },
+    }, { lineWidth: 0 });
+  }
+
+  private checks(): Check[] {
+    return [
+      ['name', checkDnsLabel(this.props.name ?? 'istio-spire')],
+      ['agent socketDir', this.checkSocketDir()],
+    ];
+  }
+
+  private checkSocketDir(): Problem | undefined {
+    if (ISTIO_WORKLOAD_SOCKET_DIRS.includes(this.socketMountPath)) return undefined;
+    return {
+      value: this.socketMountPath,
+      rule: `istio-proxy reads the SDS socket only from ${ISTIO_WORKLOAD_SOCKET_DIRS[1]} (alias ${ISTIO_WORKLOAD_SOCKET_DIRS[0]})`,
+      fix: `leave SpireAgentDaemonSet socketDir at its default "${ISTIO_WORKLOAD_SOCKET_DIRS[0]}"`,
+    };
+  }
+}

@@ -1,0 +1,145 @@
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { httpProbe, resources, rootWithoutCapabilities } from '../container-defaults';
+import { DEFAULT_IMAGES } from '../images';
+import { KubeCsiDriver } from '../kube';
+import { checkAbsolutePath, checkPinnedImage } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
+
+export interface SpiffeCsiDriverProps {
+  /** The agent whose Workload API socket directory the driver serves; its containers join the agent's pods. */
+  readonly agent: SpireAgentDaemonSet;
+  /** The kubelet's root directory on the nodes. @default "/var/lib/kubelet" */
+  readonly kubeletDir?: string;
+  /** @default DEFAULT_IMAGES.spiffeCsiDriver */
+  readonly image?: string;
+  /** @default DEFAULT_IMAGES.nodeDriverRegistrar */
+  readonly registrarImage?: string;
+  /** @default DEFAULT_IMAGES.csiLivenessProbe */
+  readonly livenessProbeImage?: string;
+}
+
+const DRIVER_NAME = 'csi.spiffe.io';
+const AGENT_SOCKET_MOUNT = '/spire-agent-socket';
+const CSI_SOCKET_DIR = '/spiffe-csi';
+const REGISTRATION_DIR = '/registration';
+const REGISTRAR_HEALTH_PORT = 9809;
+const DRIVER_HEALTH_PORT = 9808;
+
+/**
+ * The SPIFFE CSI driver: the cluster-wide `CSIDriver` object and its node
+ * plugin (driver, node-driver-registrar and CSI liveness probe containers).
+ * The node plugin runs in the agent's pods, so it is on exactly the nodes that
+ * serve the socket and shares the agent's socket volume; it bind-mounts that
+ * directory read-only into each pod that asks for a `csi.spiffe.io` volume.
+ */
+export class SpiffeCsiDriver extends Construct {
+  /** The CSI driver name pods put in their inline volume. */
+  public readonly driverName = DRIVER_NAME;
+  public readonly agent: SpireAgentDaemonSet;
+  /** The Workload API socket every mounted volume exposes: the agent's. */
+  public readonly workloadApi: WorkloadApiSocket;
+
+  private readonly kubeletDir: string;
+  private readonly props: SpiffeCsiDriverProps;
+
+  constructor(scope: Construct, id: string, props: SpiffeCsiDriverProps) {
+    super(scope, id);
+    this.props = props;
+    this.agent = props.agent;
+    this.workloadApi = props.agent.workloadApi;
+    this.kubeletDir = props.kubeletDir ?? '/var/lib/kubelet';
+
+    new KubeCsiDriver(this, 'CsiDriver', {
+      metadata: { name: DRIVER_NAME },
+      spec: {
+        attachRequired: false,
+        podInfoOnMount: true,
+        fsGroupPolicy: 'None',
+        volumeLifecycleModes: ['Ephemeral'],
+      },
+    });
+    this.addNodePlugin(props.agent.daemonSet);
+    validateAtSynth(this, () => this.checks());
+  }
+
+  private get pluginDir(): string {
+    return `${this.kubeletDir}/plugins/${DRIVER_NAME}`;
+  }
+
+  private addNodePlugin(daemonSet: kplus.DaemonSet): void {
+    const csiSocketDir = kplus.Volume.fromHostPath(this, 'PluginDir', 'spiffe-csi-socket-dir', {
+      path: this.pluginDir,
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    });
+    const podsDir = kplus.Volume.fromHostPath(this, 'PodsDir', 'kubelet-pods-dir', {
+      path: `${this.kubeletDir}/pods`,
+      type: kplus.HostPathVolumeType.DIRECTORY,
+    });
+    const registrationDir = kplus.Volume.fromHostPath(this, 'RegistrationDir', 'kubelet-plugin-registration-dir', {
+      path: `${this.kubeletDir}/plugins_registry`,
+      type: kplus.HostPathVolumeType.DIRECTORY,
+    });
+    const csiSocket = `${CSI_SOCKET_DIR}/csi.sock`;
+
+    const driver = daemonSet.addContainer({
+      name: 'spiffe-csi-driver',
+      image: this.props.image ?? DEFAULT_IMAGES.spiffeCsiDriver,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: [
+        '-workload-api-socket-dir', AGENT_SOCKET_MOUNT,
+        '-plugin-name', DRIVER_NAME,
+        '-csi-socket-path', csiSocket,
+      ],
+      envVariables: { MY_NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
+      ports: [{ name: 'csi-healthz', number: DRIVER_HEALTH_PORT }],
+      liveness: httpProbe('/healthz', DRIVER_HEALTH_PORT, 30),
+      resources: resources({ cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 64 }),
+      // Bind mounts into pod directories need privilege and Bidirectional propagation.
+      securityContext: { ...rootWithoutCapabilities(), privileged: true, allowPrivilegeEscalation: true },
+    });
+    driver.mount(AGENT_SOCKET_MOUNT, this.agent.socketVolume, { readOnly: true });
+    driver.mount(CSI_SOCKET_DIR, csiSocketDir);
+    driver.mount(`${this.kubeletDir}/pods`, podsDir, { propagation: kplus.MountPropagation.BIDIRECTIONAL });
+
+    const registrar = daemonSet.addContainer({
+      name: 'node-driver-registrar',
+      image: this.props.registrarImage ?? DEFAULT_IMAGES.nodeDriverRegistrar,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: [
+        '-csi-address', csiSocket,
+        '-kubelet-registration-path', `${this.pluginDir}/csi.sock`,
+        '-health-port', String(REGISTRAR_HEALTH_PORT),
+      ],
+      ports: [{ name: 'healthz', number: REGISTRAR_HEALTH_PORT }],
+      liveness: httpProbe('/healthz', REGISTRAR_HEALTH_PORT, 30),
+      resources: resources({ cpuMillis: 10, memoryMiB: 16, memoryLimitMiB: 64 }),
+      securityContext: rootWithoutCapabilities(),
+    });
+    registrar.mount(CSI_SOCKET_DIR, csiSocketDir);
+    registrar.mount(REGISTRATION_DIR, registrationDir);
+
+    // Reports the driver's CSI Probe() over HTTP, so the kubelet can restart a hung driver.
+    const livenessProbe = daemonSet.addContainer({
+      name: 'csi-liveness-probe',
+      image: this.props.livenessProbeImage ?? DEFAULT_IMAGES.csiLivenessProbe,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: [`--csi-address=${csiSocket}`, `--health-port=${DRIVER_HEALTH_PORT}`],
+      liveness: kplus.Probe.fromTcpSocket({ port: DRIVER_HEALTH_PORT }),
+      resources: resources({ cpuMillis: 10, memoryMiB: 16, memoryLimitMiB: 64 }),
+      securityContext: rootWithoutCapabilities(),
+    });
+    livenessProbe.mount(CSI_SOCKET_DIR, csiSocketDir);
+  }
+
+  private checks(): Check[] {
+    return [
+      ['kubeletDir', checkAbsolutePath(this.kubeletDir)],
+      ['image', checkPinnedImage(this.props.image ?? DEFAULT_IMAGES.spiffeCsiDriver)],
+      ['registrarImage', checkPinnedImage(this.props.registrarImage ?? DEFAULT_IMAGES.nodeDriverRegistrar)],
+      ['livenessProbeImage', checkPinnedImage(this.props.livenessProbeImage ?? DEFAULT_IMAGES.csiLivenessProbe)],
+    ];
+  }
+}
+

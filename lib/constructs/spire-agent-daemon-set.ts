@@ -1,0 +1,296 @@
+import { Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
+import { TrustBundleRef } from '../config/server-config';
+import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../container-defaults';
+import { DEFAULT_IMAGES } from '../images';
+import { addProjectedServiceAccountToken, enableHostPid, useRuntimeDefaultSeccomp } from '../kube';
+import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SpireServer } from './spire-server';
+
+export { KubeletVerification } from '../config/agent-config';
+
+/** Ready-made kubelet verification choices for the agent's `k8s` workload attestor. */
+export const KubeletVerifications = {
+  /** No verification: works on kind and kubeadm, whose kubelets serve self-signed certificates. */
+  skip: (): KubeletVerification => ({ mode: 'skip' }),
+  /** Verify against the cluster CA; needs kubelet serving certificates signed by it (`serverTLSBootstrap`). */
+  clusterCa: (): KubeletVerification => ({ mode: 'clusterCa' }),
+  /** Verify against a CA bundle file on every node, e.g. `/var/lib/kubelet/pki/kubelet-ca.crt`. */
+  hostCa: (hostPath: string): KubeletVerification => ({ mode: 'hostCa', hostPath }),
+};
+
+/** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
+export interface WorkloadApiSocket {
+  /** Directory on the node that holds the socket; the CSI driver serves this directory to pods. */
+  readonly hostDir: string;
+  /** The same directory as mounted in the agent container. */
+  readonly dir: string;
+  /** File name of the socket inside the directory. */
+  readonly fileName: string;
+  /** `dir` + `fileName`: the agent's `socket_path`. */
+  readonly path: string;
+}
+
+export interface SpireAgentDaemonSetProps {
+  /** The server this agent attests to; trust domain, cluster name, address and bundle come from it. */
+  readonly server: SpireServer;
+  /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default "spire-system" */
+  readonly namespace?: string;
+  /** Name of the DaemonSet and its service account. @default "spire-agent" */
+  readonly name?: string;
+  /**
+   * Directory the Workload API socket is served from, inside the agent. It is
+   * also where istio-proxy looks for it. @default "/run/secrets/workload-spiffe-uds"
+   */
+  readonly socketDir?: string;
+  /** Socket file name; Istio's default is "socket". @default "socket" */
+  readonly socketFileName?: string;
+  /** Directory on each node shared with the CSI driver. @default "/run/spire/agent-sockets" */
+  readonly hostSocketDir?: string;
+  /** How the `k8s` workload attestor trusts the kubelet. @default KubeletVerifications.skip() */
+  readonly kubeletVerification?: KubeletVerification;
+  /** Also run the `unix` workload attestor. @default false */
+  readonly unixAttestor?: boolean;
+  /**
+   * Serve the agent's admin API on a socket in this directory (never the public
+   * Workload API directory). @default no admin socket
+   */
+  readonly adminSocketDir?: string;
+  /**
+   * Attest pods without container selectors; needed when Istio holds the
+   * application until the proxy has started (`holdApplicationUntilProxyStarts`). @default false
+   */
+  readonly disableContainerSelectors?: boolean;
+  /** @default "INFO" */
+  readonly logLevel?: LogLevel;
+  /** @default DEFAULT_IMAGES.spireAgent */
+  readonly image?: string;
+}
+
+const CONFIG_DIR = '/run/spire/config';
+const BUNDLE_DIR = '/run/spire/bundle';
+const DATA_DIR = '/run/spire/data';
+const TOKEN_DIR = '/var/run/secrets/tokens';
+const TOKEN_FILE = 'spire-agent';
+const KUBELET_CA_PATH = '/run/spire/kubelet-ca.crt';
+const NODE_NAME_ENV = 'MY_NODE_NAME';
+/** istio-proxy reads the SDS socket from this directory; `/var/run` is a link to `/run` in its image. */
+export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
+
+/**
+ * The SPIRE agent on every node: attests itself with `k8s_psat`, attests
+ * workloads with the `k8s` attestor and serves the Workload API on a socket in
+ * a host directory that the SPIFFE CSI driver mounts into pods.
+ */
+export class SpireAgentDaemonSet extends Construct {
+  public readonly server: SpireServer;
+  public readonly trustDomain: string;
+  public readonly clusterName: string;
+  public readonly namespace: string;
+  public readonly workloadApi: WorkloadApiSocket;
+  public readonly adminSocketPath?: string;
+  public readonly bundle: TrustBundleRef;
+  public readonly serviceAccount: kplus.ServiceAccount;
+  public readonly daemonSet: kplus.DaemonSet;
+  /** The node directory volume holding the Workload API socket, for containers that share it. */
+  public readonly socketVolume: kplus.Volume;
+
+  private readonly name: string;
+  private readonly props: SpireAgentDaemonSetProps;
+
+  constructor(scope: Construct, id: string, props: SpireAgentDaemonSetProps) {
+    super(scope, id);
+    this.props = props;
+    this.server = props.server;
+    this.trustDomain = props.server.trustDomain;
+    this.clusterName = props.server.clusterName;
+    this.namespace = props.namespace ?? 'spire-system';
+    this.name = props.name ?? 'spire-agent';
+    const dir = props.socketDir ?? ISTIO_WORKLOAD_SOCKET_DIRS[0];
+    const fileName = props.socketFileName ?? 'socket';
+    this.workloadApi = { hostDir: props.hostSocketDir ?? '/run/spire/agent-sockets', dir, fileName, path: `${dir}/${fileName}` };
+    this.adminSocketPath = props.adminSocketDir === undefined ? undefined : `${props.adminSocketDir}/admin.sock`;
+    this.bundle = { namespace: this.namespace, configMapName: 'spire-bundle', key: 'bundle.spiffe', format: 'spiffe' };
+
+    new kplus.Namespace(this, 'Namespace', {
+      metadata: { name: this.namespace, labels: podSecurityLabels('privileged') },
+    });
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, namespace: this.namespace },
+      automountToken: true,
+    });
+    const bundle = this.createBundleConfigMap();
+    const config = new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: this.name, namespace: this.namespace },
+      data: { 'agent.conf': Lazy.any({ produce: () => renderJson(this.agentConfig) }) },
+    });
+    this.socketVolume = kplus.Volume.fromHostPath(this, 'SocketVolume', 'spire-agent-socket-dir', {
+      path: this.workloadApi.hostDir,
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    });
+    this.daemonSet = this.createDaemonSet(config, bundle);
+    this.grantPermissions();
+    props.server.registerAgent({
+      serviceAccount: { namespace: this.namespace, name: this.name },
+      bundle: this.bundle,
+    });
+    validateAtSynth(this, () => this.checks());
+  }
+
+  /** The agent's configuration as SPIRE reads it. */
+  public get agentConfig(): object {
+    return renderAgentConfig({
+      trustDomain: this.trustDomain,
+      clusterName: this.clusterName,
+      serverAddress: this.server.address,
+      serverPort: this.server.port,
+      socketPath: this.workloadApi.path,
+      adminSocketPath: this.adminSocketPath,
+      dataDir: DATA_DIR,
+      logLevel: this.props.logLevel ?? 'INFO',
+      trustBundlePath: `${BUNDLE_DIR}/${this.bundle.key}`,
+      bundle: this.bundle,
+      psatTokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`,
+      kubeletVerification: this.kubeletVerification,
+      kubeletCaMountPath: KUBELET_CA_PATH,
+      nodeNameEnv: NODE_NAME_ENV,
+      disableContainerSelectors: this.props.disableContainerSelectors ?? false,
+      unixAttestor: this.props.unixAttestor ?? false,
+      health: DEFAULT_HEALTH_CHECKS,
+    });
+  }
+
+  private get kubeletVerification(): KubeletVerification {
+    return this.props.kubeletVerification ?? KubeletVerifications.skip();
+  }
+
+  private get image(): string {
+    return this.props.image ?? DEFAULT_IMAGES.spireAgent;
+  }
+
+  /** The ConfigMap the server publishes its trust bundle to; the server may get and patch only this one. */
+  private createBundleConfigMap(): kplus.ConfigMap {
+    const bundle = new kplus.ConfigMap(this, 'Bundle', {
+      metadata: { name: this.bundle.configMapName, namespace: this.namespace },
+    });
+    const role = new kplus.Role(this, 'BundlePublisherRole', {
+      metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
+    });
+    role.allow(['get', 'patch'], bundle);
+    const binding = new kplus.RoleBinding(this, 'BundlePublisherRoleBinding', {
+      metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
+      role,
+    });
+    binding.addSubjects(this.server.serviceAccount);
+    return bundle;
+  }
+
+  private createDaemonSet(config: kplus.ConfigMap, bundle: kplus.ConfigMap): kplus.DaemonSet {
+    const labels = { 'app.kubernetes.io/name': this.name };
+    const daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
+      metadata: { name: this.name, namespace: this.namespace },
+      select: false,
+      serviceAccount: this.serviceAccount,
+      // The `k8s` attestor authenticates to the kubelet with this token.
+      automountServiceAccountToken: true,
+      podMetadata: { labels },
+      securityContext: { ensureNonRoot: false },
+    });
+    daemonSet.select(kplus.LabelSelector.of({ labels }));
+    enableHostPid(daemonSet);
+    useRuntimeDefaultSeccomp(daemonSet);
+
+    const container = daemonSet.addContainer({
+      name: 'spire-agent',
+      image: this.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-config', `${CONFIG_DIR}/agent.conf`],
+      ports: [{ name: 'healthz', number: DEFAULT_HEALTH_CHECKS.port }],
+      envVariables: { [NODE_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
+      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
+      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),
+      resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
+      // Root without capabilities: it creates the socket in a root-owned node directory.
+      securityContext: rootWithoutCapabilities(),
+    });
+    container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' }), { readOnly: true });
+    container.mount(BUNDLE_DIR, kplus.Volume.fromConfigMap(this, 'BundleVolume', bundle, { name: 'spire-bundle' }), { readOnly: true });
+    container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-agent-data'));
+    container.mount(this.workloadApi.dir, this.socketVolume);
+    if (this.props.adminSocketDir !== undefined) {
+      container.mount(this.props.adminSocketDir, kplus.Volume.fromEmptyDir(this, 'AdminSocketVolume', 'spire-agent-admin-socket'));
+    }
+    const verification = this.kubeletVerification;
+    if (verification.mode === 'hostCa') {
+      container.mount(KUBELET_CA_PATH, kplus.Volume.fromHostPath(this, 'KubeletCaVolume', 'kubelet-ca', {
+        path: verification.hostPath,
+        type: kplus.HostPathVolumeType.FILE,
+      }), { readOnly: true });
+    }
+    addProjectedServiceAccountToken(daemonSet, {
+      volumeName: 'spire-token',
+      containerIndex: 0,
+      mountPath: TOKEN_DIR,
+      tokenPath: TOKEN_FILE,
+      audience: this.server.psatAudience,
+      expirationSeconds: 7200,
+    });
+    return daemonSet;
+  }
+
+  private grantPermissions(): void {
+    const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
+    // The `k8s` workload attestor asks the kubelet about pods; nodes/proxy authorizes that call.
+    clusterRole.allow(['get'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
+      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/proxy' }));
+    const binding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${this.namespace}-${this.name}` },
+      role: clusterRole,
+    });
+    binding.addSubjects(this.serviceAccount);
+  }
+
+  private checks(): Check[] {
+    const verification = this.kubeletVerification;
+    return [
+      ['namespace', checkDnsLabel(this.namespace)],
+      ['name', checkDnsLabel(this.name)],
+      ['image', checkPinnedImage(this.image)],
+      ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
+      ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
+      ['socketFileName', checkFileName(this.workloadApi.fileName)],
+      ['adminSocketDir', this.checkAdminSocketDir()],
+      ['kubeletVerification.hostPath', verification.mode === 'hostCa' ? checkAbsolutePath(verification.hostPath) : undefined],
+      ['namespace', this.namespace === this.server.namespace ? {
+        value: this.namespace,
+        rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',
+        fix: 'keep the agent in its own namespace, e.g. "spire-system"',
+      } : undefined],
+    ];
+  }
+
+  private checkAdminSocketDir(): Problem | undefined {
+    const dir = this.props.adminSocketDir;
+    if (dir === undefined) return undefined;
+    const invalid = checkAbsolutePath(dir);
+    if (invalid) return invalid;
+    const publicDir = this.workloadApi.dir;
+    if (dir === publicDir || dir.startsWith(`${publicDir}/`) || publicDir.startsWith(`${dir}/`)) {
+      return {
+        value: dir,
+        rule: `the admin socket would share ${publicDir}, which the CSI driver mounts into every workload`,
+        fix: 'use a private directory such as "/tmp/spire-agent/private"',
+      };
+    }
+    return undefined;
+  }
+}
+
+function checkFileName(value: string): Problem | undefined {
+  if (/^[A-Za-z0-9._-]+$/.test(value) && value !== '.' && value !== '..') return undefined;
+  return { value, rule: 'the socket file name is one path segment', fix: 'use a plain name such as "socket"' };
+}

@@ -1,0 +1,414 @@
+import { Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { renderControllerManagerConfig } from '../config/controller-manager-config';
+import { DatastoreModel, renderServerConfig, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
+import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../container-defaults';
+import { DEFAULT_IMAGES } from '../images';
+import { addVolumeClaimTemplate, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+} from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
+
+/** The server's datastore. */
+export type ServerDatastore =
+  | { readonly kind: 'sqlite' }
+  | {
+    readonly kind: 'external';
+    readonly databaseType: 'postgres' | 'mysql';
+    /** Secret key holding the full connection string; it reaches SPIRE as an environment variable. */
+    readonly connectionStringSecret: { readonly name: string; readonly key: string };
+  };
+
+export interface SpireServerProps {
+  /** Trust domain of every SPIFFE ID this server signs, e.g. `example.org`. */
+  readonly trustDomain: string;
+  /** Name of this Kubernetes cluster in SPIRE (`k8s_psat` cluster, controller manager `clusterName`). */
+  readonly clusterName: string;
+  /** Namespace of the server; it can run under the restricted Pod Security level. @default "spire-server" */
+  readonly namespace?: string;
+  /** Name of the StatefulSet, its Service and service account. @default "spire-server" */
+  readonly name?: string;
+  /** Server replicas; more than one needs an external datastore. @default 1 */
+  readonly replicas?: number;
+  /** @default sqlite on a 1Gi PersistentVolumeClaim per replica */
+  readonly datastore?: ServerDatastore;
+  /** Size of each replica's data volume (sqlite database and CA keys). @default "1Gi" */
+  readonly storageSize?: string;
+  /** StorageClass of the data volume. @default the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** gRPC port the agents connect to. @default 8081 */
+  readonly port?: number;
+  /** Lifetime of the server's signing CA (Go duration). @default "24h" */
+  readonly caTtl?: string;
+  /** Default lifetime of X.509 SVIDs (Go duration). @default "1h" */
+  readonly x509SvidTtl?: string;
+  /** @default "INFO" */
+  readonly logLevel?: LogLevel;
+  /**
+   * Class name of the controller manager; it reconciles only ClusterSPIFFEIDs
+   * with this `className`. @default "<namespace>-spire"
+   */
+  readonly className?: string;
+  /** Namespaces (regular expressions) whose pods the controller manager never registers. @default kube-system, kube-public, kube-node-lease, istio-system and the SPIRE namespaces */
+  readonly ignoreNamespaces?: string[];
+  /** @default DEFAULT_IMAGES.spireServer */
+  readonly image?: string;
+  /** @default DEFAULT_IMAGES.spireControllerManager */
+  readonly controllerManagerImage?: string;
+}
+
+/** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
+export interface AgentRegistration {
+  readonly serviceAccount: ServiceAccountRef;
+  readonly bundle: TrustBundleRef;
+}
+
+const SERVER_UID = 1000;
+const CONFIG_DIR = '/run/spire/config';
+const DATA_DIR = '/run/spire/data';
+const API_SOCKET_DIR = '/tmp/spire-server/private';
+const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
+const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
+const CONTROLLER_MANAGER_METRICS_PORT = 8082;
+const WEBHOOK_PORT = 9443;
+const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
+
+/**
+ * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
+ * it in the same pod (they share the server API socket through an emptyDir),
+ * the Service agents connect to, the controller manager's validating webhook,
+ * a service account and least-privilege RBAC.
+ */
+export class SpireServer extends Construct {
+  public readonly trustDomain: string;
+  public readonly clusterName: string;
+  public readonly namespace: string;
+  /** Name of the Service agents connect to. */
+  public readonly serviceName: string;
+  /** In-cluster DNS name agents dial. */
+  public readonly address: string;
+  public readonly port: number;
+  /** The controller manager's class; every ClusterSPIFFEID must carry it. */
+  public readonly className: string;
+  /** Audience of the projected token agents present for `k8s_psat` attestation. */
+  public readonly psatAudience = 'spire-server';
+  /** Path of the server API socket shared with the controller manager. */
+  public readonly apiSocketPath = `${API_SOCKET_DIR}/api.sock`;
+  public readonly replicas: number;
+  public readonly datastore: ServerDatastore;
+  public readonly serviceAccount: kplus.ServiceAccount;
+  /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
+  public readonly webhookConfigurationName: string;
+  public readonly ignoreNamespaces: readonly string[];
+  public readonly statefulSet: kplus.StatefulSet;
+
+  private readonly name: string;
+  private readonly props: SpireServerProps;
+  private agent?: AgentRegistration;
+
+  constructor(scope: Construct, id: string, props: SpireServerProps) {
+    super(scope, id);
+    this.props = props;
+    this.trustDomain = props.trustDomain;
+    this.clusterName = props.clusterName;
+    this.namespace = props.namespace ?? 'spire-server';
+    this.name = props.name ?? 'spire-server';
+    this.serviceName = this.name;
+    this.port = props.port ?? 8081;
+    this.address = `${this.serviceName}.${this.namespace}.svc`;
+    this.className = props.className ?? `${this.namespace}-spire`;
+    this.replicas = props.replicas ?? 1;
+    this.datastore = props.datastore ?? { kind: 'sqlite' };
+    this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
+    this.ignoreNamespaces = props.ignoreNamespaces
+      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace];
+
+    new kplus.Namespace(this, 'Namespace', {
+      metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
+    });
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, namespace: this.namespace },
+      automountToken: true,
+    });
+    const config = this.createConfigMap();
+    const service = this.createService();
+    this.statefulSet = this.createStatefulSet(service, config);
+    this.createWebhook();
+    this.grantPermissions();
+    validateAtSynth(this, () => this.checks());
+  }
+
+  /**
+   * Authorizes an agent's service account for `k8s_psat` attestation and
+   * publishes the trust bundle where it reads it. Called by SpireAgentDaemonSet.
+   */
+  public registerAgent(agent: AgentRegistration): void {
+    if (this.agent) {
+      throw new Error(`${this.node.path}: an agent is already registered (${this.agent.serviceAccount.namespace}:${this.agent.serviceAccount.name}). Fix: create one SpireAgentDaemonSet per SpireServer.`);
+    }
+    this.agent = agent;
+  }
+
+  /** The server's configuration as SPIRE reads it. Needs a registered agent. */
+  public get serverConfig(): object {
+    const agent = this.registeredAgent();
+    return renderServerConfig({
+      trustDomain: this.trustDomain,
+      clusterName: this.clusterName,
+      bindPort: this.port,
+      apiSocketPath: this.apiSocketPath,
+      dataDir: DATA_DIR,
+      datastore: this.datastoreModel(),
+      logLevel: this.props.logLevel ?? 'INFO',
+      caTtl: this.props.caTtl ?? '24h',
+      x509SvidTtl: this.props.x509SvidTtl ?? '1h',
+      agentServiceAccount: agent.serviceAccount,
+      psatAudience: this.psatAudience,
+      bundle: agent.bundle,
+      health: DEFAULT_HEALTH_CHECKS,
+    });
+  }
+
+  /** The controller manager's configuration. */
+  public get controllerManagerConfig(): object {
+    return renderControllerManagerConfig({
+      trustDomain: this.trustDomain,
+      clusterName: this.clusterName,
+      className: this.className,
+      serverSocketPath: this.apiSocketPath,
+      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [this.agent.serviceAccount.namespace] : [])],
+      webhookConfigurationName: this.webhookConfigurationName,
+      leaderElectionNamespace: this.namespace,
+      healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
+      metricsPort: CONTROLLER_MANAGER_METRICS_PORT,
+    });
+  }
+
+  private registeredAgent(): AgentRegistration {
+    if (!this.agent) {
+      throw new Error(`${this.node.path}: no agent is registered, so the server would attest no node and publish no bundle. Fix: create a SpireAgentDaemonSet with \`server\` set to this SpireServer.`);
+    }
+    return this.agent;
+  }
+
+  private datastoreModel(): DatastoreModel {
+    return this.datastore.kind === 'sqlite'
+      ? { kind: 'sqlite' }
+      : { kind: 'external', databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
+  }
+
+  private createConfigMap(): kplus.ConfigMap {
+    return new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: this.name, namespace: this.namespace },
+      data: {
+        'server.conf': Lazy.any({ produce: () => renderJson(this.serverConfig) }),
+        'controller-manager-config.yaml': Lazy.any({ produce: () => renderJson(this.controllerManagerConfig) }),
+      },
+    });
+  }
+
+  private createService(): kplus.Service {
+    const service = new kplus.Service(this, 'Service', {
+      metadata: { name: this.serviceName, namespace: this.namespace },
+      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
+    });
+    service.selectLabel('app.kubernetes.io/name', this.name);
+    return service;
+  }
+
+  private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
+    const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
+      metadata: { name: this.name, namespace: this.namespace },
+      service,
+      replicas: this.replicas,
+      select: false,
+      serviceAccount: this.serviceAccount,
+      automountServiceAccountToken: true,
+      podMetadata: { labels: { 'app.kubernetes.io/name': this.name } },
+      securityContext: {
+        ensureNonRoot: true,
+        user: SERVER_UID,
+        group: SERVER_UID,
+        fsGroup: SERVER_UID,
+        fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+      },
+    });
+    statefulSet.select(kplus.LabelSelector.of({ labels: { 'app.kubernetes.io/name': this.name } }));
+    useRuntimeDefaultSeccomp(statefulSet);
+
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
+    const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
+    const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp');
+    this.addServerContainer(statefulSet, configVolume, socketVolume);
+    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume, tmpVolume);
+    if (this.datastore.kind === 'sqlite') {
+      addVolumeClaimTemplate(statefulSet, {
+        name: 'spire-data',
+        storage: this.props.storageSize ?? '1Gi',
+        storageClassName: this.props.storageClassName,
+      });
+    }
+    return statefulSet;
+  }
+
+  private addServerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
+    const container = statefulSet.addContainer({
+      name: 'spire-server',
+      image: this.serverImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-expandEnv', '-config', `${CONFIG_DIR}/server.conf`],
+      ports: [
+        { name: 'grpc', number: this.port },
+        { name: 'healthz', number: DEFAULT_HEALTH_CHECKS.port },
+      ],
+      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
+      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
+      resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
+      securityContext: restrictedSecurityContext(SERVER_UID),
+      envVariables: this.datastore.kind === 'external'
+        ? { [DATASTORE_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'DatastoreSecret', this.datastore.connectionStringSecret.name), key: this.datastore.connectionStringSecret.key }) }
+        : {},
+    });
+    container.mount(CONFIG_DIR, config, { readOnly: true });
+    container.mount(API_SOCKET_DIR, socket);
+    if (this.datastore.kind === 'sqlite') {
+      // The claim comes from the StatefulSet's volumeClaimTemplates.
+      container.mount(DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume',
+        kplus.PersistentVolumeClaim.fromClaimName(this, 'DataClaim', 'spire-data'), { name: 'spire-data' }));
+    } else {
+      container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
+    }
+  }
+
+  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume, tmp: kplus.Volume): void {
+    const container = statefulSet.addContainer({
+      name: 'spire-controller-manager',
+      image: this.controllerManagerImage,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/controller-manager-config.yaml`],
+      ports: [
+        { name: 'https', number: WEBHOOK_PORT },
+        { name: 'healthz', number: CONTROLLER_MANAGER_HEALTH_PORT },
+      ],
+      liveness: httpProbe('/healthz', CONTROLLER_MANAGER_HEALTH_PORT, 30),
+      readiness: httpProbe('/readyz', CONTROLLER_MANAGER_HEALTH_PORT, 5),
+      resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
+      securityContext: restrictedSecurityContext(SERVER_UID),
+    });
+    container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
+    container.mount(API_SOCKET_DIR, socket, { readOnly: true });
+    container.mount('/tmp', tmp);
+  }
+
+  private createWebhook(): void {
+    const webhookService = new kplus.Service(this, 'WebhookService', {
+      metadata: { name: 'spire-controller-manager-webhook', namespace: this.namespace },
+      ports: [{ name: 'https', port: 443, targetPort: WEBHOOK_PORT, protocol: kplus.Protocol.TCP }],
+    });
+    webhookService.selectLabel('app.kubernetes.io/name', this.name);
+    const hook = (resource: string) => ({
+      name: `v${resource}.kb.io`,
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Fail',
+      // The controller manager fills in caBundle with the SPIRE trust bundle once it runs.
+      clientConfig: {
+        service: {
+          name: webhookService.name,
+          namespace: this.namespace,
+          path: `/validate-spire-spiffe-io-${SPIRE_API_VERSION}-${resource}`,
+        },
+      },
+      rules: [{
+        apiGroups: [SPIRE_API_GROUP],
+        apiVersions: [SPIRE_API_VERSION],
+        operations: ['CREATE', 'UPDATE'],
+        resources: [`${resource}s`],
+      }],
+    });
+    new KubeValidatingWebhookConfiguration(this, 'Webhook', {
+      metadata: { name: this.webhookConfigurationName },
+      webhooks: [hook('clusterfederatedtrustdomain'), hook('clusterspiffeid')],
+    });
+  }
+
+  private grantPermissions(): void {
+    const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
+    // k8s_psat validates agent tokens and reads the agent's pod and node.
+    clusterRole.allow(['create'], kplus.ApiResource.TOKEN_REVIEWS);
+    clusterRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
+      kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS);
+    // The controller manager reconciles the spire.spiffe.io resources and keeps its webhook's CA bundle.
+    const spireResources = ['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries'];
+    clusterRole.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType })));
+    clusterRole.allow(['get', 'patch', 'update'],
+      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/status` })));
+    clusterRole.allow(['update'],
+      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/finalizers` })));
+    clusterRole.allow(['get', 'list', 'watch', 'patch'], kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS);
+    const clusterBinding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${this.namespace}-${this.name}` },
+      role: clusterRole,
+    });
+    clusterBinding.addSubjects(this.serviceAccount);
+
+    // Leader election of the controller manager, in the server's own namespace.
+    const role = new kplus.Role(this, 'LeaderElectionRole', { metadata: { name: `${this.name}-leader-election`, namespace: this.namespace } });
+    role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.LEASES);
+    role.allow(['create', 'patch'], kplus.ApiResource.EVENTS);
+    const binding = new kplus.RoleBinding(this, 'LeaderElectionRoleBinding', {
+      metadata: { name: `${this.name}-leader-election`, namespace: this.namespace },
+      role,
+    });
+    binding.addSubjects(this.serviceAccount);
+  }
+
+  private get serverImage(): string {
+    return this.props.image ?? DEFAULT_IMAGES.spireServer;
+  }
+
+  private get controllerManagerImage(): string {
+    return this.props.controllerManagerImage ?? DEFAULT_IMAGES.spireControllerManager;
+  }
+
+  private checks(): Check[] {
+    return [
+      ['trustDomain', checkTrustDomain(this.trustDomain)],
+      ['clusterName', checkDnsSubdomain(this.clusterName)],
+      ['namespace', checkDnsLabel(this.namespace)],
+      ['name', checkDnsLabel(this.name)],
+      ['className', checkDnsSubdomain(this.className)],
+      ['port', checkPort(this.port)],
+      ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
+      ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
+      ['image', checkPinnedImage(this.serverImage)],
+      ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
+      ['replicas', this.checkReplicas()],
+      ['agent', this.agent ? undefined : {
+        value: 'none',
+        rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
+        fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
+      }],
+    ];
+  }
+
+  private checkReplicas(): Problem | undefined {
+    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
+      return { value: String(this.replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
+    }
+    if (this.replicas > 1 && this.datastore.kind === 'sqlite') {
+      return {
+        value: String(this.replicas),
+        rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
+        fix: 'set replicas to 1, or use `datastore: { kind: "external", databaseType: "postgres", ... }`',
+      };
+    }
+    return undefined;
+  }
+}
+

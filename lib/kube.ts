@@ -1,0 +1,70 @@
+/**
+ * The one place where the project goes below cdk8s-plus: objects it has no
+ * class for (CRDs, CSIDriver, webhook configurations) and the pod fields it
+ * cannot express. JSON patches here apply to the typed props before they are
+ * rendered, so they use the TypeScript field names (`hostPid`) and `Quantity`.
+ */
+import { ApiObject, JsonPatch } from 'cdk8s';
+import { IConstruct } from 'constructs';
+
+export {
+  JsonSchemaProps,
+  KubeCsiDriver,
+  KubeCustomResourceDefinition,
+  KubeValidatingWebhookConfiguration,
+  Quantity,
+} from 'cdk8s-plus-27/lib/imports/k8s';
+import { Quantity } from 'cdk8s-plus-27/lib/imports/k8s';
+
+/** Shares the node's PID namespace, which the SPIRE agent's `k8s` workload attestor needs. */
+export function enableHostPid(workload: IConstruct): void {
+  ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/hostPid', true));
+}
+
+/** Gives each StatefulSet replica its own ReadWriteOnce volume. */
+export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: { name: string; storage: string; storageClassName?: string }): void {
+  ApiObject.of(statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
+    metadata: { name: claim.name },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: Quantity.fromString(claim.storage) } },
+      ...(claim.storageClassName === undefined ? {} : { storageClassName: claim.storageClassName }),
+    },
+  }]));
+}
+
+/**
+ * Runs every container of the pod under the container runtime's default
+ * seccomp profile, as the restricted Pod Security level requires.
+ */
+export function useRuntimeDefaultSeccomp(workload: IConstruct): void {
+  ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+}
+
+/**
+ * Mounts a projected, audience-bound service account token into one
+ * container, as the agent's `k8s_psat` node attestor presents it.
+ */
+export function addProjectedServiceAccountToken(workload: IConstruct, token: {
+  volumeName: string;
+  containerIndex: number;
+  mountPath: string;
+  tokenPath: string;
+  audience: string;
+  expirationSeconds: number;
+}): void {
+  const apiObject = ApiObject.of(workload);
+  apiObject.addJsonPatch(JsonPatch.add('/spec/template/spec/volumes/-', {
+    name: token.volumeName,
+    projected: {
+      sources: [{
+        serviceAccountToken: { path: token.tokenPath, audience: token.audience, expirationSeconds: token.expirationSeconds },
+      }],
+    },
+  }));
+  apiObject.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/${token.containerIndex}/volumeMounts/-`, {
+    name: token.volumeName,
+    mountPath: token.mountPath,
+    readOnly: true,
+  }));
+}

@@ -1,0 +1,55 @@
+import { checkLabelKey, checkLabelValue, Problem } from './validation/rules';
+
+/** A Kubernetes label selector, as ClusterSPIFFEID's podSelector and namespaceSelector take it. */
+export interface LabelSelectorSpec {
+  readonly matchLabels?: Record<string, string>;
+  readonly matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface LabelSelectorRequirement {
+  readonly key: string;
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly values?: string[];
+}
+
+/** Whether labels satisfy a selector, with the API server's semantics (an empty selector matches all). */
+export function selectorMatches(selector: LabelSelectorSpec | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  const labelsMatch = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  return labelsMatch && (selector.matchExpressions ?? []).every((requirement) => requirementMatches(requirement, labels));
+}
+
+function requirementMatches(requirement: LabelSelectorRequirement, labels: Record<string, string>): boolean {
+  const has = Object.prototype.hasOwnProperty.call(labels, requirement.key);
+  const values = requirement.values ?? [];
+  switch (requirement.operator) {
+    case 'In': return has && values.includes(labels[requirement.key]);
+    case 'NotIn': return !has || !values.includes(labels[requirement.key]);
+    case 'Exists': return has;
+    case 'DoesNotExist': return !has;
+  }
+}
+
+/** Problems in a selector's keys, values and operators. */
+export function selectorProblems(selector: LabelSelectorSpec | undefined): Problem[] {
+  if (!selector) return [];
+  const problems: Array<Problem | undefined> = [];
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    problems.push(checkLabelKey(key), checkLabelValue(value));
+  }
+  for (const requirement of selector.matchExpressions ?? []) {
+    problems.push(checkLabelKey(requirement.key), ...(requirement.values ?? []).map(checkLabelValue), checkRequirementValues(requirement));
+  }
+  return problems.filter((problem): problem is Problem => problem !== undefined);
+}
+
+function checkRequirementValues(requirement: LabelSelectorRequirement): Problem | undefined {
+  const needsValues = requirement.operator === 'In' || requirement.operator === 'NotIn';
+  const count = requirement.values?.length ?? 0;
+  if (needsValues === count > 0) return undefined;
+  return {
+    value: `${requirement.key} ${requirement.operator} [${(requirement.values ?? []).join(', ')}]`,
+    rule: needsValues ? `${requirement.operator} needs at least one value` : `${requirement.operator} takes no values`,
+    fix: needsValues ? 'list the values to match' : 'remove the values',
+  };
+}

@@ -1,0 +1,74 @@
+import { Problem } from './validation/rules';
+
+/** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
+export const ISTIO_SPIFFE_ID_TEMPLATE = 'spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}';
+
+/** What a template is rendered with, for the fields the checks need. */
+export interface TemplateContext {
+  readonly trustDomain: string;
+  readonly clusterName: string;
+  readonly namespace: string;
+  readonly serviceAccountName: string;
+}
+
+const EXPRESSION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
+// The data the SPIRE Controller Manager passes to ClusterSPIFFEID templates.
+const TOP_LEVEL_FIELDS = ['TrustDomain', 'ClusterName', 'ClusterDomain'];
+const OBJECT_FIELDS = ['PodMeta', 'PodSpec', 'NodeMeta', 'NodeSpec'];
+const FIELD_REFERENCE = new RegExp(`^\\.(${TOP_LEVEL_FIELDS.join('|')}|(${OBJECT_FIELDS.join('|')})(\\.[A-Z][A-Za-z0-9]*)+)$`);
+
+/** The template's `{{ ... }}` expressions that are not plain references to fields the controller manager provides. */
+export function unknownTemplateExpressions(template: string): string[] {
+  return [...template.matchAll(EXPRESSION)]
+    .map((match) => match[1])
+    .filter((expression) => !FIELD_REFERENCE.test(expression));
+}
+
+/**
+ * Renders the field references of a template, so that its result can be
+ * compared. Fields the context does not carry render as `<.Field>`.
+ */
+export function renderTemplate(template: string, context: TemplateContext): string {
+  const values: Record<string, string> = {
+    '.TrustDomain': context.trustDomain,
+    '.ClusterName': context.clusterName,
+    '.PodMeta.Namespace': context.namespace,
+    '.PodSpec.ServiceAccountName': context.serviceAccountName,
+  };
+  return template.replace(EXPRESSION, (_, expression: string) => values[expression] ?? `<${expression}>`);
+}
+
+const SPIFFE_ID = /^spiffe:\/\/([^/]+)(\/.+)$/;
+
+/**
+ * Checks a ClusterSPIFFEID template against this trust domain and, for mesh
+ * workloads, Istio's `/ns/<namespace>/sa/<service account>` form.
+ */
+export function checkSpiffeIdTemplate(template: string, trustDomain: string, istioForm: boolean): Problem | undefined {
+  const unknown = unknownTemplateExpressions(template);
+  if (unknown.length > 0) {
+    return {
+      value: template,
+      rule: `${unknown.map((expression) => `{{ ${expression} }}`).join(', ')} is not a field the SPIRE Controller Manager provides (.TrustDomain, .ClusterName, .ClusterDomain, .PodMeta.*, .PodSpec.*, .NodeMeta.*, .NodeSpec.*)`,
+      fix: `use field references only, e.g. "${ISTIO_SPIFFE_ID_TEMPLATE}"`,
+    };
+  }
+  // Sentinels that cannot occur in a template show where namespace and service account land.
+  const rendered = renderTemplate(template, { trustDomain, clusterName: '\u0000cluster', namespace: '\u0000ns', serviceAccountName: '\u0000sa' });
+  const match = SPIFFE_ID.exec(rendered);
+  if (!match || match[1] !== trustDomain) {
+    return {
+      value: template,
+      rule: `the ID must be spiffe://${trustDomain}/<path>: the server signs only its own trust domain`,
+      fix: `start the template with "spiffe://{{ .TrustDomain }}/"`,
+    };
+  }
+  if (istioForm && match[2] !== '/ns/\u0000ns/sa/\u0000sa') {
+    return {
+      value: template,
+      rule: 'Istio accepts a workload identity only in the form spiffe://<trust domain>/ns/<namespace>/sa/<service account>',
+      fix: `use "${ISTIO_SPIFFE_ID_TEMPLATE}"`,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+/**
+ * Pure checks for values that break a SPIRE + Istio deployment silently when
+ * they are wrong. Each returns `undefined` when the value is fine, or a
+ * problem that names the value, the rule and the fix.
+ */
+export interface Problem {
+  /** What was given, quoted in the message. */
+  readonly value: string;
+  /** The rule the value breaks. */
+  readonly rule: string;
+  /** How to fix it. */
+  readonly fix: string;
+}
+
+/** Renders a problem as the one-line message users see at synth time. */
+export function formatProblem(what: string, problem: Problem): string {
+  return `${what} ${JSON.stringify(problem.value)}: ${problem.rule}. Fix: ${problem.fix}.`;
+}
+
+// SPIFFE ID spec §2.1: the trust domain name is at most 255 characters of [a-z0-9._-].
+const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+const TRUST_DOMAIN_MAX = 255;
+
+export function checkTrustDomain(value: string): Problem | undefined {
+  const fix = 'use a bare lowercase name such as "example.org" (no scheme, port or path)';
+  if (value.length === 0 || value.length > TRUST_DOMAIN_MAX) {
+    return { value, rule: `a trust domain has 1 to ${TRUST_DOMAIN_MAX} characters`, fix };
+  }
+  if (!TRUST_DOMAIN.test(value)) {
+    return { value, rule: 'a trust domain holds only lowercase letters, digits, ".", "-" and "_"', fix };
+  }
+  return undefined;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN_PART = DNS_LABEL;
+
+/** RFC 1123 label, as Kubernetes requires for namespace, service and container names. */
+export function checkDnsLabel(value: string): Problem | undefined {
+  if (value.length <= 63 && DNS_LABEL.test(value)) return undefined;
+  return {
+    value,
+    rule: 'a Kubernetes name of this kind is a DNS-1123 label: at most 63 lowercase letters, digits and "-", starting and ending alphanumeric',
+    fix: 'rename it, e.g. "my-workload"',
+  };
+}
+
+/** RFC 1123 subdomain, as Kubernetes requires for most object names. */
+export function checkDnsSubdomain(value: string): Problem | undefined {
+  if (value.length <= 253 && value.split('.').every((part) => DNS_SUBDOMAIN_PART.test(part))) return undefined;
+  return {
+    value,
+    rule: 'a Kubernetes object name is a DNS-1123 subdomain: at most 253 characters of lowercase letters, digits, "-" and "."',
+    fix: 'rename it, e.g. "spire-server"',
+  };
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+
+export function checkLabelKey(value: string): Problem | undefined {
+  const slash = value.lastIndexOf('/');
+  const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
+  const name = slash >= 0 ? value.slice(slash + 1) : value;
+  const prefixOk = prefix === undefined || (prefix.length > 0 && checkDnsSubdomain(prefix) === undefined);
+  if (prefixOk && name.length > 0 && name.length <= 63 && LABEL_NAME.test(name)) return undefined;
+  return {
+    value,
+    rule: 'a label key is an optional DNS subdomain prefix and "/", then a name of at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric',
+    fix: 'use a key such as "spiffe.io/spire-managed-identity"',
+  };
+}
+
+export function checkLabelValue(value: string): Problem | undefined {
+  if (value === '' || (value.length <= 63 && LABEL_NAME.test(value))) return undefined;
+  return {
+    value,
+    rule: 'a label value is empty or at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric',
+    fix: 'use a value such as "true"',
+  };
+}
+
+// Go's time.ParseDuration: a sequence of decimal numbers, each with a unit.
+const GO_DURATION = /^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))*$/;
+
+export function checkGoDuration(value: string): Problem | undefined {
+  if (GO_DURATION.test(value) && /[1-9]/.test(value)) return undefined;
+  return {
+    value,
+    rule: 'a TTL is a positive Go duration: numbers with units ns, us, ms, s, m or h (days are not a unit)',
+    fix: 'write it like "1h", "90m" or "24h"',
+  };
+}
+
+export function checkPort(value: number): Problem | undefined {
+  if (Number.isInteger(value) && value >= 1 && value <= 65535) return undefined;
+  return { value: String(value), rule: 'a port is a whole number from 1 to 65535', fix: 'pick a free port in that range' };
+}
+
+/** An image must name a fixed version: a tag other than `latest`, or a digest. */
+export function checkPinnedImage(value: string): Problem | undefined {
+  const fix = 'pin a release tag or digest, e.g. "ghcr.io/spiffe/spire-server:1.15.0" or "...@sha256:<digest>"';
+  if (/@sha256:[a-f0-9]{64}$/.test(value)) return undefined;
+  const lastSegment = value.slice(value.lastIndexOf('/') + 1);
+  const colon = lastSegment.lastIndexOf(':');
+  if (colon < 0) return { value, rule: 'an image without a tag pulls whatever "latest" is on the day', fix };
+  const tag = lastSegment.slice(colon + 1);
+  if (tag === 'latest' || tag.length === 0) return { value, rule: 'the "latest" tag is not a version', fix };
+  return undefined;
+}
+
+/** An absolute, normalized Unix path. */
+export function checkAbsolutePath(value: string): Problem | undefined {
+  const normalized = value.length > 1 && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value);
+  if (value.startsWith('/') && normalized) return undefined;
+  return { value, rule: 'the path must be absolute and normalized (no trailing "/", "." or "..")', fix: 'write it like "/run/spire/sockets"' };
+}

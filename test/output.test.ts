@@ -1,0 +1,70 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import * as YAML from 'yaml';
+import { manifestFiles } from '../lib/check/manifests';
+import { buildDeployment, DEFAULT_SETTINGS } from '../lib/deployment';
+import { synthDeployment } from './support/synth';
+
+const first = synthDeployment();
+const second = synthDeployment();
+
+function readTree(dir: string): Record<string, string> {
+  return Object.fromEntries(manifestFiles([dir]).map((file) => [path.relative(dir, file), fs.readFileSync(file, 'utf8')]));
+}
+
+test('two synths write byte-identical files', () => {
+  const a = readTree(first.dir);
+  expect(Object.keys(a).length).toBeGreaterThan(5);
+  expect(readTree(second.dir)).toEqual(a);
+});
+
+test('files are numbered in apply order: CRDs, SPIRE, ClusterSPIFFEIDs, Istio profile, workloads', () => {
+  const files = fs.readdirSync(first.dir).filter((file) => file.endsWith('.k8s.yaml')).sort();
+  expect(files).toEqual([
+    '0000-crds.k8s.yaml',
+    '0001-spire.k8s.yaml',
+    '0002-identities.k8s.yaml',
+    '0003-istio-profile.k8s.yaml',
+    '0004-workloads.k8s.yaml',
+  ]);
+  const kindsOf = (file: string) => new Set(first.objects.filter((object) => path.basename(object.file) === file).map(({ doc }) => doc.kind));
+  expect(kindsOf(files[0])).toEqual(new Set(['CustomResourceDefinition']));
+  expect(kindsOf(files[1])).toEqual(expect.objectContaining({}));
+  expect([...kindsOf(files[1])]).toEqual(expect.arrayContaining(['StatefulSet', 'DaemonSet', 'CSIDriver', 'ValidatingWebhookConfiguration']));
+  expect(kindsOf(files[2])).toEqual(new Set(['ClusterSPIFFEID']));
+  expect(kindsOf(files[3])).toEqual(new Set(['IstioOperator']));
+  expect([...kindsOf(files[4])]).toEqual(expect.arrayContaining(['Deployment', 'Namespace']));
+  expect(first.objects.filter(({ doc }) => doc.kind === 'CustomResourceDefinition').every(({ file }) => path.basename(file) === files[0])).toBe(true);
+});
+
+test('within a file, each namespace comes before the objects in it', () => {
+  const seen = new Set<string>();
+  for (const { doc } of first.objects) {
+    if (doc.kind === 'Namespace') seen.add(doc.metadata!.name!);
+    const namespace = doc.metadata?.namespace;
+    if (namespace && namespace !== 'istio-system') expect(seen).toContain(namespace);
+  }
+});
+
+test('every scalar means the same to a YAML 1.1 reader (kubectl) as to YAML 1.2', () => {
+  for (const text of Object.values(readTree(first.dir))) {
+    const as11 = YAML.parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS());
+    const as12 = YAML.parseAllDocuments(text, { version: '1.2' }).map((document) => document.toJS());
+    expect(as11).toEqual(as12);
+  }
+});
+
+test('a scalar YAML 1.1 reads differently would be caught', () => {
+  const text = 'a: on\nb: 0755\n';
+  const as11 = YAML.parse(text, { version: '1.1' });
+  expect(as11).not.toEqual(YAML.parse(text, { version: '1.2' }));
+});
+
+describe('chart snapshots', () => {
+  const app = Testing.app();
+  const deployment = buildDeployment(app, DEFAULT_SETTINGS);
+  test.each(Object.entries(deployment))('%s', (_name, chart) => {
+    expect(Testing.synth(chart)).toMatchSnapshot();
+  });
+});

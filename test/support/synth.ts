@@ -1,0 +1,52 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Testing } from 'cdk8s';
+import { loadManifests, ManifestObject } from '../../lib/check/manifests';
+import { buildDeployment, DEFAULT_SETTINGS, DeploymentSettings, SpireIstioDeployment, synthesize } from '../../lib/deployment';
+
+export interface Synthesized {
+  readonly deployment: SpireIstioDeployment;
+  readonly dir: string;
+  readonly objects: ManifestObject[];
+}
+
+/** Synthesizes the default deployment into a fresh directory and reads it back as kubectl would. */
+export function synthDeployment(settings: Partial<DeploymentSettings> = {}): Synthesized {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-'));
+  const app = new App({ outdir: dir });
+  const deployment = buildDeployment(app, { ...DEFAULT_SETTINGS, ...settings });
+  synthesize(app, deployment);
+  return { deployment, dir, objects: loadManifests([dir]) };
+}
+
+/** Objects of one kind, optionally with one name. */
+export function objectsOf(objects: ManifestObject[], kind: string, name?: string): any[] {
+  return objects.map(({ doc }) => doc).filter((doc) => doc.kind === kind && (name === undefined || doc.metadata?.name === name));
+}
+
+export function onlyObject(objects: ManifestObject[], kind: string, name?: string): any {
+  const found = objectsOf(objects, kind, name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name ?? ''}, found ${found.length}`);
+  return found[0];
+}
+
+/** A deep copy of the objects, for breaking one rule without touching the others. */
+export function cloneObjects(objects: ManifestObject[]): ManifestObject[] {
+  return objects.map(({ file, doc }) => ({ file, doc: structuredClone(doc) }));
+}
+
+/** Synthesizes one chart-building function in a test app, for construct-level tests. */
+export function testApp(): App {
+  return Testing.app();
+}
+
+/** The messages of a failed synth, or [] when it succeeds. */
+export function synthErrors(app: App): string[] {
+  try {
+    app.synthYaml();
+    return [];
+  } catch (error) {
+    return (error as Error).message.split('\n').slice(1).map((line) => line.trim());
+  }
+}

@@ -1,0 +1,245 @@
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { ManifestObject } from '../lib/check/manifests';
+import { checkManifests } from '../lib/check/rules';
+import { cloneObjects, objectsOf, onlyObject, synthDeployment } from './support/synth';
+
+const { objects } = synthDeployment();
+const classic = synthDeployment({ sidecarMode: 'classic' });
+
+const configMapData = (all: ManifestObject[], key: string) =>
+  objectsOf(all, 'ConfigMap').map((configMap) => configMap.data?.[key]).find((value) => value !== undefined);
+const serverConf = (all: ManifestObject[]) => JSON.parse(configMapData(all, 'server.conf'));
+const agentConf = (all: ManifestObject[]) => JSON.parse(configMapData(all, 'agent.conf'));
+const managerConf = (all: ManifestObject[]) => YAML.parse(configMapData(all, 'controller-manager-config.yaml'));
+const istioOperator = (all: ManifestObject[]) => onlyObject(all, 'IstioOperator');
+const template = (all: ManifestObject[], name: string) => YAML.parse(istioOperator(all).spec.values.sidecarInjectorWebhook.templates[name]);
+const agentPod = (all: ManifestObject[]) => onlyObject(all, 'DaemonSet', 'spire-agent').spec.template.spec;
+const pluginData = (config: any, type: string, name: string) => config.plugins[type].find((entry: any) => entry[name])[name].plugin_data;
+
+function hostPathAt(pod: any, containerName: string, mountPath: string): string | undefined {
+  const container = pod.containers.find((candidate: any) => candidate.name === containerName);
+  const mount = container.volumeMounts.find((candidate: any) => candidate.mountPath === mountPath);
+  return pod.volumes.find((volume: any) => volume.name === mount?.name)?.hostPath?.path;
+}
+
+function findingsAfter(mutate: (all: ManifestObject[]) => void): string[] {
+  const broken = cloneObjects(objects);
+  mutate(broken);
+  return checkManifests(broken).map((finding) => finding.message);
+}
+
+function editConfig(all: ManifestObject[], key: string, edit: (config: any) => void): void {
+  const configMap = objectsOf(all, 'ConfigMap').find((candidate) => candidate.data?.[key] !== undefined);
+  const config = key.endsWith('.yaml') ? YAML.parse(configMap.data[key]) : JSON.parse(configMap.data[key]);
+  edit(config);
+  configMap.data[key] = JSON.stringify(config);
+}
+
+function editTemplate(all: ManifestObject[], name: string, edit: (template: any) => void): void {
+  const templates = istioOperator(all).spec.values.sidecarInjectorWebhook.templates;
+  const parsed = YAML.parse(templates[name]);
+  edit(parsed);
+  templates[name] = YAML.stringify(parsed);
+}
+
+test('the synthesized default deployment breaks no wiring rule', () => {
+  expect(checkManifests(objects)).toEqual([]);
+  expect(checkManifests(classic.objects)).toEqual([]);
+});
+
+describe('agent socket and CSI driver', () => {
+  test('the agent serves its socket in the node directory the CSI driver serves', () => {
+    const socketDir = path.posix.dirname(agentConf(objects).agent.socket_path);
+    const pod = agentPod(objects);
+    const driver = pod.containers.find((container: any) => container.name === 'spiffe-csi-driver');
+    const servedDir = driver.args[driver.args.indexOf('-workload-api-socket-dir') + 1];
+    expect(hostPathAt(pod, 'spire-agent', socketDir)).toBeDefined();
+    expect(hostPathAt(pod, 'spiffe-csi-driver', servedDir)).toBe(hostPathAt(pod, 'spire-agent', socketDir));
+  });
+
+  test('a driver serving another node directory is reported', () => {
+    expect(findingsAfter((all) => {
+      const pod = agentPod(all);
+      pod.volumes.push({ name: 'elsewhere', hostPath: { path: '/run/elsewhere' } });
+      const driver = pod.containers.find((container: any) => container.name === 'spiffe-csi-driver');
+      driver.volumeMounts.find((mount: any) => mount.mountPath === '/spire-agent-socket').name = 'elsewhere';
+    })).toEqual([expect.stringContaining('the CSI driver serves /run/elsewhere')]);
+  });
+
+  test('an agent socket on an emptyDir is reported', () => {
+    expect(findingsAfter((all) => {
+      const pod = agentPod(all);
+      pod.volumes.find((volume: any) => volume.name === 'spire-agent-socket-dir').hostPath = undefined;
+      pod.volumes.find((volume: any) => volume.name === 'spire-agent-socket-dir').emptyDir = {};
+    })).toContainEqual(expect.stringContaining('not a hostPath volume'));
+  });
+
+  test('the CSIDriver object is the ephemeral-only csi.spiffe.io driver the templates name', () => {
+    const driver = onlyObject(objects, 'CSIDriver');
+    expect(driver.metadata.name).toBe('csi.spiffe.io');
+    expect(driver.spec).toEqual({ attachRequired: false, podInfoOnMount: true, fsGroupPolicy: 'None', volumeLifecycleModes: ['Ephemeral'] });
+    const pod = agentPod(objects);
+    const driverContainer = pod.containers.find((container: any) => container.name === 'spiffe-csi-driver');
+    expect(driverContainer.volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/var/lib/kubelet/pods', mountPropagation: 'Bidirectional' }));
+    expect(pod.hostPID).toBe(true);
+  });
+});
+
+describe('Istio spire templates', () => {
+  test.each([
+    ['native', 'spire', 'initContainers'],
+    ['classic', 'spire', 'containers'],
+    ['native', 'spire-gateway', 'containers'],
+    ['classic', 'spire-gateway', 'containers'],
+  ])('%s mode: %s patches istio-proxy in %s, mounting the CSI volume where the agent serves', (mode, name, field) => {
+    const all = mode === 'native' ? objects : classic.objects;
+    const patch = template(all, name).spec;
+    const proxy = patch[field].find((container: any) => container.name === 'istio-proxy');
+    const mount = proxy.volumeMounts.find((candidate: any) => candidate.name === 'workload-socket');
+    const volume = patch.volumes.find((candidate: any) => candidate.name === 'workload-socket');
+    expect(volume.csi).toEqual({ driver: onlyObject(all, 'CSIDriver').metadata.name, readOnly: true });
+    expect(mount).toEqual({ name: 'workload-socket', mountPath: path.posix.dirname(agentConf(all).agent.socket_path), readOnly: true });
+    expect(path.posix.basename(agentConf(all).agent.socket_path)).toBe('socket');
+    const otherField = field === 'containers' ? 'initContainers' : 'containers';
+    expect(patch[otherField]).toBeUndefined();
+  });
+
+  test('native sidecars are switched on or off to match the template', () => {
+    expect(istioOperator(objects).spec.values.pilot.env.ENABLE_NATIVE_SIDECARS).toBe('true');
+    expect(istioOperator(classic.objects).spec.values.pilot.env.ENABLE_NATIVE_SIDECARS).toBe('false');
+  });
+
+  test('a sidecar template that patches containers under native sidecars is reported', () => {
+    expect(findingsAfter((all) => editTemplate(all, 'spire', (patch) => {
+      patch.spec.containers = patch.spec.initContainers;
+      delete patch.spec.initContainers;
+    }))).toEqual([expect.stringContaining('image-less istio-proxy')]);
+  });
+
+  test('a mount where istio-proxy does not look is reported', () => {
+    expect(findingsAfter((all) => editTemplate(all, 'spire-gateway', (patch) => {
+      patch.spec.containers[0].volumeMounts[0].mountPath = '/run/spire/sockets';
+    }))).toEqual(expect.arrayContaining([expect.stringContaining('where it never looks')]));
+  });
+
+  test('a template naming another CSI driver is reported', () => {
+    expect(findingsAfter((all) => editTemplate(all, 'spire', (patch) => {
+      patch.spec.volumes[0].csi.driver = 'csi.example.com';
+    }))).toEqual([expect.stringContaining('uses CSI driver "csi.example.com"')]);
+  });
+
+  test('an agent socket file name istio-proxy does not expect is reported', () => {
+    expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => {
+      config.agent.socket_path = '/run/secrets/workload-spiffe-uds/api.sock';
+    }))).toContainEqual(expect.stringContaining('but the agent serves /run/secrets/workload-spiffe-uds/api.sock'));
+  });
+});
+
+describe('shared values', () => {
+  test('trust domain is the same in server, agent, controller manager and Istio', () => {
+    const domains = [
+      serverConf(objects).server.trust_domain,
+      agentConf(objects).agent.trust_domain,
+      managerConf(objects).trustDomain,
+      istioOperator(objects).spec.meshConfig.trustDomain,
+    ];
+    expect(new Set(domains)).toEqual(new Set(['example.org']));
+  });
+
+  test('a trust domain that differs anywhere is reported', () => {
+    expect(findingsAfter((all) => { istioOperator(all).spec.meshConfig.trustDomain = 'cluster.local'; }))
+      .toEqual(expect.arrayContaining([expect.stringContaining('trust domain "cluster.local" differs from "example.org"')]));
+    expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => { config.agent.trust_domain = 'example.com'; })))
+      .toEqual([expect.stringContaining('trust domain "example.com" differs')]);
+  });
+
+  test('cluster name is the same in server, agent and controller manager', () => {
+    const server = serverConf(objects);
+    expect(Object.keys(pluginData(server, 'NodeAttestor', 'k8s_psat').clusters)).toEqual(['demo-cluster']);
+    expect(Object.keys(pluginData(server, 'BundlePublisher', 'k8s_configmap').clusters)).toEqual(['demo-cluster']);
+    expect(pluginData(agentConf(objects), 'NodeAttestor', 'k8s_psat').cluster).toBe('demo-cluster');
+    expect(managerConf(objects).clusterName).toBe('demo-cluster');
+  });
+
+  test('a cluster name that differs is reported', () => {
+    expect(findingsAfter((all) => editConfig(all, 'controller-manager-config.yaml', (config) => { config.clusterName = 'other'; })))
+      .toEqual(expect.arrayContaining([expect.stringContaining('cluster "other" is not among the clusters')]));
+  });
+
+  test('settings from the environment flow to every component', () => {
+    const custom = synthDeployment({ trustDomain: 'mesh.corp.internal', clusterName: 'prod-eu-1' });
+    expect(checkManifests(custom.objects)).toEqual([]);
+    expect(agentConf(custom.objects).agent.trust_domain).toBe('mesh.corp.internal');
+    expect(istioOperator(custom.objects).spec.meshConfig.trustDomain).toBe('mesh.corp.internal');
+    expect(managerConf(custom.objects).clusterName).toBe('prod-eu-1');
+  });
+
+  test('the agent dials the server Service and presents a token with the audience the server accepts', () => {
+    const agent = agentConf(objects).agent;
+    const service = onlyObject(objects, 'Service', 'spire-server');
+    expect(agent.server_address).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc`);
+    expect(service.spec.ports.map((port: any) => String(port.port))).toContain(agent.server_port);
+    const token = agentPod(objects).volumes.find((volume: any) => volume.projected).projected.sources[0].serviceAccountToken;
+    expect(pluginData(serverConf(objects), 'NodeAttestor', 'k8s_psat').clusters['demo-cluster'].audience).toEqual([token.audience]);
+    expect(pluginData(agentConf(objects), 'NodeAttestor', 'k8s_psat').token_path).toBe(`/var/run/secrets/tokens/${token.path}`);
+  });
+
+  test('a server port the Service does not expose is reported', () => {
+    expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => { config.agent.server_port = '443'; })))
+      .toEqual([expect.stringContaining('server_port 443 is not a port')]);
+  });
+
+  test('the agent reads the bundle the server publishes; a format mismatch is reported', () => {
+    expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => { config.agent.trust_bundle_format = 'pem'; })))
+      .toEqual([expect.stringContaining('the agent reads /run/spire/bundle/bundle.spiffe (pem)')]);
+  });
+
+  test('the controller manager and the server share one API socket', () => {
+    const pod = onlyObject(objects, 'StatefulSet', 'spire-server').spec.template.spec;
+    const socketDir = path.posix.dirname(serverConf(objects).server.socket_path);
+    expect(managerConf(objects).spireServerSocketPath).toBe(serverConf(objects).server.socket_path);
+    const volumeAt = (name: string) => pod.containers.find((container: any) => container.name === name)
+      .volumeMounts.find((mount: any) => mount.mountPath === socketDir)?.name;
+    expect(volumeAt('spire-controller-manager')).toBe(volumeAt('spire-server'));
+    expect(pod.volumes.find((volume: any) => volume.name === volumeAt('spire-server')).emptyDir).toEqual({});
+  });
+});
+
+describe('ClusterSPIFFEIDs and SPIRE-enabled pods', () => {
+  test('every ClusterSPIFFEID yields the Istio ID form and carries the controller manager class', () => {
+    for (const identity of objectsOf(objects, 'ClusterSPIFFEID')) {
+      expect(identity.spec.spiffeIDTemplate).toBe('spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}');
+      expect(identity.spec.className).toBe(managerConf(objects).className);
+    }
+  });
+
+  test('a ClusterSPIFFEID outside the Istio form or the controller class is reported', () => {
+    expect(findingsAfter((all) => { onlyObject(all, 'ClusterSPIFFEID').spec.spiffeIDTemplate = 'spiffe://{{ .TrustDomain }}/workload/{{ .PodMeta.Name }}'; }))
+      .toContainEqual(expect.stringContaining('Istio accepts a workload identity only in the form'));
+    expect(findingsAfter((all) => { delete onlyObject(all, 'ClusterSPIFFEID').spec.className; }))
+      .toContainEqual(expect.stringContaining('is not the controller manager\'s "spire-server-spire"'));
+  });
+
+  const spirePods = objectsOf(objects, 'Deployment').filter((deployment) =>
+    /spire/.test(deployment.spec.template.metadata.annotations?.['inject.istio.io/templates'] ?? ''));
+
+  test('the demo has two SPIRE-enabled workloads and the gateway', () => {
+    expect(spirePods.map((deployment) => deployment.metadata.name).sort()).toEqual(['httpbin', 'istio-ingressgateway', 'sleep']);
+  });
+
+  test.each(spirePods.map((deployment) => [deployment.metadata.name, deployment]))('%s carries the selector label and annotation in an injected namespace', (_name, deployment) => {
+    const podMetadata = deployment.spec.template.metadata;
+    expect(podMetadata.labels['spiffe.io/spire-managed-identity']).toBe('true');
+    expect(podMetadata.annotations['inject.istio.io/templates']).toMatch(/^(sidecar,spire|gateway,spire-gateway)$/);
+    expect(onlyObject(objects, 'Namespace', deployment.metadata.namespace).metadata.labels['istio-injection']).toBe('enabled');
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(deployment.metadata.name);
+  });
+
+  test('a SPIRE-enabled pod without the selector label, or in a namespace without injection, is reported', () => {
+    expect(findingsAfter((all) => { delete onlyObject(all, 'Deployment', 'sleep').spec.template.metadata.labels['spiffe.io/spire-managed-identity']; }))
+      .toEqual([expect.stringContaining('no ClusterSPIFFEID selects this pod')]);
+    expect(findingsAfter((all) => { delete onlyObject(all, 'Namespace', 'demo').metadata.labels['istio-injection']; }))
+      .toEqual([expect.stringContaining('does not have Istio injection enabled'), expect.stringContaining('does not have Istio injection enabled')]);
+  });
+});
