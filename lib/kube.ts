@@ -7,8 +7,8 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 
+export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
-  JsonSchemaProps,
   KubeCsiDriver,
   KubeCustomResourceDefinition,
   KubeValidatingWebhookConfiguration,

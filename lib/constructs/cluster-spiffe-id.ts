@@ -123,7 +123,8 @@ export class ClusterSpiffeId extends Construct {
     const props = this.props;
     return [
       ['name', checkDnsSubdomain(this.name)],
-      ['spiffeIdTemplate', checkSpiffeIdTemplate(this.spiffeIdTemplate, this.trustDomain, this.istioIdentity)],
+      // With an invalid trust domain the server reports the cause; every template would fail too.
+      ['spiffeIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkSpiffeIdTemplate(this.spiffeIdTemplate, this.trustDomain, this.istioIdentity)],
       ['podSelector', this.checkPodSelector()],
       ...selectorProblems(this.podSelector).map((problem): Check => ['podSelector', problem]),
       ...selectorProblems(this.namespaceSelector).map((problem): Check => ['namespaceSelector', problem]),

@@ -11,7 +11,7 @@ import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
-export { KubeletVerification } from '../config/agent-config';
+export type { KubeletVerification } from '../config/agent-config';
 
 /** Ready-made kubelet verification choices for the agent's `k8s` workload attestor. */
 export const KubeletVerifications = {

@@ -382,7 +382,8 @@ export class SpireServer extends Construct {
       ['clusterName', checkDnsSubdomain(this.clusterName)],
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
-      ['className', checkDnsSubdomain(this.className)],
+      // A derived class name is only as wrong as the namespace, which is reported already.
+      ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
       ['port', checkPort(this.port)],
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Testing } from 'cdk8s';
+import { App } from 'cdk8s';
 import { loadManifests, ManifestObject } from '../../lib/check/manifests';
 import { buildDeployment, DEFAULT_SETTINGS, DeploymentSettings, SpireIstioDeployment, synthesize } from '../../lib/deployment';
 
@@ -34,19 +34,4 @@ export function onlyObject(objects: ManifestObject[], kind: string, name?: strin
 /** A deep copy of the objects, for breaking one rule without touching the others. */
 export function cloneObjects(objects: ManifestObject[]): ManifestObject[] {
   return objects.map(({ file, doc }) => ({ file, doc: structuredClone(doc) }));
-}
-
-/** Synthesizes one chart-building function in a test app, for construct-level tests. */
-export function testApp(): App {
-  return Testing.app();
-}
-
-/** The messages of a failed synth, or [] when it succeeds. */
-export function synthErrors(app: App): string[] {
-  try {
-    app.synthYaml();
-    return [];
-  } catch (error) {
-    return (error as Error).message.split('\n').slice(1).map((line) => line.trim());
-  }
 }

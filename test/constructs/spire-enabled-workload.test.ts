@@ -1,0 +1,101 @@
+import { Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
+import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
+import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
+import { SpireEnabledWorkload } from '../../lib/constructs/spire-enabled-workload';
+import { SpireServer } from '../../lib/constructs/spire-server';
+import { injectionEnabledNamespace } from '../../lib/mesh-checks';
+import { buildStack, synthErrors } from '../support/stack';
+
+function workloadStack() {
+  const stack = buildStack();
+  const apps = new Chart(stack.app, 'apps', { disableResourceNameHashes: true });
+  const namespace = injectionEnabledNamespace(apps, 'Shop', 'shop');
+  return { ...stack, apps, namespace };
+}
+
+const IMAGE = 'registry.example/cart:1.4.2';
+
+describe('SpireEnabledWorkload', () => {
+  test('a workload gets its own service account, the selector label and the template annotation', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE, port: 8080 });
+    expect(synthErrors(app)).toEqual([]);
+    const pod = (cart.deployment as any).apiObject.toJson().spec.template;
+    expect(pod.metadata.labels['spiffe.io/spire-managed-identity']).toBe('true');
+    expect(pod.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,spire');
+    expect(pod.spec.serviceAccountName).toBe('cart');
+    expect(cart.spiffeId).toBe('spiffe://example.org/ns/shop/sa/cart');
+    expect(cart.service?.name).toBe('cart');
+  });
+
+  test('a namespace without Istio injection is rejected', () => {
+    const { app, apps, profile, identity } = workloadStack();
+    const namespace = new kplus.Namespace(apps, 'Plain', { metadata: { name: 'plain' } });
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('[apps/Cart/Deployment] namespace "plain": Istio injects no sidecar in this namespace')]);
+  });
+
+  test('a pod no ClusterSPIFFEID selects is rejected', () => {
+    const { app, apps, namespace, profile, server } = workloadStack();
+    const narrow = new ClusterSpiffeId(apps, 'Narrow', { server, name: 'narrow', namespaceSelector: { matchLabels: { team: 'payments' } } });
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity: narrow, namespace, name: 'cart', image: IMAGE });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('identity "shop/cart": ClusterSPIFFEID "narrow" does not select this pod')]);
+  });
+
+  test('a pod two ClusterSPIFFEIDs give different IDs is rejected', () => {
+    const { app, apps, namespace, profile, identity, server } = workloadStack();
+    new ClusterSpiffeId(apps, 'Other', { server, name: 'other', spiffeIdTemplate: 'spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}-x', istioIdentity: false });
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('ClusterSPIFFEIDs give it different IDs: istio-mesh-workloads → spiffe://example.org/ns/shop/sa/cart; other → spiffe://example.org/ns/shop/sa/cart-x')]);
+  });
+
+  test('an identity from another trust domain than the mesh is rejected', () => {
+    const { app, apps, namespace, profile } = workloadStack();
+    const otherServer = new SpireServer(apps, 'OtherServer', { trustDomain: 'other.example', clusterName: 'c', namespace: 'other-spire' });
+    new SpireAgentDaemonSet(apps, 'OtherAgent', { server: otherServer, namespace: 'other-agent' });
+    const foreign = new ClusterSpiffeId(apps, 'Foreign', { server: otherServer, name: 'foreign' });
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity: foreign, namespace, name: 'cart', image: IMAGE });
+    expect(synthErrors(app)).toContainEqual(expect.stringContaining('identity trust domain "other.example": the ClusterSPIFFEID signs for other.example but the mesh trusts example.org'));
+  });
+
+  test('an existing cdk8s-plus Deployment can be enabled, and its mistakes are caught', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const existing = new kplus.Deployment(apps, 'Legacy', {
+      metadata: { name: 'legacy', namespace: 'default' },
+      containers: [{ image: IMAGE, resources: {} }],
+    });
+    SpireEnabledWorkload.enable(existing, { profile, identity, namespace });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('workload namespace "default": the workload must run in the injection-enabled namespace "shop"')]);
+    expect(existing.podMetadata.getLabel('spiffe.io/spire-managed-identity')).toBe('true');
+  });
+
+  test('a pod opting out of injection is rejected', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
+    cart.deployment.podMetadata.addLabel('sidecar.istio.io/inject', 'false');
+    expect(synthErrors(app)).toEqual([expect.stringContaining('the pod opts out of injection')]);
+  });
+
+  test('name, image and port are checked', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'Cart', image: 'cart', port: 0 });
+    expect(synthErrors(app)).toEqual(expect.arrayContaining([
+      expect.stringContaining('name "Cart"'),
+      expect.stringContaining('image "cart"'),
+      expect.stringContaining('port "0"'),
+    ]));
+  });
+
+  test('the ingress gateway uses the gateway templates and its own identity', () => {
+    const { app, apps, profile, identity } = workloadStack();
+    const namespace = injectionEnabledNamespace(apps, 'Ingress', 'istio-ingress');
+    const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
+    expect(synthErrors(app)).toEqual([]);
+    const pod = (gateway.deployment as any).apiObject.toJson().spec.template;
+    expect(pod.metadata.annotations['inject.istio.io/templates']).toBe('gateway,spire-gateway');
+    expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
+    expect(gateway.spiffeId).toBe('spiffe://example.org/ns/istio-ingress/sa/istio-ingressgateway');
+  });
+});

@@ -1,0 +1,66 @@
+import { Chart } from 'cdk8s';
+import { SpireServer } from '../../lib/constructs/spire-server';
+import { buildStack, StackOverrides, synthErrors } from '../support/stack';
+
+const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
+
+describe('SpireServer validation', () => {
+  test('the default stack synthesizes', () => {
+    expect(errorsWith({})).toEqual([]);
+  });
+
+  test.each([
+    ['Example.org', 'lowercase'],
+    ['spiffe://example.org', 'lowercase'],
+    ['example.org:8443', 'lowercase'],
+    ['example.org/path', 'lowercase'],
+    ['', '1 to 255 characters'],
+    ['a'.repeat(256), '1 to 255 characters'],
+  ])('trust domain %j is rejected with construct, value, rule and fix', (trustDomain, rule) => {
+    const errors = errorsWith({ trustDomain });
+    expect(errors).toEqual([expect.stringContaining(`[stack/Server] trustDomain ${JSON.stringify(trustDomain)}`)]);
+    expect(errors[0]).toContain(rule);
+    expect(errors[0]).toContain('Fix: use a bare lowercase name');
+  });
+
+  test.each(['example.org', 'my_td-1.local', 'a'.repeat(255)])('trust domain %j is accepted', (trustDomain) => {
+    expect(errorsWith({ trustDomain })).toEqual([]);
+  });
+
+  test('sqlite with more than one replica is rejected; an external datastore allows it', () => {
+    expect(errorsWith({ replicas: 3 })).toEqual([expect.stringContaining('replicas "3": the sqlite datastore lives on one replica\'s volume')]);
+    expect(errorsWith({
+      replicas: 3,
+      datastore: { kind: 'external', databaseType: 'postgres', connectionStringSecret: { name: 'spire-db', key: 'dsn' } },
+    })).toEqual([]);
+  });
+
+  test('an external datastore takes its connection string from a Secret, never the ConfigMap', () => {
+    const { server, app } = buildStack({
+      server: { datastore: { kind: 'external', databaseType: 'postgres', connectionStringSecret: { name: 'spire-db', key: 'dsn' } } },
+    });
+    const yaml = app.synthYaml();
+    expect(JSON.stringify(server.serverConfig)).toContain('"connection_string":"${SPIRE_DATASTORE_CONNECTION_STRING}"');
+    expect(yaml).toContain('secretKeyRef');
+    expect(yaml).not.toContain('volumeClaimTemplates');
+  });
+
+  test.each([
+    [{ caTtl: '1d' }, 'caTtl "1d"', { caTtl: '48h' }],
+    [{ x509SvidTtl: 'one hour' }, 'x509SvidTtl "one hour"', { x509SvidTtl: '90m' }],
+    [{ port: 70000 }, 'port "70000"', { port: 8443 }],
+    [{ namespace: 'Spire_Server' }, 'namespace "Spire_Server"', { namespace: 'spire' }],
+    [{ image: 'ghcr.io/spiffe/spire-server' }, 'image "ghcr.io/spiffe/spire-server"', { image: 'ghcr.io/spiffe/spire-server:1.15.3' }],
+    [{ image: 'ghcr.io/spiffe/spire-server:latest' }, 'the "latest" tag is not a version', { image: `ghcr.io/spiffe/spire-server@sha256:${'a'.repeat(64)}` }],
+    [{ controllerManagerImage: 'localhost:5000/cm' }, 'controllerManagerImage "localhost:5000/cm"', { controllerManagerImage: 'localhost:5000/cm:0.6.6' }],
+  ])('%j is rejected (%s); its neighbour %j is accepted', (bad, message, good) => {
+    expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
+    expect(errorsWith(good)).toEqual([]);
+  });
+
+  test('a server without an agent is rejected', () => {
+    const { app } = buildStack();
+    new SpireServer(new Chart(app, 'lonely'), 'Server', { trustDomain: 'example.org', clusterName: 'x', namespace: 'other' });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
+  });
+});

@@ -1,0 +1,23 @@
+import {
+  checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort,
+} from '../../lib/validation/rules';
+
+type Checker = (value: any) => unknown;
+
+const cases: Array<[string, Checker, unknown[], unknown[]]> = [
+  ['DNS-1123 label', checkDnsLabel, ['spire', 'a-1', 'x'.repeat(63)], ['Spire', '-a', 'a-', 'a.b', 'x'.repeat(64), '']],
+  ['DNS-1123 subdomain', checkDnsSubdomain, ['clusterspiffeids.spire.spiffe.io', 'a'], ['A.b', 'a..b', 'a_b', '']],
+  ['label key', checkLabelKey, ['app', 'spiffe.io/spire-managed-identity', 'a.b/c_d-e'], ['/app', 'Bad.Prefix/app', 'app!', 'spiffe.io/', `${'x'.repeat(64)}`]],
+  ['label value', checkLabelValue, ['', 'true', 'a.b_c-d'], ['not valid', '-a', 'x'.repeat(64)]],
+  ['Go duration', checkGoDuration, ['1h', '90m', '1h30m', '1.5h', '300ms'], ['1d', '1', 'h', '-1h', '0s', '1 h', '']],
+  ['port', checkPort, [1, 8081, 65535], [0, 65536, 80.5, -1]],
+  ['pinned image', checkPinnedImage, ['ghcr.io/spiffe/spire-agent:1.15.3', 'localhost:5000/x:1', `x@sha256:${'0'.repeat(64)}`], ['ghcr.io/spiffe/spire-agent', 'x:latest', 'localhost:5000/x', 'x:']],
+  ['absolute path', checkAbsolutePath, ['/run/spire', '/a/b.c'], ['run/spire', '/run/', '/a//b', '/a/../b', '/a/./b', '/']],
+];
+
+describe.each(cases)('%s', (_name, check, valid, invalid) => {
+  test.each(valid)('accepts %j', (value) => expect(check(value)).toBeUndefined());
+  test.each(invalid)('rejects %j with a rule and a fix', (value) => {
+    expect(check(value)).toEqual({ value: String(value), rule: expect.any(String), fix: expect.any(String) });
+  });
+});
