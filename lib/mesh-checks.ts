@@ -71,8 +71,9 @@ function validateMeshPod(scope: Construct, pod: MeshPod): void {
 }
 
 function meshPodChecks(scope: Construct, pod: MeshPod): Check[] {
-  const podLabels = pod.workload.podMetadata.toJson().labels ?? {};
-  const annotations = pod.workload.podMetadata.toJson().annotations ?? {};
+  const podMetadata = pod.workload.podMetadata.toJson();
+  const podLabels = podMetadata.labels ?? {};
+  const annotations = podMetadata.annotations ?? {};
   const namespaceLabels = pod.namespace.metadata.toJson().labels ?? {};
   return [
     ['namespace', checkInjectionEnabled(pod.namespace.name, namespaceLabels)],
