@@ -9,5 +9,6 @@ export const DEFAULT_IMAGES = {
   spireControllerManager: 'ghcr.io/spiffe/spire-controller-manager:0.6.6',
   spiffeCsiDriver: 'ghcr.io/spiffe/spiffe-csi-driver:0.2.13',
   csiLivenessProbe: 'registry.k8s.io/sig-storage/livenessprobe:v2.17.0',
+  socketWait: 'docker.io/library/busybox:1.37.0',
   nodeDriverRegistrar: 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0',
 } as const;

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../container-defaults';
 import { useRuntimeDefaultSeccomp } from '../kube';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh-checks';
-import { checkDnsLabel } from '../validation/rules';
+import { DEFAULT_IMAGES } from '../images';
+import { checkDnsLabel, checkPinnedImage } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 
 export interface IstioIngressGatewayProps extends SpireIdentityOptions {
@@ -13,6 +14,8 @@ export interface IstioIngressGatewayProps extends SpireIdentityOptions {
   readonly replicas?: number;
   /** @default LoadBalancer */
   readonly serviceType?: kplus.ServiceType;
+  /** Image of the init container that waits for the SPIRE socket (needs `sh`). @default DEFAULT_IMAGES.socketWait */
+  readonly socketWaitImage?: string;
 }
 
 // istio-proxy's user in Istio's proxy image.
@@ -69,6 +72,7 @@ export class IstioIngressGateway extends Construct {
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 1024 }),
       securityContext: restrictedSecurityContext(PROXY_UID),
     });
+    this.waitForSpireSocket(props);
     enableSpireIdentity(this.deployment, props, props.profile.gatewayTemplates);
 
     this.service = new kplus.Service(this, 'Service', {
@@ -89,6 +93,31 @@ export class IstioIngressGateway extends Construct {
       .addSubjects(this.serviceAccount);
 
     this.spiffeId = props.identity.spiffeIdFor(namespace, name);
-    validateAtSynth(this, () => [['name', checkDnsLabel(name)]]);
+    const waitImage = props.socketWaitImage ?? DEFAULT_IMAGES.socketWait;
+    validateAtSynth(this, () => [['name', checkDnsLabel(name)], ['socketWaitImage', checkPinnedImage(waitImage)]]);
+  }
+
+  /**
+   * istio-proxy looks for the SPIRE socket once, at start; without it, it
+   * silently serves istiod's certificates instead. An init container holds
+   * the pod until the node's agent serves the socket, so a gateway that
+   * started too early stays visibly pending rather than running on the
+   * wrong identity.
+   */
+  private waitForSpireSocket(props: IstioIngressGatewayProps): void {
+    const socket = props.profile.csiDriver.workloadApi;
+    const mountDir = '/spire-agent-socket';
+    const wait = this.deployment.addInitContainer({
+      name: 'wait-for-spire-socket',
+      image: props.socketWaitImage ?? DEFAULT_IMAGES.socketWait,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: ['sh', '-c', `until [ -S ${mountDir}/${socket.fileName} ]; do echo waiting for the SPIRE agent socket; sleep 1; done`],
+      resources: resources({ cpuMillis: 10, memoryMiB: 8, memoryLimitMiB: 32 }),
+      securityContext: restrictedSecurityContext(PROXY_UID),
+    });
+    wait.mount(mountDir, kplus.Volume.fromCsi(this, 'SpireSocket', props.profile.csiDriver.driverName, {
+      name: 'spire-agent-socket',
+      readOnly: true,
+    }), { readOnly: true });
   }
 }

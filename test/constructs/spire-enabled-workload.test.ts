@@ -98,4 +98,18 @@ describe('SpireEnabledWorkload', () => {
     expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
     expect(gateway.spiffeId).toBe('spiffe://example.org/ns/istio-ingress/sa/istio-ingressgateway');
   });
+
+  test('the gateway waits for the agent socket before istio-proxy can start without it', () => {
+    const { app, apps, profile, identity } = workloadStack();
+    const namespace = injectionEnabledNamespace(apps, 'Ingress', 'istio-ingress');
+    const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
+    const pod = (gateway.deployment as any).apiObject.toJson().spec.template.spec;
+    const [wait] = pod.initContainers;
+    const volume = pod.volumes.find((candidate: any) => candidate.name === wait.volumeMounts[0].name);
+    expect(volume.csi).toEqual({ driver: profile.csiDriver.driverName, readOnly: true });
+    expect(wait.command.join(' ')).toContain(`[ -S ${wait.volumeMounts[0].mountPath}/${profile.csiDriver.workloadApi.fileName} ]`);
+    expect(synthErrors(app)).toEqual([]);
+    new IstioIngressGateway(apps, 'Unpinned', { profile, identity, namespace, name: 'other', socketWaitImage: 'busybox' });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('socketWaitImage "busybox"')]);
+  });
 });
