@@ -30,6 +30,11 @@ function requirementMatches(requirement: LabelSelectorRequirement, labels: Recor
   }
 }
 
+/** The label keys a selector reads. */
+export function selectorKeys(selector: LabelSelectorSpec | undefined): string[] {
+  return [...Object.keys(selector?.matchLabels ?? {}), ...(selector?.matchExpressions ?? []).map((requirement) => requirement.key)];
+}
+
 /** Problems in a selector's keys, values and operators. */
 export function selectorProblems(selector: LabelSelectorSpec | undefined): Problem[] {
   if (!selector) return [];

@@ -1,7 +1,9 @@
+import { ApiObjectMetadataDefinition } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 import { INJECT_TEMPLATES_ANNOTATION, IstioSpireProfile } from './constructs/istio-spire-profile';
+import { selectorKeys } from './label-selector';
 import { Problem } from './validation/rules';
 import { Check, validateAtSynth } from './validation/validate';
 
@@ -74,7 +76,10 @@ function meshPodChecks(scope: Construct, pod: MeshPod): Check[] {
   const podMetadata = pod.workload.podMetadata.toJson();
   const podLabels = podMetadata.labels ?? {};
   const annotations = podMetadata.annotations ?? {};
-  const namespaceLabels = pod.namespace.metadata.toJson().labels ?? {};
+  // Only the keys that matter: the namespace is shared, rendering it for every pod would cost per pod.
+  const namespaceLabels = labelsWithKeys(pod.namespace.metadata, [
+    ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ...allIdentities(scope).flatMap((identity) => selectorKeys(identity.namespaceSelector)),
+  ]);
   return [
     ['namespace', checkInjectionEnabled(pod.namespace.name, namespaceLabels)],
     ['pod label', podLabels[SIDECAR_INJECT_LABEL] === 'false' ? {
@@ -95,6 +100,13 @@ function meshPodChecks(scope: Construct, pod: MeshPod): Check[] {
     }],
     ['identity', checkSelection(scope, pod, podLabels, namespaceLabels)],
   ];
+}
+
+function labelsWithKeys(metadata: ApiObjectMetadataDefinition, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((key) => {
+    const value = metadata.getLabel(key);
+    return value === undefined ? [] : [[key, value]];
+  }));
 }
 
 function checkInjectionEnabled(namespace: string, labels: Record<string, string>): Problem | undefined {
