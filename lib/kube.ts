@@ -21,9 +21,20 @@ export function enableHostPid(workload: IConstruct): void {
   ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/hostPid', true));
 }
 
-/** Gives each StatefulSet replica its own ReadWriteOnce volume. */
-export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: { name: string; storage: string; storageClassName?: string }): void {
-  ApiObject.of(statefulSet).addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
+/**
+ * Gives each StatefulSet replica its own ReadWriteOnce volume, mounted into one
+ * container. The mount names the claim template directly, so the pod template
+ * declares no volume of that name.
+ */
+export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
+  name: string;
+  storage: string;
+  storageClassName?: string;
+  containerIndex: number;
+  mountPath: string;
+}): void {
+  const apiObject = ApiObject.of(statefulSet);
+  apiObject.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
     metadata: { name: claim.name },
     spec: {
       accessModes: ['ReadWriteOnce'],
@@ -31,6 +42,10 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: { name: s
       ...(claim.storageClassName === undefined ? {} : { storageClassName: claim.storageClassName }),
     },
   }]));
+  apiObject.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/${claim.containerIndex}/volumeMounts/-`, {
+    name: claim.name,
+    mountPath: claim.mountPath,
+  }));
 }
 
 /**

@@ -136,6 +136,46 @@ describe('Istio spire templates', () => {
   });
 });
 
+describe('agent pod', () => {
+  test('the attestor dials the kubelet at the node IP, which works without host networking', () => {
+    const attestor = pluginData(agentConf(objects), 'WorkloadAttestor', 'k8s');
+    const agent = agentPod(objects).containers.find((container: any) => container.name === 'spire-agent');
+    const env = agent.env.find((variable: any) => variable.name === attestor.node_name_env);
+    expect(env.valueFrom.fieldRef.fieldPath).toBe('status.hostIP');
+    expect(agentPod(objects).hostNetwork).toBe(false);
+  });
+
+  test('an attestor address the pod cannot reach is reported', () => {
+    expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => {
+      pluginData(config, 'WorkloadAttestor', 'k8s').node_name_env = 'MY_NODE_NAME';
+    }))).toEqual([expect.stringContaining('node_name_env MY_NODE_NAME is not set in the agent pod')]);
+    expect(checkManifests(cloneObjects(objects).map((object) => {
+      const env = object.doc.spec?.template?.spec?.containers?.[0]?.env?.find((variable: any) => variable.name === 'KUBELET_HOST');
+      if (env) env.valueFrom.fieldRef.fieldPath = 'spec.nodeName';
+      return object;
+    }))).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('is the node name') })]);
+  });
+
+  test('the agent and CSI driver run on every node, tainted ones too', () => {
+    expect(agentPod(objects).tolerations).toEqual([{ operator: 'Exists' }]);
+  });
+
+  test('the server may publish the bundle only to the agent\'s bundle ConfigMap, creating it again if deleted', () => {
+    const role = onlyObject(objects, 'Role', 'spire-server-bundle-publisher');
+    expect(role.metadata.namespace).toBe('spire-system');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['spire-bundle'], verbs: ['get', 'patch', 'create'] }]);
+  });
+
+  test('each server replica keeps its data on its own claim, declared once', () => {
+    const statefulSet = onlyObject(objects, 'StatefulSet', 'spire-server');
+    const pod = statefulSet.spec.template.spec;
+    expect(statefulSet.spec.volumeClaimTemplates.map((claim: any) => claim.metadata.name)).toEqual(['spire-data']);
+    expect(pod.volumes.map((volume: any) => volume.name)).not.toContain('spire-data');
+    const server = pod.containers.find((container: any) => container.name === 'spire-server');
+    expect(server.volumeMounts).toContainEqual({ name: 'spire-data', mountPath: serverConf(objects).server.data_dir });
+  });
+});
+
 describe('shared values', () => {
   test('trust domain is the same in server, agent, controller manager and Istio', () => {
     const domains = [

@@ -28,6 +28,8 @@ export interface Located<T> {
 export interface AgentModel extends Located<any> {
   /** The pod template of the workload that mounts this config, when there is one. */
   readonly pod?: PodTemplate;
+  /** The container in it that mounts the config. */
+  readonly container?: any;
 }
 
 export interface CsiNodePlugin {
@@ -61,7 +63,7 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
     .map(({ value, source }) => ({ value: JSON.parse(value), source }));
   return {
     servers: configs('server.conf'),
-    agents: configs('agent.conf').map((agent) => ({ ...agent, pod: podMountingConfigMap(pods, agent.source.doc) })),
+    agents: configs('agent.conf').map((agent) => ({ ...agent, ...podMountingConfigMap(pods, agent.source.doc) })),
     controllerManagers: configMapEntries(objects, (name) => name.endsWith('.yaml') || name.endsWith('.yml'))
       .map(({ value, source }) => ({ value: YAML.parse(value), source }))
       .filter(({ value }) => value?.kind === 'ControllerManagerConfig'),
@@ -107,9 +109,15 @@ function podTemplateOf(source: ManifestObject): PodTemplate[] {
   }];
 }
 
-function podMountingConfigMap(pods: PodTemplate[], configMap: KubeObject): PodTemplate | undefined {
-  return pods.find((pod) => pod.namespace === (configMap.metadata?.namespace ?? 'default')
-    && (pod.spec.volumes ?? []).some((volume: any) => volume.configMap?.name === configMap.metadata?.name));
+function podMountingConfigMap(pods: PodTemplate[], configMap: KubeObject): { pod?: PodTemplate; container?: any } {
+  for (const pod of pods.filter((candidate) => candidate.namespace === (configMap.metadata?.namespace ?? 'default'))) {
+    const volume = (pod.spec.volumes ?? []).find((candidate: any) => candidate.configMap?.name === configMap.metadata?.name);
+    if (!volume) continue;
+    const container = (pod.spec.containers ?? []).find((candidate: any) =>
+      (candidate.volumeMounts ?? []).some((mount: any) => mount.name === volume.name));
+    return { pod, container };
+  }
+  return {};
 }
 
 /** The value of a Go flag in any of its spellings: `-f v`, `--f v`, `-f=v`, `--f=v`. */

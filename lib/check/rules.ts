@@ -162,23 +162,32 @@ function sameDir(a: string, b: string): boolean {
   return canonical(a) === canonical(b);
 }
 
-/** Under native sidecars istio-proxy is an init container of application pods; gateways keep it a container. */
+/**
+ * Under native sidecars istio-proxy is an init container of application pods;
+ * gateways keep it a container. A pod's `sidecar.istio.io/nativeSidecar`
+ * annotation overrides the mesh's mode for that pod.
+ */
 function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, template: any): Finding[] {
-  const usedWith = new Set(model.pods.flatMap((pod) => {
+  const usedAs = new Set(model.pods.filter((pod) => templatesOf(pod).includes(name)).flatMap((pod) => {
     const templates = templatesOf(pod);
-    return templates.includes(name) ? templates.filter((other) => other === 'sidecar' || other === 'gateway') : [];
+    const override = pod.metadata.annotations?.['sidecar.istio.io/nativeSidecar'];
+    const native = override === undefined ? istio.nativeSidecars : override === 'true';
+    return [
+      ...(templates.includes('sidecar') ? [native ? 'native sidecar' : 'classic sidecar'] : []),
+      ...(templates.includes('gateway') ? ['gateway'] : []),
+    ];
   }));
-  const inContainers = (template.spec.containers ?? []).some((container: any) => container.name === PROXY);
-  const inInit = (template.spec.initContainers ?? []).some((container: any) => container.name === PROXY);
+  const patches = (field: string) => (template.spec[field] ?? []).some((container: any) => container.name === PROXY);
   const findings: Finding[] = [];
-  if (usedWith.has('sidecar') && istio.nativeSidecars && inContainers) {
+  if (usedAs.has('native sidecar') && patches('containers')) {
     findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in containers, but native sidecars put it in initContainers: the pod gets a second, image-less istio-proxy and is rejected`,
-      'patch spec.initContainers, or set values.pilot.env.ENABLE_NATIVE_SIDECARS "false"'));
+      'patch spec.initContainers, or set values.pilot.env.ENABLE_NATIVE_SIDECARS "false" (and no pod annotation sidecar.istio.io/nativeSidecar: "true")'));
   }
-  if (usedWith.has('sidecar') && !istio.nativeSidecars && inInit) {
-    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in initContainers, but classic sidecars keep it in containers`, 'patch spec.containers'));
+  if (usedAs.has('classic sidecar') && patches('initContainers')) {
+    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in initContainers, but classic sidecars (the mesh setting or a pod's sidecar.istio.io/nativeSidecar: "false") keep it in containers`,
+      'patch spec.containers, or remove the pod annotation'));
   }
-  if (usedWith.has('gateway') && inInit) {
+  if (usedAs.has('gateway') && patches('initContainers')) {
     findings.push(finding(istio.source, `injection template "${name}" is used by gateways, whose istio-proxy is always a container`, 'use a gateway template that patches spec.containers'));
   }
   return findings;
@@ -252,7 +261,28 @@ const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
   return [finding(agent.source, `admin_socket_path ${admin} is in the public Workload API directory ${publicDir}`, 'move it to a private directory such as /tmp/spire-agent/private')];
 });
 
+/**
+ * The `k8s` attestor dials the kubelet at the address in `node_name_env`; unset,
+ * it dials 127.0.0.1, which only host networking reaches.
+ */
+const agentReachesKubelet: Rule = (model) => model.agents.flatMap((agent) => {
+  const data = pluginData(agent.value, 'WorkloadAttestor', 'k8s');
+  if (!data || data.node_name !== undefined || !agent.pod || agent.pod.spec.hostNetwork === true) return [];
+  const envName = data.node_name_env ?? 'MY_NODE_NAME';
+  const env = (agent.container?.env ?? []).find((variable: any) => variable.name === envName);
+  if (!env) {
+    return [finding(agent.source, `node_name_env ${envName} is not set in the agent pod, so the attestor dials the kubelet at 127.0.0.1, which a pod without host networking cannot reach`,
+      `set ${envName} from the downward API field status.hostIP`)];
+  }
+  if (env.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName') {
+    return [finding(agent.source, `${envName} is the node name, which the agent pod can reach only where node names resolve in cluster DNS`,
+      `set ${envName} from status.hostIP`, 'warning')];
+  }
+  return [];
+});
+
 const RULES: Rule[] = [
+  agentReachesKubelet,
   agentSocketSharedWithCsiDriver,
   oneTrustDomain,
   oneClusterName,

@@ -77,7 +77,9 @@ const DATA_DIR = '/run/spire/data';
 const TOKEN_DIR = '/var/run/secrets/tokens';
 const TOKEN_FILE = 'spire-agent';
 const KUBELET_CA_PATH = '/run/spire/kubelet-ca.crt';
-const NODE_NAME_ENV = 'MY_NODE_NAME';
+// The attestor dials the kubelet at this address. The node's IP works without host networking;
+// a node name would have to resolve in cluster DNS, which it does not on most clusters.
+const KUBELET_HOST_ENV = 'KUBELET_HOST';
 /** istio-proxy reads the SDS socket from this directory; `/var/run` is a link to `/run` in its image. */
 export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
 
@@ -157,7 +159,7 @@ export class SpireAgentDaemonSet extends Construct {
       psatTokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`,
       kubeletVerification: this.kubeletVerification,
       kubeletCaMountPath: KUBELET_CA_PATH,
-      nodeNameEnv: NODE_NAME_ENV,
+      nodeNameEnv: KUBELET_HOST_ENV,
       disableContainerSelectors: this.props.disableContainerSelectors ?? false,
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
@@ -172,7 +174,11 @@ export class SpireAgentDaemonSet extends Construct {
     return this.props.image ?? DEFAULT_IMAGES.spireAgent;
   }
 
-  /** The ConfigMap the server publishes its trust bundle to; the server may get and patch only this one. */
+  /**
+   * The ConfigMap the server publishes its trust bundle to. The publisher
+   * writes with server-side apply, which creates the ConfigMap again if it was
+   * deleted; the server may do that to this one ConfigMap only.
+   */
   private createBundleConfigMap(): kplus.ConfigMap {
     const bundle = new kplus.ConfigMap(this, 'Bundle', {
       metadata: { name: this.bundle.configMapName, namespace: this.namespace },
@@ -180,7 +186,7 @@ export class SpireAgentDaemonSet extends Construct {
     const role = new kplus.Role(this, 'BundlePublisherRole', {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
     });
-    role.allow(['get', 'patch'], bundle);
+    role.allow(['get', 'patch', 'create'], bundle);
     const binding = new kplus.RoleBinding(this, 'BundlePublisherRoleBinding', {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
       role,
@@ -201,6 +207,8 @@ export class SpireAgentDaemonSet extends Construct {
       securityContext: { ensureNonRoot: false },
     });
     daemonSet.select(kplus.LabelSelector.of({ labels }));
+    // Every node that runs injected pods needs the socket and the CSI driver, tainted ones too.
+    daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
     enableHostPid(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
 
@@ -210,7 +218,7 @@ export class SpireAgentDaemonSet extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-config', `${CONFIG_DIR}/agent.conf`],
       ports: [{ name: 'healthz', number: DEFAULT_HEALTH_CHECKS.port }],
-      envVariables: { [NODE_NAME_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
+      envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),

@@ -250,6 +250,8 @@ export class SpireServer extends Construct {
         name: 'spire-data',
         storage: this.props.storageSize ?? '1Gi',
         storageClassName: this.props.storageClassName,
+        containerIndex: 0,
+        mountPath: DATA_DIR,
       });
     }
     return statefulSet;
@@ -275,11 +277,8 @@ export class SpireServer extends Construct {
     });
     container.mount(CONFIG_DIR, config, { readOnly: true });
     container.mount(API_SOCKET_DIR, socket);
-    if (this.datastore.kind === 'sqlite') {
-      // The claim comes from the StatefulSet's volumeClaimTemplates.
-      container.mount(DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume',
-        kplus.PersistentVolumeClaim.fromClaimName(this, 'DataClaim', 'spire-data'), { name: 'spire-data' }));
-    } else {
+    // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
+    if (this.datastore.kind === 'external') {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
     }
   }

@@ -78,6 +78,15 @@ describe('SpireEnabledWorkload', () => {
     expect(synthErrors(app)).toEqual([expect.stringContaining('the pod opts out of injection')]);
   });
 
+  test('a pod that overrides the sidecar mode the spire template was made for is rejected', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
+    cart.deployment.podMetadata.addAnnotation('sidecar.istio.io/nativeSidecar', 'true');
+    expect(synthErrors(app)).toEqual([]);
+    cart.deployment.podMetadata.addAnnotation('sidecar.istio.io/nativeSidecar', 'false');
+    expect(synthErrors(app)).toEqual([expect.stringContaining('sidecar.istio.io/nativeSidecar "false": the pod asks for classic sidecars but the spire template patches istio-proxy as a native one')]);
+  });
+
   test('name, image and port are checked', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'Cart', image: 'cart', port: 0 });
