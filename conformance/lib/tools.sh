@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# Pinned upstream tools, built from source with the Go toolchain into a cache outside the
+# repository. Sourced by conformance/run.sh (which sets CONFORMANCE_DIR).
+
+TOOLS_ROOT="${CDK8S_SPIRE_ISTIO_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-spire-istio/tools}"
+
+# The version a wrapper module's go.mod requires: module_version MODDIR MODULE.
+module_version() {
+  awk -v m="$2" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1/go.mod"
+}
+
+# istio.io/istio has no semver tags, so the module proxy knows it only by pseudo-versions; each
+# pin is the release-branch commit of the named Istio release.
+ISTIO_NEW_VERSION=1.31.0
+ISTIO_NEW_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+# Built through conformance/tools/istioctl-1.30 (see the note in its go.mod).
+ISTIO_OLD_VERSION=1.30.4
+ISTIO_OLD_MODULE_VERSION="$(module_version "$CONFORMANCE_DIR/tools/istioctl-1.30" istio.io/istio)"
+ISTIO_VERSIONS=("$ISTIO_NEW_VERSION" "$ISTIO_OLD_VERSION")
+
+SPIRE_VERSION="$(module_version "$CONFORMANCE_DIR/tools/spire" github.com/spiffe/spire)"
+SPIRE_CONTROLLER_MANAGER_VERSION="$(module_version "$CONFORMANCE_DIR/clusterspiffeid" github.com/spiffe/spire-controller-manager)"
+KUBECTL_VALIDATE_VERSION=v0.0.5-0.20260105161640-a97ccfaca20b
+KUBERNETES_SCHEMA_VERSION=1.35
+
+GO_MIN_MINOR=25
+ISTIO_VERSION_PKG=istio.io/istio/pkg/version
+
+die() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+require_go() {
+  command -v go >/dev/null 2>&1 ||
+    die "Go is not installed; the conformance suite builds its tools from source and needs Go >= 1.${GO_MIN_MINOR}"
+  local version minor
+  version="$(go env GOVERSION)"
+  minor="$(sed -E 's/^go1\.([0-9]+).*/\1/' <<<"$version")"
+  [[ "$minor" =~ ^[0-9]+$ && "$minor" -ge "$GO_MIN_MINOR" ]] ||
+    die "Go ${version} is too old; the conformance suite needs Go >= 1.${GO_MIN_MINOR}"
+  echo "ok: Go ${version} (>= 1.${GO_MIN_MINOR})"
+}
+
+# The recipe (command line plus any wrapper module's go.mod/go.sum) is stored in the .complete
+# marker, so a half-built directory or a changed pin triggers a rebuild.
+tool_is_current() {
+  [[ -f "$1/.complete" && "$(cat "$1/.complete")" == "$2" ]]
+}
+
+# build_tool NAME VERSION RECIPE COMMAND...
+# Runs COMMAND (a go install/build writing into $dir/bin; it sees build_tool's $dir) unless NAME/VERSION is already built
+# from the same RECIPE. Go's output goes to build.log; its tail is shown on failure.
+build_tool() {
+  local name="$1" version="$2" recipe="$3"
+  shift 3
+  local dir="$TOOLS_ROOT/$name/$version"
+  if tool_is_current "$dir" "$recipe"; then
+    echo "ok: $name $version (cached in $dir)"
+    return 0
+  fi
+  echo "building: $name $version"
+  rm -rf "$dir"
+  mkdir -p "$dir/bin"
+  local start=$SECONDS
+  if ! (export CGO_ENABLED=0 GOFLAGS=-buildvcs=false && "$@") >"$dir/build.log" 2>&1; then
+    grep -v '^go: downloading' "$dir/build.log" | tail -n 30 >&2
+    echo "(full log: $dir/build.log)" >&2
+    die "building $name $version failed; the conformance suite needs it"
+  fi
+  printf '%s' "$recipe" >"$dir/.complete"
+  echo "ok: built $name $version in $((SECONDS - start))s"
+}
+
+istioctl_bin() { echo "$TOOLS_ROOT/istioctl/$1/bin/istioctl"; }
+spire_server_bin() { echo "$TOOLS_ROOT/spire/$SPIRE_VERSION/bin/spire-server"; }
+spire_agent_bin() { echo "$TOOLS_ROOT/spire/$SPIRE_VERSION/bin/spire-agent"; }
+kubectl_validate_bin() { echo "$TOOLS_ROOT/kubectl-validate/$KUBECTL_VALIDATE_VERSION/bin/kubectl-validate"; }
+clusterspiffeid_check_bin() { echo "$TOOLS_ROOT/clusterspiffeid-check/current/bin/clusterspiffeid-check"; }
+
+# Same build tags and version stamping as Istio's release build, so `istioctl version` and the
+# default image tag are the release's rather than "unknown".
+ISTIOCTL_TAGS=vtprotobuf,disable_pgv
+istioctl_ldflags() {
+  local version="$1" revision="$2" p="$ISTIO_VERSION_PKG"
+  echo "-s -w -X $p.buildVersion=$version -X $p.buildTag=$version -X $p.buildHub=docker.io/istio -X $p.buildGitRevision=$revision -X $p.buildStatus=Clean"
+}
+
+go_install_istioctl() {
+  GOBIN="$dir/bin" go install -trimpath -tags="$ISTIOCTL_TAGS" -ldflags="$1" "$2"
+}
+
+# Wrapper modules under conformance/tools carry their own go.mod/go.sum; -mod=readonly keeps
+# those pins authoritative. Usage: go_build_in_module MODDIR TAGS LDFLAGS PACKAGE...
+go_build_in_module() {
+  local moddir="$1" tags="$2" ldflags="$3"
+  shift 3
+  (cd "$moddir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -tags="$tags" -ldflags="$ldflags" -o "$dir/bin/" "$@")
+}
+
+module_hash() {
+  cat "$1/go.mod" "$1/go.sum" "$1"/*.go 2>/dev/null | sha256sum | cut -c1-16
+}
+
+install_istioctl_new() {
+  local target="istio.io/istio/istioctl/cmd/istioctl@$ISTIO_NEW_MODULE_VERSION" ldflags
+  ldflags="$(istioctl_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
+  build_tool istioctl "$ISTIO_NEW_VERSION" "go install -tags=$ISTIOCTL_TAGS -ldflags=$ldflags $target" \
+    go_install_istioctl "$ldflags" "$target"
+}
+
+install_istioctl_old() {
+  local moddir="$CONFORMANCE_DIR/tools/istioctl-1.30" ldflags
+  ldflags="$(istioctl_ldflags "$ISTIO_OLD_VERSION" "${ISTIO_OLD_MODULE_VERSION##*-}")"
+  build_tool istioctl "$ISTIO_OLD_VERSION" "go build -tags=$ISTIOCTL_TAGS -ldflags=$ldflags in module $(module_hash "$moddir")" \
+    go_build_in_module "$moddir" "$ISTIOCTL_TAGS" "$ldflags" istio.io/istio/istioctl/cmd/istioctl
+}
+
+go_install_plain() {
+  GOBIN="$dir/bin" go install -trimpath -ldflags="-s -w" "$@"
+}
+
+install_spire() {
+  local moddir="$CONFORMANCE_DIR/tools/spire"
+  build_tool spire "$SPIRE_VERSION" "go build spire-server spire-agent in module $(module_hash "$moddir")" \
+    go_build_in_module "$moddir" "" "-s -w" github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+}
+
+install_kubectl_validate() {
+  local target="sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
+  build_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" "go install $target" go_install_plain "$target"
+}
+
+build_clusterspiffeid_check() {
+  (cd "$CONFORMANCE_DIR/clusterspiffeid" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$dir/bin/clusterspiffeid-check" .)
+}
+
+install_clusterspiffeid_check() {
+  build_tool clusterspiffeid-check current \
+    "conformance/clusterspiffeid $(module_hash "$CONFORMANCE_DIR/clusterspiffeid") (spire-controller-manager $SPIRE_CONTROLLER_MANAGER_VERSION)" \
+    build_clusterspiffeid_check
+}
+
+install_tools() {
+  require_go
+  echo "tools cache: $TOOLS_ROOT"
+  install_istioctl_new
+  install_istioctl_old
+  install_spire
+  install_kubectl_validate
+  install_clusterspiffeid_check
+}

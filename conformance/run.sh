@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Conformance suite: feeds the synthesized manifests to the upstream tools that consume them
+# (istioctl, spire-server/spire-agent, kubectl-validate, spire-controller-manager's API package).
+#
+#   bash conformance/run.sh              synthesize every variant into temp dirs and check them,
+#                                        plus dist/ when it exists
+#   bash conformance/run.sh --dir DIR    check an already synthesized directory only
+set -euo pipefail
+
+CONFORMANCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$CONFORMANCE_DIR")"
+# shellcheck source=lib/tools.sh
+source "$CONFORMANCE_DIR/lib/tools.sh"
+# shellcheck source=lib/checks.sh
+source "$CONFORMANCE_DIR/lib/checks.sh"
+
+DEFAULT_TRUST_DOMAIN=example.org
+DEFAULT_CLUSTER_NAME=demo-cluster
+
+usage() {
+  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 2
+}
+
+# synth_variant NAME ENV... : synthesizes with the given environment into $WORK/NAME/dist.
+synth_variant() {
+  local name="$1"
+  shift
+  local out="$WORK/$name/dist"
+  mkdir -p "$out"
+  echo "synth: $name ($*)"
+  if ! (cd "$REPO_DIR" && env "$@" npx cdk8s synth --check-upgrade false -o "$out") >"$WORK/$name/synth.log" 2>&1; then
+    cat "$WORK/$name/synth.log" >&2
+    die "cdk8s synth failed for variant $name"
+  fi
+}
+
+main() {
+  local only_dir=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --dir) only_dir="$(cd "${2:?--dir needs a directory}" && pwd)"; shift 2 ;;
+      -h | --help) usage ;;
+      *) echo "unknown argument: $1" >&2; usage ;;
+    esac
+  done
+
+  local start=$SECONDS
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-spire-istio-conformance.XXXXXX")"
+  trap 'rm -rf "$WORK"' EXIT
+
+  section "tools"
+  install_tools
+  require_node_yaml
+
+  if [[ -n "$only_dir" ]]; then
+    check_output "given" "$only_dir" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
+  else
+    section "synthesis"
+    synth_variant native
+    synth_variant classic ISTIO_SIDECAR_MODE=classic
+    synth_variant identity SPIRE_TRUST_DOMAIN=conformance.test SPIRE_CLUSTER_NAME=conformance-cluster
+    if compgen -G "$REPO_DIR/dist/*.k8s.yaml" >/dev/null; then
+      check_output "dist" "$REPO_DIR/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
+    else
+      echo "note: $REPO_DIR/dist has no *.k8s.yaml; checking the fresh syntheses only"
+    fi
+    check_output "native" "$WORK/native/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
+    check_output "classic" "$WORK/classic/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" classic
+    check_output "identity" "$WORK/identity/dist" conformance.test conformance-cluster native
+  fi
+
+  summary $((SECONDS - start))
+}
+
+main "$@"
