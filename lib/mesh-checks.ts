@@ -11,7 +11,6 @@ import { Check, validateAtSynth } from './validation/validate';
 export const ISTIO_INJECTION_LABEL = 'istio-injection';
 const ISTIO_REVISION_LABEL = 'istio.io/rev';
 const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
-const NATIVE_SIDECAR_ANNOTATION = 'sidecar.istio.io/nativeSidecar';
 
 /** What makes a workload's pods take their identity from SPIRE through Istio. */
 export interface SpireIdentityOptions {
@@ -27,7 +26,7 @@ export interface SpireIdentityOptions {
  * Labels a workload's pods for its ClusterSPIFFEID, asks for the injection
  * templates (e.g. "sidecar,spire") and registers the mesh checks.
  */
-export function enableSpireIdentity(workload: kplus.Workload, options: SpireIdentityOptions, templates: string, gateway = false): void {
+export function enableSpireIdentity(workload: kplus.Workload, options: SpireIdentityOptions, templates: string): void {
   for (const [key, value] of Object.entries(options.identity.podLabels)) {
     workload.podMetadata.addLabel(key, value);
   }
@@ -39,8 +38,6 @@ export function enableSpireIdentity(workload: kplus.Workload, options: SpireIden
     identity: options.identity,
     requiredTemplates: templates.split(','),
     meshTrustDomain: options.profile.trustDomain,
-    // Gateways keep istio-proxy a container whatever the mode.
-    nativeSidecars: gateway ? undefined : options.profile.sidecarMode === 'native',
   });
 }
 
@@ -55,8 +52,6 @@ export interface MeshPod {
   readonly requiredTemplates: readonly string[];
   /** The profile's trust domain, which must be the identity's. */
   readonly meshTrustDomain: string;
-  /** Whether the profile's template patches istio-proxy as a native sidecar; undefined for gateways. */
-  readonly nativeSidecars?: boolean;
 }
 
 const identitiesByRoot = new WeakMap<IConstruct, ClusterSpiffeId[]>();
@@ -98,7 +93,6 @@ function meshPodChecks(scope: Construct, pod: MeshPod): Check[] {
       fix: `set metadata.namespace to "${pod.namespace.name}"`,
     }],
     [INJECT_TEMPLATES_ANNOTATION, checkTemplates(annotations[INJECT_TEMPLATES_ANNOTATION], pod.requiredTemplates)],
-    [NATIVE_SIDECAR_ANNOTATION, checkSidecarMode(annotations[NATIVE_SIDECAR_ANNOTATION], pod.nativeSidecars)],
     ['identity trust domain', pod.identity.trustDomain === pod.meshTrustDomain ? undefined : {
       value: pod.identity.trustDomain,
       rule: `the ClusterSPIFFEID signs for ${pod.identity.trustDomain} but the mesh trusts ${pod.meshTrustDomain}`,
@@ -123,16 +117,6 @@ function checkInjectionEnabled(namespace: string, labels: Record<string, string>
     value: namespace,
     rule: 'Istio injects no sidecar in this namespace, so the pod never gets istio-proxy or its SPIRE identity',
     fix: `label the namespace ${ISTIO_INJECTION_LABEL}=enabled (see injectionEnabledNamespace)`,
-  };
-}
-
-/** A pod that overrides the sidecar mode gets istio-proxy where the spire template does not patch it. */
-function checkSidecarMode(annotation: string | undefined, nativeSidecars: boolean | undefined): Problem | undefined {
-  if (annotation === undefined || nativeSidecars === undefined || (annotation === 'true') === nativeSidecars) return undefined;
-  return {
-    value: annotation,
-    rule: `the pod asks for ${annotation === 'true' ? 'native' : 'classic'} sidecars but the spire template patches istio-proxy as a ${nativeSidecars ? 'native' : 'classic'} one, so the pod gets a second, image-less istio-proxy`,
-    fix: `remove the ${NATIVE_SIDECAR_ANNOTATION} annotation, or build the IstioSpireProfile with the sidecarMode the pods use`,
   };
 }
 

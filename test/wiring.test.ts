@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ManifestObject } from '../lib/check/manifests';
 import { checkManifests } from '../lib/check/rules';
+import { renderForSidecarMode } from '../lib/injection-template';
 import { cloneObjects, objectsOf, onlyObject, synthDeployment } from './support/synth';
 
 const { objects } = synthDeployment();
@@ -13,7 +14,9 @@ const serverConf = (all: ManifestObject[]) => JSON.parse(configMapData(all, 'ser
 const agentConf = (all: ManifestObject[]) => JSON.parse(configMapData(all, 'agent.conf'));
 const managerConf = (all: ManifestObject[]) => YAML.parse(configMapData(all, 'controller-manager-config.yaml'));
 const istioOperator = (all: ManifestObject[]) => onlyObject(all, 'IstioOperator');
-const template = (all: ManifestObject[], name: string) => YAML.parse(istioOperator(all).spec.values.sidecarInjectorWebhook.templates[name]);
+const templateText = (all: ManifestObject[], name: string) => istioOperator(all).spec.values.sidecarInjectorWebhook.templates[name];
+/** A template as Istio renders it for a pod whose istio-proxy is (not) a native sidecar. */
+const template = (all: ManifestObject[], name: string, native: boolean) => renderForSidecarMode(templateText(all, name), native);
 const agentPod = (all: ManifestObject[]) => onlyObject(all, 'DaemonSet', 'spire-agent').spec.template.spec;
 const pluginData = (config: any, type: string, name: string) => config.plugins[type].find((entry: any) => entry[name])[name].plugin_data;
 
@@ -36,11 +39,8 @@ function editConfig(all: ManifestObject[], key: string, edit: (config: any) => v
   configMap.data[key] = JSON.stringify(config);
 }
 
-function editTemplate(all: ManifestObject[], name: string, edit: (template: any) => void): void {
-  const templates = istioOperator(all).spec.values.sidecarInjectorWebhook.templates;
-  const parsed = YAML.parse(templates[name]);
-  edit(parsed);
-  templates[name] = YAML.stringify(parsed);
+function setTemplate(all: ManifestObject[], name: string, text: string): void {
+  istioOperator(all).spec.values.sidecarInjectorWebhook.templates[name] = text;
 }
 
 test('the synthesized default deployment breaks no wiring rule', () => {
@@ -88,14 +88,14 @@ describe('agent socket and CSI driver', () => {
 
 describe('Istio spire templates', () => {
   test.each([
-    ['native', 'spire', 'initContainers'],
-    ['classic', 'spire', 'containers'],
-    ['native', 'spire-gateway', 'containers'],
-    ['classic', 'spire-gateway', 'containers'],
-  ])('%s mode: %s patches istio-proxy in %s, mounting the CSI volume where the agent serves', (mode, name, field) => {
+    ['native', 'spire', true, 'initContainers'],
+    ['classic', 'spire', false, 'containers'],
+    ['native', 'spire-gateway', true, 'containers'],
+    ['classic', 'spire-gateway', false, 'containers'],
+  ])('%s mesh: %s patches istio-proxy in %s pods\' %s, mounting the CSI volume where the agent serves', (mode, name, native, field) => {
     const all = mode === 'native' ? objects : classic.objects;
-    const patch = template(all, name).spec;
-    const proxy = patch[field].find((container: any) => container.name === 'istio-proxy');
+    const patch = template(all, name, native as boolean).spec;
+    const proxy = patch[field as string].find((container: any) => container.name === 'istio-proxy');
     const mount = proxy.volumeMounts.find((candidate: any) => candidate.name === 'workload-socket');
     const volume = patch.volumes.find((candidate: any) => candidate.name === 'workload-socket');
     expect(volume.csi).toEqual({ driver: onlyObject(all, 'CSIDriver').metadata.name, readOnly: true });
@@ -105,28 +105,52 @@ describe('Istio spire templates', () => {
     expect(patch[otherField]).toBeUndefined();
   });
 
+  test('the spire template follows a pod that overrides the mesh\'s sidecar mode', () => {
+    expect(Object.keys(template(objects, 'spire', false).spec)).toEqual(['containers', 'volumes']);
+    expect(Object.keys(template(classic.objects, 'spire', true).spec)).toEqual(['initContainers', 'volumes']);
+    expect(template(objects, 'spire-gateway', true)).toEqual(template(objects, 'spire-gateway', false));
+  });
+
   test('native sidecars are switched on or off to match the template', () => {
     expect(istioOperator(objects).spec.values.pilot.env.ENABLE_NATIVE_SIDECARS).toBe('true');
     expect(istioOperator(classic.objects).spec.values.pilot.env.ENABLE_NATIVE_SIDECARS).toBe('false');
   });
 
+  const staticTemplate = (list: string, mountPath = '/run/secrets/workload-spiffe-uds', driver = 'csi.spiffe.io') => YAML.stringify({
+    spec: {
+      [list]: [{ name: 'istio-proxy', volumeMounts: [{ name: 'workload-socket', mountPath, readOnly: true }] }],
+      volumes: [{ name: 'workload-socket', csi: { driver, readOnly: true } }],
+    },
+  });
+
   test('a sidecar template that patches containers under native sidecars is reported', () => {
-    expect(findingsAfter((all) => editTemplate(all, 'spire', (patch) => {
-      patch.spec.containers = patch.spec.initContainers;
-      delete patch.spec.initContainers;
-    }))).toEqual([expect.stringContaining('image-less istio-proxy')]);
+    expect(findingsAfter((all) => setTemplate(all, 'spire', staticTemplate('containers'))))
+      .toEqual([expect.stringContaining('patches istio-proxy in containers for native sidecar pods')]);
+  });
+
+  test('a static native template used by a pod that opts out of native sidecars is reported', () => {
+    expect(findingsAfter((all) => {
+      setTemplate(all, 'spire', staticTemplate('initContainers'));
+      onlyObject(all, 'Deployment', 'sleep').spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar'] = 'false';
+    })).toEqual([expect.stringContaining('patches istio-proxy in initContainers for classic sidecar pods')]);
   });
 
   test('a mount where istio-proxy does not look is reported', () => {
-    expect(findingsAfter((all) => editTemplate(all, 'spire-gateway', (patch) => {
-      patch.spec.containers[0].volumeMounts[0].mountPath = '/run/spire/sockets';
-    }))).toEqual(expect.arrayContaining([expect.stringContaining('where it never looks')]));
+    expect(findingsAfter((all) => setTemplate(all, 'spire-gateway', staticTemplate('containers', '/run/spire/sockets'))))
+      .toEqual(expect.arrayContaining([expect.stringContaining('where it never looks')]));
   });
 
   test('a template naming another CSI driver is reported', () => {
-    expect(findingsAfter((all) => editTemplate(all, 'spire', (patch) => {
-      patch.spec.volumes[0].csi.driver = 'csi.example.com';
-    }))).toEqual([expect.stringContaining('uses CSI driver "csi.example.com"')]);
+    expect(findingsAfter((all) => setTemplate(all, 'spire', templateText(all, 'spire').replace('csi.spiffe.io', 'csi.example.com'))))
+      .toEqual([expect.stringContaining('uses CSI driver "csi.example.com"')]);
+  });
+
+  test('template logic the checker cannot evaluate is a warning, not a pass', () => {
+    const findings = checkManifests(cloneObjects(objects).map((object) => {
+      if (object.doc.kind === 'IstioOperator') object.doc.spec.values.sidecarInjectorWebhook.templates.spire = '{{ if .Values.global.custom }}spec: {}{{ end }}';
+      return object;
+    }));
+    expect(findings).toContainEqual(expect.objectContaining({ severity: 'warning', message: expect.stringContaining('cannot evaluate') }));
   });
 
   test('an agent socket file name istio-proxy does not expect is reported', () => {

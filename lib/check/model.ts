@@ -43,7 +43,8 @@ export interface IstioModel extends Located<KubeObject> {
   readonly trustDomain: string;
   readonly nativeSidecars: boolean;
   readonly socketFileName: string;
-  readonly templates: Record<string, any>;
+  /** Injection templates by name, as text: they may hold Go template logic. */
+  readonly templates: Record<string, string>;
 }
 
 export interface PodTemplate {
@@ -147,7 +148,7 @@ function istioModelOf(source: ManifestObject): IstioModel {
     // Native sidecars are Istio's default since 1.27; only an explicit "false" turns them off.
     nativeSidecars: String(spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false',
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
-    templates: Object.fromEntries(Object.entries<string>(templates).map(([name, text]) => [name, YAML.parse(text) ?? {}])),
+    templates: { ...templates },
   };
 }
 

@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { NATIVE_SIDECAR_ANNOTATION, renderForSidecarMode } from '../injection-template';
 import { selectorMatches } from '../label-selector';
 import { checkSpiffeIdTemplate } from '../spiffe-id-template';
 import { describe, ManifestObject } from './manifests';
@@ -126,12 +127,26 @@ const agentReadsPublishedBundle: Rule = (model) => model.agents.flatMap((agent) 
     'mount the published ConfigMap in the agent pod and point trust_bundle_path and trust_bundle_format at its key and format')];
 }));
 
-/** Each injection template that mounts a CSI volume into istio-proxy must mount SPIRE's, where the proxy reads it. */
+/**
+ * Each injection template that mounts a CSI volume into istio-proxy must mount
+ * SPIRE's, where the proxy reads it, whatever the pod's sidecar mode.
+ */
 const istioTemplatesMountAgentSocket: Rule = (model) => model.istioOperators.flatMap((istio) =>
-  Object.entries(istio.templates).flatMap(([name, template]) => {
-    const volumes: any[] = template?.spec?.volumes ?? [];
-    return volumes.filter((volume) => volume.csi).flatMap((volume) => templateFindings(model, istio, name, template, volume));
+  Object.entries(istio.templates).flatMap(([name, text]) => {
+    const renders = [true, false].map((native) => renderForSidecarMode(text, native));
+    if (renders.some((render) => render === undefined)) {
+      return [finding(istio.source, `injection template "${name}" holds Go template logic the checker cannot evaluate, so it was not checked`,
+        'check it by injecting a pod with istioctl kube-inject', 'warning')];
+    }
+    const findings = renders.flatMap((template) => (template?.spec?.volumes ?? [])
+      .filter((volume: any) => volume.csi)
+      .flatMap((volume: any) => templateFindings(model, istio, name, template, volume)));
+    return [...uniqueFindings(findings), ...proxyPlacementFindings(model, istio, name, text)];
   }));
+
+function uniqueFindings(findings: Finding[]): Finding[] {
+  return [...new Map(findings.map((item) => [JSON.stringify(item), item])).values()];
+}
 
 function templateFindings(model: MeshModel, istio: IstioModel, name: string, template: any, volume: any): Finding[] {
   const findings: Finding[] = [];
@@ -152,7 +167,6 @@ function templateFindings(model: MeshModel, istio: IstioModel, name: string, tem
         `serve the agent socket as ${ISTIO_SOCKET_DIRS[0]}/${istio.socketFileName}, or set meshConfig.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`);
     }
   }
-  findings.push(...proxyPlacementFindings(model, istio, name, template));
   return findings;
 }
 
@@ -165,32 +179,27 @@ function sameDir(a: string, b: string): boolean {
 /**
  * Under native sidecars istio-proxy is an init container of application pods;
  * gateways keep it a container. A pod's `sidecar.istio.io/nativeSidecar`
- * annotation overrides the mesh's mode for that pod.
+ * annotation overrides the mesh's mode for that pod; the template is checked
+ * as Istio renders it for each way pods use it.
  */
-function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, template: any): Finding[] {
-  const usedAs = new Set(model.pods.filter((pod) => templatesOf(pod).includes(name)).flatMap((pod) => {
-    const templates = templatesOf(pod);
-    const override = pod.metadata.annotations?.['sidecar.istio.io/nativeSidecar'];
+function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, text: string): Finding[] {
+  const uses = new Map<string, boolean>();
+  for (const pod of model.pods.filter((candidate) => templatesOf(candidate).includes(name))) {
+    const override = pod.metadata.annotations?.[NATIVE_SIDECAR_ANNOTATION];
     const native = override === undefined ? istio.nativeSidecars : override === 'true';
-    return [
-      ...(templates.includes('sidecar') ? [native ? 'native sidecar' : 'classic sidecar'] : []),
-      ...(templates.includes('gateway') ? ['gateway'] : []),
-    ];
-  }));
-  const patches = (field: string) => (template.spec[field] ?? []).some((container: any) => container.name === PROXY);
-  const findings: Finding[] = [];
-  if (usedAs.has('native sidecar') && patches('containers')) {
-    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in containers, but native sidecars put it in initContainers: the pod gets a second, image-less istio-proxy and is rejected`,
-      'patch spec.initContainers, or set values.pilot.env.ENABLE_NATIVE_SIDECARS "false" (and no pod annotation sidecar.istio.io/nativeSidecar: "true")'));
+    if (templatesOf(pod).includes('sidecar')) uses.set(native ? 'native sidecar' : 'classic sidecar', native);
+    if (templatesOf(pod).includes('gateway')) uses.set('gateway', native);
   }
-  if (usedAs.has('classic sidecar') && patches('initContainers')) {
-    findings.push(finding(istio.source, `injection template "${name}" patches istio-proxy in initContainers, but classic sidecars (the mesh setting or a pod's sidecar.istio.io/nativeSidecar: "false") keep it in containers`,
-      'patch spec.containers, or remove the pod annotation'));
-  }
-  if (usedAs.has('gateway') && patches('initContainers')) {
-    findings.push(finding(istio.source, `injection template "${name}" is used by gateways, whose istio-proxy is always a container`, 'use a gateway template that patches spec.containers'));
-  }
-  return findings;
+  return [...uses].flatMap(([use, native]) => {
+    const spec = renderForSidecarMode(text, native)?.spec ?? {};
+    const wrongList = use === 'native sidecar' ? 'containers' : 'initContainers';
+    if (!(spec[wrongList] ?? []).some((container: any) => container.name === PROXY)) return [];
+    const expected = wrongList === 'containers' ? 'initContainers' : 'containers';
+    return [finding(istio.source,
+      `injection template "${name}" patches istio-proxy in ${wrongList} for ${use} pods, whose istio-proxy is in ${expected}: the pod gets a second, image-less istio-proxy and is rejected`,
+      use === 'gateway' ? 'give gateways a template that patches spec.containers'
+        : `patch spec.${expected} for these pods, e.g. with {{ if }} on the pod's sidecar mode as Istio's own sidecar template does`)];
+  });
 }
 
 function templatesOf(pod: PodTemplate): string[] {
@@ -219,8 +228,10 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
 
 /** A pod that asks for a SPIRE template must be injected, selected by a ClusterSPIFFEID and get one ID. */
 const spireWorkloadsGetIdentity: Rule = (model) => {
+  const mountsCsi = (text: string) => [true, false].some((native) =>
+    (renderForSidecarMode(text, native)?.spec?.volumes ?? []).some((volume: any) => volume.csi));
   const spireTemplates = new Set(model.istioOperators.flatMap((istio) =>
-    Object.entries(istio.templates).filter(([, template]) => (template?.spec?.volumes ?? []).some((volume: any) => volume.csi)).map(([name]) => name)));
+    Object.entries(istio.templates).filter(([, text]) => mountsCsi(text)).map(([name]) => name)));
   return model.pods.filter((pod) => templatesOf(pod).some((name) => spireTemplates.has(name)))
     .flatMap((pod) => workloadFindings(model, pod));
 };

@@ -73,7 +73,7 @@ export class IstioIngressGateway extends Construct {
       securityContext: restrictedSecurityContext(PROXY_UID),
     });
     this.waitForSpireSocket(props);
-    enableSpireIdentity(this.deployment, props, props.profile.gatewayTemplates, true);
+    enableSpireIdentity(this.deployment, props, props.profile.gatewayTemplates);
 
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name, namespace },

@@ -1,13 +1,16 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
+import { sidecarModeAwareTemplate } from '../injection-template';
 import { checkDnsLabel, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from './spire-agent-daemon-set';
 
 /**
- * Where the injector puts istio-proxy in application pods.
+ * Where the injector puts istio-proxy in application pods, mesh-wide
+ * (`ENABLE_NATIVE_SIDECARS`); a pod can override it with the annotation
+ * `sidecar.istio.io/nativeSidecar`, and the `spire` template follows.
  * - `native`: an init container with `restartPolicy: Always` (Kubernetes
  *   native sidecar). Istio's default since 1.27.
  * - `classic`: a regular container, as before.
@@ -71,8 +74,8 @@ export class IstioSpireProfile extends Construct {
     this.sidecarTemplates = `sidecar,${this.sidecarTemplateName}`;
     this.gatewayTemplates = `gateway,${this.gatewayTemplateName}`;
     this.injectionTemplates = {
-      [this.sidecarTemplateName]: this.renderTemplate(this.sidecarMode === 'native' ? 'initContainers' : 'containers'),
-      [this.gatewayTemplateName]: this.renderTemplate('containers'),
+      [this.sidecarTemplateName]: this.renderSidecarTemplate(),
+      [this.gatewayTemplateName]: this.renderGatewayTemplate(),
     };
 
     new ApiObject(this, 'IstioOperator', {
@@ -115,24 +118,36 @@ export class IstioSpireProfile extends Construct {
   }
 
   /**
-   * A strategic-merge template that swaps Istio's own `workload-socket`
-   * emptyDir for the SPIFFE CSI volume (`emptyDir: null` drops the emptyDir the
-   * gateway template defines) and mounts it read-only where the agent serves.
+   * The strategic-merge patch both templates apply: Istio's own
+   * `workload-socket` emptyDir becomes the SPIFFE CSI volume (`emptyDir: null`
+   * drops the emptyDir the gateway template defines), mounted read-only into
+   * istio-proxy where the agent serves.
    */
-  private renderTemplate(proxyField: 'containers' | 'initContainers'): string {
-    return YAML.stringify({
-      spec: {
-        [proxyField]: [{
-          name: PROXY_CONTAINER,
-          volumeMounts: [{ name: WORKLOAD_SOCKET_VOLUME, mountPath: this.socketMountPath, readOnly: true }],
-        }],
-        volumes: [{
-          name: WORKLOAD_SOCKET_VOLUME,
-          emptyDir: null,
-          csi: { driver: this.csiDriver.driverName, readOnly: true },
-        }],
-      },
-    }, { lineWidth: 0 });
+  private get proxyPatch(): object {
+    return {
+      name: PROXY_CONTAINER,
+      volumeMounts: [{ name: WORKLOAD_SOCKET_VOLUME, mountPath: this.socketMountPath, readOnly: true }],
+    };
+  }
+
+  private get socketVolumes(): object[] {
+    return [{ name: WORKLOAD_SOCKET_VOLUME, emptyDir: null, csi: { driver: this.csiDriver.driverName, readOnly: true } }];
+  }
+
+  /**
+   * Application pods: istio-proxy is an init container under native sidecars
+   * and a container otherwise. The template follows the mode Istio injects each
+   * pod with (the mesh setting or the pod's sidecar.istio.io/nativeSidecar),
+   * so patching the wrong list, which would add a second, image-less
+   * istio-proxy, cannot happen.
+   */
+  private renderSidecarTemplate(): string {
+    return sidecarModeAwareTemplate(this.proxyPatch, this.socketVolumes);
+  }
+
+  /** Gateways: istio-proxy is always a container. */
+  private renderGatewayTemplate(): string {
+    return YAML.stringify({ spec: { containers: [this.proxyPatch], volumes: this.socketVolumes } }, { lineWidth: 0 });
   }
 
   private checks(): Check[] {

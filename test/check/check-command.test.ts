@@ -52,10 +52,7 @@ test.each([
   ['a template for classic sidecars under native ones', '0003-istio-profile.k8s.yaml', (docs: any[]) => {
     const templates = docs[0].spec.values.sidecarInjectorWebhook.templates;
     templates.spire = templates.spire.replace('initContainers', 'containers');
-  }, 'injection template "spire" patches istio-proxy in containers, but native sidecars put it in initContainers'],
-  ['a pod opting out of native sidecars', '0004-workloads.k8s.yaml', (docs: any[]) => {
-    docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'sleep').spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar'] = 'false';
-  }, 'injection template "spire" patches istio-proxy in initContainers, but classic sidecars'],
+  }, 'injection template "spire" patches istio-proxy in containers for native sidecar pods'],
   ['a CSI driver name typo', '0003-istio-profile.k8s.yaml', (docs: any[]) => {
     const templates = docs[0].spec.values.sidecarInjectorWebhook.templates;
     templates['spire-gateway'] = templates['spire-gateway'].replace('csi.spiffe.io', 'csi.spife.io');

@@ -1,4 +1,4 @@
-import * as YAML from 'yaml';
+import { renderForSidecarMode } from '../../lib/injection-template';
 import { buildStack, synthErrors } from '../support/stack';
 
 describe('IstioSpireProfile', () => {
@@ -18,7 +18,7 @@ describe('IstioSpireProfile', () => {
     const { profile } = buildStack({ server: { trustDomain: 'corp.example' }, agent: { socketDir: '/var/run/secrets/workload-spiffe-uds' } });
     const values = profile.helmValues as any;
     expect(values.meshConfig.trustDomain).toBe('corp.example');
-    const template = YAML.parse(values.sidecarInjectorWebhook.templates.spire);
+    const template = renderForSidecarMode(values.sidecarInjectorWebhook.templates.spire, true);
     expect(template.spec.initContainers[0].volumeMounts[0].mountPath).toBe('/var/run/secrets/workload-spiffe-uds');
     expect(template.spec.volumes[0].csi.driver).toBe('csi.spiffe.io');
   });

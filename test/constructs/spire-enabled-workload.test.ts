@@ -78,13 +78,11 @@ describe('SpireEnabledWorkload', () => {
     expect(synthErrors(app)).toEqual([expect.stringContaining('the pod opts out of injection')]);
   });
 
-  test('a pod that overrides the sidecar mode the spire template was made for is rejected', () => {
+  test('a pod may override the mesh\'s sidecar mode: the spire template follows it', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
-    cart.deployment.podMetadata.addAnnotation('sidecar.istio.io/nativeSidecar', 'true');
-    expect(synthErrors(app)).toEqual([]);
     cart.deployment.podMetadata.addAnnotation('sidecar.istio.io/nativeSidecar', 'false');
-    expect(synthErrors(app)).toEqual([expect.stringContaining('sidecar.istio.io/nativeSidecar "false": the pod asks for classic sidecars but the spire template patches istio-proxy as a native one')]);
+    expect(synthErrors(app)).toEqual([]);
   });
 
   test('name, image and port are checked', () => {
