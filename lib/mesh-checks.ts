@@ -1,6 +1,6 @@
 import { ApiObjectMetadataDefinition } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 import { INJECT_TEMPLATES_ANNOTATION, IstioSpireProfile } from './constructs/istio-spire-profile';
 import { selectorKeys } from './label-selector';
@@ -54,19 +54,6 @@ export interface MeshPod {
   readonly meshTrustDomain: string;
 }
 
-const identitiesByRoot = new WeakMap<IConstruct, ClusterSpiffeId[]>();
-
-/** Every ClusterSpiffeId in the app, found once per app at validation time, when the tree is complete. */
-function allIdentities(scope: Construct): ClusterSpiffeId[] {
-  const root = scope.node.root;
-  let identities = identitiesByRoot.get(root);
-  if (!identities) {
-    identities = root.node.findAll().filter((node): node is ClusterSpiffeId => node instanceof ClusterSpiffeId);
-    identitiesByRoot.set(root, identities);
-  }
-  return identities;
-}
-
 /** Registers the synth-time checks that a pod will really get its SPIRE identity through Istio. */
 function validateMeshPod(scope: Construct, pod: MeshPod): void {
   validateAtSynth(scope, () => meshPodChecks(scope, pod));
@@ -78,7 +65,7 @@ function meshPodChecks(scope: Construct, pod: MeshPod): Check[] {
   const annotations = podMetadata.annotations ?? {};
   // Only the keys that matter: the namespace is shared, rendering it for every pod would cost per pod.
   const namespaceLabels = labelsWithKeys(pod.namespace.metadata, [
-    ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ...allIdentities(scope).flatMap((identity) => selectorKeys(identity.namespaceSelector)),
+    ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ...ClusterSpiffeId.allIn(scope).flatMap((identity) => selectorKeys(identity.namespaceSelector)),
   ]);
   return [
     ['namespace', checkInjectionEnabled(pod.namespace.name, namespaceLabels)],
@@ -131,7 +118,7 @@ function checkTemplates(annotation: string | undefined, required: readonly strin
 }
 
 function checkSelection(scope: Construct, pod: MeshPod, podLabels: Record<string, string>, namespaceLabels: Record<string, string>): Problem | undefined {
-  const selecting = allIdentities(scope).filter((identity) => identity.selects(podLabels, namespaceLabels));
+  const selecting = ClusterSpiffeId.allIn(scope).filter((identity) => identity.selects(podLabels, namespaceLabels));
   const workload = `${pod.namespace.name}/${pod.workload.name}`;
   if (!selecting.includes(pod.identity)) {
     return {

@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
@@ -50,6 +50,14 @@ export interface ClusterSpiffeIdProps {
  * that serves this trust domain is the one that reconciles it.
  */
 export class ClusterSpiffeId extends Construct {
+  /** Every ClusterSpiffeId in the app that holds `scope`, in creation order. */
+  public static allIn(scope: IConstruct): readonly ClusterSpiffeId[] {
+    return ClusterSpiffeId.byRoot.get(scope.node.root) ?? [];
+  }
+
+  // Registered at construction, so the list is current whenever the tree is read.
+  private static readonly byRoot = new WeakMap<IConstruct, ClusterSpiffeId[]>();
+
   public readonly name: string;
   public readonly server: SpireServer;
   public readonly trustDomain: string;
@@ -73,6 +81,8 @@ export class ClusterSpiffeId extends Construct {
     this.namespaceSelector = props.namespaceSelector;
     this.istioIdentity = props.istioIdentity ?? true;
     this.podLabels = { ...this.podSelector.matchLabels };
+    const siblings = ClusterSpiffeId.byRoot.get(this.node.root) ?? [];
+    ClusterSpiffeId.byRoot.set(this.node.root, [...siblings, this]);
 
     new ApiObject(this, 'Resource', {
       apiVersion: `${SPIRE_API_GROUP}/${SPIRE_API_VERSION}`,

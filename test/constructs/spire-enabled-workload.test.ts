@@ -51,6 +51,14 @@ describe('SpireEnabledWorkload', () => {
     expect(synthErrors(app)).toEqual([expect.stringContaining('ClusterSPIFFEIDs give it different IDs: istio-mesh-workloads → spiffe://example.org/ns/shop/sa/cart; other → spiffe://example.org/ns/shop/sa/cart-x')]);
   });
 
+  test('a ClusterSPIFFEID added after an earlier synth is seen by the next one', () => {
+    const { app, apps, namespace, profile, identity, server } = workloadStack();
+    new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
+    expect(synthErrors(app)).toEqual([]);
+    new ClusterSpiffeId(apps, 'Late', { server, name: 'late', spiffeIdTemplate: 'spiffe://{{ .TrustDomain }}/late/{{ .PodSpec.ServiceAccountName }}', istioIdentity: false });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('ClusterSPIFFEIDs give it different IDs')]);
+  });
+
   test('an identity from another trust domain than the mesh is rejected', () => {
     const { app, apps, namespace, profile } = workloadStack();
     const otherServer = new SpireServer(apps, 'OtherServer', { trustDomain: 'other.example', clusterName: 'c', namespace: 'other-spire' });
