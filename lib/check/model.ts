@@ -7,6 +7,8 @@ import { KubeObject, ManifestObject } from './manifests';
  * ClusterSPIFFEIDs and every pod template.
  */
 export interface MeshModel {
+  /** Configs the checker found but cannot read (SPIRE also reads HCL; only JSON is read here). */
+  readonly unreadable: Array<Located<string>>;
   readonly servers: Array<Located<any>>;
   readonly agents: AgentModel[];
   readonly controllerManagers: Array<Located<any>>;
@@ -60,13 +62,18 @@ const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
 
 export function buildModel(objects: ManifestObject[]): MeshModel {
   const pods = objects.flatMap(podTemplateOf);
-  const configs = (key: string) => configMapEntries(objects, (name) => name === key)
-    .map(({ value, source }) => ({ value: JSON.parse(value), source }));
+  const unreadable: Array<Located<string>> = [];
+  const configs = (key: string) => configMapEntries(objects, (name) => name === key).flatMap(({ value, source }) => {
+    const parsed = parseOrUndefined(() => JSON.parse(value));
+    if (parsed === undefined) unreadable.push({ value: key, source });
+    return parsed === undefined ? [] : [{ value: parsed, source }];
+  });
   return {
+    unreadable,
     servers: configs('server.conf'),
     agents: configs('agent.conf').map((agent) => ({ ...agent, ...podMountingConfigMap(pods, agent.source.doc) })),
     controllerManagers: configMapEntries(objects, (name) => name.endsWith('.yaml') || name.endsWith('.yml'))
-      .map(({ value, source }) => ({ value: YAML.parse(value), source }))
+      .map(({ value, source }) => ({ value: parseOrUndefined(() => YAML.parse(value)), source }))
       .filter(({ value }) => value?.kind === 'ControllerManagerConfig'),
     csiDrivers: pods.flatMap(csiNodePluginsOf),
     csiDriverNames: objects.filter(({ doc }) => doc.kind === 'CSIDriver').map(({ doc }) => doc.metadata?.name ?? ''),
@@ -77,6 +84,14 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
     services: objects.filter(({ doc }) => doc.kind === 'Service').map((source) => ({ value: source.doc, source })),
     pods,
   };
+}
+
+function parseOrUndefined(parse: () => unknown): any {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
 }
 
 function configMapEntries(objects: ManifestObject[], keyMatches: (key: string) => boolean): Array<Located<string>> {

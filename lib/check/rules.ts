@@ -292,7 +292,13 @@ const agentReachesKubelet: Rule = (model) => model.agents.flatMap((agent) => {
   return [];
 });
 
+/** A config the checker cannot read is said, so that silence never means it was checked. */
+const configsRead: Rule = (model) => model.unreadable.map(({ value, source }) => finding(source,
+  `${value} is not JSON (SPIRE also reads HCL, which this checker does not), so its wiring was not checked`,
+  'render the SPIRE config as JSON to have it checked', 'warning'));
+
 const RULES: Rule[] = [
+  configsRead,
   agentReachesKubelet,
   agentSocketSharedWithCsiDriver,
   oneTrustDomain,

@@ -63,6 +63,15 @@ test.each([
   expect(lines).toContainEqual(expect.stringContaining(message));
 });
 
+test('a SPIRE config in HCL is said to be unchecked', () => {
+  const broken = brokenCopy('0001-spire.k8s.yaml', (docs) => {
+    docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['agent.conf']).data['agent.conf'] = 'agent {\n  trust_domain = "example.org"\n}\n';
+  });
+  const { status, lines } = runCheck(broken);
+  expect(status).toBe(0);
+  expect(lines).toContainEqual(expect.stringContaining('warning: ConfigMap spire-system/spire-agent: agent.conf is not JSON'));
+});
+
 test('unreadable input is a usage error, not a pass', () => {
   const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'check-')), 'bad.yaml');
   fs.writeFileSync(bad, 'a: [unclosed\n');
