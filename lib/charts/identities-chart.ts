@@ -4,6 +4,7 @@ import { ClusterSpiffeId, ClusterSpiffeIdProps } from '../constructs/cluster-spi
 import { SpireServer } from '../constructs/spire-server';
 
 export interface IdentitiesChartProps {
+  /** The server whose controller manager reconciles the identities; trust domain and class come from it. */
   readonly server: SpireServer;
   /** @default one ClusterSPIFFEID giving Istio-form IDs to pods labelled `spiffe.io/spire-managed-identity: "true"` */
   readonly meshIdentity?: Omit<ClusterSpiffeIdProps, 'server'>;

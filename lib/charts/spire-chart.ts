@@ -5,6 +5,7 @@ import { SpireAgentDaemonSet, SpireAgentDaemonSetProps } from '../constructs/spi
 import { SpireServer, SpireServerProps } from '../constructs/spire-server';
 
 export interface SpireChartProps {
+  /** The server's settings; trust domain and cluster name are required. */
   readonly server: SpireServerProps;
   /** @default agent defaults */
   readonly agent?: Omit<SpireAgentDaemonSetProps, 'server'>;

@@ -7,7 +7,9 @@ import { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
 import { injectionEnabledNamespace } from '../mesh-checks';
 
 export interface WorkloadsChartProps {
+  /** The Istio profile whose templates the workloads and the gateway ask for. */
   readonly profile: IstioSpireProfile;
+  /** The ClusterSPIFFEID that gives the workloads and the gateway their IDs. */
   readonly identity: ClusterSpiffeId;
   /** @default "demo" */
   readonly namespace?: string;
