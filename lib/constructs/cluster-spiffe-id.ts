@@ -1,10 +1,9 @@
-import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { SpireServer } from './spire-server';
 
 /** The pod label the default ClusterSPIFFEID selects. */
@@ -84,12 +83,7 @@ export class ClusterSpiffeId extends Construct {
     const siblings = ClusterSpiffeId.byRoot.get(this.node.root) ?? [];
     ClusterSpiffeId.byRoot.set(this.node.root, [...siblings, this]);
 
-    new ApiObject(this, 'Resource', {
-      apiVersion: `${SPIRE_API_GROUP}/${SPIRE_API_VERSION}`,
-      kind: 'ClusterSPIFFEID',
-      metadata: { name: this.name },
-      spec: this.renderSpec(),
-    });
+    new ClusterSpiffeid(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
   }
 
@@ -108,24 +102,21 @@ export class ClusterSpiffeId extends Construct {
     });
   }
 
-  private renderSpec(): object {
+  private renderSpec(): ClusterSpiffeidSpec {
     const props = this.props;
-    const optional = {
+    return {
+      className: this.server.className,
+      spiffeIdTemplate: this.spiffeIdTemplate,
+      podSelector: this.podSelector,
       namespaceSelector: props.namespaceSelector,
       federatesWith: props.federatesWith,
       dnsNameTemplates: props.dnsNameTemplates,
-      autoPopulateDNSNames: props.autoPopulateDnsNames,
+      autoPopulateDnsNames: props.autoPopulateDnsNames,
       ttl: props.ttl,
       jwtTtl: props.jwtTtl,
       workloadSelectorTemplates: props.workloadSelectorTemplates,
       fallback: props.fallback,
       hint: props.hint,
-    };
-    return {
-      className: this.server.className,
-      spiffeIDTemplate: this.spiffeIdTemplate,
-      podSelector: this.podSelector,
-      ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
     };
   }
 
