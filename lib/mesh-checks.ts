@@ -2,15 +2,12 @@ import { ApiObjectMetadataDefinition } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
-import { INJECT_TEMPLATES_ANNOTATION, IstioSpireProfile } from './constructs/istio-spire-profile';
+import { IstioSpireProfile } from './constructs/istio-spire-profile';
+import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, SIDECAR_INJECT_LABEL } from './istio';
 import { selectorKeys } from './label-selector';
 import { Problem } from './validation/rules';
 import { Check, validateAtSynth } from './validation/validate';
 
-/** The namespace label that turns on Istio's sidecar injector. */
-export const ISTIO_INJECTION_LABEL = 'istio-injection';
-const ISTIO_REVISION_LABEL = 'istio.io/rev';
-const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
 
 /** What makes a workload's pods take their identity from SPIRE through Istio. */
 export interface SpireIdentityOptions {
@@ -97,9 +94,7 @@ function labelsWithKeys(metadata: ApiObjectMetadataDefinition, keys: string[]): 
 }
 
 function checkInjectionEnabled(namespace: string, labels: Record<string, string>): Problem | undefined {
-  if (labels[ISTIO_INJECTION_LABEL] === 'enabled' || (labels[ISTIO_REVISION_LABEL] && labels[ISTIO_INJECTION_LABEL] === undefined)) {
-    return undefined;
-  }
+  if (injectionEnabled(labels)) return undefined;
   return {
     value: namespace,
     rule: 'Istio injects no sidecar in this namespace, so the pod never gets istio-proxy or its SPIRE identity',

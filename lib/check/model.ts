@@ -1,4 +1,5 @@
 import * as YAML from 'yaml';
+import { renderForSidecarMode } from '../injection-template';
 import { KubeObject, ManifestObject } from './manifests';
 
 /**
@@ -45,8 +46,18 @@ export interface IstioModel extends Located<KubeObject> {
   readonly trustDomain: string;
   readonly nativeSidecars: boolean;
   readonly socketFileName: string;
-  /** Injection templates by name, as text: they may hold Go template logic. */
-  readonly templates: Record<string, string>;
+  /** Injection templates by name, rendered once for each sidecar mode. */
+  readonly templates: Record<string, InjectionTemplate>;
+}
+
+/**
+ * An injection template as Istio renders it for a pod whose istio-proxy is a
+ * native sidecar and for one where it is not; both undefined when the template
+ * holds logic the checker cannot evaluate.
+ */
+export interface InjectionTemplate {
+  readonly native?: any;
+  readonly classic?: any;
 }
 
 export interface PodTemplate {
@@ -163,7 +174,8 @@ function istioModelOf(source: ManifestObject): IstioModel {
     // Native sidecars are Istio's default since 1.27; only an explicit "false" turns them off.
     nativeSidecars: String(spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false',
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
-    templates: { ...templates },
+    templates: Object.fromEntries(Object.entries<string>(templates).map(([name, text]) =>
+      [name, { native: renderForSidecarMode(text, true), classic: renderForSidecarMode(text, false) }])),
   };
 }
 

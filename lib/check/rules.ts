@@ -1,9 +1,10 @@
 import * as path from 'path';
-import { NATIVE_SIDECAR_ANNOTATION, renderForSidecarMode } from '../injection-template';
+import { NATIVE_SIDECAR_ANNOTATION } from '../injection-template';
+import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio';
 import { selectorMatches } from '../label-selector';
 import { checkSpiffeIdTemplate } from '../spiffe-id-template';
 import { describe, ManifestObject } from './manifests';
-import { AgentModel, buildModel, hostPathMountedAt, IstioModel, Located, MeshModel, PodTemplate } from './model';
+import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
 export interface Finding {
@@ -16,8 +17,6 @@ export interface Finding {
 
 type Rule = (model: MeshModel) => Finding[];
 
-const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
-const ISTIO_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
 const PROXY = 'istio-proxy';
 
 function finding(source: ManifestObject, message: string, fix: string, severity: Finding['severity'] = 'error'): Finding {
@@ -48,10 +47,7 @@ const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((ag
 });
 
 function agentSocketMount(agent: AgentModel, socketDir: string): { hostPath?: string } {
-  if (!agent.pod) return {};
-  const container = (agent.pod.spec.containers ?? []).find((candidate: any) =>
-    (candidate.volumeMounts ?? []).some((mount: any) => mount.mountPath === socketDir));
-  return container ? hostPathMountedAt(agent.pod, container, socketDir) : {};
+  return agent.pod && agent.container ? hostPathMountedAt(agent.pod, agent.container, socketDir) : {};
 }
 
 /** Every SPIRE config, the controller manager and Istio must name one trust domain. */
@@ -132,16 +128,16 @@ const agentReadsPublishedBundle: Rule = (model) => model.agents.flatMap((agent) 
  * SPIRE's, where the proxy reads it, whatever the pod's sidecar mode.
  */
 const istioTemplatesMountAgentSocket: Rule = (model) => model.istioOperators.flatMap((istio) =>
-  Object.entries(istio.templates).flatMap(([name, text]) => {
-    const renders = [true, false].map((native) => renderForSidecarMode(text, native));
+  Object.entries(istio.templates).flatMap(([name, template]) => {
+    const renders = [template.native, template.classic];
     if (renders.some((render) => render === undefined)) {
       return [finding(istio.source, `injection template "${name}" holds Go template logic the checker cannot evaluate, so it was not checked`,
         'check it by injecting a pod with istioctl kube-inject', 'warning')];
     }
-    const findings = renders.flatMap((template) => (template?.spec?.volumes ?? [])
+    const findings = renders.flatMap((render) => (render.spec?.volumes ?? [])
       .filter((volume: any) => volume.csi)
-      .flatMap((volume: any) => templateFindings(model, istio, name, template, volume)));
-    return [...uniqueFindings(findings), ...proxyPlacementFindings(model, istio, name, text)];
+      .flatMap((volume: any) => templateFindings(model, istio, name, render, volume)));
+    return [...uniqueFindings(findings), ...proxyPlacementFindings(model, istio, name, template)];
   }));
 
 function uniqueFindings(findings: Finding[]): Finding[] {
@@ -156,15 +152,15 @@ function templateFindings(model: MeshModel, istio: IstioModel, name: string, tem
   if (volume.csi.readOnly !== true) report(`CSI volume ${volume.name} is not read-only; the SPIFFE CSI driver refuses writable volumes`, 'set csi.readOnly: true');
   const proxies = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])].filter((container: any) => container.name === PROXY);
   const mounts = proxies.flatMap((proxy: any) => (proxy.volumeMounts ?? []).filter((mount: any) => mount.name === volume.name));
-  if (mounts.length === 0) report(`istio-proxy does not mount volume ${volume.name}`, `mount it in istio-proxy at ${ISTIO_SOCKET_DIRS[0]}`);
+  if (mounts.length === 0) report(`istio-proxy does not mount volume ${volume.name}`, `mount it in istio-proxy at ${ISTIO_WORKLOAD_SOCKET_DIRS[0]}`);
   for (const mount of mounts) {
-    if (!ISTIO_SOCKET_DIRS.includes(mount.mountPath)) report(`istio-proxy mounts the SPIRE socket at ${mount.mountPath}, where it never looks`, `mount it at ${ISTIO_SOCKET_DIRS[0]}`);
+    if (!ISTIO_WORKLOAD_SOCKET_DIRS.includes(mount.mountPath)) report(`istio-proxy mounts the SPIRE socket at ${mount.mountPath}, where it never looks`, `mount it at ${ISTIO_WORKLOAD_SOCKET_DIRS[0]}`);
     if (mount.readOnly !== true) report(`istio-proxy's mount of ${volume.name} is writable`, 'set readOnly: true on the mount');
     for (const agent of model.agents) {
       const socketPath = String(agent.value.agent?.socket_path ?? '');
       if (sameDir(path.posix.dirname(socketPath), mount.mountPath) && path.posix.basename(socketPath) === istio.socketFileName) continue;
       report(`istio-proxy looks for ${mount.mountPath}/${istio.socketFileName} but the agent serves ${socketPath}`,
-        `serve the agent socket as ${ISTIO_SOCKET_DIRS[0]}/${istio.socketFileName}, or set meshConfig.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`);
+        `serve the agent socket as ${ISTIO_WORKLOAD_SOCKET_DIRS[0]}/${istio.socketFileName}, or set meshConfig.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`);
     }
   }
   return findings;
@@ -182,7 +178,7 @@ function sameDir(a: string, b: string): boolean {
  * annotation overrides the mesh's mode for that pod; the template is checked
  * as Istio renders it for each way pods use it.
  */
-function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, text: string): Finding[] {
+function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, template: InjectionTemplate): Finding[] {
   const uses = new Map<string, boolean>();
   for (const pod of model.pods.filter((candidate) => templatesOf(candidate).includes(name))) {
     const override = pod.metadata.annotations?.[NATIVE_SIDECAR_ANNOTATION];
@@ -191,7 +187,7 @@ function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: strin
     if (templatesOf(pod).includes('gateway')) uses.set('gateway', native);
   }
   return [...uses].flatMap(([use, native]) => {
-    const spec = renderForSidecarMode(text, native)?.spec ?? {};
+    const spec = (native ? template.native : template.classic)?.spec ?? {};
     const wrongList = use === 'native sidecar' ? 'containers' : 'initContainers';
     if (!(spec[wrongList] ?? []).some((container: any) => container.name === PROXY)) return [];
     const expected = wrongList === 'containers' ? 'initContainers' : 'containers';
@@ -228,10 +224,10 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
 
 /** A pod that asks for a SPIRE template must be injected, selected by a ClusterSPIFFEID and get one ID. */
 const spireWorkloadsGetIdentity: Rule = (model) => {
-  const mountsCsi = (text: string) => [true, false].some((native) =>
-    (renderForSidecarMode(text, native)?.spec?.volumes ?? []).some((volume: any) => volume.csi));
+  const mountsCsi = (template: InjectionTemplate) => [template.native, template.classic].some((render) =>
+    (render?.spec?.volumes ?? []).some((volume: any) => volume.csi));
   const spireTemplates = new Set(model.istioOperators.flatMap((istio) =>
-    Object.entries(istio.templates).filter(([, text]) => mountsCsi(text)).map(([name]) => name)));
+    Object.entries(istio.templates).filter(([, template]) => mountsCsi(template)).map(([name]) => name)));
   return model.pods.filter((pod) => templatesOf(pod).some((name) => spireTemplates.has(name)))
     .flatMap((pod) => workloadFindings(model, pod));
 };
@@ -242,13 +238,13 @@ function workloadFindings(model: MeshModel, pod: PodTemplate): Finding[] {
   const labels = pod.metadata.labels ?? {};
   if (namespaceLabels === undefined) {
     findings.push(finding(pod.source, `namespace ${pod.namespace} is not in the input, so its injection label cannot be checked`,
-      `include the Namespace with label istio-injection=enabled`, 'warning'));
-  } else if (namespaceLabels['istio-injection'] !== 'enabled' && !(namespaceLabels['istio.io/rev'] && namespaceLabels['istio-injection'] === undefined)) {
+      `include the Namespace with label ${ISTIO_INJECTION_LABEL}=enabled`, 'warning'));
+  } else if (!injectionEnabled(namespaceLabels)) {
     findings.push(finding(pod.source, `namespace ${pod.namespace} does not have Istio injection enabled, so istio-proxy never mounts the SPIRE socket`,
-      `label namespace ${pod.namespace} istio-injection=enabled`));
+      `label namespace ${pod.namespace} ${ISTIO_INJECTION_LABEL}=enabled`));
   }
-  if (labels['sidecar.istio.io/inject'] === 'false') {
-    findings.push(finding(pod.source, 'the pod opts out of injection (sidecar.istio.io/inject=false)', 'remove that label'));
+  if (labels[SIDECAR_INJECT_LABEL] === 'false') {
+    findings.push(finding(pod.source, `the pod opts out of injection (${SIDECAR_INJECT_LABEL}=false)`, 'remove that label'));
   }
   const selecting = model.clusterSpiffeIds.filter(({ value }) =>
     selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels ?? {}));

@@ -2,10 +2,10 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../injection-template';
+import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio';
 import { checkDnsLabel, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { ISTIO_WORKLOAD_SOCKET_DIRS } from './spire-agent-daemon-set';
 
 /**
  * Where the injector puts istio-proxy in application pods, mesh-wide
@@ -33,9 +33,6 @@ export const WORKLOAD_SOCKET_VOLUME = 'workload-socket';
 const PROXY_CONTAINER = 'istio-proxy';
 const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
 
-/** Annotation that picks the injection templates of a pod. */
-export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
-
 /**
  * The Istio install profile that makes Envoy take its identity from SPIRE: an
  * `IstioOperator` for `istioctl install -f`, with the mesh's trust domain set
@@ -62,11 +59,12 @@ export class IstioSpireProfile extends Construct {
   /** The rendered injection templates, by name. */
   public readonly injectionTemplates: Readonly<Record<string, string>>;
 
-  private readonly props: IstioSpireProfileProps;
+  /** Name of the IstioOperator. */
+  public readonly name: string;
 
   constructor(scope: Construct, id: string, props: IstioSpireProfileProps) {
     super(scope, id);
-    this.props = props;
+    this.name = props.name ?? 'istio-spire';
     this.csiDriver = props.csiDriver;
     this.trustDomain = props.csiDriver.agent.trustDomain;
     this.sidecarMode = props.sidecarMode ?? 'native';
@@ -81,7 +79,7 @@ export class IstioSpireProfile extends Construct {
     new ApiObject(this, 'IstioOperator', {
       apiVersion: 'install.istio.io/v1alpha1',
       kind: 'IstioOperator',
-      metadata: { name: props.name ?? 'istio-spire', namespace: 'istio-system' },
+      metadata: { name: this.name, namespace: 'istio-system' },
       spec: {
         profile: props.profile ?? 'default',
         meshConfig: this.meshConfig,
@@ -152,7 +150,7 @@ export class IstioSpireProfile extends Construct {
 
   private checks(): Check[] {
     return [
-      ['name', checkDnsLabel(this.props.name ?? 'istio-spire')],
+      ['name', checkDnsLabel(this.name)],
       ['agent socketDir', this.checkSocketDir()],
     ];
   }

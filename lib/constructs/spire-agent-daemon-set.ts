@@ -6,6 +6,7 @@ import { TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../container-defaults';
 import { DEFAULT_IMAGES } from '../images';
+import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio';
 import { addProjectedServiceAccountToken, enableHostPid, useRuntimeDefaultSeccomp } from '../kube';
 import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
@@ -80,8 +81,6 @@ const KUBELET_CA_PATH = '/run/spire/kubelet-ca.crt';
 // The attestor dials the kubelet at this address. The node's IP works without host networking;
 // a node name would have to resolve in cluster DNS, which it does not on most clusters.
 const KUBELET_HOST_ENV = 'KUBELET_HOST';
-/** istio-proxy reads the SDS socket from this directory; `/var/run` is a link to `/run` in its image. */
-export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
 
 /**
  * The SPIRE agent on every node: attests itself with `k8s_psat`, attests

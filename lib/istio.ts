@@ -1,0 +1,25 @@
+/**
+ * Istio's fixed names and paths that the constructs, the mesh checks and the
+ * manifest checker all rely on. No cdk8s here: the check command loads it too.
+ */
+
+/** Pod annotation that picks the injection templates of a pod. */
+export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
+
+/** The namespace label that turns on Istio's sidecar injector. */
+export const ISTIO_INJECTION_LABEL = 'istio-injection';
+
+/** The namespace label that selects a revision's injector; it counts only without istio-injection. */
+export const ISTIO_REVISION_LABEL = 'istio.io/rev';
+
+/** The pod label that opts a pod in or out of injection. */
+export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
+
+/** istio-proxy reads the SDS socket from this directory; `/var/run` is a link to `/run` in its image. */
+export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
+
+/** Whether Istio injects sidecars into new pods of a namespace with these labels. */
+export function injectionEnabled(namespaceLabels: Record<string, string>): boolean {
+  const injection = namespaceLabels[ISTIO_INJECTION_LABEL];
+  return injection === 'enabled' || (injection === undefined && Boolean(namespaceLabels[ISTIO_REVISION_LABEL]));
+}
