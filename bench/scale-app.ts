@@ -2,25 +2,25 @@
  * The default deployment plus BENCH_WORKLOADS extra SPIRE-enabled workloads in
  * the workloads chart, for measuring how synth grows with the mesh.
  */
-import { App } from 'cdk8s';
+import { buildDefaultDeployment } from '../lib/charts/default-deployment';
+import { settingsFromEnvironment } from '../lib/charts/default-settings';
+import { MeshNamespace } from '../lib/constructs/mesh-namespace';
 import { SpireEnabledWorkload } from '../lib/constructs/spire-enabled-workload';
-import { DEMO_IMAGES } from '../lib/charts/workloads-chart';
-import { buildDeployment, DEFAULT_SETTINGS, synthesize } from '../lib/deployment';
-import { injectionEnabledNamespace } from '../lib/mesh-checks';
+import { SpireIstioApp } from '../lib/constructs/spire-istio-app';
+import { DefaultImages } from '../lib/images';
 
 const count = Number(process.env.BENCH_WORKLOADS ?? '0');
-const app = new App();
-const deployment = buildDeployment(app, DEFAULT_SETTINGS);
-const { workloads, istio, identities } = deployment;
-const namespace = injectionEnabledNamespace(workloads, 'BenchNamespace', 'bench');
+const app = new SpireIstioApp();
+const { mesh } = buildDefaultDeployment(app, settingsFromEnvironment({}));
+const namespace = MeshNamespace.create(mesh.workloads, 'BenchNamespace', { name: 'bench' });
 for (let index = 0; index < count; index++) {
-  new SpireEnabledWorkload(workloads, `Bench${index}`, {
-    profile: istio.profile,
-    identity: identities.meshIdentity,
+  new SpireEnabledWorkload(mesh.workloads, `Bench${index}`, {
+    profile: mesh.profile,
+    identity: mesh.meshIdentity,
     namespace,
     name: `workload-${index}`,
-    image: DEMO_IMAGES.httpbin,
+    image: DefaultImages.DEMO_HTTPBIN,
     port: 8080,
   });
 }
-synthesize(app, deployment);
+app.synth();

@@ -3,12 +3,18 @@
  * them through the constructs' `image` props (e.g. to pin a digest or use a
  * mirror); an unpinned image is a synth-time error.
  */
-export const DEFAULT_IMAGES = {
-  spireServer: 'ghcr.io/spiffe/spire-server:1.15.3',
-  spireAgent: 'ghcr.io/spiffe/spire-agent:1.15.3',
-  spireControllerManager: 'ghcr.io/spiffe/spire-controller-manager:0.7.0',
-  spiffeCsiDriver: 'ghcr.io/spiffe/spiffe-csi-driver:0.2.13',
-  csiLivenessProbe: 'registry.k8s.io/sig-storage/livenessprobe:v2.17.0',
-  socketWait: 'docker.io/library/busybox:1.37.0',
-  nodeDriverRegistrar: 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0',
-} as const;
+export class DefaultImages {
+  public static readonly SPIRE_SERVER = 'ghcr.io/spiffe/spire-server:1.15.3';
+  public static readonly SPIRE_AGENT = 'ghcr.io/spiffe/spire-agent:1.15.3';
+  public static readonly SPIRE_CONTROLLER_MANAGER = 'ghcr.io/spiffe/spire-controller-manager:0.7.0';
+  public static readonly SPIFFE_CSI_DRIVER = 'ghcr.io/spiffe/spiffe-csi-driver:0.2.13';
+  public static readonly CSI_LIVENESS_PROBE = 'registry.k8s.io/sig-storage/livenessprobe:v2.17.0';
+  public static readonly SOCKET_WAIT = 'docker.io/library/busybox:1.37.0';
+  public static readonly NODE_DRIVER_REGISTRAR = 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.15.0';
+  /** The demo client. */
+  public static readonly DEMO_CURL = 'docker.io/curlimages/curl:8.11.1';
+  /** The demo server. */
+  public static readonly DEMO_HTTPBIN = 'docker.io/mccutchen/go-httpbin:v2.15.0';
+
+  private constructor() {}
+}

@@ -12,6 +12,9 @@ export const ISTIO_INJECTION_LABEL = 'istio-injection';
 /** The namespace label that selects a revision's injector; it counts only without istio-injection. */
 export const ISTIO_REVISION_LABEL = 'istio.io/rev';
 
+/** The namespace (or pod) label that puts workloads into Istio's ambient data plane. */
+export const ISTIO_DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
+
 /** The pod label that opts a pod in or out of injection. */
 export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
 
@@ -19,7 +22,7 @@ export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
 export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
 
 /** Whether Istio injects sidecars into new pods of a namespace with these labels. */
-export function injectionEnabled(namespaceLabels: Record<string, string>): boolean {
+export function injectionEnabled(namespaceLabels: { [key: string]: string }): boolean {
   const injection = namespaceLabels[ISTIO_INJECTION_LABEL];
   return injection === 'enabled' || (injection === undefined && Boolean(namespaceLabels[ISTIO_REVISION_LABEL]));
 }

@@ -2,13 +2,25 @@ import { checkLabelKey, checkLabelValue, Problem } from './validation/rules';
 
 /** A Kubernetes label selector, as ClusterSPIFFEID's podSelector and namespaceSelector take it. */
 export interface LabelSelectorSpec {
-  readonly matchLabels?: Record<string, string>;
+  /** Labels that must all be present with these values. @default none */
+  readonly matchLabels?: { [key: string]: string };
+  /** Requirements that must all hold. @default none */
   readonly matchExpressions?: LabelSelectorRequirement[];
 }
 
+/** How a selector requirement compares a label. */
+export enum LabelSelectorOperator {
+  IN = 'In',
+  NOT_IN = 'NotIn',
+  EXISTS = 'Exists',
+  DOES_NOT_EXIST = 'DoesNotExist',
+}
+
 export interface LabelSelectorRequirement {
+  /** The label key. */
   readonly key: string;
-  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  readonly operator: LabelSelectorOperator;
+  /** Values for In and NotIn; none for Exists and DoesNotExist. @default none */
   readonly values?: string[];
 }
 
@@ -23,10 +35,10 @@ function requirementMatches(requirement: LabelSelectorRequirement, labels: Recor
   const has = Object.prototype.hasOwnProperty.call(labels, requirement.key);
   const values = requirement.values ?? [];
   switch (requirement.operator) {
-    case 'In': return has && values.includes(labels[requirement.key]);
-    case 'NotIn': return !has || !values.includes(labels[requirement.key]);
-    case 'Exists': return has;
-    case 'DoesNotExist': return !has;
+    case LabelSelectorOperator.IN: return has && values.includes(labels[requirement.key]);
+    case LabelSelectorOperator.NOT_IN: return !has || !values.includes(labels[requirement.key]);
+    case LabelSelectorOperator.EXISTS: return has;
+    case LabelSelectorOperator.DOES_NOT_EXIST: return !has;
   }
 }
 
@@ -49,7 +61,7 @@ export function selectorProblems(selector: LabelSelectorSpec | undefined): Probl
 }
 
 function checkRequirementValues(requirement: LabelSelectorRequirement): Problem | undefined {
-  const needsValues = requirement.operator === 'In' || requirement.operator === 'NotIn';
+  const needsValues = requirement.operator === LabelSelectorOperator.IN || requirement.operator === LabelSelectorOperator.NOT_IN;
   const count = requirement.values?.length ?? 0;
   if (needsValues === count > 0) return undefined;
   return {

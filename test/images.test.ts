@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_IMAGES } from '../lib/images';
+import { DefaultImages } from '../lib/images';
 
 /** The version of a module the conformance suite builds and validates with, from its go.mod. */
 function conformancePin(moduleDir: string, modulePath: string): string {
@@ -13,10 +13,10 @@ function conformancePin(moduleDir: string, modulePath: string): string {
 const tagOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
 
 test('the SPIRE images deployed are the release the conformance suite validates the configs with', () => {
-  expect(tagOf(DEFAULT_IMAGES.spireServer)).toBe(conformancePin('tools/spire', 'github.com/spiffe/spire'));
-  expect(tagOf(DEFAULT_IMAGES.spireAgent)).toBe(conformancePin('tools/spire', 'github.com/spiffe/spire'));
+  expect(tagOf(DefaultImages.SPIRE_SERVER)).toBe(conformancePin('tools/spire', 'github.com/spiffe/spire'));
+  expect(tagOf(DefaultImages.SPIRE_AGENT)).toBe(conformancePin('tools/spire', 'github.com/spiffe/spire'));
 });
 
 test('the controller manager deployed is the release whose API package the conformance suite parses ClusterSPIFFEIDs with', () => {
-  expect(tagOf(DEFAULT_IMAGES.spireControllerManager)).toBe(conformancePin('clusterspiffeid', 'github.com/spiffe/spire-controller-manager'));
+  expect(tagOf(DefaultImages.SPIRE_CONTROLLER_MANAGER)).toBe(conformancePin('clusterspiffeid', 'github.com/spiffe/spire-controller-manager'));
 });

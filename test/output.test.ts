@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { manifestFiles } from '../lib/check/manifests';
-import { buildDeployment, DEFAULT_SETTINGS } from '../lib/deployment';
-import { synthDeployment } from './support/synth';
+import { buildDefaultDeployment } from '../lib/charts/default-deployment';
+import { SpireIstioMesh } from '../lib/charts/spire-istio-mesh';
+import { DEFAULT_SETTINGS, synthDeployment } from './support/synth';
+import { testApp } from './support/stack';
 
 const first = synthDeployment();
 const second = synthDeployment();
@@ -62,9 +64,9 @@ test('a scalar YAML 1.1 reads differently would be caught', () => {
 });
 
 describe('chart snapshots', () => {
-  const app = Testing.app();
-  const deployment = buildDeployment(app, DEFAULT_SETTINGS);
-  test.each(Object.entries(deployment))('%s', (_name, chart) => {
-    expect(Testing.synth(chart)).toMatchSnapshot();
+  const { mesh } = buildDefaultDeployment(testApp(), DEFAULT_SETTINGS);
+  const charts = (['crds', 'spire', 'identities', 'istio', 'workloads'] as Array<keyof SpireIstioMesh>).map((stage) => [stage, mesh[stage]] as const);
+  test.each(charts)('%s', (_name, chart) => {
+    expect(Testing.synth(chart as Chart)).toMatchSnapshot();
   });
 });

@@ -1,12 +1,16 @@
+import { SidecarMode } from '../lib/constructs/istio-spire-profile';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { ManifestObject } from '../lib/check/manifests';
 import { checkManifests } from '../lib/check/rules';
 import { renderForSidecarMode } from '../lib/injection-template';
+import { selectorMatches } from '../lib/label-selector';
 import { cloneObjects, objectsOf, onlyObject, synthDeployment } from './support/synth';
 
+const MESH_IDENTITY = 'istio-mesh-workloads';
+
 const { objects } = synthDeployment();
-const classic = synthDeployment({ sidecarMode: 'classic' });
+const classic = synthDeployment({ sidecarMode: SidecarMode.CLASSIC });
 
 const configMapData = (all: ManifestObject[], key: string) =>
   objectsOf(all, 'ConfigMap').map((configMap) => configMap.data?.[key]).find((value) => value !== undefined);
@@ -279,25 +283,39 @@ describe('ClusterSPIFFEIDs and SPIRE-enabled pods', () => {
   });
 
   test('a ClusterSPIFFEID outside the Istio form or the controller class is reported', () => {
-    expect(findingsAfter((all) => { onlyObject(all, 'ClusterSPIFFEID').spec.spiffeIDTemplate = 'spiffe://{{ .TrustDomain }}/workload/{{ .PodMeta.Name }}'; }))
+    expect(findingsAfter((all) => { onlyObject(all, 'ClusterSPIFFEID', MESH_IDENTITY).spec.spiffeIDTemplate = 'spiffe://{{ .TrustDomain }}/workload/{{ .PodMeta.Name }}'; }))
       .toContainEqual(expect.stringContaining('Istio accepts a workload identity only in the form'));
-    expect(findingsAfter((all) => { delete onlyObject(all, 'ClusterSPIFFEID').spec.className; }))
+    expect(findingsAfter((all) => { delete onlyObject(all, 'ClusterSPIFFEID', MESH_IDENTITY).spec.className; }))
       .toContainEqual(expect.stringContaining('is not the controller manager\'s "spire-server-spire"'));
   });
 
   const spirePods = objectsOf(objects, 'Deployment').filter((deployment) =>
     /spire/.test(deployment.spec.template.metadata.annotations?.['inject.istio.io/templates'] ?? ''));
 
-  test('the demo has two SPIRE-enabled workloads and the gateway', () => {
-    expect(spirePods.map((deployment) => deployment.metadata.name).sort()).toEqual(['httpbin', 'istio-ingressgateway', 'sleep']);
+  test('the demo pair, the gateway and the four bookstore services are SPIRE-enabled', () => {
+    expect(spirePods.map((deployment) => deployment.metadata.name).sort())
+      .toEqual(['catalog', 'httpbin', 'istio-ingressgateway', 'ratings', 'reviews', 'sleep', 'storefront']);
   });
 
-  test.each(spirePods.map((deployment) => [deployment.metadata.name, deployment]))('%s carries the selector label and annotation in an injected namespace', (_name, deployment) => {
+  test.each(spirePods.map((deployment) => [deployment.metadata.name, deployment]))('%s is selected by exactly one ClusterSPIFFEID and asks for the templates in an injected namespace', (_name, deployment) => {
     const podMetadata = deployment.spec.template.metadata;
-    expect(podMetadata.labels['spiffe.io/spire-managed-identity']).toBe('true');
+    const namespaceLabels = onlyObject(objects, 'Namespace', deployment.metadata.namespace).metadata.labels;
+    const selecting = objectsOf(objects, 'ClusterSPIFFEID').filter((identity) =>
+      selectorMatches(identity.spec.podSelector, podMetadata.labels) && selectorMatches(identity.spec.namespaceSelector, namespaceLabels));
+    expect(selecting).toHaveLength(1);
     expect(podMetadata.annotations['inject.istio.io/templates']).toMatch(/^(sidecar,spire|gateway,spire-gateway)$/);
-    expect(onlyObject(objects, 'Namespace', deployment.metadata.namespace).metadata.labels['istio-injection']).toBe('enabled');
+    expect(namespaceLabels['istio-injection']).toBe('enabled');
     expect(deployment.spec.template.spec.serviceAccountName).toBe(deployment.metadata.name);
+  });
+
+  test('bookstore pods get their ID by namespace, except ratings, which opts in by pod label', () => {
+    const identityOf = (name: string) => {
+      const pod = onlyObject(objects, 'Deployment', name).spec.template.metadata;
+      return objectsOf(objects, 'ClusterSPIFFEID').find((identity) => selectorMatches(identity.spec.podSelector, pod.labels)
+        && selectorMatches(identity.spec.namespaceSelector, onlyObject(objects, 'Namespace', 'bookstore').metadata.labels)).metadata.name;
+    };
+    expect(['storefront', 'catalog', 'reviews'].map(identityOf)).toEqual(Array(3).fill('bookstore-namespace-workloads'));
+    expect(identityOf('ratings')).toBe(MESH_IDENTITY);
   });
 
   test('a SPIRE-enabled pod without the selector label, or in a namespace without injection, is reported', () => {

@@ -1,13 +1,13 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ClusterSpiffeId, ClusterSpiffeIdProps } from '../constructs/cluster-spiffe-id';
+import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../constructs/cluster-spiffe-id';
 import { SpireServer } from '../constructs/spire-server';
 
 export interface IdentitiesChartProps {
   /** The server whose controller manager reconciles the identities; trust domain and class come from it. */
   readonly server: SpireServer;
   /** @default one ClusterSPIFFEID giving Istio-form IDs to pods labelled `spiffe.io/spire-managed-identity: "true"` */
-  readonly meshIdentity?: Omit<ClusterSpiffeIdProps, 'server'>;
+  readonly meshIdentity?: ClusterSpiffeIdOptions;
 }
 
 /** Apply stage 3: ClusterSPIFFEIDs; the controller manager's webhook validates them, so SPIRE must be running. */

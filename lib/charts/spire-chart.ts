@@ -1,16 +1,16 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { SpiffeCsiDriver, SpiffeCsiDriverProps } from '../constructs/spiffe-csi-driver';
-import { SpireAgentDaemonSet, SpireAgentDaemonSetProps } from '../constructs/spire-agent-daemon-set';
+import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../constructs/spiffe-csi-driver';
+import { SpireAgentDaemonSet, SpireAgentOptions } from '../constructs/spire-agent-daemon-set';
 import { SpireServer, SpireServerProps } from '../constructs/spire-server';
 
 export interface SpireChartProps {
   /** The server's settings; trust domain and cluster name are required. */
   readonly server: SpireServerProps;
   /** @default agent defaults */
-  readonly agent?: Omit<SpireAgentDaemonSetProps, 'server'>;
+  readonly agent?: SpireAgentOptions;
   /** @default CSI driver defaults */
-  readonly csiDriver?: Omit<SpiffeCsiDriverProps, 'agent'>;
+  readonly csiDriver?: SpiffeCsiDriverOptions;
 }
 
 /** Apply stage 2: SPIRE server, agent and CSI driver; wait for their rollout before the next stage. */

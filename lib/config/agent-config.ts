@@ -1,19 +1,33 @@
 import { TrustBundleRef } from './server-config';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks } from './spire-config';
 
-/**
- * How the `k8s` workload attestor trusts the kubelet's serving certificate.
- * - `skip`: no verification. Works on kind and kubeadm, whose kubelets serve
- *   self-signed certificates.
- * - `clusterCa`: verify against the cluster CA the agent's service account
- *   token mount carries; needs kubelet serving certificates signed by the
- *   cluster CA (kubelet `serverTLSBootstrap: true` and approved CSRs).
- * - `hostCa`: verify against a CA bundle file on the node, mounted read-only.
- */
-export type KubeletVerification =
-  | { readonly mode: 'skip' }
-  | { readonly mode: 'clusterCa' }
-  | { readonly mode: 'hostCa'; readonly hostPath: string };
+/** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
+export class KubeletVerification {
+  /** No verification. Works on kind and kubeadm, whose kubelets serve self-signed certificates. */
+  public static skip(): KubeletVerification {
+    return new KubeletVerification(false);
+  }
+
+  /**
+   * Verify against the cluster CA the agent's service account token mount
+   * carries; needs kubelet serving certificates signed by the cluster CA
+   * (kubelet `serverTLSBootstrap: true` and approved CSRs).
+   */
+  public static clusterCa(): KubeletVerification {
+    return new KubeletVerification(true);
+  }
+
+  /** Verify against a CA bundle file on every node, e.g. `/var/lib/kubelet/pki/kubelet-ca.crt`, mounted read-only. */
+  public static hostCa(hostPath: string): KubeletVerification {
+    return new KubeletVerification(true, hostPath);
+  }
+
+  /**
+   * @param verify whether the kubelet's certificate is verified at all
+   * @param hostPath the node file holding the CA bundle, when not the cluster CA
+   */
+  private constructor(public readonly verify: boolean, public readonly hostPath?: string) {}
+}
 
 export interface AgentConfigModel {
   readonly trustDomain: string;
@@ -68,9 +82,9 @@ export function renderAgentConfig(model: AgentConfigModel): object {
 }
 
 function renderKubeletVerification(model: AgentConfigModel): object {
-  switch (model.kubeletVerification.mode) {
-    case 'skip': return { skip_kubelet_verification: true };
-    case 'clusterCa': return { skip_kubelet_verification: false };
-    case 'hostCa': return { skip_kubelet_verification: false, kubelet_ca_path: model.kubeletCaMountPath };
-  }
+  const { verify, hostPath } = model.kubeletVerification;
+  return {
+    skip_kubelet_verification: !verify,
+    ...(hostPath === undefined ? {} : { kubelet_ca_path: model.kubeletCaMountPath }),
+  };
 }

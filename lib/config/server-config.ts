@@ -1,12 +1,64 @@
 import { HealthChecks, LogLevel, plugin, renderHealthChecks } from './spire-config';
 
+/** Trust bundle formats SPIRE writes and reads. */
+export enum BundleFormat {
+  PEM = 'pem',
+  SPIFFE = 'spiffe',
+}
+
 /** Where the server publishes its trust bundle for the agents to bootstrap from. */
 export interface TrustBundleRef {
   readonly namespace: string;
   readonly configMapName: string;
   readonly key: string;
   /** Format the server writes and the agent reads (`trust_bundle_format`). */
-  readonly format: 'pem' | 'spiffe';
+  readonly format: BundleFormat;
+}
+
+/** SQL databases SPIRE's `sql` datastore reaches over the network. */
+export enum DatabaseType {
+  POSTGRES = 'postgres',
+  MYSQL = 'mysql',
+}
+
+/** One key of a Kubernetes Secret. */
+export interface SecretKeyRef {
+  /** Name of the Secret, in the server's namespace. */
+  readonly name: string;
+  /** Key whose value is used. */
+  readonly key: string;
+}
+
+/** Where the SPIRE server keeps registrations, agents and bundles. */
+export class ServerDatastore {
+  /** sqlite on each replica's own volume; only one replica can use it. */
+  public static sqlite(): ServerDatastore {
+    return new ServerDatastore();
+  }
+
+  /**
+   * An external SQL database. The full connection string is read from a Secret
+   * key and reaches SPIRE as an environment variable, so no secret lands in a
+   * ConfigMap.
+   */
+  public static external(databaseType: DatabaseType, connectionStringSecret: SecretKeyRef): ServerDatastore {
+    return new ServerDatastore(databaseType, connectionStringSecret);
+  }
+
+  /** The external database type; undefined for sqlite. */
+  public readonly databaseType?: DatabaseType;
+  /** The Secret key holding the connection string; undefined for sqlite. */
+  public readonly connectionStringSecret?: SecretKeyRef;
+
+  private constructor(databaseType?: DatabaseType, connectionStringSecret?: SecretKeyRef) {
+    this.databaseType = databaseType;
+    this.connectionStringSecret = connectionStringSecret;
+  }
+
+  /** Whether the data lives on the replica's own volume. */
+  public get isSqlite(): boolean {
+    return this.databaseType === undefined;
+  }
 }
 
 /** A service account, qualified by namespace, as the `k8s_psat` allow-list spells it. */
@@ -20,9 +72,12 @@ export interface ServiceAccountRef {
  * an external SQL database whose connection string SPIRE expands from an
  * environment variable at start (`-expandEnv`), so no secret lands in a ConfigMap.
  */
-export type DatastoreModel =
-  | { readonly kind: 'sqlite' }
-  | { readonly kind: 'external'; readonly databaseType: 'postgres' | 'mysql'; readonly connectionStringEnv: string };
+export interface DatastoreModel {
+  /** Undefined for sqlite. */
+  readonly databaseType?: DatabaseType;
+  /** The variable holding the connection string of an external database. */
+  readonly connectionStringEnv: string;
+}
 
 export interface ServerConfigModel {
   readonly datastore: DatastoreModel;
@@ -81,7 +136,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
 }
 
 function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
-  if (datastore.kind === 'sqlite') {
+  if (datastore.databaseType === undefined) {
     return { database_type: 'sqlite3', connection_string: `${dataDir}/datastore.sqlite3` };
   }
   return { database_type: datastore.databaseType, connection_string: `\${${datastore.connectionStringEnv}}` };

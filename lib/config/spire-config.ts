@@ -29,7 +29,12 @@ export function renderHealthChecks(health: HealthChecks): object {
 }
 
 /** SPIRE's log levels. */
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export enum LogLevel {
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERROR = 'ERROR',
+}
 
 /** Serializes a config deterministically, the way it lands in a ConfigMap. */
 export function renderJson(config: object): string {

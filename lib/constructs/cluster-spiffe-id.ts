@@ -1,20 +1,21 @@
+import { Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
 /** The pod label the default ClusterSPIFFEID selects. */
 export const SPIRE_MANAGED_IDENTITY_LABEL = 'spiffe.io/spire-managed-identity';
 
-export interface ClusterSpiffeIdProps {
-  /** The server whose controller manager reconciles this resource; trust domain and class come from it. */
-  readonly server: SpireServer;
-  /** Name of the cluster-scoped resource. @default "istio-mesh-workloads" */
+/** What a ClusterSPIFFEID selects and issues, besides the server that reconciles it. */
+export interface ClusterSpiffeIdOptions {
+  /** Name of the cluster-scoped resource. @default derived from the construct path, unique in the app */
   readonly name?: string;
-  /** Go template of the SPIFFE ID. @default ISTIO_SPIFFE_ID_TEMPLATE */
+  /** Go template of the SPIFFE ID. @default ClusterSpiffeId.ISTIO_SPIFFE_ID_TEMPLATE */
   readonly spiffeIdTemplate?: string;
   /** Pods this identity applies to. @default pods labelled `spiffe.io/spire-managed-identity: "true"` */
   readonly podSelector?: LabelSelectorSpec;
@@ -43,14 +44,22 @@ export interface ClusterSpiffeIdProps {
   readonly hint?: string;
 }
 
+export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
+  /** The server whose controller manager reconciles this resource; trust domain and class come from it. */
+  readonly server: SpireServer;
+}
+
 /**
  * A ClusterSPIFFEID: tells the SPIRE Controller Manager which pods get which
  * SPIFFE ID. Its `className` is always the server's, so the controller manager
  * that serves this trust domain is the one that reconciles it.
  */
 export class ClusterSpiffeId extends Construct {
+  /** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
+  public static readonly ISTIO_SPIFFE_ID_TEMPLATE = ISTIO_SPIFFE_ID_TEMPLATE;
+
   /** Every ClusterSpiffeId in the app that holds `scope`, in creation order. */
-  public static allIn(scope: IConstruct): readonly ClusterSpiffeId[] {
+  public static allIn(scope: IConstruct): ClusterSpiffeId[] {
     return ClusterSpiffeId.byRoot.get(scope.node.root) ?? [];
   }
 
@@ -65,7 +74,7 @@ export class ClusterSpiffeId extends Construct {
   public readonly namespaceSelector?: LabelSelectorSpec;
   public readonly istioIdentity: boolean;
   /** Labels that put a pod under this identity's podSelector, for workloads to adopt. */
-  public readonly podLabels: Record<string, string>;
+  public readonly podLabels: { [key: string]: string };
 
   private readonly props: ClusterSpiffeIdProps;
 
@@ -74,7 +83,7 @@ export class ClusterSpiffeId extends Construct {
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
-    this.name = props.name ?? 'istio-mesh-workloads';
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.spiffeIdTemplate = props.spiffeIdTemplate ?? ISTIO_SPIFFE_ID_TEMPLATE;
     this.podSelector = props.podSelector ?? { matchLabels: { [SPIRE_MANAGED_IDENTITY_LABEL]: 'true' } };
     this.namespaceSelector = props.namespaceSelector;
@@ -85,10 +94,11 @@ export class ClusterSpiffeId extends Construct {
 
     new ClusterSpiffeid(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
+    registerLayoutChecks(this);
   }
 
   /** Whether this identity selects a pod with these labels in a namespace with these labels. */
-  public selects(podLabels: Record<string, string>, namespaceLabels: Record<string, string>): boolean {
+  public selects(podLabels: { [key: string]: string }, namespaceLabels: { [key: string]: string }): boolean {
     return selectorMatches(this.podSelector, podLabels) && selectorMatches(this.namespaceSelector, namespaceLabels);
   }
 

@@ -2,19 +2,28 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../container-defaults';
 import { useRuntimeDefaultSeccomp } from '../kube';
-import { enableSpireIdentity, SpireIdentityOptions } from '../mesh-checks';
-import { DEFAULT_IMAGES } from '../images';
+import { DefaultImages } from '../images';
+import { enableSpireIdentity } from '../mesh/spire-identity';
+import { ClusterSpiffeId } from './cluster-spiffe-id';
+import { IstioSpireProfile } from './istio-spire-profile';
+import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 
-export interface IstioIngressGatewayProps extends SpireIdentityOptions {
+export interface IstioIngressGatewayProps {
+  /** The Istio profile whose gateway templates mount the SPIRE socket into the gateway's istio-proxy. */
+  readonly profile: IstioSpireProfile;
+  /** The ClusterSPIFFEID that gives the gateway its ID; its selector labels are added to the pods. */
+  readonly identity: ClusterSpiffeId;
+  /** The namespace the gateway runs in; Istio injection must be enabled there. */
+  readonly namespace: MeshNamespace;
   /** Name of the Deployment, Service and ServiceAccount. @default "istio-ingressgateway" */
   readonly name?: string;
   /** @default 1 */
   readonly replicas?: number;
   /** @default LoadBalancer */
   readonly serviceType?: kplus.ServiceType;
-  /** Image of the init container that waits for the SPIRE socket (needs `sh`). @default DEFAULT_IMAGES.socketWait */
+  /** Image of the init container that waits for the SPIRE socket (needs `sh`). @default DefaultImages.SOCKET_WAIT */
   readonly socketWaitImage?: string;
 }
 
@@ -34,7 +43,7 @@ export class IstioIngressGateway extends Construct {
   public readonly service: kplus.Service;
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The `istio` label Gateway resources select this gateway by. */
-  public readonly selectorLabel = { istio: 'ingressgateway' };
+  public readonly selectorLabel: { [key: string]: string } = { istio: 'ingressgateway' };
   /** The SPIFFE ID the gateway pods get. */
   public readonly spiffeId: string;
 
@@ -93,7 +102,7 @@ export class IstioIngressGateway extends Construct {
       .addSubjects(this.serviceAccount);
 
     this.spiffeId = props.identity.spiffeIdFor(namespace, name);
-    const waitImage = props.socketWaitImage ?? DEFAULT_IMAGES.socketWait;
+    const waitImage = props.socketWaitImage ?? DefaultImages.SOCKET_WAIT;
     validateAtSynth(this, () => [['name', checkDnsLabel(name)], ['socketWaitImage', checkPinnedImage(waitImage)]]);
   }
 
@@ -109,7 +118,7 @@ export class IstioIngressGateway extends Construct {
     const mountDir = '/spire-agent-socket';
     const wait = this.deployment.addInitContainer({
       name: 'wait-for-spire-socket',
-      image: props.socketWaitImage ?? DEFAULT_IMAGES.socketWait,
+      image: props.socketWaitImage ?? DefaultImages.SOCKET_WAIT,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['sh', '-c', `until [ -S ${mountDir}/${socket.fileName} ]; do echo waiting for the SPIRE agent socket; sleep 1; done`],
       resources: resources({ cpuMillis: 10, memoryMiB: 8, memoryLimitMiB: 32 }),

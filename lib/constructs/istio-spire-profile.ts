@@ -1,31 +1,79 @@
-import { ApiObject } from 'cdk8s';
-import { Construct } from 'constructs';
+import { ApiObject, Names } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../injection-template';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio';
-import { checkDnsLabel, Problem } from '../validation/rules';
+import { mergeSettings, Settings, settingsConflicts } from '../istio/mesh-settings';
+import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
+import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
+import { SpireIstioApp } from './spire-istio-app';
 
 /**
  * Where the injector puts istio-proxy in application pods, mesh-wide
  * (`ENABLE_NATIVE_SIDECARS`); a pod can override it with the annotation
  * `sidecar.istio.io/nativeSidecar`, and the `spire` template follows.
- * - `native`: an init container with `restartPolicy: Always` (Kubernetes
- *   native sidecar). Istio's default since 1.27.
- * - `classic`: a regular container, as before.
  */
-export type SidecarMode = 'native' | 'classic';
+export enum SidecarMode {
+  /** An init container with `restartPolicy: Always` (Kubernetes native sidecar). Istio's default since 1.27. */
+  NATIVE = 'native',
+  /** A regular container, as before. */
+  CLASSIC = 'classic',
+}
 
-export interface IstioSpireProfileProps {
-  /** The CSI driver that mounts the agent's socket; trust domain, driver name and socket come from it. */
-  readonly csiDriver: SpiffeCsiDriver;
-  /** How istio-proxy is injected into application pods. @default "native" */
+/** Settings of the Istio profile besides the CSI driver it mounts. */
+export interface IstioSpireProfileOptions {
+  /** How istio-proxy is injected into application pods. @default SidecarMode.NATIVE */
   readonly sidecarMode?: SidecarMode;
-  /** Name of the IstioOperator. @default "istio-spire" */
+  /** Name of the IstioOperator. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /** Istio base profile. @default "default" */
   readonly profile?: string;
+  /**
+   * Istio revision of this control plane; namespaces then select its injector
+   * with `istio.io/rev=<revision>`. @default the default revision
+   */
+  readonly revision?: string;
+  /**
+   * Other trust domains Istio treats as this one, e.g. while migrating from
+   * an old trust domain. @default none
+   */
+  readonly trustDomainAliases?: string[];
+  /**
+   * Your own `meshConfig`, merged deeply with what SPIRE needs; a value that
+   * contradicts it (another trust domain or socket file) is a synth error.
+   * @default none
+   */
+  readonly meshConfig?: { [key: string]: any };
+  /**
+   * Your own Helm-style `values` (`pilot`, `global`, `sidecarInjectorWebhook`,
+   * …), merged deeply; your own injection templates are kept beside SPIRE's.
+   * @default none
+   */
+  readonly values?: { [key: string]: any };
+  /**
+   * Your own IstioOperator `components`, merged deeply; gateway lists merge
+   * by name. @default none
+   */
+  readonly components?: { [key: string]: any };
+  /**
+   * Where, under the app's output directory, `SpireIstioApp` writes the same
+   * settings as values of Istio's istiod Helm chart.
+   * @default "helm/<name>-istiod-values.yaml"
+   */
+  readonly helmValuesFile?: string;
+  /**
+   * Write the Helm values file. A plain cdk8s App writes no such file, so a
+   * profile in one is a synth error unless this is false.
+   * @default true
+   */
+  readonly writeHelmValues?: boolean;
+}
+
+export interface IstioSpireProfileProps extends IstioSpireProfileOptions {
+  /** The CSI driver that mounts the agent's socket; trust domain, driver name and socket come from it. */
+  readonly csiDriver: SpiffeCsiDriver;
 }
 
 /** Istio's name for the volume istio-proxy reads the SDS socket from; the injected templates define it too. */
@@ -43,6 +91,13 @@ const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
  * same settings for installing istiod with Helm.
  */
 export class IstioSpireProfile extends Construct {
+  /** Every IstioSpireProfile in the app that holds `scope`, in creation order. */
+  public static allIn(scope: IConstruct): IstioSpireProfile[] {
+    return IstioSpireProfile.byRoot.get(scope.node.root) ?? [];
+  }
+
+  private static readonly byRoot = new WeakMap<IConstruct, IstioSpireProfile[]>();
+
   public readonly trustDomain: string;
   public readonly sidecarMode: SidecarMode;
   public readonly csiDriver: SpiffeCsiDriver;
@@ -57,17 +112,28 @@ export class IstioSpireProfile extends Construct {
   /** The directory istio-proxy mounts the CSI volume at: the agent's socket directory. */
   public readonly socketMountPath: string;
   /** The rendered injection templates, by name. */
-  public readonly injectionTemplates: Readonly<Record<string, string>>;
-
+  public readonly injectionTemplates: { [name: string]: string };
   /** Name of the IstioOperator. */
   public readonly name: string;
+  /** The Istio revision, when not the default one. */
+  public readonly revision?: string;
+  /** Where under the output directory the istiod Helm values are written. */
+  public readonly helmValuesFile: string;
+  /** Whether SpireIstioApp writes the Helm values file. */
+  public readonly writesHelmValues: boolean;
+
+  private readonly props: IstioSpireProfileProps;
 
   constructor(scope: Construct, id: string, props: IstioSpireProfileProps) {
     super(scope, id);
-    this.name = props.name ?? 'istio-spire';
+    this.props = props;
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.csiDriver = props.csiDriver;
     this.trustDomain = props.csiDriver.agent.trustDomain;
-    this.sidecarMode = props.sidecarMode ?? 'native';
+    this.sidecarMode = props.sidecarMode ?? SidecarMode.NATIVE;
+    this.revision = props.revision;
+    this.helmValuesFile = props.helmValuesFile ?? `helm/${this.name}-istiod-values.yaml`;
+    this.writesHelmValues = props.writeHelmValues ?? true;
     this.socketMountPath = props.csiDriver.workloadApi.dir;
     this.sidecarTemplates = `sidecar,${this.sidecarTemplateName}`;
     this.gatewayTemplates = `gateway,${this.gatewayTemplateName}`;
@@ -75,6 +141,7 @@ export class IstioSpireProfile extends Construct {
       [this.sidecarTemplateName]: this.renderSidecarTemplate(),
       [this.gatewayTemplateName]: this.renderGatewayTemplate(),
     };
+    IstioSpireProfile.byRoot.set(this.node.root, [...IstioSpireProfile.allIn(this), this]);
 
     new ApiObject(this, 'IstioOperator', {
       apiVersion: 'install.istio.io/v1alpha1',
@@ -82,37 +149,47 @@ export class IstioSpireProfile extends Construct {
       metadata: { name: this.name, namespace: 'istio-system' },
       spec: {
         profile: props.profile ?? 'default',
+        ...(this.revision === undefined ? {} : { revision: this.revision }),
         meshConfig: this.meshConfig,
         values: this.values,
-        components: {
-          // The ingress gateway is deployed as an injected Deployment with the spire-gateway template.
-          ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }],
-        },
+        components: this.components,
       },
     });
     validateAtSynth(this, () => this.checks());
+    registerLayoutChecks(this);
   }
 
   /** The same settings as values of Istio's `istiod` Helm chart. */
-  public get helmValues(): object {
-    return { meshConfig: this.meshConfig, ...this.values };
+  public get helmValues(): any {
+    return {
+      ...(this.revision === undefined ? {} : { revision: this.revision }),
+      meshConfig: this.meshConfig,
+      ...this.values,
+    };
   }
 
-  private get meshConfig(): object {
+  private get meshConfig(): Settings {
     const socketFile = this.csiDriver.workloadApi.fileName;
-    return {
+    const aliases = this.props.trustDomainAliases ?? [];
+    return mergeSettings({
       trustDomain: this.trustDomain,
+      ...(aliases.length === 0 ? {} : { trustDomainAliases: [...aliases] }),
       ...(socketFile === ISTIO_DEFAULT_SOCKET_FILE
         ? {}
         : { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: socketFile } } }),
-    };
+    }, this.props.meshConfig);
   }
 
-  private get values(): { pilot: object; sidecarInjectorWebhook: object } {
-    return {
-      pilot: { env: { ENABLE_NATIVE_SIDECARS: String(this.sidecarMode === 'native') } },
+  private get values(): Settings {
+    return mergeSettings({
+      pilot: { env: { ENABLE_NATIVE_SIDECARS: String(this.sidecarMode === SidecarMode.NATIVE) } },
       sidecarInjectorWebhook: { templates: { ...this.injectionTemplates } },
-    };
+    }, this.props.values);
+  }
+
+  private get components(): Settings {
+    // The ingress gateway is deployed as an injected Deployment with the spire-gateway template.
+    return mergeSettings({ ingressGateways: [{ name: 'istio-ingressgateway', enabled: false }] }, this.props.components);
   }
 
   /**
@@ -149,10 +226,48 @@ export class IstioSpireProfile extends Construct {
   }
 
   private checks(): Check[] {
+    const conflicts = settingsConflicts({
+      trustDomain: this.trustDomain,
+      socketFileName: this.csiDriver.workloadApi.fileName,
+      nativeSidecars: this.sidecarMode === SidecarMode.NATIVE,
+      templateNames: Object.keys(this.injectionTemplates),
+    }, this.props);
     return [
       ['name', checkDnsLabel(this.name)],
+      ['revision', this.revision === undefined ? undefined : checkDnsLabel(this.revision)],
       ['agent socketDir', this.checkSocketDir()],
+      ['profile', this.props.profile === 'ambient' ? {
+        value: 'ambient',
+        rule: 'ztunnel, the ambient data plane, does not take workload identities from SPIRE',
+        fix: 'use the "default" profile with sidecars',
+      } : undefined],
+      ...(this.props.trustDomainAliases ?? []).map((alias): Check => ['trustDomainAliases', this.checkAlias(alias)]),
+      ...conflicts.map(({ prop, problem }): Check => [prop, problem]),
+      ['helmValuesFile', checkRelativeFile(this.helmValuesFile)],
+      ['helmValuesFile', this.checkHelmValuesWritten()],
     ];
+  }
+
+  private checkHelmValuesWritten(): Problem | undefined {
+    if (!this.writesHelmValues) return undefined;
+    if (!SpireIstioApp.isSpireIstioApp(this.node.root)) {
+      return {
+        value: this.helmValuesFile,
+        rule: 'a plain cdk8s App writes only manifests, so the istiod Helm values would be missing from the output',
+        fix: 'create the app with `new SpireIstioApp()` (it takes the same props as App), or set writeHelmValues: false when you install Istio with istioctl only',
+      };
+    }
+    const other = IstioSpireProfile.allIn(this).find((profile) => profile !== this && profile.writesHelmValues && profile.helmValuesFile === this.helmValuesFile);
+    return other === undefined ? undefined : {
+      value: this.helmValuesFile,
+      rule: `${other.node.path} writes its Helm values to the same file`,
+      fix: 'give each profile its own helmValuesFile',
+    };
+  }
+
+  private checkAlias(alias: string): Problem | undefined {
+    if (alias !== this.trustDomain) return checkTrustDomain(alias);
+    return { value: alias, rule: 'the mesh\'s own trust domain is not an alias of itself', fix: 'remove it from trustDomainAliases' };
   }
 
   private checkSocketDir(): Problem | undefined {

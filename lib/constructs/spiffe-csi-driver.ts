@@ -1,23 +1,27 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { httpProbe, resources, rootWithoutCapabilities } from '../container-defaults';
-import { DEFAULT_IMAGES } from '../images';
+import { DefaultImages } from '../images';
 import { KubeCsiDriver } from '../kube';
 import { checkAbsolutePath, checkPinnedImage } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
 
-export interface SpiffeCsiDriverProps {
-  /** The agent whose Workload API socket directory the driver serves; its containers join the agent's pods. */
-  readonly agent: SpireAgentDaemonSet;
+/** Settings of the SPIFFE CSI driver besides the agent it serves. */
+export interface SpiffeCsiDriverOptions {
   /** The kubelet's root directory on the nodes. @default "/var/lib/kubelet" */
   readonly kubeletDir?: string;
-  /** @default DEFAULT_IMAGES.spiffeCsiDriver */
+  /** @default DefaultImages.SPIFFE_CSI_DRIVER */
   readonly image?: string;
-  /** @default DEFAULT_IMAGES.nodeDriverRegistrar */
+  /** @default DefaultImages.NODE_DRIVER_REGISTRAR */
   readonly registrarImage?: string;
-  /** @default DEFAULT_IMAGES.csiLivenessProbe */
+  /** @default DefaultImages.CSI_LIVENESS_PROBE */
   readonly livenessProbeImage?: string;
+}
+
+export interface SpiffeCsiDriverProps extends SpiffeCsiDriverOptions {
+  /** The agent whose Workload API socket directory the driver serves; its containers join the agent's pods. */
+  readonly agent: SpireAgentDaemonSet;
 }
 
 const DRIVER_NAME = 'csi.spiffe.io';
@@ -85,7 +89,7 @@ export class SpiffeCsiDriver extends Construct {
 
     const driver = daemonSet.addContainer({
       name: 'spiffe-csi-driver',
-      image: this.props.image ?? DEFAULT_IMAGES.spiffeCsiDriver,
+      image: this.props.image ?? DefaultImages.SPIFFE_CSI_DRIVER,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [
         '-workload-api-socket-dir', AGENT_SOCKET_MOUNT,
@@ -105,7 +109,7 @@ export class SpiffeCsiDriver extends Construct {
 
     const registrar = daemonSet.addContainer({
       name: 'node-driver-registrar',
-      image: this.props.registrarImage ?? DEFAULT_IMAGES.nodeDriverRegistrar,
+      image: this.props.registrarImage ?? DefaultImages.NODE_DRIVER_REGISTRAR,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [
         '-csi-address', csiSocket,
@@ -123,7 +127,7 @@ export class SpiffeCsiDriver extends Construct {
     // Reports the driver's CSI Probe() over HTTP, so the kubelet can restart a hung driver.
     const livenessProbe = daemonSet.addContainer({
       name: 'csi-liveness-probe',
-      image: this.props.livenessProbeImage ?? DEFAULT_IMAGES.csiLivenessProbe,
+      image: this.props.livenessProbeImage ?? DefaultImages.CSI_LIVENESS_PROBE,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [`--csi-address=${csiSocket}`, `--health-port=${DRIVER_HEALTH_PORT}`],
       liveness: kplus.Probe.fromTcpSocket({ port: DRIVER_HEALTH_PORT }),
@@ -136,9 +140,9 @@ export class SpiffeCsiDriver extends Construct {
   private checks(): Check[] {
     return [
       ['kubeletDir', checkAbsolutePath(this.kubeletDir)],
-      ['image', checkPinnedImage(this.props.image ?? DEFAULT_IMAGES.spiffeCsiDriver)],
-      ['registrarImage', checkPinnedImage(this.props.registrarImage ?? DEFAULT_IMAGES.nodeDriverRegistrar)],
-      ['livenessProbeImage', checkPinnedImage(this.props.livenessProbeImage ?? DEFAULT_IMAGES.csiLivenessProbe)],
+      ['image', checkPinnedImage(this.props.image ?? DefaultImages.SPIFFE_CSI_DRIVER)],
+      ['registrarImage', checkPinnedImage(this.props.registrarImage ?? DefaultImages.NODE_DRIVER_REGISTRAR)],
+      ['livenessProbeImage', checkPinnedImage(this.props.livenessProbeImage ?? DefaultImages.CSI_LIVENESS_PROBE)],
     ];
   }
 }

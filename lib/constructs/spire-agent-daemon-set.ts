@@ -2,27 +2,15 @@ import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
-import { TrustBundleRef } from '../config/server-config';
+import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../container-defaults';
-import { DEFAULT_IMAGES } from '../images';
+import { DefaultImages } from '../images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio';
 import { addProjectedServiceAccountToken, enableHostPid, useRuntimeDefaultSeccomp } from '../kube';
 import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
-
-export type { KubeletVerification } from '../config/agent-config';
-
-/** Ready-made kubelet verification choices for the agent's `k8s` workload attestor. */
-export const KubeletVerifications = {
-  /** No verification: works on kind and kubeadm, whose kubelets serve self-signed certificates. */
-  skip: (): KubeletVerification => ({ mode: 'skip' }),
-  /** Verify against the cluster CA; needs kubelet serving certificates signed by it (`serverTLSBootstrap`). */
-  clusterCa: (): KubeletVerification => ({ mode: 'clusterCa' }),
-  /** Verify against a CA bundle file on every node, e.g. `/var/lib/kubelet/pki/kubelet-ca.crt`. */
-  hostCa: (hostPath: string): KubeletVerification => ({ mode: 'hostCa', hostPath }),
-};
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
 export interface WorkloadApiSocket {
@@ -36,9 +24,8 @@ export interface WorkloadApiSocket {
   readonly path: string;
 }
 
-export interface SpireAgentDaemonSetProps {
-  /** The server this agent attests to; trust domain, cluster name, address and bundle come from it. */
-  readonly server: SpireServer;
+/** Settings of a SPIRE agent besides the server it attests to. */
+export interface SpireAgentOptions {
   /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default "spire-system" */
   readonly namespace?: string;
   /** Name of the DaemonSet and its service account. @default "spire-agent" */
@@ -52,7 +39,7 @@ export interface SpireAgentDaemonSetProps {
   readonly socketFileName?: string;
   /** Directory on each node shared with the CSI driver. @default "/run/spire/agent-sockets" */
   readonly hostSocketDir?: string;
-  /** How the `k8s` workload attestor trusts the kubelet. @default KubeletVerifications.skip() */
+  /** How the `k8s` workload attestor trusts the kubelet. @default KubeletVerification.skip() */
   readonly kubeletVerification?: KubeletVerification;
   /** Also run the `unix` workload attestor. @default false */
   readonly unixAttestor?: boolean;
@@ -68,8 +55,13 @@ export interface SpireAgentDaemonSetProps {
   readonly disableContainerSelectors?: boolean;
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
-  /** @default DEFAULT_IMAGES.spireAgent */
+  /** @default DefaultImages.SPIRE_AGENT */
   readonly image?: string;
+}
+
+export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
+  /** The server this agent attests to; trust domain, cluster name, address and bundle come from it. */
+  readonly server: SpireServer;
 }
 
 const CONFIG_DIR = '/run/spire/config';
@@ -115,7 +107,7 @@ export class SpireAgentDaemonSet extends Construct {
     const fileName = props.socketFileName ?? 'socket';
     this.workloadApi = { hostDir: props.hostSocketDir ?? '/run/spire/agent-sockets', dir, fileName, path: `${dir}/${fileName}` };
     this.adminSocketPath = props.adminSocketDir === undefined ? undefined : `${props.adminSocketDir}/admin.sock`;
-    this.bundle = { namespace: this.namespace, configMapName: 'spire-bundle', key: 'bundle.spiffe', format: 'spiffe' };
+    this.bundle = { namespace: this.namespace, configMapName: 'spire-bundle', key: 'bundle.spiffe', format: BundleFormat.SPIFFE };
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('privileged') },
@@ -135,7 +127,7 @@ export class SpireAgentDaemonSet extends Construct {
     });
     this.daemonSet = this.createDaemonSet(config, bundle);
     this.grantPermissions();
-    props.server.registerAgent({
+    props.server._registerAgent({
       serviceAccount: { namespace: this.namespace, name: this.name },
       bundle: this.bundle,
     });
@@ -143,7 +135,7 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   /** The agent's configuration as SPIRE reads it. */
-  public get agentConfig(): object {
+  public get agentConfig(): any {
     return renderAgentConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
@@ -152,7 +144,7 @@ export class SpireAgentDaemonSet extends Construct {
       socketPath: this.workloadApi.path,
       adminSocketPath: this.adminSocketPath,
       dataDir: DATA_DIR,
-      logLevel: this.props.logLevel ?? 'INFO',
+      logLevel: this.props.logLevel ?? LogLevel.INFO,
       trustBundlePath: `${BUNDLE_DIR}/${this.bundle.key}`,
       bundle: this.bundle,
       psatTokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`,
@@ -166,11 +158,11 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   private get kubeletVerification(): KubeletVerification {
-    return this.props.kubeletVerification ?? KubeletVerifications.skip();
+    return this.props.kubeletVerification ?? KubeletVerification.skip();
   }
 
   private get image(): string {
-    return this.props.image ?? DEFAULT_IMAGES.spireAgent;
+    return this.props.image ?? DefaultImages.SPIRE_AGENT;
   }
 
   /**
@@ -231,10 +223,10 @@ export class SpireAgentDaemonSet extends Construct {
     if (this.props.adminSocketDir !== undefined) {
       container.mount(this.props.adminSocketDir, kplus.Volume.fromEmptyDir(this, 'AdminSocketVolume', 'spire-agent-admin-socket'));
     }
-    const verification = this.kubeletVerification;
-    if (verification.mode === 'hostCa') {
+    const caHostPath = this.kubeletVerification.hostPath;
+    if (caHostPath !== undefined) {
       container.mount(KUBELET_CA_PATH, kplus.Volume.fromHostPath(this, 'KubeletCaVolume', 'kubelet-ca', {
-        path: verification.hostPath,
+        path: caHostPath,
         type: kplus.HostPathVolumeType.FILE,
       }), { readOnly: true });
     }
@@ -262,7 +254,7 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   private checks(): Check[] {
-    const verification = this.kubeletVerification;
+    const caHostPath = this.kubeletVerification.hostPath;
     return [
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
@@ -271,7 +263,7 @@ export class SpireAgentDaemonSet extends Construct {
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
       ['socketFileName', checkFileName(this.workloadApi.fileName)],
       ['adminSocketDir', this.checkAdminSocketDir()],
-      ['kubeletVerification.hostPath', verification.mode === 'hostCa' ? checkAbsolutePath(verification.hostPath) : undefined],
+      ['kubeletVerification.hostPath', caHostPath === undefined ? undefined : checkAbsolutePath(caHostPath)],
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
         rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',

@@ -1,5 +1,6 @@
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { JsonSchemaProps, KubeCustomResourceDefinition } from '../kube';
+import { recordSpireCrds, registerLayoutChecks } from '../mesh/layout-checks';
 
 /** The API group of the SPIRE Controller Manager's resources. */
 export const SPIRE_API_GROUP = 'spire.spiffe.io';
@@ -110,12 +111,22 @@ const RESOURCES: ResourceDefinition[] = [
  * wait until they are established.
  */
 export class SpireCrds extends Construct {
+  /**
+   * States that the cluster has the spire.spiffe.io CRDs already (installed by
+   * another tool), so the app's ClusterSPIFFEIDs need no SpireCrds before them.
+   */
+  public static installedElsewhere(scope: IConstruct): void {
+    recordSpireCrds(scope);
+  }
+
   /** Names of the CRD objects, e.g. `clusterspiffeids.spire.spiffe.io`. */
-  public readonly crdNames: readonly string[];
+  public readonly crdNames: string[];
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.crdNames = RESOURCES.map((resource) => this.define(resource));
+    recordSpireCrds(this, this);
+    registerLayoutChecks(this);
   }
 
   private define(resource: ResourceDefinition): string {

@@ -1,12 +1,41 @@
+import { ApiObject, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ContainerSizing, resources, restrictedSecurityContext } from '../container-defaults';
 import { useRuntimeDefaultSeccomp } from '../kube';
-import { enableSpireIdentity, SpireIdentityOptions } from '../mesh-checks';
+import { POD_TEMPLATE_PATHS } from '../kube/pod-template';
+import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
+import { ClusterSpiffeId } from './cluster-spiffe-id';
+import { IstioSpireProfile } from './istio-spire-profile';
+import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, checkPort } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 
-export interface SpireEnabledWorkloadProps extends SpireIdentityOptions {
+/** Chooses objects of an Include, for rules a selection cannot express. */
+export interface IApiObjectPredicate {
+  /** Whether this object is chosen. */
+  matches(apiObject: ApiObject): boolean;
+}
+
+/** Which pod owners of an Include get a SPIRE identity; every condition given must hold. */
+export interface IncludedWorkloadOptions extends SpireIdentityOptions {
+  /** Kinds to choose, e.g. ["Deployment"]. @default every pod-owning kind */
+  readonly kinds?: string[];
+  /** Object names to choose. @default any name */
+  readonly names?: string[];
+  /** Labels the object itself (not its pods) must carry. @default any labels */
+  readonly matchLabels?: { [key: string]: string };
+  /** A rule of your own. @default every object */
+  readonly predicate?: IApiObjectPredicate;
+}
+
+export interface SpireEnabledWorkloadProps {
+  /** The Istio profile whose templates mount the SPIRE socket into istio-proxy. */
+  readonly profile: IstioSpireProfile;
+  /** The ClusterSPIFFEID that must select the pods; its selector labels are added to them. */
+  readonly identity: ClusterSpiffeId;
+  /** The namespace the workload runs in; Istio injection must be enabled there. */
+  readonly namespace: MeshNamespace;
   /** Name of the Deployment, its ServiceAccount and Service (DNS-1123 label). */
   readonly name: string;
   /** Container image, pinned by tag or digest. */
@@ -36,12 +65,29 @@ export interface SpireEnabledWorkloadProps extends SpireIdentityOptions {
  */
 export class SpireEnabledWorkload extends Construct {
   /**
-   * Gives an existing cdk8s-plus workload a SPIRE identity: adds the
-   * selector labels and the template annotation to its pod template and checks
-   * at synth time that namespace, service account and ClusterSPIFFEID line up.
+   * Gives a workload you already have a SPIRE identity: adds the selector
+   * labels and the template annotation to its pod template and checks at
+   * synth time that namespace, service account and ClusterSPIFFEID line up.
+   * Takes any construct that defines a pod owner (Deployment, StatefulSet,
+   * DaemonSet, ReplicaSet, Job, CronJob, Pod): a cdk8s-plus workload of any
+   * version or a raw ApiObject.
+   * @returns the API object that was changed
    */
-  public static enable(workload: kplus.Workload, options: SpireIdentityOptions): void {
-    enableSpireIdentity(workload, options, options.profile.sidecarTemplates);
+  public static enable(workload: IConstruct, options: SpireIdentityOptions): ApiObject {
+    return enableSpireIdentity(workload, options, options.profile.sidecarTemplates);
+  }
+
+  /**
+   * Gives the pod owners loaded by an Include a SPIRE identity, all of them or
+   * those the options choose. Choosing none is an error.
+   * @returns the API objects that were changed
+   */
+  public static enableIncluded(include: Include, options: IncludedWorkloadOptions): ApiObject[] {
+    const chosen = include.apiObjects.filter((apiObject) => isChosen(apiObject, options));
+    if (chosen.length === 0) {
+      throw new Error(`${include.node.path}: no pod owner of the Include matches the options (kinds ${JSON.stringify(options.kinds ?? 'any')}, names ${JSON.stringify(options.names ?? 'any')}, matchLabels ${JSON.stringify(options.matchLabels ?? {})}). Fix: widen the selection, or check the file holds Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs or Pods.`);
+    }
+    return chosen.map((apiObject) => SpireEnabledWorkload.enable(apiObject, options));
   }
 
   public readonly deployment: kplus.Deployment;
@@ -96,6 +142,15 @@ export class SpireEnabledWorkload extends Construct {
       ['port', props.port === undefined ? undefined : checkPort(props.port)],
     ]);
   }
+}
+
+function isChosen(apiObject: ApiObject, options: IncludedWorkloadOptions): boolean {
+  const labels = options.matchLabels ?? {};
+  return apiObject.kind in POD_TEMPLATE_PATHS
+    && (options.kinds === undefined || options.kinds.includes(apiObject.kind))
+    && (options.names === undefined || options.names.includes(apiObject.name))
+    && Object.entries(labels).every(([key, value]) => apiObject.metadata.getLabel(key) === value)
+    && (options.predicate === undefined || options.predicate.matches(apiObject));
 }
 
 function defaultProbe(port: number | undefined): kplus.Probe {

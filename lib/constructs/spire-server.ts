@@ -2,39 +2,27 @@ import { Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
-import { DatastoreModel, renderServerConfig, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
+import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../container-defaults';
-import { DEFAULT_IMAGES } from '../images';
+import { DefaultImages } from '../images';
 import { addVolumeClaimTemplate, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube';
 import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
+import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
-/** The server's datastore. */
-export type ServerDatastore =
-  | { readonly kind: 'sqlite' }
-  | {
-    readonly kind: 'external';
-    readonly databaseType: 'postgres' | 'mysql';
-    /** Secret key holding the full connection string; it reaches SPIRE as an environment variable. */
-    readonly connectionStringSecret: { readonly name: string; readonly key: string };
-  };
-
-export interface SpireServerProps {
-  /** Trust domain of every SPIFFE ID this server signs, e.g. `example.org`. */
-  readonly trustDomain: string;
-  /** Name of this Kubernetes cluster in SPIRE (`k8s_psat` cluster, controller manager `clusterName`). */
-  readonly clusterName: string;
+/** Settings of a SPIRE server besides its identity (trust domain and cluster). */
+export interface SpireServerOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default "spire-server" */
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service and service account. @default "spire-server" */
   readonly name?: string;
   /** Server replicas; more than one needs an external datastore. @default 1 */
   readonly replicas?: number;
-  /** @default sqlite on a 1Gi PersistentVolumeClaim per replica */
+  /** @default ServerDatastore.sqlite(), on a 1Gi PersistentVolumeClaim per replica */
   readonly datastore?: ServerDatastore;
   /** Size of each replica's data volume (sqlite database and CA keys). @default "1Gi" */
   readonly storageSize?: string;
@@ -46,7 +34,7 @@ export interface SpireServerProps {
   readonly caTtl?: string;
   /** Default lifetime of X.509 SVIDs (Go duration). @default "1h" */
   readonly x509SvidTtl?: string;
-  /** @default "INFO" */
+  /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
   /**
    * Class name of the controller manager; it reconciles only ClusterSPIFFEIDs
@@ -55,10 +43,17 @@ export interface SpireServerProps {
   readonly className?: string;
   /** Namespaces (regular expressions) whose pods the controller manager never registers. @default kube-system, kube-public, kube-node-lease, istio-system and the SPIRE namespaces */
   readonly ignoreNamespaces?: string[];
-  /** @default DEFAULT_IMAGES.spireServer */
+  /** @default DefaultImages.SPIRE_SERVER */
   readonly image?: string;
-  /** @default DEFAULT_IMAGES.spireControllerManager */
+  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
   readonly controllerManagerImage?: string;
+}
+
+export interface SpireServerProps extends SpireServerOptions {
+  /** Trust domain of every SPIFFE ID this server signs, e.g. `example.org`. */
+  readonly trustDomain: string;
+  /** Name of this Kubernetes cluster in SPIRE (`k8s_psat` cluster, controller manager `clusterName`). */
+  readonly clusterName: string;
 }
 
 /** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
@@ -103,7 +98,7 @@ export class SpireServer extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
-  public readonly ignoreNamespaces: readonly string[];
+  public readonly ignoreNamespaces: string[];
   public readonly statefulSet: kplus.StatefulSet;
 
   private readonly name: string;
@@ -122,7 +117,7 @@ export class SpireServer extends Construct {
     this.address = `${this.serviceName}.${this.namespace}.svc`;
     this.className = props.className ?? `${this.namespace}-spire`;
     this.replicas = props.replicas ?? 1;
-    this.datastore = props.datastore ?? { kind: 'sqlite' };
+    this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
       ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace];
@@ -140,13 +135,15 @@ export class SpireServer extends Construct {
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
+    registerLayoutChecks(this);
   }
 
   /**
    * Authorizes an agent's service account for `k8s_psat` attestation and
    * publishes the trust bundle where it reads it. Called by SpireAgentDaemonSet.
+   * @internal
    */
-  public registerAgent(agent: AgentRegistration): void {
+  public _registerAgent(agent: AgentRegistration): void {
     if (this.agent) {
       throw new Error(`${this.node.path}: an agent is already registered (${this.agent.serviceAccount.namespace}:${this.agent.serviceAccount.name}). Fix: create one SpireAgentDaemonSet per SpireServer.`);
     }
@@ -154,7 +151,7 @@ export class SpireServer extends Construct {
   }
 
   /** The server's configuration as SPIRE reads it. Needs a registered agent. */
-  public get serverConfig(): object {
+  public get serverConfig(): any {
     const agent = this.registeredAgent();
     return renderServerConfig({
       trustDomain: this.trustDomain,
@@ -163,7 +160,7 @@ export class SpireServer extends Construct {
       apiSocketPath: this.apiSocketPath,
       dataDir: DATA_DIR,
       datastore: this.datastoreModel(),
-      logLevel: this.props.logLevel ?? 'INFO',
+      logLevel: this.props.logLevel ?? LogLevel.INFO,
       caTtl: this.props.caTtl ?? '24h',
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
       agentServiceAccount: agent.serviceAccount,
@@ -174,7 +171,7 @@ export class SpireServer extends Construct {
   }
 
   /** The controller manager's configuration. */
-  public get controllerManagerConfig(): object {
+  public get controllerManagerConfig(): any {
     return renderControllerManagerConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
@@ -196,9 +193,7 @@ export class SpireServer extends Construct {
   }
 
   private datastoreModel(): DatastoreModel {
-    return this.datastore.kind === 'sqlite'
-      ? { kind: 'sqlite' }
-      : { kind: 'external', databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
+    return { databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
   }
 
   private createConfigMap(): kplus.ConfigMap {
@@ -245,7 +240,7 @@ export class SpireServer extends Construct {
     const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
     this.addControllerManagerContainer(statefulSet, configVolume, socketVolume, tmpVolume);
-    if (this.datastore.kind === 'sqlite') {
+    if (this.datastore.isSqlite) {
       addVolumeClaimTemplate(statefulSet, {
         name: 'spire-data',
         storage: this.props.storageSize ?? '1Gi',
@@ -271,16 +266,22 @@ export class SpireServer extends Construct {
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: this.datastore.kind === 'external'
-        ? { [DATASTORE_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'DatastoreSecret', this.datastore.connectionStringSecret.name), key: this.datastore.connectionStringSecret.key }) }
-        : {},
+      envVariables: this.datastoreEnvironment(),
     });
     container.mount(CONFIG_DIR, config, { readOnly: true });
     container.mount(API_SOCKET_DIR, socket);
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
-    if (this.datastore.kind === 'external') {
+    if (!this.datastore.isSqlite) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
     }
+  }
+
+  private datastoreEnvironment(): Record<string, kplus.EnvValue> {
+    const secret = this.datastore.connectionStringSecret;
+    if (secret === undefined) return {};
+    return {
+      [DATASTORE_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'DatastoreSecret', secret.name), key: secret.key }),
+    };
   }
 
   private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume, tmp: kplus.Volume): void {
@@ -368,11 +369,11 @@ export class SpireServer extends Construct {
   }
 
   private get serverImage(): string {
-    return this.props.image ?? DEFAULT_IMAGES.spireServer;
+    return this.props.image ?? DefaultImages.SPIRE_SERVER;
   }
 
   private get controllerManagerImage(): string {
-    return this.props.controllerManagerImage ?? DEFAULT_IMAGES.spireControllerManager;
+    return this.props.controllerManagerImage ?? DefaultImages.SPIRE_CONTROLLER_MANAGER;
   }
 
   private checks(): Check[] {
@@ -401,11 +402,11 @@ export class SpireServer extends Construct {
     if (!Number.isInteger(this.replicas) || this.replicas < 1) {
       return { value: String(this.replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
     }
-    if (this.replicas > 1 && this.datastore.kind === 'sqlite') {
+    if (this.replicas > 1 && this.datastore.isSqlite) {
       return {
         value: String(this.replicas),
         rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
-        fix: 'set replicas to 1, or use `datastore: { kind: "external", databaseType: "postgres", ... }`',
+        fix: 'set replicas to 1, or use `datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })`',
       };
     }
     return undefined;

@@ -114,3 +114,9 @@ export function checkAbsolutePath(value: string): Problem | undefined {
   if (value.startsWith('/') && normalized) return undefined;
   return { value, rule: 'the path must be absolute and normalized (no trailing "/", "." or "..")', fix: 'write it like "/run/spire/sockets"' };
 }
+
+/** A normalized relative path of a file under an output directory. */
+export function checkRelativeFile(value: string): Problem | undefined {
+  if (value.length > 0 && !value.startsWith('/') && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value)) return undefined;
+  return { value, rule: 'the file must be a relative path below the output directory (no leading "/", no "." or "..")', fix: 'write it like "helm/istiod-values.yaml"' };
+}

@@ -1,3 +1,4 @@
+import { LabelSelectorOperator } from '../../lib/label-selector';
 import { ISTIO_SPIFFE_ID_TEMPLATE } from '../../lib/spiffe-id-template';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
@@ -40,8 +41,8 @@ describe('ClusterSpiffeId validation', () => {
     expect(errorsWith({ podSelector: {} })).toEqual([expect.stringContaining('an empty podSelector gives every pod')]);
     expect(errorsWith({ podSelector: { matchLabels: { 'bad key!': 'x' } } })).toEqual([expect.stringContaining('podSelector "bad key!": a label key')]);
     expect(errorsWith({ podSelector: { matchLabels: { app: 'not valid' } } })).toEqual([expect.stringContaining('podSelector "not valid": a label value')]);
-    expect(errorsWith({ podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } })).toEqual([expect.stringContaining('In needs at least one value')]);
-    expect(errorsWith({ podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] } })).toEqual([]);
+    expect(errorsWith({ podSelector: { matchExpressions: [{ key: 'app', operator: LabelSelectorOperator.IN }] } })).toEqual([expect.stringContaining('In needs at least one value')]);
+    expect(errorsWith({ podSelector: { matchExpressions: [{ key: 'app', operator: LabelSelectorOperator.IN, values: ['web'] }] } })).toEqual([]);
     expect(errorsWith({ namespaceSelector: { matchLabels: { 'team.example/owner': 'payments' } } })).toEqual([]);
   });
 

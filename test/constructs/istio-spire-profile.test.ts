@@ -4,7 +4,7 @@ import { buildStack, synthErrors } from '../support/stack';
 describe('IstioSpireProfile', () => {
   test('a socket directory istio-proxy never reads is rejected at the profile', () => {
     const { app } = buildStack({ agent: { socketDir: '/run/spire/sockets' } });
-    expect(synthErrors(app)).toEqual([expect.stringContaining('[stack/Profile] agent socketDir "/run/spire/sockets": istio-proxy reads the SDS socket only from')]);
+    expect(synthErrors(app)).toEqual([expect.stringContaining('[istio/Profile] agent socketDir "/run/spire/sockets": istio-proxy reads the SDS socket only from')]);
     expect(synthErrors(buildStack({ agent: { socketDir: '/var/run/secrets/workload-spiffe-uds' } }).app)).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
-import { KubeletVerifications, SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
+import { KubeletVerification } from '../../lib/config/agent-config';
+import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (agent: StackOverrides['agent']) => synthErrors(buildStack({ agent }).app);
@@ -20,13 +21,13 @@ describe('SpireAgentDaemonSet', () => {
       return data;
     };
     expect(verification()).toEqual({ skip_kubelet_verification: true });
-    expect(verification(KubeletVerifications.clusterCa())).toEqual({ skip_kubelet_verification: false });
-    expect(verification(KubeletVerifications.hostCa('/etc/kubernetes/pki/kubelet-ca.crt'))).toEqual({ skip_kubelet_verification: false, kubelet_ca_path: '/run/spire/kubelet-ca.crt' });
-    expect(errorsWith({ kubeletVerification: KubeletVerifications.hostCa('relative/ca.crt') })).toEqual([expect.stringContaining('kubeletVerification.hostPath "relative/ca.crt"')]);
+    expect(verification(KubeletVerification.clusterCa())).toEqual({ skip_kubelet_verification: false });
+    expect(verification(KubeletVerification.hostCa('/etc/kubernetes/pki/kubelet-ca.crt'))).toEqual({ skip_kubelet_verification: false, kubelet_ca_path: '/run/spire/kubelet-ca.crt' });
+    expect(errorsWith({ kubeletVerification: KubeletVerification.hostCa('relative/ca.crt') })).toEqual([expect.stringContaining('kubeletVerification.hostPath "relative/ca.crt"')]);
   });
 
   test('the hostCa bundle is mounted read-only from the node', () => {
-    const { app } = buildStack({ agent: { kubeletVerification: KubeletVerifications.hostCa('/etc/kubernetes/pki/kubelet-ca.crt') } });
+    const { app } = buildStack({ agent: { kubeletVerification: KubeletVerification.hostCa('/etc/kubernetes/pki/kubelet-ca.crt') } });
     const yaml = app.synthYaml();
     expect(yaml).toContain('path: /etc/kubernetes/pki/kubelet-ca.crt');
     expect(yaml).toMatch(/mountPath: \/run\/spire\/kubelet-ca.crt\n\s+name: kubelet-ca\n\s+readOnly: true/);
@@ -42,7 +43,10 @@ describe('SpireAgentDaemonSet', () => {
     expect(errorsWith({ socketFileName: 'a/b' })).toEqual([expect.stringContaining('socketFileName "a/b"')]);
     expect(errorsWith({ hostSocketDir: '/run/spire/' })).toEqual([expect.stringContaining('hostSocketDir "/run/spire/"')]);
     expect(errorsWith({ image: 'ghcr.io/spiffe/spire-agent:latest' })).toEqual([expect.stringContaining('image "ghcr.io/spiffe/spire-agent:latest"')]);
-    expect(errorsWith({ namespace: 'spire-server' })).toEqual([expect.stringContaining('the agent needs a privileged namespace')]);
+    expect(errorsWith({ namespace: 'spire-server' })).toEqual([
+      expect.stringContaining('Namespace spire-server (v1) is defined twice, at spire/Server/Namespace/Resource and at spire/Agent/Namespace/Resource'),
+      expect.stringContaining('the agent needs a privileged namespace'),
+    ]);
   });
 
   test('a second agent for one server is refused', () => {

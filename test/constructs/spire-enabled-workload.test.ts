@@ -1,18 +1,16 @@
-import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { SpireEnabledWorkload } from '../../lib/constructs/spire-enabled-workload';
 import { SpireServer } from '../../lib/constructs/spire-server';
-import { injectionEnabledNamespace } from '../../lib/mesh-checks';
+import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
 import { buildStack, synthErrors } from '../support/stack';
 
 function workloadStack() {
   const stack = buildStack();
-  const apps = new Chart(stack.app, 'apps', { disableResourceNameHashes: true });
-  const namespace = injectionEnabledNamespace(apps, 'Shop', 'shop');
-  return { ...stack, apps, namespace };
+  const namespace = MeshNamespace.create(stack.apps, 'Shop', { name: 'shop' });
+  return { ...stack, namespace };
 }
 
 const IMAGE = 'registry.example/cart:1.4.2';
@@ -32,9 +30,10 @@ describe('SpireEnabledWorkload', () => {
 
   test('a namespace without Istio injection is rejected', () => {
     const { app, apps, profile, identity } = workloadStack();
-    const namespace = new kplus.Namespace(apps, 'Plain', { metadata: { name: 'plain' } });
+    const plain = new kplus.Namespace(apps, 'Plain', { metadata: { name: 'plain' } });
+    const namespace = MeshNamespace.fromNamespace(apps, 'PlainNamespace', plain);
     new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
-    expect(synthErrors(app)).toEqual([expect.stringContaining('[apps/Cart/Deployment] namespace "plain": Istio injects no sidecar in this namespace')]);
+    expect(synthErrors(app)).toEqual([expect.stringContaining('[apps/Cart/Deployment] namespace "plain (adopted with MeshNamespace.fromNamespace)": Istio injects no sidecar in this namespace')]);
   });
 
   test('a pod no ClusterSPIFFEID selects is rejected', () => {
@@ -75,7 +74,7 @@ describe('SpireEnabledWorkload', () => {
       containers: [{ image: IMAGE, resources: {} }],
     });
     SpireEnabledWorkload.enable(existing, { profile, identity, namespace });
-    expect(synthErrors(app)).toEqual([expect.stringContaining('workload namespace "default": the workload must run in the injection-enabled namespace "shop"')]);
+    expect(synthErrors(app)).toEqual([expect.stringContaining('workload namespace "default": the workload must run in the namespace "shop" it was given')]);
     expect(existing.podMetadata.getLabel('spiffe.io/spire-managed-identity')).toBe('true');
   });
 
@@ -105,7 +104,7 @@ describe('SpireEnabledWorkload', () => {
 
   test('the ingress gateway uses the gateway templates and its own identity', () => {
     const { app, apps, profile, identity } = workloadStack();
-    const namespace = injectionEnabledNamespace(apps, 'Ingress', 'istio-ingress');
+    const namespace = MeshNamespace.create(apps, 'Ingress', { name: 'istio-ingress' });
     const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
     expect(synthErrors(app)).toEqual([]);
     const pod = (gateway.deployment as any).apiObject.toJson().spec.template;
@@ -116,7 +115,7 @@ describe('SpireEnabledWorkload', () => {
 
   test('the gateway waits for the agent socket before istio-proxy can start without it', () => {
     const { app, apps, profile, identity } = workloadStack();
-    const namespace = injectionEnabledNamespace(apps, 'Ingress', 'istio-ingress');
+    const namespace = MeshNamespace.create(apps, 'Ingress', { name: 'istio-ingress' });
     const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
     const pod = (gateway.deployment as any).apiObject.toJson().spec.template.spec;
     const [wait] = pod.initContainers;

@@ -1,3 +1,4 @@
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
 import { SpireServer } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
@@ -18,7 +19,7 @@ describe('SpireServer validation', () => {
     ['a'.repeat(256), '1 to 255 characters'],
   ])('trust domain %j is rejected with construct, value, rule and fix', (trustDomain, rule) => {
     const errors = errorsWith({ trustDomain });
-    expect(errors).toEqual([expect.stringContaining(`[stack/Server] trustDomain ${JSON.stringify(trustDomain)}`)]);
+    expect(errors).toEqual([expect.stringContaining(`[spire/Server] trustDomain ${JSON.stringify(trustDomain)}`)]);
     expect(errors[0]).toContain(rule);
     expect(errors[0]).toContain('Fix: use a bare lowercase name');
   });
@@ -31,13 +32,13 @@ describe('SpireServer validation', () => {
     expect(errorsWith({ replicas: 3 })).toEqual([expect.stringContaining('replicas "3": the sqlite datastore lives on one replica\'s volume')]);
     expect(errorsWith({
       replicas: 3,
-      datastore: { kind: 'external', databaseType: 'postgres', connectionStringSecret: { name: 'spire-db', key: 'dsn' } },
+      datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }),
     })).toEqual([]);
   });
 
   test('an external datastore takes its connection string from a Secret, never the ConfigMap', () => {
     const { server, app } = buildStack({
-      server: { datastore: { kind: 'external', databaseType: 'postgres', connectionStringSecret: { name: 'spire-db', key: 'dsn' } } },
+      server: { datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }) },
     });
     const yaml = app.synthYaml();
     expect(JSON.stringify(server.serverConfig)).toContain('"connection_string":"${SPIRE_DATASTORE_CONNECTION_STRING}"');

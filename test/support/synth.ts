@@ -1,22 +1,25 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'cdk8s';
 import { loadManifests, ManifestObject } from '../../lib/check/manifests';
-import { buildDeployment, DEFAULT_SETTINGS, DeploymentSettings, SpireIstioDeployment, synthesize } from '../../lib/deployment';
+import { buildDefaultDeployment, DefaultDeployment } from '../../lib/charts/default-deployment';
+import { DefaultSettings, settingsFromEnvironment } from '../../lib/charts/default-settings';
+import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
+
+export const DEFAULT_SETTINGS: DefaultSettings = settingsFromEnvironment({});
 
 export interface Synthesized {
-  readonly deployment: SpireIstioDeployment;
+  readonly deployment: DefaultDeployment;
   readonly dir: string;
   readonly objects: ManifestObject[];
 }
 
 /** Synthesizes the default deployment into a fresh directory and reads it back as kubectl would. */
-export function synthDeployment(settings: Partial<DeploymentSettings> = {}): Synthesized {
+export function synthDeployment(settings: Partial<DefaultSettings> = {}): Synthesized {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-'));
-  const app = new App({ outdir: dir });
-  const deployment = buildDeployment(app, { ...DEFAULT_SETTINGS, ...settings });
-  synthesize(app, deployment);
+  const app = new SpireIstioApp({ outdir: dir });
+  const deployment = buildDefaultDeployment(app, { ...DEFAULT_SETTINGS, ...settings });
+  app.synth();
   return { deployment, dir, objects: loadManifests([dir]) };
 }
 

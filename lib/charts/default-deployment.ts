@@ -1,0 +1,61 @@
+import { Include } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ClusterSpiffeId, SPIRE_MANAGED_IDENTITY_LABEL } from '../constructs/cluster-spiffe-id';
+import { DemoWorkloads } from '../constructs/demo-workloads';
+import { MeshNamespace } from '../constructs/mesh-namespace';
+import { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
+import { LabelSelectorOperator } from '../label-selector';
+import { DefaultSettings } from './default-settings';
+import { SpireIstioMesh } from './spire-istio-mesh';
+
+/** The bookstore example, as the repository ships it. */
+export const BOOKSTORE_MANIFEST = 'examples/bookstore/bookstore.yaml';
+
+/** The namespace label the bookstore's namespace-wide ClusterSPIFFEID selects. */
+export const NAMESPACE_IDENTITY_LABEL = 'spire-identity';
+
+/** What the default deployment is made of. */
+export interface DefaultDeployment {
+  readonly mesh: SpireIstioMesh;
+  readonly demo: DemoWorkloads;
+  /** Gives every bookstore pod without the mesh label its ID, by namespace. */
+  readonly bookstoreIdentity: ClusterSpiffeId;
+  readonly bookstore: Include;
+}
+
+/**
+ * The default deployment: the SPIRE + Istio stack, the demo workloads, and
+ * the bookstore loaded from plain YAML with an Include, whose pods get their
+ * IDs from a namespace-selecting ClusterSPIFFEID, except `ratings`, which opts
+ * in with the mesh identity's pod label.
+ */
+export function buildDefaultDeployment(scope: Construct, settings: DefaultSettings, bookstoreManifest = BOOKSTORE_MANIFEST): DefaultDeployment {
+  const mesh = new SpireIstioMesh(scope, {
+    trustDomain: settings.trustDomain,
+    clusterName: settings.clusterName,
+    istio: { sidecarMode: settings.sidecarMode },
+  });
+  const profile = mesh.profile;
+  const demo = new DemoWorkloads(mesh.workloads, 'Demo', { profile, identity: mesh.meshIdentity });
+
+  const bookstoreIdentity = new ClusterSpiffeId(mesh.identities, 'BookstoreIdentity', {
+    server: mesh.server,
+    name: 'bookstore-namespace-workloads',
+    namespaceSelector: { matchLabels: { [NAMESPACE_IDENTITY_LABEL]: 'namespace' } },
+    podSelector: { matchExpressions: [{ key: SPIRE_MANAGED_IDENTITY_LABEL, operator: LabelSelectorOperator.DOES_NOT_EXIST }] },
+  });
+  const namespace = MeshNamespace.create(mesh.workloads, 'BookstoreNamespace', {
+    name: 'bookstore',
+    revision: profile.revision,
+    labels: { [NAMESPACE_IDENTITY_LABEL]: 'namespace' },
+  });
+  const bookstore = new Include(mesh.workloads, 'Bookstore', { url: bookstoreManifest });
+  SpireEnabledWorkload.enableIncluded(bookstore, { profile, identity: mesh.meshIdentity, namespace, names: ['ratings'] });
+  SpireEnabledWorkload.enableIncluded(bookstore, {
+    profile,
+    identity: bookstoreIdentity,
+    namespace,
+    predicate: { matches: (apiObject) => apiObject.name !== 'ratings' },
+  });
+  return { mesh, demo, bookstoreIdentity, bookstore };
+}

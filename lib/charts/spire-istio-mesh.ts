@@ -1,0 +1,95 @@
+import { Construct } from 'constructs';
+import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../constructs/cluster-spiffe-id';
+import { IstioSpireProfile, IstioSpireProfileOptions } from '../constructs/istio-spire-profile';
+import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../constructs/spiffe-csi-driver';
+import { SpireAgentDaemonSet, SpireAgentOptions } from '../constructs/spire-agent-daemon-set';
+import { SpireServer, SpireServerOptions } from '../constructs/spire-server';
+import { CrdsChart } from './crds-chart';
+import { IdentitiesChart } from './identities-chart';
+import { IstioProfileChart } from './istio-profile-chart';
+import { SpireChart } from './spire-chart';
+import { WorkloadsChart } from './workloads-chart';
+
+export interface SpireIstioMeshProps {
+  /** Trust domain of SPIRE and of the mesh, e.g. `example.org`. */
+  readonly trustDomain: string;
+  /** Name of this cluster in SPIRE (`k8s_psat`, controller manager). */
+  readonly clusterName: string;
+  /** @default server defaults */
+  readonly server?: SpireServerOptions;
+  /** @default agent defaults */
+  readonly agent?: SpireAgentOptions;
+  /** @default CSI driver defaults */
+  readonly csiDriver?: SpiffeCsiDriverOptions;
+  /** The ClusterSPIFFEID mesh pods opt into with a label. @default named "<prefix>istio-mesh-workloads", Istio-form IDs */
+  readonly meshIdentity?: ClusterSpiffeIdOptions;
+  /** @default an IstioOperator named "<prefix>istio-spire", Helm values in "helm/<prefix>istiod-values.yaml" */
+  readonly istio?: IstioSpireProfileOptions;
+  /**
+   * Prefix of the stage charts' ids (and so of the file names) and of the
+   * mesh-wide object names, for more than one mesh in an app. @default none
+   */
+  readonly prefix?: string;
+}
+
+/**
+ * The whole SPIRE + Istio stack, placed into one chart per apply stage. Each
+ * chart depends on the one before, so `cdk8s synth` numbers the files in the
+ * order they must be applied:
+ * CRDs → SPIRE → ClusterSPIFFEIDs → Istio profile (istioctl) → workloads.
+ * Put your SPIRE-enabled workloads into `workloads`, or into charts of your
+ * own that depend on it.
+ */
+export class SpireIstioMesh {
+  public readonly crds: CrdsChart;
+  public readonly spire: SpireChart;
+  public readonly identities: IdentitiesChart;
+  public readonly istio: IstioProfileChart;
+  public readonly workloads: WorkloadsChart;
+
+  constructor(scope: Construct, props: SpireIstioMeshProps) {
+    const prefix = props.prefix ?? '';
+    this.crds = new CrdsChart(scope, `${prefix}crds`);
+    this.spire = new SpireChart(scope, `${prefix}spire`, {
+      server: { ...props.server, trustDomain: props.trustDomain, clusterName: props.clusterName },
+      agent: props.agent,
+      csiDriver: props.csiDriver,
+    });
+    this.identities = new IdentitiesChart(scope, `${prefix}identities`, {
+      server: this.spire.server,
+      meshIdentity: { name: `${prefix}istio-mesh-workloads`, ...props.meshIdentity },
+    });
+    this.istio = new IstioProfileChart(scope, `${prefix}istio-profile`, {
+      name: `${prefix}istio-spire`,
+      helmValuesFile: `helm/${prefix}istiod-values.yaml`,
+      ...props.istio,
+      csiDriver: this.spire.csiDriver,
+    });
+    this.workloads = new WorkloadsChart(scope, `${prefix}workloads`);
+    this.spire.addDependency(this.crds);
+    this.identities.addDependency(this.spire);
+    this.istio.addDependency(this.identities);
+    this.workloads.addDependency(this.istio);
+  }
+
+  public get server(): SpireServer {
+    return this.spire.server;
+  }
+
+  public get agent(): SpireAgentDaemonSet {
+    return this.spire.agent;
+  }
+
+  public get csiDriver(): SpiffeCsiDriver {
+    return this.spire.csiDriver;
+  }
+
+  /** The ClusterSPIFFEID mesh pods opt into with its pod label. */
+  public get meshIdentity(): ClusterSpiffeId {
+    return this.identities.meshIdentity;
+  }
+
+  public get profile(): IstioSpireProfile {
+    return this.istio.profile;
+  }
+}

@@ -1,0 +1,52 @@
+import { Construct } from 'constructs';
+import { DefaultImages } from '../images';
+import { ClusterSpiffeId } from './cluster-spiffe-id';
+import { IstioIngressGateway } from './istio-ingress-gateway';
+import { IstioSpireProfile } from './istio-spire-profile';
+import { MeshNamespace } from './mesh-namespace';
+import { SpireEnabledWorkload } from './spire-enabled-workload';
+
+export interface DemoWorkloadsProps {
+  /** The Istio profile whose templates the workloads and the gateway ask for. */
+  readonly profile: IstioSpireProfile;
+  /** The ClusterSPIFFEID that gives the workloads and the gateway their IDs. */
+  readonly identity: ClusterSpiffeId;
+  /** @default "demo" */
+  readonly namespace?: string;
+  /** @default "istio-ingress" */
+  readonly gatewayNamespace?: string;
+}
+
+/**
+ * The ingress gateway and a demo pair of SPIRE-enabled workloads, a `sleep`
+ * client and an `httpbin` server, in injection-enabled namespaces.
+ */
+export class DemoWorkloads extends Construct {
+  public readonly sleep: SpireEnabledWorkload;
+  public readonly httpbin: SpireEnabledWorkload;
+  public readonly gateway: IstioIngressGateway;
+
+  constructor(scope: Construct, id: string, props: DemoWorkloadsProps) {
+    super(scope, id);
+    const mesh = { profile: props.profile, identity: props.identity };
+    const revision = props.profile.revision;
+    const gatewayNamespace = MeshNamespace.create(this, 'GatewayNamespace', { name: props.gatewayNamespace ?? 'istio-ingress', revision });
+    this.gateway = new IstioIngressGateway(this, 'IngressGateway', { ...mesh, namespace: gatewayNamespace });
+
+    const namespace = MeshNamespace.create(this, 'DemoNamespace', { name: props.namespace ?? 'demo', revision });
+    this.sleep = new SpireEnabledWorkload(this, 'Sleep', {
+      ...mesh,
+      namespace,
+      name: 'sleep',
+      image: DefaultImages.DEMO_CURL,
+      command: ['/bin/sleep', 'infinity'],
+    });
+    this.httpbin = new SpireEnabledWorkload(this, 'Httpbin', {
+      ...mesh,
+      namespace,
+      name: 'httpbin',
+      image: DefaultImages.DEMO_HTTPBIN,
+      port: 8080,
+    });
+  }
+}

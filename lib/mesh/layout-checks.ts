@@ -1,0 +1,174 @@
+import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
+import { IstioSpireProfile } from '../constructs/istio-spire-profile';
+import { spireEnabledPods } from './spire-identity';
+
+/** What the layout checks learn of the SPIRE CRDs: the constructs that emit them, or that the cluster has them already. */
+export interface CrdSources {
+  readonly emitters: IConstruct[];
+  readonly installedElsewhere: boolean;
+}
+
+const CHECKS_ID = 'SpireIstioLayout';
+const SPIRE_GROUP = 'spire.spiffe.io';
+const crdSources = new WeakMap<IConstruct, { emitters: IConstruct[]; installedElsewhere: boolean }>();
+
+/** Records a construct that emits the spire.spiffe.io CRDs, or (without one) that the cluster has them. */
+export function recordSpireCrds(scope: IConstruct, emitter?: IConstruct): void {
+  const sources = crdSources.get(scope.node.root) ?? { emitters: [], installedElsewhere: false };
+  if (emitter) sources.emitters.push(emitter);
+  else sources.installedElsewhere = true;
+  crdSources.set(scope.node.root, sources);
+}
+
+/**
+ * Registers, once per app, the checks that the app's output applies in order
+ * and without collisions: no two objects share a name, every IstioOperator is
+ * a file of its own, and each stage's chart comes after the charts it needs
+ * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs and before
+ * Istio, Istio before SPIRE-enabled workloads).
+ */
+export function registerLayoutChecks(scope: IConstruct): void {
+  const root = scope.node.root;
+  if (root.node.tryFindChild(CHECKS_ID)) return;
+  const checks = new Construct(root as Construct, CHECKS_ID);
+  checks.node.addValidation({ validate: () => layoutProblems(root) });
+}
+
+function layoutProblems(root: IConstruct): string[] {
+  const apiObjects = root.node.findAll().filter((construct): construct is ApiObject => construct instanceof ApiObject);
+  const order = new ChartOrder(root);
+  return [
+    ...outputTypeProblems(root),
+    ...collisions(apiObjects),
+    ...istioOperatorProblems(apiObjects),
+    ...crdOrderProblems(root, apiObjects, order),
+    ...stageOrderProblems(root, order),
+  ];
+}
+
+function outputTypeProblems(root: IConstruct): string[] {
+  if (!(root instanceof App) || [YamlOutputType.FILE_PER_CHART, YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE].includes(root.yamlOutputType)) return [];
+  return ['app yamlOutputType: one file for the whole app, or one per object, loses the apply order of the stages. Fix: use YamlOutputType.FILE_PER_CHART (the default).'];
+}
+
+function objectKey(apiObject: ApiObject): string {
+  const group = apiObject.apiVersion.includes('/') ? apiObject.apiVersion.split('/')[0] : '';
+  return [group, apiObject.kind, apiObject.metadata.namespace ?? Chart.of(apiObject).namespace ?? '', apiObject.name].join('\u0000');
+}
+
+function describe(apiObject: ApiObject): string {
+  const namespace = apiObject.metadata.namespace ?? Chart.of(apiObject).namespace;
+  return `${apiObject.kind} ${namespace ? `${namespace}/` : ''}${apiObject.name}`;
+}
+
+function collisions(apiObjects: ApiObject[]): string[] {
+  const first = new Map<string, ApiObject>();
+  const problems: string[] = [];
+  for (const apiObject of apiObjects) {
+    const key = objectKey(apiObject);
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, apiObject);
+      continue;
+    }
+    problems.push(`${describe(apiObject)} (${apiObject.apiVersion}) is defined twice, at ${earlier.node.path} and at ${apiObject.node.path}: on a cluster the second replaces the first. Fix: give one of them another name or namespace.`);
+  }
+  return problems;
+}
+
+function istioOperatorProblems(apiObjects: ApiObject[]): string[] {
+  return apiObjects.filter((apiObject) => apiObject.kind === 'IstioOperator').flatMap((operator) => {
+    const chart = Chart.of(operator);
+    const others = apiObjects.filter((apiObject) => apiObject !== operator && Chart.of(apiObject) === chart);
+    if (others.length === 0) return [];
+    return [`${operator.node.path}: the IstioOperator is input for istioctl install, not kubectl, but its chart ${chart.node.path} also holds ${others.slice(0, 3).map(describe).join(', ')}${others.length > 3 ? ', …' : ''}. Fix: put the IstioSpireProfile in a chart of its own (SpireIstioMesh does).`];
+  });
+}
+
+function crdOrderProblems(root: IConstruct, apiObjects: ApiObject[], order: ChartOrder): string[] {
+  const sources = crdSources.get(root) ?? { emitters: [], installedElsewhere: false };
+  const resources = apiObjects.filter((apiObject) => apiObject.apiVersion.startsWith(`${SPIRE_GROUP}/`));
+  if (sources.emitters.length === 0) {
+    if (sources.installedElsewhere) return [];
+    return resources.slice(0, 1).map((resource) => `${resource.node.path}: a ${resource.kind} needs the ${SPIRE_GROUP} CRDs, which no chart of the app holds, so kubectl rejects it. Fix: add SpireCrds in a chart that this chart depends on, or call SpireCrds.installedElsewhere(app) when the cluster has them already.`);
+  }
+  const crdCharts = sources.emitters.map((emitter) => Chart.of(emitter));
+  return resources.flatMap((resource) => {
+    const chart = Chart.of(resource);
+    if (crdCharts.some((crdChart) => order.isAfter(chart, crdChart))) return [];
+    return [orderProblem(resource, chart, crdCharts[0], `its CRD must be established first (CRDs in ${crdCharts[0].node.path})`)];
+  });
+}
+
+function stageOrderProblems(root: IConstruct, order: ChartOrder): string[] {
+  const problems: string[] = [];
+  const require = (construct: IConstruct, before: IConstruct, why: string) => {
+    const chart = Chart.of(construct);
+    const beforeChart = Chart.of(before);
+    if (!order.isAfter(chart, beforeChart)) problems.push(orderProblem(construct, chart, beforeChart, why));
+  };
+  for (const identity of ClusterSpiffeId.allIn(root)) {
+    require(identity, identity.server, 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first');
+  }
+  for (const profile of IstioSpireProfile.allIn(root)) {
+    require(profile, profile.csiDriver.agent, 'SPIRE must run before Istio and its gateways start');
+  }
+  for (const pod of spireEnabledPods(root)) {
+    require(pod.apiObject, pod.profile, 'istio-proxy looks for the SPIRE socket once, at start, so Istio with the SPIRE templates must be installed first');
+  }
+  return problems;
+}
+
+function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: string): string {
+  const where = chart === before ? `is in the same chart as ${before.node.path}` : `is in chart ${chart.node.path}, which does not come after ${before.node.path}`;
+  return `${construct.node.path} ${where}: ${why}. Fix: move it to a chart of its own and call ${chart === before ? 'thatChart' : chart.node.id}.addDependency(${before.node.id}), or compose the stages with SpireIstioMesh.`;
+}
+
+/** Which charts come after which, from chart dependencies and dependencies between constructs of different charts. */
+class ChartOrder {
+  private readonly edges = new Map<Chart, Set<Chart>>();
+  private readonly closures = new Map<Chart, Set<Chart>>();
+
+  constructor(root: IConstruct) {
+    for (const construct of root.node.findAll()) {
+      const chart = nearestChart(construct);
+      if (!chart) continue;
+      for (const dependency of construct.node.dependencies) {
+        const dependencyChart = nearestChart(dependency);
+        if (dependencyChart && dependencyChart !== chart) this.edgesOf(chart).add(dependencyChart);
+      }
+    }
+  }
+
+  /** Whether `chart` is synthesized after `before`, so that its file is applied later. */
+  public isAfter(chart: Chart, before: Chart): boolean {
+    return this.closureOf(chart).has(before);
+  }
+
+  private edgesOf(chart: Chart): Set<Chart> {
+    const edges = this.edges.get(chart) ?? new Set<Chart>();
+    this.edges.set(chart, edges);
+    return edges;
+  }
+
+  private closureOf(chart: Chart): Set<Chart> {
+    const known = this.closures.get(chart);
+    if (known) return known;
+    const closure = new Set<Chart>();
+    const pending = [...this.edgesOf(chart)];
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      if (closure.has(next)) continue;
+      closure.add(next);
+      pending.push(...this.edgesOf(next));
+    }
+    this.closures.set(chart, closure);
+    return closure;
+  }
+}
+
+function nearestChart(construct: IConstruct): Chart | undefined {
+  return construct.node.scopes.slice().reverse().find((scope): scope is Chart => Chart.isChart(scope));
+}

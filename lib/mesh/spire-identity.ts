@@ -1,0 +1,254 @@
+import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
+import { IstioSpireProfile } from '../constructs/istio-spire-profile';
+import { MeshNamespace } from '../constructs/mesh-namespace';
+import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_DATAPLANE_MODE_LABEL, ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, SIDECAR_INJECT_LABEL } from '../istio';
+import { podTemplateIn, podTemplatePointer, pointerKey } from '../kube/pod-template';
+import { selectorKeys } from '../label-selector';
+import { Problem } from '../validation/rules';
+import { registerLayoutChecks } from './layout-checks';
+import { Check, validateAtSynth } from '../validation/validate';
+
+/** What makes a workload's pods take their identity from SPIRE through Istio. */
+export interface SpireIdentityOptions {
+  /** The Istio profile whose templates mount the SPIRE socket into istio-proxy. */
+  readonly profile: IstioSpireProfile;
+  /** The ClusterSPIFFEID that must select the pods; its selector labels are added to them. */
+  readonly identity: ClusterSpiffeId;
+  /**
+   * The namespace the workload runs in; Istio injection must be enabled there.
+   * @default the MeshNamespace known to the app by the workload's metadata.namespace
+   */
+  readonly namespace?: MeshNamespace;
+}
+
+/** A pod owner given a SPIRE identity, as the layout checks need it. */
+export interface SpireEnabledPod {
+  readonly apiObject: ApiObject;
+  readonly profile: IstioSpireProfile;
+}
+
+const enabledByRoot = new WeakMap<IConstruct, SpireEnabledPod[]>();
+
+/** Every pod owner given a SPIRE identity in the app holding `scope`. */
+export function spireEnabledPods(scope: IConstruct): SpireEnabledPod[] {
+  return enabledByRoot.get(scope.node.root) ?? [];
+}
+
+/** The pod template metadata and service account of a workload, read as cheaply as its kind allows. */
+interface PodView {
+  readonly labels: { [key: string]: string };
+  readonly annotations: { [key: string]: string };
+  readonly serviceAccountName: string;
+  readonly namespace?: string;
+}
+
+/** The part of a cdk8s-plus workload (any version) the checks use, without depending on its classes. */
+interface PlusWorkloadLike {
+  readonly podMetadata: ApiObjectMetadataDefinition;
+  readonly metadata: ApiObjectMetadataDefinition;
+  readonly serviceAccount?: { readonly name: string };
+}
+
+function asPlusWorkload(construct: IConstruct): PlusWorkloadLike | undefined {
+  const candidate = construct as Partial<PlusWorkloadLike>;
+  return candidate.podMetadata instanceof ApiObjectMetadataDefinition && candidate.metadata instanceof ApiObjectMetadataDefinition
+    ? candidate as PlusWorkloadLike
+    : undefined;
+}
+
+/** The API object of a pod owner; a clear error for anything else. */
+function podOwnerObject(workload: IConstruct): ApiObject {
+  let apiObject: ApiObject;
+  try {
+    apiObject = ApiObject.of(workload);
+  } catch {
+    throw new Error(`${workload.node.path}: not a Kubernetes object. Fix: pass a pod owner (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod) or the construct that defines one.`);
+  }
+  if (podTemplatePointer(apiObject.kind) === undefined) {
+    throw new Error(`${workload.node.path}: a ${apiObject.kind} owns no pods, so it cannot get a SPIRE identity. Fix: pass a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod.`);
+  }
+  return apiObject;
+}
+
+/**
+ * Labels a workload's pods for its ClusterSPIFFEID, asks for the injection
+ * templates (e.g. "sidecar,spire") and registers the mesh checks. Takes any
+ * construct that defines a pod owner: a cdk8s-plus workload of any version, a
+ * raw ApiObject or one loaded by an Include.
+ */
+export function enableSpireIdentity(workload: IConstruct, options: SpireIdentityOptions, templates: string): ApiObject {
+  const apiObject = podOwnerObject(workload);
+  const annotations = { [INJECT_TEMPLATES_ANNOTATION]: templates };
+  const plus = asPlusWorkload(workload);
+  if (plus) {
+    for (const [key, value] of Object.entries(options.identity.podLabels)) plus.podMetadata.addLabel(key, value);
+    for (const [key, value] of Object.entries(annotations)) plus.podMetadata.addAnnotation(key, value);
+  } else {
+    patchPodMetadata(apiObject, options.identity.podLabels, annotations);
+  }
+  enabledByRoot.set(workload.node.root, [...spireEnabledPods(workload), { apiObject, profile: options.profile }]);
+  registerLayoutChecks(workload);
+  const read = (): PodView => (plus ? plusPodView(plus, apiObject) : objectPodView(apiObject));
+  validateAtSynth(workload, () => meshPodChecks(workload, read(), options, templates.split(',')));
+  return apiObject;
+}
+
+/** Adds labels and annotations to the pod template of an object cdk8s-plus does not manage. */
+function patchPodMetadata(apiObject: ApiObject, labels: { [key: string]: string }, annotations: { [key: string]: string }): void {
+  const pointer = `${podTemplatePointer(apiObject.kind)}/metadata`;
+  const metadata = podTemplateIn(apiObject.toJson())?.metadata;
+  if (metadata === undefined) {
+    apiObject.addJsonPatch(JsonPatch.add(pointer, { labels, annotations }));
+    return;
+  }
+  for (const [field, values] of [['labels', labels], ['annotations', annotations]] as const) {
+    if (metadata[field] === undefined) {
+      apiObject.addJsonPatch(JsonPatch.add(`${pointer}/${field}`, values));
+      continue;
+    }
+    for (const [key, value] of Object.entries(values)) {
+      apiObject.addJsonPatch(JsonPatch.add(`${pointer}/${field}/${pointerKey(key)}`, value));
+    }
+  }
+}
+
+function plusPodView(workload: PlusWorkloadLike, apiObject: ApiObject): PodView {
+  const metadata = workload.podMetadata.toJson();
+  return {
+    labels: metadata.labels ?? {},
+    annotations: metadata.annotations ?? {},
+    serviceAccountName: workload.serviceAccount?.name ?? 'default',
+    namespace: workload.metadata.namespace ?? Chart.of(apiObject).namespace,
+  };
+}
+
+function objectPodView(apiObject: ApiObject): PodView {
+  const json = apiObject.toJson();
+  const template = podTemplateIn(json) ?? {};
+  return {
+    labels: template.metadata?.labels ?? {},
+    annotations: template.metadata?.annotations ?? {},
+    serviceAccountName: template.spec?.serviceAccountName ?? template.spec?.serviceAccount ?? 'default',
+    namespace: json.metadata?.namespace,
+  };
+}
+
+function meshPodChecks(scope: IConstruct, pod: PodView, options: SpireIdentityOptions, requiredTemplates: string[]): Check[] {
+  const checks: Check[] = [
+    ['pod label', pod.labels[SIDECAR_INJECT_LABEL] === 'false' ? {
+      value: `${SIDECAR_INJECT_LABEL}=false`,
+      rule: 'the pod opts out of injection, so istio-proxy never mounts the SPIRE socket',
+      fix: `remove the ${SIDECAR_INJECT_LABEL} label`,
+    } : undefined],
+    [INJECT_TEMPLATES_ANNOTATION, checkTemplates(pod.annotations[INJECT_TEMPLATES_ANNOTATION], requiredTemplates)],
+    ['identity trust domain', options.identity.trustDomain === options.profile.trustDomain ? undefined : {
+      value: options.identity.trustDomain,
+      rule: `the ClusterSPIFFEID signs for ${options.identity.trustDomain} but the mesh trusts ${options.profile.trustDomain}`,
+      fix: 'build the ClusterSpiffeId and the IstioSpireProfile from the same SpireServer',
+    }],
+  ];
+  const namespace = resolveNamespace(scope, pod, options);
+  if (!(namespace instanceof MeshNamespace)) return [...checks, namespace];
+  const namespaceLabels = labelsWithKeys(namespace, [
+    ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ISTIO_DATAPLANE_MODE_LABEL,
+    ...ClusterSpiffeId.allIn(scope).flatMap((identity) => selectorKeys(identity.namespaceSelector)),
+  ]);
+  return [
+    ...checks,
+    ['namespace', checkInjection(namespace, namespaceLabels, options.profile.revision)],
+    ['namespace', checkNotAmbient(namespace, namespaceLabels)],
+    ['identity', checkSelection(scope, pod, namespace, namespaceLabels, options.identity)],
+  ];
+}
+
+/** The MeshNamespace the pods run in, or the check that says why it is not known. */
+function resolveNamespace(scope: IConstruct, pod: PodView, options: SpireIdentityOptions): MeshNamespace | Check {
+  if (pod.namespace === undefined) {
+    return ['workload namespace', {
+      value: '(none)',
+      rule: 'the workload names no namespace, so its pods land wherever it is applied and no injection label can be checked',
+      fix: `set metadata.namespace${options.namespace ? ` to "${options.namespace.name}"` : ''}, or the chart's namespace`,
+    }];
+  }
+  if (options.namespace) {
+    return pod.namespace === options.namespace.name ? options.namespace : ['workload namespace', {
+      value: pod.namespace,
+      rule: `the workload must run in the namespace "${options.namespace.name}" it was given`,
+      fix: `set metadata.namespace to "${options.namespace.name}"`,
+    }];
+  }
+  return MeshNamespace.lookup(scope, pod.namespace) ?? ['namespace', {
+    value: pod.namespace,
+    rule: 'the app does not know this namespace, so its injection label cannot be checked',
+    fix: `create it with MeshNamespace.create, adopt your Namespace with MeshNamespace.fromNamespace, or, when it exists already, declare it with MeshNamespace.fromName(scope, id, "${pod.namespace}", { istioInjection: true })`,
+  }];
+}
+
+function labelsWithKeys(namespace: MeshNamespace, keys: string[]): { [key: string]: string } {
+  return Object.fromEntries(keys.flatMap((key) => {
+    const value = namespace.label(key);
+    return value === undefined ? [] : [[key, value]];
+  }));
+}
+
+function checkInjection(namespace: MeshNamespace, labels: { [key: string]: string }, revision: string | undefined): Problem | undefined {
+  const described = `${namespace.name} (${namespace.origin})`;
+  if (revision === undefined) {
+    if (injectionEnabled(labels)) return undefined;
+    return {
+      value: described,
+      rule: 'Istio injects no sidecar in this namespace, so the pod never gets istio-proxy or its SPIRE identity',
+      fix: `label the namespace ${ISTIO_INJECTION_LABEL}=enabled (MeshNamespace.create does)`,
+    };
+  }
+  if (labels[ISTIO_INJECTION_LABEL] === undefined && labels[ISTIO_REVISION_LABEL] === revision) return undefined;
+  return {
+    value: described,
+    rule: `the SPIRE templates live in the injector of revision "${revision}", which serves only namespaces labelled ${ISTIO_REVISION_LABEL}=${revision} without ${ISTIO_INJECTION_LABEL}`,
+    fix: `label the namespace ${ISTIO_REVISION_LABEL}=${revision} (MeshNamespace.create with revision "${revision}" does)`,
+  };
+}
+
+function checkNotAmbient(namespace: MeshNamespace, labels: { [key: string]: string }): Problem | undefined {
+  if (labels[ISTIO_DATAPLANE_MODE_LABEL] !== 'ambient') return undefined;
+  return {
+    value: `${namespace.name} (${namespace.origin})`,
+    rule: `the namespace is in Istio ambient mode (${ISTIO_DATAPLANE_MODE_LABEL}=ambient), and ztunnel does not take identities from SPIRE`,
+    fix: 'run SPIRE-enabled workloads in a sidecar-injected namespace',
+  };
+}
+
+function checkTemplates(annotation: string | undefined, required: string[]): Problem | undefined {
+  const templates = (annotation ?? '').split(',').map((template) => template.trim());
+  if (required.every((template) => templates.includes(template))) return undefined;
+  return {
+    value: annotation ?? '(none)',
+    rule: `the pod must ask for the injection templates ${required.join(',')}`,
+    fix: `annotate the pod template ${INJECT_TEMPLATES_ANNOTATION}: "${required.join(',')}"`,
+  };
+}
+
+function checkSelection(scope: IConstruct, pod: PodView, namespace: MeshNamespace, namespaceLabels: { [key: string]: string }, identity: ClusterSpiffeId): Problem | undefined {
+  const selecting = ClusterSpiffeId.allIn(scope).filter((candidate) => candidate.selects(pod.labels, namespaceLabels));
+  const workload = `${namespace.name}/${ApiObject.of(scope).name}`;
+  if (!selecting.includes(identity)) {
+    return {
+      value: workload,
+      rule: selecting.length === 0
+        ? 'no ClusterSPIFFEID selects this pod, so it never gets an identity'
+        : `ClusterSPIFFEID "${identity.name}" does not select this pod`,
+      fix: `give the pod the labels ${JSON.stringify(identity.podLabels)} and check the identity's namespaceSelector`,
+    };
+  }
+  const ids = new Map(selecting.map((candidate) => [candidate.spiffeIdFor(namespace.name, pod.serviceAccountName), candidate.name]));
+  if (ids.size > 1) {
+    return {
+      value: workload,
+      rule: `ClusterSPIFFEIDs give it different IDs: ${[...ids].map(([id, name]) => `${name} → ${id}`).join('; ')}`,
+      fix: 'narrow the podSelectors so one ClusterSPIFFEID selects each pod',
+    };
+  }
+  return undefined;
+}
