@@ -146,12 +146,11 @@ export class ClusterSpiffeId extends Construct {
   }
 
   private checkPodSelector(): Problem | undefined {
-    const selector = this.podSelector;
-    if (Object.keys(selector.matchLabels ?? {}).length > 0 || (selector.matchExpressions ?? []).length > 0) return undefined;
+    if (!isEmptySelector(this.podSelector) || !isEmptySelector(this.namespaceSelector)) return undefined;
     return {
       value: '{}',
-      rule: 'an empty podSelector gives every pod in every selected namespace this identity',
-      fix: `select an opt-in label, e.g. { matchLabels: { "${SPIRE_MANAGED_IDENTITY_LABEL}": "true" } }`,
+      rule: 'an empty podSelector without a namespaceSelector gives every pod in the cluster this identity',
+      fix: `select an opt-in label, e.g. { matchLabels: { "${SPIRE_MANAGED_IDENTITY_LABEL}": "true" } }, or the namespaces with a namespaceSelector`,
     };
   }
 
@@ -161,4 +160,8 @@ export class ClusterSpiffeId extends Construct {
     }
     return checkTrustDomain(domain);
   }
+}
+
+function isEmptySelector(selector: LabelSelectorSpec | undefined): boolean {
+  return Object.keys(selector?.matchLabels ?? {}).length === 0 && (selector?.matchExpressions ?? []).length === 0;
 }

@@ -38,7 +38,8 @@ describe('ClusterSpiffeId validation', () => {
   });
 
   test('selectors must be valid and not empty', () => {
-    expect(errorsWith({ podSelector: {} })).toEqual([expect.stringContaining('an empty podSelector gives every pod')]);
+    expect(errorsWith({ podSelector: {} })).toEqual([expect.stringContaining('an empty podSelector without a namespaceSelector gives every pod in the cluster')]);
+    expect(errorsWith({ podSelector: {}, namespaceSelector: { matchLabels: { team: 'a' } } })).toEqual([]);
     expect(errorsWith({ podSelector: { matchLabels: { 'bad key!': 'x' } } })).toEqual([expect.stringContaining('podSelector "bad key!": a label key')]);
     expect(errorsWith({ podSelector: { matchLabels: { app: 'not valid' } } })).toEqual([expect.stringContaining('podSelector "not valid": a label value')]);
     expect(errorsWith({ podSelector: { matchExpressions: [{ key: 'app', operator: LabelSelectorOperator.IN }] } })).toEqual([expect.stringContaining('In needs at least one value')]);
