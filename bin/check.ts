@@ -1,29 +1,46 @@
 #!/usr/bin/env node
-import { loadManifests } from '../lib/check/manifests';
-import { checkManifests, Finding } from '../lib/check/rules';
+import { loadInput } from '../lib/check/manifests';
+import { checkedLines, EXIT, formatFinding, verdict } from '../lib/check/report';
+import { checkInput } from '../lib/check/rules';
 
-const USAGE = 'usage: cdk8s-spire-istio check <file or directory>...';
+const USAGE = 'usage: cdk8s-spire-istio check [--istiod-values FILE]... <file or directory>...';
+const VALUES_FLAG = '--istiod-values';
 
-function formatFinding(item: Finding): string {
-  return `${item.file}: ${item.severity}: ${item.object}: ${item.message}. Fix: ${item.fix}.`;
+/** Splits the arguments into manifest paths and istiod Helm values files. */
+function parseArguments(args: string[]): { paths: string[]; istiodValues: string[] } | undefined {
+  const paths: string[] = [];
+  const istiodValues: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] !== VALUES_FLAG) {
+      paths.push(args[index]);
+    } else if (index + 1 < args.length) {
+      istiodValues.push(args[++index]);
+    } else {
+      return undefined;
+    }
+  }
+  return paths.length + istiodValues.length > 0 ? { paths, istiodValues } : undefined;
 }
 
 function main(argv: string[]): number {
-  const [command, ...paths] = argv;
-  if (command !== 'check' || paths.length === 0) {
+  const [command, ...rest] = argv;
+  const parsed = command === 'check' ? parseArguments(rest) : undefined;
+  if (!parsed) {
     console.error(USAGE);
-    return 2;
+    return EXIT.usage;
   }
-  const findings = checkManifests(loadManifests(paths));
-  for (const item of findings) console.log(formatFinding(item));
-  const errors = findings.filter((item) => item.severity === 'error').length;
-  console.log(`${errors} error(s), ${findings.length - errors} warning(s)`);
-  return errors > 0 ? 1 : 0;
+  const objects = loadInput(parsed.paths, parsed.istiodValues);
+  const report = checkInput(objects);
+  for (const item of report.findings) console.log(formatFinding(item));
+  for (const line of checkedLines(objects, report)) console.log(line);
+  const { line, status } = verdict(report);
+  console.log(line);
+  return status;
 }
 
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (error) {
   console.error((error as Error).message);
-  process.exitCode = 2;
+  process.exitCode = EXIT.usage;
 }

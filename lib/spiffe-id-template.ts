@@ -40,6 +40,18 @@ export function renderTemplate(template: string, context: TemplateContext): stri
 
 const SPIFFE_ID = /^spiffe:\/\/([^/]+)(\/.+)$/;
 
+// Sentinels that cannot occur in a template show where namespace and service account land.
+const ISTIO_PATH_SENTINELS = '/ns/\u0000ns/sa/\u0000sa';
+
+function renderWithSentinels(template: string, trustDomain: string): string {
+  return renderTemplate(template, { trustDomain, clusterName: '\u0000cluster', namespace: '\u0000ns', serviceAccountName: '\u0000sa' });
+}
+
+/** Whether a template yields Istio's `/ns/<namespace>/sa/<service account>` path, in whatever trust domain. */
+export function yieldsIstioIdPath(template: string): boolean {
+  return SPIFFE_ID.exec(renderWithSentinels(template, 'trust-domain'))?.[2] === ISTIO_PATH_SENTINELS;
+}
+
 /**
  * Checks a ClusterSPIFFEID template against this trust domain and, for mesh
  * workloads, Istio's `/ns/<namespace>/sa/<service account>` form.
@@ -53,9 +65,7 @@ export function checkSpiffeIdTemplate(template: string, trustDomain: string, ist
       fix: `use field references only, e.g. "${ISTIO_SPIFFE_ID_TEMPLATE}"`,
     };
   }
-  // Sentinels that cannot occur in a template show where namespace and service account land.
-  const rendered = renderTemplate(template, { trustDomain, clusterName: '\u0000cluster', namespace: '\u0000ns', serviceAccountName: '\u0000sa' });
-  const match = SPIFFE_ID.exec(rendered);
+  const match = SPIFFE_ID.exec(renderWithSentinels(template, trustDomain));
   if (!match || match[1] !== trustDomain) {
     return {
       value: template,
@@ -63,7 +73,7 @@ export function checkSpiffeIdTemplate(template: string, trustDomain: string, ist
       fix: `start the template with "spiffe://{{ .TrustDomain }}/"`,
     };
   }
-  if (istioForm && match[2] !== '/ns/\u0000ns/sa/\u0000sa') {
+  if (istioForm && match[2] !== ISTIO_PATH_SENTINELS) {
     return {
       value: template,
       rule: 'Istio accepts a workload identity only in the form spiffe://<trust domain>/ns/<namespace>/sa/<service account>',

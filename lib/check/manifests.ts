@@ -47,12 +47,50 @@ function isList(doc: unknown): doc is { items: unknown[] } {
   return typeof doc === 'object' && doc !== null && (doc as KubeObject).kind === 'List' && Array.isArray((doc as { items?: unknown }).items);
 }
 
+/**
+ * The kind under which an istiod Helm values file joins the input. It has a
+ * space so that no Kubernetes kind can be mistaken for it.
+ */
+export const ISTIOD_HELM_VALUES = 'istiod Helm values';
+
+/** How the project names the values file it writes; other names are passed with `--istiod-values`. */
+const ISTIOD_VALUES_FILE_NAME = /(^|[-_.])istiod-values\.ya?ml$/;
+
+export function isIstiodValuesFile(file: string): boolean {
+  return ISTIOD_VALUES_FILE_NAME.test(path.basename(file));
+}
+
+/**
+ * A values file for Istio's istiod chart, read as the IstioOperator that
+ * carries the same settings: the chart's values are the operator's
+ * `spec.values`, and its `meshConfig` is the operator's `spec.meshConfig`.
+ */
+export function parseIstiodValues(file: string, text: string): ManifestObject {
+  const document = YAML.parseDocument(text, { version: '1.1' });
+  if (document.errors.length > 0) throw new Error(`${file}: not valid YAML: ${document.errors[0].message}`);
+  const values = document.toJS() as unknown;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new Error(`${file}: not an istiod Helm values file: expected a mapping of values`);
+  }
+  return { file, doc: { kind: ISTIOD_HELM_VALUES, spec: { meshConfig: (values as KubeObject).meshConfig, values } } };
+}
+
 export function loadManifests(paths: string[]): ManifestObject[] {
   return manifestFiles(paths).flatMap((file) => parseManifests(file, fs.readFileSync(file, 'utf8')));
 }
 
+/** Reads manifests under the paths, and istiod Helm values from the files so named or passed as such. */
+export function loadInput(paths: string[], istiodValuesFiles: string[] = []): ManifestObject[] {
+  const files = [...new Set([...manifestFiles(paths), ...istiodValuesFiles])];
+  return files.flatMap((file) => {
+    const text = fs.readFileSync(file, 'utf8');
+    return istiodValuesFiles.includes(file) || isIstiodValuesFile(file) ? [parseIstiodValues(file, text)] : parseManifests(file, text);
+  });
+}
+
 /** `Kind namespace/name`, how findings name an object. */
 export function describe(doc: KubeObject): string {
+  if (doc.kind === ISTIOD_HELM_VALUES) return ISTIOD_HELM_VALUES;
   const namespace = doc.metadata?.namespace;
   return `${doc.kind} ${namespace ? `${namespace}/` : ''}${doc.metadata?.name ?? '(unnamed)'}`;
 }

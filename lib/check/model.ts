@@ -1,6 +1,7 @@
 import * as YAML from 'yaml';
 import { renderForSidecarMode } from '../injection-template';
-import { KubeObject, ManifestObject } from './manifests';
+import { ISTIOD_HELM_VALUES, KubeObject, ManifestObject } from './manifests';
+import { parseSpireConfig } from './spire-config';
 
 /**
  * What the wiring rules need, read off arbitrary manifests: SPIRE configs
@@ -8,14 +9,15 @@ import { KubeObject, ManifestObject } from './manifests';
  * ClusterSPIFFEIDs and every pod template.
  */
 export interface MeshModel {
-  /** Configs the checker found but cannot read (SPIRE also reads HCL; only JSON is read here). */
-  readonly unreadable: Array<Located<string>>;
-  readonly servers: Array<Located<any>>;
+  /** Configs the checker found but cannot read, with the parser's reason. */
+  readonly unreadable: Array<Located<{ key: string; reason: string }>>;
+  readonly servers: SpireConfigModel[];
   readonly agents: AgentModel[];
   readonly controllerManagers: Array<Located<any>>;
   readonly csiDrivers: CsiNodePlugin[];
   readonly csiDriverNames: string[];
-  readonly istioOperators: IstioModel[];
+  /** IstioOperators and istiod Helm values: either installs Istio with the same settings. */
+  readonly istioSources: IstioModel[];
   readonly clusterSpiffeIds: Array<Located<KubeObject>>;
   readonly namespaces: Map<string, Record<string, string>>;
   readonly services: Array<Located<KubeObject>>;
@@ -28,7 +30,11 @@ export interface Located<T> {
   readonly source: ManifestObject;
 }
 
-export interface AgentModel extends Located<any> {
+export interface SpireConfigModel extends Located<any> {
+  readonly format: 'JSON' | 'HCL';
+}
+
+export interface AgentModel extends SpireConfigModel {
   /** The pod template of the workload that mounts this config, when there is one. */
   readonly pod?: PodTemplate;
   /** The container in it that mounts the config. */
@@ -67,17 +73,20 @@ export interface PodTemplate {
   readonly spec: any;
 }
 
-// Istio's defaults when the IstioOperator leaves them out.
+// Istio's defaults when the IstioOperator or the Helm values leave them out.
 const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
 const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
 
 export function buildModel(objects: ManifestObject[]): MeshModel {
   const pods = objects.flatMap(podTemplateOf);
-  const unreadable: Array<Located<string>> = [];
-  const configs = (key: string) => configMapEntries(objects, (name) => name === key).flatMap(({ value, source }) => {
-    const parsed = parseOrUndefined(() => JSON.parse(value));
-    if (parsed === undefined) unreadable.push({ value: key, source });
-    return parsed === undefined ? [] : [{ value: parsed, source }];
+  const unreadable: MeshModel['unreadable'] = [];
+  const configs = (key: string): SpireConfigModel[] => configMapEntries(objects, (name) => name === key).flatMap(({ value, source }) => {
+    const parsed = parseSpireConfig(value);
+    if (parsed.format === 'unreadable') {
+      unreadable.push({ value: { key, reason: parsed.reason }, source });
+      return [];
+    }
+    return [{ value: parsed.config, format: parsed.format, source }];
   });
   return {
     unreadable,
@@ -88,7 +97,7 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
       .filter(({ value }) => value?.kind === 'ControllerManagerConfig'),
     csiDrivers: pods.flatMap(csiNodePluginsOf),
     csiDriverNames: objects.filter(({ doc }) => doc.kind === 'CSIDriver').map(({ doc }) => doc.metadata?.name ?? ''),
-    istioOperators: objects.filter(({ doc }) => doc.kind === 'IstioOperator').map(istioModelOf),
+    istioSources: objects.filter(({ doc }) => doc.kind === 'IstioOperator' || doc.kind === ISTIOD_HELM_VALUES).map(istioModelOf),
     clusterSpiffeIds: objects.filter(({ doc }) => doc.kind === 'ClusterSPIFFEID').map((source) => ({ value: source.doc, source })),
     namespaces: new Map(objects.filter(({ doc }) => doc.kind === 'Namespace')
       .map(({ doc }) => [doc.metadata?.name ?? '', doc.metadata?.labels ?? {}])),

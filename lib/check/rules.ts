@@ -2,7 +2,7 @@ import * as path from 'path';
 import { NATIVE_SIDECAR_ANNOTATION } from '../injection-template';
 import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio';
 import { selectorMatches } from '../label-selector';
-import { checkSpiffeIdTemplate } from '../spiffe-id-template';
+import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spiffe-id-template';
 import { describe, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 
@@ -17,6 +17,30 @@ export interface Finding {
 
 type Rule = (model: MeshModel) => Finding[];
 
+/** What a rule reads; without it in the input the rule has nothing to check. */
+export type RuleInput = 'SPIRE server config' | 'SPIRE agent config' | 'SPIRE Controller Manager config' | 'SPIFFE CSI driver'
+  | 'Istio install source (IstioOperator or istiod Helm values)' | 'ClusterSPIFFEID' | 'SPIRE-enabled pod' | 'Service';
+
+interface RuleEntry {
+  /** What the rule makes sure of, as the report names it when it could not run. */
+  readonly name: string;
+  readonly needs: RuleInput[];
+  readonly check: Rule;
+}
+
+/** A rule that could not run, and what it lacked. */
+export interface RuleNotRun {
+  readonly name: string;
+  readonly missing: RuleInput[];
+}
+
+/** Findings, with the model they were read from and the rules the input left without anything to check. */
+export interface CheckReport {
+  readonly model: MeshModel;
+  readonly findings: Finding[];
+  readonly notRun: RuleNotRun[];
+}
+
 const PROXY = 'istio-proxy';
 
 function finding(source: ManifestObject, message: string, fix: string, severity: Finding['severity'] = 'error'): Finding {
@@ -25,8 +49,33 @@ function finding(source: ManifestObject, message: string, fix: string, severity:
 
 /** Runs every wiring rule over a set of manifests. */
 export function checkManifests(objects: ManifestObject[]): Finding[] {
+  return checkInput(objects).findings;
+}
+
+/** Runs every wiring rule and says which of them the input gave nothing to check. */
+export function checkInput(objects: ManifestObject[]): CheckReport {
   const model = buildModel(objects);
-  return RULES.flatMap((rule) => rule(model));
+  const present = presentInputs(model);
+  return {
+    model,
+    findings: RULES.flatMap((rule) => rule.check(model)),
+    notRun: RULES.map((rule) => ({ name: rule.name, missing: rule.needs.filter((input) => !present.has(input)) }))
+      .filter((rule) => rule.missing.length > 0),
+  };
+}
+
+function presentInputs(model: MeshModel): Set<RuleInput> {
+  const counts: Record<RuleInput, number> = {
+    'SPIRE server config': model.servers.length,
+    'SPIRE agent config': model.agents.length,
+    'SPIRE Controller Manager config': model.controllerManagers.length,
+    'SPIFFE CSI driver': model.csiDrivers.length,
+    'Istio install source (IstioOperator or istiod Helm values)': model.istioSources.length,
+    'ClusterSPIFFEID': model.clusterSpiffeIds.length,
+    'SPIRE-enabled pod': spireEnabledPods(model).length,
+    'Service': model.services.length,
+  };
+  return new Set((Object.keys(counts) as RuleInput[]).filter((input) => counts[input] > 0));
 }
 
 /** The agent's socket directory must be a node directory, the same one the CSI driver serves. */
@@ -56,7 +105,7 @@ const oneTrustDomain: Rule = (model) => {
     ...model.servers.map((server) => ({ value: String(server.value.server?.trust_domain), source: server.source })),
     ...model.agents.map((agent) => ({ value: String(agent.value.agent?.trust_domain), source: agent.source })),
     ...model.controllerManagers.map((manager) => ({ value: String(manager.value.trustDomain), source: manager.source })),
-    ...model.istioOperators.map((istio) => ({ value: istio.trustDomain, source: istio.source })),
+    ...model.istioSources.map((istio) => ({ value: istio.trustDomain, source: istio.source })),
   ];
   return disagreements(claims, 'trust domain', 'set the same trust domain everywhere (SPIRE server and agent `trust_domain`, controller manager `trustDomain`, Istio `meshConfig.trustDomain`)');
 };
@@ -127,7 +176,7 @@ const agentReadsPublishedBundle: Rule = (model) => model.agents.flatMap((agent) 
  * Each injection template that mounts a CSI volume into istio-proxy must mount
  * SPIRE's, where the proxy reads it, whatever the pod's sidecar mode.
  */
-const istioTemplatesMountAgentSocket: Rule = (model) => model.istioOperators.flatMap((istio) =>
+const istioTemplatesMountAgentSocket: Rule = (model) => model.istioSources.flatMap((istio) =>
   Object.entries(istio.templates).flatMap(([name, template]) => {
     const renders = [template.native, template.classic];
     if (renders.some((render) => render === undefined)) {
@@ -216,21 +265,87 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
   }
   const trustDomain = model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain;
   if (trustDomain !== undefined) {
-    const problem = checkSpiffeIdTemplate(String(value.spec?.spiffeIDTemplate ?? ''), String(trustDomain), model.istioOperators.length > 0);
+    const problem = checkSpiffeIdTemplate(String(value.spec?.spiffeIDTemplate ?? ''), String(trustDomain), model.istioSources.length > 0);
     if (problem) findings.push(finding(source, `spiffeIDTemplate ${JSON.stringify(problem.value)}: ${problem.rule}`, problem.fix));
   }
   return findings;
 });
 
-/** A pod that asks for a SPIRE template must be injected, selected by a ClusterSPIFFEID and get one ID. */
-const spireWorkloadsGetIdentity: Rule = (model) => {
+/** Names of the injection templates that mount a CSI volume, in any Istio source of the input. */
+function spireTemplateNames(model: MeshModel): Set<string> {
   const mountsCsi = (template: InjectionTemplate) => [template.native, template.classic].some((render) =>
     (render?.spec?.volumes ?? []).some((volume: any) => volume.csi));
-  const spireTemplates = new Set(model.istioOperators.flatMap((istio) =>
+  return new Set(model.istioSources.flatMap((istio) =>
     Object.entries(istio.templates).filter(([, template]) => mountsCsi(template)).map(([name]) => name)));
-  return model.pods.filter((pod) => templatesOf(pod).some((name) => spireTemplates.has(name)))
-    .flatMap((pod) => workloadFindings(model, pod));
+}
+
+/** Pods whose `inject.istio.io/templates` asks for a template that mounts the SPIRE socket. */
+export function spireEnabledPods(model: MeshModel): PodTemplate[] {
+  const spireTemplates = spireTemplateNames(model);
+  return model.pods.filter((pod) => templatesOf(pod).some((name) => spireTemplates.has(name)));
+}
+
+/** A pod that asks for a SPIRE template must be injected, selected by a ClusterSPIFFEID and get one ID. */
+const spireWorkloadsGetIdentity: Rule = (model) => spireEnabledPods(model).flatMap((pod) => workloadFindings(model, pod));
+
+// Templates Istio's injector defines itself, in every install.
+const ISTIO_BUILT_IN_TEMPLATES = ['sidecar', 'gateway', 'grpc-agent', 'grpc-simple'];
+const PASS_ISTIO_SOURCE = 'pass the IstioOperator or the istiod Helm values file that defines them (a file named *istiod-values.yaml, or --istiod-values FILE)';
+
+/**
+ * Istio's injector refuses a pod that names a template it does not have.
+ * Without any Istio source in the input that cannot be told, which is said.
+ */
+const namedTemplatesDefined: Rule = (model) => model.pods.flatMap((pod) => {
+  const named = templatesOf(pod).filter((name) => !ISTIO_BUILT_IN_TEMPLATES.includes(name));
+  if (named.length === 0) return [];
+  if (model.istioSources.length === 0) {
+    return [finding(pod.source, `injection templates ${named.join(', ')} are not defined in the input, so whether Istio has them was not checked`,
+      PASS_ISTIO_SOURCE, 'warning')];
+  }
+  return model.istioSources.flatMap((istio) => {
+    const missing = named.filter((name) => !Object.prototype.hasOwnProperty.call(istio.templates, name));
+    return missing.length === 0 ? [] : [finding(pod.source,
+      `injection templates ${missing.join(', ')} are not defined by the ${describe(istio.source.doc)} in ${istio.source.file}, so Istio's injector rejects the pod`,
+      `define them in sidecarInjectorWebhook.templates there, or ${PASS_ISTIO_SOURCE}`)];
+  });
+});
+
+// The label the default ClusterSPIFFEID selects mesh workloads by.
+const SPIRE_MANAGED_IDENTITY_LABEL = 'spiffe.io/spire-managed-identity';
+
+/**
+ * A mesh pod that gets an Istio-form SPIRE identity but asks for no SPIRE
+ * template has a registration entry that nothing uses: istio-proxy never
+ * mounts the agent's socket and takes its certificate from istiod instead.
+ */
+const meshIdentitiesMounted: Rule = (model) => {
+  const spireTemplates = spireTemplateNames(model);
+  const asksForSpire = (pod: PodTemplate) => templatesOf(pod).some((name) =>
+    (model.istioSources.length === 0 ? !ISTIO_BUILT_IN_TEMPLATES.includes(name) : spireTemplates.has(name)));
+  return model.pods.filter((pod) => mayBeInjected(model, pod) && !asksForSpire(pod)).flatMap((pod) => {
+    const reason = meshIdentityReason(model, pod);
+    if (!reason) return [];
+    return [finding(pod.source, `${reason}, but its ${INJECT_TEMPLATES_ANNOTATION} annotation asks for no SPIRE template, so istio-proxy never mounts the SPIRE socket`,
+      `annotate the pod template ${INJECT_TEMPLATES_ANNOTATION}: "sidecar,${[...spireTemplates][0] ?? 'spire'}" (gateways: "gateway,<their SPIRE template>")`)];
+  });
 };
+
+function mayBeInjected(model: MeshModel, pod: PodTemplate): boolean {
+  const namespaceLabels = model.namespaces.get(pod.namespace);
+  const optedOut = pod.metadata.labels?.[SIDECAR_INJECT_LABEL] === 'false';
+  return !optedOut && (namespaceLabels === undefined || injectionEnabled(namespaceLabels) || pod.metadata.labels?.[SIDECAR_INJECT_LABEL] === 'true');
+}
+
+function meshIdentityReason(model: MeshModel, pod: PodTemplate): string | undefined {
+  const labels = pod.metadata.labels ?? {};
+  const namespaceLabels = model.namespaces.get(pod.namespace) ?? {};
+  const selecting = model.clusterSpiffeIds.find(({ value }) => yieldsIstioIdPath(String(value.spec?.spiffeIDTemplate ?? ''))
+    && selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels));
+  if (selecting) return `ClusterSPIFFEID ${selecting.value.metadata?.name} gives this pod an Istio identity`;
+  if (labels[SPIRE_MANAGED_IDENTITY_LABEL] === 'true') return `the pod carries ${SPIRE_MANAGED_IDENTITY_LABEL}: "true"`;
+  return undefined;
+}
 
 function workloadFindings(model: MeshModel, pod: PodTemplate): Finding[] {
   const findings: Finding[] = [];
@@ -290,19 +405,25 @@ const agentReachesKubelet: Rule = (model) => model.agents.flatMap((agent) => {
 
 /** A config the checker cannot read is said, so that silence never means it was checked. */
 const configsRead: Rule = (model) => model.unreadable.map(({ value, source }) => finding(source,
-  `${value} is not JSON (SPIRE also reads HCL, which this checker does not), so its wiring was not checked`,
-  'render the SPIRE config as JSON to have it checked', 'warning'));
+  `${value.key} is neither JSON nor HCL (${value.reason}), so SPIRE cannot start with it and its wiring was not checked`,
+  'fix the config\'s syntax'));
 
-const RULES: Rule[] = [
-  configsRead,
-  agentReachesKubelet,
-  agentSocketSharedWithCsiDriver,
-  oneTrustDomain,
-  oneClusterName,
-  agentReachesServer,
-  agentReadsPublishedBundle,
-  istioTemplatesMountAgentSocket,
-  clusterSpiffeIdsServeTheMesh,
-  spireWorkloadsGetIdentity,
-  adminSocketPrivate,
+const AGENT: RuleInput = 'SPIRE agent config';
+const SERVER: RuleInput = 'SPIRE server config';
+const ISTIO: RuleInput = 'Istio install source (IstioOperator or istiod Helm values)';
+
+const RULES: RuleEntry[] = [
+  { name: 'every SPIRE config is readable', needs: [], check: configsRead },
+  { name: 'the agent reaches the kubelet', needs: [AGENT], check: agentReachesKubelet },
+  { name: 'the agent socket is the directory the CSI driver serves', needs: [AGENT, 'SPIFFE CSI driver'], check: agentSocketSharedWithCsiDriver },
+  { name: 'one trust domain', needs: [SERVER, AGENT, ISTIO], check: oneTrustDomain },
+  { name: 'one cluster name', needs: [SERVER, AGENT], check: oneClusterName },
+  { name: 'the agent reaches the server', needs: [AGENT, 'Service'], check: agentReachesServer },
+  { name: 'the agent reads the bundle the server publishes', needs: [SERVER, AGENT], check: agentReadsPublishedBundle },
+  { name: 'injection templates mount the agent socket', needs: [ISTIO, AGENT], check: istioTemplatesMountAgentSocket },
+  { name: 'ClusterSPIFFEIDs serve the mesh', needs: ['ClusterSPIFFEID', 'SPIRE Controller Manager config'], check: clusterSpiffeIdsServeTheMesh },
+  { name: 'SPIRE-enabled pods get an identity', needs: [ISTIO, 'ClusterSPIFFEID', 'SPIRE-enabled pod'], check: spireWorkloadsGetIdentity },
+  { name: 'templates named by pods are defined', needs: [ISTIO], check: namedTemplatesDefined },
+  { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },
+  { name: 'the admin socket is private', needs: [AGENT], check: adminSocketPrivate },
 ];

@@ -13,7 +13,7 @@ function runCheck(...paths: string[]) {
   return { status: result.status, lines: result.stdout.trim().split('\n'), stderr: result.stderr };
 }
 
-/** A copy of the synthesized output with one file's objects edited. */
+/** A copy of the synthesized manifests (not the Helm values) with one file's objects edited. */
 function brokenCopy(file: string, edit: (docs: any[]) => void): string {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'check-'));
   for (const name of fs.readdirSync(dir).filter((entry) => entry.endsWith('.k8s.yaml'))) {
@@ -24,8 +24,32 @@ function brokenCopy(file: string, edit: (docs: any[]) => void): string {
   return copy;
 }
 
-test('the project\'s own output is clean', () => {
-  expect(runCheck(dir)).toEqual({ status: 0, lines: ['0 error(s), 0 warning(s)'], stderr: '' });
+const ISTIO_FILE = '0003-istio-profile.k8s.yaml';
+const dropIstioOperator = (docs: any[]) => { docs.splice(0, docs.length); };
+const helmValues = () => YAML.parse(fs.readFileSync(path.join(dir, 'helm', 'istiod-values.yaml'), 'utf8'));
+const writeValues = (file: string, values: any) => { fs.writeFileSync(file, YAML.stringify(values)); return file; };
+
+/** The SPIRE ConfigMap with its configs replaced by the HCL fixtures, edited. */
+function withHclConfigs(edit: (text: string) => string = (text) => text): string {
+  return brokenCopy('0001-spire.k8s.yaml', (docs) => {
+    for (const key of ['server.conf', 'agent.conf']) {
+      docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.[key]).data[key] = edit(fs.readFileSync(path.join(__dirname, 'fixtures', key), 'utf8'));
+    }
+  });
+}
+
+const CHECKED_DIST = [
+  'checked: 52 object(s) in 6 file(s); 9 pod template(s), 7 SPIRE-enabled',
+  'checked: SPIRE configs: 1 server (JSON), 1 agent (JSON), 1 controller manager, 0 unreadable',
+  'checked: Istio install sources: 1 IstioOperator, 1 istiod Helm values; 2 ClusterSPIFFEID(s)',
+];
+
+test('the project\'s own output is clean, and says what was checked', () => {
+  expect(runCheck(dir)).toEqual({ status: 0, lines: [...CHECKED_DIST, '0 error(s), 0 warning(s)'], stderr: '' });
+});
+
+test('the committed dist/ is clean too', () => {
+  expect(runCheck(path.join(root, 'dist'))).toEqual({ status: 0, lines: [...CHECKED_DIST, '0 error(s), 0 warning(s)'], stderr: '' });
 });
 
 test('a workload no ClusterSPIFFEID selects is reported with file, object and fix', () => {
@@ -36,6 +60,9 @@ test('a workload no ClusterSPIFFEID selects is reported with file, object and fi
   expect(status).toBe(1);
   expect(lines).toEqual([
     `${path.join(broken, '0004-workloads.k8s.yaml')}: error: Deployment demo/httpbin: no ClusterSPIFFEID selects this pod, so it never gets an identity. Fix: add the labels a ClusterSPIFFEID podSelector matches, e.g. spiffe.io/spire-managed-identity: "true".`,
+    'checked: 52 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled',
+    CHECKED_DIST[1],
+    'checked: Istio install sources: 1 IstioOperator, 0 istiod Helm values; 2 ClusterSPIFFEID(s)',
     '1 error(s), 0 warning(s)',
   ]);
 });
@@ -63,13 +90,98 @@ test.each([
   expect(lines).toContainEqual(expect.stringContaining(message));
 });
 
-test('a SPIRE config in HCL is said to be unchecked', () => {
-  const broken = brokenCopy('0001-spire.k8s.yaml', (docs) => {
-    docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['agent.conf']).data['agent.conf'] = 'agent {\n  trust_domain = "example.org"\n}\n';
+describe('SPIRE configs in HCL', () => {
+  test('are read and checked like JSON ones', () => {
+    const { status, lines } = runCheck(withHclConfigs());
+    expect(status).toBe(0);
+    expect(lines).toContain('checked: SPIRE configs: 1 server (HCL), 1 agent (HCL), 1 controller manager, 0 unreadable');
   });
-  const { status, lines } = runCheck(broken);
-  expect(status).toBe(0);
-  expect(lines).toContainEqual(expect.stringContaining('warning: ConfigMap spire-system/spire-agent: agent.conf is not JSON'));
+
+  test('a wiring mistake in HCL is found', () => {
+    const { status, lines } = runCheck(withHclConfigs((text) => text.replace('socket_path = "/run/secrets/workload-spiffe-uds/socket"', 'socket_path = "/run/secrets/workload-spiffe-uds/agent.sock"')));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('istio-proxy looks for /run/secrets/workload-spiffe-uds/socket but the agent serves /run/secrets/workload-spiffe-uds/agent.sock'));
+  });
+
+  test('a config that is neither JSON nor HCL is an error, and its rules are not checked', () => {
+    const { status, lines } = runCheck(withHclConfigs((text) => text.replace(/trust_domain = "example.org"\n}/, 'trust_domain =\n')));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringMatching(/error: ConfigMap spire-system\/spire-agent: agent.conf is neither JSON nor HCL \(At \d+:\d+: .*\), so SPIRE cannot start with it/));
+    expect(lines).toContain('not checked: the agent reaches the kubelet: the input has no SPIRE agent config');
+  });
+});
+
+describe('injection templates named by pods', () => {
+  test('a template the IstioOperator does not define is an error', () => {
+    const { status, lines } = runCheck(brokenCopy(ISTIO_FILE, (docs) => { delete docs[0].spec.values.sidecarInjectorWebhook.templates.spire; }));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: Deployment demo/httpbin: injection templates spire are not defined by the IstioOperator istio-system/istio-spire'));
+  });
+
+  test('without any Istio source they are said to be unchecked, with what to pass, and the run is incomplete', () => {
+    const { status, lines } = runCheck(brokenCopy(ISTIO_FILE, dropIstioOperator));
+    expect(status).toBe(3);
+    expect(lines).toContainEqual(expect.stringContaining('warning: Deployment demo/httpbin: injection templates spire are not defined in the input, so whether Istio has them was not checked. Fix: pass the IstioOperator or the istiod Helm values file'));
+    expect(lines).toContain('not checked: templates named by pods are defined: the input has no Istio install source (IstioOperator or istiod Helm values)');
+    expect(lines.at(-1)).toMatch(/^incomplete: \d+ rule\(s\) not checked for lack of input; the rules that ran found no error and 7 warning\(s\)$/);
+    expect(lines.some((line) => line.startsWith('0 error(s)'))).toBe(false);
+  });
+});
+
+describe('istiod Helm values as the Istio install source', () => {
+  test('a file named *istiod-values.yaml stands in for the IstioOperator', () => {
+    const copy = brokenCopy(ISTIO_FILE, dropIstioOperator);
+    writeValues(path.join(copy, 'istiod-values.yaml'), helmValues());
+    const { status, lines } = runCheck(copy);
+    expect(status).toBe(0);
+    expect(lines).toContain('checked: 51 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled');
+    expect(lines).toContain('checked: Istio install sources: 0 IstioOperator, 1 istiod Helm values; 2 ClusterSPIFFEID(s)');
+  });
+
+  test('a values file of another name is read with --istiod-values, and checked', () => {
+    const copy = brokenCopy(ISTIO_FILE, dropIstioOperator);
+    const values = writeValues(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'check-')), 'mesh.yaml'), { ...helmValues(), meshConfig: { trustDomain: 'cluster.local' } });
+    const { status, lines } = runCheck('--istiod-values', values, copy);
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(`${values}: error: istiod Helm values: trust domain "cluster.local" differs from "example.org" in ConfigMap spire-server/spire-server. Fix: set the same trust domain everywhere (SPIRE server and agent \`trust_domain\`, controller manager \`trustDomain\`, Istio \`meshConfig.trustDomain\`).`);
+  });
+});
+
+describe('pods with a SPIRE identity but no SPIRE template', () => {
+  const withoutSpireTemplate = (docs: any[]) => {
+    docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'httpbin').spec.template.metadata.annotations['inject.istio.io/templates'] = 'sidecar';
+  };
+
+  test('a pod a ClusterSPIFFEID gives an Istio identity is an error', () => {
+    const { status, lines } = runCheck(brokenCopy('0004-workloads.k8s.yaml', withoutSpireTemplate));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: Deployment demo/httpbin: ClusterSPIFFEID istio-mesh-workloads gives this pod an Istio identity, but its inject.istio.io/templates annotation asks for no SPIRE template, so istio-proxy never mounts the SPIRE socket'));
+  });
+
+  test('a pod with the default label is an error even when no ClusterSPIFFEID is in the input', () => {
+    const copy = brokenCopy('0004-workloads.k8s.yaml', withoutSpireTemplate);
+    fs.rmSync(path.join(copy, '0002-identities.k8s.yaml'));
+    const { status, lines } = runCheck(copy);
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: Deployment demo/httpbin: the pod carries spiffe.io/spire-managed-identity: "true", but its inject.istio.io/templates annotation asks for no SPIRE template'));
+    expect(lines).toContain('not checked: ClusterSPIFFEIDs serve the mesh: the input has no ClusterSPIFFEID');
+  });
+
+  test('a pod that opts out of injection is left alone', () => {
+    const { lines } = runCheck(brokenCopy('0004-workloads.k8s.yaml', (docs) => {
+      withoutSpireTemplate(docs);
+      docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'httpbin').spec.template.metadata.labels['sidecar.istio.io/inject'] = 'false';
+    }));
+    expect(lines.filter((line) => line.includes('asks for no SPIRE template'))).toEqual([]);
+  });
+});
+
+test('workloads alone are never a pass: what could not be checked is listed', () => {
+  const { status, lines } = runCheck(path.join(dir, '0004-workloads.k8s.yaml'));
+  expect(status).toBe(3);
+  expect(lines).toContain('checked: SPIRE configs: 0 server, 0 agent, 0 controller manager, 0 unreadable');
+  expect(lines).toContain('not checked: one trust domain: the input has no SPIRE server config, no SPIRE agent config, no Istio install source (IstioOperator or istiod Helm values)');
+  expect(lines.some((line) => line.startsWith('0 error(s)'))).toBe(false);
 });
 
 test('unreadable input is a usage error, not a pass', () => {
@@ -77,4 +189,5 @@ test('unreadable input is a usage error, not a pass', () => {
   fs.writeFileSync(bad, 'a: [unclosed\n');
   expect(runCheck(bad).status).toBe(2);
   expect(runCheck().status).toBe(2);
+  expect(runCheck(dir, '--istiod-values').status).toBe(2);
 });
