@@ -1,39 +1,18 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 
-const ROOT = path.join(__dirname, '..', '..');
-const NODE_MODULES = path.join(ROOT, 'node_modules');
-
-/** The README's example, verbatim: what a user copies into a fresh cdk8s app. */
-export function readmeExample(): string {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const match = /<!-- readme-example:[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme);
-  if (!match) throw new Error('README.md has no readme-example block');
-  return `${match[1]}\n`;
-}
-
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-}
+// Shared with the conformance suite, which runs the upstream tools on the same output.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { installPackedLibrary, run, synthReadmeExample } = require('../../conformance/lib/readme-app.js');
 
 describe('the npm package', () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-user-'));
   let packedFiles: string[] = [];
 
   beforeAll(() => {
-    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', scratch], ROOT));
-    packedFiles = packed.files.map((file: { path: string }) => file.path);
-    const tarball = path.join(scratch, packed.filename);
-    fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
-    // Peers and the tarball's dependencies come from the local npm cache that installing this repo filled.
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball,
-      `cdk8s@${require('cdk8s/package.json').version}`,
-      `cdk8s-plus-27@${require('cdk8s-plus-27/package.json').version}`,
-      `cdk8s-plus-33@${require('cdk8s-plus-33/package.json').version}`,
-      `constructs@${require('constructs/package.json').version}`], scratch);
+    packedFiles = installPackedLibrary(scratch);
   }, 120_000);
 
   test('holds compiled JS and type declarations, and nothing of test/ or dist/', () => {
@@ -43,14 +22,7 @@ describe('the npm package', () => {
   });
 
   test('the README example type-checks strictly with cdk8s-plus-33 and synthesizes appliable stages', () => {
-    fs.writeFileSync(path.join(scratch, 'main.ts'), readmeExample());
-    fs.writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, module: 'commonjs', target: 'ES2022', outDir: 'out', skipLibCheck: false, types: [] },
-      files: ['main.ts'],
-    }));
-    // Type-checks against the published declarations, then runs the compiled app.
-    run(path.join(NODE_MODULES, '.bin', 'tsc'), ['-p', '.'], scratch);
-    run('node', ['out/main.js'], scratch, { CDK8S_OUTDIR: path.join(scratch, 'dist') });
+    synthReadmeExample(scratch, path.join(scratch, 'dist'));
     const files = fs.readdirSync(path.join(scratch, 'dist')).sort();
     expect(files).toEqual(['0000-crds.k8s.yaml', '0001-spire.k8s.yaml', '0002-identities.k8s.yaml', '0003-istio-profile.k8s.yaml', '0004-workloads.k8s.yaml', 'helm']);
     expect(fs.readdirSync(path.join(scratch, 'dist', 'helm'))).toEqual(['istiod-values.yaml']);

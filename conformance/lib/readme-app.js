@@ -1,0 +1,59 @@
+// The README's "own cdk8s app" example, verbatim, as a user runs it: the packed library installed
+// into a scratch app beside cdk8s-plus-33, the example type-checked strictly and synthesized.
+// Shared by the npm package test and the conformance suite.
+//
+//   node readme-app.js SCRATCH_DIR OUT_DIR     pack, install, type-check, synthesize into OUT_DIR
+'use strict';
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const ROOT = path.join(__dirname, '..', '..');
+const NODE_MODULES = path.join(ROOT, 'node_modules');
+const PEERS = ['cdk8s', 'cdk8s-plus-27', 'cdk8s-plus-33', 'constructs'];
+
+function run(command, args, cwd, env = {}) {
+  return execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The block under the README's readme-example marker. */
+function readmeExample() {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const match = /<!-- readme-example:[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme);
+  if (!match) throw new Error('README.md has no readme-example block');
+  return `${match[1]}\n`;
+}
+
+/** Packs the library and installs it with its peers into SCRATCH; returns the packed file list. */
+function installPackedLibrary(scratch) {
+  fs.mkdirSync(scratch, { recursive: true });
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', scratch], ROOT));
+  fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
+  // Peers and the tarball's dependencies come from the local npm cache that installing this repo filled.
+  const peers = PEERS.map((name) => `${name}@${require(path.join(NODE_MODULES, name, 'package.json')).version}`);
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', path.join(scratch, packed.filename), ...peers], scratch);
+  return packed.files.map((file) => file.path);
+}
+
+/** Writes the example into SCRATCH, type-checks it strictly against the installed declarations and synthesizes into OUTDIR. */
+function synthReadmeExample(scratch, outdir) {
+  fs.writeFileSync(path.join(scratch, 'main.ts'), readmeExample());
+  fs.writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, module: 'commonjs', target: 'ES2022', outDir: 'out', skipLibCheck: false, types: [] },
+    files: ['main.ts'],
+  }));
+  run(path.join(NODE_MODULES, '.bin', 'tsc'), ['-p', '.'], scratch);
+  run('node', ['out/main.js'], scratch, { CDK8S_OUTDIR: outdir });
+}
+
+module.exports = { installPackedLibrary, readmeExample, run, synthReadmeExample };
+
+if (require.main === module) {
+  const [scratch, outdir] = process.argv.slice(2);
+  if (!scratch || !outdir) {
+    console.error('usage: node readme-app.js SCRATCH_DIR OUT_DIR');
+    process.exit(2);
+  }
+  installPackedLibrary(path.resolve(scratch));
+  synthReadmeExample(path.resolve(scratch), path.resolve(outdir));
+}
