@@ -1,9 +1,11 @@
-export * from './constructs/spire-crds';
+export { SpireCrds } from './constructs/spire-crds';
 export * from './constructs/spire-server';
 export * from './constructs/spire-agent-daemon-set';
 export * from './constructs/spiffe-csi-driver';
-export * from './constructs/cluster-spiffe-id';
-export * from './constructs/istio-spire-profile';
+export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
+export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
+export { IstioSpireProfile, SidecarMode } from './constructs/istio-spire-profile';
+export type { IstioSpireProfileOptions, IstioSpireProfileProps } from './constructs/istio-spire-profile';
 export * from './constructs/mesh-namespace';
 export * from './constructs/spire-enabled-workload';
 export * from './constructs/istio-ingress-gateway';

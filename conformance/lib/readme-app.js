@@ -27,7 +27,9 @@ function readmeExample() {
 /** Packs the library and installs it with its peers into SCRATCH; returns the packed file list. */
 function installPackedLibrary(scratch) {
   fs.mkdirSync(scratch, { recursive: true });
-  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', scratch], ROOT));
+  // Built first, so that the build's own output does not mix with pack's JSON.
+  run('npm', ['run', 'build'], ROOT);
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], ROOT));
   fs.writeFileSync(path.join(scratch, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
   // Peers and the tarball's dependencies come from the local npm cache that installing this repo filled.
   const peers = PEERS.map((name) => `${name}@${require(path.join(NODE_MODULES, name, 'package.json')).version}`);

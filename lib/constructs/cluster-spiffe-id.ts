@@ -58,6 +58,9 @@ export class ClusterSpiffeId extends Construct {
   /** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
   public static readonly ISTIO_SPIFFE_ID_TEMPLATE = ISTIO_SPIFFE_ID_TEMPLATE;
 
+  /** The pod label the default podSelector selects. */
+  public static readonly MANAGED_IDENTITY_LABEL = SPIRE_MANAGED_IDENTITY_LABEL;
+
   /** Every ClusterSpiffeId in the app that holds `scope`, in creation order. */
   public static allIn(scope: IConstruct): ClusterSpiffeId[] {
     return ClusterSpiffeId.byRoot.get(scope.node.root) ?? [];

@@ -36,8 +36,9 @@ def test_another_trust_domain_from_python_differs_from_dist(tmp_path):
 
 def test_a_user_chart_gives_its_workload_a_spire_identity(tmp_path):
     user_app(str(tmp_path))
-    assert sorted(os.listdir(tmp_path)) == ["0000-platform.k8s.yaml", "0001-shop.k8s.yaml"]
-    shop = list(yaml.safe_load_all((tmp_path / "0001-shop.k8s.yaml").read_text()))
+    assert sorted(os.listdir(tmp_path)) == ["0000-crds.k8s.yaml", "0001-spire.k8s.yaml", "0002-identities.k8s.yaml",
+                                            "0003-istio-profile.k8s.yaml", "0004-workloads.k8s.yaml", "helm"]
+    shop = list(yaml.safe_load_all((tmp_path / "0004-workloads.k8s.yaml").read_text()))
     deployment = next(doc for doc in shop if doc["kind"] == "Deployment")
     pod = deployment["spec"]["template"]
     assert deployment["metadata"]["namespace"] == "shop"
