@@ -7,7 +7,7 @@ import { settingsFromEnvironment } from '../lib/charts/default-settings';
 import { MeshNamespace } from '../lib/constructs/mesh-namespace';
 import { SpireEnabledWorkload } from '../lib/constructs/spire-enabled-workload';
 import { SpireIstioApp } from '../lib/constructs/spire-istio-app';
-import { DefaultImages } from '../lib/images';
+import { DefaultImages } from '../lib/spire/images';
 
 const count = Number(process.env.BENCH_WORKLOADS ?? '0');
 const app = new SpireIstioApp();

@@ -35,6 +35,19 @@ synth_variant() {
   fi
 }
 
+# synth_readme_example: the README's own-app example, verbatim, against the packed library, into
+# $WORK/readme/dist (its trust domain and cluster name are the example's).
+README_TRUST_DOMAIN=corp.example
+README_CLUSTER_NAME=prod
+synth_readme_example() {
+  mkdir -p "$WORK/readme"
+  echo "synth: readme (the README example in a scratch app with the packed library)"
+  if ! node "$CONFORMANCE_DIR/lib/readme-app.js" "$WORK/readme/app" "$WORK/readme/dist" >"$WORK/readme/synth.log" 2>&1; then
+    cat "$WORK/readme/synth.log" >&2
+    die "the README example did not synthesize"
+  fi
+}
+
 main() {
   local only_dir=""
   while [[ $# -gt 0 ]]; do
@@ -60,6 +73,7 @@ main() {
     synth_variant native
     synth_variant classic ISTIO_SIDECAR_MODE=classic
     synth_variant identity SPIRE_TRUST_DOMAIN=conformance.test SPIRE_CLUSTER_NAME=conformance-cluster
+    synth_readme_example
     if compgen -G "$REPO_DIR/dist/*.k8s.yaml" >/dev/null; then
       check_output "dist" "$REPO_DIR/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
     else
@@ -68,6 +82,7 @@ main() {
     check_output "native" "$WORK/native/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
     check_output "classic" "$WORK/classic/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" classic
     check_output "identity" "$WORK/identity/dist" conformance.test conformance-cluster native
+    check_output "readme" "$WORK/readme/dist" "$README_TRUST_DOMAIN" "$README_CLUSTER_NAME" native
   fi
 
   summary $((SECONDS - start))

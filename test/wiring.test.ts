@@ -3,8 +3,8 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { ManifestObject } from '../lib/check/manifests';
 import { checkManifests } from '../lib/check/rules';
-import { renderForSidecarMode } from '../lib/injection-template';
-import { selectorMatches } from '../lib/label-selector';
+import { renderForSidecarMode } from '../lib/istio/injection-template';
+import { selectorMatches } from '../lib/kube/label-selector';
 import { cloneObjects, objectsOf, onlyObject, synthDeployment } from './support/synth';
 
 const MESH_IDENTITY = 'istio-mesh-workloads';

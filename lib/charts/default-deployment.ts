@@ -4,7 +4,7 @@ import { ClusterSpiffeId, SPIRE_MANAGED_IDENTITY_LABEL } from '../constructs/clu
 import { DemoWorkloads } from '../constructs/demo-workloads';
 import { MeshNamespace } from '../constructs/mesh-namespace';
 import { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
-import { LabelSelectorOperator } from '../label-selector';
+import { LabelSelectorOperator } from '../kube/label-selector';
 import { DefaultSettings } from './default-settings';
 import { SpireIstioMesh } from './spire-istio-mesh';
 

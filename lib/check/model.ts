@@ -1,5 +1,5 @@
 import * as YAML from 'yaml';
-import { renderForSidecarMode } from '../injection-template';
+import { renderForSidecarMode } from '../istio/injection-template';
 import { ISTIOD_HELM_VALUES, KubeObject, ManifestObject } from './manifests';
 import { parseSpireConfig } from './spire-config';
 

@@ -1,8 +1,8 @@
 import * as path from 'path';
-import { NATIVE_SIDECAR_ANNOTATION } from '../injection-template';
-import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio';
-import { selectorMatches } from '../label-selector';
-import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spiffe-id-template';
+import { NATIVE_SIDECAR_ANNOTATION } from '../istio/injection-template';
+import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio/names';
+import { selectorMatches } from '../kube/label-selector';
+import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 

@@ -1,8 +1,8 @@
 import { Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
-import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../label-selector';
-import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spiffe-id-template';
+import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
+import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spire/spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';

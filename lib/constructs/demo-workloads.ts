@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { DefaultImages } from '../images';
+import { DefaultImages } from '../spire/images';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { IstioSpireProfile } from './istio-spire-profile';

@@ -1,8 +1,8 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { resources, restrictedSecurityContext } from '../container-defaults';
-import { useRuntimeDefaultSeccomp } from '../kube';
-import { DefaultImages } from '../images';
+import { resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { useRuntimeDefaultSeccomp } from '../kube/objects';
+import { DefaultImages } from '../spire/images';
 import { enableSpireIdentity } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioSpireProfile } from './istio-spire-profile';

@@ -1,8 +1,8 @@
 import { ApiObject, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
-import { sidecarModeAwareTemplate } from '../injection-template';
-import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio';
+import { sidecarModeAwareTemplate } from '../istio/injection-template';
+import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { mergeSettings, Settings, settingsConflicts } from '../istio/mesh-settings';
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';

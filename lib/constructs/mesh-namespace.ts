@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL } from '../istio';
+import { ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL } from '../istio/names';
 import { checkDnsLabel } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 

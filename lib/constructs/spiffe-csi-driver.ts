@@ -1,8 +1,8 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { httpProbe, resources, rootWithoutCapabilities } from '../container-defaults';
-import { DefaultImages } from '../images';
-import { KubeCsiDriver } from '../kube';
+import { httpProbe, resources, rootWithoutCapabilities } from '../kube/container-defaults';
+import { DefaultImages } from '../spire/images';
+import { KubeCsiDriver } from '../kube/objects';
 import { checkAbsolutePath, checkPinnedImage } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';

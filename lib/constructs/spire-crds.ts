@@ -1,5 +1,5 @@
 import { Construct, IConstruct } from 'constructs';
-import { JsonSchemaProps, KubeCustomResourceDefinition } from '../kube';
+import { JsonSchemaProps, KubeCustomResourceDefinition } from '../kube/objects';
 import { recordSpireCrds, registerLayoutChecks } from '../mesh/layout-checks';
 
 /** The API group of the SPIRE Controller Manager's resources. */

@@ -1,8 +1,8 @@
 import { ApiObject, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { ContainerSizing, resources, restrictedSecurityContext } from '../container-defaults';
-import { useRuntimeDefaultSeccomp } from '../kube';
+import { ContainerSizing, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { useRuntimeDefaultSeccomp } from '../kube/objects';
 import { POD_TEMPLATE_PATHS } from '../kube/pod-template';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';

@@ -4,9 +4,9 @@ import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
-import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../container-defaults';
-import { DefaultImages } from '../images';
-import { addVolumeClaimTemplate, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube';
+import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { DefaultImages } from '../spire/images';
+import { addVolumeClaimTemplate, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';

@@ -1,5 +1,5 @@
-import { LabelSelectorOperator } from '../../lib/label-selector';
-import { ISTIO_SPIFFE_ID_TEMPLATE } from '../../lib/spiffe-id-template';
+import { LabelSelectorOperator } from '../../lib/kube/label-selector';
+import { ISTIO_SPIFFE_ID_TEMPLATE } from '../../lib/spire/spiffe-id-template';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (identity: StackOverrides['identity']) => synthErrors(buildStack({ identity }).app);

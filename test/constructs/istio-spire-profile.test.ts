@@ -1,7 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import * as YAML from 'yaml';
 import { IstioSpireProfile } from '../../lib/constructs/istio-spire-profile';
-import { renderForSidecarMode } from '../../lib/injection-template';
+import { renderForSidecarMode } from '../../lib/istio/injection-template';
 import { buildStack, synthErrors } from '../support/stack';
 
 describe('IstioSpireProfile', () => {

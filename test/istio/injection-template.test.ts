@@ -1,4 +1,4 @@
-import { renderForSidecarMode, sidecarModeAwareTemplate } from '../lib/injection-template';
+import { renderForSidecarMode, sidecarModeAwareTemplate } from '../../lib/istio/injection-template';
 
 describe('sidecar-mode-aware injection templates', () => {
   const text = sidecarModeAwareTemplate({ name: 'istio-proxy' }, [{ name: 'v', emptyDir: {} }]);

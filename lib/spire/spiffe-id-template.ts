@@ -1,4 +1,4 @@
-import { Problem } from './validation/rules';
+import { Problem } from '../validation/rules';
 
 /** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
 export const ISTIO_SPIFFE_ID_TEMPLATE = 'spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}';

@@ -1,4 +1,4 @@
-import { checkLabelKey, checkLabelValue, Problem } from './validation/rules';
+import { checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
 
 /** A Kubernetes label selector, as ClusterSPIFFEID's podSelector and namespaceSelector take it. */
 export interface LabelSelectorSpec {

@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DefaultImages } from '../lib/images';
+import { DefaultImages } from '../../lib/spire/images';
 
 /** The version of a module the conformance suite builds and validates with, from its go.mod. */
 function conformancePin(moduleDir: string, modulePath: string): string {
-  const goMod = fs.readFileSync(path.join(__dirname, '..', 'conformance', moduleDir, 'go.mod'), 'utf8');
+  const goMod = fs.readFileSync(path.join(__dirname, '..', '..', 'conformance', moduleDir, 'go.mod'), 'utf8');
   const match = new RegExp(`^\\s*${modulePath.replace(/\./g, '\\.')} v(\\S+)(\\s+//.*)?$`, 'm').exec(goMod);
   if (!match) throw new Error(`${modulePath} is not required in conformance/${moduleDir}/go.mod`);
   return match[1];
