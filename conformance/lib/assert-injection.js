@@ -106,6 +106,21 @@ function withoutEmpty(value) {
   return out;
 }
 
+const QUANTITY_SUFFIXES = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+// The injector re-serializes quantities in their canonical form (2048Mi becomes 2Gi, 1000m
+// becomes 1), as the API server does; compare resources by the amount they stand for.
+function withCanonicalResources(container) {
+  if (!container.resources) return container;
+  const amount = (quantity) => {
+    const match = /^([0-9.]+)([A-Za-z]*)$/.exec(String(quantity));
+    return match && (match[2] === '' || match[2] in QUANTITY_SUFFIXES) ? Number(match[1]) * (QUANTITY_SUFFIXES[match[2]] ?? 1) : quantity;
+  };
+  const resources = Object.fromEntries(Object.entries(container.resources).map(([kind, values]) =>
+    [kind, Object.fromEntries(Object.entries(values).map(([name, quantity]) => [name, amount(quantity)]))]));
+  return { ...container, resources };
+}
+
 // Injection rewrites HTTP probes to go through istio-agent; nothing else may change.
 function withoutRewrittenProbes(original, injected) {
   const copy = withoutEmpty(injected);
@@ -123,7 +138,7 @@ function checkWorkloadUnchanged(before, after) {
       const injected = (after[list] || []).find((c) => c.name === original.name);
       check(injected, `workload ${list.slice(0, -1)} ${original.name} is still present`);
       if (injected) {
-        check(isDeepStrictEqual(withoutRewrittenProbes(original, injected), withoutEmpty(original)),
+        check(isDeepStrictEqual(withCanonicalResources(withoutRewrittenProbes(original, injected)), withCanonicalResources(withoutEmpty(original))),
           `workload ${list.slice(0, -1)} ${original.name} is unchanged apart from probe rewriting`);
       }
     }
