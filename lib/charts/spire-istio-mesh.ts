@@ -15,9 +15,9 @@ export interface SpireIstioMeshProps {
   readonly trustDomain: string;
   /** Name of this cluster in SPIRE (`k8s_psat`, controller manager). */
   readonly clusterName: string;
-  /** @default server defaults */
+  /** @default the server named "<prefix>spire-server" in a namespace of that name */
   readonly server?: SpireServerOptions;
-  /** @default agent defaults */
+  /** @default the agent named "spire-agent" in namespace "<prefix>spire-system" */
   readonly agent?: SpireAgentOptions;
   /** @default CSI driver defaults */
   readonly csiDriver?: SpiffeCsiDriverOptions;
@@ -51,8 +51,8 @@ export class SpireIstioMesh {
     const prefix = props.prefix ?? '';
     this.crds = new CrdsChart(scope, `${prefix}crds`);
     this.spire = new SpireChart(scope, `${prefix}spire`, {
-      server: { ...props.server, trustDomain: props.trustDomain, clusterName: props.clusterName },
-      agent: props.agent,
+      server: { name: `${prefix}spire-server`, namespace: `${prefix}spire-server`, ...props.server, trustDomain: props.trustDomain, clusterName: props.clusterName },
+      agent: { name: 'spire-agent', namespace: `${prefix}spire-system`, ...props.agent },
       csiDriver: props.csiDriver,
     });
     this.identities = new IdentitiesChart(scope, `${prefix}identities`, {

@@ -31,7 +31,7 @@ export class DemoWorkloads extends Construct {
     const mesh = { profile: props.profile, identity: props.identity };
     const revision = props.profile.revision;
     const gatewayNamespace = MeshNamespace.create(this, 'GatewayNamespace', { name: props.gatewayNamespace ?? 'istio-ingress', revision });
-    this.gateway = new IstioIngressGateway(this, 'IngressGateway', { ...mesh, namespace: gatewayNamespace });
+    this.gateway = new IstioIngressGateway(this, 'IngressGateway', { ...mesh, namespace: gatewayNamespace, name: 'istio-ingressgateway' });
 
     const namespace = MeshNamespace.create(this, 'DemoNamespace', { name: props.namespace ?? 'demo', revision });
     this.sleep = new SpireEnabledWorkload(this, 'Sleep', {

@@ -1,3 +1,4 @@
+import { Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../kube/container-defaults';
@@ -17,7 +18,7 @@ export interface IstioIngressGatewayProps {
   readonly identity: ClusterSpiffeId;
   /** The namespace the gateway runs in; Istio injection must be enabled there. */
   readonly namespace: MeshNamespace;
-  /** Name of the Deployment, Service and ServiceAccount. @default "istio-ingressgateway" */
+  /** Name of the Deployment, Service and ServiceAccount. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /** @default 1 */
   readonly replicas?: number;
@@ -49,7 +50,7 @@ export class IstioIngressGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
     super(scope, id);
-    const name = props.name ?? 'istio-ingressgateway';
+    const name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     const namespace = props.namespace.name;
     const labels = { app: name, ...this.selectorLabel };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {

@@ -1,4 +1,4 @@
-import { Lazy } from 'cdk8s';
+import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
@@ -26,9 +26,9 @@ export interface WorkloadApiSocket {
 
 /** Settings of a SPIRE agent besides the server it attests to. */
 export interface SpireAgentOptions {
-  /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default "spire-system" */
+  /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default the name */
   readonly namespace?: string;
-  /** Name of the DaemonSet and its service account. @default "spire-agent" */
+  /** Name of the DaemonSet and its service account. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /**
    * Directory the Workload API socket is served from, inside the agent. It is
@@ -101,8 +101,8 @@ export class SpireAgentDaemonSet extends Construct {
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
     this.clusterName = props.server.clusterName;
-    this.namespace = props.namespace ?? 'spire-system';
-    this.name = props.name ?? 'spire-agent';
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.namespace = props.namespace ?? this.name;
     const dir = props.socketDir ?? ISTIO_WORKLOAD_SOCKET_DIRS[0];
     const fileName = props.socketFileName ?? 'socket';
     this.workloadApi = { hostDir: props.hostSocketDir ?? '/run/spire/agent-sockets', dir, fileName, path: `${dir}/${fileName}` };

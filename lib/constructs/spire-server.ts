@@ -1,4 +1,4 @@
-import { Lazy } from 'cdk8s';
+import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
@@ -16,9 +16,9 @@ import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions {
-  /** Namespace of the server; it can run under the restricted Pod Security level. @default "spire-server" */
+  /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
-  /** Name of the StatefulSet, its Service and service account. @default "spire-server" */
+  /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /** Server replicas; more than one needs an external datastore. @default 1 */
   readonly replicas?: number;
@@ -110,8 +110,8 @@ export class SpireServer extends Construct {
     this.props = props;
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
-    this.namespace = props.namespace ?? 'spire-server';
-    this.name = props.name ?? 'spire-server';
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;

@@ -51,6 +51,6 @@ describe('SpireAgentDaemonSet', () => {
 
   test('a second agent for one server is refused', () => {
     const { chart, server } = buildStack();
-    expect(() => new SpireAgentDaemonSet(chart, 'Agent2', { server, namespace: 'other' })).toThrow(/an agent is already registered \(spire-system:spire-agent\)/);
+    expect(() => new SpireAgentDaemonSet(chart, 'Agent2', { server, namespace: 'other' })).toThrow(/an agent is already registered \(spire-agent:spire-agent\)/);
   });
 });

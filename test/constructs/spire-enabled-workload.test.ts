@@ -110,7 +110,8 @@ describe('SpireEnabledWorkload', () => {
     const pod = (gateway.deployment as any).apiObject.toJson().spec.template;
     expect(pod.metadata.annotations['inject.istio.io/templates']).toBe('gateway,spire-gateway');
     expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
-    expect(gateway.spiffeId).toBe('spiffe://example.org/ns/istio-ingress/sa/istio-ingressgateway');
+    // Without a name, the gateway's name (and so its ID) derives from the construct path.
+    expect(gateway.spiffeId).toBe('spiffe://example.org/ns/istio-ingress/sa/apps-gateway');
   });
 
   test('the gateway waits for the agent socket before istio-proxy can start without it', () => {

@@ -99,3 +99,13 @@ describe('collisions', () => {
     expect(synthErrors(stack.app)).toEqual([]);
   });
 });
+
+test('two SPIRE servers and agents without names get namespaces and names from their paths', () => {
+  const app = testApp();
+  const [east, west] = ['east', 'west'].map((id) => new Chart(app, id, { disableResourceNameHashes: true }));
+  const servers = [east, west].map((chart) => new SpireServer(chart, 'Server', { trustDomain: `${chart.node.id}.example`, clusterName: chart.node.id }));
+  const agents = servers.map((server) => new SpireAgentDaemonSet(server.node.scope as Chart, 'Agent', { server }));
+  expect(servers.map((server) => `${server.namespace}/${server.statefulSet.name}`)).toEqual(['east-server/east-server', 'west-server/west-server']);
+  expect(agents.map((agent) => `${agent.namespace}/${agent.daemonSet.name}`)).toEqual(['east-agent/east-agent', 'west-agent/west-agent']);
+  expect(synthErrors(app).filter((error) => error.includes('defined twice'))).toEqual([]);
+});
