@@ -2,6 +2,7 @@ import * as YAML from 'yaml';
 import { renderForSidecarMode } from '../istio/injection-template';
 import { ISTIOD_HELM_VALUES, KubeObject, ManifestObject } from './manifests';
 import { parseSpireConfig } from './spire-config';
+import { podTemplateIn } from '../kube/pod-template';
 
 /**
  * What the wiring rules need, read off arbitrary manifests: SPIRE configs
@@ -122,20 +123,8 @@ function configMapEntries(objects: ManifestObject[], keyMatches: (key: string) =
       .map(([, value]) => ({ value, source })));
 }
 
-const POD_TEMPLATE_PATHS: Record<string, string[]> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
-
 function podTemplateOf(source: ManifestObject): PodTemplate[] {
-  const templatePath = POD_TEMPLATE_PATHS[source.doc.kind ?? ''];
-  if (!templatePath) return [];
-  const template = templatePath.reduce<any>((node, key) => node?.[key], source.doc);
+  const template = podTemplateIn(source.doc);
   if (!template?.spec) return [];
   return [{
     source,

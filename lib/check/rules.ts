@@ -5,6 +5,7 @@ import { selectorMatches } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
+import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
 export interface Finding {
@@ -310,9 +311,6 @@ const namedTemplatesDefined: Rule = (model) => model.pods.flatMap((pod) => {
       `define them in sidecarInjectorWebhook.templates there, or ${PASS_ISTIO_SOURCE}`)];
   });
 });
-
-// The label the default ClusterSPIFFEID selects mesh workloads by.
-const SPIRE_MANAGED_IDENTITY_LABEL = 'spiffe.io/spire-managed-identity';
 
 /**
  * A mesh pod that gets an Istio-form SPIRE identity but asks for no SPIRE

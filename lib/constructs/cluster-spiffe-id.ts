@@ -1,4 +1,5 @@
 import { Names } from 'cdk8s';
+import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
@@ -8,8 +9,7 @@ import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
-/** The pod label the default ClusterSPIFFEID selects. */
-export const SPIRE_MANAGED_IDENTITY_LABEL = 'spiffe.io/spire-managed-identity';
+export { SPIRE_MANAGED_IDENTITY_LABEL };
 
 /** What a ClusterSPIFFEID selects and issues, besides the server that reconciles it. */
 export interface ClusterSpiffeIdOptions {
