@@ -3,12 +3,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { runCheckCommand } from '../../lib/check/command';
 import { synthDeployment } from '../support/synth';
 
 const { dir } = synthDeployment();
 const root = path.join(__dirname, '..', '..');
 
+/** The command as the bin runs it, in this process. */
 function runCheck(...paths: string[]) {
+  const result = runCheckCommand(['check', ...paths]);
+  return { status: result.status, lines: result.stdout, stderr: result.stderr.join('\n') };
+}
+
+/** The real bin, as a user's shell runs it. */
+function runBin(...paths: string[]) {
   const result = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'bin', 'check.ts'), 'check', ...paths], { encoding: 'utf8' });
   return { status: result.status, lines: result.stdout.trim().split('\n'), stderr: result.stderr };
 }
@@ -48,8 +56,8 @@ test('the project\'s own output is clean, and says what was checked', () => {
   expect(runCheck(dir)).toEqual({ status: 0, lines: [...CHECKED_DIST, '0 error(s), 0 warning(s)'], stderr: '' });
 });
 
-test('the committed dist/ is clean too', () => {
-  expect(runCheck(path.join(root, 'dist'))).toEqual({ status: 0, lines: [...CHECKED_DIST, '0 error(s), 0 warning(s)'], stderr: '' });
+test('the committed dist/ is clean too, through the bin', () => {
+  expect(runBin(path.join(root, 'dist'))).toEqual({ status: 0, lines: [...CHECKED_DIST, '0 error(s), 0 warning(s)'], stderr: '' });
 });
 
 test('a workload no ClusterSPIFFEID selects is reported with file, object and fix', () => {
@@ -188,6 +196,7 @@ test('unreadable input is a usage error, not a pass', () => {
   const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'check-')), 'bad.yaml');
   fs.writeFileSync(bad, 'a: [unclosed\n');
   expect(runCheck(bad).status).toBe(2);
+  expect(runBin(bad)).toEqual(expect.objectContaining({ status: 2, stderr: expect.stringContaining('bad.yaml: not valid YAML') }));
   expect(runCheck().status).toBe(2);
   expect(runCheck(dir, '--istiod-values').status).toBe(2);
 });

@@ -1,0 +1,44 @@
+import { loadInput } from './manifests';
+import { checkedLines, EXIT, formatFinding, verdict } from './report';
+import { checkInput } from './rules';
+
+const USAGE = 'usage: cdk8s-spire-istio check [--istiod-values FILE]... <file or directory>...';
+const VALUES_FLAG = '--istiod-values';
+
+/** What the command prints and the status it exits with. */
+export interface CommandResult {
+  readonly status: number;
+  readonly stdout: string[];
+  readonly stderr: string[];
+}
+
+/** Splits the arguments into manifest paths and istiod Helm values files. */
+function parseArguments(args: string[]): { paths: string[]; istiodValues: string[] } | undefined {
+  const paths: string[] = [];
+  const istiodValues: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    if (args[index] !== VALUES_FLAG) {
+      paths.push(args[index]);
+    } else if (index + 1 < args.length) {
+      istiodValues.push(args[++index]);
+    } else {
+      return undefined;
+    }
+  }
+  return paths.length + istiodValues.length > 0 ? { paths, istiodValues } : undefined;
+}
+
+/** Runs `cdk8s-spire-istio <argv>`: the findings, what was checked and the verdict. */
+export function runCheckCommand(argv: string[]): CommandResult {
+  const [command, ...rest] = argv;
+  const parsed = command === 'check' ? parseArguments(rest) : undefined;
+  if (!parsed) return { status: EXIT.usage, stdout: [], stderr: [USAGE] };
+  try {
+    const objects = loadInput(parsed.paths, parsed.istiodValues);
+    const report = checkInput(objects);
+    const { line, status } = verdict(report);
+    return { status, stdout: [...report.findings.map(formatFinding), ...checkedLines(objects, report), line], stderr: [] };
+  } catch (error) {
+    return { status: EXIT.usage, stdout: [], stderr: [(error as Error).message] };
+  }
+}
