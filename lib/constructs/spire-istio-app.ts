@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 
 const APP_SYMBOL = Symbol.for('cdk8s-spire-istio.SpireIstioApp');
@@ -24,7 +25,7 @@ export class SpireIstioApp extends App {
 
   /** Synthesizes the manifests, then each profile's Helm values file. */
   public synth(): void {
-    super.synth();
+    synthOnceValidated(this, () => super.synth());
     for (const profile of IstioSpireProfile.allIn(this).filter((candidate) => candidate.writesHelmValues)) {
       const file = path.join(this.outdir, profile.helmValuesFile);
       fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -2,6 +2,7 @@ import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
+import { addSynthValidation } from '../validation/validate';
 import { spireEnabledPods } from './spire-identity';
 
 /** What the layout checks learn of the SPIRE CRDs: the constructs that emit them, or that the cluster has them already. */
@@ -33,18 +34,17 @@ export function registerLayoutChecks(scope: IConstruct): void {
   const root = scope.node.root;
   if (root.node.tryFindChild(CHECKS_ID)) return;
   const checks = new Construct(root as Construct, CHECKS_ID);
-  checks.node.addValidation({ validate: () => layoutProblems(root) });
+  addSynthValidation(checks, () => layoutProblems(root));
 }
 
 function layoutProblems(root: IConstruct): string[] {
-  const apiObjects = root.node.findAll().filter((construct): construct is ApiObject => construct instanceof ApiObject);
-  const order = new ChartOrder(root);
+  const tree = new ChartTree(root);
   return [
     ...outputTypeProblems(root),
-    ...collisions(apiObjects),
-    ...istioOperatorProblems(apiObjects),
-    ...crdOrderProblems(root, apiObjects, order),
-    ...stageOrderProblems(root, order),
+    ...collisions(tree),
+    ...istioOperatorProblems(tree),
+    ...crdOrderProblems(root, tree),
+    ...stageOrderProblems(root, tree),
   ];
 }
 
@@ -53,61 +53,65 @@ function outputTypeProblems(root: IConstruct): string[] {
   return ['app yamlOutputType: one file for the whole app, or one per object, loses the apply order of the stages. Fix: use YamlOutputType.FILE_PER_CHART (the default).'];
 }
 
-function objectKey(apiObject: ApiObject): string {
-  const group = apiObject.apiVersion.includes('/') ? apiObject.apiVersion.split('/')[0] : '';
-  return [group, apiObject.kind, apiObject.metadata.namespace ?? Chart.of(apiObject).namespace ?? '', apiObject.name].join('\u0000');
+function namespaceOf(apiObject: ApiObject, tree: ChartTree): string | undefined {
+  return apiObject.metadata.namespace ?? tree.chartOf(apiObject).namespace;
 }
 
-function describe(apiObject: ApiObject): string {
-  const namespace = apiObject.metadata.namespace ?? Chart.of(apiObject).namespace;
+function objectKey(apiObject: ApiObject, tree: ChartTree): string {
+  const group = apiObject.apiVersion.includes('/') ? apiObject.apiVersion.split('/')[0] : '';
+  return [group, apiObject.kind, namespaceOf(apiObject, tree) ?? '', apiObject.name].join('\u0000');
+}
+
+function describe(apiObject: ApiObject, tree: ChartTree): string {
+  const namespace = namespaceOf(apiObject, tree);
   return `${apiObject.kind} ${namespace ? `${namespace}/` : ''}${apiObject.name}`;
 }
 
-function collisions(apiObjects: ApiObject[]): string[] {
+function collisions(tree: ChartTree): string[] {
   const first = new Map<string, ApiObject>();
   const problems: string[] = [];
-  for (const apiObject of apiObjects) {
-    const key = objectKey(apiObject);
+  for (const apiObject of tree.apiObjects) {
+    const key = objectKey(apiObject, tree);
     const earlier = first.get(key);
     if (!earlier) {
       first.set(key, apiObject);
       continue;
     }
-    problems.push(`${describe(apiObject)} (${apiObject.apiVersion}) is defined twice, at ${earlier.node.path} and at ${apiObject.node.path}: on a cluster the second replaces the first. Fix: give one of them another name or namespace.`);
+    problems.push(`${describe(apiObject, tree)} (${apiObject.apiVersion}) is defined twice, at ${earlier.node.path} and at ${apiObject.node.path}: on a cluster the second replaces the first. Fix: give one of them another name or namespace.`);
   }
   return problems;
 }
 
-function istioOperatorProblems(apiObjects: ApiObject[]): string[] {
-  return apiObjects.filter((apiObject) => apiObject.kind === 'IstioOperator').flatMap((operator) => {
-    const chart = Chart.of(operator);
-    const others = apiObjects.filter((apiObject) => apiObject !== operator && Chart.of(apiObject) === chart);
+function istioOperatorProblems(tree: ChartTree): string[] {
+  return tree.apiObjects.filter((apiObject) => apiObject.kind === 'IstioOperator').flatMap((operator) => {
+    const chart = tree.chartOf(operator);
+    const others = tree.apiObjects.filter((apiObject) => apiObject !== operator && tree.chartOf(apiObject) === chart);
     if (others.length === 0) return [];
-    return [`${operator.node.path}: the IstioOperator is input for istioctl install, not kubectl, but its chart ${chart.node.path} also holds ${others.slice(0, 3).map(describe).join(', ')}${others.length > 3 ? ', …' : ''}. Fix: put the IstioSpireProfile in a chart of its own (SpireIstioMesh does).`];
+    return [`${operator.node.path}: the IstioOperator is input for istioctl install, not kubectl, but its chart ${chart.node.path} also holds ${others.slice(0, 3).map((other) => describe(other, tree)).join(', ')}${others.length > 3 ? ', …' : ''}. Fix: put the IstioSpireProfile in a chart of its own (SpireIstioMesh does).`];
   });
 }
 
-function crdOrderProblems(root: IConstruct, apiObjects: ApiObject[], order: ChartOrder): string[] {
+function crdOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   const sources = crdSources.get(root) ?? { emitters: [], installedElsewhere: false };
-  const resources = apiObjects.filter((apiObject) => apiObject.apiVersion.startsWith(`${SPIRE_GROUP}/`));
+  const resources = tree.apiObjects.filter((apiObject) => apiObject.apiVersion.startsWith(`${SPIRE_GROUP}/`));
   if (sources.emitters.length === 0) {
     if (sources.installedElsewhere) return [];
     return resources.slice(0, 1).map((resource) => `${resource.node.path}: a ${resource.kind} needs the ${SPIRE_GROUP} CRDs, which no chart of the app holds, so kubectl rejects it. Fix: add SpireCrds in a chart that this chart depends on, or call SpireCrds.installedElsewhere(app) when the cluster has them already.`);
   }
-  const crdCharts = sources.emitters.map((emitter) => Chart.of(emitter));
+  const crdCharts = sources.emitters.map((emitter) => tree.chartOf(emitter));
   return resources.flatMap((resource) => {
-    const chart = Chart.of(resource);
-    if (crdCharts.some((crdChart) => order.isAfter(chart, crdChart))) return [];
+    const chart = tree.chartOf(resource);
+    if (crdCharts.some((crdChart) => tree.isAfter(chart, crdChart))) return [];
     return [orderProblem(resource, chart, crdCharts[0], `its CRD must be established first (CRDs in ${crdCharts[0].node.path})`)];
   });
 }
 
-function stageOrderProblems(root: IConstruct, order: ChartOrder): string[] {
+function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   const problems: string[] = [];
   const require = (construct: IConstruct, before: IConstruct, why: string) => {
-    const chart = Chart.of(construct);
-    const beforeChart = Chart.of(before);
-    if (!order.isAfter(chart, beforeChart)) problems.push(orderProblem(construct, chart, beforeChart, why));
+    const chart = tree.chartOf(construct);
+    const beforeChart = tree.chartOf(before);
+    if (!tree.isAfter(chart, beforeChart)) problems.push(orderProblem(construct, chart, beforeChart, why));
   };
   for (const identity of ClusterSpiffeId.allIn(root)) {
     require(identity, identity.server, 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first');
@@ -126,20 +130,39 @@ function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: s
   return `${construct.node.path} ${where}: ${why}. Fix: move it to a chart of its own and call ${chart === before ? 'thatChart' : chart.node.id}.addDependency(${before.node.id}), or compose the stages with SpireIstioMesh.`;
 }
 
-/** Which charts come after which, from chart dependencies and dependencies between constructs of different charts. */
-class ChartOrder {
+/**
+ * The app's API objects and charts, read in one walk of the tree: which chart
+ * holds each construct, and which charts come after which (from chart
+ * dependencies and dependencies between constructs of different charts).
+ */
+class ChartTree {
+  public readonly apiObjects: ApiObject[] = [];
+  private readonly charts = new Map<IConstruct, Chart>();
   private readonly edges = new Map<Chart, Set<Chart>>();
   private readonly closures = new Map<Chart, Set<Chart>>();
 
   constructor(root: IConstruct) {
-    for (const construct of root.node.findAll()) {
-      const chart = nearestChart(construct);
-      if (!chart) continue;
+    const dependents: IConstruct[] = [];
+    const visit = (construct: IConstruct, enclosing: Chart | undefined) => {
+      const chart = Chart.isChart(construct) ? construct : enclosing;
+      if (chart) this.charts.set(construct, chart);
+      if (construct instanceof ApiObject) this.apiObjects.push(construct);
+      if (construct.node.dependencies.length > 0) dependents.push(construct);
+      for (const child of construct.node.children) visit(child, chart);
+    };
+    visit(root, undefined);
+    for (const construct of dependents) {
+      const chart = this.charts.get(construct);
       for (const dependency of construct.node.dependencies) {
-        const dependencyChart = nearestChart(dependency);
-        if (dependencyChart && dependencyChart !== chart) this.edgesOf(chart).add(dependencyChart);
+        const dependencyChart = this.charts.get(dependency);
+        if (chart && dependencyChart && dependencyChart !== chart) this.edgesOf(chart).add(dependencyChart);
       }
     }
+  }
+
+  /** The nearest chart holding a construct (looked up for a construct of another tree). */
+  public chartOf(construct: IConstruct): Chart {
+    return this.charts.get(construct) ?? Chart.of(construct);
   }
 
   /** Whether `chart` is synthesized after `before`, so that its file is applied later. */
@@ -167,8 +190,4 @@ class ChartOrder {
     this.closures.set(chart, closure);
     return closure;
   }
-}
-
-function nearestChart(construct: IConstruct): Chart | undefined {
-  return construct.node.scopes.slice().reverse().find((scope): scope is Chart => Chart.isChart(scope));
 }
