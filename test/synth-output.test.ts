@@ -20,7 +20,7 @@ describe('SpireIstioApp.synth', () => {
     meshApp(outdir, 'example.org').synth();
     expect(Object.keys(filesUnder(outdir))).toEqual([
       '0000-crds.k8s.yaml', '0001-spire.k8s.yaml', '0002-identities.k8s.yaml', '0003-istio-profile.k8s.yaml',
-      '0004-workloads.k8s.yaml', 'helm/istiod-values.yaml',
+      '0004-workloads.k8s.yaml', 'helm/istiod-values.yaml', 'WIRING.md',
     ]);
     expect(fs.readdirSync(parent)).toEqual(['out']);
   });

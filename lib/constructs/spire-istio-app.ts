@@ -2,14 +2,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { WIRING_REPORT_FILE, wiringReportOf } from '../check/wiring-report';
 import { IstioSpireProfile } from './istio-spire-profile';
 
 const APP_SYMBOL = Symbol.for('cdk8s-spire-istio.SpireIstioApp');
 
+export interface SpireIstioAppProps extends AppProps {
+  /** Write `WIRING.md`, the wiring report, next to the manifests. @default true */
+  readonly wiringReport?: boolean;
+}
+
 /**
  * A cdk8s App that writes, besides the manifests, what SPIRE + Istio needs
  * outside Kubernetes objects: the istiod Helm values of every
- * IstioSpireProfile, for users who install istiod with Helm.
+ * IstioSpireProfile, for users who install istiod with Helm, and `WIRING.md`,
+ * a report for reviewers of how the written objects wire SPIRE to Istio.
  *
  * Its synth replaces the output directory whole, and only once everything
  * was written: a synth that fails leaves the last good output as it was.
@@ -20,14 +27,19 @@ export class SpireIstioApp extends App {
     return (construct as unknown as Record<symbol, unknown>)[APP_SYMBOL] === true;
   }
 
-  constructor(props: AppProps = {}) {
+  /** Whether synth writes `WIRING.md` next to the manifests. */
+  public readonly writesWiringReport: boolean;
+
+  constructor(props: SpireIstioAppProps = {}) {
     super(props);
+    this.writesWiringReport = props.wiringReport ?? true;
     Object.defineProperty(this, APP_SYMBOL, { value: true });
   }
 
   /**
-   * Synthesizes the manifests and each profile's Helm values file into a
-   * staging directory next to `outdir`, then swaps it into place.
+   * Synthesizes the manifests, each profile's Helm values file and the
+   * wiring report into a staging directory next to `outdir`, then swaps it
+   * into place.
    */
   public synth(): void {
     const target = path.resolve(this.outdir);
@@ -53,6 +65,8 @@ export class SpireIstioApp extends App {
     try {
       super.synth();
       this.writeHelmValues(dir);
+      // Read off the files just written, so the report shows what gets applied.
+      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), wiringReportOf([dir]));
     } finally {
       writable.outdir = outdir;
     }
