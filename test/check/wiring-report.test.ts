@@ -42,7 +42,12 @@ test('another node socket directory changes the lines that show the socket\'s wa
 });
 
 test('an app can leave the report out', () => {
-  expect(fs.existsSync(path.join(synthDeployment().dir, WIRING_REPORT_FILE))).toBe(false);
+  const written = (wiringReport: boolean) => {
+    const outdir = path.join(scratchDir(), 'out');
+    new SpireIstioApp({ outdir, wiringReport }).synth();
+    return fs.existsSync(path.join(outdir, WIRING_REPORT_FILE));
+  };
+  expect([written(true), written(false)]).toEqual([true, false]);
 });
 
 test('the report command prints the same report for manifests read from elsewhere', () => {
