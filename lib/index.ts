@@ -17,6 +17,7 @@ export * from './charts/identities-chart';
 export * from './charts/istio-profile-chart';
 export * from './charts/workloads-chart';
 export * from './charts/spire-istio-mesh';
+export { GitOpsOrdering } from './charts/gitops-ordering';
 export type { SpireIdentityOptions } from './mesh/spire-identity';
 export type { LabelSelectorSpec, LabelSelectorRequirement } from './kube/label-selector';
 export { LabelSelectorOperator } from './kube/label-selector';

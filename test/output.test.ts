@@ -5,7 +5,9 @@ import * as YAML from 'yaml';
 import { manifestFiles } from '../lib/check/manifests';
 import { buildDefaultDeployment } from '../lib/charts/default-deployment';
 import { SpireIstioMesh } from '../lib/charts/spire-istio-mesh';
-import { DEFAULT_SETTINGS, synthDeployment } from './support/synth';
+import { podTemplateIn } from '../lib/kube/pod-template';
+import { selectorMatches } from '../lib/kube/label-selector';
+import { DEFAULT_SETTINGS, objectsOf, synthDeployment } from './support/synth';
 import { testApp } from './support/stack';
 
 const first = synthDeployment();
@@ -61,6 +63,19 @@ test('a scalar YAML 1.1 reads differently would be caught', () => {
   const text = 'a: on\nb: 0755\n';
   const as11 = YAML.parse(text, { version: '1.1' });
   expect(as11).not.toEqual(YAML.parse(text, { version: '1.2' }));
+});
+
+test('no label derived from a construct path: what selects pods are labels of their own', () => {
+  const texts = Object.values(readTree(first.dir)).join('\n');
+  expect(texts).not.toContain('cdk8s.io/');
+  const podLabels = first.objects.map(({ doc }) => podTemplateIn(doc)?.metadata?.labels).filter((labels) => labels !== undefined);
+  for (const service of objectsOf(first.objects, 'Service')) {
+    const selector = { matchLabels: service.spec.selector };
+    expect(podLabels.filter((labels) => selectorMatches(selector, labels)).length).toBeGreaterThan(0);
+  }
+  for (const { doc } of first.objects.filter(({ doc }) => podTemplateIn(doc) !== undefined && doc.kind !== 'Pod' && doc.kind !== 'CronJob' && doc.kind !== 'Job')) {
+    expect(selectorMatches(doc.spec.selector, podTemplateIn(doc).metadata.labels)).toBe(true);
+  }
 });
 
 describe('chart snapshots', () => {

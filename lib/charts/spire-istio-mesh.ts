@@ -5,6 +5,7 @@ import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../constructs/spiffe-cs
 import { SpireAgentDaemonSet, SpireAgentOptions } from '../constructs/spire-agent-daemon-set';
 import { SpireServer, SpireServerOptions } from '../constructs/spire-server';
 import { CrdsChart } from './crds-chart';
+import { addSyncWaves, GitOpsOrdering } from './gitops-ordering';
 import { IdentitiesChart } from './identities-chart';
 import { IstioProfileChart } from './istio-profile-chart';
 import { SpireChart } from './spire-chart';
@@ -30,6 +31,11 @@ export interface SpireIstioMeshProps {
    * mesh-wide object names, for more than one mesh in an app. @default none
    */
   readonly prefix?: string;
+  /**
+   * How the apply order is stated for GitOps tools besides the numbered
+   * files, e.g. Argo CD sync waves. @default GitOpsOrdering.NONE
+   */
+  readonly gitOpsOrdering?: GitOpsOrdering;
 }
 
 /**
@@ -70,6 +76,9 @@ export class SpireIstioMesh {
     this.identities.addDependency(this.spire);
     this.istio.addDependency(this.identities);
     this.workloads.addDependency(this.istio);
+    if (props.gitOpsOrdering === GitOpsOrdering.ARGO_CD_SYNC_WAVES) {
+      addSyncWaves([this.crds, this.spire, this.identities, this.istio, this.workloads], ['ClusterSPIFFEID', 'IstioOperator']);
+    }
   }
 
   public get server(): SpireServer {

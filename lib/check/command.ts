@@ -1,8 +1,12 @@
 import { loadInput } from './manifests';
 import { checkedLines, EXIT, formatFinding, verdict } from './report';
 import { checkInput } from './rules';
+import { wiringReportOf } from './wiring-report';
 
-const USAGE = 'usage: cdk8s-spire-istio check [--istiod-values FILE]... <file or directory>...';
+const USAGE = [
+  'usage: cdk8s-spire-istio check [--istiod-values FILE]... <file or directory>...',
+  '       cdk8s-spire-istio report [--istiod-values FILE]... <file or directory>...   (the wiring report, Markdown)',
+].join('\n');
 const VALUES_FLAG = '--istiod-values';
 
 /** What the command prints and the status it exits with. */
@@ -28,12 +32,13 @@ function parseArguments(args: string[]): { paths: string[]; istiodValues: string
   return paths.length + istiodValues.length > 0 ? { paths, istiodValues } : undefined;
 }
 
-/** Runs `cdk8s-spire-istio <argv>`: the findings, what was checked and the verdict. */
+/** Runs `cdk8s-spire-istio <argv>`: the findings, what was checked and the verdict; or the wiring report. */
 export function runCheckCommand(argv: string[]): CommandResult {
   const [command, ...rest] = argv;
-  const parsed = command === 'check' ? parseArguments(rest) : undefined;
+  const parsed = command === 'check' || command === 'report' ? parseArguments(rest) : undefined;
   if (!parsed) return { status: EXIT.usage, stdout: [], stderr: [USAGE] };
   try {
+    if (command === 'report') return { status: EXIT.clean, stdout: [wiringReportOf(parsed.paths, parsed.istiodValues).trimEnd()], stderr: [] };
     const objects = loadInput(parsed.paths, parsed.istiodValues);
     const report = checkInput(objects);
     const { line, status } = verdict(report);

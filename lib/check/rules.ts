@@ -3,7 +3,7 @@ import { NATIVE_SIDECAR_ANNOTATION } from '../istio/injection-template';
 import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio/names';
 import { selectorMatches } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
-import { describe, ManifestObject } from './manifests';
+import { describe, KubeObject, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 
@@ -96,7 +96,7 @@ const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((ag
   });
 });
 
-function agentSocketMount(agent: AgentModel, socketDir: string): { hostPath?: string } {
+export function agentSocketMount(agent: AgentModel, socketDir: string): { hostPath?: string } {
   return agent.pod && agent.container ? hostPathMountedAt(agent.pod, agent.container, socketDir) : {};
 }
 
@@ -273,7 +273,7 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
 });
 
 /** Names of the injection templates that mount a CSI volume, in any Istio source of the input. */
-function spireTemplateNames(model: MeshModel): Set<string> {
+export function spireTemplateNames(model: MeshModel): Set<string> {
   const mountsCsi = (template: InjectionTemplate) => [template.native, template.classic].some((render) =>
     (render?.spec?.volumes ?? []).some((volume: any) => volume.csi));
   return new Set(model.istioSources.flatMap((istio) =>
@@ -359,8 +359,7 @@ function workloadFindings(model: MeshModel, pod: PodTemplate): Finding[] {
   if (labels[SIDECAR_INJECT_LABEL] === 'false') {
     findings.push(finding(pod.source, `the pod opts out of injection (${SIDECAR_INJECT_LABEL}=false)`, 'remove that label'));
   }
-  const selecting = model.clusterSpiffeIds.filter(({ value }) =>
-    selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels ?? {}));
+  const selecting = identitiesSelecting(model, pod);
   if (selecting.length === 0) {
     findings.push(finding(pod.source, 'no ClusterSPIFFEID selects this pod, so it never gets an identity',
       'add the labels a ClusterSPIFFEID podSelector matches, e.g. spiffe.io/spire-managed-identity: "true"'));
@@ -371,6 +370,14 @@ function workloadFindings(model: MeshModel, pod: PodTemplate): Finding[] {
       'narrow their podSelectors so one selects it'));
   }
   return findings;
+}
+
+/** The ClusterSPIFFEIDs whose pod and namespace selectors both match a pod. */
+export function identitiesSelecting(model: MeshModel, pod: PodTemplate): Array<Located<KubeObject>> {
+  const labels = pod.metadata.labels ?? {};
+  const namespaceLabels = model.namespaces.get(pod.namespace) ?? {};
+  return model.clusterSpiffeIds.filter(({ value }) =>
+    selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels));
 }
 
 /** The admin API must never sit in the directory the CSI driver hands to every workload. */

@@ -2,7 +2,7 @@ import { Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { DefaultImages } from '../spire/images';
 import { enableSpireIdentity } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -67,6 +67,7 @@ export class IstioIngressGateway extends Construct {
       securityContext: { ensureNonRoot: true },
     });
     this.deployment.select(kplus.LabelSelector.of({ labels }));
+    dropAddressLabel(this.deployment);
     useRuntimeDefaultSeccomp(this.deployment);
     this.deployment.addContainer({
       name: 'istio-proxy',

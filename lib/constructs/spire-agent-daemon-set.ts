@@ -7,7 +7,7 @@ import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-con
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
-import { addProjectedServiceAccountToken, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
@@ -201,6 +201,7 @@ export class SpireAgentDaemonSet extends Construct {
     // Every node that runs injected pods needs the socket and the CSI driver, tainted ones too.
     daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
     enableHostPid(daemonSet);
+    dropAddressLabel(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
 
     const container = daemonSet.addContainer({

@@ -2,7 +2,7 @@ import { ApiObject, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { ContainerSizing, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { POD_TEMPLATE_PATHS } from '../kube/pod-template';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -114,6 +114,7 @@ export class SpireEnabledWorkload extends Construct {
       securityContext: { ensureNonRoot: true },
     });
     this.deployment.select(kplus.LabelSelector.of({ labels }));
+    dropAddressLabel(this.deployment);
     useRuntimeDefaultSeccomp(this.deployment);
     this.deployment.addContainer({
       name: props.name,

@@ -2,15 +2,25 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { WIRING_REPORT_FILE, wiringReportOf } from '../check/wiring-report';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 
 const APP_SYMBOL = Symbol.for('cdk8s-spire-istio.SpireIstioApp');
 
+export interface SpireIstioAppProps extends AppProps {
+  /** Write `WIRING.md`, the wiring report, next to the manifests. @default true */
+  readonly wiringReport?: boolean;
+}
+
 /**
  * A cdk8s App that writes, besides the manifests, what SPIRE + Istio needs
  * outside Kubernetes objects: the istiod Helm values of every
- * IstioSpireProfile, for users who install istiod with Helm.
+ * IstioSpireProfile, for users who install istiod with Helm, and `WIRING.md`,
+ * a report for reviewers of how the written objects wire SPIRE to Istio.
+ *
+ * Its synth replaces the output directory whole, and only once everything
+ * was written: a synth that fails leaves the last good output as it was.
  */
 export class SpireIstioApp extends App {
   /** Whether a construct is a SpireIstioApp (also across copies of this library). */
@@ -18,18 +28,65 @@ export class SpireIstioApp extends App {
     return (construct as unknown as Record<symbol, unknown>)[APP_SYMBOL] === true;
   }
 
-  constructor(props: AppProps = {}) {
+  /** Whether synth writes `WIRING.md` next to the manifests. */
+  public readonly writesWiringReport: boolean;
+
+  constructor(props: SpireIstioAppProps = {}) {
     super(props);
+    this.writesWiringReport = props.wiringReport ?? true;
     Object.defineProperty(this, APP_SYMBOL, { value: true });
   }
 
-  /** Synthesizes the manifests, then each profile's Helm values file. */
+  /**
+   * Synthesizes the manifests, each profile's Helm values file and the
+   * wiring report into a staging directory next to `outdir`, then swaps it
+   * into place.
+   */
   public synth(): void {
-    synthOnceValidated(this, () => super.synth());
+    const target = path.resolve(this.outdir);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // A private scratch directory on the same filesystem, so the swap is a rename.
+    const scratch = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.synth-`));
+    try {
+      const staging = path.join(scratch, 'next');
+      fs.mkdirSync(staging);
+      this.synthInto(staging);
+      replaceDirectory(target, staging, path.join(scratch, 'previous'));
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private synthInto(dir: string): void {
+    // App.synth writes into `outdir`; pointing it at the staging directory for
+    // the duration is the one way to reuse its file layout and naming.
+    const writable = this as unknown as { outdir: string };
+    const outdir = this.outdir;
+    writable.outdir = dir;
+    try {
+      synthOnceValidated(this, () => super.synth());
+      this.writeHelmValues(dir);
+      // Read off the files just written, so the report shows what gets applied.
+      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), wiringReportOf([dir]));
+    } finally {
+      writable.outdir = outdir;
+    }
+  }
+
+  private writeHelmValues(dir: string): void {
     for (const profile of IstioSpireProfile.allIn(this).filter((candidate) => candidate.writesHelmValues)) {
-      const file = path.join(this.outdir, profile.helmValuesFile);
+      const file = path.join(dir, profile.helmValuesFile);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       Yaml.save(file, [profile.helmValues]);
     }
   }
+}
+
+/**
+ * Puts `staging` where `target` is with renames, so readers see either the
+ * old directory or the new one, and no file of the old one stays behind.
+ */
+function replaceDirectory(target: string, staging: string, retired: string): void {
+  if (fs.existsSync(target)) fs.renameSync(target, retired);
+  fs.renameSync(staging, target);
 }

@@ -6,7 +6,7 @@ import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef,
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
-import { addVolumeClaimTemplate, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
@@ -233,6 +233,8 @@ export class SpireServer extends Construct {
       },
     });
     statefulSet.select(kplus.LabelSelector.of({ labels: { 'app.kubernetes.io/name': this.name } }));
+    // The StatefulSet adds its own pod selector to the Service it is given.
+    dropAddressLabel(statefulSet, service);
     useRuntimeDefaultSeccomp(statefulSet);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });

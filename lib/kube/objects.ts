@@ -5,7 +5,9 @@
  * rendered, so they use the TypeScript field names (`hostPid`) and `Quantity`.
  */
 import { ApiObject, JsonPatch } from 'cdk8s';
+import { Pod } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
+import { pointerKey } from './pod-template';
 
 export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
@@ -82,4 +84,16 @@ export function addProjectedServiceAccountToken(workload: IConstruct, token: {
     mountPath: token.mountPath,
     readOnly: true,
   }));
+}
+
+/**
+ * Removes the label cdk8s-plus derives from the construct path and puts on
+ * every pod template, and on the selector of a Service that selects the
+ * workload. The project's selectors use the pods' own name labels, and a
+ * label that changes whenever code moves is noise in reviewed output.
+ */
+export function dropAddressLabel(workload: IConstruct, selectingService?: IConstruct): void {
+  const label = pointerKey(Pod.ADDRESS_LABEL);
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${label}`));
+  if (selectingService) ApiObject.of(selectingService).addJsonPatch(JsonPatch.remove(`/spec/selector/${label}`));
 }

@@ -24,7 +24,7 @@ describe('the npm package', () => {
   test('the README example type-checks strictly with cdk8s-plus-33 and synthesizes appliable stages', () => {
     synthReadmeExample(scratch, path.join(scratch, 'dist'));
     const files = fs.readdirSync(path.join(scratch, 'dist')).sort();
-    expect(files).toEqual(['0000-crds.k8s.yaml', '0001-spire.k8s.yaml', '0002-identities.k8s.yaml', '0003-istio-profile.k8s.yaml', '0004-workloads.k8s.yaml', 'helm']);
+    expect(files).toEqual(['0000-crds.k8s.yaml', '0001-spire.k8s.yaml', '0002-identities.k8s.yaml', '0003-istio-profile.k8s.yaml', '0004-workloads.k8s.yaml', 'WIRING.md', 'helm']);
     expect(fs.readdirSync(path.join(scratch, 'dist', 'helm'))).toEqual(['istiod-values.yaml']);
     const workloads = YAML.parseAllDocuments(fs.readFileSync(path.join(scratch, 'dist', files[4]), 'utf8')).map((document) => document.toJS());
     const podOwners = workloads.filter((doc) => doc.kind === 'Deployment' || doc.kind === 'StatefulSet');

@@ -37,7 +37,7 @@ def test_another_trust_domain_from_python_differs_from_dist(tmp_path):
 def test_a_user_chart_gives_its_workload_a_spire_identity(tmp_path):
     user_app(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["0000-crds.k8s.yaml", "0001-spire.k8s.yaml", "0002-identities.k8s.yaml",
-                                            "0003-istio-profile.k8s.yaml", "0004-workloads.k8s.yaml", "helm"]
+                                            "0003-istio-profile.k8s.yaml", "0004-workloads.k8s.yaml", "WIRING.md", "helm"]
     shop = list(yaml.safe_load_all((tmp_path / "0004-workloads.k8s.yaml").read_text()))
     deployment = next(doc for doc in shop if doc["kind"] == "Deployment")
     pod = deployment["spec"]["template"]

@@ -17,9 +17,9 @@ export interface StackOverrides {
   readonly profile?: IstioSpireProfileOptions;
 }
 
-/** A SpireIstioApp writing into a fresh directory. */
+/** A SpireIstioApp writing into a fresh directory; the wiring report has tests of its own. */
 export function testApp(): SpireIstioApp {
-  return new SpireIstioApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-test-')) });
+  return new SpireIstioApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-test-')), wiringReport: false });
 }
 
 function stageChart(app: App, id: string, after?: Chart): Chart {

@@ -14,10 +14,13 @@ export interface Synthesized {
   readonly objects: ManifestObject[];
 }
 
-/** Synthesizes the default deployment into a fresh directory and reads it back as kubectl would. */
-export function synthDeployment(settings: Partial<DefaultSettings> = {}): Synthesized {
+/**
+ * Synthesizes the default deployment into a fresh directory and reads it back
+ * as kubectl would; the wiring report only when asked, for its time.
+ */
+export function synthDeployment(settings: Partial<DefaultSettings> = {}, wiringReport = false): Synthesized {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-'));
-  const app = new SpireIstioApp({ outdir: dir });
+  const app = new SpireIstioApp({ outdir: dir, wiringReport });
   const deployment = buildDefaultDeployment(app, { ...DEFAULT_SETTINGS, ...settings });
   app.synth();
   return { deployment, dir, objects: loadManifests([dir]) };

@@ -1,0 +1,186 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { LabelSelectorSpec } from '../kube/label-selector';
+import { renderTemplate } from '../spire/spiffe-id-template';
+import { describe, ISTIOD_HELM_VALUES, KubeObject, loadInput, ManifestObject } from './manifests';
+import { buildModel, hostPathMountedAt, MeshModel, PodTemplate } from './model';
+import { agentSocketMount, identitiesSelecting, spireEnabledPods, spireTemplateNames } from './rules';
+
+/** The file name of the report next to the manifests. */
+export const WIRING_REPORT_FILE = 'WIRING.md';
+
+const PROXY = 'istio-proxy';
+
+/** One workload's identity as the controller manager will register it. */
+interface WorkloadIdentity {
+  readonly workload: string;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly identities: string[];
+  readonly spiffeIds: string[];
+}
+
+/** One hop of the Workload API socket, from the agent to istio-proxy. */
+interface SocketHop {
+  readonly what: string;
+  readonly where: string;
+}
+
+/**
+ * The wiring report of the manifests under the paths. Files are named
+ * relative to the directory when the one path is a directory, so the report
+ * of a synth output reads the same wherever that output lies.
+ */
+export function wiringReportOf(paths: string[], istiodValuesFiles: string[] = []): string {
+  const objects = loadInput(paths, istiodValuesFiles);
+  const [only] = paths;
+  if (paths.length !== 1 || !fs.statSync(only).isDirectory()) return wiringReport(objects);
+  return wiringReport(objects.map((object) => ({ ...object, file: path.relative(only, object.file) })));
+}
+
+/**
+ * A Markdown report of how SPIRE and Istio are wired in a set of manifests,
+ * read off the objects themselves: trust domain and cluster, the socket's
+ * way from the agent to istio-proxy, the ClusterSPIFFEIDs, the ID each
+ * SPIRE-enabled workload gets, and the files in apply order.
+ */
+export function wiringReport(objects: ManifestObject[]): string {
+  const model = buildModel(objects);
+  const stages = socketStages(model);
+  const workloads = workloadIdentities(model);
+  return [
+    '# SPIRE and Istio wiring',
+    '',
+    'Generated from the manifests by cdk8s-spire-istio; a change to a socket path, a selector or an ID changes a line here.',
+    '',
+    ...section('Trust domain and cluster', table(['setting', 'value', 'read from'], settingRows(model))),
+    ...section('Workload API socket, from the agent to istio-proxy', table(['hop', 'where'], stages.flat().map((hop) => [hop.what, hop.where]))),
+    ...section('ClusterSPIFFEIDs', table(['name', 'pods', 'namespaces', 'SPIFFE ID template'], model.clusterSpiffeIds.map(({ value }) => [
+      value.metadata?.name ?? '', selectorText(value.spec?.podSelector), selectorText(value.spec?.namespaceSelector), code(value.spec?.spiffeIDTemplate ?? ''),
+    ]))),
+    ...section('SPIRE-enabled workloads', table(['workload', 'namespace', 'service account', 'ClusterSPIFFEID', 'SPIFFE ID'], workloads.map((entry) => [
+      entry.workload, entry.namespace, entry.serviceAccount, listText(entry.identities), listText(entry.spiffeIds),
+    ]))),
+    ...section('Apply order', applyOrder(objects)),
+    ...section('Diagram', diagram(stages, model, workloads)),
+  ].join('\n');
+}
+
+function section(title: string, lines: string[]): string[] {
+  return [`## ${title}`, '', ...(lines.length > 0 ? lines : ['none in the input']), ''];
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return [];
+  const line = (cells: string[]) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)];
+}
+
+function code(text: string): string {
+  return `\`${text}\``;
+}
+
+function listText(values: string[]): string {
+  return values.length === 0 ? 'none' : values.join(', ');
+}
+
+function settingRows(model: MeshModel): string[][] {
+  const where = (source: ManifestObject) => `${describe(source.doc)} (${source.file})`;
+  return [
+    ...model.servers.map((server) => ['trust domain', code(String(server.value.server?.trust_domain)), `SPIRE server config in ${where(server.source)}`]),
+    ...model.agents.map((agent) => ['trust domain', code(String(agent.value.agent?.trust_domain)), `SPIRE agent config in ${where(agent.source)}`]),
+    ...model.controllerManagers.map((manager) => ['trust domain', code(String(manager.value.trustDomain)), `controller manager config in ${where(manager.source)}`]),
+    ...model.istioSources.map((istio) => ['trust domain', code(istio.trustDomain), where(istio.source)]),
+    ...model.controllerManagers.map((manager) => ['cluster', code(String(manager.value.clusterName)), `controller manager config in ${where(manager.source)}`]),
+  ];
+}
+
+/** The socket's way in stages: agent and its node directory, CSI driver, istio-proxy. */
+function socketStages(model: MeshModel): SocketHop[][] {
+  const agents = model.agents.flatMap((agent) => {
+    const socketPath = String(agent.value.agent?.socket_path ?? '');
+    const nodeDir = agentSocketMount(agent, path.posix.dirname(socketPath)).hostPath;
+    const owner = agent.pod ? describe(agent.pod.source.doc) : describe(agent.source.doc);
+    const inNodeDir = nodeDir === undefined ? 'not in a hostPath directory' : `in node directory ${code(nodeDir)}`;
+    return [{ what: `SPIRE agent serves its socket (${owner})`, where: `${code(socketPath)}, ${inNodeDir}` }];
+  });
+  const drivers = model.csiDrivers.map((driver) => {
+    const nodeDir = hostPathMountedAt(driver.pod, driver.container, driver.servedDir).hostPath;
+    return {
+      what: `CSI driver ${listText(model.csiDriverNames)} serves (${describe(driver.pod.source.doc)})`,
+      where: `${code(nodeDir ?? 'not a hostPath')} as ${code(driver.servedDir)}`,
+    };
+  });
+  return [agents, drivers, proxyReads(model)].filter((stage) => stage.length > 0);
+}
+
+/** Where istio-proxy looks for the socket, for each Istio source and SPIRE template. */
+function proxyReads(model: MeshModel): SocketHop[] {
+  const spireTemplates = spireTemplateNames(model);
+  return model.istioSources.flatMap((istio) => Object.entries(istio.templates)
+    .filter(([name]) => spireTemplates.has(name))
+    .flatMap(([name, template]) => {
+      const render = template.native ?? template.classic;
+      const volume = (render?.spec?.volumes ?? []).find((candidate: any) => candidate.csi);
+      const proxies = [...(render?.spec?.containers ?? []), ...(render?.spec?.initContainers ?? [])].filter((container: any) => container.name === PROXY);
+      const mount = proxies.flatMap((proxy: any) => proxy.volumeMounts ?? []).find((candidate: any) => candidate.name === volume?.name);
+      const where = mount ? code(`${mount.mountPath}/${istio.socketFileName}`) : 'not mounted';
+      return [{ what: `istio-proxy reads, template "${name}" of ${describe(istio.source.doc)}`, where }];
+    }));
+}
+
+function selectorText(selector: LabelSelectorSpec | undefined): string {
+  const labels = Object.entries(selector?.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`);
+  const expressions = (selector?.matchExpressions ?? []).map((requirement) =>
+    [requirement.key, requirement.operator, requirement.values?.length ? `(${requirement.values.join(', ')})` : ''].filter(Boolean).join(' '));
+  const terms = [...labels, ...expressions];
+  return terms.length === 0 ? 'all' : terms.map(code).join(', ');
+}
+
+function workloadIdentities(model: MeshModel): WorkloadIdentity[] {
+  const trustDomain = String(model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain ?? '');
+  const clusterName = String(model.controllerManagers[0]?.value.clusterName ?? '');
+  return spireEnabledPods(model).map((pod: PodTemplate) => {
+    const serviceAccount = pod.spec.serviceAccountName ?? 'default';
+    const selecting = identitiesSelecting(model, pod);
+    const context = { trustDomain, clusterName, namespace: pod.namespace, serviceAccountName: serviceAccount };
+    return {
+      workload: describe(pod.source.doc),
+      namespace: pod.namespace,
+      serviceAccount,
+      identities: selecting.map(({ value }) => value.metadata?.name ?? ''),
+      spiffeIds: [...new Set(selecting.map(({ value }) => renderTemplate(String(value.spec?.spiffeIDTemplate ?? ''), context)))],
+    };
+  });
+}
+
+function applyOrder(objects: ManifestObject[]): string[] {
+  const files = [...new Set(objects.map(({ file }) => file))];
+  return files.map((file, index) => {
+    const docs = objects.filter((object) => object.file === file).map(({ doc }) => doc);
+    if (docs.every((doc) => doc.kind === ISTIOD_HELM_VALUES)) return `- ${code(file)}: istiod Helm values, for installing istiod with Helm instead of the IstioOperator`;
+    return `${index + 1}. ${code(file)}: ${kindCounts(docs)}`;
+  });
+}
+
+function kindCounts(docs: KubeObject[]): string {
+  const counts = new Map<string, number>();
+  for (const doc of docs) counts.set(String(doc.kind), (counts.get(String(doc.kind)) ?? 0) + 1);
+  return [...counts].map(([kind, count]) => `${count} ${kind}`).join(', ');
+}
+
+function mermaidText(text: string): string {
+  return `"${text.replace(/"/g, '#quot;')}"`;
+}
+
+function diagram(stages: SocketHop[][], model: MeshModel, workloads: WorkloadIdentity[]): string[] {
+  const hopIds = stages.map((stage, stageIndex) => stage.map((_, index) => `hop${stageIndex}_${index}`));
+  const hopNodes = stages.flatMap((stage, stageIndex) => stage.map((hop, index) =>
+    `  ${hopIds[stageIndex][index]}[${mermaidText(`${hop.what}<br/>${hop.where.replace(/`/g, '')}`)}]`));
+  const hopEdges = hopIds.slice(1).flatMap((stage, index) => hopIds[index].flatMap((from) => stage.map((to) => `  ${from} --> ${to}`)));
+  const identityIds = new Map(model.clusterSpiffeIds.map(({ value }, index) => [value.metadata?.name ?? '', `id${index}`]));
+  const identityNodes = [...identityIds].map(([name, id]) => `  ${id}[/${mermaidText(`ClusterSPIFFEID ${name}`)}/]`);
+  const workloadNodes = workloads.map((entry, index) => `  w${index}[${mermaidText(`${entry.workload}<br/>${entry.spiffeIds.join('<br/>')}`)}]`);
+  const workloadEdges = workloads.flatMap((entry, index) => entry.identities.map((name) => `  ${identityIds.get(name)} -->|selects| w${index}`));
+  return ['```mermaid', 'flowchart LR', ...hopNodes, ...identityNodes, ...workloadNodes, ...hopEdges, ...workloadEdges, '```'];
+}
