@@ -7,6 +7,7 @@ import { IstioProfileChart } from './charts/istio-profile-chart';
 import { SpireChart } from './charts/spire-chart';
 import { WorkloadsChart } from './charts/workloads-chart';
 import { SidecarMode } from './constructs/istio-spire-profile';
+import { omitServerNormalisedFields } from './server-normal-form';
 
 /** The few settings of the default deployment a user changes without code. */
 export interface DeploymentSettings {
@@ -80,6 +81,7 @@ export const HELM_VALUES_FILE = path.join('helm', 'istiod-values.yaml');
  * istioctl, the profile's Helm values.
  */
 export function synthesize(app: App, deployment: SpireIstioDeployment): void {
+  omitServerNormalisedFields(app);
   app.synth();
   const valuesFile = path.join(app.outdir, HELM_VALUES_FILE);
   fs.mkdirSync(path.dirname(valuesFile), { recursive: true });
