@@ -22,16 +22,15 @@ FIRST_SERVICE_IP=10.96.0.1
 NODE_IP_PREFIX=10.200.0.
 POD_IP_PREFIX=10.200.1.
 WAIT=60
-PIDS=()
 
 kc() { "$(control_plane_bin kubectl)" --kubeconfig "$S/admin.kubeconfig" "$@"; }
 pods_js() { node "$E2E_DIR/lib/pods.js" "$@"; }
 log() { echo "  $*"; }
 
+# Stops every started process by PID, last started first.
 stop_all() {
-  local i pid
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    pid="${PIDS[$i]}"
+  local pid
+  for pid in $(tac "$S/pids" 2>/dev/null); do
     kill "$pid" 2>/dev/null || continue
     timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
   done
@@ -43,7 +42,7 @@ start() {
   local name="$1"
   shift
   "$@" >"$S/logs/$name.log" 2>&1 &
-  PIDS+=($!)
+  echo $! >>"$S/pids"
 }
 
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND once a second; fails naming WHAT on timeout.
@@ -249,23 +248,14 @@ materialize() {
   done < <(pods_js mounts "$plan")
 }
 
-# A claim mount's scratch directory is its PersistentVolume's path: rewrite the plan to it.
+# A claim mount's scratch directory is its PersistentVolume's path.
 resolve_claims() {
   local plan="$1" ns claim volume
   ns="$(pods_js field "$plan" namespace)"
-  node -e '
-    const fs = require("fs"); const [file, ns, pod] = process.argv.slice(1);
-    const plan = JSON.parse(fs.readFileSync(file, "utf8"));
-    for (const m of plan.mounts.filter((m) => m.kind === "claim")) m.dir = `${m.claim}-${pod}`;
-    fs.writeFileSync(file, JSON.stringify(plan));' "$plan" "$ns" "$(pods_js field "$plan" pod)"
-  for claim in $(node -e 'for (const m of JSON.parse(require("fs").readFileSync(process.argv[1])).mounts) if (m.kind === "claim") console.log(m.dir)' "$plan"); do
+  for claim in $(pods_js mounts "$plan" | awk -F'\t' '$1 == "claim" {print $4}'); do
     volume="$(kc -n "$ns" get pvc "$claim" -o jsonpath='{.spec.volumeName}')"
     [[ -n "$volume" ]] || { echo "FAIL: claim $ns/$claim is not bound"; return 1; }
-    node -e '
-      const fs = require("fs"); const [file, claim, dir] = process.argv.slice(1);
-      const plan = JSON.parse(fs.readFileSync(file, "utf8"));
-      for (const m of plan.mounts) if (m.kind === "claim" && m.dir === claim) m.dir = dir;
-      fs.writeFileSync(file, JSON.stringify(plan));' "$plan" "$claim" "$(kc get pv "$volume" -o jsonpath='{.spec.hostPath.path}')"
+    pods_js bind-claim "$plan" "$claim" "$(kc get pv "$volume" -o jsonpath='{.spec.hostPath.path}')"
   done
 }
 
@@ -604,7 +594,13 @@ stage() {
   local name="$1"
   shift
   echo "-- $name"
-  if (set -e; "$@"); then echo "PASS: $name"; else echo "FAIL: $name"; exit 1; fi
+  local rc
+  # Not under `if`: errexit would be off inside the step.
+  set +e
+  (set -e; "$@")
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]]; then echo "PASS: $name"; else echo "FAIL: $name"; exit 1; fi
 }
 
 main() {

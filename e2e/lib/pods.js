@@ -21,9 +21,11 @@ function containerOf(pod, name) {
 }
 
 // How each mounted volume is stood in for: a scratch directory per volume, and what to put in it.
-function volumeSource(pod, volume, podDir, nodeDir) {
+// ConfigMap volumes get one copy per container, since each container's copy is remapped to its
+// own mounts.
+function volumeSource(pod, volume, podDir, nodeDir, containerName) {
   const where = (...parts) => path.join(...parts);
-  if (volume.configMap) return { kind: 'configMap', name: volume.configMap.name, dir: where(podDir, volume.name) };
+  if (volume.configMap) return { kind: 'configMap', name: volume.configMap.name, dir: where(podDir, containerName, volume.name) };
   if (volume.emptyDir) return { kind: 'emptyDir', dir: where(podDir, volume.name) };
   if (volume.hostPath) return { kind: 'hostPath', dir: where(nodeDir, volume.hostPath.path) };
   if (volume.csi) return { kind: 'csi', driver: volume.csi.driver, dir: where(podDir, volume.name) };
@@ -48,7 +50,7 @@ function plan(podFile, containerName, podDir, nodeDir) {
     const volume = volumes.get(m.name);
     const source = volume.persistentVolumeClaim
       ? { kind: 'claim', claim: claims.get(m.name) }
-      : volumeSource(pod, volume, podDir, nodeDir);
+      : volumeSource(pod, volume, podDir, nodeDir, containerName);
     return { mountPath: m.mountPath, ...source };
   });
   const env = {};
@@ -85,10 +87,13 @@ function substitutions(planned) {
     .sort((a, b) => b.mountPath.length - a.mountPath.length);
 }
 
+// One pass, so a scratch path that starts with another mount path (/tmp) is not rewritten again.
 function remapString(value, planned) {
-  for (const m of substitutions(planned)) {
-    const escaped = m.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    value = value.replace(new RegExp(`(^|["=])${escaped}(?=/|"|$)`, 'gm'), `$1${m.dir}`);
+  const subs = substitutions(planned);
+  if (subs.length > 0) {
+    const byPath = new Map(subs.map((m) => [m.mountPath, m.dir]));
+    const alternatives = subs.map((m) => m.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    value = value.replace(new RegExp(`(^|["=])(${alternatives})(?=/|"|$)`, 'gm'), (_, lead, mountPath) => `${lead}${byPath.get(mountPath)}`);
   }
   return value.replace(/0\.0\.0\.0/g, planned.podIP);
 }
@@ -97,6 +102,13 @@ function remapString(value, planned) {
 function remap(planFile, ...files) {
   const planned = readJson(planFile);
   for (const file of files) fs.writeFileSync(file, remapString(fs.readFileSync(file, 'utf8'), planned));
+}
+
+// bind-claim PLAN_JSON CLAIM DIR: the claim's mounts use DIR, its PersistentVolume's path.
+function bindClaim(planFile, claim, dir) {
+  const planned = readJson(planFile);
+  for (const m of planned.mounts) if (m.kind === 'claim' && m.claim === claim) m.dir = dir;
+  fs.writeFileSync(planFile, JSON.stringify(planned));
 }
 
 // field PLAN_JSON KEY: one field, arrays one element per line.
@@ -259,6 +271,7 @@ function withoutKind(file, kind, out) {
 const commands = {
   plan,
   remap,
+  'bind-claim': bindClaim,
   field,
   'remapped-args': remappedArgs,
   mounts: mountsTsv,
