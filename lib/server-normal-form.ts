@@ -1,6 +1,7 @@
 /**
  * Fields cdk8s-plus renders that the API server drops or rewrites when it
- * stores an object: empty lists, zero and false defaults, and memory sizes in
+ * stores an object: empty lists, zero and false defaults, the empty API group
+ * of service account subjects, and memory sizes in
  * MiB that are whole GiB. Left in, a second `kubectl apply` is never
  * `unchanged` and `kubectl apply --server-side` conflicts on them, so GitOps
  * tools would show a permanent diff.
@@ -29,6 +30,8 @@ function patchesFor(node: unknown, at: readonly string[], patches: JsonPatch[]):
     if (EMPTY_LISTS_DROPPED.has(key) && Array.isArray(value) && value.length === 0) {
       patches.push(JsonPatch.remove(pointer(path)));
     } else if (key in DEFAULTS_DROPPED && value === DEFAULTS_DROPPED[key]) {
+      patches.push(JsonPatch.remove(pointer(path)));
+    } else if (key === 'apiGroup' && value === '' && at[at.length - 2] === 'subjects') {
       patches.push(JsonPatch.remove(pointer(path)));
     } else if (RESOURCE_LISTS.has(at[at.length - 1]) && typeof value === 'string' && canonicalMemory(value)) {
       patches.push(JsonPatch.replace(pointer(path), Quantity.fromString(canonicalMemory(value)!)));

@@ -44,3 +44,18 @@ test('container port names are unique within each pod, so the API server warns a
   }
   expect(duplicates).toEqual([]);
 });
+
+test('no TypeScript field name of the generated classes leaks into the rendered schema', () => {
+  expect(findFields((key) => /^xKubernetes/.test(key))).toEqual([]);
+});
+
+test('claim templates and webhook rules are written with the defaults the server stores in lists it replaces whole', () => {
+  const statefulSets = objects.filter(({ doc }) => doc.kind === 'StatefulSet').map(({ doc }) => doc);
+  for (const template of statefulSets.flatMap((s) => s.spec.volumeClaimTemplates ?? [])) {
+    expect(template).toMatchObject({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', spec: { volumeMode: 'Filesystem' }, status: { phase: 'Pending' } });
+  }
+  expect(statefulSets.length).toBeGreaterThan(0);
+  const rules = objects.filter(({ doc }) => doc.kind === 'ValidatingWebhookConfiguration').flatMap(({ doc }) => doc.webhooks.flatMap((w: any) => w.rules));
+  expect(rules.length).toBeGreaterThan(0);
+  expect(rules.every((rule: any) => rule.scope === '*')).toBe(true);
+});

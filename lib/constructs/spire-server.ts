@@ -327,6 +327,8 @@ export class SpireServer extends Construct {
         apiVersions: [SPIRE_API_VERSION],
         operations: ['CREATE', 'UPDATE'],
         resources: [`${resource}s`],
+        // The server's default, written out: rules are replaced as a whole on apply.
+        scope: '*',
       }],
     });
     new KubeValidatingWebhookConfiguration(this, 'Webhook', {
