@@ -21,7 +21,8 @@ FIRST_SERVICE_IP=10.96.0.1
 # Node and pod IPs are /32 addresses on the namespace's loopback interface.
 NODE_IP_PREFIX=10.200.0.
 POD_IP_PREFIX=10.200.1.
-WAIT=60
+# Seconds any one wait may take; generous for a loaded 2-core machine.
+WAIT=90
 
 kc() { "$(control_plane_bin kubectl)" --kubeconfig "$S/admin.kubeconfig" "$@"; }
 pods_js() { node "$E2E_DIR/lib/pods.js" "$@"; }
@@ -175,7 +176,8 @@ EOF
 
 # ---- applying, the README's order ---------------------------------------------------------------
 
-# apply FILE: kubectl apply; any API warning fails the step.
+# apply FILE [recheck]: kubectl apply; any API warning fails the step. With recheck, the re-apply
+# checks apply FILE again.
 apply() {
   kc apply -f "$1" >"$S/apply.out" 2>"$S/apply.err" || { cat "$S/apply.out" "$S/apply.err"; echo "FAIL: kubectl apply -f $(basename "$1") was rejected"; return 1; }
   log "kubectl apply -f $(basename "$1"): $(wc -l <"$S/apply.out") objects"
@@ -184,11 +186,11 @@ apply() {
     echo "FAIL: the API server warned while applying $(basename "$1")"
     return 1
   fi
-  echo "$1" >>"$S/applied"
+  [[ "${2:-}" != recheck ]] || echo "$1" >>"$S/applied"
 }
 
 apply_crds() {
-  apply "$DIR/0000-crds.k8s.yaml"
+  apply "$DIR/0000-crds.k8s.yaml" recheck
   # shellcheck disable=SC2046
   kc wait --for condition=established --timeout=60s $(pods_js crd-names "$DIR")
 }
@@ -227,7 +229,7 @@ materialize() {
   ns="$(pods_js field "$plan" namespace)"
   pod="$(pods_js field "$plan" pod)"
   uid="$(pods_js field "$plan" uid)"
-  while IFS=$'\t' read -r kind mount_path dir name audience seconds file; do
+  while IFS='|' read -r kind mount_path dir name audience seconds file; do
     case "$kind" in
       configMap)
         kc -n "$ns" get configmap "$name" -o json >"$S/cm.json"
@@ -252,18 +254,19 @@ materialize() {
 resolve_claims() {
   local plan="$1" ns claim volume
   ns="$(pods_js field "$plan" namespace)"
-  for claim in $(pods_js mounts "$plan" | awk -F'\t' '$1 == "claim" {print $4}'); do
+  for claim in $(pods_js mounts "$plan" | awk -F'|' '$1 == "claim" {print $4}'); do
     volume="$(kc -n "$ns" get pvc "$claim" -o jsonpath='{.spec.volumeName}')"
     [[ -n "$volume" ]] || { echo "FAIL: claim $ns/$claim is not bound"; return 1; }
     pods_js bind-claim "$plan" "$claim" "$(kc get pv "$volume" -o jsonpath='{.spec.hostPath.path}')"
   done
 }
 
-# run_container NS POD CONTAINER BINARY: runs the container's command from the pod as the API server
-# holds it: its args, env and volumes, mount paths remapped to scratch directories, in a private
+# run_container NS POD CONTAINER ENTRYPOINT...: runs the container's image entrypoint (the built
+# binary and its fixed arguments) with the container from the pod as the API server holds it: its args, env and volumes, mount paths remapped to scratch directories, in a private
 # mount namespace holding its service account volume and a hosts file standing in for cluster DNS.
 run_container() {
-  local ns="$1" pod="$2" container="$3" binary="$4"
+  local ns="$1" pod="$2" container="$3"
+  local entrypoint=("${@:4}")
   local pod_dir="$S/pods/$pod" node plan
   node="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.spec.nodeName}')"
   mkdir -p "$pod_dir"
@@ -273,13 +276,13 @@ run_container() {
   resolve_claims "$plan"
   materialize "$plan"
   local configs=()
-  mapfile -t configs < <(pods_js mounts "$plan" | awk -F'\t' '$1 == "configMap" {print $3}' | xargs -r -I{} find {} -type f)
+  mapfile -t configs < <(pods_js mounts "$plan" | awk -F'|' '$1 == "configMap" {print $3}' | xargs -r -I{} find {} -type f)
   [[ ${#configs[@]} -eq 0 ]] || pods_js remap "$plan" "${configs[@]}"
   local args=() env=()
   mapfile -t args < <(pods_js remapped-args "$plan")
   mapfile -t env < <(pods_js field "$plan" env)
   local sa_dir
-  sa_dir="$(pods_js mounts "$plan" | awk -F'\t' '$1 == "serviceAccount" {print $3}')"
+  sa_dir="$(pods_js mounts "$plan" | awk -F'|' '$1 == "serviceAccount" {print $3}')"
   start "$pod.$container" unshare -m bash -c '
     set -e
     mount --make-rprivate /
@@ -291,9 +294,9 @@ run_container() {
     mount --bind "$2" /etc/hosts
     shift 2
     exec "$@"' _ "$sa_dir" "$S/hosts" env -i PATH="$PATH" KUBERNETES_SERVICE_HOST="$APISERVER_IP" \
-    KUBERNETES_SERVICE_PORT=6443 "${env[@]}" "$binary" "${args[@]}"
+    KUBERNETES_SERVICE_PORT=6443 "${env[@]}" "${entrypoint[@]}" "${args[@]}"
   pods_js field "$plan" readiness >"$pod_dir/$container.readiness"
-  log "started $ns/$pod container $container: $(basename "$binary") ${args[*]}"
+  log "started $ns/$pod container $container: $(basename "${entrypoint[0]}") ${entrypoint[*]:1} ${args[*]}"
 }
 
 ready_url() { curl -fsS --max-time 2 "$(cat "$S/pods/$1/$2.readiness")"; }
@@ -303,7 +306,7 @@ write_hosts() {
   {
     echo "127.0.0.1 localhost"
     kc get endpointslices -A -o jsonpath='{range .items[*]}{.metadata.labels.kubernetes\.io/service-name}.{.metadata.namespace}.svc {.endpoints[0].addresses[0]}{"\n"}{end}' |
-      awk 'NF == 2 {print $2, $1, $1 ".cluster.local"}'
+      awk 'NF == 2 {print $2, $1 ".cluster.local", $1}'
   } >"$S/hosts"
 }
 
@@ -315,7 +318,8 @@ start_spire_server() {
     count_scheduled spire-server app.kubernetes.io/name=spire-server 1
   pod_status spire-server "$pod" false
   write_hosts
-  run_container spire-server "$pod" spire-server "$(spire_cgo_bin spire-server)"
+  # The images' entrypoints: `spire-server run`, `spire-agent run`, the controller manager binary.
+  run_container spire-server "$pod" spire-server "$(spire_cgo_bin spire-server)" run
   run_container spire-server "$pod" spire-controller-manager "$(controller_manager_bin)"
   if ! wait_for "$WAIT" "the spire-server readiness probe" ready_url "$pod" spire-server ||
     ! wait_for "$WAIT" "the spire-controller-manager readiness probe" ready_url "$pod" spire-controller-manager; then
@@ -358,25 +362,23 @@ agent_attested() { server_cli agent show -spiffeID "$1"; }
 start_agents() {
   wait_for "$WAIT" "one spire-agent pod per node" count_scheduled spire-system app.kubernetes.io/name=spire-agent "${#NODES[@]}"
   write_hosts
-  local node pod failed=0
+  local node pod
   for node in "${NODES[@]}"; do
     pod="$(agent_pod_on "$node")"
     pod_status spire-system "$pod" false
-    run_container spire-system "$pod" spire-agent "$(spire_cgo_bin spire-agent)"
+    run_container spire-system "$pod" spire-agent "$(spire_cgo_bin spire-agent)" run
   done
   for node in "${NODES[@]}"; do
     pod="$(agent_pod_on "$node")"
     if ! wait_for "$WAIT" "the agent on $node to attest as $(agent_id_of "$node")" agent_attested "$(agent_id_of "$node")"; then
       log_errors "$pod.spire-agent"
       log_errors spire-server-0.spire-server
-      failed=1
-      continue
+      return 1
     fi
-    wait_for "$WAIT" "agent $pod readiness probe" ready_url "$pod" spire-agent || { log_errors "$pod.spire-agent"; failed=1; continue; }
+    wait_for "$WAIT" "agent $pod readiness probe" ready_url "$pod" spire-agent || { log_errors "$pod.spire-agent"; return 1; }
     pod_status spire-system "$pod" true
     log "agent $pod on $node attested as $(agent_id_of "$node")"
   done
-  [[ $failed -eq 0 ]]
   kc -n spire-system rollout status daemonset/spire-agent --timeout=180s
 }
 
@@ -402,7 +404,8 @@ install_istio() {
   "$(istioctl_bin "$ISTIO_NEW_VERSION")" manifest generate -f "$iop" --set hub=docker.io/istio --set "tag=$ISTIO_NEW_VERSION" \
     >"$S/istio/generated.yaml" 2>"$S/istio/generate.log" || { cat "$S/istio/generate.log"; return 1; }
   log "istioctl $ISTIO_NEW_VERSION manifest generate: $(pods_js without-kind "$S/istio/generated.yaml" MutatingWebhookConfiguration "$S/istio/install.yaml") without the injector webhook"
-  # istioctl applies CRDs first and waits for them, as kubectl does not within one file.
+  # istioctl creates its namespace and applies CRDs first, waiting for them.
+  kc create namespace istio-system >/dev/null
   node -e '
     const { loadFile } = require(process.argv[1]); const YAML = require("yaml"); const fs = require("fs");
     const all = loadFile(process.argv[2]).map((e) => e.obj);
@@ -472,7 +475,7 @@ agent_has_svids() {
   local node="$1" pod id spiffe_id
   pod="$(agent_pod_on "$node")"
   while read -r id spiffe_id; do
-    grep -q "Creating X509-SVID.*entry=$id.*spiffe_id=\"\?$spiffe_id" "$S/logs/$pod.spire-agent.log" || return 1
+    grep -q "Creating X509-SVID.*entry_id=$id.*spiffe_id=\"\?$spiffe_id" "$S/logs/$pod.spire-agent.log" || return 1
   done < <(pods_js entry-ids "$S/entries.json" "$(agent_id_of "$node")")
 }
 
@@ -528,12 +531,22 @@ check_scale_and_delete() {
   log "deleted deploy/$deploy: no entry $id left"
 }
 
+# The re-apply checks need the workloads as a user applies them: without istiod's webhook the
+# suite applied kube-inject's Deployments, whose pod templates hold Istio's output. The output's
+# own objects go into copies of their namespaces, where no pods are injected.
+apply_workloads_as_written() {
+  pods_js rehome "$DIR/0004-workloads.k8s.yaml" -as-written "$S/0004-workloads.as-written.yaml"
+  apply "$S/0004-workloads.as-written.yaml" recheck
+}
+
 check_reapply_unchanged() {
   local file changed=0
   while read -r file; do
+    kc diff -f "$file" >"$S/reapply.diff" 2>&1 || true
     kc apply -f "$file" >"$S/reapply.out" 2>&1
     if grep -v ' unchanged$' "$S/reapply.out" | grep -q .; then
       grep -v ' unchanged$' "$S/reapply.out" | sed "s/^/    $(basename "$file"): /"
+      grep -E '^(\+\+\+|[-+] )' "$S/reapply.diff" | grep -v -E '^[-+] +(generation|resourceVersion):' | head -n 30 | sed 's/^/      /' || true
       changed=1
     fi
   done <"$S/applied"
@@ -591,6 +604,35 @@ workloads_running() {
 
 # stage NAME FUNCTION...: a step later ones depend on; the run stops at the first failing one.
 stage() {
+  run_check "$@"
+  [[ $FAILED -eq 0 ]] || exit 1
+}
+
+nodes_and_volumes() {
+  create_nodes
+  create_volumes
+}
+
+all_running() {
+  mark_running "$1"
+  [[ -n "$(kc -n "$1" get pods -o name)" && -z "$(kc -n "$1" get pods -o jsonpath='{.items[?(@.status.phase!="Running")].metadata.name}')" ]]
+}
+
+workloads_running() {
+  local ns deploy
+  for ns in $(kc get deploy -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"\n"}{end}' | sort -u | grep -v '^istio-system$'); do
+    wait_for "$WAIT" "the pods of namespace $ns to be scheduled and running" all_running "$ns"
+    for deploy in $(kc -n "$ns" get deploy -o name); do
+      kc -n "$ns" rollout status "$deploy" --timeout=60s >/dev/null
+    done
+    log "namespace $ns: $(kc -n "$ns" get pods -o name | grep -c .) pods running, every Deployment rolled out"
+  done
+}
+
+# ---- the run ------------------------------------------------------------------------------------
+
+# stage NAME FUNCTION...: a step later ones depend on; the run stops at the first failing one.
+stage() {
   local name="$1"
   shift
   echo "-- $name"
@@ -615,21 +657,22 @@ main() {
   stage "control plane up" start_control_plane
   stage "CRDs applied and Established" apply_crds
   stage "nodes Ready, a PersistentVolume for the server's claim" nodes_and_volumes
-  stage "SPIRE applied without API warnings" apply "$DIR/0001-spire.k8s.yaml"
+  stage "SPIRE applied without API warnings" apply "$DIR/0001-spire.k8s.yaml" recheck
   stage "spire-server and controller manager running as their service account" start_spire_server
   stage "trust bundle ConfigMap published by the server" check_bundle_published
   stage "agents attested with k8s_psat from the published bundle" start_agents
   stage "agent list: one k8s_psat agent per node" check_agents_psat
-  stage "ClusterSPIFFEIDs admitted by the controller manager's webhook" apply "$DIR/0002-identities.k8s.yaml"
+  stage "ClusterSPIFFEIDs admitted by the controller manager's webhook" apply "$DIR/0002-identities.k8s.yaml" recheck
   stage "Istio profile installed" install_istio
   stage "workloads injected" inject_workloads
   stage "workloads applied without API warnings" apply "$S/0004-workloads.injected.yaml"
   stage "workloads running (rollout status)" workloads_running
   stage "every SPIRE-enabled pod has one entry with its SPIFFE ID and its node's agent as parent" check_entries
   stage "each agent holds an X509-SVID for every entry of its node" check_svids
-  stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
+  stage "workloads as written applied without API warnings, in copies of their namespaces" apply_workloads_as_written
   stage "a second kubectl apply reports every object unchanged" check_reapply_unchanged
   stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
+  stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
   stage "Pod Security labels hold for the pods of their namespace" check_pod_security
 }
 

@@ -4,12 +4,7 @@
 // at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { YAML, loadDir, loadFile, ofKind, describe } = require('../../conformance/lib/manifests');
-
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
+const { YAML, loadDir, loadFile, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 // The service account volume the API server adds to every pod; in-cluster clients read it at this
@@ -124,9 +119,9 @@ function remappedArgs(planFile) {
   planned.args.forEach((a) => console.log(remapString(a, planned)));
 }
 
-function mountsTsv(planFile) {
+function mountsTable(planFile) {
   for (const m of readJson(planFile).mounts) {
-    console.log([m.kind, m.mountPath, m.dir || '', m.name || m.claim || m.driver || '', m.audience || '', m.seconds || '', m.file || ''].join('\t'));
+    console.log([m.kind, m.mountPath, m.dir || '', m.name || m.claim || m.driver || '', m.audience || '', m.seconds || '', m.file || ''].join('|'));
   }
 }
 
@@ -268,13 +263,25 @@ function withoutKind(file, kind, out) {
   console.log(`${kept.length} objects`);
 }
 
+// rehome FILE SUFFIX OUT: the objects of FILE in namespaces renamed with SUFFIX, so they can be
+// applied beside the injected copies without touching them.
+function rehome(file, suffix, out) {
+  const objects = loadFile(file).map(({ obj }) => {
+    if (obj.kind === 'Namespace') obj.metadata.name += suffix;
+    else if (obj.metadata.namespace) obj.metadata.namespace += suffix;
+    for (const subject of obj.subjects || []) if (subject.namespace) subject.namespace += suffix;
+    return obj;
+  });
+  writeDocuments(out, objects);
+}
+
 const commands = {
   plan,
   remap,
   'bind-claim': bindClaim,
   field,
   'remapped-args': remappedArgs,
-  mounts: mountsTsv,
+  mounts: mountsTable,
   'write-configmap': writeConfigMap,
   'pod-status': podStatus,
   'crd-names': crdNames,
@@ -285,13 +292,8 @@ const commands = {
   agents,
   mutate,
   'without-kind': withoutKind,
+  rehome,
   mutations: () => console.log(Object.keys(MUTATIONS).join(' ')),
 };
 
-const [command, ...args] = process.argv.slice(2);
-if (!commands[command]) fail(`unknown command ${command}; one of ${Object.keys(commands).join(', ')}`);
-try {
-  commands[command](...args);
-} catch (e) {
-  fail(e.message);
-}
+runCommand(commands);
