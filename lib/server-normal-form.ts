@@ -1,7 +1,8 @@
 /**
  * Fields cdk8s-plus renders that the API server drops or rewrites when it
  * stores an object: empty lists, zero and false defaults, the empty API group
- * of service account subjects, and memory sizes in
+ * of service account subjects, field references without their default
+ * apiVersion, and memory sizes in
  * MiB that are whole GiB. Left in, a second `kubectl apply` is never
  * `unchanged` and `kubectl apply --server-side` conflicts on them, so GitOps
  * tools would show a permanent diff.
@@ -36,6 +37,11 @@ function patchesFor(node: unknown, at: readonly string[], patches: JsonPatch[]):
     } else if (RESOURCE_LISTS.has(at[at.length - 1]) && typeof value === 'string' && canonicalMemory(value)) {
       patches.push(JsonPatch.replace(pointer(path), Quantity.fromString(canonicalMemory(value)!)));
     } else {
+      // The server defaults a field reference's apiVersion, and server-side apply treats the
+      // reference as one atomic value: left out, every apply conflicts with the stored one.
+      if (key === 'fieldRef' && value && typeof value === 'object' && !('apiVersion' in value)) {
+        patches.push(JsonPatch.add(pointer([...path, 'apiVersion']), 'v1'));
+      }
       patchesFor(value, path, patches);
     }
   }

@@ -59,3 +59,9 @@ test('claim templates and webhook rules are written with the defaults the server
   expect(rules.length).toBeGreaterThan(0);
   expect(rules.every((rule: any) => rule.scope === '*')).toBe(true);
 });
+
+test('field references carry the apiVersion the server defaults, so server-side apply does not conflict', () => {
+  const refs = findFields((key) => key === 'fieldRef');
+  expect(refs.length).toBeGreaterThan(0);
+  expect(refs.filter((ref) => !ref.includes('"apiVersion":"v1"'))).toEqual([]);
+});
