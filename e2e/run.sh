@@ -20,6 +20,7 @@ FAILED=0
 FAILED_NAMES=()
 NETNS=""
 WORK=""
+RUNS=0
 
 usage() {
   sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -50,7 +51,9 @@ count() {
 run_cluster() {
   local name="$1" dir="$2" rc=0
   NETNS="cdk8s-spire-istio-e2e-$$-$name"
-  local scratch="$WORK/$name"
+  # Short: unix socket paths under it must stay within 108 bytes.
+  RUNS=$((RUNS + 1))
+  local scratch="$WORK/$RUNS"
   mkdir -p "$scratch"
   ip netns add "$NETNS"
   timeout --kill-after=20 "$RUN_TIMEOUT" ip netns exec "$NETNS" bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" \
