@@ -608,43 +608,6 @@ stage() {
   [[ $FAILED -eq 0 ]] || exit 1
 }
 
-nodes_and_volumes() {
-  create_nodes
-  create_volumes
-}
-
-all_running() {
-  mark_running "$1"
-  [[ -n "$(kc -n "$1" get pods -o name)" && -z "$(kc -n "$1" get pods -o jsonpath='{.items[?(@.status.phase!="Running")].metadata.name}')" ]]
-}
-
-workloads_running() {
-  local ns deploy
-  for ns in $(kc get deploy -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"\n"}{end}' | sort -u | grep -v '^istio-system$'); do
-    wait_for "$WAIT" "the pods of namespace $ns to be scheduled and running" all_running "$ns"
-    for deploy in $(kc -n "$ns" get deploy -o name); do
-      kc -n "$ns" rollout status "$deploy" --timeout=60s >/dev/null
-    done
-    log "namespace $ns: $(kc -n "$ns" get pods -o name | grep -c .) pods running, every Deployment rolled out"
-  done
-}
-
-# ---- the run ------------------------------------------------------------------------------------
-
-# stage NAME FUNCTION...: a step later ones depend on; the run stops at the first failing one.
-stage() {
-  local name="$1"
-  shift
-  echo "-- $name"
-  local rc
-  # Not under `if`: errexit would be off inside the step.
-  set +e
-  (set -e; "$@")
-  rc=$?
-  set -e
-  if [[ $rc -eq 0 ]]; then echo "PASS: $name"; else echo "FAIL: $name"; exit 1; fi
-}
-
 main() {
   mkdir -p "$S/logs" "$S/nodes" "$S/pods" "$S/volumes"
   : >"$S/applied"
