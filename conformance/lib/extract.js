@@ -3,12 +3,7 @@
 // Usage: node extract.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { YAML, loadFile, loadDir, ofKind, describe, writeYaml } = require('./manifests');
-
-function fail(message) {
-  console.error(`FAIL: ${message}`);
-  process.exit(1);
-}
+const { YAML, loadFile, loadDir, ofKind, describe, writeYaml, fail, runCommand } = require('./manifests');
 
 function exactlyOne(entries, what) {
   if (entries.length !== 1) {
@@ -206,10 +201,4 @@ const commands = {
   crds,
 };
 
-const [command, ...args] = process.argv.slice(2);
-if (!commands[command]) fail(`unknown command ${command}; one of ${Object.keys(commands).join(', ')}`);
-try {
-  commands[command](...args);
-} catch (e) {
-  fail(e.message);
-}
+runCommand(commands);

@@ -47,4 +47,20 @@ function writeYaml(file, obj) {
   fs.writeFileSync(file, YAML.stringify(obj, { lineWidth: 0 }));
 }
 
-module.exports = { YAML, loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml };
+function fail(message) {
+  console.error(`FAIL: ${message}`);
+  process.exit(1);
+}
+
+// Runs the command named by the first argument of a `node <script> <command> <args...>` call.
+function runCommand(commands) {
+  const [command, ...args] = process.argv.slice(2);
+  if (!commands[command]) fail(`unknown command ${command}; one of ${Object.keys(commands).join(', ')}`);
+  try {
+    commands[command](...args);
+  } catch (e) {
+    fail(e.message);
+  }
+}
+
+module.exports = { YAML, loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml, fail, runCommand };

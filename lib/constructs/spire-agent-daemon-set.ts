@@ -209,7 +209,7 @@ export class SpireAgentDaemonSet extends Construct {
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-config', `${CONFIG_DIR}/agent.conf`],
-      ports: [{ name: 'healthz', number: DEFAULT_HEALTH_CHECKS.port }],
+      ports: [{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }],
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),

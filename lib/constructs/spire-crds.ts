@@ -11,7 +11,10 @@ const string: JsonSchemaProps = { type: 'string' };
 const boolean: JsonSchemaProps = { type: 'boolean' };
 const integer: JsonSchemaProps = { type: 'integer' };
 const strings: JsonSchemaProps = { type: 'array', items: string };
-const atomicStrings: JsonSchemaProps = { ...strings, xKubernetesListType: 'atomic' };
+// `items` is untyped in the generated classes, so what sits inside it is rendered as written and
+// needs the API's own field names: the typed `xKubernetesListType` would reach the server as an
+// unknown field, which it drops.
+const atomicStringsInItems = { ...strings, 'x-kubernetes-list-type': 'atomic' } as JsonSchemaProps;
 
 function object(properties: Record<string, JsonSchemaProps>, required?: string[]): JsonSchemaProps {
   return { type: 'object', properties, ...(required ? { required } : {}) };
@@ -22,7 +25,7 @@ const labelSelector: JsonSchemaProps = {
     matchExpressions: {
       type: 'array',
       xKubernetesListType: 'atomic',
-      items: object({ key: string, operator: string, values: atomicStrings }, ['key', 'operator']),
+      items: object({ key: string, operator: string, values: atomicStringsInItems }, ['key', 'operator']),
     },
     matchLabels: { type: 'object', additionalProperties: string },
   }),

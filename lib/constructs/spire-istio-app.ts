@@ -3,6 +3,7 @@ import * as path from 'path';
 import { App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { WIRING_REPORT_FILE, wiringReportOf } from '../check/wiring-report';
+import { omitServerNormalisedFields } from '../kube/server-normal-form';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 
@@ -64,6 +65,7 @@ export class SpireIstioApp extends App {
     const outdir = this.outdir;
     writable.outdir = dir;
     try {
+      omitServerNormalisedFields(this);
       synthOnceValidated(this, () => super.synth());
       this.writeHelmValues(dir);
       // Read off the files just written, so the report shows what gets applied.

@@ -262,7 +262,7 @@ export class SpireServer extends Construct {
       args: ['-expandEnv', '-config', `${CONFIG_DIR}/server.conf`],
       ports: [
         { name: 'grpc', number: this.port },
-        { name: 'healthz', number: DEFAULT_HEALTH_CHECKS.port },
+        { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
       ],
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
@@ -294,7 +294,7 @@ export class SpireServer extends Construct {
       args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/controller-manager-config.yaml`],
       ports: [
         { name: 'https', number: WEBHOOK_PORT },
-        { name: 'healthz', number: CONTROLLER_MANAGER_HEALTH_PORT },
+        { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
       ],
       liveness: httpProbe('/healthz', CONTROLLER_MANAGER_HEALTH_PORT, 30),
       readiness: httpProbe('/readyz', CONTROLLER_MANAGER_HEALTH_PORT, 5),
@@ -330,6 +330,8 @@ export class SpireServer extends Construct {
         apiVersions: [SPIRE_API_VERSION],
         operations: ['CREATE', 'UPDATE'],
         resources: [`${resource}s`],
+        // The server's default, written out: rules are replaced as a whole on apply.
+        scope: '*',
       }],
     });
     new KubeValidatingWebhookConfiguration(this, 'Webhook', {

@@ -48,6 +48,28 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
     name: claim.name,
     mountPath: claim.mountPath,
   }));
+  storeClaimTemplatesAsServerDoes(apiObject);
+}
+
+/**
+ * The API server stores each claim template with `apiVersion`, `kind`, the
+ * default `volumeMode` and a `Pending` status. The list is replaced as a whole
+ * on apply, so anything less makes every re-apply a change. The typed props
+ * have no place for these fields, so they are added to the rendered object.
+ */
+function storeClaimTemplatesAsServerDoes(apiObject: ApiObject): void {
+  const render = apiObject.toJson.bind(apiObject);
+  apiObject.toJson = () => {
+    const rendered = render();
+    rendered.spec.volumeClaimTemplates = rendered.spec.volumeClaimTemplates.map((template: any) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      ...template,
+      spec: { ...template.spec, volumeMode: template.spec.volumeMode ?? 'Filesystem' },
+      status: { phase: 'Pending' },
+    }));
+    return rendered;
+  };
 }
 
 /**

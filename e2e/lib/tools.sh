@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# The components the e2e suite runs, built from source into the conformance suite's tools cache
+# with its helpers (build_tool, go_build_in_module, module_hash). Sourced by e2e/run.sh, which
+# sets E2E_DIR and CONFORMANCE_DIR.
+
+# shellcheck source=../../conformance/lib/tools.sh
+source "$CONFORMANCE_DIR/lib/tools.sh"
+
+CONTROL_PLANE_MODULE="$E2E_DIR/tools/control-plane"
+CONTROLLER_MANAGER_MODULE="$E2E_DIR/tools/spire-controller-manager"
+KUBERNETES_VERSION="$(module_version "$CONTROL_PLANE_MODULE" k8s.io/kubernetes)"
+E2E_CONTROLLER_MANAGER_VERSION="$(module_version "$CONTROLLER_MANAGER_MODULE" github.com/spiffe/spire-controller-manager)"
+
+control_plane_bin() { echo "$TOOLS_ROOT/kubernetes/$KUBERNETES_VERSION/bin/$1"; }
+# The CGO build lives apart from the conformance suite's CGO-less one: only it can open sqlite.
+spire_cgo_bin() { echo "$TOOLS_ROOT/spire-cgo/$SPIRE_VERSION/bin/$1"; }
+controller_manager_bin() { echo "$TOOLS_ROOT/spire-controller-manager/$E2E_CONTROLLER_MANAGER_VERSION/bin/spire-controller-manager"; }
+
+# Without these the binaries report v0.0.0-master, and kubectl warns about the version skew.
+kubernetes_ldflags() {
+  local v="$KUBERNETES_VERSION" minor flags="-s -w" pkg
+  minor="$(cut -d. -f2 <<<"$v")"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
+
+install_control_plane() {
+  local ldflags
+  ldflags="$(kubernetes_ldflags)"
+  build_tool kubernetes "$KUBERNETES_VERSION" "go build -ldflags=$ldflags in module $(module_hash "$CONTROL_PLANE_MODULE") $(module_hash "$CONTROL_PLANE_MODULE/etcd")" \
+    go_build_in_module "$CONTROL_PLANE_MODULE" "" "$ldflags" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd
+}
+
+go_build_spire_with_cgo() {
+  CGO_ENABLED=1 go_build_in_module "$CONFORMANCE_DIR/tools/spire" "" "-s -w" \
+    github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+}
+
+install_spire_cgo() {
+  build_tool spire-cgo "$SPIRE_VERSION" "CGO_ENABLED=1 go build spire-server spire-agent in module $(module_hash "$CONFORMANCE_DIR/tools/spire")" \
+    go_build_spire_with_cgo
+}
+
+go_build_controller_manager() {
+  (cd "$CONTROLLER_MANAGER_MODULE" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags="-s -w" \
+    -o "$dir/bin/spire-controller-manager" github.com/spiffe/spire-controller-manager/cmd)
+}
+
+install_controller_manager() {
+  build_tool spire-controller-manager "$E2E_CONTROLLER_MANAGER_VERSION" "go build ./cmd in module $(module_hash "$CONTROLLER_MANAGER_MODULE")" \
+    go_build_controller_manager
+}
+
+install_e2e_tools() {
+  require_go
+  echo "tools cache: $TOOLS_ROOT"
+  install_istioctl_new
+  install_control_plane
+  install_spire_cgo
+  install_controller_manager
+}
