@@ -72,7 +72,12 @@ export function parseIstiodValues(file: string, text: string): ManifestObject {
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
     throw new Error(`${file}: not an istiod Helm values file: expected a mapping of values`);
   }
-  return { file, doc: { kind: ISTIOD_HELM_VALUES, spec: { meshConfig: (values as KubeObject).meshConfig, values } } };
+  return istiodValuesObject(file, values as KubeObject);
+}
+
+/** istiod Helm values as the IstioOperator-shaped object the rules read. */
+export function istiodValuesObject(file: string, values: KubeObject): ManifestObject {
+  return { file, doc: { kind: ISTIOD_HELM_VALUES, spec: { meshConfig: values.meshConfig, values } } };
 }
 
 export function loadManifests(paths: string[]): ManifestObject[] {

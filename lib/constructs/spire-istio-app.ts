@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, AppProps, Yaml } from 'cdk8s';
+import { App, AppProps, Yaml, YamlOutputType } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { WIRING_REPORT_FILE, wiringReportOf } from '../check/wiring-report';
+import { istiodValuesObject, ManifestObject, manifestFiles } from '../check/manifests';
+import { WIRING_REPORT_FILE, wiringReport, wiringReportOf } from '../check/wiring-report';
 import { omitServerNormalisedFields } from '../kube/server-normal-form';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
@@ -66,17 +67,48 @@ export class SpireIstioApp extends App {
     writable.outdir = dir;
     try {
       omitServerNormalisedFields(this);
-      synthOnceValidated(this, () => super.synth());
+      let written: ManifestObject[] | undefined;
+      synthOnceValidated(this, () => {
+        super.synth();
+        written = this.writesWiringReport ? this.writtenObjects(dir) : undefined;
+      });
       this.writeHelmValues(dir);
-      // Read off the files just written, so the report shows what gets applied.
-      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), wiringReportOf([dir]));
+      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(dir, written));
     } finally {
       writable.outdir = outdir;
     }
   }
 
+  /**
+   * The report of what was just written. The objects are those the charts
+   * rendered into the numbered files, so parsing the files again (most of the
+   * time a large synth would spend on the report) is needed only for output
+   * laid out otherwise.
+   */
+  private wiringReport(dir: string, written: ManifestObject[] | undefined): string {
+    if (!written) return wiringReportOf([dir]);
+    const helmValues = this.helmValuesWritten()
+      .map((profile) => istiodValuesObject(profile.helmValuesFile, profile.helmValues))
+      .sort((a, b) => a.file.localeCompare(b.file));
+    return wiringReport([...written, ...helmValues]);
+  }
+
+  /** The objects of each numbered chart file, as rendered; undefined for other layouts. */
+  private writtenObjects(dir: string): ManifestObject[] | undefined {
+    const files = manifestFiles([dir]).map((file) => path.relative(dir, file));
+    const charts = this.charts;
+    const numbered = this.yamlOutputType === YamlOutputType.FILE_PER_CHART && files.length === charts.length
+      && files.every((file, index) => file.startsWith(`${String(index).padStart(4, '0')}-`));
+    if (!numbered) return undefined;
+    return charts.flatMap((chart, index) => Object.values(chart.toJson()).map((doc) => ({ file: files[index], doc })));
+  }
+
+  private helmValuesWritten(): IstioSpireProfile[] {
+    return IstioSpireProfile.allIn(this).filter((candidate) => candidate.writesHelmValues);
+  }
+
   private writeHelmValues(dir: string): void {
-    for (const profile of IstioSpireProfile.allIn(this).filter((candidate) => candidate.writesHelmValues)) {
+    for (const profile of this.helmValuesWritten()) {
       const file = path.join(dir, profile.helmValuesFile);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       Yaml.save(file, [profile.helmValues]);
