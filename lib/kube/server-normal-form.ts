@@ -10,12 +10,13 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Quantity } from './objects';
+import { pointerKey } from './pod-template';
 
 const EMPTY_LISTS_DROPPED = new Set(['externalIPs', 'resourceNames']);
 const DEFAULTS_DROPPED: Record<string, unknown> = { minReadySeconds: 0, hostNetwork: false };
 const RESOURCE_LISTS = new Set(['limits', 'requests']);
 
-const pointer = (segments: readonly string[]) => segments.map((s) => `/${s.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+const pointer = (segments: readonly string[]) => segments.map((segment) => `/${pointerKey(segment)}`).join('');
 
 /** `2048Mi` → `2Gi`, as the server canonicalises it; undefined when already canonical. */
 export function canonicalMemory(value: string): string | undefined {
