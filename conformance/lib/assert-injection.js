@@ -2,7 +2,8 @@
 // Asserts on a Deployment after `istioctl kube-inject` that the SPIRE wiring reached istio-proxy.
 // Usage: node assert-injection.js ORIGINAL INJECTED SOCKET_PATH PROFILE_MODE EXPECTED_MODE
 // where the modes are native|classic: PROFILE_MODE is what istiod's ENABLE_NATIVE_SIDECARS
-// gives, EXPECTED_MODE what the synthesized variant asked for.
+// gives, EXPECTED_MODE what the synthesized variant asked for. The e2e suite requires it to run
+// the same checks on the pods istiod's webhook injected.
 const path = require('path');
 const { isDeepStrictEqual } = require('util');
 const { loadFile } = require('./manifests');
@@ -14,9 +15,8 @@ const PROXY = 'istio-proxy';
 // Port of the istio-agent endpoint that application probes are rewritten to.
 const AGENT_STATUS_PORT = 15020;
 
-const [originalFile, injectedFile, socketPath, profileMode, expectedMode] = process.argv.slice(2);
-const failures = [];
-const passed = [];
+let failures = [];
+let passed = [];
 const check = (ok, message, detail) => (ok ? passed.push(message) : failures.push(detail ? `${message}; ${detail}` : message));
 
 function deployment(file) {
@@ -30,7 +30,7 @@ function duplicates(names) {
 }
 
 // The pod annotation sidecar.istio.io/nativeSidecar takes precedence over istiod's setting.
-function effectiveMode(template) {
+function effectiveMode(template, profileMode) {
   const annotation = ((template.metadata || {}).annotations || {})['sidecar.istio.io/nativeSidecar'];
   if (annotation === 'true') return ['native', 'pod annotation sidecar.istio.io/nativeSidecar'];
   if (annotation === 'false') return ['classic', 'pod annotation sidecar.istio.io/nativeSidecar'];
@@ -44,7 +44,7 @@ function isGateway(template) {
   return templates.split(',').map((t) => t.trim()).includes('gateway');
 }
 
-function checkProxyPlacement(pod, mode, source, gateway) {
+function checkProxyPlacement(pod, [mode, source], gateway, expectedMode) {
   const inInit = (pod.initContainers || []).find((c) => c.name === PROXY);
   const inMain = (pod.containers || []).find((c) => c.name === PROXY);
   if (gateway) {
@@ -61,7 +61,7 @@ function checkProxyPlacement(pod, mode, source, gateway) {
   return inInit || inMain;
 }
 
-function checkSpireSocket(pod, proxy) {
+function checkSpireSocket(pod, proxy, socketPath) {
   const volumes = pod.volumes || [];
   const csiVolumes = volumes.filter((v) => v.csi && v.csi.driver === SPIFFE_CSI_DRIVER);
   check(csiVolumes.length > 0, `pod has a volume from CSI driver ${SPIFFE_CSI_DRIVER}`);
@@ -149,17 +149,37 @@ function checkWorkloadUnchanged(before, after) {
   }
 }
 
-try {
-  const before = deployment(originalFile).spec.template.spec;
-  const template = deployment(injectedFile).spec.template;
-  const after = template.spec;
-  const proxy = checkProxyPlacement(after, ...effectiveMode(template), isGateway(template));
-  if (proxy) checkSpireSocket(after, proxy);
-  checkPodShape(after);
-  checkWorkloadUnchanged(before, after);
-} catch (e) {
-  failures.push(e.message);
+/**
+ * The checks on one injected pod template. `before` is the pod spec as written, or undefined
+ * where the pod comes from the API server (which adds its defaults) rather than from kube-inject.
+ */
+function assertInjection({ before, template, socketPath, profileMode, expectedMode }) {
+  failures = [];
+  passed = [];
+  try {
+    const after = template.spec;
+    const proxy = checkProxyPlacement(after, effectiveMode(template, profileMode), isGateway(template), expectedMode);
+    if (proxy) checkSpireSocket(after, proxy, socketPath);
+    checkPodShape(after);
+    if (before) checkWorkloadUnchanged(before, after);
+  } catch (e) {
+    failures.push(e.message);
+  }
+  return { passed, failures };
 }
-for (const message of passed) console.log(`    ok: ${message}`);
-for (const message of failures) console.log(`    FAIL: ${message}`);
-process.exit(failures.length ? 1 : 0);
+
+if (require.main === module) {
+  const [originalFile, injectedFile, socketPath, profileMode, expectedMode] = process.argv.slice(2);
+  const result = assertInjection({
+    before: deployment(originalFile).spec.template.spec,
+    template: deployment(injectedFile).spec.template,
+    socketPath,
+    profileMode,
+    expectedMode,
+  });
+  for (const message of result.passed) console.log(`    ok: ${message}`);
+  for (const message of result.failures) console.log(`    FAIL: ${message}`);
+  process.exit(result.failures.length ? 1 : 0);
+}
+
+module.exports = { assertInjection };

@@ -80,14 +80,14 @@ clusterspiffeid_check_bin() { echo "$TOOLS_ROOT/clusterspiffeid-check/current/bi
 
 # Same build tags and version stamping as Istio's release build, so `istioctl version` and the
 # default image tag are the release's rather than "unknown".
-ISTIOCTL_TAGS=vtprotobuf,disable_pgv
-istioctl_ldflags() {
+ISTIO_BUILD_TAGS=vtprotobuf,disable_pgv
+istio_ldflags() {
   local version="$1" revision="$2" p="$ISTIO_VERSION_PKG"
   echo "-s -w -X $p.buildVersion=$version -X $p.buildTag=$version -X $p.buildHub=docker.io/istio -X $p.buildGitRevision=$revision -X $p.buildStatus=Clean"
 }
 
-go_install_istioctl() {
-  GOBIN="$dir/bin" go install -trimpath -tags="$ISTIOCTL_TAGS" -ldflags="$1" "$2"
+go_install_istio() {
+  GOBIN="$dir/bin" go install -trimpath -tags="$ISTIO_BUILD_TAGS" -ldflags="$1" "$2"
 }
 
 # Wrapper modules under conformance/tools carry their own go.mod/go.sum; -mod=readonly keeps
@@ -104,16 +104,16 @@ module_hash() {
 
 install_istioctl_new() {
   local target="istio.io/istio/istioctl/cmd/istioctl@$ISTIO_NEW_MODULE_VERSION" ldflags
-  ldflags="$(istioctl_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
-  build_tool istioctl "$ISTIO_NEW_VERSION" "go install -tags=$ISTIOCTL_TAGS -ldflags=$ldflags $target" \
-    go_install_istioctl "$ldflags" "$target"
+  ldflags="$(istio_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
+  build_tool istioctl "$ISTIO_NEW_VERSION" "go install -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags $target" \
+    go_install_istio "$ldflags" "$target"
 }
 
 install_istioctl_old() {
   local moddir="$CONFORMANCE_DIR/tools/istioctl-1.30" ldflags
-  ldflags="$(istioctl_ldflags "$ISTIO_OLD_VERSION" "${ISTIO_OLD_MODULE_VERSION##*-}")"
-  build_tool istioctl "$ISTIO_OLD_VERSION" "go build -tags=$ISTIOCTL_TAGS -ldflags=$ldflags in module $(module_hash "$moddir")" \
-    go_build_in_module "$moddir" "$ISTIOCTL_TAGS" "$ldflags" istio.io/istio/istioctl/cmd/istioctl
+  ldflags="$(istio_ldflags "$ISTIO_OLD_VERSION" "${ISTIO_OLD_MODULE_VERSION##*-}")"
+  build_tool istioctl "$ISTIO_OLD_VERSION" "go build -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags in module $(module_hash "$moddir")" \
+    go_build_in_module "$moddir" "$ISTIO_BUILD_TAGS" "$ldflags" istio.io/istio/istioctl/cmd/istioctl
 }
 
 go_install_plain() {

@@ -14,6 +14,8 @@ E2E_CONTROLLER_MANAGER_VERSION="$(module_version "$CONTROLLER_MANAGER_MODULE" gi
 control_plane_bin() { echo "$TOOLS_ROOT/kubernetes/$KUBERNETES_VERSION/bin/$1"; }
 # The CGO build lives apart from the conformance suite's CGO-less one: only it can open sqlite.
 spire_cgo_bin() { echo "$TOOLS_ROOT/spire-cgo/$SPIRE_VERSION/bin/$1"; }
+# istiod's binary, from the same Istio release commit as the istioctl that renders the install.
+istiod_bin() { echo "$TOOLS_ROOT/istiod/$ISTIO_NEW_VERSION/bin/pilot-discovery"; }
 controller_manager_bin() { echo "$TOOLS_ROOT/spire-controller-manager/$E2E_CONTROLLER_MANAGER_VERSION/bin/spire-controller-manager"; }
 
 # Without these the binaries report v0.0.0-master, and kubectl warns about the version skew.
@@ -55,10 +57,18 @@ install_controller_manager() {
     go_build_controller_manager
 }
 
+install_istiod() {
+  local target="istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_NEW_MODULE_VERSION" ldflags
+  ldflags="$(istio_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
+  build_tool istiod "$ISTIO_NEW_VERSION" "go install -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags $target" \
+    go_install_istio "$ldflags" "$target"
+}
+
 install_e2e_tools() {
   require_go
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
+  install_istiod
   install_control_plane
   install_spire_cgo
   install_controller_manager
