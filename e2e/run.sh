@@ -3,7 +3,8 @@
 # the real SPIRE server, controller manager and agents against them, inside a private network
 # namespace. Needs root (network and mount namespaces), Go, gcc and openssl.
 #
-#   bash e2e/run.sh              the manifests in dist/, then the must-fail copies of them
+#   bash e2e/run.sh              the manifests in dist/ and the must-fail copies of them, each
+#                                run in a cluster of its own, all at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead
 set -euo pipefail
 
@@ -18,99 +19,133 @@ RUN_TIMEOUT=600
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
-NETNS=""
+# Every network namespace of this suite's runs starts with this.
+NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
-RUNS=0
 
 usage() {
-  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
+# remove_namespaces PREFIX: kills what runs left behind in the network namespaces named PREFIX or
+# PREFIX-…, by PID (only ours live there: a run's cluster namespace and one per pod it started
+# processes for), and deletes them.
+remove_namespaces() {
+  local netns pid
+  for netns in $(ip netns list | awk -v prefix="$1" '$1 == prefix || index($1, prefix "-") == 1 {print $1}'); do
+    for pid in $(ip netns pids "$netns"); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns delete "$netns"
+  done
+}
+
 cleanup() {
-  if [[ -n "$NETNS" ]] && ip netns list | grep -qw "$NETNS"; then
-    # Processes a killed run left behind, by PID: only ours live in this namespace.
-    local pid
-    for pid in $(ip netns pids "$NETNS"); do kill -9 "$pid" 2>/dev/null || true; done
-    ip netns delete "$NETNS"
-  fi
+  local job
+  for job in $(jobs -p); do kill -- "-$job" 2>/dev/null || kill "$job" 2>/dev/null || true; done
+  remove_namespaces "$NETNS_PREFIX"
   [[ -z "$WORK" ]] || rm -rf "$WORK"
 }
 
-count() {
-  if [[ "$1" == pass ]]; then
-    PASSED=$((PASSED + 1))
-  else
-    FAILED=$((FAILED + 1))
-    FAILED_NAMES+=("$2")
-  fi
-}
-
-# run_cluster NAME DIR: one run in a fresh network namespace and scratch directory; its output
-# goes to $WORK/NAME.log. Returns the run's exit status.
+# run_cluster NAME INDEX DIR: one run in a fresh network namespace and scratch directory $WORK/INDEX
+# (short: unix socket paths under it must stay within 108 bytes); its output goes to
+# $WORK/NAME.log. Returns the run's exit status.
 run_cluster() {
-  local name="$1" dir="$2" rc=0
-  NETNS="cdk8s-spire-istio-e2e-$$-$name"
-  # Short: unix socket paths under it must stay within 108 bytes.
-  RUNS=$((RUNS + 1))
-  local scratch="$WORK/$RUNS"
+  local name="$1" scratch="$WORK/$2" dir="$3" rc=0
+  local netns="$NETNS_PREFIX-$2"
   mkdir -p "$scratch"
-  ip netns add "$NETNS"
-  timeout --kill-after=20 "$RUN_TIMEOUT" ip netns exec "$NETNS" bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" \
+  ip netns add "$netns"
+  timeout --kill-after=20 "$RUN_TIMEOUT" ip netns exec "$netns" bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" "$netns" \
     >"$WORK/$name.log" 2>&1 || rc=$?
   [[ $rc -ne 124 && $rc -ne 137 ]] || echo "FAIL: the run did not finish within ${RUN_TIMEOUT}s" >>"$WORK/$name.log"
-  cleanup_run "$scratch"
+  remove_namespaces "$netns"
+  rm -rf "$scratch"
   return $rc
 }
 
-cleanup_run() {
-  local pid
-  for pid in $(ip netns pids "$NETNS"); do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns delete "$NETNS"
-  NETNS=""
-  rm -rf "$1"
-}
+# Each run writes its report to $WORK/NAME.report and one line per result to $WORK/NAME.results:
+# "pass" or "fail <what failed>".
+result() { echo "$*" >>"$WORK/$RUN_NAME.results"; }
 
 # The checks of the run on the real output: each PASS/FAIL line of the run counts.
 check_output() {
   local dir="$1" start=$SECONDS
-  printf '\n== %s\n' "$dir"
-  run_cluster main "$dir" || true
+  RUN_NAME=main
+  echo "== $dir"
+  run_cluster main 0 "$dir" || true
   cat "$WORK/main.log"
   # A step's result is the PASS/FAIL line that repeats its "-- <name>" header.
   local line step=""
   while read -r line; do
     case "$line" in
       "-- "*) step="${line#-- }" ;;
-      "PASS: $step") count pass ;;
-      "FAIL: $step") count fail "$step" ;;
+      "PASS: $step") result pass ;;
+      "FAIL: $step") result fail "$step" ;;
     esac
   done <"$WORK/main.log"
   grep -q '^PASS: Pod Security labels hold' "$WORK/main.log" || grep -q '^FAIL: ' "$WORK/main.log" ||
-    count fail "the run on $dir stopped before its last check"
+    result fail "the run on $dir stopped before its last check"
   echo "(${dir}: $((SECONDS - start))s)"
 }
 
-# must_fail MUTATION CAUSE_PATTERN: a copy of the output broken one way must make the run fail
-# with a message matching CAUSE_PATTERN.
+# must_fail INDEX MUTATION CAUSE_PATTERN: a copy of the output broken one way must make the run
+# fail with a message matching CAUSE_PATTERN.
 must_fail() {
-  local mutation="$1" cause="$2" copy="$WORK/copies/$1" what start=$SECONDS
+  local index="$1" mutation="$2" cause="$3" copy="$WORK/copies/$2" what start=$SECONDS
+  local log="$WORK/must-fail-$mutation.log"
+  RUN_NAME="must-fail-$mutation"
   what="$(node "$E2E_DIR/lib/pods.js" mutate "$mutation" "$BASE_DIR" "$copy")"
-  printf '\n== must fail: %s (%s)\n' "$mutation" "$what"
-  if run_cluster "must-fail-$mutation" "$copy"; then
-    tail -n 20 "$WORK/must-fail-$mutation.log"
+  echo "== must fail: $mutation ($what)"
+  if run_cluster "$RUN_NAME" "$index" "$copy"; then
+    tail -n 20 "$log"
     echo "FAIL: the run passed on a copy where $what"
-    count fail "must fail: $mutation"
-  elif grep -E -q "$cause" "$WORK/must-fail-$mutation.log"; then
-    grep -E '^(FAIL: |    )' "$WORK/must-fail-$mutation.log" | grep -E -m 3 "$cause|^FAIL" | sed 's/^ */  /'
+    result fail "must fail: $mutation"
+  elif grep -E -q "$cause" "$log"; then
+    grep -E '^(FAIL: |    )' "$log" | grep -E -m 3 "$cause|^FAIL" | sed 's/^ */  /'
     echo "PASS: must fail: $mutation (failed naming the cause: /$cause/)"
-    count pass
+    result pass
   else
-    tail -n 25 "$WORK/must-fail-$mutation.log"
+    tail -n 25 "$log"
     echo "FAIL: the run failed, but without a message matching /$cause/"
-    count fail "must fail: $mutation"
+    result fail "must fail: $mutation"
   fi
   echo "(${mutation}: $((SECONDS - start))s)"
+}
+
+# in_background NAME FUNCTION ARGS...: a run as a background job, its report in $WORK/NAME.report.
+in_background() {
+  local name="$1"
+  shift
+  "$@" >"$WORK/$name.report" 2>&1 &
+}
+
+# Each run waits mostly on its processes, so they all go at once; their reports follow in order.
+run_all() {
+  local names=(main) index=1 mutation cause
+  in_background main check_output "$BASE_DIR"
+  while read -r mutation cause; do
+    names+=("must-fail-$mutation")
+    in_background "must-fail-$mutation" must_fail "$index" "$mutation" "$cause"
+    index=$((index + 1))
+  done <<'MUST_FAIL'
+cluster-name not configured for cluster .*-elsewhere
+class-name was never reconciled.*className
+template-csi-driver volume from CSI driver csi\.spiffe\.io
+rbac-tokenreviews tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"
+MUST_FAIL
+  wait
+  local name outcome what
+  for name in "${names[@]}"; do
+    printf '\n'
+    cat "$WORK/$name.report"
+    while read -r outcome what; do
+      if [[ "$outcome" == pass ]]; then
+        PASSED=$((PASSED + 1))
+      else
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES+=("$what")
+      fi
+    done <"$WORK/$name.results"
+  done
 }
 
 main() {
@@ -134,10 +169,7 @@ main() {
   printf '\n== tools\n'
   install_e2e_tools
 
-  check_output "$BASE_DIR"
-  must_fail cluster-name 'not configured for cluster .*-elsewhere'
-  must_fail class-name 'was never reconciled.*className'
-  must_fail rbac-tokenreviews 'tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"'
+  run_all
 
   printf '\n== summary (%ss)\n' "$((SECONDS - start))"
   local name

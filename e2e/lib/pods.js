@@ -4,7 +4,8 @@
 // at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { YAML, loadDir, loadFile, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
+const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
+const { assertInjection } = require('../../conformance/lib/assert-injection');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 // The service account volume the API server adds to every pod; in-cluster clients read it at this
@@ -20,7 +21,11 @@ function containerOf(pod, name) {
 // own mounts.
 function volumeSource(pod, volume, podDir, nodeDir, containerName) {
   const where = (...parts) => path.join(...parts);
-  if (volume.configMap) return { kind: 'configMap', name: volume.configMap.name, dir: where(podDir, containerName, volume.name) };
+  if (volume.configMap) {
+    const { name, optional } = volume.configMap;
+    return { kind: 'configMap', name, optional: optional === true, dir: where(podDir, containerName, volume.name) };
+  }
+  if (volume.secret) return { kind: 'secret', name: volume.secret.secretName, optional: volume.secret.optional === true, dir: where(podDir, volume.name) };
   if (volume.emptyDir) return { kind: 'emptyDir', dir: where(podDir, volume.name) };
   if (volume.hostPath) return { kind: 'hostPath', dir: where(nodeDir, volume.hostPath.path) };
   if (volume.csi) return { kind: 'csi', driver: volume.csi.driver, dir: where(podDir, volume.name) };
@@ -34,10 +39,26 @@ function volumeSource(pod, volume, podDir, nodeDir, containerName) {
   return fail(`pod ${pod.metadata.name}: volume ${volume.name} is of a kind the suite does not stand in for`);
 }
 
-// plan POD_JSON CONTAINER POD_DIR NODE_DIR: the container's mounts, env and args, with every mount
-// path (longest first) rewritten to its scratch directory and 0.0.0.0 to the pod IP.
-function plan(podFile, containerName, podDir, nodeDir) {
+const QUANTITY_SUFFIXES = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+const quantity = (value) => {
+  const match = /^([0-9.]+)([A-Za-z]*)$/.exec(String(value)) || fail(`not a quantity: ${value}`);
+  return Number(match[1]) * (QUANTITY_SUFFIXES[match[2]] ?? 1);
+};
+
+// A resourceFieldRef as the kubelet resolves it: the container's limit, else the node's
+// allocatable; requests fall back to zero. Rounded up in units of the divisor.
+function resourceFieldValue(ref, container, node) {
+  const [kind, resource] = ref.resource.split('.');
+  const declared = ((container.resources || {})[kind] || {})[resource];
+  const fallback = kind === 'limits' ? node.status.allocatable[resource] : '0';
+  return String(Math.ceil(quantity(declared ?? fallback) / quantity(ref.divisor ?? '1')));
+}
+
+// plan POD_JSON NODE_JSON CONTAINER POD_DIR NODE_DIR: the container's mounts, env and args, with
+// every mount path (longest first) rewritten to its scratch directory and 0.0.0.0 to the pod IP.
+function plan(podFile, nodeFile, containerName, podDir, nodeDir) {
   const pod = readJson(podFile);
+  const node = readJson(nodeFile);
   const container = containerOf(pod, containerName);
   const volumes = new Map(pod.spec.volumes.map((v) => [v.name, v]));
   const claims = new Map(pod.spec.volumes.filter((v) => v.persistentVolumeClaim).map((v) => [v.name, v.persistentVolumeClaim.claimName]));
@@ -55,10 +76,13 @@ function plan(podFile, containerName, podDir, nodeDir) {
     'spec.nodeName': pod.spec.nodeName,
     'metadata.name': pod.metadata.name,
     'metadata.namespace': pod.metadata.namespace,
+    'spec.serviceAccountName': pod.spec.serviceAccountName,
   };
   for (const e of container.env || []) {
-    if (e.value !== undefined) env[e.name] = e.value;
+    // An empty value is not stored: the API server omits it.
+    if (e.value !== undefined || e.valueFrom === undefined) env[e.name] = e.value ?? '';
     else if (e.valueFrom && e.valueFrom.fieldRef) env[e.name] = fieldValue[e.valueFrom.fieldRef.fieldPath];
+    else if (e.valueFrom && e.valueFrom.resourceFieldRef) env[e.name] = resourceFieldValue(e.valueFrom.resourceFieldRef, container, node);
     if (env[e.name] === undefined) fail(`pod ${pod.metadata.name}: env ${e.name} has a source the suite does not stand in for`);
   }
   const readiness = container.readinessProbe && container.readinessProbe.httpGet;
@@ -68,6 +92,7 @@ function plan(podFile, containerName, podDir, nodeDir) {
     uid: pod.metadata.uid,
     serviceAccount: pod.spec.serviceAccountName,
     podIP: pod.status.podIP,
+    hostNetwork: pod.spec.hostNetwork === true,
     mounts,
     env,
     args: container.args || [],
@@ -121,16 +146,31 @@ function remappedArgs(planFile) {
 
 function mountsTable(planFile) {
   for (const m of readJson(planFile).mounts) {
-    console.log([m.kind, m.mountPath, m.dir || '', m.name || m.claim || m.driver || '', m.audience || '', m.seconds || '', m.file || ''].join('|'));
+    console.log([m.kind, m.mountPath, m.dir || '', m.name || m.claim || m.driver || '', m.audience || '', m.seconds || '', m.file || '', m.optional ? 'optional' : ''].join('|'));
   }
 }
 
-// write-configmap CM_JSON DIR: the ConfigMap's keys as files, as its volume shows them.
-function writeConfigMap(cmFile, dir) {
-  const cm = readJson(cmFile);
+// root-links PLAN_JSON: "MOUNT_PATH|DIR" for the mounts a working directory laid out like the
+// container's root links to; a mount inside another is reached through the outer one's link
+// only, so no link is written into a volume.
+function rootLinks(planFile) {
+  const linked = [];
+  const mounts = readJson(planFile).mounts.filter((m) => m.dir).sort((a, b) => a.mountPath.length - b.mountPath.length);
+  for (const m of mounts) {
+    if (linked.some((outer) => m.mountPath.startsWith(`${outer}/`))) continue;
+    linked.push(m.mountPath);
+    console.log(`${m.mountPath}|${m.dir}`);
+  }
+}
+
+// write-volume OBJECT_JSON DIR: the keys of a ConfigMap or Secret as files, as its volume shows them.
+function writeVolume(objectFile, dir) {
+  const object = readJson(objectFile);
+  const files = { ...object.data };
+  if (object.kind === 'Secret') for (const key of Object.keys(files)) files[key] = Buffer.from(files[key], 'base64');
   fs.mkdirSync(dir, { recursive: true });
-  for (const [key, value] of Object.entries(cm.data || {})) fs.writeFileSync(path.join(dir, key), value);
-  console.log(Object.keys(cm.data || {}).join(' '));
+  for (const [key, value] of Object.entries(files)) fs.writeFileSync(path.join(dir, key), value);
+  console.log(Object.keys(files).join(' '));
 }
 
 // pod-status IP NODE_IP READY: the status subresource body a kubelet would write for a running pod.
@@ -166,6 +206,8 @@ function facts(dir) {
   const agent = configWith('agent.conf');
   const psat = [].concat(agent.plugins.NodeAttestor).find((p) => p.k8s_psat).k8s_psat.plugin_data;
   const identities = ofKind(all, 'ClusterSPIFFEID', 'spire.spiffe.io');
+  const [operator] = ofKind(all, 'IstioOperator', 'install.istio.io');
+  const injector = operator ? (operator.obj.spec.values || {}).sidecarInjectorWebhook || {} : {};
   const publisher = [].concat(server.plugins.BundlePublisher || []).find((p) => p.k8s_configmap);
   const published = publisher ? Object.values(publisher.k8s_configmap.plugin_data.clusters)[0] : {};
   console.log(JSON.stringify({
@@ -173,6 +215,8 @@ function facts(dir) {
     agentCluster: psat.cluster,
     managerClassName: manager.className || '',
     identities: identities.map(({ obj }) => ({ name: obj.metadata.name, className: obj.spec.className || '', selector: obj.spec.podSelector.matchLabels })),
+    socketPath: agent.agent.socket_path,
+    spireTemplates: Object.keys(injector.templates || {}),
     bundleConfigMap: published.configmap_name ? `${published.namespace}/${published.configmap_name}/${published.configmap_key}` : '',
   }));
 }
@@ -244,6 +288,14 @@ const MUTATIONS = {
     role.obj.rules = role.obj.rules.filter((r) => !(r.resources || []).includes('tokenreviews'));
     return `${describe(role)} no longer grants create on tokenreviews`;
   },
+  // The SPIRE injection templates name a CSI driver that does not exist, so istio-proxy would
+  // mount nothing where it looks for the Workload API socket.
+  'template-csi-driver': (all) => {
+    const [operator] = ofKind(all, 'IstioOperator', 'install.istio.io');
+    const templates = operator.obj.spec.values.sidecarInjectorWebhook.templates;
+    for (const name of Object.keys(templates)) templates[name] = templates[name].replaceAll('driver: csi.spiffe.io', 'driver: csi.spiffe.example');
+    return `${describe(operator)} injection templates ${Object.keys(templates).join(', ')} now mount CSI driver csi.spiffe.example`;
+  },
 };
 
 function mutate(name, inDir, outDir) {
@@ -256,23 +308,39 @@ function mutate(name, inDir, outDir) {
   for (const [file, objects] of byFile) writeDocuments(path.join(outDir, path.basename(file)), objects);
 }
 
-// without-kind FILE KIND OUT: the objects of FILE except those of KIND.
-function withoutKind(file, kind, out) {
-  const kept = loadFile(file).filter(({ obj }) => obj.kind !== kind);
-  writeDocuments(out, kept.map(({ obj }) => obj));
-  console.log(`${kept.length} objects`);
+// spire-enabled-pods PODS_JSON FACTS: the pods that ask for one of the output's own injection
+// templates (the SPIRE ones), as a pod list.
+function spireEnabledPods(podsFile, factsJson) {
+  const spireTemplates = new Set(JSON.parse(factsJson).spireTemplates);
+  const asked = (pod) => ((pod.metadata.annotations || {})['inject.istio.io/templates'] || '').split(',').map((t) => t.trim());
+  console.log(JSON.stringify({ items: readJson(podsFile).items.filter((pod) => asked(pod).some((t) => spireTemplates.has(t))) }));
 }
 
-// rehome FILE SUFFIX OUT: the objects of FILE in namespaces renamed with SUFFIX, so they can be
-// applied beside the injected copies without touching them.
-function rehome(file, suffix, out) {
-  const objects = loadFile(file).map(({ obj }) => {
-    if (obj.kind === 'Namespace') obj.metadata.name += suffix;
-    else if (obj.metadata.namespace) obj.metadata.namespace += suffix;
-    for (const subject of obj.subjects || []) if (subject.namespace) subject.namespace += suffix;
-    return obj;
-  });
-  writeDocuments(out, objects);
+// unreconciled IDENTITIES_JSON [any]: "NAME CLASS_NAME" of each ClusterSPIFFEID without status;
+// succeeds when there are such beside reconciled ones (or, with any, when there are such).
+function unreconciled(identitiesFile, any) {
+  const items = readJson(identitiesFile).items;
+  const reconciled = (item) => Boolean(item.status && item.status.stats);
+  const left = items.filter((item) => !reconciled(item));
+  for (const item of left) console.log(`${item.metadata.name} ${item.spec.className || ''}`);
+  process.exit(left.length > 0 && (any === 'any' || items.some(reconciled)) ? 0 : 1);
+}
+
+// injected-pods PODS_JSON SOCKET_PATH PROFILE_MODE: the pods that ask for Istio's injection
+// templates (inject.istio.io/templates) as istiod's webhook admitted them; fails unless each
+// carries the SPIRE wiring the conformance suite checks on kube-inject's output.
+function injectedPods(podsFile, socketPath, profileMode) {
+  const pods = readJson(podsFile).items.filter((pod) => 'inject.istio.io/templates' in (pod.metadata.annotations || {}));
+  if (pods.length === 0) fail('no pod asks for injection templates (inject.istio.io/templates)');
+  const problems = [];
+  for (const pod of pods) {
+    const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const templates = pod.metadata.annotations['inject.istio.io/templates'];
+    const { passed, failures } = assertInjection({ template: pod, socketPath, profileMode, expectedMode: profileMode });
+    if (failures.length > 0) problems.push(`${name} (${templates}): ${failures.join('; ')}`);
+    else console.log(`ok: ${name} (${templates}): ${passed.length} checks`);
+  }
+  if (problems.length > 0) fail(problems.join('\n  '));
 }
 
 const commands = {
@@ -282,7 +350,8 @@ const commands = {
   field,
   'remapped-args': remappedArgs,
   mounts: mountsTable,
-  'write-configmap': writeConfigMap,
+  'root-links': rootLinks,
+  'write-volume': writeVolume,
   'pod-status': podStatus,
   'crd-names': crdNames,
   facts,
@@ -291,8 +360,10 @@ const commands = {
   'entry-ids': entryIds,
   agents,
   mutate,
-  'without-kind': withoutKind,
-  rehome,
+  'injected-pods': injectedPods,
+  'spire-enabled-pods': spireEnabledPods,
+  unreconciled,
+  count: (file) => console.log(readJson(file).items.length),
   mutations: () => console.log(Object.keys(MUTATIONS).join(' ')),
 };
 
