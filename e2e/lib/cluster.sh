@@ -683,12 +683,18 @@ check_pod_security() {
   done
 }
 
+# The mode istiod injects sidecars in, from its ENABLE_NATIVE_SIDECARS as the conformance suite
+# reads it ("auto" is native on nodes of this Kubernetes version).
+istiod_sidecar_mode() {
+  local setting
+  setting="$(kc -n istio-system get deploy istiod -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ENABLE_NATIVE_SIDECARS")].value}')"
+  [[ "$(native_setting_for_kube_inject "$setting")" == true ]] && echo native || echo classic
+}
+
 # The pods as istiod's webhook mutated them and Pod Security admitted them.
 check_injected_pods() {
-  local native
-  native="$(kc -n istio-system get deploy istiod -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="ENABLE_NATIVE_SIDECARS")].value}')"
   kc get pods -A -o json >"$S/pods.json"
-  pods_js injected-pods "$S/pods.json" "$(json_field "$FACTS" socketPath)" "$([[ "$(native_setting_for_kube_inject "$native")" == true ]] && echo native || echo classic)"
+  pods_js injected-pods "$S/pods.json" "$(json_field "$FACTS" socketPath)" "$(istiod_sidecar_mode)"
 }
 
 nodes_and_volumes() {
