@@ -8,7 +8,7 @@ import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } fr
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
@@ -41,7 +41,13 @@ export interface SpireServerOptions {
    * with this `className`. @default "<namespace>-spire"
    */
   readonly className?: string;
-  /** Namespaces (regular expressions) whose pods the controller manager never registers. @default kube-system, kube-public, kube-node-lease, istio-system and the SPIRE namespaces */
+  /**
+   * Namespaces whose pods the controller manager never registers. Each entry is
+   * a regular expression (Go RE2) matched anywhere in the name: anchor it
+   * yourself (`^team-a$`), or `spire` also ignores `team-spire-dev`. The agent's
+   * namespace is always added.
+   * @default ^kube-system$, ^kube-public$, ^kube-node-lease$, ^istio-system$ and the server's namespace, anchored
+   */
   readonly ignoreNamespaces?: string[];
   /** @default DefaultImages.SPIRE_SERVER */
   readonly image?: string;
@@ -120,7 +126,7 @@ export class SpireServer extends Construct {
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
-      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace];
+      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -177,7 +183,7 @@ export class SpireServer extends Construct {
       clusterName: this.clusterName,
       className: this.className,
       serverSocketPath: this.apiSocketPath,
-      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [this.agent.serviceAccount.namespace] : [])],
+      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [exactNamespacePattern(this.agent.serviceAccount.namespace)] : [])],
       webhookConfigurationName: this.webhookConfigurationName,
       leaderElectionNamespace: this.namespace,
       healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
@@ -393,6 +399,7 @@ export class SpireServer extends Construct {
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
       ['image', checkPinnedImage(this.serverImage)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
+      ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
       ['agent', this.agent ? undefined : {
         value: 'none',
@@ -417,3 +424,8 @@ export class SpireServer extends Construct {
   }
 }
 
+
+/** The controller manager matches ignored namespaces as unanchored regular expressions. */
+function exactNamespacePattern(namespace: string): string {
+  return `^${namespace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}

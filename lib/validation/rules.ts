@@ -120,3 +120,40 @@ export function checkRelativeFile(value: string): Problem | undefined {
   if (value.length > 0 && !value.startsWith('/') && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value)) return undefined;
   return { value, rule: 'the file must be a relative path below the output directory (no leading "/", no "." or "..")', fix: 'write it like "helm/istiod-values.yaml"' };
 }
+
+/**
+ * A regular expression as Go's regexp (RE2) compiles it. JavaScript's syntax is
+ * close enough for a compile check once Go's flag and named groups are rewritten;
+ * what RE2 lacks (lookarounds, backreferences) is rejected here.
+ */
+export function checkGoRegexp(value: string): Problem | undefined {
+  const fix = 'write an RE2 expression such as "^team-.*-dev$" (no lookarounds or backreferences)';
+  const unsupported = re2Unsupported(value);
+  if (unsupported) return { value, rule: `RE2, which the SPIRE Controller Manager compiles it with, has no ${unsupported}`, fix };
+  try {
+    new RegExp(asJavaScriptSyntax(value));
+    return undefined;
+  } catch (error) {
+    return { value, rule: `it does not compile as a regular expression (${(error as Error).message})`, fix };
+  }
+}
+
+// Go's flag groups `(?i)` and `(?i:...)` and named groups `(?P<name>...)`; older JavaScript knows none of them.
+function asJavaScriptSyntax(pattern: string): string {
+  return pattern
+    .replace(/\(\?[imsU-]+\)/g, '')
+    .replace(/\(\?[imsU-]+:/g, '(?:')
+    .replace(/\(\?P</g, '(?<');
+}
+
+function re2Unsupported(pattern: string): string | undefined {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') {
+      if (/[1-9k]/.test(pattern[i + 1] ?? '')) return 'backreferences';
+      i++;
+    } else if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i) || pattern.startsWith('(?<=', i) || pattern.startsWith('(?<!', i)) {
+      return 'lookarounds';
+    }
+  }
+  return undefined;
+}

@@ -64,4 +64,31 @@ describe('SpireServer validation', () => {
     new SpireServer(new Chart(app, 'lonely'), 'Server', { trustDomain: 'example.org', clusterName: 'x', namespace: 'other' });
     expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
   });
+
+  test('ignored namespaces are regular expressions that must compile under RE2', () => {
+    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^team-(a|b$": it does not compile as a regular expression')]);
+    expect(errorsWith({ ignoreNamespaces: ['^(?!team-).*$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^(?!team-).*$": RE2, which the SPIRE Controller Manager compiles it with, has no lookarounds')]);
+    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b)$'] })).toEqual([]);
+  });
+});
+
+describe('SpireServer ignored namespaces', () => {
+  // The controller manager ignores a namespace when any pattern matches anywhere in its name.
+  const ignoredBy = (patterns: string[], namespace: string) => patterns.some((pattern) => new RegExp(pattern).test(namespace));
+
+  test('the defaults ignore exactly the system and SPIRE namespaces, not names that contain them', () => {
+    const { server } = buildStack();
+    const patterns: string[] = server.controllerManagerConfig.ignoreNamespaces;
+    for (const namespace of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'spire-server', 'spire-agent']) {
+      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, true]);
+    }
+    for (const namespace of ['team-spire-server-dev', 'spire-server-2', 'my-kube-system', 'istio-system-tests', 'demo']) {
+      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, false]);
+    }
+  });
+
+  test('the agent\'s namespace is added anchored to namespaces the user gives', () => {
+    const { server } = buildStack({ server: { ignoreNamespaces: ['^legacy-'] } });
+    expect(server.controllerManagerConfig.ignoreNamespaces).toEqual(['^legacy-', '^spire-agent$']);
+  });
 });
