@@ -8,6 +8,9 @@ export interface ControllerManagerConfigModel {
   readonly leaderElectionNamespace: string;
   readonly healthPort: number;
   readonly metricsPort: number;
+  readonly watchClassless: boolean;
+  /** Omitted: the controller manager's own default. */
+  readonly parentIdTemplate?: string;
 }
 
 /** The SPIRE Controller Manager's `ControllerManagerConfig` file (YAML, written as JSON). */
@@ -26,8 +29,9 @@ export function renderControllerManagerConfig(model: ControllerManagerConfigMode
     clusterName: model.clusterName,
     trustDomain: model.trustDomain,
     className: model.className,
-    watchClassless: false,
+    watchClassless: model.watchClassless,
     ignoreNamespaces: [...model.ignoreNamespaces],
+    ...(model.parentIdTemplate === undefined ? {} : { parentIDTemplate: model.parentIdTemplate }),
     spireServerSocketPath: model.serverSocketPath,
   };
 }

@@ -11,6 +11,7 @@ import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
+import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
@@ -49,6 +50,22 @@ export interface SpireServerOptions {
    * @default ^kube-system$, ^kube-public$, ^kube-node-lease$, ^istio-system$ and the server's namespace, anchored
    */
   readonly ignoreNamespaces?: string[];
+  /**
+   * Template of the parent ID the controller manager gives pod entries; it is
+   * rendered with node fields only (`.NodeMeta.*`, `.NodeSpec.*`, `.TrustDomain`,
+   * `.ClusterName`, `.ClusterDomain`). Pods get SVIDs only from agents with that
+   * ID, so change it only for agents attested otherwise than with `k8s_psat`.
+   * @default the controller manager's own: "spiffe://{{ .TrustDomain }}/spire/agent/k8s_psat/{{ .ClusterName }}/{{ .NodeMeta.UID }}"
+   */
+  readonly parentIdTemplate?: string;
+  /**
+   * Also reconcile ClusterSPIFFEIDs, ClusterStaticEntries and
+   * ClusterFederatedTrustDomains that have no `className`, e.g. ones other tools apply.
+   * @default false
+   */
+  readonly watchClassless?: boolean;
+  /** What the API server does with ClusterSPIFFEIDs and ClusterFederatedTrustDomains while the controller manager's webhook cannot be called. @default WebhookFailurePolicy.FAIL */
+  readonly webhookFailurePolicy?: WebhookFailurePolicy;
   /** @default DefaultImages.SPIRE_SERVER */
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
@@ -60,6 +77,14 @@ export interface SpireServerProps extends SpireServerOptions {
   readonly trustDomain: string;
   /** Name of this Kubernetes cluster in SPIRE (`k8s_psat` cluster, controller manager `clusterName`). */
   readonly clusterName: string;
+}
+
+/** What the API server does when the controller manager's validating webhook cannot be called. */
+export enum WebhookFailurePolicy {
+  /** Refuse the change until the controller manager answers: nothing unvalidated is stored. */
+  FAIL = 'Fail',
+  /** Store the change unvalidated; an invalid spec then shows only in the controller manager's logs. */
+  IGNORE = 'Ignore',
 }
 
 /** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
@@ -105,6 +130,10 @@ export class SpireServer extends Construct {
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
   public readonly ignoreNamespaces: string[];
+  /** The parent ID template of pod entries (the controller manager's default unless set). */
+  public readonly parentIdTemplate: string;
+  public readonly watchClassless: boolean;
+  public readonly webhookFailurePolicy: WebhookFailurePolicy;
   public readonly statefulSet: kplus.StatefulSet;
 
   private readonly name: string;
@@ -127,6 +156,9 @@ export class SpireServer extends Construct {
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
       ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
+    this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
+    this.watchClassless = props.watchClassless ?? false;
+    this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -188,6 +220,8 @@ export class SpireServer extends Construct {
       leaderElectionNamespace: this.namespace,
       healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
       metricsPort: CONTROLLER_MANAGER_METRICS_PORT,
+      watchClassless: this.watchClassless,
+      parentIdTemplate: this.props.parentIdTemplate,
     });
   }
 
@@ -322,7 +356,7 @@ export class SpireServer extends Construct {
       name: `v${resource}.kb.io`,
       admissionReviewVersions: ['v1'],
       sideEffects: 'None',
-      failurePolicy: 'Fail',
+      failurePolicy: this.webhookFailurePolicy,
       // The controller manager fills in caBundle with the SPIRE trust bundle once it runs.
       clientConfig: {
         service: {
@@ -399,6 +433,8 @@ export class SpireServer extends Construct {
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
       ['image', checkPinnedImage(this.serverImage)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
+      // With an invalid trust domain the trustDomain check reports the cause.
+      ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
       ['agent', this.agent ? undefined : {

@@ -1,6 +1,7 @@
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
-import { SpireServer } from '../../lib/constructs/spire-server';
+import { ApiObject } from 'cdk8s';
+import { SpireServer, WebhookFailurePolicy } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
@@ -90,5 +91,36 @@ describe('SpireServer ignored namespaces', () => {
   test('the agent\'s namespace is added anchored to namespaces the user gives', () => {
     const { server } = buildStack({ server: { ignoreNamespaces: ['^legacy-'] } });
     expect(server.controllerManagerConfig.ignoreNamespaces).toEqual(['^legacy-', '^spire-agent$']);
+  });
+});
+
+describe('SpireServer controller manager settings', () => {
+  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
+  const failurePolicies = (server: StackOverrides['server']) => {
+    const webhook = ApiObject.of(buildStack({ server }).server.node.findChild('Webhook'));
+    return webhook.toJson().webhooks.map((hook: any) => hook.failurePolicy);
+  };
+
+  test('parentIDTemplate is written only when set', () => {
+    expect(managerConfig({})).not.toHaveProperty('parentIDTemplate');
+    const template = 'spiffe://{{ .TrustDomain }}/spire/agent/aws_iid/{{ .NodeSpec.ProviderID }}';
+    expect(managerConfig({ parentIdTemplate: template }).parentIDTemplate).toBe(template);
+  });
+
+  test.each([
+    ['spiffe://{{ .TrustDomain }}/agent/{{ .PodMeta.Name }}', '{{ .PodMeta.Name }} is not a field the SPIRE Controller Manager provides here'],
+    ['spiffe://other.org/spire/agent/{{ .NodeMeta.UID }}', 'the ID must be spiffe://example.org/<path>'],
+  ])('parentIdTemplate %s is rejected', (parentIdTemplate, rule) => {
+    expect(errorsWith({ parentIdTemplate })).toEqual([expect.stringContaining(`parentIdTemplate ${JSON.stringify(parentIdTemplate)}: ${rule}`)]);
+  });
+
+  test('watchClassless is off unless asked for', () => {
+    expect(managerConfig({}).watchClassless).toBe(false);
+    expect(managerConfig({ watchClassless: true }).watchClassless).toBe(true);
+  });
+
+  test('the webhook fails closed by default; the failure policy is a choice', () => {
+    expect(failurePolicies({})).toEqual(['Fail', 'Fail']);
+    expect(failurePolicies({ webhookFailurePolicy: WebhookFailurePolicy.IGNORE })).toEqual(['Ignore', 'Ignore']);
   });
 });
