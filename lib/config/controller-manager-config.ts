@@ -1,6 +1,7 @@
 export interface ControllerManagerConfigModel {
   readonly trustDomain: string;
   readonly clusterName: string;
+  readonly clusterDomain: string;
   readonly className: string;
   readonly serverSocketPath: string;
   readonly ignoreNamespaces: readonly string[];
@@ -27,6 +28,7 @@ export function renderControllerManagerConfig(model: ControllerManagerConfigMode
     },
     validatingWebhookConfigurationName: model.webhookConfigurationName,
     clusterName: model.clusterName,
+    clusterDomain: model.clusterDomain,
     trustDomain: model.trustDomain,
     className: model.className,
     watchClassless: model.watchClassless,

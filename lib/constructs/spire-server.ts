@@ -66,6 +66,13 @@ export interface SpireServerOptions {
   readonly watchClassless?: boolean;
   /** What the API server does with ClusterSPIFFEIDs and ClusterFederatedTrustDomains while the controller manager's webhook cannot be called. @default WebhookFailurePolicy.FAIL */
   readonly webhookFailurePolicy?: WebhookFailurePolicy;
+  /**
+   * DNS domain of the cluster's Services, for the DNS names the controller
+   * manager puts into SVIDs (`autoPopulateDnsNames`). Stated so that it does not
+   * depend on the controller manager guessing it from DNS at start.
+   * @default "cluster.local"
+   */
+  readonly clusterDomain?: string;
   /** @default DefaultImages.SPIRE_SERVER */
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
@@ -112,6 +119,8 @@ const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 export class SpireServer extends Construct {
   public readonly trustDomain: string;
   public readonly clusterName: string;
+  /** DNS domain of the cluster's Services. */
+  public readonly clusterDomain: string;
   public readonly namespace: string;
   /** Name of the Service agents connect to. */
   public readonly serviceName: string;
@@ -145,6 +154,7 @@ export class SpireServer extends Construct {
     this.props = props;
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
@@ -213,6 +223,7 @@ export class SpireServer extends Construct {
     return renderControllerManagerConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
+      clusterDomain: this.clusterDomain,
       className: this.className,
       serverSocketPath: this.apiSocketPath,
       ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [exactNamespacePattern(this.agent.serviceAccount.namespace)] : [])],
@@ -424,6 +435,7 @@ export class SpireServer extends Construct {
     return [
       ['trustDomain', checkTrustDomain(this.trustDomain)],
       ['clusterName', checkDnsSubdomain(this.clusterName)],
+      ['clusterDomain', this.checkClusterDomain()],
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
       // A derived class name is only as wrong as the namespace, which is reported already.
@@ -443,6 +455,15 @@ export class SpireServer extends Construct {
         fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
       }],
     ];
+  }
+
+  private checkClusterDomain(): Problem | undefined {
+    if (checkDnsSubdomain(this.clusterDomain) === undefined) return undefined;
+    return {
+      value: this.clusterDomain,
+      rule: 'a cluster domain is a DNS name of lowercase labels separated by "."',
+      fix: 'use the kubelets\' clusterDomain, e.g. "cluster.local"',
+    };
   }
 
   private checkReplicas(): Problem | undefined {

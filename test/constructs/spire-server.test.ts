@@ -114,6 +114,12 @@ describe('SpireServer controller manager settings', () => {
     expect(errorsWith({ parentIdTemplate })).toEqual([expect.stringContaining(`parentIdTemplate ${JSON.stringify(parentIdTemplate)}: ${rule}`)]);
   });
 
+  test('the cluster domain is stated, not left to the controller manager to guess', () => {
+    expect(managerConfig({}).clusterDomain).toBe('cluster.local');
+    expect(managerConfig({ clusterDomain: 'corp.internal' }).clusterDomain).toBe('corp.internal');
+    expect(errorsWith({ clusterDomain: 'Cluster.Local' })).toEqual([expect.stringContaining('clusterDomain "Cluster.Local": a cluster domain is a DNS name')]);
+  });
+
   test('watchClassless is off unless asked for', () => {
     expect(managerConfig({}).watchClassless).toBe(false);
     expect(managerConfig({ watchClassless: true }).watchClassless).toBe(true);
