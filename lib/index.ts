@@ -4,6 +4,8 @@ export * from './constructs/spire-agent-daemon-set';
 export * from './constructs/spiffe-csi-driver';
 export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
+export { ClusterStaticEntry } from './constructs/cluster-static-entry';
+export type { ClusterStaticEntryProps } from './constructs/cluster-static-entry';
 export { IstioSpireProfile, SidecarMode } from './constructs/istio-spire-profile';
 export type { IstioSpireProfileOptions, IstioSpireProfileProps } from './constructs/istio-spire-profile';
 export * from './constructs/mesh-namespace';

@@ -79,6 +79,39 @@ export function checkLabelValue(value: string): Problem | undefined {
   };
 }
 
+/** A trust domain other workloads federate with: valid, and not the workloads' own. */
+export function checkFederatedTrustDomain(value: string, ownTrustDomain: string): Problem | undefined {
+  if (value === ownTrustDomain) {
+    return { value, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
+  }
+  return checkTrustDomain(value);
+}
+
+// SPIFFE ID spec §2.2: path segments of [A-Za-z0-9._-], none empty, "." or "..".
+const SPIFFE_ID = /^spiffe:\/\/([^/]*)((\/[A-Za-z0-9._-]+)+)$/;
+
+/** A SPIFFE ID with a path, in the given trust domain. */
+export function checkSpiffeId(value: string, trustDomain: string): Problem | undefined {
+  const match = SPIFFE_ID.exec(value);
+  if (!match || match[2].split('/').some((segment) => segment === '.' || segment === '..')) {
+    return {
+      value,
+      rule: 'a SPIFFE ID is spiffe://<trust domain>/<path>, whose path segments hold letters, digits, ".", "-" and "_" (not "." or ".." alone)',
+      fix: `write it like "spiffe://${trustDomain}/ns/billing/sa/api"`,
+    };
+  }
+  if (match[1] !== trustDomain) {
+    return { value, rule: `the ID is not in the trust domain ${trustDomain}, the only one the server signs`, fix: `start it with "spiffe://${trustDomain}/"` };
+  }
+  return undefined;
+}
+
+/** A SPIRE selector, `type:value` as in `k8s:ns:billing`. */
+export function checkSelector(value: string): Problem | undefined {
+  if (/^[^:]+:.+$/.test(value)) return undefined;
+  return { value, rule: 'a selector is "type:value", both parts non-empty', fix: 'write it like "k8s:ns:billing" or "unix:uid:1000"' };
+}
+
 // Go's time.ParseDuration: a sequence of decimal numbers, each with a unit.
 const GO_DURATION = /^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))*$/;
 

@@ -1,5 +1,5 @@
 import {
-  checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort,
+  checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort, checkSelector,
 } from '../../lib/validation/rules';
 
 type Checker = (value: any) => unknown;
@@ -13,6 +13,7 @@ const cases: Array<[string, Checker, unknown[], unknown[]]> = [
   ['port', checkPort, [1, 8081, 65535], [0, 65536, 80.5, -1]],
   ['pinned image', checkPinnedImage, ['ghcr.io/spiffe/spire-agent:1.15.3', 'localhost:5000/x:1', `x@sha256:${'0'.repeat(64)}`], ['ghcr.io/spiffe/spire-agent', 'x:latest', 'localhost:5000/x', 'x:']],
   ['Go regexp', checkGoRegexp, ['^kube-system$', 'spire', '^team-[a-z]+-dev$', '(?i)^Kube', '^(?P<team>[a-z]+)-dev$', '\\.'], ['(', '^team-[a-z+$', '^(?!kube).*$', '(?<=a)b', '(a)\\1', 'a**']],
+  ['selector', checkSelector, ['k8s:ns:billing', 'unix:uid:1000', 'x:y'], ['k8s', ':ns', 'k8s:', '']],
   ['absolute path', checkAbsolutePath, ['/run/spire', '/a/b.c'], ['run/spire', '/run/', '/a//b', '/a/../b', '/a/./b', '/']],
 ];
 
