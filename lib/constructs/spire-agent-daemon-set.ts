@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
@@ -65,6 +66,7 @@ export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
 }
 
 const CONFIG_DIR = '/run/spire/config';
+const CONFIG_FILE = 'agent.conf';
 const BUNDLE_DIR = '/run/spire/bundle';
 const DATA_DIR = '/run/spire/data';
 const TOKEN_DIR = '/var/run/secrets/tokens';
@@ -119,7 +121,7 @@ export class SpireAgentDaemonSet extends Construct {
     const bundle = this.createBundleConfigMap();
     const config = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: { 'agent.conf': Lazy.any({ produce: () => renderJson(this.agentConfig) }) },
+      data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFiles()[CONFIG_FILE] }) },
     });
     this.socketVolume = kplus.Volume.fromHostPath(this, 'SocketVolume', 'spire-agent-socket-dir', {
       path: this.workloadApi.hostDir,
@@ -155,6 +157,11 @@ export class SpireAgentDaemonSet extends Construct {
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
     });
+  }
+
+  /** The files of the config volume. */
+  private configFiles(): { [name: string]: string } {
+    return { [CONFIG_FILE]: renderJson(this.agentConfig) };
   }
 
   private get kubeletVerification(): KubeletVerification {
@@ -203,12 +210,13 @@ export class SpireAgentDaemonSet extends Construct {
     enableHostPid(daemonSet);
     dropAddressLabel(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
+    annotateConfigChecksum(daemonSet, () => this.configFiles());
 
     const container = daemonSet.addContainer({
       name: 'spire-agent',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-config', `${CONFIG_DIR}/agent.conf`],
+      args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: [{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }],
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
@@ -102,6 +103,8 @@ export interface AgentRegistration {
 
 const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
+const SERVER_CONFIG_FILE = 'server.conf';
+const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
@@ -247,13 +250,19 @@ export class SpireServer extends Construct {
     return { databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
   }
 
+  /** The files of the config volume: what the server and the controller manager read. */
+  private configFiles(): { [name: string]: string } {
+    return {
+      [SERVER_CONFIG_FILE]: renderJson(this.serverConfig),
+      [CONTROLLER_MANAGER_CONFIG_FILE]: renderJson(this.controllerManagerConfig),
+    };
+  }
+
   private createConfigMap(): kplus.ConfigMap {
+    const lazyFile = (name: string) => Lazy.any({ produce: () => this.configFiles()[name] });
     return new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: {
-        'server.conf': Lazy.any({ produce: () => renderJson(this.serverConfig) }),
-        'controller-manager-config.yaml': Lazy.any({ produce: () => renderJson(this.controllerManagerConfig) }),
-      },
+      data: { [SERVER_CONFIG_FILE]: lazyFile(SERVER_CONFIG_FILE), [CONTROLLER_MANAGER_CONFIG_FILE]: lazyFile(CONTROLLER_MANAGER_CONFIG_FILE) },
     });
   }
 
@@ -287,6 +296,7 @@ export class SpireServer extends Construct {
     // The StatefulSet adds its own pod selector to the Service it is given.
     dropAddressLabel(statefulSet, service);
     useRuntimeDefaultSeccomp(statefulSet);
+    annotateConfigChecksum(statefulSet, () => this.configFiles());
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
@@ -310,7 +320,7 @@ export class SpireServer extends Construct {
       name: 'spire-server',
       image: this.serverImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-expandEnv', '-config', `${CONFIG_DIR}/server.conf`],
+      args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
       ports: [
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
@@ -342,7 +352,7 @@ export class SpireServer extends Construct {
       name: 'spire-controller-manager',
       image: this.controllerManagerImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/controller-manager-config.yaml`],
+      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/${CONTROLLER_MANAGER_CONFIG_FILE}`],
       ports: [
         { name: 'https', number: WEBHOOK_PORT },
         { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
