@@ -25,6 +25,8 @@ export type { LabelSelectorSpec, LabelSelectorRequirement } from './kube/label-s
 export { LabelSelectorOperator } from './kube/label-selector';
 export { DefaultImages } from './spire/images';
 export type { ContainerSizing } from './kube/container-defaults';
+export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
+export type { AffinitySpec, ContainerResourceSpec, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';

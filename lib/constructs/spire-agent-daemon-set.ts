@@ -5,6 +5,9 @@ import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
@@ -26,7 +29,7 @@ export interface WorkloadApiSocket {
 }
 
 /** Settings of a SPIRE agent besides the server it attests to. */
-export interface SpireAgentOptions {
+export interface SpireAgentOptions extends PodPlacementOptions {
   /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default the name */
   readonly namespace?: string;
   /** Name of the DaemonSet and its service account. @default derived from the construct path, unique in the app */
@@ -56,6 +59,17 @@ export interface SpireAgentOptions {
   readonly disableContainerSelectors?: boolean;
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
+  /**
+   * PriorityClass of the agent pods: the node's pods get no identity without
+   * them. Kubernetes admits the built-in critical classes in any namespace;
+   * some providers (GKE) want a ResourceQuota in the namespace that allows them.
+   * @default PodPriority.SYSTEM_NODE_CRITICAL
+   */
+  readonly priority?: PodPriority;
+  /** Taints the agent pods tolerate; every node that runs workloads needs an agent. @default every taint */
+  readonly tolerations?: TolerationSpec[];
+  /** Resources of the spire-agent container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
+  readonly resources?: ContainerResourceSpec;
   /** @default DefaultImages.SPIRE_AGENT */
   readonly image?: string;
 }
@@ -115,7 +129,7 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: this.namespace, labels: podSecurityLabels('privileged') },
     });
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
     const bundle = this.createBundleConfigMap();
@@ -211,6 +225,7 @@ export class SpireAgentDaemonSet extends Construct {
     dropAddressLabel(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
     annotateConfigChecksum(daemonSet, () => this.configFiles());
+    applyPodSpecSettings(daemonSet, { ...this.props, priority: this.props.priority ?? PodPriority.SYSTEM_NODE_CRITICAL });
 
     const container = daemonSet.addContainer({
       name: 'spire-agent',
@@ -225,6 +240,7 @@ export class SpireAgentDaemonSet extends Construct {
       // Root without capabilities: it creates the socket in a root-owned node directory.
       securityContext: rootWithoutCapabilities(),
     });
+    applyContainerResources(daemonSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' }), { readOnly: true });
     container.mount(BUNDLE_DIR, kplus.Volume.fromConfigMap(this, 'BundleVolume', bundle, { name: 'spire-bundle' }), { readOnly: true });
     container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-agent-data'));
@@ -272,6 +288,8 @@ export class SpireAgentDaemonSet extends Construct {
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
       ['socketFileName', checkFileName(this.workloadApi.fileName)],
       ['adminSocketDir', this.checkAdminSocketDir()],
+      ...podSpecChecks(this.props),
+      ...resourceChecks('resources', this.props.resources),
       ['kubeletVerification.hostPath', caHostPath === undefined ? undefined : checkAbsolutePath(caHostPath)],
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,

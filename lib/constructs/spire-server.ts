@@ -5,6 +5,9 @@ import { renderControllerManagerConfig } from '../config/controller-manager-conf
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
@@ -17,7 +20,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
-export interface SpireServerOptions {
+export interface SpireServerOptions extends PodPlacementOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
@@ -74,6 +77,14 @@ export interface SpireServerOptions {
    * @default "cluster.local"
    */
   readonly clusterDomain?: string;
+  /** PriorityClass of the server pods. @default PodPriority.NONE */
+  readonly priority?: PodPriority;
+  /** Taints the server pods tolerate. @default none */
+  readonly tolerations?: TolerationSpec[];
+  /** Resources of the spire-server container. @default requests cpu 100m, memory 128Mi; limits memory 512Mi */
+  readonly resources?: ContainerResourceSpec;
+  /** Resources of the spire-controller-manager container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
+  readonly controllerManagerResources?: ContainerResourceSpec;
   /** @default DefaultImages.SPIRE_SERVER */
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
@@ -177,7 +188,7 @@ export class SpireServer extends Construct {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
     const config = this.createConfigMap();
@@ -297,6 +308,7 @@ export class SpireServer extends Construct {
     dropAddressLabel(statefulSet, service);
     useRuntimeDefaultSeccomp(statefulSet);
     annotateConfigChecksum(statefulSet, () => this.configFiles());
+    applyPodSpecSettings(statefulSet, this.props);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
@@ -331,6 +343,7 @@ export class SpireServer extends Construct {
       securityContext: restrictedSecurityContext(SERVER_UID),
       envVariables: this.datastoreEnvironment(),
     });
+    applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
     container.mount(API_SOCKET_DIR, socket);
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
@@ -362,6 +375,7 @@ export class SpireServer extends Construct {
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
     });
+    applyContainerResources(statefulSet, container.name, this.props.controllerManagerResources);
     container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
     container.mount(API_SOCKET_DIR, socket, { readOnly: true });
     container.mount('/tmp', tmp);
@@ -459,6 +473,9 @@ export class SpireServer extends Construct {
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
+      ...podSpecChecks(this.props),
+      ...resourceChecks('resources', this.props.resources),
+      ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',

@@ -129,6 +129,34 @@ export function checkPort(value: number): Problem | undefined {
   return { value: String(value), rule: 'a port is a whole number from 1 to 65535', fix: 'pick a free port in that range' };
 }
 
+const BINARY_SUFFIXES = ['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+const DECIMAL_SUFFIXES = ['m', '', 'k', 'M', 'G', 'T', 'P', 'E'];
+const QUANTITY = new RegExp(`^([0-9]+)(\\.[0-9]+)?(${[...BINARY_SUFFIXES, ...DECIMAL_SUFFIXES.filter(Boolean)].join('|')})?$`);
+
+/**
+ * A positive Kubernetes quantity in the form the API server stores it, so
+ * that a second apply finds no change: a whole number with the largest
+ * suffix that keeps it whole (`1Gi`, not `1024Mi`; `500m`, not `0.5`).
+ */
+export function checkCanonicalQuantity(value: string): Problem | undefined {
+  const match = QUANTITY.exec(value);
+  if (!match) return { value, rule: 'a quantity is a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, ...)', fix: 'write it like "100m", "1" or "256Mi"' };
+  const [, whole, fraction, suffix = ''] = match;
+  const number = Number(whole);
+  const binary = BINARY_SUFFIXES.includes(suffix);
+  const suffixes = binary ? BINARY_SUFFIXES : DECIMAL_SUFFIXES;
+  const base = binary ? 1024 : 1000;
+  const rewritten = 'the API server stores it in another form, so every apply would show a change';
+  if (fraction !== undefined || number === 0) {
+    return { value, rule: `a quantity is a positive whole number; ${rewritten}`, fix: 'use a smaller suffix, e.g. "500m" for 0.5 or "512Mi" for 0.5Gi' };
+  }
+  const larger = suffixes[suffixes.indexOf(suffix) + 1];
+  if (larger !== undefined && number % base === 0) {
+    return { value, rule: `${value} is ${number / base}${larger}; ${rewritten}`, fix: `write "${number / base}${larger}"` };
+  }
+  return undefined;
+}
+
 /** An image must name a fixed version: a tag other than `latest`, or a digest. */
 export function checkPinnedImage(value: string): Problem | undefined {
   const fix = 'pin a release tag or digest, e.g. "ghcr.io/spiffe/spire-server:1.15.0" or "...@sha256:<digest>"';
