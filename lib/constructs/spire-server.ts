@@ -312,9 +312,8 @@ export class SpireServer extends Construct {
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
-    const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
-    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume, tmpVolume);
+    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
     if (this.datastore.isSqlite) {
       addVolumeClaimTemplate(statefulSet, {
         name: 'spire-data',
@@ -345,6 +344,8 @@ export class SpireServer extends Construct {
     });
     applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
+    // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
     if (!this.datastore.isSqlite) {
@@ -360,7 +361,7 @@ export class SpireServer extends Construct {
     };
   }
 
-  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume, tmp: kplus.Volume): void {
+  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
     const container = statefulSet.addContainer({
       name: 'spire-controller-manager',
       image: this.controllerManagerImage,
@@ -377,8 +378,8 @@ export class SpireServer extends Construct {
     });
     applyContainerResources(statefulSet, container.name, this.props.controllerManagerResources);
     container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp'));
     container.mount(API_SOCKET_DIR, socket, { readOnly: true });
-    container.mount('/tmp', tmp);
   }
 
   private createWebhook(): void {

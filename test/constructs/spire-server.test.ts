@@ -130,3 +130,18 @@ describe('SpireServer controller manager settings', () => {
     expect(failurePolicies({ webhookFailurePolicy: WebhookFailurePolicy.IGNORE })).toEqual(['Ignore', 'Ignore']);
   });
 });
+
+describe('SpireServer pod', () => {
+  test('both containers write to /tmp only through emptyDir volumes, each path mounted once', () => {
+    const pod = ApiObject.of(buildStack().server.statefulSet).toJson().spec.template.spec;
+    const emptyDirs = pod.volumes.filter((volume: any) => volume.emptyDir).map((volume: any) => volume.name);
+    for (const container of pod.containers) {
+      const paths = container.volumeMounts.map((mount: any) => mount.mountPath);
+      expect([container.name, new Set(paths).size]).toEqual([container.name, paths.length]);
+      const tmp = container.volumeMounts.find((mount: any) => mount.mountPath === '/tmp');
+      expect([container.name, emptyDirs.includes(tmp?.name), tmp?.readOnly]).toEqual([container.name, true, undefined]);
+    }
+    const tmpVolumes = pod.containers.map((container: any) => container.volumeMounts.find((mount: any) => mount.mountPath === '/tmp').name);
+    expect(new Set(tmpVolumes).size).toBe(pod.containers.length);
+  });
+});
