@@ -12,7 +12,7 @@ import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from
 import { DefaultImages } from '../spire/images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
+import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
@@ -70,7 +70,9 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   readonly tolerations?: TolerationSpec[];
   /** Resources of the spire-agent container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
   readonly resources?: ContainerResourceSpec;
-  /** @default DefaultImages.SPIRE_AGENT */
+  /** Registry the default images of the agent and its CSI driver are pulled from (see SpireServer's). @default the server's imageRegistry */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.SPIRE_AGENT, from `imageRegistry` when set */
   readonly image?: string;
 }
 
@@ -107,6 +109,8 @@ export class SpireAgentDaemonSet extends Construct {
   public readonly daemonSet: kplus.DaemonSet;
   /** The node directory volume holding the Workload API socket, for containers that share it. */
   public readonly socketVolume: kplus.Volume;
+  /** The registry the default images come from instead of their own, when set. */
+  public readonly imageRegistry?: string;
 
   private readonly name: string;
   private readonly props: SpireAgentDaemonSetProps;
@@ -117,6 +121,7 @@ export class SpireAgentDaemonSet extends Construct {
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
     this.clusterName = props.server.clusterName;
+    this.imageRegistry = props.imageRegistry ?? props.server.imageRegistry;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
     const dir = props.socketDir ?? ISTIO_WORKLOAD_SOCKET_DIRS[0];
@@ -183,7 +188,7 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   private get image(): string {
-    return this.props.image ?? DefaultImages.SPIRE_AGENT;
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_AGENT, this.imageRegistry);
   }
 
   /**
@@ -283,6 +288,7 @@ export class SpireAgentDaemonSet extends Construct {
     return [
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
+      ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
       ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],

@@ -12,7 +12,7 @@ import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } fr
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -85,9 +85,17 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly resources?: ContainerResourceSpec;
   /** Resources of the spire-controller-manager container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
   readonly controllerManagerResources?: ContainerResourceSpec;
-  /** @default DefaultImages.SPIRE_SERVER */
+  /**
+   * Registry (host, optional port and path) the default images are pulled from
+   * instead of their own, e.g. a mirror: `registry.example.com/ghcr` pulls
+   * `registry.example.com/ghcr/spiffe/spire-server:1.15.3`. The agent and the
+   * CSI driver use it too unless they set their own; images set explicitly are used as given.
+   * @default each default image's own registry
+   */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.SPIRE_SERVER, from `imageRegistry` when set */
   readonly image?: string;
-  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
+  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
   readonly controllerManagerImage?: string;
 }
 
@@ -158,6 +166,8 @@ export class SpireServer extends Construct {
   public readonly watchClassless: boolean;
   public readonly webhookFailurePolicy: WebhookFailurePolicy;
   public readonly statefulSet: kplus.StatefulSet;
+  /** The registry the default images come from instead of their own, when set. */
+  public readonly imageRegistry?: string;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -183,6 +193,7 @@ export class SpireServer extends Construct {
     this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
     this.watchClassless = props.watchClassless ?? false;
     this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
+    this.imageRegistry = props.imageRegistry;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -449,11 +460,11 @@ export class SpireServer extends Construct {
   }
 
   private get serverImage(): string {
-    return this.props.image ?? DefaultImages.SPIRE_SERVER;
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
   private get controllerManagerImage(): string {
-    return this.props.controllerManagerImage ?? DefaultImages.SPIRE_CONTROLLER_MANAGER;
+    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.imageRegistry);
   }
 
   private checks(): Check[] {
@@ -468,6 +479,7 @@ export class SpireServer extends Construct {
       ['port', checkPort(this.port)],
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
+      ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.serverImage)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
       // With an invalid trust domain the trustDomain check reports the cause.

@@ -169,6 +169,14 @@ export function checkPinnedImage(value: string): Problem | undefined {
   return undefined;
 }
 
+const IMAGE_REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+/** A registry host, with an optional port and path, that images are pulled from. */
+export function checkImageRegistry(value: string): Problem | undefined {
+  if (IMAGE_REGISTRY.test(value)) return undefined;
+  return { value, rule: 'a registry is a host with an optional port and path, lowercase, without scheme or trailing "/"', fix: 'write it like "registry.example.com/mirror" or "localhost:5000"' };
+}
+
 /** An absolute, normalized Unix path. */
 export function checkAbsolutePath(value: string): Problem | undefined {
   const normalized = value.length > 1 && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value);
