@@ -6,7 +6,7 @@ import * as kplus from 'cdk8s-plus-27';
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
 
 /** sha256 of the files' contents, concatenated in name order: for one file, what `sha256sum` prints. */
-export function configChecksum(files: { [name: string]: string }): string {
+function configChecksum(files: { [name: string]: string }): string {
   const hash = createHash('sha256');
   for (const name of Object.keys(files).sort()) hash.update(files[name]);
   return hash.digest('hex');

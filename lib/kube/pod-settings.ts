@@ -5,7 +5,7 @@
  */
 import { IConstruct } from 'constructs';
 import { changeRendered } from './objects';
-import { checkCanonicalQuantity, checkDnsSubdomain, checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
+import { checkAnnotationKey, checkCanonicalQuantity, checkDnsSubdomain, checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
 
 /** Which PriorityClass the pods run with. */
@@ -127,7 +127,7 @@ export function podSpecChecks(settings: PodSpecSettings): Check[] {
     ['priority', settings.priority?.priorityClassName === undefined ? undefined : checkDnsSubdomain(settings.priority.priorityClassName)],
     ...Object.entries(settings.nodeSelector ?? {}).flatMap(([key, value]): Check[] => [['nodeSelector', checkLabelKey(key)], ['nodeSelector', checkLabelValue(value)]]),
     ...(settings.imagePullSecrets ?? []).map((name): Check => ['imagePullSecrets', checkDnsSubdomain(name)]),
-    ...Object.keys(settings.serviceAccountAnnotations ?? {}).map((key): Check => ['serviceAccountAnnotations', checkLabelKey(key)]),
+    ...Object.keys(settings.serviceAccountAnnotations ?? {}).map((key): Check => ['serviceAccountAnnotations', checkAnnotationKey(key)]),
     ...(settings.tolerations ?? []).map((toleration): Check => ['tolerations', checkToleration(toleration)]),
   ];
 }

@@ -58,6 +58,15 @@ export function checkDnsSubdomain(value: string): Problem | undefined {
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 
 export function checkLabelKey(value: string): Problem | undefined {
+  return checkQualifiedName(value, 'a label key', 'spiffe.io/spire-managed-identity');
+}
+
+/** Annotation keys have the syntax of label keys. */
+export function checkAnnotationKey(value: string): Problem | undefined {
+  return checkQualifiedName(value, 'an annotation key', 'eks.amazonaws.com/role-arn');
+}
+
+function checkQualifiedName(value: string, what: string, example: string): Problem | undefined {
   const slash = value.lastIndexOf('/');
   const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
   const name = slash >= 0 ? value.slice(slash + 1) : value;
@@ -65,8 +74,8 @@ export function checkLabelKey(value: string): Problem | undefined {
   if (prefixOk && name.length > 0 && name.length <= 63 && LABEL_NAME.test(name)) return undefined;
   return {
     value,
-    rule: 'a label key is an optional DNS subdomain prefix and "/", then a name of at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric',
-    fix: 'use a key such as "spiffe.io/spire-managed-identity"',
+    rule: `${what} is an optional DNS subdomain prefix and "/", then a name of at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric`,
+    fix: `use a key such as "${example}"`,
   };
 }
 

@@ -73,7 +73,7 @@ describe('pod settings of server and agent', () => {
     [{ agent: { priority: PodPriority.of('Critical') } }, 'spire/Agent] priority "Critical"', 'rename it'],
     [{ server: { nodeSelector: { 'bad key!': 'x' } } }, 'nodeSelector "bad key!": a label key', 'Fix'],
     [{ server: { imagePullSecrets: ['Mirror_Pull'] } }, 'imagePullSecrets "Mirror_Pull"', 'Fix'],
-    [{ agent: { serviceAccountAnnotations: { 'not valid/': 'x' } } }, 'serviceAccountAnnotations "not valid/"', 'Fix'],
+    [{ agent: { serviceAccountAnnotations: { 'not valid/': 'x' } } }, 'serviceAccountAnnotations "not valid/": an annotation key', 'eks.amazonaws.com/role-arn'],
     [{ agent: { tolerations: [{ key: 'gpu', operator: TolerationOperator.EXISTS, value: 'a100' }] } }, 'tolerations', 'drop the value'],
     [{ server: { tolerations: [{ key: 'gpu', tolerationSeconds: 60 }] } }, 'tolerationSeconds applies to NoExecute taints only', 'TolerationEffect.NO_EXECUTE'],
     [{ server: { tolerations: [{ value: 'x' }] } }, 'a toleration without a key must have operator Exists', 'TolerationOperator.EXISTS'],
