@@ -4,6 +4,8 @@ export * from './constructs/spire-agent-daemon-set';
 export * from './constructs/spiffe-csi-driver';
 export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
+export { ClusterStaticEntry } from './constructs/cluster-static-entry';
+export type { ClusterStaticEntryProps } from './constructs/cluster-static-entry';
 export { IstioSpireProfile, SidecarMode } from './constructs/istio-spire-profile';
 export type { IstioSpireProfileOptions, IstioSpireProfileProps } from './constructs/istio-spire-profile';
 export * from './constructs/mesh-namespace';
@@ -23,6 +25,8 @@ export type { LabelSelectorSpec, LabelSelectorRequirement } from './kube/label-s
 export { LabelSelectorOperator } from './kube/label-selector';
 export { DefaultImages } from './spire/images';
 export type { ContainerSizing } from './kube/container-defaults';
+export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
+export type { AffinitySpec, ContainerResourceSpec, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';

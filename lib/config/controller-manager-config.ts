@@ -1,6 +1,7 @@
 export interface ControllerManagerConfigModel {
   readonly trustDomain: string;
   readonly clusterName: string;
+  readonly clusterDomain: string;
   readonly className: string;
   readonly serverSocketPath: string;
   readonly ignoreNamespaces: readonly string[];
@@ -8,6 +9,9 @@ export interface ControllerManagerConfigModel {
   readonly leaderElectionNamespace: string;
   readonly healthPort: number;
   readonly metricsPort: number;
+  readonly watchClassless: boolean;
+  /** Omitted: the controller manager's own default. */
+  readonly parentIdTemplate?: string;
 }
 
 /** The SPIRE Controller Manager's `ControllerManagerConfig` file (YAML, written as JSON). */
@@ -24,10 +28,12 @@ export function renderControllerManagerConfig(model: ControllerManagerConfigMode
     },
     validatingWebhookConfigurationName: model.webhookConfigurationName,
     clusterName: model.clusterName,
+    clusterDomain: model.clusterDomain,
     trustDomain: model.trustDomain,
     className: model.className,
-    watchClassless: false,
+    watchClassless: model.watchClassless,
     ignoreNamespaces: [...model.ignoreNamespaces],
+    ...(model.parentIdTemplate === undefined ? {} : { parentIDTemplate: model.parentIdTemplate }),
     spireServerSocketPath: model.serverSocketPath,
   };
 }

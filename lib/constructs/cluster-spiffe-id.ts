@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spire/spiffe-id-template';
-import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { checkDnsSubdomain, checkFederatedTrustDomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
@@ -142,7 +142,7 @@ export class ClusterSpiffeId extends Construct {
       ['podSelector', this.checkPodSelector()],
       ...selectorProblems(this.podSelector).map((problem): Check => ['podSelector', problem]),
       ...selectorProblems(this.namespaceSelector).map((problem): Check => ['namespaceSelector', problem]),
-      ...(props.federatesWith ?? []).map((domain): Check => ['federatesWith', this.checkFederatedDomain(domain)]),
+      ...(props.federatesWith ?? []).map((domain): Check => ['federatesWith', checkFederatedTrustDomain(domain, this.trustDomain)]),
       ['ttl', props.ttl === undefined ? undefined : checkGoDuration(props.ttl)],
       ['jwtTtl', props.jwtTtl === undefined ? undefined : checkGoDuration(props.jwtTtl)],
     ];
@@ -155,13 +155,6 @@ export class ClusterSpiffeId extends Construct {
       rule: 'an empty podSelector without a namespaceSelector gives every pod in the cluster this identity',
       fix: `select an opt-in label, e.g. { matchLabels: { "${SPIRE_MANAGED_IDENTITY_LABEL}": "true" } }, or the namespaces with a namespaceSelector`,
     };
-  }
-
-  private checkFederatedDomain(domain: string): Problem | undefined {
-    if (domain === this.trustDomain) {
-      return { value: domain, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
-    }
-    return checkTrustDomain(domain);
   }
 }
 

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { httpProbe, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { KubeCsiDriver } from '../kube/objects';
-import { checkAbsolutePath, checkPinnedImage } from '../validation/rules';
+import { checkAbsolutePath, checkImageRegistry, checkPinnedImage } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
 
@@ -11,11 +11,17 @@ import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set
 export interface SpiffeCsiDriverOptions {
   /** The kubelet's root directory on the nodes. @default "/var/lib/kubelet" */
   readonly kubeletDir?: string;
-  /** @default DefaultImages.SPIFFE_CSI_DRIVER */
+  /**
+   * Registry the driver's default images are pulled from (see SpireServer's).
+   * Its containers run in the agent's pods, so they use the agent's `imagePullSecrets`.
+   * @default the agent's imageRegistry
+   */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.SPIFFE_CSI_DRIVER, from `imageRegistry` when set */
   readonly image?: string;
-  /** @default DefaultImages.NODE_DRIVER_REGISTRAR */
+  /** @default DefaultImages.NODE_DRIVER_REGISTRAR, from `imageRegistry` when set */
   readonly registrarImage?: string;
-  /** @default DefaultImages.CSI_LIVENESS_PROBE */
+  /** @default DefaultImages.CSI_LIVENESS_PROBE, from `imageRegistry` when set */
   readonly livenessProbeImage?: string;
 }
 
@@ -45,6 +51,9 @@ export class SpiffeCsiDriver extends Construct {
   /** The Workload API socket every mounted volume exposes: the agent's. */
   public readonly workloadApi: WorkloadApiSocket;
 
+  /** The registry the default images come from instead of their own, when set. */
+  public readonly imageRegistry?: string;
+
   private readonly kubeletDir: string;
   private readonly props: SpiffeCsiDriverProps;
 
@@ -54,6 +63,7 @@ export class SpiffeCsiDriver extends Construct {
     this.agent = props.agent;
     this.workloadApi = props.agent.workloadApi;
     this.kubeletDir = props.kubeletDir ?? '/var/lib/kubelet';
+    this.imageRegistry = props.imageRegistry ?? props.agent.imageRegistry;
 
     new KubeCsiDriver(this, 'CsiDriver', {
       metadata: { name: DRIVER_NAME },
@@ -66,6 +76,18 @@ export class SpiffeCsiDriver extends Construct {
     });
     this.addNodePlugin(props.agent.daemonSet);
     validateAtSynth(this, () => this.checks());
+  }
+
+  private get driverImage(): string {
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIFFE_CSI_DRIVER, this.imageRegistry);
+  }
+
+  private get registrarImage(): string {
+    return this.props.registrarImage ?? DefaultImages.fromRegistry(DefaultImages.NODE_DRIVER_REGISTRAR, this.imageRegistry);
+  }
+
+  private get livenessProbeImage(): string {
+    return this.props.livenessProbeImage ?? DefaultImages.fromRegistry(DefaultImages.CSI_LIVENESS_PROBE, this.imageRegistry);
   }
 
   private get pluginDir(): string {
@@ -89,7 +111,7 @@ export class SpiffeCsiDriver extends Construct {
 
     const driver = daemonSet.addContainer({
       name: 'spiffe-csi-driver',
-      image: this.props.image ?? DefaultImages.SPIFFE_CSI_DRIVER,
+      image: this.driverImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [
         '-workload-api-socket-dir', AGENT_SOCKET_MOUNT,
@@ -109,7 +131,7 @@ export class SpiffeCsiDriver extends Construct {
 
     const registrar = daemonSet.addContainer({
       name: 'node-driver-registrar',
-      image: this.props.registrarImage ?? DefaultImages.NODE_DRIVER_REGISTRAR,
+      image: this.registrarImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [
         '-csi-address', csiSocket,
@@ -127,7 +149,7 @@ export class SpiffeCsiDriver extends Construct {
     // Reports the driver's CSI Probe() over HTTP, so the kubelet can restart a hung driver.
     const livenessProbe = daemonSet.addContainer({
       name: 'csi-liveness-probe',
-      image: this.props.livenessProbeImage ?? DefaultImages.CSI_LIVENESS_PROBE,
+      image: this.livenessProbeImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [`--csi-address=${csiSocket}`, `--health-port=${DRIVER_HEALTH_PORT}`],
       liveness: kplus.Probe.fromTcpSocket({ port: DRIVER_HEALTH_PORT }),
@@ -140,9 +162,10 @@ export class SpiffeCsiDriver extends Construct {
   private checks(): Check[] {
     return [
       ['kubeletDir', checkAbsolutePath(this.kubeletDir)],
-      ['image', checkPinnedImage(this.props.image ?? DefaultImages.SPIFFE_CSI_DRIVER)],
-      ['registrarImage', checkPinnedImage(this.props.registrarImage ?? DefaultImages.NODE_DRIVER_REGISTRAR)],
-      ['livenessProbeImage', checkPinnedImage(this.props.livenessProbeImage ?? DefaultImages.CSI_LIVENESS_PROBE)],
+      ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
+      ['image', checkPinnedImage(this.driverImage)],
+      ['registrarImage', checkPinnedImage(this.registrarImage)],
+      ['livenessProbeImage', checkPinnedImage(this.livenessProbeImage)],
     ];
   }
 }

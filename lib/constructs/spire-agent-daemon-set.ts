@@ -4,11 +4,15 @@ import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { annotateConfigChecksum } from '../kube/config-checksum';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { checkAbsolutePath, checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
+import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
@@ -25,7 +29,7 @@ export interface WorkloadApiSocket {
 }
 
 /** Settings of a SPIRE agent besides the server it attests to. */
-export interface SpireAgentOptions {
+export interface SpireAgentOptions extends PodPlacementOptions {
   /** Namespace of the agent and the CSI driver; it must allow privileged pods. @default the name */
   readonly namespace?: string;
   /** Name of the DaemonSet and its service account. @default derived from the construct path, unique in the app */
@@ -55,7 +59,20 @@ export interface SpireAgentOptions {
   readonly disableContainerSelectors?: boolean;
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
-  /** @default DefaultImages.SPIRE_AGENT */
+  /**
+   * PriorityClass of the agent pods: the node's pods get no identity without
+   * them. Kubernetes admits the built-in critical classes in any namespace;
+   * some providers (GKE) want a ResourceQuota in the namespace that allows them.
+   * @default PodPriority.SYSTEM_NODE_CRITICAL
+   */
+  readonly priority?: PodPriority;
+  /** Taints the agent pods tolerate; every node that runs workloads needs an agent. @default every taint */
+  readonly tolerations?: TolerationSpec[];
+  /** Resources of the spire-agent container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
+  readonly resources?: ContainerResourceSpec;
+  /** Registry the default images of the agent and its CSI driver are pulled from (see SpireServer's). @default the server's imageRegistry */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.SPIRE_AGENT, from `imageRegistry` when set */
   readonly image?: string;
 }
 
@@ -65,6 +82,7 @@ export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
 }
 
 const CONFIG_DIR = '/run/spire/config';
+const CONFIG_FILE = 'agent.conf';
 const BUNDLE_DIR = '/run/spire/bundle';
 const DATA_DIR = '/run/spire/data';
 const TOKEN_DIR = '/var/run/secrets/tokens';
@@ -91,6 +109,8 @@ export class SpireAgentDaemonSet extends Construct {
   public readonly daemonSet: kplus.DaemonSet;
   /** The node directory volume holding the Workload API socket, for containers that share it. */
   public readonly socketVolume: kplus.Volume;
+  /** The registry the default images come from instead of their own, when set. */
+  public readonly imageRegistry?: string;
 
   private readonly name: string;
   private readonly props: SpireAgentDaemonSetProps;
@@ -101,6 +121,7 @@ export class SpireAgentDaemonSet extends Construct {
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
     this.clusterName = props.server.clusterName;
+    this.imageRegistry = props.imageRegistry ?? props.server.imageRegistry;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
     const dir = props.socketDir ?? ISTIO_WORKLOAD_SOCKET_DIRS[0];
@@ -113,13 +134,13 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: this.namespace, labels: podSecurityLabels('privileged') },
     });
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
     const bundle = this.createBundleConfigMap();
     const config = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: { 'agent.conf': Lazy.any({ produce: () => renderJson(this.agentConfig) }) },
+      data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFiles()[CONFIG_FILE] }) },
     });
     this.socketVolume = kplus.Volume.fromHostPath(this, 'SocketVolume', 'spire-agent-socket-dir', {
       path: this.workloadApi.hostDir,
@@ -157,12 +178,17 @@ export class SpireAgentDaemonSet extends Construct {
     });
   }
 
+  /** The files of the config volume. */
+  private configFiles(): { [name: string]: string } {
+    return { [CONFIG_FILE]: renderJson(this.agentConfig) };
+  }
+
   private get kubeletVerification(): KubeletVerification {
     return this.props.kubeletVerification ?? KubeletVerification.skip();
   }
 
   private get image(): string {
-    return this.props.image ?? DefaultImages.SPIRE_AGENT;
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_AGENT, this.imageRegistry);
   }
 
   /**
@@ -203,12 +229,14 @@ export class SpireAgentDaemonSet extends Construct {
     enableHostPid(daemonSet);
     dropAddressLabel(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
+    annotateConfigChecksum(daemonSet, () => this.configFiles());
+    applyPodSpecSettings(daemonSet, { ...this.props, priority: this.props.priority ?? PodPriority.SYSTEM_NODE_CRITICAL });
 
     const container = daemonSet.addContainer({
       name: 'spire-agent',
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-config', `${CONFIG_DIR}/agent.conf`],
+      args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: [{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }],
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
@@ -217,6 +245,7 @@ export class SpireAgentDaemonSet extends Construct {
       // Root without capabilities: it creates the socket in a root-owned node directory.
       securityContext: rootWithoutCapabilities(),
     });
+    applyContainerResources(daemonSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' }), { readOnly: true });
     container.mount(BUNDLE_DIR, kplus.Volume.fromConfigMap(this, 'BundleVolume', bundle, { name: 'spire-bundle' }), { readOnly: true });
     container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-agent-data'));
@@ -259,11 +288,14 @@ export class SpireAgentDaemonSet extends Construct {
     return [
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
+      ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
       ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
       ['socketFileName', checkFileName(this.workloadApi.fileName)],
       ['adminSocketDir', this.checkAdminSocketDir()],
+      ...podSpecChecks(this.props),
+      ...resourceChecks('resources', this.props.resources),
       ['kubeletVerification.hostPath', caHostPath === undefined ? undefined : checkAbsolutePath(caHostPath)],
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,

@@ -4,18 +4,23 @@ import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { annotateConfigChecksum } from '../kube/config-checksum';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
+import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
-export interface SpireServerOptions {
+export interface SpireServerOptions extends PodPlacementOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
@@ -41,11 +46,56 @@ export interface SpireServerOptions {
    * with this `className`. @default "<namespace>-spire"
    */
   readonly className?: string;
-  /** Namespaces (regular expressions) whose pods the controller manager never registers. @default kube-system, kube-public, kube-node-lease, istio-system and the SPIRE namespaces */
+  /**
+   * Namespaces whose pods the controller manager never registers. Each entry is
+   * a regular expression (Go RE2) matched anywhere in the name: anchor it
+   * yourself (`^team-a$`), or `spire` also ignores `team-spire-dev`. The agent's
+   * namespace is always added.
+   * @default ^kube-system$, ^kube-public$, ^kube-node-lease$, ^istio-system$ and the server's namespace, anchored
+   */
   readonly ignoreNamespaces?: string[];
-  /** @default DefaultImages.SPIRE_SERVER */
+  /**
+   * Template of the parent ID the controller manager gives pod entries; it is
+   * rendered with node fields only (`.NodeMeta.*`, `.NodeSpec.*`, `.TrustDomain`,
+   * `.ClusterName`, `.ClusterDomain`). Pods get SVIDs only from agents with that
+   * ID, so change it only for agents attested otherwise than with `k8s_psat`.
+   * @default the controller manager's own: "spiffe://{{ .TrustDomain }}/spire/agent/k8s_psat/{{ .ClusterName }}/{{ .NodeMeta.UID }}"
+   */
+  readonly parentIdTemplate?: string;
+  /**
+   * Also reconcile ClusterSPIFFEIDs, ClusterStaticEntries and
+   * ClusterFederatedTrustDomains that have no `className`, e.g. ones other tools apply.
+   * @default false
+   */
+  readonly watchClassless?: boolean;
+  /** What the API server does with ClusterSPIFFEIDs and ClusterFederatedTrustDomains while the controller manager's webhook cannot be called. @default WebhookFailurePolicy.FAIL */
+  readonly webhookFailurePolicy?: WebhookFailurePolicy;
+  /**
+   * DNS domain of the cluster's Services, for the DNS names the controller
+   * manager puts into SVIDs (`autoPopulateDnsNames`). Stated so that it does not
+   * depend on the controller manager guessing it from DNS at start.
+   * @default "cluster.local"
+   */
+  readonly clusterDomain?: string;
+  /** PriorityClass of the server pods. @default PodPriority.NONE */
+  readonly priority?: PodPriority;
+  /** Taints the server pods tolerate. @default none */
+  readonly tolerations?: TolerationSpec[];
+  /** Resources of the spire-server container. @default requests cpu 100m, memory 128Mi; limits memory 512Mi */
+  readonly resources?: ContainerResourceSpec;
+  /** Resources of the spire-controller-manager container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
+  readonly controllerManagerResources?: ContainerResourceSpec;
+  /**
+   * Registry (host, optional port and path) the default images are pulled from
+   * instead of their own, e.g. a mirror: `registry.example.com/ghcr` pulls
+   * `registry.example.com/ghcr/spiffe/spire-server:1.15.3`. The agent and the
+   * CSI driver use it too unless they set their own; images set explicitly are used as given.
+   * @default each default image's own registry
+   */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.SPIRE_SERVER, from `imageRegistry` when set */
   readonly image?: string;
-  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER */
+  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
   readonly controllerManagerImage?: string;
 }
 
@@ -56,6 +106,14 @@ export interface SpireServerProps extends SpireServerOptions {
   readonly clusterName: string;
 }
 
+/** What the API server does when the controller manager's validating webhook cannot be called. */
+export enum WebhookFailurePolicy {
+  /** Refuse the change until the controller manager answers: nothing unvalidated is stored. */
+  FAIL = 'Fail',
+  /** Store the change unvalidated; an invalid spec then shows only in the controller manager's logs. */
+  IGNORE = 'Ignore',
+}
+
 /** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
 export interface AgentRegistration {
   readonly serviceAccount: ServiceAccountRef;
@@ -64,6 +122,8 @@ export interface AgentRegistration {
 
 const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
+const SERVER_CONFIG_FILE = 'server.conf';
+const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
@@ -81,6 +141,8 @@ const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 export class SpireServer extends Construct {
   public readonly trustDomain: string;
   public readonly clusterName: string;
+  /** DNS domain of the cluster's Services. */
+  public readonly clusterDomain: string;
   public readonly namespace: string;
   /** Name of the Service agents connect to. */
   public readonly serviceName: string;
@@ -99,7 +161,13 @@ export class SpireServer extends Construct {
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
   public readonly ignoreNamespaces: string[];
+  /** The parent ID template of pod entries (the controller manager's default unless set). */
+  public readonly parentIdTemplate: string;
+  public readonly watchClassless: boolean;
+  public readonly webhookFailurePolicy: WebhookFailurePolicy;
   public readonly statefulSet: kplus.StatefulSet;
+  /** The registry the default images come from instead of their own, when set. */
+  public readonly imageRegistry?: string;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -110,6 +178,7 @@ export class SpireServer extends Construct {
     this.props = props;
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
+    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
@@ -120,13 +189,17 @@ export class SpireServer extends Construct {
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
-      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace];
+      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
+    this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
+    this.watchClassless = props.watchClassless ?? false;
+    this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
+    this.imageRegistry = props.imageRegistry;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
     const config = this.createConfigMap();
@@ -175,13 +248,16 @@ export class SpireServer extends Construct {
     return renderControllerManagerConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
+      clusterDomain: this.clusterDomain,
       className: this.className,
       serverSocketPath: this.apiSocketPath,
-      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [this.agent.serviceAccount.namespace] : [])],
+      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [exactNamespacePattern(this.agent.serviceAccount.namespace)] : [])],
       webhookConfigurationName: this.webhookConfigurationName,
       leaderElectionNamespace: this.namespace,
       healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
       metricsPort: CONTROLLER_MANAGER_METRICS_PORT,
+      watchClassless: this.watchClassless,
+      parentIdTemplate: this.props.parentIdTemplate,
     });
   }
 
@@ -196,13 +272,19 @@ export class SpireServer extends Construct {
     return { databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
   }
 
+  /** The files of the config volume: what the server and the controller manager read. */
+  private configFiles(): { [name: string]: string } {
+    return {
+      [SERVER_CONFIG_FILE]: renderJson(this.serverConfig),
+      [CONTROLLER_MANAGER_CONFIG_FILE]: renderJson(this.controllerManagerConfig),
+    };
+  }
+
   private createConfigMap(): kplus.ConfigMap {
+    const lazyFile = (name: string) => Lazy.any({ produce: () => this.configFiles()[name] });
     return new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: {
-        'server.conf': Lazy.any({ produce: () => renderJson(this.serverConfig) }),
-        'controller-manager-config.yaml': Lazy.any({ produce: () => renderJson(this.controllerManagerConfig) }),
-      },
+      data: { [SERVER_CONFIG_FILE]: lazyFile(SERVER_CONFIG_FILE), [CONTROLLER_MANAGER_CONFIG_FILE]: lazyFile(CONTROLLER_MANAGER_CONFIG_FILE) },
     });
   }
 
@@ -236,12 +318,13 @@ export class SpireServer extends Construct {
     // The StatefulSet adds its own pod selector to the Service it is given.
     dropAddressLabel(statefulSet, service);
     useRuntimeDefaultSeccomp(statefulSet);
+    annotateConfigChecksum(statefulSet, () => this.configFiles());
+    applyPodSpecSettings(statefulSet, this.props);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
-    const tmpVolume = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
-    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume, tmpVolume);
+    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
     if (this.datastore.isSqlite) {
       addVolumeClaimTemplate(statefulSet, {
         name: 'spire-data',
@@ -259,7 +342,7 @@ export class SpireServer extends Construct {
       name: 'spire-server',
       image: this.serverImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-expandEnv', '-config', `${CONFIG_DIR}/server.conf`],
+      args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
       ports: [
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
@@ -270,7 +353,10 @@ export class SpireServer extends Construct {
       securityContext: restrictedSecurityContext(SERVER_UID),
       envVariables: this.datastoreEnvironment(),
     });
+    applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
+    // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
     if (!this.datastore.isSqlite) {
@@ -286,12 +372,12 @@ export class SpireServer extends Construct {
     };
   }
 
-  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume, tmp: kplus.Volume): void {
+  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
     const container = statefulSet.addContainer({
       name: 'spire-controller-manager',
       image: this.controllerManagerImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/controller-manager-config.yaml`],
+      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/${CONTROLLER_MANAGER_CONFIG_FILE}`],
       ports: [
         { name: 'https', number: WEBHOOK_PORT },
         { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
@@ -301,9 +387,10 @@ export class SpireServer extends Construct {
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
     });
+    applyContainerResources(statefulSet, container.name, this.props.controllerManagerResources);
     container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp'));
     container.mount(API_SOCKET_DIR, socket, { readOnly: true });
-    container.mount('/tmp', tmp);
   }
 
   private createWebhook(): void {
@@ -316,7 +403,7 @@ export class SpireServer extends Construct {
       name: `v${resource}.kb.io`,
       admissionReviewVersions: ['v1'],
       sideEffects: 'None',
-      failurePolicy: 'Fail',
+      failurePolicy: this.webhookFailurePolicy,
       // The controller manager fills in caBundle with the SPIRE trust bundle once it runs.
       clientConfig: {
         service: {
@@ -373,17 +460,18 @@ export class SpireServer extends Construct {
   }
 
   private get serverImage(): string {
-    return this.props.image ?? DefaultImages.SPIRE_SERVER;
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
   private get controllerManagerImage(): string {
-    return this.props.controllerManagerImage ?? DefaultImages.SPIRE_CONTROLLER_MANAGER;
+    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.imageRegistry);
   }
 
   private checks(): Check[] {
     return [
       ['trustDomain', checkTrustDomain(this.trustDomain)],
       ['clusterName', checkDnsSubdomain(this.clusterName)],
+      ['clusterDomain', this.checkClusterDomain()],
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
       // A derived class name is only as wrong as the namespace, which is reported already.
@@ -391,15 +479,31 @@ export class SpireServer extends Construct {
       ['port', checkPort(this.port)],
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
+      ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.serverImage)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
+      // With an invalid trust domain the trustDomain check reports the cause.
+      ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
+      ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
+      ...podSpecChecks(this.props),
+      ...resourceChecks('resources', this.props.resources),
+      ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
         fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
       }],
     ];
+  }
+
+  private checkClusterDomain(): Problem | undefined {
+    if (checkDnsSubdomain(this.clusterDomain) === undefined) return undefined;
+    return {
+      value: this.clusterDomain,
+      rule: 'a cluster domain is a DNS name of lowercase labels separated by "."',
+      fix: 'use the kubelets\' clusterDomain, e.g. "cluster.local"',
+    };
   }
 
   private checkReplicas(): Problem | undefined {
@@ -417,3 +521,8 @@ export class SpireServer extends Construct {
   }
 }
 
+
+/** The controller manager matches ignored namespaces as unanchored regular expressions. */
+function exactNamespacePattern(namespace: string): string {
+  return `^${namespace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}

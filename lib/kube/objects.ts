@@ -58,9 +58,7 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
  * have no place for these fields, so they are added to the rendered object.
  */
 function storeClaimTemplatesAsServerDoes(apiObject: ApiObject): void {
-  const render = apiObject.toJson.bind(apiObject);
-  apiObject.toJson = () => {
-    const rendered = render();
+  changeRendered(apiObject, (rendered) => {
     rendered.spec.volumeClaimTemplates = rendered.spec.volumeClaimTemplates.map((template: any) => ({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -68,6 +66,16 @@ function storeClaimTemplatesAsServerDoes(apiObject: ApiObject): void {
       spec: { ...template.spec, volumeMode: template.spec.volumeMode ?? 'Filesystem' },
       status: { phase: 'Pending' },
     }));
+  });
+}
+
+/** Changes an object's JSON after cdk8s rendered it, for values its typed props would not carry as given. */
+export function changeRendered(construct: IConstruct, change: (rendered: any) => void): void {
+  const apiObject = ApiObject.of(construct);
+  const render = apiObject.toJson.bind(apiObject);
+  apiObject.toJson = () => {
+    const rendered = render();
+    change(rendered);
     return rendered;
   };
 }

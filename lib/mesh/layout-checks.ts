@@ -1,6 +1,7 @@
 import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
+import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
 import { addSynthValidation } from '../validation/validate';
 import { spireEnabledPods } from './spire-identity';
@@ -27,8 +28,8 @@ export function recordSpireCrds(scope: IConstruct, emitter?: IConstruct): void {
  * Registers, once per app, the checks that the app's output applies in order
  * and without collisions: no two objects share a name, every IstioOperator is
  * a file of its own, and each stage's chart comes after the charts it needs
- * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs and before
- * Istio, Istio before SPIRE-enabled workloads).
+ * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs, its
+ * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads).
  */
 export function registerLayoutChecks(scope: IConstruct): void {
   const root = scope.node.root;
@@ -115,6 +116,9 @@ function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   };
   for (const identity of ClusterSpiffeId.allIn(root)) {
     require(identity, identity.server, 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first');
+  }
+  for (const entry of ClusterStaticEntry.allIn(root)) {
+    require(entry, entry.server, 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs');
   }
   for (const profile of IstioSpireProfile.allIn(root)) {
     require(profile, profile.csiDriver.agent, 'SPIRE must run before Istio and its gateways start');

@@ -1,7 +1,8 @@
 /**
  * Container images every component runs, pinned by release. Override any of
- * them through the constructs' `image` props (e.g. to pin a digest or use a
- * mirror); an unpinned image is a synth-time error.
+ * them through the constructs' `image` props (e.g. to pin a digest), or pull
+ * the SPIRE components' defaults from a mirror with `imageRegistry`; an
+ * unpinned image is a synth-time error.
  */
 export class DefaultImages {
   public static readonly SPIRE_SERVER = 'ghcr.io/spiffe/spire-server:1.15.3';
@@ -15,6 +16,16 @@ export class DefaultImages {
   public static readonly DEMO_CURL = 'docker.io/curlimages/curl:8.11.1';
   /** The demo server. */
   public static readonly DEMO_HTTPBIN = 'docker.io/mccutchen/go-httpbin:v2.15.0';
+
+  /**
+   * The image with its registry replaced, path and tag kept:
+   * `fromRegistry(DefaultImages.SPIRE_SERVER, "mirror.example/ghcr")` is
+   * `mirror.example/ghcr/spiffe/spire-server:1.15.3`. Without a registry, the image as it is.
+   */
+  public static fromRegistry(image: string, registry?: string): string {
+    if (registry === undefined) return image;
+    return `${registry}/${image.slice(image.indexOf('/') + 1)}`;
+  }
 
   private constructor() {}
 }

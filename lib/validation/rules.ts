@@ -58,6 +58,15 @@ export function checkDnsSubdomain(value: string): Problem | undefined {
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
 
 export function checkLabelKey(value: string): Problem | undefined {
+  return checkQualifiedName(value, 'a label key', 'spiffe.io/spire-managed-identity');
+}
+
+/** Annotation keys have the syntax of label keys. */
+export function checkAnnotationKey(value: string): Problem | undefined {
+  return checkQualifiedName(value, 'an annotation key', 'eks.amazonaws.com/role-arn');
+}
+
+function checkQualifiedName(value: string, what: string, example: string): Problem | undefined {
   const slash = value.lastIndexOf('/');
   const prefix = slash >= 0 ? value.slice(0, slash) : undefined;
   const name = slash >= 0 ? value.slice(slash + 1) : value;
@@ -65,8 +74,8 @@ export function checkLabelKey(value: string): Problem | undefined {
   if (prefixOk && name.length > 0 && name.length <= 63 && LABEL_NAME.test(name)) return undefined;
   return {
     value,
-    rule: 'a label key is an optional DNS subdomain prefix and "/", then a name of at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric',
-    fix: 'use a key such as "spiffe.io/spire-managed-identity"',
+    rule: `${what} is an optional DNS subdomain prefix and "/", then a name of at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric`,
+    fix: `use a key such as "${example}"`,
   };
 }
 
@@ -77,6 +86,39 @@ export function checkLabelValue(value: string): Problem | undefined {
     rule: 'a label value is empty or at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric',
     fix: 'use a value such as "true"',
   };
+}
+
+/** A trust domain other workloads federate with: valid, and not the workloads' own. */
+export function checkFederatedTrustDomain(value: string, ownTrustDomain: string): Problem | undefined {
+  if (value === ownTrustDomain) {
+    return { value, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
+  }
+  return checkTrustDomain(value);
+}
+
+// SPIFFE ID spec §2.2: path segments of [A-Za-z0-9._-], none empty, "." or "..".
+const SPIFFE_ID = /^spiffe:\/\/([^/]*)((\/[A-Za-z0-9._-]+)+)$/;
+
+/** A SPIFFE ID with a path, in the given trust domain. */
+export function checkSpiffeId(value: string, trustDomain: string): Problem | undefined {
+  const match = SPIFFE_ID.exec(value);
+  if (!match || match[2].split('/').some((segment) => segment === '.' || segment === '..')) {
+    return {
+      value,
+      rule: 'a SPIFFE ID is spiffe://<trust domain>/<path>, whose path segments hold letters, digits, ".", "-" and "_" (not "." or ".." alone)',
+      fix: `write it like "spiffe://${trustDomain}/ns/billing/sa/api"`,
+    };
+  }
+  if (match[1] !== trustDomain) {
+    return { value, rule: `the ID is not in the trust domain ${trustDomain}, the only one the server signs`, fix: `start it with "spiffe://${trustDomain}/"` };
+  }
+  return undefined;
+}
+
+/** A SPIRE selector, `type:value` as in `k8s:ns:billing`. */
+export function checkSelector(value: string): Problem | undefined {
+  if (/^[^:]+:.+$/.test(value)) return undefined;
+  return { value, rule: 'a selector is "type:value", both parts non-empty', fix: 'write it like "k8s:ns:billing" or "unix:uid:1000"' };
 }
 
 // Go's time.ParseDuration: a sequence of decimal numbers, each with a unit.
@@ -96,6 +138,34 @@ export function checkPort(value: number): Problem | undefined {
   return { value: String(value), rule: 'a port is a whole number from 1 to 65535', fix: 'pick a free port in that range' };
 }
 
+const BINARY_SUFFIXES = ['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+const DECIMAL_SUFFIXES = ['m', '', 'k', 'M', 'G', 'T', 'P', 'E'];
+const QUANTITY = new RegExp(`^([0-9]+)(\\.[0-9]+)?(${[...BINARY_SUFFIXES, ...DECIMAL_SUFFIXES.filter(Boolean)].join('|')})?$`);
+
+/**
+ * A positive Kubernetes quantity in the form the API server stores it, so
+ * that a second apply finds no change: a whole number with the largest
+ * suffix that keeps it whole (`1Gi`, not `1024Mi`; `500m`, not `0.5`).
+ */
+export function checkCanonicalQuantity(value: string): Problem | undefined {
+  const match = QUANTITY.exec(value);
+  if (!match) return { value, rule: 'a quantity is a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, ...)', fix: 'write it like "100m", "1" or "256Mi"' };
+  const [, whole, fraction, suffix = ''] = match;
+  const number = Number(whole);
+  const binary = BINARY_SUFFIXES.includes(suffix);
+  const suffixes = binary ? BINARY_SUFFIXES : DECIMAL_SUFFIXES;
+  const base = binary ? 1024 : 1000;
+  const rewritten = 'the API server stores it in another form, so every apply would show a change';
+  if (fraction !== undefined || number === 0) {
+    return { value, rule: `a quantity is a positive whole number; ${rewritten}`, fix: 'use a smaller suffix, e.g. "500m" for 0.5 or "512Mi" for 0.5Gi' };
+  }
+  const larger = suffixes[suffixes.indexOf(suffix) + 1];
+  if (larger !== undefined && number % base === 0) {
+    return { value, rule: `${value} is ${number / base}${larger}; ${rewritten}`, fix: `write "${number / base}${larger}"` };
+  }
+  return undefined;
+}
+
 /** An image must name a fixed version: a tag other than `latest`, or a digest. */
 export function checkPinnedImage(value: string): Problem | undefined {
   const fix = 'pin a release tag or digest, e.g. "ghcr.io/spiffe/spire-server:1.15.0" or "...@sha256:<digest>"';
@@ -106,6 +176,14 @@ export function checkPinnedImage(value: string): Problem | undefined {
   const tag = lastSegment.slice(colon + 1);
   if (tag === 'latest' || tag.length === 0) return { value, rule: 'the "latest" tag is not a version', fix };
   return undefined;
+}
+
+const IMAGE_REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
+
+/** A registry host, with an optional port and path, that images are pulled from. */
+export function checkImageRegistry(value: string): Problem | undefined {
+  if (IMAGE_REGISTRY.test(value)) return undefined;
+  return { value, rule: 'a registry is a host with an optional port and path, lowercase, without scheme or trailing "/"', fix: 'write it like "registry.example.com/mirror" or "localhost:5000"' };
 }
 
 /** An absolute, normalized Unix path. */
@@ -119,4 +197,41 @@ export function checkAbsolutePath(value: string): Problem | undefined {
 export function checkRelativeFile(value: string): Problem | undefined {
   if (value.length > 0 && !value.startsWith('/') && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value)) return undefined;
   return { value, rule: 'the file must be a relative path below the output directory (no leading "/", no "." or "..")', fix: 'write it like "helm/istiod-values.yaml"' };
+}
+
+/**
+ * A regular expression as Go's regexp (RE2) compiles it. JavaScript's syntax is
+ * close enough for a compile check once Go's flag and named groups are rewritten;
+ * what RE2 lacks (lookarounds, backreferences) is rejected here.
+ */
+export function checkGoRegexp(value: string): Problem | undefined {
+  const fix = 'write an RE2 expression such as "^team-.*-dev$" (no lookarounds or backreferences)';
+  const unsupported = re2Unsupported(value);
+  if (unsupported) return { value, rule: `RE2, which the SPIRE Controller Manager compiles it with, has no ${unsupported}`, fix };
+  try {
+    new RegExp(asJavaScriptSyntax(value));
+    return undefined;
+  } catch (error) {
+    return { value, rule: `it does not compile as a regular expression (${(error as Error).message})`, fix };
+  }
+}
+
+// Go's flag groups `(?i)` and `(?i:...)` and named groups `(?P<name>...)`; older JavaScript knows none of them.
+function asJavaScriptSyntax(pattern: string): string {
+  return pattern
+    .replace(/\(\?[imsU-]+\)/g, '')
+    .replace(/\(\?[imsU-]+:/g, '(?:')
+    .replace(/\(\?P</g, '(?<');
+}
+
+function re2Unsupported(pattern: string): string | undefined {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') {
+      if (/[1-9k]/.test(pattern[i + 1] ?? '')) return 'backreferences';
+      i++;
+    } else if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i) || pattern.startsWith('(?<=', i) || pattern.startsWith('(?<!', i)) {
+      return 'lookarounds';
+    }
+  }
+  return undefined;
 }

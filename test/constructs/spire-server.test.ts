@@ -1,6 +1,7 @@
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
-import { SpireServer } from '../../lib/constructs/spire-server';
+import { ApiObject } from 'cdk8s';
+import { SpireServer, WebhookFailurePolicy } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
@@ -63,5 +64,84 @@ describe('SpireServer validation', () => {
     const { app } = buildStack();
     new SpireServer(new Chart(app, 'lonely'), 'Server', { trustDomain: 'example.org', clusterName: 'x', namespace: 'other' });
     expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
+  });
+
+  test('ignored namespaces are regular expressions that must compile under RE2', () => {
+    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^team-(a|b$": it does not compile as a regular expression')]);
+    expect(errorsWith({ ignoreNamespaces: ['^(?!team-).*$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^(?!team-).*$": RE2, which the SPIRE Controller Manager compiles it with, has no lookarounds')]);
+    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b)$'] })).toEqual([]);
+  });
+});
+
+describe('SpireServer ignored namespaces', () => {
+  // The controller manager ignores a namespace when any pattern matches anywhere in its name.
+  const ignoredBy = (patterns: string[], namespace: string) => patterns.some((pattern) => new RegExp(pattern).test(namespace));
+
+  test('the defaults ignore exactly the system and SPIRE namespaces, not names that contain them', () => {
+    const { server } = buildStack();
+    const patterns: string[] = server.controllerManagerConfig.ignoreNamespaces;
+    for (const namespace of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'spire-server', 'spire-agent']) {
+      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, true]);
+    }
+    for (const namespace of ['team-spire-server-dev', 'spire-server-2', 'my-kube-system', 'istio-system-tests', 'demo']) {
+      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, false]);
+    }
+  });
+
+  test('the agent\'s namespace is added anchored to namespaces the user gives', () => {
+    const { server } = buildStack({ server: { ignoreNamespaces: ['^legacy-'] } });
+    expect(server.controllerManagerConfig.ignoreNamespaces).toEqual(['^legacy-', '^spire-agent$']);
+  });
+});
+
+describe('SpireServer controller manager settings', () => {
+  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
+  const failurePolicies = (server: StackOverrides['server']) => {
+    const webhook = ApiObject.of(buildStack({ server }).server.node.findChild('Webhook'));
+    return webhook.toJson().webhooks.map((hook: any) => hook.failurePolicy);
+  };
+
+  test('parentIDTemplate is written only when set', () => {
+    expect(managerConfig({})).not.toHaveProperty('parentIDTemplate');
+    const template = 'spiffe://{{ .TrustDomain }}/spire/agent/aws_iid/{{ .NodeSpec.ProviderID }}';
+    expect(managerConfig({ parentIdTemplate: template }).parentIDTemplate).toBe(template);
+  });
+
+  test.each([
+    ['spiffe://{{ .TrustDomain }}/agent/{{ .PodMeta.Name }}', '{{ .PodMeta.Name }} is not a field the SPIRE Controller Manager provides here'],
+    ['spiffe://other.org/spire/agent/{{ .NodeMeta.UID }}', 'the ID must be spiffe://example.org/<path>'],
+  ])('parentIdTemplate %s is rejected', (parentIdTemplate, rule) => {
+    expect(errorsWith({ parentIdTemplate })).toEqual([expect.stringContaining(`parentIdTemplate ${JSON.stringify(parentIdTemplate)}: ${rule}`)]);
+  });
+
+  test('the cluster domain is stated, not left to the controller manager to guess', () => {
+    expect(managerConfig({}).clusterDomain).toBe('cluster.local');
+    expect(managerConfig({ clusterDomain: 'corp.internal' }).clusterDomain).toBe('corp.internal');
+    expect(errorsWith({ clusterDomain: 'Cluster.Local' })).toEqual([expect.stringContaining('clusterDomain "Cluster.Local": a cluster domain is a DNS name')]);
+  });
+
+  test('watchClassless is off unless asked for', () => {
+    expect(managerConfig({}).watchClassless).toBe(false);
+    expect(managerConfig({ watchClassless: true }).watchClassless).toBe(true);
+  });
+
+  test('the webhook fails closed by default; the failure policy is a choice', () => {
+    expect(failurePolicies({})).toEqual(['Fail', 'Fail']);
+    expect(failurePolicies({ webhookFailurePolicy: WebhookFailurePolicy.IGNORE })).toEqual(['Ignore', 'Ignore']);
+  });
+});
+
+describe('SpireServer pod', () => {
+  test('both containers write to /tmp only through emptyDir volumes, each path mounted once', () => {
+    const pod = ApiObject.of(buildStack().server.statefulSet).toJson().spec.template.spec;
+    const emptyDirs = pod.volumes.filter((volume: any) => volume.emptyDir).map((volume: any) => volume.name);
+    for (const container of pod.containers) {
+      const paths = container.volumeMounts.map((mount: any) => mount.mountPath);
+      expect([container.name, new Set(paths).size]).toEqual([container.name, paths.length]);
+      const tmp = container.volumeMounts.find((mount: any) => mount.mountPath === '/tmp');
+      expect([container.name, emptyDirs.includes(tmp?.name), tmp?.readOnly]).toEqual([container.name, true, undefined]);
+    }
+    const tmpVolumes = pod.containers.map((container: any) => container.volumeMounts.find((mount: any) => mount.mountPath === '/tmp').name);
+    expect(new Set(tmpVolumes).size).toBe(pod.containers.length);
   });
 });

@@ -1,5 +1,5 @@
 import {
-  checkAbsolutePath, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort,
+  checkAbsolutePath, checkCanonicalQuantity, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort, checkSelector,
 } from '../../lib/validation/rules';
 
 type Checker = (value: any) => unknown;
@@ -12,6 +12,9 @@ const cases: Array<[string, Checker, unknown[], unknown[]]> = [
   ['Go duration', checkGoDuration, ['1h', '90m', '1h30m', '1.5h', '300ms'], ['1d', '1', 'h', '-1h', '0s', '1 h', '']],
   ['port', checkPort, [1, 8081, 65535], [0, 65536, 80.5, -1]],
   ['pinned image', checkPinnedImage, ['ghcr.io/spiffe/spire-agent:1.15.3', 'localhost:5000/x:1', `x@sha256:${'0'.repeat(64)}`], ['ghcr.io/spiffe/spire-agent', 'x:latest', 'localhost:5000/x', 'x:']],
+  ['Go regexp', checkGoRegexp, ['^kube-system$', 'spire', '^team-[a-z]+-dev$', '(?i)^Kube', '^(?P<team>[a-z]+)-dev$', '\\.'], ['(', '^team-[a-z+$', '^(?!kube).*$', '(?<=a)b', '(a)\\1', 'a**']],
+  ['selector', checkSelector, ['k8s:ns:billing', 'unix:uid:1000', 'x:y'], ['k8s', ':ns', 'k8s:', '']],
+  ['canonical quantity', checkCanonicalQuantity, ['100m', '1', '1500m', '128Mi', '1Gi', '1536Mi', '999', '1k'], ['1000m', '1000', '0.5', '1024Mi', '0', '1.5Gi', 'half', '1e3', '', '-1']],
   ['absolute path', checkAbsolutePath, ['/run/spire', '/a/b.c'], ['run/spire', '/run/', '/a//b', '/a/../b', '/a/./b', '/']],
 ];
 
