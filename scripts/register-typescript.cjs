@@ -19,7 +19,8 @@ const os = require('os');
 const path = require('path');
 
 const TSCONFIG = fs.readFileSync(path.join(__dirname, '..', 'tsconfig.json'), 'utf8');
-const CACHE_DIR = path.join(os.tmpdir(), `cdk8s-spire-istio-ts-${os.userInfo().uid}`);
+// Per user; by id where there is one, as a container's user may have no name.
+const CACHE_DIR = path.join(os.tmpdir(), `cdk8s-spire-istio-ts-${process.geteuid ? process.geteuid() : os.userInfo().username}`);
 // What else decides the output: the compiler's version, the tsconfig, and this file.
 const CACHE_SALT = [require('esbuild/package.json').version, TSCONFIG, fs.readFileSync(__filename, 'utf8')].join('\0');
 
