@@ -1,6 +1,6 @@
 // The floor `npm run bench` compares with: a plain-JavaScript cdk8s app of one ConfigMap, run by
-// `node`, plus BENCH_WORKLOADS workloads made of the objects each SPIRE-enabled workload of
-// bench/scale-app.ts has (ServiceAccount, Deployment, Service), written with cdk8s-plus alone.
+// `node`, plus BENCH_WORKLOADS workloads rendering about as the SPIRE-enabled workloads of
+// bench/scale-app.ts do (ServiceAccount, Deployment, Service), written with cdk8s-plus alone.
 const { ApiObject, App, Chart, Size } = require('cdk8s');
 
 const app = new App();
@@ -20,15 +20,18 @@ function addPlainWorkloads(scope, workloads) {
       metadata,
       replicas: 1,
       serviceAccount,
-      podMetadata: { labels: { app: name } },
+      podMetadata: { labels: { 'app': name, 'spiffe.io/spire-managed-identity': 'true' }, annotations: { 'inject.istio.io/templates': 'sidecar,spire' } },
       securityContext: { ensureNonRoot: true },
     });
     deployment.addContainer({
       name,
       image: 'docker.io/mccutchen/go-httpbin:v2.15.0',
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       ports: [{ name: 'http', number: 8080 }],
+      readiness: kplus.Probe.fromHttpGet('/', { port: 8080 }),
+      liveness: kplus.Probe.fromHttpGet('/', { port: 8080 }),
       resources: { cpu: { request: kplus.Cpu.millis(10) }, memory: { request: Size.mebibytes(32), limit: Size.mebibytes(128) } },
-      securityContext: { user: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+      securityContext: { user: 65532, group: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
     const service = new kplus.Service(scope, `Service${index}`, { metadata, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] });
     service.selectLabel('app', name);

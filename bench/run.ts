@@ -86,7 +86,7 @@ function cliSynthOfBareApp(plainWorkloads = 0): Sample {
 
 /** A cold `npm run synth`, as a user runs it, into a scratch directory. */
 function npmRunSynth(): Sample {
-  return inScratchOutput((outdir) => measure('npm', ['run', 'synth', '--silent'], { CDK8S_OUTDIR: outdir }, ENTRY));
+  return inScratchOutput((outdir) => measure('npm', ['run', 'synth'], { CDK8S_OUTDIR: outdir }, ENTRY));
 }
 
 /** `npm run synth` right after `EDITED_SOURCE` changed, so the app loads a changed file. */
