@@ -1,10 +1,10 @@
-import { Include } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterSpiffeId, SPIRE_MANAGED_IDENTITY_LABEL } from '../constructs/cluster-spiffe-id';
 import { DemoWorkloads } from '../constructs/demo-workloads';
 import { MeshNamespace } from '../constructs/mesh-namespace';
-import { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
 import { LabelSelectorOperator } from '../kube/label-selector';
+import { LocalInclude } from '../kube/local-include';
+import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
 import { DefaultSettings } from './default-settings';
 import { SpireIstioMesh } from './spire-istio-mesh';
 
@@ -20,12 +20,12 @@ export interface DefaultDeployment {
   readonly demo: DemoWorkloads;
   /** Gives every bookstore pod without the mesh label its ID, by namespace. */
   readonly bookstoreIdentity: ClusterSpiffeId;
-  readonly bookstore: Include;
+  readonly bookstore: LocalInclude;
 }
 
 /**
  * The default deployment: the SPIRE + Istio stack, the demo workloads, and
- * the bookstore loaded from plain YAML with an Include, whose pods get their
+ * the bookstore loaded from plain YAML as an Include would, whose pods get their
  * IDs from a namespace-selecting ClusterSPIFFEID, except `ratings`, which opts
  * in with the mesh identity's pod label.
  */
@@ -49,9 +49,9 @@ export function buildDefaultDeployment(scope: Construct, settings: DefaultSettin
     revision: profile.revision,
     labels: { [NAMESPACE_IDENTITY_LABEL]: 'namespace' },
   });
-  const bookstore = new Include(mesh.workloads, 'Bookstore', { url: bookstoreManifest });
-  SpireEnabledWorkload.enableIncluded(bookstore, { profile, identity: mesh.meshIdentity, namespace, names: ['ratings'] });
-  SpireEnabledWorkload.enableIncluded(bookstore, {
+  const bookstore = new LocalInclude(mesh.workloads, 'Bookstore', { file: bookstoreManifest });
+  enableIncludedPodOwners(bookstore, { profile, identity: mesh.meshIdentity, namespace, names: ['ratings'] });
+  enableIncludedPodOwners(bookstore, {
     profile,
     identity: bookstoreIdentity,
     namespace,

@@ -1,5 +1,3 @@
-import * as HCL from 'js-hcl-parser';
-
 /** A SPIRE config read from a ConfigMap, in the shape SPIRE's JSON form has. */
 export type SpireConfig =
   | { readonly format: 'JSON' | 'HCL'; readonly config: any }
@@ -17,8 +15,16 @@ export function parseSpireConfig(text: string): SpireConfig {
   }
 }
 
+/**
+ * The HCL parser, loaded on first use: loading and starting it takes longer
+ * than a synth of the default deployment spends on its JSON configs.
+ */
+function hclParser(): typeof import('js-hcl-parser') {
+  return require('js-hcl-parser');
+}
+
 function parseHcl(text: string): SpireConfig {
-  const output = HCL.parse(text);
+  const output = hclParser().parse(text);
   // The parser returns its error message instead of JSON when the text is not HCL.
   if (!output.startsWith('{')) return { format: 'unreadable', reason: output.replace(/^unable to parse JSON: /, '') };
   return { format: 'HCL', config: listPlugins(mergeBlocks(JSON.parse(output))) };

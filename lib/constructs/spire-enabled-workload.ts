@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { ContainerSizing, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { POD_TEMPLATE_PATHS } from '../kube/pod-template';
+import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioSpireProfile } from './istio-spire-profile';
@@ -83,11 +83,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API objects that were changed
    */
   public static enableIncluded(include: Include, options: IncludedWorkloadOptions): ApiObject[] {
-    const chosen = include.apiObjects.filter((apiObject) => isChosen(apiObject, options));
-    if (chosen.length === 0) {
-      throw new Error(`${include.node.path}: no pod owner of the Include matches the options (kinds ${JSON.stringify(options.kinds ?? 'any')}, names ${JSON.stringify(options.names ?? 'any')}, matchLabels ${JSON.stringify(options.matchLabels ?? {})}). Fix: widen the selection, or check the file holds Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs or Pods.`);
-    }
-    return chosen.map((apiObject) => SpireEnabledWorkload.enable(apiObject, options));
+    return enableIncludedPodOwners(include, options);
   }
 
   public readonly deployment: kplus.Deployment;
@@ -143,15 +139,6 @@ export class SpireEnabledWorkload extends Construct {
       ['port', props.port === undefined ? undefined : checkPort(props.port)],
     ]);
   }
-}
-
-function isChosen(apiObject: ApiObject, options: IncludedWorkloadOptions): boolean {
-  const labels = options.matchLabels ?? {};
-  return apiObject.kind in POD_TEMPLATE_PATHS
-    && (options.kinds === undefined || options.kinds.includes(apiObject.kind))
-    && (options.names === undefined || options.names.includes(apiObject.name))
-    && Object.entries(labels).every(([key, value]) => apiObject.metadata.getLabel(key) === value)
-    && (options.predicate === undefined || options.predicate.matches(apiObject));
 }
 
 function defaultProbe(port: number | undefined): kplus.Probe {

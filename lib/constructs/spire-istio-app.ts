@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, AppProps, Yaml, YamlOutputType } from 'cdk8s';
+import { App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { istiodValuesObject, ManifestObject, manifestFiles } from '../check/manifests';
-import { WIRING_REPORT_FILE, wiringReport, wiringReportOf } from '../check/wiring-report';
+import { istiodValuesObject, ManifestObject } from '../check/manifests';
+import { WIRING_REPORT_FILE, wiringReport } from '../check/wiring-report';
 import { omitServerNormalisedFields } from '../kube/server-normal-form';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
@@ -67,40 +67,44 @@ export class SpireIstioApp extends App {
     writable.outdir = dir;
     try {
       omitServerNormalisedFields(this);
-      let written: ManifestObject[] | undefined;
+      let written: ManifestObject[] = [];
       synthOnceValidated(this, () => {
-        super.synth();
-        written = this.writesWiringReport ? this.writtenObjects(dir) : undefined;
+        written = this.synthRecordingWrites(dir);
       });
       this.writeHelmValues(dir);
-      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(dir, written));
+      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(written));
     } finally {
       writable.outdir = outdir;
     }
   }
 
   /**
-   * The report of what was just written. The objects are those the charts
-   * rendered into the numbered files, so parsing the files again (most of the
-   * time a large synth would spend on the report) is needed only for output
-   * laid out otherwise.
+   * cdk8s's synth, returning the objects it wrote in the order of their files,
+   * as reading the files back would give them. They are what the wiring report
+   * describes; rendering the charts again or parsing the files would be most of
+   * the time a large synth spends on the report.
    */
-  private wiringReport(dir: string, written: ManifestObject[] | undefined): string {
-    if (!written) return wiringReportOf([dir]);
+  private synthRecordingWrites(dir: string): ManifestObject[] {
+    const written: ManifestObject[] = [];
+    const save = Yaml.save;
+    Yaml.save = (file: string, docs: any[]) => {
+      save.call(Yaml, file, docs);
+      written.push(...docs.map((doc) => ({ file: path.relative(dir, file), doc })));
+    };
+    try {
+      super.synth();
+    } finally {
+      Yaml.save = save;
+    }
+    return written.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  }
+
+  /** The report of what was just written, the manifests and each profile's Helm values. */
+  private wiringReport(written: ManifestObject[]): string {
     const helmValues = this.helmValuesWritten()
       .map((profile) => istiodValuesObject(profile.helmValuesFile, profile.helmValues))
       .sort((a, b) => a.file.localeCompare(b.file));
     return wiringReport([...written, ...helmValues]);
-  }
-
-  /** The objects of each numbered chart file, as rendered; undefined for other layouts. */
-  private writtenObjects(dir: string): ManifestObject[] | undefined {
-    const files = manifestFiles([dir]).map((file) => path.relative(dir, file));
-    const charts = this.charts;
-    const numbered = this.yamlOutputType === YamlOutputType.FILE_PER_CHART && files.length === charts.length
-      && files.every((file, index) => file.startsWith(`${String(index).padStart(4, '0')}-`));
-    if (!numbered) return undefined;
-    return charts.flatMap((chart, index) => Object.values(chart.toJson()).map((doc) => ({ file: files[index], doc })));
   }
 
   private helmValuesWritten(): IstioSpireProfile[] {

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { YamlOutputType } from 'cdk8s';
 import { runCheckCommand } from '../../lib/check/command';
 import { WIRING_REPORT_FILE } from '../../lib/check/wiring-report';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
@@ -54,6 +55,18 @@ test('the report command prints the same report for manifests read from elsewher
   const result = runCheckCommand(['report', dir]);
   expect(result.status).toBe(0);
   expect(`${result.stdout.join('\n')}\n`).toBe(report);
+});
+
+test('an app writing a folder per chart reports what its files hold, as the report command reads them', () => {
+  const outdir = path.join(scratchDir(), 'out');
+  const app = new SpireIstioApp({ outdir, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
+  new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo' });
+  app.synth();
+  const result = runCheckCommand(['report', outdir]);
+  expect(result.status).toBe(0);
+  const written = fs.readFileSync(path.join(outdir, WIRING_REPORT_FILE), 'utf8');
+  expect(written).toContain('0001-spire/StatefulSet.spire-server.k8s.yaml');
+  expect(written).toBe(`${result.stdout.join('\n')}\n`);
 });
 
 test('the report of input without SPIRE says what it lacks instead of inventing wiring', () => {
