@@ -31,3 +31,5 @@ export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export type { SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export { Metrics } from './config/metrics';
+export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';
