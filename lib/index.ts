@@ -2,6 +2,7 @@ export { SpireCrds } from './constructs/spire-crds';
 export * from './constructs/spire-server';
 export * from './constructs/spire-agent-daemon-set';
 export * from './constructs/spiffe-csi-driver';
+export * from './constructs/spire-pod-monitor';
 export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
 export { ClusterStaticEntry } from './constructs/cluster-static-entry';
