@@ -128,6 +128,7 @@ run_all() {
     index=$((index + 1))
   done <<'MUST_FAIL'
 cluster-name not configured for cluster .*-elsewhere
+metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
 class-name was never reconciled.*className
 template-csi-driver volume from CSI driver csi\.spiffe\.io
 rbac-tokenreviews tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"

@@ -479,6 +479,30 @@ check_agents_psat() {
   done
 }
 
+# serves_metrics NS POD CONTAINER PREFIX: the container's port named for metrics answers
+# /metrics at the pod IP, from outside the pod, with series of that prefix.
+serves_metrics() {
+  local ns="$1" pod="$2" container="$3" prefix="$4" ip port body="$S/pods/$2/$3.metrics"
+  kc -n "$ns" get pod "$pod" -o json >"$S/pods/$pod/pod.json"
+  ip="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.podIP}')"
+  port="$(pods_js metrics-port "$S/pods/$pod/pod.json" "$container")" || return 1
+  if ! curl -fsS --max-time 5 -o "$body" "http://$ip:$port/metrics" || ! grep -q "^$prefix" "$body"; then
+    echo "FAIL: $ns/$pod container $container: http://$ip:$port/metrics has no ${prefix} series"
+    log_errors "$pod.$container"
+    return 1
+  fi
+  log "$ns/$pod $container: http://$ip:$port/metrics answers with $(grep -c "^$prefix" "$body") ${prefix} samples"
+}
+
+check_metrics() {
+  serves_metrics spire-server spire-server-0 spire-server spire_ || return 1
+  serves_metrics spire-server spire-server-0 spire-controller-manager controller_runtime_ || return 1
+  local node
+  for node in "${NODES[@]}"; do
+    serves_metrics spire-system "$(agent_pod_on "$node")" spire-agent spire_ || return 1
+  done
+}
+
 # ---- Istio --------------------------------------------------------------------------------------
 
 # The objects istioctl install creates, from `istioctl manifest generate`, applied as it does:
@@ -745,6 +769,7 @@ main() {
   stage "trust bundle ConfigMap published by the server" check_bundle_published
   stage "agents attested with k8s_psat from the published bundle" start_agents
   stage "agent list: one k8s_psat agent per node" check_agents_psat
+  stage "spire-server, controller manager and agents answer /metrics at their pod IPs" check_metrics
   stage "ClusterSPIFFEIDs admitted by the controller manager's webhook" apply "$DIR/0002-identities.k8s.yaml" recheck
   stage "Istio profile installed" install_istio
   stage "istiod running, its injection webhook's caBundle written" start_istiod

@@ -275,6 +275,14 @@ const MUTATIONS = {
     cm.obj.data['agent.conf'] = JSON.stringify(conf, null, 2);
     return `agent k8s_psat cluster is now ${psat.cluster}`;
   },
+  // The server serves metrics on its loopback only, which no scraper outside the pod reaches.
+  'metrics-host': (all) => {
+    const cm = ofKind(all, 'ConfigMap', 'v1').find(({ obj }) => obj.data && 'server.conf' in obj.data);
+    const conf = JSON.parse(cm.obj.data['server.conf']);
+    conf.telemetry.Prometheus.host = '127.0.0.1';
+    cm.obj.data['server.conf'] = JSON.stringify(conf, null, 2);
+    return 'server telemetry Prometheus host is now 127.0.0.1';
+  },
   // A ClusterSPIFFEID of a class the controller manager does not handle.
   'class-name': (all) => {
     const [id] = ofKind(all, 'ClusterSPIFFEID', 'spire.spiffe.io');
@@ -343,6 +351,15 @@ function injectedPods(podsFile, socketPath, profileMode) {
   if (problems.length > 0) fail(problems.join('\n  '));
 }
 
+// metrics-port POD_JSON CONTAINER: the number of the container's port named for metrics
+// ("metrics", "cm-metrics"); fails when it has none.
+function metricsPort(podFile, containerName) {
+  const pod = readJson(podFile);
+  const port = (containerOf(pod, containerName).ports || []).find((p) => /(^|-)metrics$/.test(p.name || ''));
+  if (!port) fail(`pod ${pod.metadata.name}: container ${containerName} has no port named for metrics`);
+  console.log(port.containerPort);
+}
+
 const commands = {
   plan,
   remap,
@@ -361,6 +378,7 @@ const commands = {
   agents,
   mutate,
   'injected-pods': injectedPods,
+  'metrics-port': metricsPort,
   'spire-enabled-pods': spireEnabledPods,
   unreconciled,
   count: (file) => console.log(readJson(file).items.length),

@@ -22,6 +22,12 @@ export interface SpireIstioMeshProps {
   readonly agent?: SpireAgentOptions;
   /** @default CSI driver defaults */
   readonly csiDriver?: SpiffeCsiDriverOptions;
+  /**
+   * Add prometheus-operator PodMonitors for the server and the agents to the
+   * SPIRE chart; prometheus-operator's CRDs must be installed before it is applied.
+   * @default false
+   */
+  readonly podMonitors?: boolean;
   /** The ClusterSPIFFEID mesh pods opt into with a label. @default named "<prefix>istio-mesh-workloads", Istio-form IDs */
   readonly meshIdentity?: ClusterSpiffeIdOptions;
   /** @default an IstioOperator named "<prefix>istio-spire", Helm values in "helm/<prefix>istiod-values.yaml" */
@@ -60,6 +66,7 @@ export class SpireIstioMesh {
       server: { name: `${prefix}spire-server`, namespace: `${prefix}spire-server`, ...props.server, trustDomain: props.trustDomain, clusterName: props.clusterName },
       agent: { name: 'spire-agent', namespace: `${prefix}spire-system`, ...props.agent },
       csiDriver: props.csiDriver,
+      podMonitors: props.podMonitors,
     });
     this.identities = new IdentitiesChart(scope, `${prefix}identities`, {
       server: this.spire.server,

@@ -1,5 +1,6 @@
 import { TrustBundleRef } from './server-config';
-import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks } from './spire-config';
+import { PrometheusEndpoint } from './metrics';
+import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 
 /** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
 export class KubeletVerification {
@@ -48,6 +49,8 @@ export interface AgentConfigModel {
   readonly disableContainerSelectors: boolean;
   readonly unixAttestor: boolean;
   readonly health: HealthChecks;
+  /** Undefined: no metrics endpoint. */
+  readonly prometheus?: PrometheusEndpoint;
 }
 
 /** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
@@ -78,6 +81,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
     },
     plugins,
     health_checks: renderHealthChecks(model.health),
+    ...renderTelemetry(model.prometheus),
   };
 }
 

@@ -1,3 +1,5 @@
+import { PrometheusEndpoint } from './metrics';
+
 export interface ControllerManagerConfigModel {
   readonly trustDomain: string;
   readonly clusterName: string;
@@ -8,7 +10,8 @@ export interface ControllerManagerConfigModel {
   readonly webhookConfigurationName: string;
   readonly leaderElectionNamespace: string;
   readonly healthPort: number;
-  readonly metricsPort: number;
+  /** Undefined: metrics off. */
+  readonly metrics?: PrometheusEndpoint;
   readonly watchClassless: boolean;
   /** Omitted: the controller manager's own default. */
   readonly parentIdTemplate?: string;
@@ -19,7 +22,7 @@ export function renderControllerManagerConfig(model: ControllerManagerConfigMode
   return {
     apiVersion: 'spire.spiffe.io/v1alpha1',
     kind: 'ControllerManagerConfig',
-    metrics: { bindAddress: `127.0.0.1:${model.metricsPort}` },
+    metrics: { bindAddress: renderMetricsBindAddress(model.metrics) },
     health: { healthProbeBindAddress: `0.0.0.0:${model.healthPort}` },
     leaderElection: {
       leaderElect: true,
@@ -36,4 +39,9 @@ export function renderControllerManagerConfig(model: ControllerManagerConfigMode
     ...(model.parentIdTemplate === undefined ? {} : { parentIDTemplate: model.parentIdTemplate }),
     spireServerSocketPath: model.serverSocketPath,
   };
+}
+
+// controller-runtime serves no metrics for the bind address "0".
+function renderMetricsBindAddress(metrics: PrometheusEndpoint | undefined): string {
+  return metrics === undefined ? '0' : `${metrics.host}:${metrics.port}`;
 }

@@ -1,4 +1,5 @@
-import { HealthChecks, LogLevel, plugin, renderHealthChecks } from './spire-config';
+import { PrometheusEndpoint } from './metrics';
+import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 
 /** Trust bundle formats SPIRE writes and reads. */
 export enum BundleFormat {
@@ -93,6 +94,8 @@ export interface ServerConfigModel {
   readonly psatAudience: string;
   readonly bundle: TrustBundleRef;
   readonly health: HealthChecks;
+  /** Undefined: no metrics endpoint. */
+  readonly prometheus?: PrometheusEndpoint;
 }
 
 /** The server's `server.conf`, as JSON that SPIRE reads as HCL. */
@@ -132,6 +135,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
       }),
     },
     health_checks: renderHealthChecks(model.health),
+    ...renderTelemetry(model.prometheus),
   };
 }
 

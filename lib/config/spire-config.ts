@@ -1,3 +1,5 @@
+import { PrometheusEndpoint } from './metrics';
+
 /**
  * Pieces shared by the SPIRE server and agent configuration files. SPIRE reads
  * HCL, and JSON is valid HCL: each plugin section is a list of one-key objects
@@ -26,6 +28,12 @@ export function renderHealthChecks(health: HealthChecks): object {
     live_path: health.livePath,
     ready_path: health.readyPath,
   };
+}
+
+/** The `telemetry` block: SPIRE serves Prometheus metrics at `/metrics` on the endpoint. */
+export function renderTelemetry(prometheus: PrometheusEndpoint | undefined): object {
+  if (prometheus === undefined) return {};
+  return { telemetry: { Prometheus: { host: prometheus.host, port: prometheus.port } } };
 }
 
 /** SPIRE's log levels. */

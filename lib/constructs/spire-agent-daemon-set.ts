@@ -2,9 +2,11 @@ import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
+import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
+import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
@@ -60,6 +62,12 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
   /**
+   * Prometheus metrics of the agent (SPIRE's `telemetry` block), on a named
+   * container port, with the `prometheus.io/*` scrape annotations on the pod.
+   * @default the server's metrics
+   */
+  readonly metrics?: Metrics;
+  /**
    * PriorityClass of the agent pods: the node's pods get no identity without
    * them. Kubernetes admits the built-in critical classes in any namespace;
    * some providers (GKE) want a ResourceQuota in the namespace that allows them.
@@ -111,6 +119,11 @@ export class SpireAgentDaemonSet extends Construct {
   public readonly socketVolume: kplus.Volume;
   /** The registry the default images come from instead of their own, when set. */
   public readonly imageRegistry?: string;
+  /** Labels of the agent pods. */
+  public readonly podLabels: { [key: string]: string };
+  public readonly metrics: Metrics;
+  /** Name of the spire-agent container port serving metrics. */
+  public readonly metricsPortName = 'metrics';
 
   private readonly name: string;
   private readonly props: SpireAgentDaemonSetProps;
@@ -124,6 +137,8 @@ export class SpireAgentDaemonSet extends Construct {
     this.imageRegistry = props.imageRegistry ?? props.server.imageRegistry;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
+    this.podLabels = { 'app.kubernetes.io/name': this.name };
+    this.metrics = props.metrics ?? props.server.metrics;
     const dir = props.socketDir ?? ISTIO_WORKLOAD_SOCKET_DIRS[0];
     const fileName = props.socketFileName ?? 'socket';
     this.workloadApi = { hostDir: props.hostSocketDir ?? '/run/spire/agent-sockets', dir, fileName, path: `${dir}/${fileName}` };
@@ -175,7 +190,18 @@ export class SpireAgentDaemonSet extends Construct {
       disableContainerSelectors: this.props.disableContainerSelectors ?? false,
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
+      prometheus: this.metrics.endpoint,
     });
+  }
+
+  /** Where scrapers find the agents' metrics. */
+  public get metricsTarget(): MetricsTarget {
+    return {
+      name: this.name,
+      namespace: this.namespace,
+      podLabels: this.podLabels,
+      portNames: this.metrics.endpoint === undefined ? [] : [this.metricsPortName],
+    };
   }
 
   /** The files of the config volume. */
@@ -213,7 +239,7 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   private createDaemonSet(config: kplus.ConfigMap, bundle: kplus.ConfigMap): kplus.DaemonSet {
-    const labels = { 'app.kubernetes.io/name': this.name };
+    const labels = this.podLabels;
     const daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
       metadata: { name: this.name, namespace: this.namespace },
       select: false,
@@ -230,6 +256,7 @@ export class SpireAgentDaemonSet extends Construct {
     dropAddressLabel(daemonSet);
     useRuntimeDefaultSeccomp(daemonSet);
     annotateConfigChecksum(daemonSet, () => this.configFiles());
+    annotateScrape(daemonSet, this.metrics.endpoint);
     applyPodSpecSettings(daemonSet, { ...this.props, priority: this.props.priority ?? PodPriority.SYSTEM_NODE_CRITICAL });
 
     const container = daemonSet.addContainer({
@@ -237,7 +264,7 @@ export class SpireAgentDaemonSet extends Construct {
       image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
-      ports: [{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }],
+      ports: withMetricsPort([{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }], this.metricsPortName, this.metrics.endpoint),
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),
@@ -290,6 +317,7 @@ export class SpireAgentDaemonSet extends Construct {
       ['name', checkDnsLabel(this.name)],
       ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
+      ...metricsChecks(this.metrics, this.daemonSet, this.metricsPortName),
       ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
       ['socketFileName', checkFileName(this.workloadApi.fileName)],

@@ -2,9 +2,11 @@ import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
+import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
+import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
@@ -41,6 +43,14 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly x509SvidTtl?: string;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /**
+   * Prometheus metrics of the server (SPIRE's `telemetry` block) and of the
+   * controller manager, which serves them on port 8082 of the same host. Each
+   * gets a named container port, and the pod the `prometheus.io/*` scrape
+   * annotations for the server's.
+   * @default Metrics.prometheus(): port 9988 on every address
+   */
+  readonly metrics?: Metrics;
   /**
    * Class name of the controller manager; it reconciles only ClusterSPIFFEIDs
    * with this `className`. @default "<namespace>-spire"
@@ -128,7 +138,6 @@ const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
-const CONTROLLER_MANAGER_METRICS_PORT = 8082;
 const WEBHOOK_PORT = 9443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 
@@ -168,6 +177,15 @@ export class SpireServer extends Construct {
   public readonly statefulSet: kplus.StatefulSet;
   /** The registry the default images come from instead of their own, when set. */
   public readonly imageRegistry?: string;
+  /** Labels of the server pods. */
+  public readonly podLabels: { [key: string]: string };
+  public readonly metrics: Metrics;
+  /** Name of the spire-server container port serving metrics. */
+  public readonly metricsPortName = 'metrics';
+  /** Name of the controller manager's container port serving metrics. */
+  public readonly controllerManagerMetricsPortName = 'cm-metrics';
+  /** Port the controller manager serves metrics on, when metrics are on. */
+  public readonly controllerManagerMetricsPort = 8082;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -194,6 +212,8 @@ export class SpireServer extends Construct {
     this.watchClassless = props.watchClassless ?? false;
     this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
     this.imageRegistry = props.imageRegistry;
+    this.podLabels = { 'app.kubernetes.io/name': this.name };
+    this.metrics = props.metrics ?? Metrics.prometheus();
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -240,7 +260,24 @@ export class SpireServer extends Construct {
       psatAudience: this.psatAudience,
       bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
+      prometheus: this.metrics.endpoint,
     });
+  }
+
+  /** Where scrapers find the server's and the controller manager's metrics. */
+  public get metricsTarget(): MetricsTarget {
+    return {
+      name: this.name,
+      namespace: this.namespace,
+      podLabels: this.podLabels,
+      portNames: this.metrics.endpoint === undefined ? [] : [this.metricsPortName, this.controllerManagerMetricsPortName],
+    };
+  }
+
+  /** The controller manager's metrics endpoint: the server's host, its own port. */
+  private get controllerManagerMetrics(): PrometheusEndpoint | undefined {
+    const server = this.metrics.endpoint;
+    return server === undefined ? undefined : { host: server.host, port: this.controllerManagerMetricsPort };
   }
 
   /** The controller manager's configuration. */
@@ -255,7 +292,7 @@ export class SpireServer extends Construct {
       webhookConfigurationName: this.webhookConfigurationName,
       leaderElectionNamespace: this.namespace,
       healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
-      metricsPort: CONTROLLER_MANAGER_METRICS_PORT,
+      metrics: this.controllerManagerMetrics,
       watchClassless: this.watchClassless,
       parentIdTemplate: this.props.parentIdTemplate,
     });
@@ -293,7 +330,7 @@ export class SpireServer extends Construct {
       metadata: { name: this.serviceName, namespace: this.namespace },
       ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
     });
-    service.selectLabel('app.kubernetes.io/name', this.name);
+    selectLabels(service, this.podLabels);
     return service;
   }
 
@@ -305,7 +342,7 @@ export class SpireServer extends Construct {
       select: false,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: true,
-      podMetadata: { labels: { 'app.kubernetes.io/name': this.name } },
+      podMetadata: { labels: this.podLabels },
       securityContext: {
         ensureNonRoot: true,
         user: SERVER_UID,
@@ -314,11 +351,12 @@ export class SpireServer extends Construct {
         fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
       },
     });
-    statefulSet.select(kplus.LabelSelector.of({ labels: { 'app.kubernetes.io/name': this.name } }));
+    statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     // The StatefulSet adds its own pod selector to the Service it is given.
     dropAddressLabel(statefulSet, service);
     useRuntimeDefaultSeccomp(statefulSet);
     annotateConfigChecksum(statefulSet, () => this.configFiles());
+    annotateScrape(statefulSet, this.metrics.endpoint);
     applyPodSpecSettings(statefulSet, this.props);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
@@ -343,10 +381,10 @@ export class SpireServer extends Construct {
       image: this.serverImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
-      ports: [
+      ports: withMetricsPort([
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
-      ],
+      ], this.metricsPortName, this.metrics.endpoint),
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
@@ -378,10 +416,10 @@ export class SpireServer extends Construct {
       image: this.controllerManagerImage,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/${CONTROLLER_MANAGER_CONFIG_FILE}`],
-      ports: [
+      ports: withMetricsPort([
         { name: 'https', number: WEBHOOK_PORT },
         { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
-      ],
+      ], this.controllerManagerMetricsPortName, this.controllerManagerMetrics),
       liveness: httpProbe('/healthz', CONTROLLER_MANAGER_HEALTH_PORT, 30),
       readiness: httpProbe('/readyz', CONTROLLER_MANAGER_HEALTH_PORT, 5),
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
@@ -398,7 +436,7 @@ export class SpireServer extends Construct {
       metadata: { name: 'spire-controller-manager-webhook', namespace: this.namespace },
       ports: [{ name: 'https', port: 443, targetPort: WEBHOOK_PORT, protocol: kplus.Protocol.TCP }],
     });
-    webhookService.selectLabel('app.kubernetes.io/name', this.name);
+    selectLabels(webhookService, this.podLabels);
     const hook = (resource: string) => ({
       name: `v${resource}.kb.io`,
       admissionReviewVersions: ['v1'],
@@ -477,6 +515,7 @@ export class SpireServer extends Construct {
       // A derived class name is only as wrong as the namespace, which is reported already.
       ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
       ['port', checkPort(this.port)],
+      ...metricsChecks(this.metrics, this.statefulSet, this.metricsPortName),
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
@@ -521,6 +560,10 @@ export class SpireServer extends Construct {
   }
 }
 
+
+function selectLabels(service: kplus.Service, labels: { [key: string]: string }): void {
+  for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
+}
 
 /** The controller manager matches ignored namespaces as unanchored regular expressions. */
 function exactNamespacePattern(namespace: string): string {

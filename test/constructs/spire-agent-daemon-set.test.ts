@@ -1,3 +1,4 @@
+import { Metrics } from '../../lib/config/metrics';
 import { KubeletVerification } from '../../lib/config/agent-config';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
@@ -52,5 +53,18 @@ describe('SpireAgentDaemonSet', () => {
   test('a second agent for one server is refused', () => {
     const { chart, server } = buildStack();
     expect(() => new SpireAgentDaemonSet(chart, 'Agent2', { server, namespace: 'other' })).toThrow(/an agent is already registered \(spire-agent:spire-agent\)/);
+  });
+});
+
+describe('SpireAgentDaemonSet metrics', () => {
+  test('follow the server unless set', () => {
+    expect(buildStack({ server: { metrics: Metrics.disabled() } }).agent.agentConfig).not.toHaveProperty('telemetry');
+    const { agent } = buildStack({ server: { metrics: Metrics.disabled() }, agent: { metrics: Metrics.prometheus({ port: 9100 }) } });
+    expect((agent.agentConfig as any).telemetry).toEqual({ Prometheus: { host: '0.0.0.0', port: 9100 } });
+    expect(agent.metricsTarget).toEqual({ name: 'spire-agent', namespace: 'spire-agent', podLabels: { 'app.kubernetes.io/name': 'spire-agent' }, portNames: ['metrics'] });
+  });
+
+  test('a port the CSI driver containers of the pod bind is rejected', () => {
+    expect(errorsWith({ metrics: Metrics.prometheus({ port: 9809 }) })).toEqual([expect.stringContaining('[spire/Agent] metrics.port "9809": the pod\'s container port')]);
   });
 });

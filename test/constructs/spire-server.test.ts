@@ -1,3 +1,4 @@
+import { Metrics } from '../../lib/config/metrics';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
@@ -143,5 +144,41 @@ describe('SpireServer pod', () => {
     }
     const tmpVolumes = pod.containers.map((container: any) => container.volumeMounts.find((mount: any) => mount.mountPath === '/tmp').name);
     expect(new Set(tmpVolumes).size).toBe(pod.containers.length);
+  });
+});
+
+describe('SpireServer metrics', () => {
+  const configsWith = (metrics?: Metrics) => {
+    const { server, agent } = buildStack({ server: { metrics } });
+    return { server: server.serverConfig as any, manager: server.controllerManagerConfig as any, agent: agent.agentConfig as any };
+  };
+
+  test('Prometheus on port 9988 of every address by default, for server, agents and the controller manager', () => {
+    const { server, manager, agent } = configsWith();
+    expect(server.telemetry).toEqual({ Prometheus: { host: '0.0.0.0', port: 9988 } });
+    expect(agent.telemetry).toEqual({ Prometheus: { host: '0.0.0.0', port: 9988 } });
+    expect(manager.metrics).toEqual({ bindAddress: '0.0.0.0:8082' });
+  });
+
+  test('port and host are typed settings the controller manager follows', () => {
+    const { server, manager } = configsWith(Metrics.prometheus({ port: 9090, host: '127.0.0.1' }));
+    expect(server.telemetry).toEqual({ Prometheus: { host: '127.0.0.1', port: 9090 } });
+    expect(manager.metrics).toEqual({ bindAddress: '127.0.0.1:8082' });
+  });
+
+  test('disabled: no telemetry block, the controller manager serves none', () => {
+    const { server, manager, agent } = configsWith(Metrics.disabled());
+    expect(server).not.toHaveProperty('telemetry');
+    expect(agent).not.toHaveProperty('telemetry');
+    expect(manager.metrics).toEqual({ bindAddress: '0' });
+  });
+
+  test.each([
+    [Metrics.prometheus({ port: 0 }), 'metrics.port "0": a port is a whole number'],
+    [Metrics.prometheus({ port: 8081 }), 'metrics.port "8081": the pod\'s container port grpc binds it already'],
+    [Metrics.prometheus({ host: '0.0.0.0:9988' }), 'metrics.host "0.0.0.0:9988": the metrics host is an IPv4 address or a host name, without a port. Fix: use "0.0.0.0"'],
+  ])('%j is rejected naming the construct (%s)', (metrics, message) => {
+    const errors = errorsWith({ metrics });
+    expect(errors).toContainEqual(expect.stringContaining(`[spire/Server] ${message}`));
   });
 });
