@@ -299,6 +299,10 @@ check_kubectl_validate() {
   local dir="$1" crds="$CHECK_DIR/crds" iop_file names
   names="$(node_lib extract.js crds "$dir" "$crds")"
   echo "local CRDs from the output: ${names:-<none>}"
+  # Istio's own kinds (Gateway, VirtualService) are checked against the CRDs installing Istio creates.
+  prepare_injector "$dir" "$ISTIO_NEW_VERSION" >/dev/null
+  names="$(node_lib extract.js crds "$CHECK_DIR/istio-$ISTIO_NEW_VERSION/generated.yaml" "$crds")"
+  echo "local CRDs from istioctl $ISTIO_NEW_VERSION manifest generate: $names"
   iop_file="$(cat "$CHECK_DIR/istio-operator.file" 2>/dev/null || true)"
   local files=() f
   for f in "$dir"/*.k8s.yaml; do
