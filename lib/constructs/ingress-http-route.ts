@@ -26,7 +26,9 @@ export interface IngressHttpRouteProps {
  * Plain HTTP from outside the mesh to one workload: an Istio `Gateway` that
  * opens the ingress gateway's HTTP port for the hosts, and a `VirtualService`
  * bound to it that sends their requests to the workload's Service. Both are
- * Istio CRDs, so they belong in a chart applied after Istio is installed.
+ * Istio CRDs, so they belong in a chart applied after Istio is installed, and
+ * in that chart after the namespaces they live in, since kubectl applies a
+ * file top to bottom.
  */
 export class IngressHttpRoute extends Construct {
   /** Every IngressHttpRoute of the app that holds `scope`. */
