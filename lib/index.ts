@@ -12,6 +12,7 @@ export type { IstioSpireProfileOptions, IstioSpireProfileProps } from './constru
 export * from './constructs/mesh-namespace';
 export * from './constructs/spire-enabled-workload';
 export * from './constructs/istio-ingress-gateway';
+export * from './constructs/ingress-http-route';
 export * from './constructs/demo-workloads';
 export * from './constructs/spire-istio-app';
 export * from './charts/crds-chart';

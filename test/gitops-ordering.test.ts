@@ -5,6 +5,8 @@ import * as kplus from 'cdk8s-plus-27';
 import { loadManifests } from '../lib/check/manifests';
 import { GitOpsOrdering, SYNC_WAVE_ANNOTATION } from '../lib/charts/gitops-ordering';
 import { SpireIstioMesh } from '../lib/charts/spire-istio-mesh';
+import { IngressHttpRoute } from '../lib/constructs/ingress-http-route';
+import { IstioIngressGateway } from '../lib/constructs/istio-ingress-gateway';
 import { SpireEnabledWorkload } from '../lib/constructs/spire-enabled-workload';
 import { MeshNamespace } from '../lib/constructs/mesh-namespace';
 import { SpireIstioApp } from '../lib/constructs/spire-istio-app';
@@ -16,9 +18,12 @@ function synthMesh(gitOpsOrdering?: GitOpsOrdering) {
   const mesh = new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo', gitOpsOrdering });
   const shop = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
   // A workload of the user's, added to the workloads stage after the mesh was built.
-  new SpireEnabledWorkload(mesh.workloads, 'Cart', {
+  const cart = new SpireEnabledWorkload(mesh.workloads, 'Cart', {
     profile: mesh.profile, identity: mesh.meshIdentity, namespace: shop, name: 'cart', image: 'registry.example/cart:1.0.0', port: 8080,
   });
+  const ingress = MeshNamespace.create(mesh.workloads, 'Ingress', { name: 'ingress' });
+  const gateway = new IstioIngressGateway(mesh.workloads, 'Gateway', { profile: mesh.profile, identity: mesh.meshIdentity, namespace: ingress, name: 'edge' });
+  new IngressHttpRoute(mesh.workloads, 'CartRoute', { gateway, backend: cart, hosts: ['cart.example.org'] });
   const own = new Chart(app, 'own');
   own.addDependency(mesh.workloads);
   new kplus.ConfigMap(own, 'Settings', { metadata: { name: 'settings', namespace: 'shop' } });
@@ -46,7 +51,7 @@ test('Argo CD sync waves follow the apply order: CRDs, SPIRE, identities, Istio,
 
 test('custom resources skip Argo CD\'s dry run, as their CRDs come in an earlier wave', () => {
   const skipping = withWaves.filter(({ doc }) => doc.metadata?.annotations?.['argocd.argoproj.io/sync-options'] === 'SkipDryRunOnMissingResource=true');
-  expect(skipping.map(({ doc }) => doc.kind).sort()).toEqual(['ClusterSPIFFEID', 'IstioOperator']);
+  expect(skipping.map(({ doc }) => doc.kind).sort()).toEqual(['ClusterSPIFFEID', 'Gateway', 'IstioOperator', 'VirtualService']);
 });
 
 test('without the option no object carries an Argo CD annotation', () => {

@@ -60,6 +60,7 @@ check_output() {
   for version in "${ISTIO_VERSIONS[@]}"; do
     run_check "$label: istio $version injection" check_injection "$dir" "$version" "$mode"
     run_check "$label: istio $version injection with per-pod nativeSidecar override" check_native_override "$dir" "$version"
+    run_check "$label: istio $version analyze" check_analyze "$dir" "$version"
   done
   run_check "$label: spire-server/spire-agent validate" check_spire "$dir" "$trust_domain" "$cluster_name"
   run_check "$label: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION)" check_kubectl_validate "$dir"
@@ -149,6 +150,35 @@ inject_and_assert() {
   fi
   grep -i -E 'skipping|warn' "$injected.log" | sed 's/^/    kube-inject: /' || true
   node_lib assert-injection.js "$file" "$injected" "$(cat "$w/socket_path")" "$(profile_mode "$w")" "$expected_mode"
+}
+
+# istio_analyze VERSION MESH_CONFIG JSON FILES...: the analyzer offline, with the installed mesh
+# config. Offline it reads only Istio's own kinds from files (Pods, Services and other built-in
+# kinds come from a cluster), so it checks the Istio resources and their references to each other.
+istio_analyze() {
+  local version="$1" mesh="$2" json="$3"
+  shift 3
+  if ! timeout "$TOOL_TIMEOUT" "$(istioctl_bin "$version")" analyze --use-kube=false --all-namespaces \
+    --meshConfigFile "$mesh" --output json "$@" >"$json" 2>"$json.log"; then
+    cat "$json.log"
+    echo "FAIL: istioctl $version analyze could not analyze the files"
+    return 1
+  fi
+}
+
+# Zero errors and no warning but the explained ones (conformance/lib/analyze-explained.js), then
+# a copy with a VirtualService bound to a missing Gateway, which must be rejected (outputs without
+# such a VirtualService, like the README's own-app example, have nothing to break).
+check_analyze() {
+  local dir="$1" version="$2"
+  local w="$CHECK_DIR/istio-$version"
+  prepare_injector "$dir" "$version" >/dev/null
+  istio_analyze "$version" "$w/injector/mesh.yaml" "$w/analyze.json" "$dir"/*.k8s.yaml
+  node_lib analyze.js judge "$w/analyze.json"
+  node_lib analyze.js broken-route "$dir" "$w/analyze-broken"
+  [[ -d "$w/analyze-broken" ]] || { echo "note: no VirtualService bound to a Gateway; no broken copy"; return 0; }
+  istio_analyze "$version" "$w/injector/mesh.yaml" "$w/analyze-broken.json" "$w/analyze-broken"/*.k8s.yaml
+  node_lib analyze.js expect-rejected "$w/analyze-broken.json"
 }
 
 check_injection() {
@@ -269,6 +299,10 @@ check_kubectl_validate() {
   local dir="$1" crds="$CHECK_DIR/crds" iop_file names
   names="$(node_lib extract.js crds "$dir" "$crds")"
   echo "local CRDs from the output: ${names:-<none>}"
+  # Istio's own kinds (Gateway, VirtualService) are checked against the CRDs installing Istio creates.
+  prepare_injector "$dir" "$ISTIO_NEW_VERSION" >/dev/null
+  names="$(node_lib extract.js crds "$CHECK_DIR/istio-$ISTIO_NEW_VERSION/generated.yaml" "$crds")"
+  echo "local CRDs from istioctl $ISTIO_NEW_VERSION manifest generate: $names"
   iop_file="$(cat "$CHECK_DIR/istio-operator.file" 2>/dev/null || true)"
   local files=() f
   for f in "$dir"/*.k8s.yaml; do

@@ -183,9 +183,11 @@ function annotatePod(file, out, key, value) {
   writeYaml(out, deployment);
 }
 
-function crds(dir, outDir) {
+// The CRDs of an output directory or of one manifest file.
+function crds(source, outDir) {
   fs.mkdirSync(outDir, { recursive: true });
-  const found = ofKind(loadDir(dir), 'CustomResourceDefinition', 'apiextensions.k8s.io');
+  const all = fs.statSync(source).isDirectory() ? loadDir(source) : loadFile(source);
+  const found = ofKind(all, 'CustomResourceDefinition', 'apiextensions.k8s.io');
   for (const entry of found) writeYaml(path.join(outDir, `${entry.obj.metadata.name}.yaml`), entry.obj);
   console.log(found.map((e) => e.obj.metadata.name).join(' '));
 }

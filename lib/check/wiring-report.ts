@@ -42,7 +42,8 @@ export function wiringReportOf(paths: string[], istiodValuesFiles: string[] = []
  * A Markdown report of how SPIRE and Istio are wired in a set of manifests,
  * read off the objects themselves: trust domain and cluster, the socket's
  * way from the agent to istio-proxy, the ClusterSPIFFEIDs, the ID each
- * SPIRE-enabled workload gets, and the files in apply order.
+ * SPIRE-enabled workload gets, the routes in from outside, and the files in
+ * apply order.
  */
 export function wiringReport(objects: ManifestObject[]): string {
   const model = buildModel(objects);
@@ -61,6 +62,7 @@ export function wiringReport(objects: ManifestObject[]): string {
     ...section('SPIRE-enabled workloads', table(['workload', 'namespace', 'service account', 'ClusterSPIFFEID', 'SPIFFE ID'], workloads.map((entry) => [
       entry.workload, entry.namespace, entry.serviceAccount, listText(entry.identities), listText(entry.spiffeIds),
     ]))),
+    ...section('Routes from outside the mesh', table(['hosts', 'Gateway', 'gateway pods', 'destination'], ingressRoutes(objects))),
     ...section('Apply order', applyOrder(objects)),
     ...section('Diagram', diagram(stages, model, workloads)),
   ].join('\n');
@@ -152,6 +154,29 @@ function workloadIdentities(model: MeshModel): WorkloadIdentity[] {
       spiffeIds: [...new Set(selecting.map(({ value }) => renderTemplate(String(value.spec?.spiffeIDTemplate ?? ''), context)))],
     };
   });
+}
+
+/** Each VirtualService bound to a Gateway: its hosts, the Gateway and the pods it selects, where requests go. */
+function ingressRoutes(objects: ManifestObject[]): string[][] {
+  const istio = objects.map(({ doc }) => doc).filter((doc) => String(doc.apiVersion).startsWith('networking.istio.io/'));
+  const qualified = (namespace: string | undefined, name: string) => (name.includes('/') ? name : `${namespace ?? 'default'}/${name}`);
+  const gateways = new Map(istio.filter((doc) => doc.kind === 'Gateway').map((doc) => [qualified(doc.metadata?.namespace, doc.metadata?.name ?? ''), doc]));
+  return istio.filter((doc) => doc.kind === 'VirtualService').flatMap((route) => (route.spec?.gateways ?? [])
+    .filter((reference: string) => reference !== 'mesh')
+    .map((reference: string) => {
+      const gateway = gateways.get(qualified(route.metadata?.namespace, reference));
+      const ports = (gateway?.spec?.servers ?? []).map((server: any) => `${server.port?.number} ${server.port?.protocol}`);
+      return [
+        listText(route.spec?.hosts ?? []),
+        gateway ? `${reference} (${ports.join(', ')})` : `${reference} (not in the input)`,
+        gateway ? selectorText({ matchLabels: gateway.spec?.selector }) : 'unknown',
+        listText(routeDestinations(route)),
+      ];
+    }));
+}
+
+function routeDestinations(route: KubeObject): string[] {
+  return (route.spec?.http ?? []).flatMap((http: any) => (http.route ?? []).map(({ destination }: any) => `${destination?.host}:${destination?.port?.number ?? 'any'}`));
 }
 
 function applyOrder(objects: ManifestObject[]): string[] {

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { DefaultImages } from '../spire/images';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
+import { IngressHttpRoute } from './ingress-http-route';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
@@ -15,16 +16,21 @@ export interface DemoWorkloadsProps {
   readonly namespace?: string;
   /** @default "istio-ingress" */
   readonly gatewayNamespace?: string;
+  /** The host name `httpbin` is reached by through the ingress gateway. @default "httpbin.example.org" */
+  readonly httpbinHost?: string;
 }
 
 /**
  * The ingress gateway and a demo pair of SPIRE-enabled workloads, a `sleep`
- * client and an `httpbin` server, in injection-enabled namespaces.
+ * client and an `httpbin` server, in injection-enabled namespaces, with
+ * `httpbin` exposed on the gateway.
  */
 export class DemoWorkloads extends Construct {
   public readonly sleep: SpireEnabledWorkload;
   public readonly httpbin: SpireEnabledWorkload;
   public readonly gateway: IstioIngressGateway;
+  /** The route from the ingress gateway to `httpbin`. */
+  public readonly httpbinRoute: IngressHttpRoute;
 
   constructor(scope: Construct, id: string, props: DemoWorkloadsProps) {
     super(scope, id);
@@ -47,6 +53,12 @@ export class DemoWorkloads extends Construct {
       name: 'httpbin',
       image: DefaultImages.DEMO_HTTPBIN,
       port: 8080,
+    });
+    this.httpbinRoute = new IngressHttpRoute(this, 'HttpbinRoute', {
+      gateway: this.gateway,
+      name: 'httpbin',
+      hosts: [props.httpbinHost ?? 'httpbin.example.org'],
+      backend: this.httpbin,
     });
   }
 }

@@ -45,11 +45,16 @@ export class IstioIngressGateway extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The `istio` label Gateway resources select this gateway by. */
   public readonly selectorLabel: { [key: string]: string } = { istio: 'ingressgateway' };
+  /** The Service port that takes plain HTTP; Gateway servers for HTTP listen on it. */
+  public readonly httpPort = 80;
+  /** The Istio profile whose templates inject the gateway; its CRDs carry the gateway's routes. */
+  public readonly profile: IstioSpireProfile;
   /** The SPIFFE ID the gateway pods get. */
   public readonly spiffeId: string;
 
   constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
     super(scope, id);
+    this.profile = props.profile;
     const name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     const namespace = props.namespace.name;
     const labels = { app: name, ...this.selectorLabel };
@@ -91,7 +96,7 @@ export class IstioIngressGateway extends Construct {
       type: props.serviceType ?? kplus.ServiceType.LOAD_BALANCER,
       ports: [
         { name: 'status-port', port: STATUS_PORT, targetPort: STATUS_PORT, protocol: kplus.Protocol.TCP },
-        { name: 'http2', port: 80, targetPort: 8080, protocol: kplus.Protocol.TCP },
+        { name: 'http2', port: this.httpPort, targetPort: 8080, protocol: kplus.Protocol.TCP },
         { name: 'https', port: 443, targetPort: 8443, protocol: kplus.Protocol.TCP },
       ],
     });

@@ -2,6 +2,7 @@ import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
+import { IngressHttpRoute } from '../constructs/ingress-http-route';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
 import { addSynthValidation } from '../validation/validate';
 import { spireEnabledPods } from './spire-identity';
@@ -29,7 +30,8 @@ export function recordSpireCrds(scope: IConstruct, emitter?: IConstruct): void {
  * and without collisions: no two objects share a name, every IstioOperator is
  * a file of its own, and each stage's chart comes after the charts it needs
  * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs, its
- * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads).
+ * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads and
+ * ingress routes).
  */
 export function registerLayoutChecks(scope: IConstruct): void {
   const root = scope.node.root;
@@ -125,6 +127,9 @@ function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   }
   for (const pod of spireEnabledPods(root)) {
     require(pod.apiObject, pod.profile, 'istio-proxy looks for the SPIRE socket once, at start, so Istio with the SPIRE templates must be installed first');
+  }
+  for (const route of IngressHttpRoute.allIn(root)) {
+    require(route, route.gateway.profile, 'its Gateway and VirtualService are Istio CRDs, which installing Istio creates');
   }
   return problems;
 }

@@ -235,3 +235,34 @@ function re2Unsupported(pattern: string): string | undefined {
   }
   return undefined;
 }
+
+/** A host an Istio Gateway or VirtualService matches: "*", or a DNS name with an optional leading "*.". */
+export function checkRouteHost(value: string): Problem | undefined {
+  const name = value.startsWith('*.') ? value.slice(2) : value;
+  if (value === '*' || (name.length > 0 && checkDnsSubdomain(name) === undefined)) return undefined;
+  return {
+    value,
+    rule: 'a route host is "*" or a lowercase DNS name, optionally starting with "*." for its subdomains',
+    fix: 'write it like "httpbin.example.org" or "*.example.org"',
+  };
+}
+
+/** A port a route sends to must be one the Service exposes. */
+export function checkExposedPort(value: number, exposed: number[]): Problem | undefined {
+  if (exposed.includes(value)) return undefined;
+  return {
+    value: String(value),
+    rule: `the Service exposes only port${exposed.length === 1 ? '' : 's'} ${exposed.join(', ') || '(none)'}, so requests to this port reach nothing`,
+    fix: `route to ${exposed.length === 1 ? `port ${exposed[0]}` : 'one of those ports'}, or expose the port on the Service`,
+  };
+}
+
+/** A label selector must match the labels of the pods it is meant to pick. */
+export function checkSelectorMatches(selector: { [key: string]: string }, labels: { [key: string]: string }): Problem | undefined {
+  if (Object.entries(selector).every(([key, value]) => labels[key] === value)) return undefined;
+  return {
+    value: Object.entries(selector).map(([key, value]) => `${key}=${value}`).join(','),
+    rule: `the selector matches no gateway pod, whose labels are ${Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(',')}`,
+    fix: 'keep the gateway pods\' labels as the gateway construct sets them',
+  };
+}

@@ -77,3 +77,20 @@ test('the report of input without SPIRE says what it lacks instead of inventing 
   expect(text).toContain('## SPIRE-enabled workloads\n\nnone in the input');
   expect(text).toContain('1. `app.yaml`: 1 ConfigMap');
 });
+
+test('the report shows the route in from outside, from hosts through the Gateway to the Service', () => {
+  expect(report).toContain('| httpbin.example.org | istio-ingress/httpbin (80 HTTP) | `istio=ingressgateway` | httpbin.demo.svc.cluster.local:8080 |');
+});
+
+test('a route whose Gateway is not in the input says so', () => {
+  const input = scratchDir();
+  fs.writeFileSync(path.join(input, 'route.yaml'), [
+    'apiVersion: networking.istio.io/v1',
+    'kind: VirtualService',
+    'metadata: { name: web, namespace: shop }',
+    'spec: { hosts: [web.example.org], gateways: [edge, mesh], http: [{ route: [{ destination: { host: web } }] }] }',
+  ].join('\n'));
+  const [text] = runCheckCommand(['report', input]).stdout;
+  expect(text).toContain('| web.example.org | edge (not in the input) | unknown | web:any |');
+  expect(text).not.toContain('| mesh');
+});

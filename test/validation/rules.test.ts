@@ -1,5 +1,6 @@
 import {
   checkAbsolutePath, checkCanonicalQuantity, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort, checkSelector,
+  checkExposedPort, checkRouteHost, checkSelectorMatches,
 } from '../../lib/validation/rules';
 
 type Checker = (value: any) => unknown;
@@ -15,6 +16,7 @@ const cases: Array<[string, Checker, unknown[], unknown[]]> = [
   ['Go regexp', checkGoRegexp, ['^kube-system$', 'spire', '^team-[a-z]+-dev$', '(?i)^Kube', '^(?P<team>[a-z]+)-dev$', '\\.'], ['(', '^team-[a-z+$', '^(?!kube).*$', '(?<=a)b', '(a)\\1', 'a**']],
   ['selector', checkSelector, ['k8s:ns:billing', 'unix:uid:1000', 'x:y'], ['k8s', ':ns', 'k8s:', '']],
   ['canonical quantity', checkCanonicalQuantity, ['100m', '1', '1500m', '128Mi', '1Gi', '1536Mi', '999', '1k'], ['1000m', '1000', '0.5', '1024Mi', '0', '1.5Gi', 'half', '1e3', '', '-1']],
+  ['route host', checkRouteHost, ['*', 'httpbin.example.org', '*.example.org', 'httpbin'], ['', '*.', 'Httpbin.example.org', 'a_b.example.org', 'http://httpbin', '**.example.org', 'demo/httpbin']],
   ['absolute path', checkAbsolutePath, ['/run/spire', '/a/b.c'], ['run/spire', '/run/', '/a//b', '/a/../b', '/a/./b', '/']],
 ];
 
@@ -22,5 +24,20 @@ describe.each(cases)('%s', (_name, check, valid, invalid) => {
   test.each(valid)('accepts %j', (value) => expect(check(value)).toBeUndefined());
   test.each(invalid)('rejects %j with a rule and a fix', (value) => {
     expect(check(value)).toEqual({ value: String(value), rule: expect.any(String), fix: expect.any(String) });
+  });
+});
+
+describe('exposed port', () => {
+  test('a port the Service exposes is accepted', () => expect(checkExposedPort(8080, [80, 8080])).toBeUndefined());
+  test('another port is rejected with the ports there are', () => {
+    expect(checkExposedPort(9090, [80, 8080])).toEqual({ value: '9090', rule: expect.stringContaining('ports 80, 8080'), fix: expect.any(String) });
+  });
+});
+
+describe('selector matches', () => {
+  test('a selector whose labels the pods carry is accepted', () => expect(checkSelectorMatches({ istio: 'ingressgateway' }, { app: 'gw', istio: 'ingressgateway' })).toBeUndefined());
+  test('a selector with a label the pods lack or carry with another value is rejected', () => {
+    expect(checkSelectorMatches({ istio: 'ingressgateway' }, { istio: 'edge' })).toEqual({ value: 'istio=ingressgateway', rule: expect.stringContaining('istio=edge'), fix: expect.any(String) });
+    expect(checkSelectorMatches({ istio: 'ingressgateway' }, {})).toEqual(expect.objectContaining({ value: 'istio=ingressgateway' }));
   });
 });
