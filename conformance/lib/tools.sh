@@ -102,12 +102,16 @@ module_hash() {
   cat "$1/go.mod" "$1/go.sum" "$1"/*.go 2>/dev/null | sha256sum | cut -c1-16
 }
 
-install_istioctl_new() {
-  local target="istio.io/istio/istioctl/cmd/istioctl@$ISTIO_NEW_MODULE_VERSION" ldflags
+# install_new_istio_binary TOOL PACKAGE: a command of the newer pinned Istio release, built as
+# Istio's release build does, into TOOL's cache directory.
+install_new_istio_binary() {
+  local target="$2@$ISTIO_NEW_MODULE_VERSION" ldflags
   ldflags="$(istio_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
-  build_tool istioctl "$ISTIO_NEW_VERSION" "go install -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags $target" \
+  build_tool "$1" "$ISTIO_NEW_VERSION" "go install -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags $target" \
     go_install_istio "$ldflags" "$target"
 }
+
+install_istioctl_new() { install_new_istio_binary istioctl istio.io/istio/istioctl/cmd/istioctl; }
 
 install_istioctl_old() {
   local moddir="$CONFORMANCE_DIR/tools/istioctl-1.30" ldflags

@@ -57,12 +57,7 @@ install_controller_manager() {
     go_build_controller_manager
 }
 
-install_istiod() {
-  local target="istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_NEW_MODULE_VERSION" ldflags
-  ldflags="$(istio_ldflags "$ISTIO_NEW_VERSION" "${ISTIO_NEW_MODULE_VERSION##*-}")"
-  build_tool istiod "$ISTIO_NEW_VERSION" "go install -tags=$ISTIO_BUILD_TAGS -ldflags=$ldflags $target" \
-    go_install_istio "$ldflags" "$target"
-}
+install_istiod() { install_new_istio_binary istiod istio.io/istio/pilot/cmd/pilot-discovery; }
 
 install_e2e_tools() {
   require_go
