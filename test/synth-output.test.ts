@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Chart } from 'cdk8s';
+import { App, Chart, Yaml } from 'cdk8s';
 import { SpireIstioMesh } from '../lib/charts/spire-istio-mesh';
 import { SpireIstioApp } from '../lib/constructs/spire-istio-app';
 import { filesUnder, scratchDir } from './support/files';
@@ -45,6 +45,27 @@ describe('SpireIstioApp.synth', () => {
       throw new Error('cannot render');
     };
     expect(() => app.synth()).toThrow('cannot render');
+    expect(filesUnder(outdir)).toEqual(good);
+  });
+
+  test('a report that would miss objects cdk8s wrote stops the synth, keeping the last good output', () => {
+    const outdir = path.join(scratchDir(), 'out');
+    meshApp(outdir, 'example.org').synth();
+    const good = filesUnder(outdir);
+    const app = meshApp(outdir, 'example.org', 'another-cluster');
+    // A cdk8s that writes one chart's file some other way than Yaml.save.
+    const spy = jest.spyOn(App.prototype, 'synth').mockImplementation(function (this: App) {
+      for (const chart of this.charts) {
+        const file = path.join(this.outdir, `${chart.node.id}.k8s.yaml`);
+        if (chart.node.id === 'spire') fs.writeFileSync(file, JSON.stringify(chart.toJson()));
+        else Yaml.save(file, chart.toJson());
+      }
+    });
+    try {
+      expect(() => app.synth()).toThrow(/the wiring report saw \d+ of the \d+ objects cdk8s wrote/);
+    } finally {
+      spy.mockRestore();
+    }
     expect(filesUnder(outdir)).toEqual(good);
   });
 });

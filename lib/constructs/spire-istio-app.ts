@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, AppProps, Yaml } from 'cdk8s';
+import { ApiObject, App, AppProps, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { istiodValuesObject, ManifestObject } from '../check/manifests';
 import { WIRING_REPORT_FILE, wiringReport } from '../check/wiring-report';
@@ -72,7 +72,10 @@ export class SpireIstioApp extends App {
         written = this.synthRecordingWrites(dir);
       });
       this.writeHelmValues(dir);
-      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(written));
+      if (this.writesWiringReport) {
+        this.checkEveryObjectRecorded(written.length);
+        fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(written));
+      }
     } finally {
       writable.outdir = outdir;
     }
@@ -97,6 +100,17 @@ export class SpireIstioApp extends App {
       Yaml.save = save;
     }
     return written.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  }
+
+  /**
+   * The report must describe every object; should a cdk8s version write files
+   * some other way, the synth stops rather than write a report of fewer.
+   */
+  private checkEveryObjectRecorded(recorded: number): void {
+    const objects = this.node.findAll().filter((construct) => ApiObject.isApiObject(construct)).length;
+    if (recorded !== objects) {
+      throw new Error(`${this.node.path || 'SpireIstioApp'}: the wiring report saw ${recorded} of the ${objects} objects cdk8s wrote, so it would leave some out. Fix: use a cdk8s version that writes manifests with Yaml.save (any 2.x so far), or set wiringReport: false.`);
+    }
   }
 
   /** The report of what was just written, the manifests and each profile's Helm values. */
