@@ -9,6 +9,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { changeRendered } from './objects';
 
 const EMPTY_LISTS_DROPPED = new Set(['externalIPs', 'resourceNames']);
 const DEFAULTS_DROPPED: Record<string, unknown> = { minReadySeconds: 0, hostNetwork: false };
@@ -56,11 +57,6 @@ export function omitServerNormalisedFields(scope: IConstruct): void {
   for (const apiObject of scope.node.findAll().filter(ApiObject.isApiObject)) {
     if (normalisedObjects.has(apiObject)) continue;
     normalisedObjects.add(apiObject);
-    const render = apiObject.toJson.bind(apiObject);
-    apiObject.toJson = () => {
-      const rendered = render();
-      normalise(rendered, []);
-      return rendered;
-    };
+    changeRendered(apiObject, (rendered) => normalise(rendered, []));
   }
 }
