@@ -311,17 +311,24 @@ export class SpireServer extends Construct {
 
   /** The files of the config volume: what the server and the controller manager read. */
   private configFiles(): { [name: string]: string } {
-    return {
-      [SERVER_CONFIG_FILE]: renderJson(this.serverConfig),
-      [CONTROLLER_MANAGER_CONFIG_FILE]: renderJson(this.controllerManagerConfig),
-    };
+    return { [SERVER_CONFIG_FILE]: this.serverConfigFile(), [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile() };
+  }
+
+  private serverConfigFile(): string {
+    return renderJson(this.serverConfig);
+  }
+
+  private controllerManagerConfigFile(): string {
+    return renderJson(this.controllerManagerConfig);
   }
 
   private createConfigMap(): kplus.ConfigMap {
-    const lazyFile = (name: string) => Lazy.any({ produce: () => this.configFiles()[name] });
     return new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: { [SERVER_CONFIG_FILE]: lazyFile(SERVER_CONFIG_FILE), [CONTROLLER_MANAGER_CONFIG_FILE]: lazyFile(CONTROLLER_MANAGER_CONFIG_FILE) },
+      data: {
+        [SERVER_CONFIG_FILE]: Lazy.any({ produce: () => this.serverConfigFile() }),
+        [CONTROLLER_MANAGER_CONFIG_FILE]: Lazy.any({ produce: () => this.controllerManagerConfigFile() }),
+      },
     });
   }
 
