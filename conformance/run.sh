@@ -5,6 +5,8 @@
 #   bash conformance/run.sh              synthesize every variant into temp dirs and check them,
 #                                        plus dist/ when it exists
 #   bash conformance/run.sh --dir DIR    check an already synthesized directory only
+#   bash conformance/run.sh --scenario NAME
+#                                        run one real-server scenario only (conformance/scenarios/NAME.sh)
 set -euo pipefail
 
 CONFORMANCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +20,7 @@ DEFAULT_TRUST_DOMAIN=example.org
 DEFAULT_CLUSTER_NAME=demo-cluster
 
 usage() {
-  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -48,11 +50,42 @@ synth_readme_example() {
   fi
 }
 
+# synth_app NAME: synthesizes the cdk8s app conformance/apps/NAME.ts into $WORK/NAME/dist, the
+# way `npm run synth` runs main.ts.
+synth_app() {
+  local name="$1" out="$WORK/$1/dist"
+  mkdir -p "$out"
+  echo "synth: $name (conformance/apps/$name.ts)"
+  if ! (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs "conformance/apps/$name.ts" "$out") >"$WORK/$name/synth.log" 2>&1; then
+    cat "$WORK/$name/synth.log" >&2
+    die "conformance app $name did not synthesize"
+  fi
+}
+
+# Each conformance/scenarios/NAME.sh defines scenario_NAME, which runs real servers on what an app
+# synthesizes and reports through run_check; every scenario runs after the output checks.
+scenario_names() {
+  local file
+  for file in "$CONFORMANCE_DIR"/scenarios/*.sh; do
+    [[ -e "$file" ]] && basename "$file" .sh
+  done
+}
+
+run_scenario() {
+  local name="$1"
+  [[ -f "$CONFORMANCE_DIR/scenarios/$name.sh" ]] || die "no scenario $name in $CONFORMANCE_DIR/scenarios"
+  # shellcheck source=/dev/null
+  source "$CONFORMANCE_DIR/scenarios/$name.sh"
+  section "scenario: $name"
+  "scenario_$name"
+}
+
 main() {
-  local only_dir=""
+  local only_dir="" only_scenario=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dir) only_dir="$(cd "${2:?--dir needs a directory}" && pwd)"; shift 2 ;;
+      --scenario) only_scenario="${2:?--scenario needs a name}"; shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;
     esac
@@ -66,7 +99,9 @@ main() {
   install_tools
   require_node_yaml
 
-  if [[ -n "$only_dir" ]]; then
+  if [[ -n "$only_scenario" ]]; then
+    run_scenario "$only_scenario"
+  elif [[ -n "$only_dir" ]]; then
     check_output "given" "$only_dir" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
   else
     section "synthesis"
@@ -83,6 +118,8 @@ main() {
     check_output "classic" "$WORK/classic/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" classic
     check_output "identity" "$WORK/identity/dist" conformance.test conformance-cluster native
     check_output "readme" "$WORK/readme/dist" "$README_TRUST_DOMAIN" "$README_CLUSTER_NAME" native
+    local scenario
+    for scenario in $(scenario_names); do run_scenario "$scenario"; done
   fi
 
   summary $((SECONDS - start))

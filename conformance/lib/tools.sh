@@ -73,8 +73,11 @@ build_tool() {
 }
 
 istioctl_bin() { echo "$TOOLS_ROOT/istioctl/$1/bin/istioctl"; }
-spire_server_bin() { echo "$TOOLS_ROOT/spire/$SPIRE_VERSION/bin/spire-server"; }
-spire_agent_bin() { echo "$TOOLS_ROOT/spire/$SPIRE_VERSION/bin/spire-agent"; }
+# SPIRE is built with CGO: only then can spire-server open its sqlite datastore, which the
+# scenarios that run real servers and the e2e suite need.
+spire_cgo_bin() { echo "$TOOLS_ROOT/spire-cgo/$SPIRE_VERSION/bin/$1"; }
+spire_server_bin() { spire_cgo_bin spire-server; }
+spire_agent_bin() { spire_cgo_bin spire-agent; }
 kubectl_validate_bin() { echo "$TOOLS_ROOT/kubectl-validate/$KUBECTL_VALIDATE_VERSION/bin/kubectl-validate"; }
 clusterspiffeid_check_bin() { echo "$TOOLS_ROOT/clusterspiffeid-check/current/bin/clusterspiffeid-check"; }
 
@@ -124,10 +127,14 @@ go_install_plain() {
   GOBIN="$dir/bin" go install -trimpath -ldflags="-s -w" "$@"
 }
 
-install_spire() {
-  local moddir="$CONFORMANCE_DIR/tools/spire"
-  build_tool spire "$SPIRE_VERSION" "go build spire-server spire-agent in module $(module_hash "$moddir")" \
-    go_build_in_module "$moddir" "" "-s -w" github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+go_build_spire_with_cgo() {
+  CGO_ENABLED=1 go_build_in_module "$CONFORMANCE_DIR/tools/spire" "" "-s -w" \
+    github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
+}
+
+install_spire_cgo() {
+  build_tool spire-cgo "$SPIRE_VERSION" "CGO_ENABLED=1 go build spire-server spire-agent in module $(module_hash "$CONFORMANCE_DIR/tools/spire")" \
+    go_build_spire_with_cgo
 }
 
 install_kubectl_validate() {
@@ -150,7 +157,7 @@ install_tools() {
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
   install_istioctl_old
-  install_spire
+  install_spire_cgo
   install_kubectl_validate
   install_clusterspiffeid_check
 }

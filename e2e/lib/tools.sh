@@ -12,8 +12,6 @@ KUBERNETES_VERSION="$(module_version "$CONTROL_PLANE_MODULE" k8s.io/kubernetes)"
 E2E_CONTROLLER_MANAGER_VERSION="$(module_version "$CONTROLLER_MANAGER_MODULE" github.com/spiffe/spire-controller-manager)"
 
 control_plane_bin() { echo "$TOOLS_ROOT/kubernetes/$KUBERNETES_VERSION/bin/$1"; }
-# The CGO build lives apart from the conformance suite's CGO-less one: only it can open sqlite.
-spire_cgo_bin() { echo "$TOOLS_ROOT/spire-cgo/$SPIRE_VERSION/bin/$1"; }
 # istiod's binary, from the same Istio release commit as the istioctl that renders the install.
 istiod_bin() { echo "$TOOLS_ROOT/istiod/$ISTIO_NEW_VERSION/bin/pilot-discovery"; }
 controller_manager_bin() { echo "$TOOLS_ROOT/spire-controller-manager/$E2E_CONTROLLER_MANAGER_VERSION/bin/spire-controller-manager"; }
@@ -35,16 +33,6 @@ install_control_plane() {
     go_build_in_module "$CONTROL_PLANE_MODULE" "" "$ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd
-}
-
-go_build_spire_with_cgo() {
-  CGO_ENABLED=1 go_build_in_module "$CONFORMANCE_DIR/tools/spire" "" "-s -w" \
-    github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent
-}
-
-install_spire_cgo() {
-  build_tool spire-cgo "$SPIRE_VERSION" "CGO_ENABLED=1 go build spire-server spire-agent in module $(module_hash "$CONFORMANCE_DIR/tools/spire")" \
-    go_build_spire_with_cgo
 }
 
 go_build_controller_manager() {
