@@ -12,6 +12,7 @@ import {
 } from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
+import { checkAgentServerSkew } from '../spire/version-skew';
 import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
@@ -316,7 +317,7 @@ export class SpireAgentDaemonSet extends Construct {
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
       ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
-      ['image', checkPinnedImage(this.image)],
+      ['image', checkPinnedImage(this.image) ?? checkAgentServerSkew(this.image, this.server.image)],
       ...metricsChecks(this.metrics, this.daemonSet, this.metricsPortName),
       ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],

@@ -385,7 +385,7 @@ export class SpireServer extends Construct {
   private addServerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
     const container = statefulSet.addContainer({
       name: 'spire-server',
-      image: this.serverImage,
+      image: this.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
       ports: withMetricsPort([
@@ -504,7 +504,8 @@ export class SpireServer extends Construct {
     binding.addSubjects(this.serviceAccount);
   }
 
-  private get serverImage(): string {
+  /** The spire-server image the pods run. */
+  public get image(): string {
     return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
@@ -526,7 +527,7 @@ export class SpireServer extends Construct {
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
-      ['image', checkPinnedImage(this.serverImage)],
+      ['image', checkPinnedImage(this.image)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
       // With an invalid trust domain the trustDomain check reports the cause.
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
