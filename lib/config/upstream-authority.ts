@@ -372,7 +372,7 @@ export class UpstreamAuthority {
       checks: [
         ['serverAddress', HOST.test(options.serverAddress ?? '') ? undefined : {
           value: options.serverAddress,
-          rule: 'the upstream server address is a host name or IP address, without scheme or port',
+          rule: 'the upstream server address is a host name or IPv4 address, without scheme or port',
           fix: 'write it like "spire-server.spire-root.svc" and set serverPort separately',
         }],
         ['serverPort', checkPort(port)],
@@ -402,7 +402,7 @@ const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/;
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
 function checkNotEmpty(value: string | undefined, what: string): Problem | undefined {
   if (value !== undefined && value.length > 0) return undefined;
