@@ -82,53 +82,62 @@ export interface VaultCertificateAuthOptions {
 export class VaultAuth {
   /** Vault's Kubernetes auth method, with the server's own service account token. */
   public static kubernetes(options: VaultKubernetesAuthOptions): VaultAuth {
-    return new VaultAuth('k8s_auth', {
-      k8s_auth_mount_point: options.mountPoint,
-      k8s_auth_role_name: options.role,
-      token_path: SERVICE_ACCOUNT_TOKEN,
-    }, [], [], [['auth.role', checkNotEmpty(options.role, 'the Vault role bound to the server\'s service account')]]);
+    return new VaultAuth({
+      block: 'k8s_auth',
+      data: { k8s_auth_mount_point: options.mountPoint, k8s_auth_role_name: options.role, token_path: SERVICE_ACCOUNT_TOKEN },
+      env: [],
+      volumes: [],
+      checks: [['auth.role', checkNotEmpty(options.role, 'the Vault role bound to the server\'s service account')]],
+    });
   }
 
   /** A Vault token from a Secret key; it reaches SPIRE as `VAULT_TOKEN`. */
   public static token(tokenSecret: SecretKeyRef): VaultAuth {
-    return new VaultAuth('token_auth', {}, [{ name: 'VAULT_TOKEN', secret: tokenSecret }], [], secretKeyChecks('auth.tokenSecret', tokenSecret));
+    return new VaultAuth({
+      block: 'token_auth',
+      data: {},
+      env: [{ name: 'VAULT_TOKEN', secret: tokenSecret }],
+      volumes: [],
+      checks: secretKeyChecks('auth.tokenSecret', tokenSecret),
+    });
   }
 
   /** Vault's AppRole auth method. */
   public static appRole(options: VaultAppRoleAuthOptions): VaultAuth {
-    return new VaultAuth('approle_auth', {
-      approle_auth_mount_point: options.mountPoint,
-      approle_id: options.roleId,
-    }, [{ name: 'VAULT_APPROLE_SECRET_ID', secret: options.secretIdSecret }], [], [
-      ['auth.roleId', checkNotEmpty(options.roleId, 'the AppRole\'s role ID')],
-      ...secretKeyChecks('auth.secretIdSecret', options.secretIdSecret),
-    ]);
+    return new VaultAuth({
+      block: 'approle_auth',
+      data: { approle_auth_mount_point: options.mountPoint, approle_id: options.roleId },
+      env: [{ name: 'VAULT_APPROLE_SECRET_ID', secret: options.secretIdSecret }],
+      volumes: [],
+      checks: [
+        ['auth.roleId', checkNotEmpty(options.roleId, 'the AppRole\'s role ID')],
+        ...secretKeyChecks('auth.secretIdSecret', options.secretIdSecret),
+      ],
+    });
   }
 
   /** Vault's TLS certificate auth method, with a client certificate from a Secret. */
   public static certificate(options: VaultCertificateAuthOptions): VaultAuth {
     const dir = `${UPSTREAM_SECRETS_DIR}/vault-client`;
-    return new VaultAuth('cert_auth', {
-      cert_auth_mount_point: options.mountPoint,
-      cert_auth_role_name: options.role,
-      client_cert_path: `${dir}/${TLS_CERT_KEY}`,
-      client_key_path: `${dir}/${TLS_KEY_KEY}`,
-    }, [], [{ secretName: options.secretName, mountPath: dir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] }], [
-      ['auth.secretName', checkDnsSubdomain(options.secretName)],
-    ]);
+    return new VaultAuth({
+      block: 'cert_auth',
+      data: {
+        cert_auth_mount_point: options.mountPoint,
+        cert_auth_role_name: options.role,
+        client_cert_path: `${dir}/${TLS_CERT_KEY}`,
+        client_key_path: `${dir}/${TLS_KEY_KEY}`,
+      },
+      env: [],
+      volumes: [{ secretName: options.secretName, mountPath: dir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] }],
+      checks: [['auth.secretName', checkDnsSubdomain(options.secretName)]],
+    });
   }
 
-  private constructor(
-    private readonly block: string,
-    private readonly data: object,
-    private readonly env: SecretEnvModel[],
-    private readonly volumes: SecretVolumeModel[],
-    private readonly checks: Check[],
-  ) {}
+  private constructor(private readonly model: VaultAuthModel) {}
 
   /** @internal */
-  public _model(): { block: string; data: object; env: SecretEnvModel[]; volumes: SecretVolumeModel[]; checks: Check[] } {
-    return { block: this.block, data: this.data, env: this.env, volumes: this.volumes, checks: this.checks };
+  public _model(): VaultAuthModel {
+    return this.model;
   }
 }
 
@@ -203,6 +212,15 @@ export interface SecretEnvModel {
   readonly secret: SecretKeyRef;
 }
 
+/** One Vault auth method: its block in `plugin_data` and what the server needs for it. */
+interface VaultAuthModel {
+  readonly block: string;
+  readonly data: object;
+  readonly env: SecretEnvModel[];
+  readonly volumes: SecretVolumeModel[];
+  readonly checks: Check[];
+}
+
 /** What the server needs besides the plugin block: volumes, variables, RBAC and the checks of the options. */
 export interface UpstreamAuthorityModel {
   readonly pluginName: string;
@@ -217,7 +235,7 @@ export interface UpstreamAuthorityModel {
 }
 
 /** Where the server finds upstream CA files and client credentials from Secrets. */
-export const UPSTREAM_SECRETS_DIR = '/run/spire/upstream';
+const UPSTREAM_SECRETS_DIR = '/run/spire/upstream';
 /** Where the upstream agent's Workload API socket directory is mounted in nested SPIRE. */
 export const WORKLOAD_API_DIR = '/run/spire/upstream-agent';
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -377,7 +395,11 @@ export class UpstreamAuthority {
         }],
         ['serverPort', checkPort(port)],
         ['csiDriverName', checkDnsSubdomain(options.csiDriverName ?? '')],
-        ['socketFileName', checkSecretKey(socketFile)],
+        ['socketFileName', isFileName(socketFile) ? undefined : {
+          value: socketFile,
+          rule: 'the socket file name is one path segment of letters, digits, "-", "_" and "."',
+          fix: 'use the file name of the upstream agent\'s socket_path, e.g. "socket" or "agent.sock"',
+        }],
       ],
     });
   }
@@ -397,12 +419,17 @@ export class UpstreamAuthority {
   }
 }
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+/** One path segment, which is also what a Secret key may be. */
+const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+function isFileName(value: string): boolean {
+  return FILE_NAME.test(value) && value !== '.' && value !== '..';
+}
 
 function checkNotEmpty(value: string | undefined, what: string): Problem | undefined {
   if (value !== undefined && value.length > 0) return undefined;
@@ -411,7 +438,7 @@ function checkNotEmpty(value: string | undefined, what: string): Problem | undef
 
 /** A Secret key, which is also the file name it is mounted as. */
 function checkSecretKey(value: string): Problem | undefined {
-  if (SECRET_KEY.test(value) && value !== '.' && value !== '..') return undefined;
+  if (isFileName(value)) return undefined;
   return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
 }
 

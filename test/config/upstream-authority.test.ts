@@ -126,6 +126,7 @@ describe('UpstreamAuthority checks', () => {
     ['aws_pca with a CA in another region', UpstreamAuthority.awsPca({ region: 'us-east-1', certificateAuthorityArn: caArn }), 'certificateAuthorityArn "arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772": the private CA is in region eu-west-1, but SPIRE calls region us-east-1. Fix: set region to "eu-west-1"'],
     ['aws_pca with a role ARN that is not one', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, assumeRoleArn: 'spire-role' }), 'assumeRoleArn "spire-role"'],
     ['nested spire with a URL as address', UpstreamAuthority.spire({ serverAddress: 'https://root:8081', csiDriverName: 'csi.root.spiffe.io' }), 'serverAddress "https://root:8081"'],
+    ['nested spire with a socket path instead of a file name', UpstreamAuthority.spire({ serverAddress: 'root', csiDriverName: 'csi.root.spiffe.io', socketFileName: '/run/agent.sock' }), 'socketFileName "/run/agent.sock": the socket file name is one path segment'],
     ['nested spire on an invalid port', UpstreamAuthority.spire({ serverAddress: 'root', serverPort: 0, csiDriverName: 'csi.root.spiffe.io' }), 'serverPort "0"'],
   ])('%s is rejected', (_, upstream, message) => {
     expect(problems(upstream)).toEqual([expect.stringContaining(message)]);
