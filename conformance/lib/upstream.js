@@ -4,7 +4,7 @@
 // Usage: node upstream.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { loadDir, ofKind, describe, fail, runCommand } = require('./manifests');
+const { loadDir, loadFile, ofKind, describe, writeYaml, fail, runCommand } = require('./manifests');
 
 const NAMESPACE_PREFIX = 'spire-';
 
@@ -109,4 +109,28 @@ function splitPem(file, prefix) {
   console.log(blocks.length);
 }
 
-runCommand({ configs, broken, runnable, 'split-pem': splitPem });
+// A copy of a manifest file, one document per file for kubectl-validate, whose upstream volumes
+// make a plausible mistake: a Secret volume named by `name` (a ConfigMap volume's field) instead of
+// `secretName`, a CSI volume's driver given as `driverName`.
+function brokenVolumes(file, outDir) {
+  fs.mkdirSync(outDir, { recursive: true });
+  let broken = 0;
+  loadFile(file).forEach(({ obj }, index) => {
+    for (const volume of (((obj.spec || {}).template || {}).spec || {}).volumes || []) {
+      if (!volume.name.startsWith('upstream')) continue;
+      if (volume.csi) volume.csi = renameKey(volume.csi, 'driver', 'driverName');
+      if (volume.secret) volume.secret = renameKey(volume.secret, 'secretName', 'name');
+      broken += 1;
+    }
+    writeYaml(path.join(outDir, `${index}.yaml`), obj);
+  });
+  if (broken === 0) fail(`${file} has no upstream volume to break`);
+  console.log(`${broken} upstream volume(s) with secret.name for secret.secretName, csi.driverName for csi.driver`);
+}
+
+function renameKey(object, from, to) {
+  const { [from]: value, ...rest } = object;
+  return { ...rest, [to]: value };
+}
+
+runCommand({ configs, broken, runnable, 'split-pem': splitPem, 'broken-volumes': brokenVolumes });

@@ -8,6 +8,7 @@ scenario_upstream() {
   synth_app upstream
   node_lib upstream.js configs "$w/dist" "$w/configs" >"$w/variants.tsv"
   run_check "upstream: spire-server validate accepts every variant and rejects a broken copy of each" upstream_validate "$w"
+  run_check "upstream: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION) accepts the variants' volumes and RBAC" upstream_kubectl_validate "$w"
   run_check "upstream: disk with an openssl root CA: SPIRE's X.509 CA and its SVIDs chain to that root" \
     upstream_disk_chains "$w" disk root
   run_check "upstream: disk joining a PKI (intermediate from a Secret, root as bundle): SVIDs chain to the root" \
@@ -31,6 +32,27 @@ upstream_validate() {
   done <"$w/variants.tsv"
   echo "checked $(wc -l <"$w/variants.tsv") variants"
   return $failed
+}
+
+# Secret and CSI volumes and the cert-manager Role against the API server's schemas; copies whose
+# upstream volumes misname a field must be rejected.
+upstream_kubectl_validate() {
+  local w="$1" out rc=0 variant reason
+  out="$("$(kubectl_validate_bin)" "$w/dist"/*.k8s.yaml --version "$KUBERNETES_SCHEMA_VERSION" 2>&1)" || rc=$?
+  [[ $rc -eq 0 ]] || { sed 's/^/  /' <<<"$out"; echo "FAIL: kubectl-validate reported errors"; return 1; }
+  echo "ok: kubectl-validate: $(ls "$w/dist"/*.k8s.yaml | wc -l) files valid"
+  for variant in disk spire; do
+    echo "  broken copy of $variant: $(node_lib upstream.js broken-volumes "$w/dist/upstream-$variant.k8s.yaml" "$w/broken-volumes-$variant")"
+    rc=0
+    out="$("$(kubectl_validate_bin)" "$w/broken-volumes-$variant" --version "$KUBERNETES_SCHEMA_VERSION" 2>&1)" || rc=$?
+    [[ $rc -ne 0 ]] || { echo "FAIL: kubectl-validate accepted the broken copy of $variant"; return 1; }
+    reason="$(grep -o -m 1 'spec.template.spec.volumes\[[0-9]*\][^ ]*: Invalid value: value provided for unknown field' <<<"$out")" || {
+      sed 's/^/    /' <<<"$out"
+      echo "FAIL: kubectl-validate rejected the broken copy of $variant, but not for its volume"
+      return 1
+    }
+    echo "  ok: rejected: $reason"
+  done
 }
 
 free_port() {
