@@ -33,5 +33,10 @@ export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export type { SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
+export type {
+  AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
+  VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
+} from './config/upstream-authority';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

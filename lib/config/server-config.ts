@@ -96,6 +96,14 @@ export interface ServerConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
+  /** Undefined: the server's CA is self-signed. */
+  readonly upstreamAuthority?: UpstreamAuthorityPlugin;
+}
+
+/** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
+export interface UpstreamAuthorityPlugin {
+  readonly pluginName: string;
+  readonly pluginData: object;
 }
 
 /** The server's `server.conf`, as JSON that SPIRE reads as HCL. */
@@ -133,6 +141,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
           },
         },
       }),
+      ...renderUpstreamAuthority(model.upstreamAuthority),
     },
     health_checks: renderHealthChecks(model.health),
     ...renderTelemetry(model.prometheus),
@@ -144,4 +153,9 @@ function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
     return { database_type: 'sqlite3', connection_string: `${dataDir}/datastore.sqlite3` };
   }
   return { database_type: datastore.databaseType, connection_string: `\${${datastore.connectionStringEnv}}` };
+}
+
+function renderUpstreamAuthority(upstream: UpstreamAuthorityPlugin | undefined): object {
+  if (upstream === undefined) return {};
+  return { UpstreamAuthority: plugin(upstream.pluginName, upstream.pluginData) };
 }

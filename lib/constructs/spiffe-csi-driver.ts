@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { httpProbe, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { KubeCsiDriver } from '../kube/objects';
-import { checkAbsolutePath, checkImageRegistry, checkPinnedImage } from '../validation/rules';
+import { checkAbsolutePath, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
 
@@ -166,7 +166,19 @@ export class SpiffeCsiDriver extends Construct {
       ['image', checkPinnedImage(this.driverImage)],
       ['registrarImage', checkPinnedImage(this.registrarImage)],
       ['livenessProbeImage', checkPinnedImage(this.livenessProbeImage)],
+      ['driverName', this.checkNotUpstreamSocket()],
     ];
+  }
+
+  /** In nested SPIRE the server fetches its own SVID from an agent of the upstream server, never from the agent it signs for. */
+  private checkNotUpstreamSocket(): Problem | undefined {
+    const server = this.agent.server;
+    if (server.upstreamAuthority?._model().workloadApiCsiDriver !== this.driverName) return undefined;
+    return {
+      value: this.driverName,
+      rule: `the upstreamAuthority of ${server.node.path} reads the upstream agent's socket through this driver, but it serves the agent of that server itself, which gets no SVID before the server has a CA`,
+      fix: 'set csiDriverName of UpstreamAuthority.spire to the CSI driver of an agent of the upstream SPIRE server',
+    };
   }
 }
 

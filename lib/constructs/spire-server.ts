@@ -5,6 +5,7 @@ import { renderControllerManagerConfig } from '../config/controller-manager-conf
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
 import {
@@ -43,6 +44,13 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly x509SvidTtl?: string;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /**
+   * The CA that signs the server's X.509 CA (SPIRE's UpstreamAuthority plugin),
+   * so that SVIDs chain up to an existing PKI. Its credentials reach the server
+   * as read-only Secret volumes or variables from Secrets, never through the ConfigMap.
+   * @default none: the server's CA is self-signed
+   */
+  readonly upstreamAuthority?: UpstreamAuthority;
   /**
    * Prometheus metrics of the server (SPIRE's `telemetry` block) and of the
    * controller manager, which serves them on port 8082 of the same host. Each
@@ -180,6 +188,8 @@ export class SpireServer extends Construct {
   /** Labels of the server pods. */
   public readonly podLabels: { [key: string]: string };
   public readonly metrics: Metrics;
+  /** The CA that signs the server's CA; undefined when it is self-signed. */
+  public readonly upstreamAuthority?: UpstreamAuthority;
   /** Name of the spire-server container port serving metrics. */
   public readonly metricsPortName = 'metrics';
   /** Name of the controller manager's container port serving metrics. */
@@ -214,6 +224,7 @@ export class SpireServer extends Construct {
     this.imageRegistry = props.imageRegistry;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
+    this.upstreamAuthority = props.upstreamAuthority;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -261,7 +272,13 @@ export class SpireServer extends Construct {
       bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      upstreamAuthority: this.upstream,
     });
+  }
+
+  /** What the upstream authority needs of the pod, its RBAC and its checks; undefined when there is none. */
+  private get upstream(): UpstreamAuthorityModel | undefined {
+    return this.upstreamAuthority?._model();
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -396,7 +413,7 @@ export class SpireServer extends Construct {
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: this.datastoreEnvironment(),
+      envVariables: { ...this.datastoreEnvironment(), ...this.upstreamEnvironment() },
     });
     applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
@@ -406,6 +423,30 @@ export class SpireServer extends Construct {
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
     if (!this.datastore.isSqlite) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
+    }
+    this.mountUpstreamVolumes(container);
+  }
+
+  private upstreamEnvironment(): Record<string, kplus.EnvValue> {
+    return Object.fromEntries((this.upstream?.secretEnv ?? []).map(({ name, secret }) => [
+      name,
+      kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, `UpstreamSecret-${name}`, secret.name), key: secret.key }),
+    ]));
+  }
+
+  /** The upstream CA's files from Secrets, and in nested SPIRE the upstream agent's Workload API socket directory. */
+  private mountUpstreamVolumes(container: kplus.Container): void {
+    const upstream = this.upstream;
+    if (upstream === undefined) return;
+    for (const { secretName, mountPath, keys } of upstream.secretVolumes) {
+      const name = `upstream-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
+      const secret = kplus.Secret.fromSecretName(this, `${name}-secret`, secretName);
+      const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
+      container.mount(mountPath, kplus.Volume.fromSecret(this, name, secret, { name, items }), { readOnly: true });
+    }
+    if (upstream.workloadApiCsiDriver !== undefined) {
+      const socketDir = kplus.Volume.fromCsi(this, 'UpstreamWorkloadApi', upstream.workloadApiCsiDriver, { name: 'upstream-agent-socket', readOnly: true });
+      container.mount(WORKLOAD_API_DIR, socketDir, { readOnly: true });
     }
   }
 
@@ -502,6 +543,17 @@ export class SpireServer extends Construct {
       role,
     });
     binding.addSubjects(this.serviceAccount);
+    this.grantCertificateRequests();
+  }
+
+  /** The cert-manager upstream authority creates CertificateRequests, polls them and deletes stale ones. */
+  private grantCertificateRequests(): void {
+    const namespace = this.upstream?.certificateRequestNamespace;
+    if (namespace === undefined) return;
+    const metadata = { name: `${this.namespace}-${this.name}-upstream-authority`, namespace };
+    const role = new kplus.Role(this, 'UpstreamAuthorityRole', { metadata });
+    role.allow(['get', 'list', 'create', 'delete'], kplus.ApiResource.custom({ apiGroup: 'cert-manager.io', resourceType: 'certificaterequests' }));
+    new kplus.RoleBinding(this, 'UpstreamAuthorityRoleBinding', { metadata, role }).addSubjects(this.serviceAccount);
   }
 
   /** The spire-server image the pods run. */
@@ -533,6 +585,7 @@ export class SpireServer extends Construct {
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
+      ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),

@@ -1,0 +1,468 @@
+import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
+import { Check } from '../validation/validate';
+import { SecretKeyRef } from './server-config';
+
+/** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
+export interface DiskUpstreamOptions {
+  /** Secret in the server's namespace holding the upstream CA, e.g. a `kubernetes.io/tls` Secret. */
+  readonly secretName: string;
+  /**
+   * Key of the CA certificate: the self-signed root, or the CA certificate
+   * followed by the chain up to a root in `bundleFileKey`.
+   * @default "tls.crt"
+   */
+  readonly certFileKey?: string;
+  /** Key of the CA's private key (EC or RSA, PEM). @default "tls.key" */
+  readonly keyFileKey?: string;
+  /**
+   * Key of the roots the certificate chains up to, when it is not self-signed
+   * (joining an existing PKI). @default none: the certificate is a self-signed root
+   */
+  readonly bundleFileKey?: string;
+}
+
+/** Options of the `cert-manager` upstream authority. */
+export interface CertManagerUpstreamOptions {
+  /** Name of the cert-manager issuer that signs the server's CA; it must be able to sign CA certificates. */
+  readonly issuerName: string;
+  /** Kind of the issuer. @default "Issuer" */
+  readonly issuerKind?: string;
+  /** API group of the issuer; another group is an external issuer. @default "cert-manager.io" */
+  readonly issuerGroup?: string;
+  /**
+   * Namespace the server creates its CertificateRequests in; an `Issuer` must
+   * live there. The server gets a Role there to create, read, list and delete them.
+   */
+  readonly namespace: string;
+}
+
+/** Options of the `vault` upstream authority: Vault's PKI secrets engine signs the server's CA. */
+export interface VaultUpstreamOptions {
+  /** URL of the Vault server, e.g. `https://vault.example.com:8200/`. */
+  readonly vaultAddr: string;
+  /** How the server logs in to Vault. */
+  readonly auth: VaultAuth;
+  /** Mount point of the PKI secrets engine. @default "pki", SPIRE's default */
+  readonly pkiMountPoint?: string;
+  /** CA certificate (PEM) that Vault's TLS certificate chains to. @default the system roots of the server image */
+  readonly caCertSecret?: SecretKeyRef;
+  /** Vault Enterprise namespace. @default none */
+  readonly vaultNamespace?: string;
+}
+
+/** Options of Vault's Kubernetes auth method, which logs in with the server's service account token. */
+export interface VaultKubernetesAuthOptions {
+  /** Vault role bound to the server's service account. */
+  readonly role: string;
+  /** Mount point of the auth method. @default "kubernetes", SPIRE's default */
+  readonly mountPoint?: string;
+}
+
+/** Options of Vault's AppRole auth method. */
+export interface VaultAppRoleAuthOptions {
+  /** The role ID; an identifier, not a secret. */
+  readonly roleId: string;
+  /** Secret key holding the secret ID; it reaches SPIRE as `VAULT_APPROLE_SECRET_ID`. */
+  readonly secretIdSecret: SecretKeyRef;
+  /** Mount point of the auth method. @default "approle", SPIRE's default */
+  readonly mountPoint?: string;
+}
+
+/** Options of Vault's TLS certificate auth method. */
+export interface VaultCertificateAuthOptions {
+  /** `kubernetes.io/tls` Secret holding the client certificate (`tls.crt`) and key (`tls.key`). */
+  readonly secretName: string;
+  /** Vault role to log in with. @default every role the certificate matches */
+  readonly role?: string;
+  /** Mount point of the auth method. @default "cert", SPIRE's default */
+  readonly mountPoint?: string;
+}
+
+/** How SPIRE logs in to Vault. Secrets reach the server as environment variables or files, never through its ConfigMap. */
+export class VaultAuth {
+  /** Vault's Kubernetes auth method, with the server's own service account token. */
+  public static kubernetes(options: VaultKubernetesAuthOptions): VaultAuth {
+    return new VaultAuth({
+      block: 'k8s_auth',
+      data: { k8s_auth_mount_point: options.mountPoint, k8s_auth_role_name: options.role, token_path: SERVICE_ACCOUNT_TOKEN },
+      env: [],
+      volumes: [],
+      checks: [['auth.role', checkNotEmpty(options.role, 'the Vault role bound to the server\'s service account')]],
+    });
+  }
+
+  /** A Vault token from a Secret key; it reaches SPIRE as `VAULT_TOKEN`. */
+  public static token(tokenSecret: SecretKeyRef): VaultAuth {
+    return new VaultAuth({
+      block: 'token_auth',
+      data: {},
+      env: [{ name: 'VAULT_TOKEN', secret: tokenSecret }],
+      volumes: [],
+      checks: secretKeyChecks('auth.tokenSecret', tokenSecret),
+    });
+  }
+
+  /** Vault's AppRole auth method. */
+  public static appRole(options: VaultAppRoleAuthOptions): VaultAuth {
+    return new VaultAuth({
+      block: 'approle_auth',
+      data: { approle_auth_mount_point: options.mountPoint, approle_id: options.roleId },
+      env: [{ name: 'VAULT_APPROLE_SECRET_ID', secret: options.secretIdSecret }],
+      volumes: [],
+      checks: [
+        ['auth.roleId', checkNotEmpty(options.roleId, 'the AppRole\'s role ID')],
+        ...secretKeyChecks('auth.secretIdSecret', options.secretIdSecret),
+      ],
+    });
+  }
+
+  /** Vault's TLS certificate auth method, with a client certificate from a Secret. */
+  public static certificate(options: VaultCertificateAuthOptions): VaultAuth {
+    const dir = `${UPSTREAM_SECRETS_DIR}/vault-client`;
+    return new VaultAuth({
+      block: 'cert_auth',
+      data: {
+        cert_auth_mount_point: options.mountPoint,
+        cert_auth_role_name: options.role,
+        client_cert_path: `${dir}/${TLS_CERT_KEY}`,
+        client_key_path: `${dir}/${TLS_KEY_KEY}`,
+      },
+      env: [],
+      volumes: [{ secretName: options.secretName, mountPath: dir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] }],
+      checks: [['auth.secretName', checkDnsSubdomain(options.secretName)]],
+    });
+  }
+
+  private constructor(private readonly model: VaultAuthModel) {}
+
+  /** @internal */
+  public _model(): VaultAuthModel {
+    return this.model;
+  }
+}
+
+/** Signing algorithms AWS Private CA signs with. */
+export enum AwsPcaSigningAlgorithm {
+  SHA256_WITH_ECDSA = 'SHA256WITHECDSA',
+  SHA384_WITH_ECDSA = 'SHA384WITHECDSA',
+  SHA512_WITH_ECDSA = 'SHA512WITHECDSA',
+  SHA256_WITH_RSA = 'SHA256WITHRSA',
+  SHA384_WITH_RSA = 'SHA384WITHRSA',
+  SHA512_WITH_RSA = 'SHA512WITHRSA',
+  SM3_WITH_SM2 = 'SM3WITHSM2',
+  ML_DSA_44 = 'ML_DSA_44',
+  ML_DSA_65 = 'ML_DSA_65',
+  ML_DSA_87 = 'ML_DSA_87',
+}
+
+/**
+ * Options of the `aws_pca` upstream authority. SPIRE finds AWS credentials
+ * through the default chain, e.g. IAM Roles for Service Accounts set with the
+ * server's `serviceAccountAnnotations`.
+ */
+export interface AwsPcaUpstreamOptions {
+  /** AWS region of the private CA, e.g. `eu-west-1`. */
+  readonly region: string;
+  /** ARN of the private CA, in `region`. */
+  readonly certificateAuthorityArn: string;
+  /**
+   * ARN of the certificate template for the server's CA, e.g.
+   * `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1`.
+   * @default SPIRE's default, a template for end-entity certificates only
+   */
+  readonly caSigningTemplateArn?: string;
+  /** @default the private CA's own signing algorithm */
+  readonly signingAlgorithm?: AwsPcaSigningAlgorithm;
+  /** ARN of an IAM role to assume. @default none */
+  readonly assumeRoleArn?: string;
+}
+
+/**
+ * Options of the `spire` upstream authority (nested SPIRE): an upstream SPIRE
+ * server of the same trust domain signs this server's CA. The server fetches
+ * its own SVID from an agent of the upstream server, whose Workload API socket
+ * directory a SPIFFE CSI driver of that agent mounts into the server pod; the
+ * upstream server needs a `downstream` registration entry for this server.
+ */
+export interface SpireUpstreamOptions {
+  /** Host name or address of the upstream SPIRE server. */
+  readonly serverAddress: string;
+  /** Port of the upstream SPIRE server. @default 8081 */
+  readonly serverPort?: number;
+  /**
+   * Name of the CSI driver that serves the upstream agent's Workload API
+   * socket directory. It is not the driver of this server's own agent, whose
+   * SVIDs this server signs.
+   */
+  readonly csiDriverName: string;
+  /** File name of the upstream agent's socket in that directory. @default "socket" */
+  readonly socketFileName?: string;
+}
+
+/** A Secret whose keys the server reads as files `<mountPath>/<key>`; the last path segment names the volume. */
+export interface SecretVolumeModel {
+  readonly secretName: string;
+  readonly mountPath: string;
+  readonly keys: string[];
+}
+
+/** An environment variable of the server, from a Secret key. */
+export interface SecretEnvModel {
+  readonly name: string;
+  readonly secret: SecretKeyRef;
+}
+
+/** One Vault auth method: its block in `plugin_data` and what the server needs for it. */
+interface VaultAuthModel {
+  readonly block: string;
+  readonly data: object;
+  readonly env: SecretEnvModel[];
+  readonly volumes: SecretVolumeModel[];
+  readonly checks: Check[];
+}
+
+/** What the server needs besides the plugin block: volumes, variables, RBAC and the checks of the options. */
+export interface UpstreamAuthorityModel {
+  readonly pluginName: string;
+  readonly pluginData: object;
+  readonly secretVolumes: SecretVolumeModel[];
+  readonly secretEnv: SecretEnvModel[];
+  /** CSI driver whose volume holds the upstream agent's Workload API socket, mounted at `WORKLOAD_API_DIR`. */
+  readonly workloadApiCsiDriver?: string;
+  /** Namespace in which the server creates cert-manager CertificateRequests. */
+  readonly certificateRequestNamespace?: string;
+  readonly checks: Check[];
+}
+
+/** Where the server finds upstream CA files and client credentials from Secrets. */
+const UPSTREAM_SECRETS_DIR = '/run/spire/upstream';
+/** Where the upstream agent's Workload API socket directory is mounted in nested SPIRE. */
+export const WORKLOAD_API_DIR = '/run/spire/upstream-agent';
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const TLS_CERT_KEY = 'tls.crt';
+const TLS_KEY_KEY = 'tls.key';
+const CERT_MANAGER_GROUP = 'cert-manager.io';
+const CERT_MANAGER_KINDS = ['Issuer', 'ClusterIssuer'];
+
+/**
+ * The upstream CA that signs the SPIRE server's intermediate CA (SPIRE's
+ * UpstreamAuthority plugin), so SVIDs chain to an existing PKI.
+ */
+export class UpstreamAuthority {
+  /**
+   * A CA certificate and key from a Secret, mounted read-only into the server.
+   * SPIRE re-reads them on each CA rotation, so replacing the Secret rotates the upstream CA.
+   */
+  public static disk(options: DiskUpstreamOptions): UpstreamAuthority {
+    const certKey = options.certFileKey ?? TLS_CERT_KEY;
+    const keyKey = options.keyFileKey ?? TLS_KEY_KEY;
+    const bundleKey = options.bundleFileKey;
+    const dir = `${UPSTREAM_SECRETS_DIR}/ca`;
+    const keys = [certKey, keyKey, ...(bundleKey === undefined ? [] : [bundleKey])];
+    return new UpstreamAuthority({
+      pluginName: 'disk',
+      pluginData: {
+        cert_file_path: `${dir}/${certKey}`,
+        key_file_path: `${dir}/${keyKey}`,
+        bundle_file_path: bundleKey === undefined ? undefined : `${dir}/${bundleKey}`,
+      },
+      secretVolumes: [{ secretName: options.secretName, mountPath: dir, keys }],
+      secretEnv: [],
+      checks: [
+        ['secretName', checkDnsSubdomain(options.secretName)],
+        ...keys.map((key): Check => ['secret key', checkSecretKey(key)]),
+        ['keyFileKey', keyKey === certKey || keyKey === bundleKey ? {
+          value: keyKey,
+          rule: 'the private key and the certificates are separate files of the Secret',
+          fix: 'set keyFileKey to the key holding the CA\'s private key, e.g. "tls.key"',
+        } : undefined],
+        ['bundleFileKey', bundleKey === certKey ? {
+          value: bundleKey,
+          rule: 'the bundle holds the roots an intermediate CA certificate chains up to; a self-signed root needs none',
+          fix: 'leave bundleFileKey unset for a self-signed root, or point it at the key holding the roots',
+        } : undefined],
+      ],
+    });
+  }
+
+  /** A cert-manager issuer, through CertificateRequests in a namespace the server gets a Role in. */
+  public static certManager(options: CertManagerUpstreamOptions): UpstreamAuthority {
+    const group = options.issuerGroup ?? CERT_MANAGER_GROUP;
+    const kind = options.issuerKind ?? 'Issuer';
+    return new UpstreamAuthority({
+      pluginName: 'cert-manager',
+      pluginData: {
+        namespace: options.namespace,
+        issuer_name: options.issuerName,
+        issuer_kind: kind,
+        issuer_group: group,
+      },
+      secretVolumes: [],
+      secretEnv: [],
+      certificateRequestNamespace: options.namespace,
+      checks: [
+        ['issuerName', checkNotEmpty(options.issuerName, 'the cert-manager Issuer or ClusterIssuer that signs the server\'s CA') ?? checkDnsSubdomain(options.issuerName)],
+        ['namespace', checkDnsLabel(options.namespace ?? '')],
+        ['issuerGroup', checkDnsSubdomain(group)],
+        ['issuerKind', group === CERT_MANAGER_GROUP && !CERT_MANAGER_KINDS.includes(kind) ? {
+          value: kind,
+          rule: `cert-manager's own issuers (group ${CERT_MANAGER_GROUP}) are of kind ${CERT_MANAGER_KINDS.join(' or ')}`,
+          fix: 'set issuerKind to "Issuer" or "ClusterIssuer", or issuerGroup to the group of your external issuer',
+        } : undefined],
+      ],
+    });
+  }
+
+  /** Vault's PKI secrets engine. */
+  public static vault(options: VaultUpstreamOptions): UpstreamAuthority {
+    const auth = options.auth?._model();
+    const caDir = `${UPSTREAM_SECRETS_DIR}/vault-ca`;
+    const ca = options.caCertSecret;
+    return new UpstreamAuthority({
+      pluginName: 'vault',
+      pluginData: {
+        vault_addr: options.vaultAddr,
+        namespace: options.vaultNamespace,
+        pki_mount_point: options.pkiMountPoint,
+        ca_cert_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
+        ...(auth === undefined ? {} : { [auth.block]: auth.data }),
+      },
+      secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...(auth?.volumes ?? [])],
+      secretEnv: auth?.env ?? [],
+      checks: [
+        ['vaultAddr', checkVaultAddr(options.vaultAddr)],
+        ['auth', auth === undefined ? {
+          value: 'none',
+          rule: 'SPIRE logs in to Vault with exactly one auth method and starts without any only to fail at the first CA rotation',
+          fix: 'set auth to VaultAuth.kubernetes({ role }), VaultAuth.token(secret), VaultAuth.appRole(...) or VaultAuth.certificate(...)',
+        } : undefined],
+        ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
+        ...(ca === undefined ? [] : secretKeyChecks('caCertSecret', ca)),
+        ...(auth?.checks ?? []),
+      ],
+    });
+  }
+
+  /** AWS Private Certificate Authority. */
+  public static awsPca(options: AwsPcaUpstreamOptions): UpstreamAuthority {
+    return new UpstreamAuthority({
+      pluginName: 'aws_pca',
+      pluginData: {
+        region: options.region,
+        certificate_authority_arn: options.certificateAuthorityArn,
+        ca_signing_template_arn: options.caSigningTemplateArn,
+        signing_algorithm: options.signingAlgorithm,
+        assume_role_arn: options.assumeRoleArn,
+      },
+      secretVolumes: [],
+      secretEnv: [],
+      checks: [
+        ['region', AWS_REGION.test(options.region) ? undefined : { value: options.region, rule: 'an AWS region is written like "eu-west-1"', fix: 'set region to the region of the private CA' }],
+        ['certificateAuthorityArn', checkCaArn(options.certificateAuthorityArn, options.region)],
+        ['caSigningTemplateArn', options.caSigningTemplateArn === undefined || PCA_TEMPLATE_ARN.test(options.caSigningTemplateArn) ? undefined : {
+          value: options.caSigningTemplateArn,
+          rule: 'a certificate template ARN looks like "arn:aws:acm-pca:::template/<name>/V<n>"',
+          fix: 'use a subordinate CA template, e.g. "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1"',
+        }],
+        ['assumeRoleArn', options.assumeRoleArn === undefined || IAM_ROLE_ARN.test(options.assumeRoleArn) ? undefined : {
+          value: options.assumeRoleArn,
+          rule: 'an IAM role ARN looks like "arn:aws:iam::<account>:role/<name>"',
+          fix: 'copy the role\'s ARN from IAM',
+        }],
+      ],
+    });
+  }
+
+  /** An upstream SPIRE server of the same trust domain (nested SPIRE). */
+  public static spire(options: SpireUpstreamOptions): UpstreamAuthority {
+    const port = options.serverPort ?? 8081;
+    const socketFile = options.socketFileName ?? 'socket';
+    return new UpstreamAuthority({
+      pluginName: 'spire',
+      pluginData: {
+        server_address: options.serverAddress,
+        server_port: String(port),
+        workload_api_socket: `${WORKLOAD_API_DIR}/${socketFile}`,
+      },
+      secretVolumes: [],
+      secretEnv: [],
+      workloadApiCsiDriver: options.csiDriverName,
+      checks: [
+        ['serverAddress', HOST.test(options.serverAddress ?? '') ? undefined : {
+          value: options.serverAddress,
+          rule: 'the upstream server address is a host name or IPv4 address, without scheme or port',
+          fix: 'write it like "spire-server.spire-root.svc" and set serverPort separately',
+        }],
+        ['serverPort', checkPort(port)],
+        ['csiDriverName', checkDnsSubdomain(options.csiDriverName ?? '')],
+        ['socketFileName', isFileName(socketFile) ? undefined : {
+          value: socketFile,
+          rule: 'the socket file name is one path segment of letters, digits, "-", "_" and "."',
+          fix: 'use the file name of the upstream agent\'s socket_path, e.g. "socket" or "agent.sock"',
+        }],
+      ],
+    });
+  }
+
+  /** SPIRE's name of the plugin, e.g. `disk`. */
+  public readonly pluginName: string;
+  private readonly model: UpstreamAuthorityModel;
+
+  private constructor(model: UpstreamAuthorityModel) {
+    this.pluginName = model.pluginName;
+    this.model = model;
+  }
+
+  /** @internal */
+  public _model(): UpstreamAuthorityModel {
+    return this.model;
+  }
+}
+
+/** One path segment, which is also what a Secret key may be. */
+const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
+const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
+const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+
+function isFileName(value: string): boolean {
+  return FILE_NAME.test(value) && value !== '.' && value !== '..';
+}
+
+function checkNotEmpty(value: string | undefined, what: string): Problem | undefined {
+  if (value !== undefined && value.length > 0) return undefined;
+  return { value: value ?? '', rule: `${what} must be given`, fix: `set it to ${what}` };
+}
+
+/** A Secret key, which is also the file name it is mounted as. */
+function checkSecretKey(value: string): Problem | undefined {
+  if (isFileName(value)) return undefined;
+  return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
+}
+
+function secretKeyChecks(what: string, ref: SecretKeyRef): Check[] {
+  return [[`${what}.name`, checkDnsSubdomain(ref.name)], [`${what}.key`, checkSecretKey(ref.key)]];
+}
+
+function checkVaultAddr(value: string): Problem | undefined {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return undefined;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  return { value, rule: 'the Vault address is an http(s) URL', fix: 'write it like "https://vault.example.com:8200/"' };
+}
+
+function checkCaArn(value: string, region: string): Problem | undefined {
+  const match = CA_ARN.exec(value);
+  if (!match) {
+    return { value, rule: 'a private CA ARN looks like "arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>"', fix: 'copy the ARN of the private CA from AWS Private CA' };
+  }
+  if (match[1] !== region) {
+    return { value, rule: `the private CA is in region ${match[1]}, but SPIRE calls region ${region}`, fix: `set region to "${match[1]}", or use a private CA in ${region}` };
+  }
+  return undefined;
+}
