@@ -9,7 +9,7 @@ import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer, jwtIssuerHost } from '../validation/jwt-issuer';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
@@ -212,6 +212,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
       ['server.jwtIssuer', this.issuerProblem()],
       ['replicas', this.checkReplicas()],
+      ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
     ];

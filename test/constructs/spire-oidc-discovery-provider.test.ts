@@ -94,6 +94,7 @@ describe('SpireOidcDiscoveryProvider validation', () => {
     [{ domains: ['OIDC.example.org'] }, 'domains "OIDC.example.org"'],
     [{ domains: ['https://oidc.example.org'] }, 'domains "https://oidc.example.org"'],
     [{ replicas: 0 }, 'replicas "0"'],
+    [{ port: 0 }, 'port "0": a port is a whole number from 1 to 65535'],
     [{ image: 'ghcr.io/spiffe/oidc-discovery-provider' }, 'image "ghcr.io/spiffe/oidc-discovery-provider"'],
     [{ namespace: 'Spire_Oidc' }, 'namespace "Spire_Oidc"'],
   ])('%j is rejected (%s)', (provider, message) => {
