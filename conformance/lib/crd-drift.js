@@ -19,6 +19,8 @@ const path = require('path');
 const { YAML, loadDir, loadFile, ofKind, fail, runCommand } = require('./manifests');
 
 const UNORDERED = new Set(['required', 'enum']);
+// Maps whose keys are field names, where a field may well be called "description".
+const FIELD_MAPS = new Set(['properties', 'patternProperties']);
 
 function normalize(node, key) {
   if (Array.isArray(node)) {
@@ -28,8 +30,8 @@ function normalize(node, key) {
   if (node === null || typeof node !== 'object') return node;
   const out = {};
   for (const k of Object.keys(node).sort()) {
-    if (k === 'description') continue;
-    out[k] = normalize(node[k], k);
+    if (k === 'description' && !FIELD_MAPS.has(key)) continue;
+    out[k] = normalize(node[k], FIELD_MAPS.has(key) ? undefined : k);
   }
   return out;
 }
