@@ -24,7 +24,7 @@ export class ClusterFederatedTrustDomain extends ApiObject {
    *
    * @param props initialization props
    */
-  public static manifest(props: ClusterFederatedTrustDomainProps = {}): any {
+  public static manifest(props: ClusterFederatedTrustDomainProps): any {
     return {
       ...ClusterFederatedTrustDomain.GVK,
       ...toJson_ClusterFederatedTrustDomainProps(props),
@@ -37,7 +37,7 @@ export class ClusterFederatedTrustDomain extends ApiObject {
    * @param id a scope-local name for the object
    * @param props initialization props
    */
-  public constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps = {}) {
+  public constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
     super(scope, id, {
       ...ClusterFederatedTrustDomain.GVK,
       ...props,
@@ -64,12 +64,12 @@ export interface ClusterFederatedTrustDomainProps {
   /**
    * @schema ClusterFederatedTrustDomain#metadata
    */
-  readonly metadata?: ApiObjectMetadata;
+  readonly metadata: ApiObjectMetadata;
 
   /**
    * @schema ClusterFederatedTrustDomain#spec
    */
-  readonly spec?: ClusterFederatedTrustDomainSpec;
+  readonly spec: ClusterFederatedTrustDomainSpec;
 }
 
 /**
@@ -197,7 +197,7 @@ export class ClusterSpiffeid extends ApiObject {
    *
    * @param props initialization props
    */
-  public static manifest(props: ClusterSpiffeidProps = {}): any {
+  public static manifest(props: ClusterSpiffeidProps): any {
     return {
       ...ClusterSpiffeid.GVK,
       ...toJson_ClusterSpiffeidProps(props),
@@ -210,7 +210,7 @@ export class ClusterSpiffeid extends ApiObject {
    * @param id a scope-local name for the object
    * @param props initialization props
    */
-  public constructor(scope: Construct, id: string, props: ClusterSpiffeidProps = {}) {
+  public constructor(scope: Construct, id: string, props: ClusterSpiffeidProps) {
     super(scope, id, {
       ...ClusterSpiffeid.GVK,
       ...props,
@@ -237,12 +237,12 @@ export interface ClusterSpiffeidProps {
   /**
    * @schema ClusterSPIFFEID#metadata
    */
-  readonly metadata?: ApiObjectMetadata;
+  readonly metadata: ApiObjectMetadata;
 
   /**
    * @schema ClusterSPIFFEID#spec
    */
-  readonly spec?: ClusterSpiffeidSpec;
+  readonly spec: ClusterSpiffeidSpec;
 }
 
 /**
@@ -516,7 +516,7 @@ export class ClusterStaticEntry extends ApiObject {
    *
    * @param props initialization props
    */
-  public static manifest(props: ClusterStaticEntryProps = {}): any {
+  public static manifest(props: ClusterStaticEntryProps): any {
     return {
       ...ClusterStaticEntry.GVK,
       ...toJson_ClusterStaticEntryProps(props),
@@ -529,7 +529,7 @@ export class ClusterStaticEntry extends ApiObject {
    * @param id a scope-local name for the object
    * @param props initialization props
    */
-  public constructor(scope: Construct, id: string, props: ClusterStaticEntryProps = {}) {
+  public constructor(scope: Construct, id: string, props: ClusterStaticEntryProps) {
     super(scope, id, {
       ...ClusterStaticEntry.GVK,
       ...props,
@@ -556,12 +556,12 @@ export interface ClusterStaticEntryProps {
   /**
    * @schema ClusterStaticEntry#metadata
    */
-  readonly metadata?: ApiObjectMetadata;
+  readonly metadata: ApiObjectMetadata;
 
   /**
    * @schema ClusterStaticEntry#spec
    */
-  readonly spec?: ClusterStaticEntrySpec;
+  readonly spec: ClusterStaticEntrySpec;
 }
 
 /**

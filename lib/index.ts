@@ -3,6 +3,7 @@ export * from './constructs/spire-server';
 export * from './constructs/spire-agent-daemon-set';
 export * from './constructs/spiffe-csi-driver';
 export * from './constructs/spire-pod-monitor';
+export * from './constructs/spire-oidc-discovery-provider';
 export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
 export { ClusterStaticEntry } from './constructs/cluster-static-entry';

@@ -66,6 +66,8 @@ check_output() {
   run_check "$label: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION)" check_kubectl_validate "$dir"
   run_check "$label: ClusterSPIFFEID (spire-controller-manager $SPIRE_CONTROLLER_MANAGER_VERSION)" \
     check_clusterspiffeid "$dir" "$trust_domain" "$cluster_name"
+  run_check "$label: spire.spiffe.io CRDs match spire-controller-manager $SPIRE_CONTROLLER_MANAGER_VERSION" \
+    check_crd_drift "$dir"
 }
 
 json_field() {
@@ -322,4 +324,36 @@ check_kubectl_validate() {
 check_clusterspiffeid() {
   local dir="$1" trust_domain="$2" cluster_name="$3"
   "$(clusterspiffeid_check_bin)" -trust-domain "$trust_domain" -cluster-name "$cluster_name" "$dir"/*.k8s.yaml
+}
+
+# The CRDs spire-controller-manager ships in its module source, from the Go module cache: the
+# module the ClusterSPIFFEID check builds against, so both checks follow the same pin.
+spire_controller_manager_crd_dir() {
+  local info
+  info="$(cd "$CONFORMANCE_DIR/clusterspiffeid" &&
+    go mod download -json "github.com/spiffe/spire-controller-manager@$SPIRE_CONTROLLER_MANAGER_VERSION")"
+  echo "$(json_field "$info" Dir)/config/crd/bases"
+}
+
+# The emitted spire.spiffe.io CRDs against upstream's, structurally (conformance/lib/crd-drift.js),
+# then a copy with one CRD deliberately drifted, which must be reported.
+check_crd_drift() {
+  local dir="$1" upstream group=spire.spiffe.io altered="$CHECK_DIR/crd-drift-altered"
+  upstream="$(spire_controller_manager_crd_dir)"
+  [[ -d "$upstream" ]] || { echo "FAIL: no config/crd/bases in the spire-controller-manager module ($upstream)"; return 1; }
+  echo "upstream CRDs: $upstream"
+  node_lib crd-drift.js compare "$dir" "$upstream" "$group"
+  node_lib crd-drift.js altered-copy "$dir" "$altered" "$group" || {
+    echo "note: no emitted $group CRD to alter; no must-fail copy"
+    return 0
+  }
+  local out rc=0
+  out="$(node_lib crd-drift.js compare "$altered" "$upstream" "$group" 2>&1)" || rc=$?
+  if [[ $rc -ne 0 ]] && grep -q '^    spec\.versions\[0\]\.schema\.openAPIV3Schema\.properties\.spec\.required: emitted <absent>' <<<"$out"; then
+    echo "ok: the deliberately drifted copy is reported: $(grep -m1 '^    spec' <<<"$out" | sed 's/^ *//')"
+  else
+    sed 's/^/    /' <<<"$out"
+    echo "FAIL: the deliberately drifted copy was not reported as drift of spec.required"
+    return 1
+  fi
 }

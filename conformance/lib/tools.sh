@@ -137,6 +137,22 @@ install_spire_cgo() {
     go_build_spire_with_cgo
 }
 
+oidc_discovery_provider_bin() { echo "$TOOLS_ROOT/oidc-discovery-provider/$SPIRE_VERSION/bin/oidc-discovery-provider"; }
+
+# The discovery provider is a command of the SPIRE module, built in a wrapper module of its own
+# (tools/oidc-discovery-provider) at the same SPIRE pin, so the spire-cgo recipe stays as it is.
+go_build_oidc_discovery_provider() {
+  go_build_in_module "$CONFORMANCE_DIR/tools/oidc-discovery-provider" "" "-s -w" github.com/spiffe/spire/support/oidc-discovery-provider
+}
+
+install_oidc_discovery_provider() {
+  local moddir="$CONFORMANCE_DIR/tools/oidc-discovery-provider"
+  [[ "$(module_version "$moddir" github.com/spiffe/spire)" == "$SPIRE_VERSION" ]] ||
+    die "tools/oidc-discovery-provider pins github.com/spiffe/spire $(module_version "$moddir" github.com/spiffe/spire), tools/spire $SPIRE_VERSION; pin both to the same release"
+  build_tool oidc-discovery-provider "$SPIRE_VERSION" "go build oidc-discovery-provider in module $(module_hash "$moddir")" \
+    go_build_oidc_discovery_provider
+}
+
 install_kubectl_validate() {
   local target="sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
   build_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" "go install $target" go_install_plain "$target"

@@ -90,6 +90,10 @@ export interface ServerConfigModel {
   readonly logLevel: LogLevel;
   readonly caTtl: string;
   readonly x509SvidTtl: string;
+  /** Undefined: SPIRE's own default JWT-SVID lifetime. */
+  readonly jwtSvidTtl?: string;
+  /** Undefined: JWT-SVIDs carry no `iss` claim. */
+  readonly jwtIssuer?: string;
   readonly agentServiceAccount: ServiceAccountRef;
   readonly psatAudience: string;
   readonly bundle: TrustBundleRef;
@@ -118,6 +122,8 @@ export function renderServerConfig(model: ServerConfigModel): object {
       log_level: model.logLevel,
       ca_ttl: model.caTtl,
       default_x509_svid_ttl: model.x509SvidTtl,
+      default_jwt_svid_ttl: model.jwtSvidTtl,
+      jwt_issuer: model.jwtIssuer,
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),

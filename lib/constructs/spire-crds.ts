@@ -160,7 +160,7 @@ export class SpireCrds extends Construct {
               metadata: { type: 'object' },
               spec: resource.spec,
               status: resource.status,
-            }),
+            }, ['metadata', 'spec']),
           },
         }],
       },

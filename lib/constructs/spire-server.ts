@@ -20,6 +20,7 @@ import {
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
 import { Check, validateAtSynth } from '../validation/validate';
+import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
@@ -42,6 +43,19 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly caTtl?: string;
   /** Default lifetime of X.509 SVIDs (Go duration). @default "1h" */
   readonly x509SvidTtl?: string;
+  /**
+   * Default lifetime of JWT-SVIDs (Go duration, SPIRE's `default_jwt_svid_ttl`);
+   * keep it short, a JWT cannot be revoked.
+   * @default SPIRE's own default (5 minutes)
+   */
+  readonly jwtSvidTtl?: string;
+  /**
+   * The `iss` claim of every JWT-SVID (SPIRE's `jwt_issuer`): the https URL a
+   * SpireOidcDiscoveryProvider serves the keys at, which cloud IAM trusts as an
+   * OpenID Connect provider. Its host must be one of the provider's domains.
+   * @default no `iss` claim
+   */
+  readonly jwtIssuer?: string;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
   /**
@@ -185,6 +199,8 @@ export class SpireServer extends Construct {
   public readonly statefulSet: kplus.StatefulSet;
   /** The registry the default images come from instead of their own, when set. */
   public readonly imageRegistry?: string;
+  /** The `iss` claim of the JWT-SVIDs this server signs, when set. */
+  public readonly jwtIssuer?: string;
   /** Labels of the server pods. */
   public readonly podLabels: { [key: string]: string };
   public readonly metrics: Metrics;
@@ -222,6 +238,7 @@ export class SpireServer extends Construct {
     this.watchClassless = props.watchClassless ?? false;
     this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
     this.imageRegistry = props.imageRegistry;
+    this.jwtIssuer = props.jwtIssuer;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
@@ -267,6 +284,8 @@ export class SpireServer extends Construct {
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       caTtl: this.props.caTtl ?? '24h',
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
+      jwtSvidTtl: this.props.jwtSvidTtl,
+      jwtIssuer: this.jwtIssuer,
       agentServiceAccount: agent.serviceAccount,
       psatAudience: this.psatAudience,
       bundle: agent.bundle,
@@ -578,6 +597,8 @@ export class SpireServer extends Construct {
       ...metricsChecks(this.metrics, this.statefulSet, this.metricsPortName),
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
+      ['jwtSvidTtl', this.props.jwtSvidTtl === undefined ? undefined : checkGoDuration(this.props.jwtSvidTtl)],
+      ['jwtIssuer', this.jwtIssuer === undefined ? undefined : checkJwtIssuer(this.jwtIssuer)],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
       ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],

@@ -7,6 +7,7 @@
 export class DefaultImages {
   public static readonly SPIRE_SERVER = 'ghcr.io/spiffe/spire-server:1.15.3';
   public static readonly SPIRE_AGENT = 'ghcr.io/spiffe/spire-agent:1.15.3';
+  public static readonly OIDC_DISCOVERY_PROVIDER = 'ghcr.io/spiffe/oidc-discovery-provider:1.15.3';
   public static readonly SPIRE_CONTROLLER_MANAGER = 'ghcr.io/spiffe/spire-controller-manager:0.7.0';
   public static readonly SPIFFE_CSI_DRIVER = 'ghcr.io/spiffe/spiffe-csi-driver:0.2.13';
   public static readonly CSI_LIVENESS_PROBE = 'registry.k8s.io/sig-storage/livenessprobe:v2.17.0';

@@ -52,6 +52,13 @@ describe('SpireServer validation', () => {
   test.each([
     [{ caTtl: '1d' }, 'caTtl "1d"', { caTtl: '48h' }],
     [{ x509SvidTtl: 'one hour' }, 'x509SvidTtl "one hour"', { x509SvidTtl: '90m' }],
+    [{ jwtSvidTtl: '5 minutes' }, 'jwtSvidTtl "5 minutes": a TTL is a positive Go duration', { jwtSvidTtl: '5m' }],
+    [{ jwtIssuer: 'oidc.example.org' }, 'jwtIssuer "oidc.example.org": it is not an absolute URL', { jwtIssuer: 'https://oidc.example.org' }],
+    [{ jwtIssuer: 'http://oidc.example.org' }, 'jwtIssuer "http://oidc.example.org": OpenID Connect relying parties (cloud IAM among them) accept only an https issuer', { jwtIssuer: 'https://oidc.example.org/tenant-a' }],
+    [{ jwtIssuer: 'https://OIDC.example.org' }, 'the issuer host is written in lowercase ASCII', { jwtIssuer: 'https://oidc.example.org:8443' }],
+    [{ jwtIssuer: 'https://oidc.example.org/?tenant=a' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://oidc.example.org/' }],
+    [{ jwtIssuer: 'https://oidc.example.org/#keys' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://xn--bcher-kva.example' }],
+    [{ jwtIssuer: 'https://user:pw@oidc.example.org' }, 'an issuer URL carries no credentials', { jwtIssuer: 'https://oidc.example.org' }],
     [{ port: 70000 }, 'port "70000"', { port: 8443 }],
     [{ namespace: 'Spire_Server' }, 'namespace "Spire_Server"', { namespace: 'spire' }],
     [{ image: 'ghcr.io/spiffe/spire-server' }, 'image "ghcr.io/spiffe/spire-server"', { image: 'ghcr.io/spiffe/spire-server:1.15.3' }],
@@ -72,6 +79,17 @@ describe('SpireServer validation', () => {
     expect(errorsWith({ ignoreNamespaces: ['^team-(a|b$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^team-(a|b$": it does not compile as a regular expression')]);
     expect(errorsWith({ ignoreNamespaces: ['^(?!team-).*$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^(?!team-).*$": RE2, which the SPIRE Controller Manager compiles it with, has no lookarounds')]);
     expect(errorsWith({ ignoreNamespaces: ['^team-(a|b)$'] })).toEqual([]);
+  });
+});
+
+describe('SpireServer JWT-SVIDs', () => {
+  test('default_jwt_svid_ttl and jwt_issuer are written only when set', () => {
+    const written = (server: StackOverrides['server']) => JSON.parse(JSON.stringify(buildStack({ server }).server.serverConfig)).server;
+    const unset = written({});
+    expect(unset).not.toHaveProperty('default_jwt_svid_ttl');
+    expect(unset).not.toHaveProperty('jwt_issuer');
+    const set = written({ jwtSvidTtl: '10m', jwtIssuer: 'https://oidc.example.org' });
+    expect(set).toMatchObject({ default_jwt_svid_ttl: '10m', jwt_issuer: 'https://oidc.example.org' });
   });
 });
 

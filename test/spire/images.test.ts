@@ -21,6 +21,10 @@ test('the SPIRE images deployed are the release the conformance suite validates 
   expect(tagOf(DefaultImages.SPIRE_AGENT)).toBe(conformancePin('tools/spire', 'github.com/spiffe/spire'));
 });
 
+test('the OIDC Discovery Provider deployed is the release the conformance suite runs', () => {
+  expect(tagOf(DefaultImages.OIDC_DISCOVERY_PROVIDER)).toBe(conformancePin('tools/oidc-discovery-provider', 'github.com/spiffe/spire'));
+});
+
 test('the controller manager deployed is the release whose API package the conformance suite parses ClusterSPIFFEIDs with', () => {
   expect(tagOf(DefaultImages.SPIRE_CONTROLLER_MANAGER)).toBe(conformancePin('clusterspiffeid', 'github.com/spiffe/spire-controller-manager'));
 });

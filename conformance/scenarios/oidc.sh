@@ -1,0 +1,163 @@
+# shellcheck shell=bash
+# JWT-SVIDs and OIDC discovery on real processes: the server, agent and OIDC Discovery Provider
+# configs that conformance/apps/oidc.ts synthesizes, remapped to loopback (conformance/lib/oidc.js
+# says what it changes), run together. The provider must serve a discovery document naming the
+# server's jwt_issuer and, at /keys, the key that signed a JWT-SVID the agent issued with that
+# issuer and the configured lifetime. Must-fail copies: a broken default_jwt_svid_ttl (spire-server
+# validate), a jwt_issuer without a scheme (the provider itself), a request for a host outside the
+# provider's domains.
+
+OIDC_PIDS=()
+OIDC_OUTER_EXIT=""
+WAIT_SECONDS=60
+
+oidc_stop_processes() {
+  local pid
+  for pid in "${OIDC_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  OIDC_PIDS=()
+}
+
+# The command of the EXIT trap set before the scenario (run.sh's), to run after stopping ours.
+exit_trap_command() {
+  [[ -n "$1" ]] || return 0
+  eval "set -- $1"
+  printf '%s' "$3"
+}
+
+# oidc_start NAME COMMAND...: runs a process in the background, logging to $OIDC_RUN/NAME.log.
+oidc_start() {
+  local name="$1"
+  shift
+  "$@" >"$OIDC_RUN/$name.log" 2>&1 &
+  OIDC_PIDS+=($!)
+  echo "started $name (pid $!)"
+}
+
+oidc_fact() { json_field "$(tail -n 1 "$OIDC_RUN/prepare.out")" "$1"; }
+
+# retry WHAT COMMAND...: runs COMMAND until it succeeds, for up to WAIT_SECONDS.
+retry() {
+  local what="$1" start=$SECONDS
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - start >= WAIT_SECONDS)); then
+      echo "FAIL: $what: not within ${WAIT_SECONDS}s"
+      return 1
+    fi
+    sleep 1
+  done
+  echo "ok: $what after $((SECONDS - start))s"
+}
+
+oidc_prepare() {
+  node_lib oidc.js prepare "$WORK/oidc/dist" "$OIDC_RUN" | tee "$OIDC_RUN/prepare.out"
+}
+
+oidc_validate_server() {
+  spire_validate server "$(spire_server_bin)" "$OIDC_RUN/server.conf" valid
+  echo "server.conf sets default_jwt_svid_ttl $(oidc_fact jwtSvidTtl) and jwt_issuer $(oidc_fact jwtIssuer)"
+  spire_validate server "$(spire_server_bin)" "$OIDC_RUN/broken-jwt-svid-ttl-server.conf" invalid
+}
+
+oidc_server_up() {
+  retry "spire-server healthy" "$(spire_server_bin)" healthcheck -socketPath "$(oidc_fact serverSocket)"
+  local td
+  td="$(oidc_fact trustDomain)"
+  "$(spire_server_bin)" token generate -socketPath "$(oidc_fact serverSocket)" -spiffeID "spiffe://$td/conformance/oidc-node" -output json |
+    node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).value)' >"$OIDC_RUN/join-token"
+  echo "ok: join token for spiffe://$td/conformance/oidc-node"
+}
+
+oidc_register_provider() {
+  retry "spire-agent attested and healthy" "$(spire_agent_bin)" healthcheck -socketPath "$(oidc_fact agentSocket)"
+  local td
+  td="$(oidc_fact trustDomain)"
+  # The unix attestor stands in for the k8s one: the entry selects this user instead of the pod.
+  "$(spire_server_bin)" entry create -socketPath "$(oidc_fact serverSocket)" -parentID "spiffe://$td/conformance/oidc-node" \
+    -spiffeID "$(oidc_fact providerId)" -selector "unix:uid:$(id -u)" | grep -E 'Entry ID|SPIFFE ID'
+  retry "the agent issues JWT-SVIDs for $(oidc_fact providerId)" \
+    "$(spire_agent_bin)" api fetch jwt -audience conformance -socketPath "$(oidc_fact agentSocket)"
+}
+
+oidc_url() { echo "http://$(oidc_fact oidcAddress)$(oidc_fact prefix)$1"; }
+
+oidc_get() {
+  curl -fsS -H "Host: $(oidc_fact domain)" -o "$2" "$(oidc_url "$1")"
+}
+
+oidc_discovery() {
+  retry "the provider serves keys" oidc_get /keys "$OIDC_RUN/keys.json"
+  oidc_get /.well-known/openid-configuration "$OIDC_RUN/discovery.json"
+  echo "GET $(oidc_url /.well-known/openid-configuration) (Host: $(oidc_fact domain))"
+  node_lib oidc.js discovery "$OIDC_RUN/discovery.json" "$(oidc_fact jwtIssuer)"
+}
+
+oidc_jwt_svid() {
+  oidc_get /keys "$OIDC_RUN/keys.json"
+  "$(spire_agent_bin)" api fetch jwt -audience sts.amazonaws.com -socketPath "$(oidc_fact agentSocket)" -output json >"$OIDC_RUN/jwt-svid.json"
+  node_lib oidc.js jwt-svid "$OIDC_RUN/jwt-svid.json" "$OIDC_RUN/keys.json" "$(oidc_fact jwtIssuer)" "$(oidc_fact jwtSvidTtl)"
+}
+
+oidc_health() {
+  local path code
+  for path in /live /ready; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' "http://$(oidc_fact oidcHealth)$path")"
+    [[ "$code" == 200 ]] || { echo "FAIL: provider health $path answered $code"; return 1; }
+    echo "ok: provider health $path: $code"
+  done
+}
+
+oidc_foreign_host_refused() {
+  local code body="$OIDC_RUN/foreign-host.txt"
+  code="$(curl -s -o "$body" -w '%{http_code}' -H 'Host: attacker.example' "$(oidc_url /.well-known/openid-configuration)")"
+  if [[ "$code" == 400 ]] && grep -q 'is not allowed' "$body"; then
+    echo "ok: Host attacker.example refused: $code $(head -n 1 "$body")"
+  else
+    echo "FAIL: Host attacker.example answered $code: $(head -n 1 "$body")"
+    return 1
+  fi
+}
+
+oidc_broken_issuer_rejected() {
+  local out rc=0
+  out="$(timeout 20 "$(oidc_discovery_provider_bin)" -config "$OIDC_RUN/broken-jwt-issuer-oidc.conf" 2>&1)" || rc=$?
+  if [[ $rc -ne 0 && $rc -ne 124 ]] && grep -q 'jwt_issuer url must contain a scheme' <<<"$out"; then
+    echo "ok: oidc-discovery-provider rejects the deliberately broken jwt_issuer: $(grep -m1 'jwt_issuer' <<<"$out")"
+  else
+    sed 's/^/    /' <<<"$out"
+    echo "FAIL: oidc-discovery-provider exited $rc on a jwt_issuer without a scheme, expected its own error"
+    return 1
+  fi
+}
+
+scenario_oidc() {
+  install_oidc_discovery_provider
+  synth_app oidc
+  OIDC_RUN="$WORK/oidc/run"
+  mkdir -p "$OIDC_RUN"
+  OIDC_OUTER_EXIT="$(exit_trap_command "$(trap -p EXIT)")"
+  trap 'oidc_stop_processes; eval "$OIDC_OUTER_EXIT"' EXIT
+
+  run_check "oidc: configs extracted and remapped to loopback" oidc_prepare
+  if [[ -s "$OIDC_RUN/server.conf" ]]; then
+    run_check "oidc: spire-server validate accepts the JWT-SVID settings, rejects a broken TTL" oidc_validate_server
+    oidc_start spire-server "$(spire_server_bin)" run -config "$OIDC_RUN/server.conf"
+    run_check "oidc: spire-server up, join token issued" oidc_server_up
+    if [[ -s "$OIDC_RUN/join-token" ]]; then
+      oidc_start spire-agent "$(spire_agent_bin)" run -config "$OIDC_RUN/agent.conf" -joinToken "$(cat "$OIDC_RUN/join-token")"
+      run_check "oidc: agent attested, provider registered" oidc_register_provider
+      oidc_start oidc-discovery-provider "$(oidc_discovery_provider_bin)" -config "$OIDC_RUN/oidc.conf"
+      run_check "oidc: discovery document names the server's issuer" oidc_discovery
+      run_check "oidc: a JWT-SVID verifies against the served keys" oidc_jwt_svid
+      run_check "oidc: provider health endpoints" oidc_health
+      run_check "oidc: a host outside the domains is refused" oidc_foreign_host_refused
+    fi
+    run_check "oidc: a jwt_issuer without a scheme is rejected by the provider" oidc_broken_issuer_rejected
+  fi
+
+  oidc_stop_processes
+  if [[ -n "$OIDC_OUTER_EXIT" ]]; then trap -- "$OIDC_OUTER_EXIT" EXIT; else trap - EXIT; fi
+}

@@ -1,0 +1,261 @@
+import { Lazy, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDiscoveryProviderConfig } from '../config/oidc-discovery-provider-config';
+import { LogLevel, renderJson } from '../config/spire-config';
+import { annotateConfigChecksum } from '../kube/config-checksum';
+import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
+import { DefaultImages } from '../spire/images';
+import { checkJwtIssuer, jwtIssuerHost } from '../validation/jwt-issuer';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { ClusterSpiffeId } from './cluster-spiffe-id';
+import { SpiffeCsiDriver } from './spiffe-csi-driver';
+import { SpireServer } from './spire-server';
+
+export interface SpireOidcDiscoveryProviderProps {
+  /** The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller manager that registers the provider come from it. */
+  readonly server: SpireServer;
+  /** The CSI driver that mounts the agent's Workload API socket into the provider's pods. */
+  readonly csiDriver: SpiffeCsiDriver;
+  /**
+   * Public host names the provider is reached at, e.g. `oidc.example.org`
+   * (lowercase, punycode). It refuses requests for any other host; the
+   * Service's in-cluster names are added. The host of the server's
+   * `jwtIssuer` must be one of them.
+   */
+  readonly domains: string[];
+  /** Name of the Deployment, its Service, service account and ClusterSPIFFEID. @default derived from the construct path, unique in the app */
+  readonly name?: string;
+  /**
+   * Namespace of the provider, created here under the restricted Pod Security
+   * level. The server's controller manager must not ignore it, or the
+   * provider gets no identity and so no keys.
+   * @default the name
+   */
+  readonly namespace?: string;
+  /** @default 2, so that relying parties can fetch keys during a rollout */
+  readonly replicas?: number;
+  /** Port of the Service (plain HTTP; terminate TLS in front of it). @default 80 */
+  readonly port?: number;
+  /** @default LogLevel.INFO */
+  readonly logLevel?: LogLevel;
+  /** Resources of the provider container. @default requests cpu 10m, memory 32Mi; limits memory 128Mi */
+  readonly resources?: ContainerResourceSpec;
+  /** Registry the default image is pulled from. @default the server's imageRegistry */
+  readonly imageRegistry?: string;
+  /** @default DefaultImages.OIDC_DISCOVERY_PROVIDER, from `imageRegistry` when set */
+  readonly image?: string;
+}
+
+const PROVIDER_UID = 1000;
+const HTTP_PORT = 8080;
+const HEALTH: ProviderHealthChecks = { port: 8008, livePath: '/live', readyPath: '/ready' };
+const CONFIG_DIR = '/run/spire/oidc-config';
+const CONFIG_FILE = 'oidc-discovery-provider.conf';
+const WORKLOAD_API_DIR = '/spiffe-workload-api';
+
+/**
+ * SPIRE's OIDC Discovery Provider: serves `/.well-known/openid-configuration`
+ * and the JWT signing keys (`/keys`) of the server's trust domain, so that
+ * cloud IAM and other OpenID Connect relying parties accept JWT-SVIDs.
+ *
+ * It reads the keys through the Workload API, like any workload: the SPIFFE
+ * CSI driver mounts the agent's socket and a ClusterSPIFFEID created here
+ * gives its pods an identity. That keeps it out of the server's pod, needs no
+ * access to the server API, and lets it scale on its own. It listens on plain
+ * HTTP behind the TLS-terminating ingress the relying parties reach it
+ * through; the discovery document still names https URLs. Place it in a chart
+ * after the server's, like other ClusterSPIFFEIDs.
+ */
+export class SpireOidcDiscoveryProvider extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The host names the provider answers for: the given domains, then the Service's in-cluster names. */
+  public readonly domains: string[];
+  public readonly service: kplus.Service;
+  public readonly deployment: kplus.Deployment;
+  /** The identity of the provider's pods. */
+  public readonly identity: ClusterSpiffeId;
+  /** Labels of the provider pods. */
+  public readonly podLabels: { [key: string]: string };
+
+  private readonly props: SpireOidcDiscoveryProviderProps;
+  private readonly server: SpireServer;
+
+  constructor(scope: Construct, id: string, props: SpireOidcDiscoveryProviderProps) {
+    super(scope, id);
+    this.props = props;
+    this.server = props.server;
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.namespace = props.namespace ?? this.name;
+    this.podLabels = { 'app.kubernetes.io/name': this.name };
+    this.domains = [...props.domains, ...this.serviceHostNames()];
+
+    new kplus.Namespace(this, 'Namespace', {
+      metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
+    });
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: this.name, namespace: this.namespace },
+      automountToken: false,
+    });
+    const config = new kplus.ConfigMap(this, 'Config', {
+      metadata: { name: this.name, namespace: this.namespace },
+      data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFile() }) },
+    });
+    this.deployment = this.createDeployment(serviceAccount, config);
+    this.service = this.createService();
+    this.identity = new ClusterSpiffeId(this, 'Identity', {
+      name: this.name,
+      server: this.server,
+      podSelector: { matchLabels: this.podLabels },
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.namespace } },
+    });
+    validateAtSynth(this, () => this.checks());
+  }
+
+  /** The provider's configuration as it reads it. */
+  public get config(): any {
+    const model: OidcDiscoveryProviderConfigModel = {
+      domains: this.domains,
+      insecureAddress: `:${HTTP_PORT}`,
+      workloadApi: { socketPath: `${WORKLOAD_API_DIR}/${this.props.csiDriver.workloadApi.fileName}`, trustDomain: this.server.trustDomain },
+      health: HEALTH,
+      logLevel: this.props.logLevel ?? LogLevel.INFO,
+      jwtIssuer: this.server.jwtIssuer,
+      serverPathPrefix: this.issuerPath(),
+    };
+    return renderOidcDiscoveryProviderConfig(model);
+  }
+
+  /** The Service's port. */
+  public get port(): number {
+    return this.props.port ?? 80;
+  }
+
+  private configFile(): string {
+    return renderJson(this.config);
+  }
+
+  /** Relying parties fetch `<issuer>/.well-known/openid-configuration`, so an issuer path is served as the prefix. */
+  private issuerPath(): string | undefined {
+    const issuer = this.server.jwtIssuer;
+    if (issuer === undefined || checkJwtIssuer(issuer) !== undefined) return undefined;
+    const pathname = new URL(issuer).pathname;
+    return pathname === '/' ? undefined : pathname;
+  }
+
+  private serviceHostNames(): string[] {
+    const service = `${this.name}.${this.namespace}.svc`;
+    return [this.name, `${this.name}.${this.namespace}`, service, `${service}.${this.server.clusterDomain}`];
+  }
+
+  private get image(): string {
+    const registry = this.props.imageRegistry ?? this.server.imageRegistry;
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.OIDC_DISCOVERY_PROVIDER, registry);
+  }
+
+  private createDeployment(serviceAccount: kplus.ServiceAccount, config: kplus.ConfigMap): kplus.Deployment {
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: this.name, namespace: this.namespace },
+      replicas: this.props.replicas ?? 2,
+      select: false,
+      serviceAccount,
+      automountServiceAccountToken: false,
+      podMetadata: { labels: this.podLabels },
+      securityContext: { ensureNonRoot: true, user: PROVIDER_UID, group: PROVIDER_UID },
+    });
+    deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
+    dropAddressLabel(deployment);
+    useRuntimeDefaultSeccomp(deployment);
+    annotateConfigChecksum(deployment, () => ({ [CONFIG_FILE]: this.configFile() }));
+    const container = deployment.addContainer({
+      name: 'oidc-discovery-provider',
+      image: this.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
+      ports: [{ name: 'http', number: HTTP_PORT }, { name: 'health', number: HEALTH.port }],
+      liveness: httpProbe(HEALTH.livePath, HEALTH.port, 30),
+      readiness: httpProbe(HEALTH.readyPath, HEALTH.port, 5),
+      resources: resources({ cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 128 }),
+      securityContext: restrictedSecurityContext(PROVIDER_UID),
+    });
+    applyContainerResources(deployment, container.name, this.props.resources);
+    container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
+    const workloadApi = kplus.Volume.fromCsi(this, 'WorkloadApi', this.props.csiDriver.driverName, { name: 'spiffe-workload-api', readOnly: true });
+    container.mount(WORKLOAD_API_DIR, workloadApi, { readOnly: true });
+    return deployment;
+  }
+
+  private createService(): kplus.Service {
+    const service = new kplus.Service(this, 'Service', {
+      metadata: { name: this.name, namespace: this.namespace },
+      ports: [{ name: 'http', port: this.port, targetPort: HTTP_PORT, protocol: kplus.Protocol.TCP }],
+    });
+    for (const [key, value] of Object.entries(this.podLabels)) service.selectLabel(key, value);
+    return service;
+  }
+
+  private checks(): Check[] {
+    const props = this.props;
+    return [
+      ['name', checkDnsLabel(this.name)],
+      ['namespace', checkDnsLabel(this.namespace)],
+      ['namespace', this.checkNamespaceNotIgnored()],
+      ['domains', props.domains.length === 0 ? {
+        value: '[]',
+        rule: 'relying parties reach the provider at a public host name, and it refuses requests for hosts it does not know',
+        fix: 'list the host name(s) your ingress serves it at, e.g. ["oidc.example.org"]',
+      } : undefined],
+      ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
+      ['server.jwtIssuer', this.issuerProblem()],
+      ['replicas', this.checkReplicas()],
+      ['port', checkPort(this.port)],
+      ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
+      ['image', checkPinnedImage(this.image)],
+    ];
+  }
+
+  /** The issuer's host must be one the provider answers for, or relying parties cannot fetch its keys. */
+  private issuerProblem(): Problem | undefined {
+    const issuer = this.server.jwtIssuer;
+    // The server reports an issuer that is not a valid https URL.
+    if (issuer === undefined || checkJwtIssuer(issuer) !== undefined) return undefined;
+    const host = jwtIssuerHost(issuer);
+    if (this.props.domains.includes(host)) return undefined;
+    return {
+      value: issuer,
+      rule: `relying parties fetch the keys from the issuer's host ${host}, which is not one of the provider's domains (${this.props.domains.join(', ') || 'none'})`,
+      fix: `add "${host}" to domains, or set the server's jwtIssuer to a URL on one of them`,
+    };
+  }
+
+  private checkReplicas(): Problem | undefined {
+    const replicas = this.props.replicas ?? 2;
+    if (Number.isInteger(replicas) && replicas >= 1) return undefined;
+    return { value: String(replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
+  }
+
+  /** The controller manager registers no pod in a namespace it ignores, so the provider would get no keys. */
+  private checkNamespaceNotIgnored(): Problem | undefined {
+    const ignoredBy = (this.server.controllerManagerConfig.ignoreNamespaces as string[])
+      .find((pattern) => matchesAnywhere(pattern, this.namespace));
+    if (ignoredBy === undefined) return undefined;
+    return {
+      value: this.namespace,
+      rule: `the server's controller manager ignores it (pattern ${JSON.stringify(ignoredBy)}), so the provider gets no identity and no keys from the Workload API`,
+      fix: 'give the provider a namespace of its own (the default), outside the server\'s ignoreNamespaces',
+    };
+  }
+}
+
+/** Whether a namespace pattern matches; one that does not compile is reported by the server. */
+function matchesAnywhere(pattern: string, namespace: string): boolean {
+  try {
+    return new RegExp(pattern).test(namespace);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,116 @@
+import { ApiObject } from 'cdk8s';
+import { SpireOidcDiscoveryProvider, SpireOidcDiscoveryProviderProps } from '../../lib/constructs/spire-oidc-discovery-provider';
+import { DefaultImages } from '../../lib/spire/images';
+import { buildStack, StackOverrides, synthErrors } from '../support/stack';
+
+type ProviderOverrides = Partial<Omit<SpireOidcDiscoveryProviderProps, 'server' | 'csiDriver'>>;
+
+function withProvider(provider: ProviderOverrides = {}, server: StackOverrides['server'] = {}) {
+  const stack = buildStack({ server });
+  const oidc = new SpireOidcDiscoveryProvider(stack.identities, 'Oidc', {
+    server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'], ...provider,
+  });
+  return { ...stack, oidc };
+}
+
+const errorsWith = (provider: ProviderOverrides, server: StackOverrides['server'] = {}) => synthErrors(withProvider(provider, server).app);
+const podSpec = (oidc: SpireOidcDiscoveryProvider) => ApiObject.of(oidc.deployment).toJson().spec.template.spec;
+
+describe('SpireOidcDiscoveryProvider configuration', () => {
+  test('reads the trust domain\'s keys from the Workload API socket the CSI driver mounts', () => {
+    const { oidc, csiDriver } = withProvider();
+    expect(oidc.config.workload_api).toEqual({
+      socket_path: `/spiffe-workload-api/${csiDriver.workloadApi.fileName}`,
+      trust_domain: 'example.org',
+    });
+    const spec = podSpec(oidc);
+    const volume = spec.volumes.find((v: any) => v.csi);
+    expect(volume.csi).toEqual({ driver: csiDriver.driverName, readOnly: true });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: volume.name, mountPath: '/spiffe-workload-api', readOnly: true });
+  });
+
+  test('answers for the given domains and the Service\'s in-cluster names, over plain HTTP behind TLS termination', () => {
+    const { oidc } = withProvider({ name: 'oidc', namespace: 'spire-oidc' });
+    expect(oidc.config.domains).toEqual([
+      'oidc.example.org', 'oidc', 'oidc.spire-oidc', 'oidc.spire-oidc.svc', 'oidc.spire-oidc.svc.cluster.local',
+    ]);
+    expect(oidc.config.insecure_addr).toBe(':8080');
+    expect(oidc.config).not.toHaveProperty('allow_insecure_scheme');
+    expect(ApiObject.of(oidc.service).toJson().spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }]);
+  });
+
+  test('probes the provider\'s own health endpoints', () => {
+    const { oidc } = withProvider();
+    expect(oidc.config.health_checks).toEqual({ bind_port: 8008, live_path: '/live', ready_path: '/ready' });
+    const container = podSpec(oidc).containers[0];
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/live', port: 8008, scheme: 'HTTP' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 8008, scheme: 'HTTP' });
+  });
+
+  test('names the server\'s issuer, and serves under the issuer\'s path where relying parties look', () => {
+    const written = (jwtIssuer?: string) => JSON.parse(JSON.stringify(withProvider({}, { jwtIssuer }).oidc.config));
+    expect(written()).not.toHaveProperty('jwt_issuer');
+    expect(written()).not.toHaveProperty('server_path_prefix');
+    expect(written('https://oidc.example.org')).toMatchObject({ jwt_issuer: 'https://oidc.example.org' });
+    expect(written('https://oidc.example.org')).not.toHaveProperty('server_path_prefix');
+    expect(written('https://oidc.example.org/tenant-a')).toMatchObject({ jwt_issuer: 'https://oidc.example.org/tenant-a', server_path_prefix: '/tenant-a' });
+  });
+
+  test('its pods get an identity from a ClusterSPIFFEID of the server\'s class', () => {
+    const { oidc, server } = withProvider({ namespace: 'spire-oidc' });
+    const podLabels = ApiObject.of(oidc.deployment).toJson().spec.template.metadata.labels;
+    expect(oidc.identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'spire-oidc' })).toBe(true);
+    expect(oidc.identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'other' })).toBe(false);
+    expect(ApiObject.of(oidc.identity.node.findChild('Resource')).toJson().spec.className).toBe(server.className);
+  });
+
+  test('the pinned image follows the server\'s registry unless set', () => {
+    const image = (provider: ProviderOverrides, server: StackOverrides['server'] = {}) => podSpec(withProvider(provider, server).oidc).containers[0].image;
+    expect(image({})).toBe(DefaultImages.OIDC_DISCOVERY_PROVIDER);
+    expect(image({}, { imageRegistry: 'mirror.example/ghcr' })).toBe('mirror.example/ghcr/spiffe/oidc-discovery-provider:1.15.3');
+    expect(image({ imageRegistry: 'other.example' }, { imageRegistry: 'mirror.example/ghcr' })).toBe('other.example/spiffe/oidc-discovery-provider:1.15.3');
+  });
+});
+
+describe('SpireOidcDiscoveryProvider validation', () => {
+  test('the default synthesizes, with and without an issuer on one of its domains', () => {
+    expect(errorsWith({})).toEqual([]);
+    expect(errorsWith({}, { jwtIssuer: 'https://oidc.example.org' })).toEqual([]);
+  });
+
+  test('an issuer whose host is not one of the domains is rejected naming both', () => {
+    expect(errorsWith({}, { jwtIssuer: 'https://issuer.example.org' })).toEqual([expect.stringContaining(
+      '[identities/Oidc] server.jwtIssuer "https://issuer.example.org": relying parties fetch the keys from the issuer\'s host issuer.example.org, which is not one of the provider\'s domains (oidc.example.org). Fix: add "issuer.example.org" to domains',
+    )]);
+    expect(errorsWith({ domains: ['oidc.example.org', 'issuer.example.org'] }, { jwtIssuer: 'https://issuer.example.org' })).toEqual([]);
+  });
+
+  test('an invalid issuer is reported once, by the server', () => {
+    expect(errorsWith({}, { jwtIssuer: 'oidc.example.org' })).toEqual([expect.stringContaining('[spire/Server] jwtIssuer "oidc.example.org"')]);
+  });
+
+  test.each([
+    [{ domains: [] }, 'domains "[]": relying parties reach the provider at a public host name'],
+    [{ domains: ['OIDC.example.org'] }, 'domains "OIDC.example.org"'],
+    [{ domains: ['https://oidc.example.org'] }, 'domains "https://oidc.example.org"'],
+    [{ replicas: 0 }, 'replicas "0"'],
+    [{ port: 0 }, 'port "0": a port is a whole number from 1 to 65535'],
+    [{ image: 'ghcr.io/spiffe/oidc-discovery-provider' }, 'image "ghcr.io/spiffe/oidc-discovery-provider"'],
+    [{ namespace: 'Spire_Oidc' }, 'namespace "Spire_Oidc"'],
+  ])('%j is rejected (%s)', (provider, message) => {
+    expect(errorsWith(provider as ProviderOverrides)).toEqual([expect.stringContaining(message)]);
+  });
+
+  test('a namespace the controller manager ignores is rejected: the provider would get no keys', () => {
+    expect(errorsWith({ namespace: 'platform-oidc' }, { ignoreNamespaces: ['^platform-'] })).toEqual([expect.stringContaining(
+      '[identities/Oidc] namespace "platform-oidc": the server\'s controller manager ignores it (pattern "^platform-"), so the provider gets no identity',
+    )]);
+    expect(errorsWith({ namespace: 'oidc' }, { ignoreNamespaces: ['^platform-'] })).toEqual([]);
+  });
+
+  test('in the server\'s own chart its ClusterSPIFFEID would apply before the controller manager runs, which the layout checks report', () => {
+    const stack = buildStack();
+    new SpireOidcDiscoveryProvider(stack.chart, 'Oidc', { server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'] });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('spire/Oidc/Identity')]);
+  });
+});
