@@ -1,4 +1,5 @@
 import { PrometheusEndpoint } from './metrics';
+import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 
 /** Trust bundle formats SPIRE writes and reads. */
@@ -90,6 +91,11 @@ export interface ServerConfigModel {
   readonly logLevel: LogLevel;
   readonly caTtl: string;
   readonly x509SvidTtl: string;
+  readonly keyManager: KeyManager;
+  /** Undefined: SPIRE's default (ec-p256). */
+  readonly caKeyType?: CaKeyType;
+  /** Undefined: SPIRE's default subject. */
+  readonly caSubject?: CaSubject;
   readonly agentServiceAccount: ServiceAccountRef;
   readonly psatAudience: string;
   readonly bundle: TrustBundleRef;
@@ -110,10 +116,12 @@ export function renderServerConfig(model: ServerConfigModel): object {
       log_level: model.logLevel,
       ca_ttl: model.caTtl,
       default_x509_svid_ttl: model.x509SvidTtl,
+      ...(model.caKeyType === undefined ? {} : { ca_key_type: model.caKeyType }),
+      ...(model.caSubject === undefined ? {} : { ca_subject: renderCaSubject(model.caSubject) }),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
-      KeyManager: plugin('disk', { keys_path: `${model.dataDir}/keys.json` }),
+      KeyManager: model.keyManager._render(model.dataDir),
       NodeAttestor: plugin('k8s_psat', {
         clusters: {
           [model.clusterName]: {

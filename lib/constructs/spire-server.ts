@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
+import { CaKeyType, CaSubject, checkCaSubject, KeyManager } from '../config/key-manager';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
@@ -12,7 +13,9 @@ import {
 } from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
-import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
+import {
+  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
+} from '../kube/objects';
 import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
@@ -27,11 +30,30 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
   readonly name?: string;
-  /** Server replicas; more than one needs an external datastore. @default 1 */
+  /**
+   * Server replicas. More than one needs an external datastore and a key
+   * manager that keeps each replica's CA key across restarts; they then get a
+   * PodDisruptionBudget and are spread over nodes and zones.
+   * @default 1
+   */
   readonly replicas?: number;
   /** @default ServerDatastore.sqlite(), on a 1Gi PersistentVolumeClaim per replica */
   readonly datastore?: ServerDatastore;
-  /** Size of each replica's data volume (sqlite database and CA keys). @default "1Gi" */
+  /**
+   * Where each replica keeps its CA's private keys.
+   * @default KeyManager.disk(), on the replica's PersistentVolumeClaim
+   */
+  readonly keyManager?: KeyManager;
+  /** Key type of the server CA, X.509 and JWT alike (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
+  readonly caKeyType?: CaKeyType;
+  /** Subject of the server's CA certificates (`ca_subject`). @default SPIRE's own subject */
+  readonly caSubject?: CaSubject;
+  /**
+   * Size of each replica's data volume (sqlite database, CA keys or the
+   * replica's KMS key identifier); there is none with an external datastore
+   * and `KeyManager.memory()`.
+   * @default "1Gi"
+   */
   readonly storageSize?: string;
   /** StorageClass of the data volume. @default the cluster's default StorageClass */
   readonly storageClassName?: string;
@@ -166,6 +188,9 @@ export class SpireServer extends Construct {
   public readonly apiSocketPath = `${API_SOCKET_DIR}/api.sock`;
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
+  public readonly keyManager: KeyManager;
+  /** Name of the headless Service that governs the StatefulSet (the replicas' own DNS names). */
+  public readonly headlessServiceName: string;
   public readonly serviceAccount: kplus.ServiceAccount;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
@@ -205,6 +230,8 @@ export class SpireServer extends Construct {
     this.className = props.className ?? `${this.namespace}-spire`;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
+    this.keyManager = props.keyManager ?? KeyManager.disk();
+    this.headlessServiceName = `${this.name}-headless`;
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
       ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
@@ -223,8 +250,9 @@ export class SpireServer extends Construct {
       automountToken: true,
     });
     const config = this.createConfigMap();
-    const service = this.createService();
-    this.statefulSet = this.createStatefulSet(service, config);
+    this.createService();
+    this.statefulSet = this.createStatefulSet(this.createHeadlessService(), config);
+    if (this.replicas > 1) this.createDisruptionBudget();
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
@@ -256,6 +284,9 @@ export class SpireServer extends Construct {
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       caTtl: this.props.caTtl ?? '24h',
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
+      keyManager: this.keyManager,
+      caKeyType: this.props.caKeyType,
+      caSubject: this.props.caSubject,
       agentServiceAccount: agent.serviceAccount,
       psatAudience: this.psatAudience,
       bundle: agent.bundle,
@@ -332,13 +363,29 @@ export class SpireServer extends Construct {
     });
   }
 
-  private createService(): kplus.Service {
+  private createService(): void {
     const service = new kplus.Service(this, 'Service', {
       metadata: { name: this.serviceName, namespace: this.namespace },
       ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
     });
     selectLabels(service, this.podLabels);
-    return service;
+  }
+
+  /** A StatefulSet's governing Service must be headless: it gives each replica a stable DNS name. */
+  private createHeadlessService(): kplus.Service {
+    return new kplus.Service(this, 'HeadlessService', {
+      metadata: { name: this.headlessServiceName, namespace: this.namespace },
+      clusterIP: 'None',
+      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
+    });
+  }
+
+  /** Voluntary disruptions (node drains, upgrades) take down one replica at a time. */
+  private createDisruptionBudget(): void {
+    new KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+    });
   }
 
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
@@ -359,18 +406,20 @@ export class SpireServer extends Construct {
       },
     });
     statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    // The StatefulSet adds its own pod selector to the Service it is given.
+    // The StatefulSet adds its own pod selector to the Service it is given, and only that one.
     dropAddressLabel(statefulSet, service);
+    selectLabels(service, this.podLabels);
     useRuntimeDefaultSeccomp(statefulSet);
     annotateConfigChecksum(statefulSet, () => this.configFiles());
     annotateScrape(statefulSet, this.metrics.endpoint);
     applyPodSpecSettings(statefulSet, this.props);
+    if (this.replicas > 1) spreadOverNodesAndZones(statefulSet, this.podLabels);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
     this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
-    if (this.datastore.isSqlite) {
+    if (this.needsDataVolume) {
       addVolumeClaimTemplate(statefulSet, {
         name: 'spire-data',
         storage: this.props.storageSize ?? '1Gi',
@@ -403,10 +452,15 @@ export class SpireServer extends Construct {
     // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
-    // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
-    if (!this.datastore.isSqlite) {
+    // Otherwise the data volume comes from the StatefulSet's volumeClaimTemplates.
+    if (!this.needsDataVolume) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
     }
+  }
+
+  /** Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys. */
+  private get needsDataVolume(): boolean {
+    return this.datastore.isSqlite || this.keyManager.needsVolume;
   }
 
   private datastoreEnvironment(): Record<string, kplus.EnvValue> {
@@ -532,6 +586,9 @@ export class SpireServer extends Construct {
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
+      ['keyManager', this.keyManager._problem()],
+      ['keyManager', this.checkKeyManagerReplicas()],
+      ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
@@ -564,6 +621,15 @@ export class SpireServer extends Construct {
       };
     }
     return undefined;
+  }
+
+  private checkKeyManagerReplicas(): Problem | undefined {
+    if (this.replicas === 1 || this.keyManager.needsVolume) return undefined;
+    return {
+      value: this.keyManager.pluginName,
+      rule: `with ${this.replicas} replicas, every restart of a replica makes it a new CA key, which must reach every agent and workload through the trust bundle again`,
+      fix: 'use `keyManager: KeyManager.disk()` (keys on each replica\'s volume) or a cloud KMS key manager, or give the server an upstream authority',
+    };
   }
 }
 
