@@ -58,12 +58,24 @@ export interface AwsKmsKeyManagerOptions {
   readonly tagBasedKeyDiscovery?: boolean;
   /** Tags put on every key the plugin creates; needs the `kms:TagResource` permission. @default none */
   readonly keyTags?: { [key: string]: string };
+  /**
+   * Key policy of every key the plugin creates, a JSON document. It is put
+   * into the server's ConfigMap and given to SPIRE as `key_policy_file`.
+   * @default SPIRE's own key policy
+   */
+  readonly keyPolicy?: string;
 }
 
 /** Settings of the `gcp_kms` key manager. */
 export interface GcpKmsKeyManagerOptions {
   /** Resource ID of the key ring: `projects/<project>/locations/<location>/keyRings/<name>`. */
   readonly keyRing: string;
+  /**
+   * IAM policy of every key the plugin creates, a JSON document. It is put
+   * into the server's ConfigMap and given to SPIRE as `key_policy_file`.
+   * @default SPIRE's own IAM policy
+   */
+  readonly keyPolicy?: string;
 }
 
 const DISK_KEYS_FILE = 'keys.json';
@@ -79,7 +91,7 @@ const KEY_IDENTIFIER_FILE = 'kms-key-identifier';
 export class KeyManager {
   /** Keys in a file on the replica's volume (`disk`). */
   public static disk(): KeyManager {
-    return new KeyManager('disk', (dataDir) => ({ keys_path: `${dataDir}/${DISK_KEYS_FILE}` }));
+    return new KeyManager('disk', (dataDir) => ({ keys_path: `${dataDir}/${DISK_KEYS_FILE}` }), []);
   }
 
   /**
@@ -87,21 +99,23 @@ export class KeyManager {
    * agents and workloads must learn again. One replica only.
    */
   public static memory(): KeyManager {
-    return new KeyManager('memory', () => ({}));
+    return new KeyManager('memory', () => ({}), []);
   }
 
   /**
    * Keys in AWS KMS (`aws_kms`); the private keys never leave KMS. Each
    * replica names its keys with an identifier SPIRE generates and keeps in a
-   * file on the replica's volume, so replicas never share keys.
+   * file on the replica's volume, so replicas never share keys (a fixed
+   * `key_identifier_value` would be the same for every replica).
    */
   public static awsKms(options: AwsKmsKeyManagerOptions): KeyManager {
-    return new KeyManager('aws_kms', (dataDir) => ({
+    return new KeyManager('aws_kms', (dataDir, keyPolicyFile) => ({
       region: options.region,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
+      ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
       ...(options.tagBasedKeyDiscovery ? { enable_tag_based_key_discovery: true } : {}),
       ...(options.keyTags && Object.keys(options.keyTags).length > 0 ? { key_tags: options.keyTags } : {}),
-    }), () => checkAwsRegion(options.region));
+    }), [checkAwsRegion(options.region), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
   }
 
   /**
@@ -109,21 +123,26 @@ export class KeyManager {
    * Each replica's key identifier is kept on its volume, as with `awsKms`.
    */
   public static gcpKms(options: GcpKmsKeyManagerOptions): KeyManager {
-    return new KeyManager('gcp_kms', (dataDir) => ({
+    return new KeyManager('gcp_kms', (dataDir, keyPolicyFile) => ({
       key_ring: options.keyRing,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
-    }), () => checkGcpKeyRing(options.keyRing));
+      ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
+    }), [checkGcpKeyRing(options.keyRing), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
   }
 
   /** SPIRE's name of the plugin. */
   public readonly pluginName: string;
+  /** The policy document of the keys, when one is given. */
+  public readonly keyPolicy?: string;
 
   private constructor(
     pluginName: string,
-    private readonly pluginData: (dataDir: string) => object,
-    private readonly problem: () => Problem | undefined = () => undefined,
+    private readonly pluginData: (dataDir: string, keyPolicyFile: string) => object,
+    private readonly problems: Array<Problem | undefined>,
+    keyPolicy?: string,
   ) {
     this.pluginName = pluginName;
+    this.keyPolicy = keyPolicy;
   }
 
   /** Whether the keys, or the name of the replica's keys, live on the replica's volume. */
@@ -132,25 +151,40 @@ export class KeyManager {
   }
 
   /**
-   * What is wrong with the settings, if anything.
+   * What is wrong with the settings.
    * @internal
    */
-  public _problem(): Problem | undefined {
-    return this.problem();
+  public _problems(): Problem[] {
+    return this.problems.filter((problem): problem is Problem => problem !== undefined);
   }
 
   /**
-   * The `KeyManager` plugin section for a server whose data directory is `dataDir`.
+   * The `KeyManager` plugin section for a server whose data directory is
+   * `dataDir` and which finds `keyPolicy` at `keyPolicyFile`.
    * @internal
    */
-  public _render(dataDir: string): PluginSection {
-    return plugin(this.pluginName, this.pluginData(dataDir));
+  public _render(dataDir: string, keyPolicyFile: string): PluginSection {
+    return plugin(this.pluginName, this.pluginData(dataDir, keyPolicyFile));
   }
 }
 
 function checkAwsRegion(region: string): Problem | undefined {
   if (/^[a-z]+(-[a-z]+)+-\d+$/.test(region)) return undefined;
   return { value: region, rule: 'an AWS region is a name such as "us-east-2"', fix: 'use the region of the KMS keys' };
+}
+
+function checkPolicyDocument(policy: string | undefined): Problem | undefined {
+  if (policy === undefined || isJsonObject(policy)) return undefined;
+  return { value: policy, rule: 'a key policy is a JSON object', fix: 'give the policy document as JSON text, e.g. JSON.stringify(policy)' };
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
 }
 
 function checkGcpKeyRing(keyRing: string): Problem | undefined {

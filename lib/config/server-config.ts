@@ -92,6 +92,8 @@ export interface ServerConfigModel {
   readonly caTtl: string;
   readonly x509SvidTtl: string;
   readonly keyManager: KeyManager;
+  /** Where the key manager's policy document is mounted, when it has one. */
+  readonly keyPolicyFile: string;
   /** Undefined: SPIRE's default (ec-p256). */
   readonly caKeyType?: CaKeyType;
   /** Undefined: SPIRE's default subject. */
@@ -121,7 +123,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
-      KeyManager: model.keyManager._render(model.dataDir),
+      KeyManager: model.keyManager._render(model.dataDir, model.keyPolicyFile),
       NodeAttestor: plugin('k8s_psat', {
         clusters: {
           [model.clusterName]: {

@@ -156,6 +156,7 @@ const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
 const SERVER_CONFIG_FILE = 'server.conf';
 const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
+const KEY_POLICY_FILE = 'kms-key-policy.json';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
@@ -285,6 +286,7 @@ export class SpireServer extends Construct {
       caTtl: this.props.caTtl ?? '24h',
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
       keyManager: this.keyManager,
+      keyPolicyFile: `${CONFIG_DIR}/${KEY_POLICY_FILE}`,
       caKeyType: this.props.caKeyType,
       caSubject: this.props.caSubject,
       agentServiceAccount: agent.serviceAccount,
@@ -342,7 +344,15 @@ export class SpireServer extends Construct {
 
   /** The files of the config volume: what the server and the controller manager read. */
   private configFiles(): { [name: string]: string } {
-    return { [SERVER_CONFIG_FILE]: this.serverConfigFile(), [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile() };
+    return {
+      [SERVER_CONFIG_FILE]: this.serverConfigFile(),
+      [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile(),
+      ...this.keyPolicyFiles(),
+    };
+  }
+
+  private keyPolicyFiles(): { [name: string]: string } {
+    return this.keyManager.keyPolicy === undefined ? {} : { [KEY_POLICY_FILE]: this.keyManager.keyPolicy };
   }
 
   private serverConfigFile(): string {
@@ -359,6 +369,7 @@ export class SpireServer extends Construct {
       data: {
         [SERVER_CONFIG_FILE]: Lazy.any({ produce: () => this.serverConfigFile() }),
         [CONTROLLER_MANAGER_CONFIG_FILE]: Lazy.any({ produce: () => this.controllerManagerConfigFile() }),
+        ...this.keyPolicyFiles(),
       },
     });
   }
@@ -586,7 +597,7 @@ export class SpireServer extends Construct {
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
-      ['keyManager', this.keyManager._problem()],
+      ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
       ['keyManager', this.checkKeyManagerReplicas()],
       ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),

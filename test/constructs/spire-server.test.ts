@@ -258,7 +258,24 @@ describe('SpireServer high availability', () => {
     expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
   });
 
+  test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
+    const checksum = (stack: ReturnType<typeof buildStack>) => statefulSetOf(stack).spec.template.metadata.annotations['checksum/config'];
+    const stack = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: policy }) });
+    const file: string = stack.server.serverConfig.plugins.KeyManager[0].aws_kms.plugin_data.key_policy_file;
+    const statefulSet = statefulSetOf(stack);
+    const configMount = statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
+    const configVolume = statefulSet.spec.template.spec.volumes.find((v: any) => v.name === configMount.name);
+    const configMap = objects(stack).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name);
+    expect(configMap.data[file.slice(configMount.mountPath.length + 1)]).toBe(policy);
+    const otherPolicy = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: JSON.stringify({ Version: '2012-10-17' }) }) });
+    expect(checksum(otherPolicy)).not.toBe(checksum(stack));
+    expect(Object.keys(objects(ha()).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name).data))
+      .toEqual(['controller-manager-config.yaml', 'server.conf']);
+  });
+
   test.each([
+    [{ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: 'not json' }) }, 'keyManager "not json": a key policy is a JSON object'],
     [{ caSubject: {} }, 'caSubject "{}": an empty CA subject is ignored by SPIRE'],
     [{ caSubject: { country: ['Germany'] } }, 'caSubject "Germany": a certificate\'s country is a two-letter ISO 3166 code'],
     [{ keyManager: KeyManager.awsKms({ region: 'US East' }) }, 'keyManager "US East": an AWS region is a name such as "us-east-2"'],
