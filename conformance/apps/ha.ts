@@ -12,8 +12,20 @@ const [outdir, variant] = process.argv.slice(2);
 
 const variants: { [name: string]: Partial<SpireServerProps> } = {
   'disk': { caKeyType: CaKeyType.EC_P384, caSubject: { country: ['DE'], organization: ['cdk8s-spire-istio conformance'], commonName: 'ha' } },
-  'aws-kms': { keyManager: KeyManager.awsKms({ region: 'eu-central-1', tagBasedKeyDiscovery: true, keyTags: { team: 'identity' } }) },
-  'gcp-kms': { keyManager: KeyManager.gcpKms({ keyRing: 'projects/conformance/locations/europe-west3/keyRings/spire' }) },
+  'aws-kms': {
+    keyManager: KeyManager.awsKms({
+      region: 'eu-central-1',
+      tagBasedKeyDiscovery: true,
+      keyTags: { team: 'identity' },
+      keyPolicy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+    }),
+  },
+  'gcp-kms': {
+    keyManager: KeyManager.gcpKms({
+      keyRing: 'projects/conformance/locations/europe-west3/keyRings/spire',
+      keyPolicy: JSON.stringify({ bindings: [] }),
+    }),
+  },
   'memory': { keyManager: KeyManager.memory(), replicas: 1, caKeyType: CaKeyType.RSA_2048 },
 };
 const settings = variants[variant ?? 'disk'];
