@@ -33,7 +33,7 @@ export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';
-export type { AwsKmsKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
+export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
 export type { SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

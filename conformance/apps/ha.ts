@@ -1,6 +1,6 @@
 // Two SPIRE servers sharing a PostgreSQL datastore, for the `ha` real-server scenario. A second
 // argument picks a key-manager variant whose config is only validated:
-// aws-kms, gcp-kms or memory (one replica, since memory keys die with the pod).
+// aws-kms, gcp-kms, azure-key-vault or memory (one replica, since memory keys die with the pod).
 import { CrdsChart } from '../../lib/charts/crds-chart';
 import { SpireChart } from '../../lib/charts/spire-chart';
 import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
@@ -26,6 +26,7 @@ const variants: { [name: string]: Partial<SpireServerProps> } = {
       keyPolicy: JSON.stringify({ bindings: [] }),
     }),
   },
+  'azure-key-vault': { keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire-conformance.vault.azure.net/', tenantId: 'conformance-tenant' }) },
   'memory': { keyManager: KeyManager.memory(), replicas: 1, caKeyType: CaKeyType.RSA_2048 },
 };
 const settings = variants[variant ?? 'disk'];

@@ -78,6 +78,17 @@ export interface GcpKmsKeyManagerOptions {
   readonly keyPolicy?: string;
 }
 
+/** Settings of the `azure_key_vault` key manager. */
+export interface AzureKeyVaultKeyManagerOptions {
+  /** URI of the Key Vault holding the keys, e.g. `https://spire-keys.vault.azure.net/`. */
+  readonly keyVaultUri: string;
+  /**
+   * Tenant the credential is fetched for, with Workload or Managed Identity.
+   * @default the tenant of the pod's default Azure credential
+   */
+  readonly tenantId?: string;
+}
+
 const DISK_KEYS_FILE = 'keys.json';
 const KEY_IDENTIFIER_FILE = 'kms-key-identifier';
 
@@ -128,6 +139,19 @@ export class KeyManager {
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
       ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
     }), [checkGcpKeyRing(options.keyRing), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+  }
+
+  /**
+   * Keys in Azure Key Vault (`azure_key_vault`); the private keys never leave
+   * it. Each replica's key identifier is kept on its volume, as with `awsKms`.
+   * The plugin authenticates with the pod's default Azure credential.
+   */
+  public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
+    return new KeyManager('azure_key_vault', (dataDir) => ({
+      key_vault_uri: options.keyVaultUri,
+      key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
+      ...(options.tenantId === undefined ? {} : { tenant_id: options.tenantId }),
+    }), [checkKeyVaultUri(options.keyVaultUri)]);
   }
 
   /** SPIRE's name of the plugin. */
@@ -185,6 +209,11 @@ function isJsonObject(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+function checkKeyVaultUri(uri: string): Problem | undefined {
+  if (/^https:\/\/[^/\s]+\/?$/.test(uri)) return undefined;
+  return { value: uri, rule: 'a Key Vault URI is the vault\'s https address', fix: 'use the vault\'s URI, e.g. "https://spire-keys.vault.azure.net/"' };
 }
 
 function checkGcpKeyRing(keyRing: string): Problem | undefined {

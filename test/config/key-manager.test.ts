@@ -40,6 +40,15 @@ describe('KeyManager', () => {
     }]);
   });
 
+  test('azure_key_vault names the vault and keeps the key identifier in the data directory', () => {
+    expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }))).toEqual([{
+      azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net/', key_identifier_file: '/data/kms-key-identifier' } },
+    }]);
+    expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net', tenantId: 't-1' }))).toEqual([{
+      azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net', key_identifier_file: '/data/kms-key-identifier', tenant_id: 't-1' } },
+    }]);
+  });
+
   test('a key policy is given to SPIRE as a file, only when set', () => {
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
     expect(render(KeyManager.awsKms({ region: 'us-east-2', keyPolicy: policy }))).toEqual([{
@@ -60,6 +69,9 @@ describe('KeyManager', () => {
     [KeyManager.gcpKms({ keyRing: 'projects/p/locations/global/keyRings/k' }), undefined],
     [KeyManager.gcpKms({ keyRing: 'projects/p/locations/global/keyRings/k/cryptoKeys/c' }), 'a key ring is named by its resource ID'],
     [KeyManager.awsKms({ region: 'us-east-2', keyPolicy: '{"Version": "2012-10-17"}' }), undefined],
+    [KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }), undefined],
+    [KeyManager.azureKeyVault({ keyVaultUri: 'spire.vault.azure.net' }), 'a Key Vault URI is the vault\'s https address'],
+    [KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/keys/ca' }), 'a Key Vault URI is the vault\'s https address'],
     [KeyManager.awsKms({ region: 'us-east-2', keyPolicy: '{Version: 2012-10-17}' }), 'a key policy is a JSON object'],
     [KeyManager.gcpKms({ keyRing: 'projects/p/locations/global/keyRings/k', keyPolicy: '[]' }), 'a key policy is a JSON object'],
   ])('%j: %s', (keyManager, rule) => {
