@@ -28,7 +28,7 @@ import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 export interface SpireServerOptions extends PodPlacementOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
-  /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
+  /** Name of the StatefulSet, its Service, service account and PodDisruptionBudget; the headless Service is `<name>-headless`. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /**
    * Server replicas. More than one needs an external datastore and a key
@@ -417,7 +417,7 @@ export class SpireServer extends Construct {
       },
     });
     statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    // The StatefulSet adds its own pod selector to the Service it is given, and only that one.
+    // The StatefulSet adds its own pod selector to the Service it is given; it selects by name like the others.
     dropAddressLabel(statefulSet, service);
     selectLabels(service, this.podLabels);
     useRuntimeDefaultSeccomp(statefulSet);
@@ -635,7 +635,7 @@ export class SpireServer extends Construct {
   }
 
   private checkKeyManagerReplicas(): Problem | undefined {
-    if (this.replicas === 1 || this.keyManager.needsVolume) return undefined;
+    if (this.replicas <= 1 || this.keyManager.needsVolume) return undefined;
     return {
       value: this.keyManager.pluginName,
       rule: `with ${this.replicas} replicas, every restart of a replica makes it a new CA key, which must reach every agent and workload through the trust bundle again`,
