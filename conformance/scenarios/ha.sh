@@ -87,6 +87,12 @@ ha_check_validate() {
     echo "  $name: KeyManager $(node -e 'const c = JSON.parse(process.argv[1]); console.log(JSON.stringify(c.plugins.KeyManager), JSON.stringify({ ca_key_type: c.server.ca_key_type, ca_subject: c.server.ca_subject }))' "$(cat "$v/$name.server.conf")")"
     spire_validate server "$bin" "$v/$name.server.conf" valid || failed=1
   done
+  # Every value of the CaKeyType enum, not only the ones the variants use.
+  local key_type
+  for key_type in $(ha_ca_key_types); do
+    ha_changed_copy disk "key-type-$key_type" "c.server.ca_key_type = '$key_type'"
+    spire_validate server "$bin" "$v/key-type-$key_type.server.conf" valid || failed=1
+  done
   ha_broken_copy aws-kms no-region 'delete c.plugins.KeyManager[0].aws_kms.plugin_data.region'
   ha_expect_rejected no-region 'configuration is missing a region' || failed=1
   ha_broken_copy aws-kms reserved-tag 'c.plugins.KeyManager[0].aws_kms.plugin_data.key_tags = { "aws:team": "identity" }'
@@ -102,6 +108,11 @@ ha_check_validate() {
   return $failed
 }
 
+ha_ca_key_types() {
+  (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs -e \
+    "console.log(Object.values(require('./lib/config/key-manager').CaKeyType).join(' '))")
+}
+
 # ha_expect_rejected NAME TEXT: validate must reject broken-NAME.server.conf, for the reason TEXT.
 ha_expect_rejected() {
   local config="$HA_DIR/validate/broken-$1.server.conf" out rc=0
@@ -115,15 +126,18 @@ ha_expect_rejected() {
   fi
 }
 
-# ha_broken_copy VARIANT NAME JS: a copy of the variant's server.conf changed by JS (on `c`).
-ha_broken_copy() {
+# ha_changed_copy VARIANT NAME JS: NAME.server.conf, a copy of the variant's server.conf changed by
+# JS (on `c`).
+ha_changed_copy() {
   node -e '
     const fs = require("fs");
     const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
     eval(process.argv[3]);
     fs.writeFileSync(process.argv[2], JSON.stringify(c, null, 2));
-  ' "$HA_DIR/validate/$1.server.conf" "$HA_DIR/validate/broken-$2.server.conf" "$3"
+  ' "$HA_DIR/validate/$1.server.conf" "$HA_DIR/validate/$2.server.conf" "$3"
 }
+
+ha_broken_copy() { ha_changed_copy "$1" "broken-$2" "$3"; }
 
 # Debian's PostgreSQL, installed when missing; the cluster lives in the scratch directory, owned
 # by the postgres user (the server refuses to run as root), listening on loopback only.
