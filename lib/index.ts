@@ -33,6 +33,8 @@ export type { AffinitySpec, ContainerResourceSpec, PodPlacementOptions, Tolerati
 export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
+export { CaKeyType, KeyManager } from './config/key-manager';
+export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
 export type { SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
 export { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {

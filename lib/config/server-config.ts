@@ -1,4 +1,5 @@
 import { PrometheusEndpoint } from './metrics';
+import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 
 /** Trust bundle formats SPIRE writes and reads. */
@@ -94,6 +95,13 @@ export interface ServerConfigModel {
   readonly jwtSvidTtl?: string;
   /** Undefined: JWT-SVIDs carry no `iss` claim. */
   readonly jwtIssuer?: string;
+  readonly keyManager: KeyManager;
+  /** Where the key manager's policy document is mounted, when it has one. */
+  readonly keyPolicyFile: string;
+  /** Undefined: SPIRE's default (ec-p256). */
+  readonly caKeyType?: CaKeyType;
+  /** Undefined: SPIRE's default subject. */
+  readonly caSubject?: CaSubject;
   readonly agentServiceAccount: ServiceAccountRef;
   readonly psatAudience: string;
   readonly bundle: TrustBundleRef;
@@ -124,10 +132,12 @@ export function renderServerConfig(model: ServerConfigModel): object {
       default_x509_svid_ttl: model.x509SvidTtl,
       default_jwt_svid_ttl: model.jwtSvidTtl,
       jwt_issuer: model.jwtIssuer,
+      ...(model.caKeyType === undefined ? {} : { ca_key_type: model.caKeyType }),
+      ...(model.caSubject === undefined ? {} : { ca_subject: renderCaSubject(model.caSubject) }),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
-      KeyManager: plugin('disk', { keys_path: `${model.dataDir}/keys.json` }),
+      KeyManager: model.keyManager._render(model.dataDir, model.keyPolicyFile),
       NodeAttestor: plugin('k8s_psat', {
         clusters: {
           [model.clusterName]: {

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
+import { CaKeyType, CaSubject, checkCaSubject, KeyManager } from '../config/key-manager';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
@@ -13,7 +14,9 @@ import {
 } from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
-import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
+import {
+  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
+} from '../kube/objects';
 import {
   checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
@@ -27,13 +30,32 @@ import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 export interface SpireServerOptions extends PodPlacementOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
-  /** Name of the StatefulSet, its Service and service account. @default derived from the construct path, unique in the app */
+  /** Name of the StatefulSet, its Service, service account and PodDisruptionBudget; the headless Service is `<name>-headless`. @default derived from the construct path, unique in the app */
   readonly name?: string;
-  /** Server replicas; more than one needs an external datastore. @default 1 */
+  /**
+   * Server replicas. More than one needs an external datastore and a key
+   * manager that keeps each replica's CA key across restarts; they then get a
+   * PodDisruptionBudget and are spread over nodes and zones.
+   * @default 1
+   */
   readonly replicas?: number;
   /** @default ServerDatastore.sqlite(), on a 1Gi PersistentVolumeClaim per replica */
   readonly datastore?: ServerDatastore;
-  /** Size of each replica's data volume (sqlite database and CA keys). @default "1Gi" */
+  /**
+   * Where each replica keeps its CA's private keys.
+   * @default KeyManager.disk(), on the replica's PersistentVolumeClaim
+   */
+  readonly keyManager?: KeyManager;
+  /** Key type of the server CA, X.509 and JWT alike (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
+  readonly caKeyType?: CaKeyType;
+  /** Subject of the server's CA certificates (`ca_subject`). @default SPIRE's own subject */
+  readonly caSubject?: CaSubject;
+  /**
+   * Size of each replica's data volume (sqlite database, CA keys or the
+   * replica's KMS key identifier); there is none with an external datastore
+   * and `KeyManager.memory()`.
+   * @default "1Gi"
+   */
   readonly storageSize?: string;
   /** StorageClass of the data volume. @default the cluster's default StorageClass */
   readonly storageClassName?: string;
@@ -156,6 +178,7 @@ const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
 const SERVER_CONFIG_FILE = 'server.conf';
 const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
+const KEY_POLICY_FILE = 'kms-key-policy.json';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
@@ -188,6 +211,9 @@ export class SpireServer extends Construct {
   public readonly apiSocketPath = `${API_SOCKET_DIR}/api.sock`;
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
+  public readonly keyManager: KeyManager;
+  /** Name of the headless Service that governs the StatefulSet (the replicas' own DNS names). */
+  public readonly headlessServiceName: string;
   public readonly serviceAccount: kplus.ServiceAccount;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
@@ -231,6 +257,8 @@ export class SpireServer extends Construct {
     this.className = props.className ?? `${this.namespace}-spire`;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
+    this.keyManager = props.keyManager ?? KeyManager.disk();
+    this.headlessServiceName = `${this.name}-headless`;
     this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
     this.ignoreNamespaces = props.ignoreNamespaces
       ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
@@ -251,8 +279,9 @@ export class SpireServer extends Construct {
       automountToken: true,
     });
     const config = this.createConfigMap();
-    const service = this.createService();
-    this.statefulSet = this.createStatefulSet(service, config);
+    this.createService();
+    this.statefulSet = this.createStatefulSet(this.createHeadlessService(), config);
+    if (this.replicas > 1) this.createDisruptionBudget();
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
@@ -286,6 +315,10 @@ export class SpireServer extends Construct {
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
       jwtSvidTtl: this.props.jwtSvidTtl,
       jwtIssuer: this.jwtIssuer,
+      keyManager: this.keyManager,
+      keyPolicyFile: `${CONFIG_DIR}/${KEY_POLICY_FILE}`,
+      caKeyType: this.props.caKeyType,
+      caSubject: this.props.caSubject,
       agentServiceAccount: agent.serviceAccount,
       psatAudience: this.psatAudience,
       bundle: agent.bundle,
@@ -347,7 +380,15 @@ export class SpireServer extends Construct {
 
   /** The files of the config volume: what the server and the controller manager read. */
   private configFiles(): { [name: string]: string } {
-    return { [SERVER_CONFIG_FILE]: this.serverConfigFile(), [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile() };
+    return {
+      [SERVER_CONFIG_FILE]: this.serverConfigFile(),
+      [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile(),
+      ...this.keyPolicyFiles(),
+    };
+  }
+
+  private keyPolicyFiles(): { [name: string]: string } {
+    return this.keyManager.keyPolicy === undefined ? {} : { [KEY_POLICY_FILE]: this.keyManager.keyPolicy };
   }
 
   private serverConfigFile(): string {
@@ -364,17 +405,34 @@ export class SpireServer extends Construct {
       data: {
         [SERVER_CONFIG_FILE]: Lazy.any({ produce: () => this.serverConfigFile() }),
         [CONTROLLER_MANAGER_CONFIG_FILE]: Lazy.any({ produce: () => this.controllerManagerConfigFile() }),
+        ...this.keyPolicyFiles(),
       },
     });
   }
 
-  private createService(): kplus.Service {
+  private createService(): void {
     const service = new kplus.Service(this, 'Service', {
       metadata: { name: this.serviceName, namespace: this.namespace },
       ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
     });
     selectLabels(service, this.podLabels);
-    return service;
+  }
+
+  /** A StatefulSet's governing Service must be headless: it gives each replica a stable DNS name. */
+  private createHeadlessService(): kplus.Service {
+    return new kplus.Service(this, 'HeadlessService', {
+      metadata: { name: this.headlessServiceName, namespace: this.namespace },
+      clusterIP: 'None',
+      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
+    });
+  }
+
+  /** Voluntary disruptions (node drains, upgrades) take down one replica at a time. */
+  private createDisruptionBudget(): void {
+    new KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+    });
   }
 
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
@@ -395,18 +453,20 @@ export class SpireServer extends Construct {
       },
     });
     statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    // The StatefulSet adds its own pod selector to the Service it is given.
+    // The StatefulSet adds its own pod selector to the Service it is given; it selects by name like the others.
     dropAddressLabel(statefulSet, service);
+    selectLabels(service, this.podLabels);
     useRuntimeDefaultSeccomp(statefulSet);
     annotateConfigChecksum(statefulSet, () => this.configFiles());
     annotateScrape(statefulSet, this.metrics.endpoint);
     applyPodSpecSettings(statefulSet, this.props);
+    if (this.replicas > 1) spreadOverNodesAndZones(statefulSet, this.podLabels);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
     this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
-    if (this.datastore.isSqlite) {
+    if (this.needsDataVolume) {
       addVolumeClaimTemplate(statefulSet, {
         name: 'spire-data',
         storage: this.props.storageSize ?? '1Gi',
@@ -439,8 +499,8 @@ export class SpireServer extends Construct {
     // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
-    // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
-    if (!this.datastore.isSqlite) {
+    // Otherwise the data volume comes from the StatefulSet's volumeClaimTemplates.
+    if (!this.needsDataVolume) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
     }
     this.mountUpstreamVolumes(container);
@@ -467,6 +527,11 @@ export class SpireServer extends Construct {
       const socketDir = kplus.Volume.fromCsi(this, 'UpstreamWorkloadApi', upstream.workloadApiCsiDriver, { name: 'upstream-agent-socket', readOnly: true });
       container.mount(WORKLOAD_API_DIR, socketDir, { readOnly: true });
     }
+  }
+
+  /** Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys. */
+  private get needsDataVolume(): boolean {
+    return this.datastore.isSqlite || this.keyManager.needsVolume;
   }
 
   private datastoreEnvironment(): Record<string, kplus.EnvValue> {
@@ -607,6 +672,9 @@ export class SpireServer extends Construct {
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
       ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
+      ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
+      ['keyManager', this.checkKeyManagerReplicas()],
+      ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
@@ -639,6 +707,16 @@ export class SpireServer extends Construct {
       };
     }
     return undefined;
+  }
+
+  private checkKeyManagerReplicas(): Problem | undefined {
+    // Under an upstream authority the bundle holds the upstream root, which a new CA key leaves as it is.
+    if (this.replicas <= 1 || this.keyManager.needsVolume || this.upstream !== undefined) return undefined;
+    return {
+      value: this.keyManager.pluginName,
+      rule: `with ${this.replicas} replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key, which must reach every agent and workload through the trust bundle again`,
+      fix: 'use `keyManager: KeyManager.disk()` (keys on each replica\'s volume) or a cloud KMS key manager, or give the server an upstream authority',
+    };
   }
 }
 

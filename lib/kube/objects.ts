@@ -11,8 +11,10 @@ import { pointerKey } from './pod-template';
 
 export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
+  IntOrString,
   KubeCsiDriver,
   KubeCustomResourceDefinition,
+  KubePodDisruptionBudget,
   KubeValidatingWebhookConfiguration,
   Quantity,
 } from 'cdk8s-plus-27/lib/imports/k8s';
@@ -78,6 +80,29 @@ export function changeRendered(construct: IConstruct, change: (rendered: any) =>
     change(rendered);
     return rendered;
   };
+}
+
+/**
+ * Spreads the replicas over nodes and zones. Two replicas on one node are not
+ * highly available, so a node takes a second one only once every node the
+ * pods may run on holds one (DoNotSchedule). Taints are honoured so that a
+ * tainted node, e.g. a control plane, does not count as an empty node and
+ * block the rest. Zones are preferred, not required (ScheduleAnyway): nodes
+ * without a zone label, as in single-zone or on-premises clusters, would
+ * otherwise take no replica at all.
+ */
+export function spreadOverNodesAndZones(workload: IConstruct, podLabels: { [key: string]: string }): void {
+  const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable,
+    nodeTaintsPolicy: 'Honor',
+    labelSelector: { matchLabels: podLabels },
+  });
+  ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+    constraint('kubernetes.io/hostname', 'DoNotSchedule'),
+    constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'),
+  ]));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { KeyManager } from '../../lib/config/key-manager';
 import { renderServerConfig, ServerConfigModel, BundleFormat } from '../../lib/config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../../lib/config/spire-config';
 import { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
@@ -17,6 +18,8 @@ const model: ServerConfigModel = {
   logLevel: LogLevel.INFO,
   caTtl: '24h',
   x509SvidTtl: '1h',
+  keyManager: KeyManager.disk(),
+  keyPolicyFile: '/run/spire/config/kms-key-policy.json',
   agentServiceAccount: { namespace: 'spire-agent', name: 'spire-agent' },
   psatAudience: 'spire-server',
   bundle: { namespace: 'spire-agent', configMapName: 'bundle', key: 'bundle.spiffe', format: BundleFormat.SPIFFE },

@@ -1,4 +1,5 @@
 import { Metrics } from '../../lib/config/metrics';
+import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
@@ -46,7 +47,6 @@ describe('SpireServer validation', () => {
     const yaml = app.synthYaml();
     expect(JSON.stringify(server.serverConfig)).toContain('"connection_string":"${SPIRE_DATASTORE_CONNECTION_STRING}"');
     expect(yaml).toContain('secretKeyRef');
-    expect(yaml).not.toContain('volumeClaimTemplates');
   });
 
   test.each([
@@ -270,5 +270,112 @@ describe('SpireServer upstream authority', () => {
   test('a cert-manager upstream without an issuer is rejected, naming the server and the option', () => {
     const upstreamAuthority = UpstreamAuthority.certManager({ issuerName: '', namespace: 'pki' });
     expect(errorsWith({ upstreamAuthority })).toEqual([expect.stringContaining('[spire/Server] upstreamAuthority.issuerName "": the cert-manager Issuer or ClusterIssuer')]);
+  });
+});
+
+describe('SpireServer high availability', () => {
+  const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
+  const ha = (server: StackOverrides['server'] = {}) => buildStack({ server: { replicas: 2, datastore: postgres, ...server } });
+  const objects = (stack: ReturnType<typeof buildStack>) => stack.chart.toJson();
+  const statefulSetOf = (stack: ReturnType<typeof buildStack>) => objects(stack).find((o: any) => o.kind === 'StatefulSet');
+  const dataMount = (statefulSet: any) => statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.mountPath === '/run/spire/data');
+  const claimNames = (statefulSet: any) => (statefulSet.spec.volumeClaimTemplates ?? []).map((c: any) => c.metadata.name);
+
+  test('with an external datastore the disk key manager still keeps its keys on the replica\'s claim', () => {
+    const stack = ha();
+    const statefulSet = statefulSetOf(stack);
+    expect(claimNames(statefulSet)).toEqual(['spire-data']);
+    expect(dataMount(statefulSet).name).toBe('spire-data');
+    expect(statefulSet.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain('spire-data');
+    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ disk: { plugin_data: { keys_path: '/run/spire/data/keys.json' } } }]);
+  });
+
+  test('the memory key manager with an external datastore keeps nothing, so there is no claim', () => {
+    const stack = buildStack({ server: { datastore: postgres, keyManager: KeyManager.memory() } });
+    const statefulSet = statefulSetOf(stack);
+    expect(claimNames(statefulSet)).toEqual([]);
+    expect(statefulSet.spec.template.spec.volumes.find((v: any) => v.name === dataMount(statefulSet).name).emptyDir).toEqual({});
+    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ memory: { plugin_data: {} } }]);
+  });
+
+  test('the memory key manager with more than one replica is rejected, naming the fix', () => {
+    const errors = synthErrors(ha({ keyManager: KeyManager.memory() }).app);
+    expect(errors).toEqual([expect.stringContaining('keyManager "memory": with 2 replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key')]);
+    expect(errors[0]).toContain('KeyManager.disk()');
+    expect(errors[0]).toContain('upstream authority');
+    expect(synthErrors(buildStack({ server: { keyManager: KeyManager.memory() } }).app)).toEqual([]);
+  });
+
+  test('the memory key manager may serve replicas under an upstream authority, whose root the bundle keeps', () => {
+    const upstreamAuthority = UpstreamAuthority.disk({ secretName: 'corp-ca' });
+    expect(synthErrors(ha({ keyManager: KeyManager.memory(), upstreamAuthority }).app)).toEqual([]);
+  });
+
+  test('replicas get a PodDisruptionBudget that selects exactly the server pods', () => {
+    const stack = ha();
+    const budgets = objects(stack).filter((o: any) => o.kind === 'PodDisruptionBudget');
+    expect(budgets).toEqual([expect.objectContaining({ apiVersion: 'policy/v1' })]);
+    expect(budgets[0].spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: stack.server.podLabels } });
+    expect(statefulSetOf(stack).spec.template.metadata.labels).toEqual(expect.objectContaining(stack.server.podLabels));
+    expect(objects(buildStack()).filter((o: any) => o.kind === 'PodDisruptionBudget')).toEqual([]);
+  });
+
+  test('replicas spread over nodes (required) and zones (preferred), counting only server pods', () => {
+    const stack = ha();
+    const constraints = statefulSetOf(stack).spec.template.spec.topologySpreadConstraints;
+    expect(constraints.map((c: any) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
+      ['kubernetes.io/hostname', 'DoNotSchedule', 1],
+      ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
+    ]);
+    for (const constraint of constraints) expect(constraint.labelSelector).toEqual({ matchLabels: stack.server.podLabels });
+    expect(statefulSetOf(buildStack()).spec.template.spec.topologySpreadConstraints).toBeUndefined();
+  });
+
+  test('the StatefulSet is governed by a headless Service selecting its pods; agents keep the ClusterIP Service', () => {
+    const stack = ha();
+    const services = objects(stack).filter((o: any) => o.kind === 'Service');
+    const governing = services.find((s: any) => s.metadata.name === statefulSetOf(stack).spec.serviceName);
+    expect(governing.metadata.name).toBe(stack.server.headlessServiceName);
+    expect(governing.spec.clusterIP).toBe('None');
+    expect(governing.spec.selector).toEqual(stack.server.podLabels);
+    const agentFacing = services.find((s: any) => s.metadata.name === stack.server.serviceName);
+    expect(agentFacing.spec.clusterIP).toBeUndefined();
+    expect(stack.server.address.startsWith(`${agentFacing.metadata.name}.`)).toBe(true);
+  });
+
+  test('CA key type and subject are written only when set, in SPIRE\'s own shape', () => {
+    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_key_type');
+    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_subject');
+    const { server } = buildStack({
+      server: { caKeyType: CaKeyType.EC_P384, caSubject: { country: ['DE'], organization: ['Example'], commonName: 'spire-ca' } },
+    });
+    expect(server.serverConfig.server.ca_key_type).toBe('ec-p384');
+    expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
+  });
+
+  test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
+    const checksum = (stack: ReturnType<typeof buildStack>) => statefulSetOf(stack).spec.template.metadata.annotations['checksum/config'];
+    const stack = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: policy }) });
+    const file: string = stack.server.serverConfig.plugins.KeyManager[0].aws_kms.plugin_data.key_policy_file;
+    const statefulSet = statefulSetOf(stack);
+    const configMount = statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
+    const configVolume = statefulSet.spec.template.spec.volumes.find((v: any) => v.name === configMount.name);
+    const configMap = objects(stack).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name);
+    expect(configMap.data[file.slice(configMount.mountPath.length + 1)]).toBe(policy);
+    const otherPolicy = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: JSON.stringify({ Version: '2012-10-17' }) }) });
+    expect(checksum(otherPolicy)).not.toBe(checksum(stack));
+    expect(Object.keys(objects(ha()).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name).data))
+      .toEqual(['controller-manager-config.yaml', 'server.conf']);
+  });
+
+  test.each([
+    [{ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: 'not json' }) }, 'keyManager "not json": a key policy is a JSON object'],
+    [{ caSubject: {} }, 'caSubject "{}": an empty CA subject is ignored by SPIRE'],
+    [{ caSubject: { country: ['Germany'] } }, 'caSubject "Germany": a certificate\'s country is a two-letter ISO 3166 code'],
+    [{ keyManager: KeyManager.awsKms({ region: 'US East' }) }, 'keyManager "US East": an AWS region is a name such as "us-east-2"'],
+    [{ keyManager: KeyManager.gcpKms({ keyRing: 'spire-keys' }) }, 'keyManager "spire-keys": a key ring is named by its resource ID'],
+  ])('%j is rejected (%s)', (bad, message) => {
+    expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
   });
 });

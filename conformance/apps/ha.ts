@@ -1,0 +1,47 @@
+// Two SPIRE servers sharing a PostgreSQL datastore, for the `ha` real-server scenario. A second
+// argument picks a key-manager variant whose config is only validated:
+// aws-kms, gcp-kms, azure-key-vault or memory (one replica, since memory keys die with the pod).
+import { CrdsChart } from '../../lib/charts/crds-chart';
+import { SpireChart } from '../../lib/charts/spire-chart';
+import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
+import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
+import { SpireServerProps } from '../../lib/constructs/spire-server';
+
+const [outdir, variant] = process.argv.slice(2);
+
+const variants: { [name: string]: Partial<SpireServerProps> } = {
+  'disk': { caKeyType: CaKeyType.EC_P384, caSubject: { country: ['DE'], organization: ['cdk8s-spire-istio conformance'], commonName: 'ha' } },
+  'aws-kms': {
+    keyManager: KeyManager.awsKms({
+      region: 'eu-central-1',
+      tagBasedKeyDiscovery: true,
+      keyTags: { team: 'identity' },
+      keyPolicy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+    }),
+  },
+  'gcp-kms': {
+    keyManager: KeyManager.gcpKms({
+      keyRing: 'projects/conformance/locations/europe-west3/keyRings/spire',
+      keyPolicy: JSON.stringify({ bindings: [] }),
+    }),
+  },
+  'azure-key-vault': { keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire-conformance.vault.azure.net/', tenantId: 'conformance-tenant' }) },
+  'memory': { keyManager: KeyManager.memory(), replicas: 1, caKeyType: CaKeyType.RSA_2048 },
+};
+const settings = variants[variant ?? 'disk'];
+if (settings === undefined) throw new Error(`unknown variant ${variant}; one of ${Object.keys(variants).join(', ')}`);
+
+const app = new SpireIstioApp({ outdir });
+const crds = new CrdsChart(app, 'crds');
+const spire = new SpireChart(app, 'spire', {
+  server: {
+    trustDomain: 'ha.test',
+    clusterName: 'ha-cluster',
+    replicas: 2,
+    datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-datastore', key: 'connection-string' }),
+    ...settings,
+  },
+});
+spire.addDependency(crds);
+app.synth();

@@ -1,0 +1,397 @@
+# shellcheck shell=bash
+# Scenario `ha`: two real spire-server processes run the synthesized high-availability config
+# (conformance/apps/ha.ts: two replicas, PostgreSQL datastore, disk key manager) against a real
+# PostgreSQL, with paths and ports remapped into a scratch directory on loopback. Sourced by
+# conformance/run.sh, which provides WORK, run_check, synth_app and the tool locations.
+
+HA_TRUST_DOMAIN=ha.test
+HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory)
+
+scenario_ha() {
+  HA_DIR="$WORK/ha"
+  synth_app ha
+  local variant
+  for variant in "${HA_KEY_MANAGER_VARIANTS[@]}"; do ha_synth_variant "$variant"; done
+  # The suite's own EXIT trap still runs; the processes started here are stopped before it.
+  trap "ha_stop_all; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+
+  run_check "ha: replicas, headless Service, disruption budget, spread, claims" ha_check_layout
+  run_check "ha: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION)" ha_check_kubectl_validate
+  run_check "ha: spire-server validate on every key manager, CA key type and subject" ha_check_validate
+  run_check "ha: PostgreSQL runs" ha_start_postgres
+  run_check "ha: two servers on one database are healthy" ha_check_two_servers
+  run_check "ha: an entry created through one server is read through the other" ha_check_shared_entry
+  run_check "ha: the trust bundle holds both servers' CA keys" ha_check_bundle
+  run_check "ha: a restarted server keeps its CA key; one without its keys.json does not" ha_check_restart
+  run_check "ha: a wrong connection string fails with SPIRE's own error" ha_check_wrong_connection_string
+
+  ha_stop_all
+}
+
+ha_synth_variant() {
+  local name="$1" out="$HA_DIR/$1/dist"
+  mkdir -p "$out"
+  echo "synth: ha $name (conformance/apps/ha.ts, key manager variant)"
+  if ! (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs conformance/apps/ha.ts "$out" "$name") >"$HA_DIR/$name/synth.log" 2>&1; then
+    cat "$HA_DIR/$name/synth.log" >&2
+    die "conformance app ha did not synthesize variant $name"
+  fi
+}
+
+ha_lib() { node "$CONFORMANCE_DIR/lib/ha.js" "$@"; }
+
+ha_check_layout() {
+  local layout
+  layout="$(ha_lib ha-layout "$HA_DIR/dist")"
+  echo "seen: $layout"
+  node -e '
+    const l = JSON.parse(process.argv[1]);
+    const problems = [];
+    if (l.replicas !== 2) problems.push(`replicas ${l.replicas}, expected 2`);
+    if (!l.headless) problems.push(`serviceName ${l.serviceName} is not a headless Service of the output`);
+    if (l.budgets.length !== 1 || JSON.parse(l.budgets[0]).maxUnavailable !== 1) problems.push(`PodDisruptionBudgets ${l.budgets}, expected one with maxUnavailable 1`);
+    if (l.spread.join() !== "kubernetes.io/hostname=DoNotSchedule,topology.kubernetes.io/zone=ScheduleAnyway") problems.push(`spread ${l.spread}`);
+    if (l.claims.join() !== "spire-data") problems.push(`claims ${l.claims}: the disk key manager needs the replica volume even with an external datastore`);
+    if (problems.length) { console.log(`FAIL: ${problems.join("; ")}`); process.exit(1); }
+  ' "$layout"
+  echo "ok: 2 replicas governed by headless Service, one PodDisruptionBudget, spread over nodes and zones, a claim per replica for the CA keys"
+  local datastore
+  datastore="$(ha_lib datastore "$HA_DIR/dist")"
+  echo "ok: datastore $(json_field "$datastore" databaseType), connection string from \$$(json_field "$datastore" variable) set from a Secret"
+  printf '%s' "$(json_field "$datastore" variable)" >"$HA_DIR/connection-string-variable"
+}
+
+ha_check_kubectl_validate() {
+  local dir crds="$HA_DIR/crds" files=()
+  for dir in "$HA_DIR/dist" "${HA_KEY_MANAGER_VARIANTS[@]/#/$HA_DIR/}"; do
+    [[ "$dir" == "$HA_DIR/dist" ]] || dir="$dir/dist"
+    node "$CONFORMANCE_DIR/lib/extract.js" crds "$dir" "$crds" >/dev/null
+    files+=("$dir"/*.k8s.yaml)
+  done
+  "$(kubectl_validate_bin)" "${files[@]}" --local-crds "$crds" --version "$KUBERNETES_SCHEMA_VERSION" 2>&1 | sed 's/^/  /'
+  [[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "FAIL: kubectl-validate reported errors"; return 1; }
+  echo "ok: ${#files[@]} files valid, PodDisruptionBudget and topologySpreadConstraints included"
+}
+
+# The synthesized configs as they are, then copies with one deliberate mistake each, which SPIRE
+# must reject: they prove that validate looks at the value.
+ha_check_validate() {
+  local bin failed=0 name v="$HA_DIR/validate"
+  bin="$(spire_server_bin)"
+  mkdir -p "$v"
+  for name in disk "${HA_KEY_MANAGER_VARIANTS[@]}"; do
+    local dist="$HA_DIR/$name/dist"
+    [[ "$name" == disk ]] && dist="$HA_DIR/dist"
+    node "$CONFORMANCE_DIR/lib/extract.js" spire-configs "$dist" "$v/$name" >/dev/null
+    cp "$v/$name/server.conf" "$v/$name.server.conf"
+    echo "  $name: KeyManager $(node -e 'const c = JSON.parse(process.argv[1]); console.log(JSON.stringify(c.plugins.KeyManager), JSON.stringify({ ca_key_type: c.server.ca_key_type, ca_subject: c.server.ca_subject }))' "$(cat "$v/$name.server.conf")")"
+    spire_validate server "$bin" "$v/$name.server.conf" valid || failed=1
+  done
+  # Every value of the CaKeyType enum, not only the ones the variants use.
+  local key_type
+  for key_type in $(ha_ca_key_types); do
+    ha_changed_copy disk "key-type-$key_type" "c.server.ca_key_type = '$key_type'"
+    spire_validate server "$bin" "$v/key-type-$key_type.server.conf" valid || failed=1
+  done
+  ha_broken_copy aws-kms no-region 'delete c.plugins.KeyManager[0].aws_kms.plugin_data.region'
+  ha_expect_rejected no-region 'configuration is missing a region' || failed=1
+  ha_broken_copy aws-kms reserved-tag 'c.plugins.KeyManager[0].aws_kms.plugin_data.key_tags = { "aws:team": "identity" }'
+  ha_expect_rejected reserved-tag "uses reserved prefix 'aws:'" || failed=1
+  ha_broken_copy gcp-kms no-key-ring 'delete c.plugins.KeyManager[0].gcp_kms.plugin_data.key_ring'
+  ha_expect_rejected no-key-ring 'configuration is missing the key ring' || failed=1
+  ha_broken_copy azure-key-vault no-vault-uri 'delete c.plugins.KeyManager[0].azure_key_vault.plugin_data.key_vault_uri'
+  ha_expect_rejected no-vault-uri 'configuration is missing the Key Vault URI' || failed=1
+  ha_broken_copy disk unknown-key-type 'c.server.ca_key_type = "ec-p521"'
+  ha_expect_rejected unknown-key-type 'key type "ec-p521" is unknown' || failed=1
+  ha_broken_copy disk misspelled-subject-key 'c.server.ca_subject.organisation = c.server.ca_subject.organization; delete c.server.ca_subject.organization'
+  ha_expect_rejected misspelled-subject-key 'unknown configuration detected' || failed=1
+  return $failed
+}
+
+ha_ca_key_types() {
+  (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs -e \
+    "console.log(Object.values(require('./lib/config/key-manager').CaKeyType).join(' '))")
+}
+
+# ha_expect_rejected NAME TEXT: validate must reject broken-NAME.server.conf, for the reason TEXT.
+ha_expect_rejected() {
+  local config="$HA_DIR/validate/broken-$1.server.conf" out rc=0
+  out="$("$(spire_server_bin)" validate -config "$config" 2>&1)" || rc=$?
+  if [[ $rc -ne 0 && "$out" == *"$2"* ]]; then
+    echo "ok: spire-server validate rejects $(basename "$config"): $(grep -F -- "$2" <<<"$out" | sed 's/^[[:space:]]*//')"
+  else
+    echo "FAIL: spire-server validate on $(basename "$config") exited $rc, expected a rejection saying: $2"
+    sed 's/^/    /' <<<"$out"
+    return 1
+  fi
+}
+
+# ha_changed_copy VARIANT NAME JS: NAME.server.conf, a copy of the variant's server.conf changed by
+# JS (on `c`).
+ha_changed_copy() {
+  node -e '
+    const fs = require("fs");
+    const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    eval(process.argv[3]);
+    fs.writeFileSync(process.argv[2], JSON.stringify(c, null, 2));
+  ' "$HA_DIR/validate/$1.server.conf" "$HA_DIR/validate/$2.server.conf" "$3"
+}
+
+ha_broken_copy() { ha_changed_copy "$1" "broken-$2" "$3"; }
+
+# Debian's PostgreSQL, installed when missing; the cluster lives in the scratch directory, owned
+# by the postgres user (the server refuses to run as root), listening on loopback only.
+ha_postgres_bin() {
+  local found
+  found="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "$found" ]] && echo "$found"
+}
+
+ha_as_postgres() {
+  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ha_free_ports() {
+  node -e '
+    const net = require("net");
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((done) => s.listen(0, "127.0.0.1", () => done(s.address().port)))))
+      .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
+  ' "$1"
+}
+
+ha_start_postgres() {
+  local bin
+  bin="$(ha_postgres_bin)" || true
+  if [[ -z "$bin" ]]; then
+    [[ $EUID -eq 0 ]] || { echo "FAIL: PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql"; return 1; }
+    echo "installing Debian's postgresql package"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >"$HA_DIR/apt.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >>"$HA_DIR/apt.log" 2>&1 || { tail -n 20 "$HA_DIR/apt.log"; return 1; }
+    bin="$(ha_postgres_bin)"
+  fi
+  local pg="$HA_DIR/postgres" port
+  port="$(ha_free_ports 1)"
+  mkdir -p "$pg"
+  # The postgres user must reach its directories inside the suite's private scratch directory.
+  chmod a+x "$WORK" "$HA_DIR"
+  [[ $EUID -eq 0 ]] && chown postgres "$pg"
+  ha_as_postgres "$bin/initdb" -D "$pg/data" -A trust -U postgres >"$HA_DIR/initdb.log" 2>&1 || { cat "$HA_DIR/initdb.log"; return 1; }
+  ha_as_postgres "$bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $pg" start >"$HA_DIR/pg_ctl.log" 2>&1 || { cat "$HA_DIR/pg_ctl.log" "$pg/log"; return 1; }
+  echo "$bin" >"$HA_DIR/postgres-bin"
+  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE spire' >/dev/null
+  echo "host=127.0.0.1 port=$port user=postgres dbname=spire sslmode=disable" >"$HA_DIR/connection-string"
+  echo "ok: $("$bin/postgres" --version) on 127.0.0.1:$port, database spire created"
+}
+
+# ha_start_server NAME: a server from its remapped copy, with the container's own args after `run`.
+ha_start_server() {
+  local name="$1" dir="$HA_DIR/servers/$1" args
+  mapfile -t args <"$dir/args"
+  env "$(cat "$HA_DIR/connection-string-variable")=$(cat "${2:-$HA_DIR/connection-string}")" \
+    "$(spire_server_bin)" run "${args[@]}" >>"$dir/log" 2>&1 &
+  echo $! >"$dir/pid"
+}
+
+# ha_wait_healthy NAME: up to 90 s for `healthcheck` over the server's API socket and its /ready.
+ha_wait_healthy() {
+  local dir="$HA_DIR/servers/$1" i
+  for ((i = 0; i < 90; i++)); do
+    if "$(spire_server_bin)" healthcheck -socketPath "$(cat "$dir/socket_path")" >/dev/null 2>&1 &&
+      curl -fsS "http://127.0.0.1:$(cat "$dir/health_port")/ready" >/dev/null 2>&1; then
+      echo "ok: server $1 healthy after ${i}s: $("$(spire_server_bin)" healthcheck -socketPath "$(cat "$dir/socket_path")" 2>&1), /ready on port $(cat "$dir/health_port")"
+      return 0
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+    sleep 1
+  done
+  echo "FAIL: server $1 not healthy; its log ends:"
+  tail -n 20 "$dir/log" | sed 's/^/    /'
+  return 1
+}
+
+ha_stop_server() {
+  local pid_file="$HA_DIR/servers/$1/pid" pid
+  [[ -f "$pid_file" ]] || return 0
+  pid="$(cat "$pid_file")"
+  rm -f "$pid_file"
+  kill "$pid" 2>/dev/null || return 0
+  local i
+  for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+ha_stop_all() {
+  local dir
+  for dir in "$HA_DIR"/servers/*/; do [[ -d "$dir" ]] && ha_stop_server "$(basename "$dir")"; done
+  if [[ -f "$HA_DIR/postgres-bin" && -f "$HA_DIR/postgres/data/postmaster.pid" ]]; then
+    ha_as_postgres "$(cat "$HA_DIR/postgres-bin")/pg_ctl" -D "$HA_DIR/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+# ha_copy NAME: the remapped copy of the synthesized server, on its own free ports.
+ha_copy() {
+  local dir="$HA_DIR/servers/$1" ports
+  mkdir -p "$dir"
+  read -r -a ports <<<"$(ha_free_ports 3)"
+  echo "server $1, remapped:"
+  ha_lib server-copy "$HA_DIR/dist" "$dir" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$HA_DIR/kubeconfig"
+  echo "${ports[1]}" >"$dir/health_port"
+}
+
+# The bundle publisher's kubeconfig: an API server nobody listens on.
+ha_write_kubeconfig() {
+  cat >"$HA_DIR/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]
+contexts: [{ name: none, context: { cluster: none, user: none } }]
+users: [{ name: none, user: {} }]
+current-context: none
+EOF
+}
+
+# As the StatefulSet's OrderedReady policy does, the second replica starts once the first is
+# ready, so only one of them creates the database schema.
+ha_check_two_servers() {
+  [[ -f "$HA_DIR/connection-string" ]] || { echo "FAIL: no database"; return 1; }
+  ha_write_kubeconfig
+  ha_copy a
+  ha_copy b
+  ha_start_server a
+  ha_wait_healthy a
+  ha_start_server b
+  ha_wait_healthy b
+}
+
+ha_socket() { cat "$HA_DIR/servers/$1/socket_path"; }
+
+ha_check_shared_entry() {
+  local bin out id
+  bin="$(spire_server_bin)"
+  out="$("$bin" entry create -socketPath "$(ha_socket a)" -parentID "spiffe://$HA_TRUST_DOMAIN/conformance/parent" \
+    -spiffeID "spiffe://$HA_TRUST_DOMAIN/conformance/shared" -selector unix:uid:4242 2>&1)"
+  id="$(awk '/^Entry ID/ { print $NF; exit }' <<<"$out")"
+  [[ -n "$id" ]] || { echo "FAIL: entry create through server a printed no Entry ID:"; sed 's/^/    /' <<<"$out"; return 1; }
+  echo "ok: entry $id created through server a"
+  out="$("$bin" entry show -socketPath "$(ha_socket b)" -entryID "$id" 2>&1)"
+  sed 's/^/    b: /' <<<"$out"
+  grep -q "SPIFFE ID *: spiffe://$HA_TRUST_DOMAIN/conformance/shared" <<<"$out" ||
+    { echo "FAIL: server b does not show entry $id"; return 1; }
+  echo "ok: server b shows entry $id with SPIFFE ID spiffe://$HA_TRUST_DOMAIN/conformance/shared"
+}
+
+# The public key of each server's current CA key (from its disk key manager's keys.json) must be
+# an X.509 authority of the bundle both servers serve. Each server adds its key to the shared
+# bundle when it prepares it; the other sees it at its next cache refresh, so this waits a while.
+ha_server_keys() { ha_lib disk-key-fingerprints "$HA_DIR/servers/$1/data/keys.json" | awk -F'\t' '$1 ~ /^x509-CA-/ { print $2 }' | sort; }
+
+ha_bundle_keys() {
+  "$(spire_server_bin)" bundle show -socketPath "$(ha_socket "$1")" -format spiffe >"$HA_DIR/bundle-$1.json" 2>&1 || { cat "$HA_DIR/bundle-$1.json"; return 1; }
+  ha_lib bundle-authorities "$HA_DIR/bundle-$1.json" | sort
+}
+
+ha_missing_keys() {
+  local bundle
+  bundle="$(ha_bundle_keys "$1")" || return 2
+  comm -23 <(sort "$HA_DIR"/servers/{a,b}/x509-keys) <(echo "$bundle")
+}
+
+ha_check_bundle() {
+  local name
+  for name in a b; do
+    ha_server_keys "$name" >"$HA_DIR/servers/$name/x509-keys"
+    [[ -s "$HA_DIR/servers/$name/x509-keys" ]] || { echo "FAIL: server $name's keys.json holds no X.509 CA key"; return 1; }
+    echo "server $name X.509 CA keys (keys.json, public key SHA-256 prefix): $(tr '\n' ' ' <"$HA_DIR/servers/$name/x509-keys")"
+  done
+  if cmp -s "$HA_DIR/servers/a/x509-keys" "$HA_DIR/servers/b/x509-keys"; then
+    echo "FAIL: both servers hold the same CA key"
+    return 1
+  fi
+  local i missing
+  for name in a b; do
+    for ((i = 0; i < 30; i++)); do
+      missing="$(ha_missing_keys "$name")" || return 1
+      [[ -z "$missing" ]] && break
+      sleep 1
+    done
+    echo "bundle served by $name: $(ha_bundle_keys "$name" | tr '\n' ' ')"
+    [[ -z "$missing" ]] || { echo "FAIL: the bundle served by $name lacks the CA keys $missing"; return 1; }
+    echo "ok: the bundle served by $name holds the CA keys of both servers"
+  done
+  ha_bundle_keys a >"$HA_DIR/bundle-before-restart"
+  local authority
+  authority="$(openssl x509 -noout -subject -text -in <(ha_first_authority_pem a) 2>/dev/null | grep -E 'subject=|ASN1 OID' | tr -s ' ' | tr '\n' ' ')"
+  echo "ok: a CA certificate of the bundle: $authority"
+}
+
+ha_first_authority_pem() {
+  "$(spire_server_bin)" bundle show -socketPath "$(ha_socket "$1")" -format pem | awk '/BEGIN/ { n++ } n == 1'
+}
+
+ha_check_restart() {
+  [[ -f "$HA_DIR/bundle-before-restart" ]] || { echo "FAIL: no bundle from before the restart"; return 1; }
+  local keys_file="$HA_DIR/servers/a/data/keys.json" before after
+  before="$(sha256sum "$keys_file" | cut -c1-16)"
+  ha_stop_server a
+  echo "server a stopped; keys.json sha256 $before"
+  ha_start_server a
+  ha_wait_healthy a
+  after="$(sha256sum "$keys_file" | cut -c1-16)"
+  [[ "$before" == "$after" ]] || { echo "FAIL: keys.json changed across the restart: $before -> $after"; return 1; }
+  echo "ok: keys.json unchanged across the restart ($after)"
+  ha_server_keys a | cmp -s - "$HA_DIR/servers/a/x509-keys" || { echo "FAIL: server a's X.509 CA keys changed: $(ha_server_keys a | tr '\n' ' ')"; return 1; }
+  sleep 2
+  local bundle
+  bundle="$(ha_bundle_keys b)"
+  echo "bundle served by b after the restart: $(tr '\n' ' ' <<<"$bundle")"
+  [[ "$bundle" == "$(cat "$HA_DIR/bundle-before-restart")" ]] ||
+    { echo "FAIL: the bundle changed across the restart (before: $(tr '\n' ' ' <"$HA_DIR/bundle-before-restart"))"; return 1; }
+  echo "ok: no new authority in the bundle: $(wc -l <<<"$bundle") X.509 authorities before and after"
+  ha_check_restart_without_keys
+}
+
+# The must-fail counterpart: server b restarted without its keys.json, as on the emptyDir the data
+# directory was with an external datastore, makes a new CA key that the bundle gains.
+ha_check_restart_without_keys() {
+  ha_stop_server b
+  mv "$HA_DIR/servers/b/data/keys.json" "$HA_DIR/servers/b/keys.json.removed"
+  ha_start_server b
+  ha_wait_healthy b
+  local bundle i
+  for ((i = 0; i < 30; i++)); do
+    bundle="$(ha_bundle_keys a)"
+    [[ "$bundle" != "$(cat "$HA_DIR/bundle-before-restart")" ]] && break
+    sleep 1
+  done
+  echo "bundle served by a after b restarted without keys.json: $(tr '\n' ' ' <<<"$bundle")"
+  [[ "$(wc -l <<<"$bundle")" -gt "$(wc -l <"$HA_DIR/bundle-before-restart")" ]] ||
+    { echo "FAIL: losing keys.json did not add an authority, so the check above could not see a lost key"; return 1; }
+  echo "ok: without its keys.json server b made CA key $(ha_server_keys b | tr '\n' ' ')and the bundle grew to $(wc -l <<<"$bundle") authorities"
+}
+
+# A copy of server b with a connection string naming a database that does not exist must stop
+# with the error SPIRE's sql datastore reports.
+ha_check_wrong_connection_string() {
+  [[ -f "$HA_DIR/connection-string" ]] || { echo "FAIL: no database"; return 1; }
+  ha_copy wrong >/dev/null
+  sed 's/dbname=spire/dbname=spire_missing/' "$HA_DIR/connection-string" >"$HA_DIR/wrong-connection-string"
+  echo "connection string of the copy: $(cat "$HA_DIR/wrong-connection-string")"
+  ha_start_server wrong "$HA_DIR/wrong-connection-string"
+  local pid i rc
+  pid="$(cat "$HA_DIR/servers/wrong/pid")"
+  for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "FAIL: the server with a wrong connection string still runs after 30 s"
+    return 1
+  fi
+  wait "$pid" && rc=0 || rc=$?
+  rm -f "$HA_DIR/servers/wrong/pid"
+  local error
+  error="$(grep -m1 -E 'level=error.*datastore' "$HA_DIR/servers/wrong/log" || true)"
+  echo "spire-server exited $rc: $error"
+  [[ $rc -ne 0 && "$error" == *'database \"spire_missing\" does not exist'* ]] ||
+    { echo "FAIL: expected a non-zero exit with SPIRE's datastore error; log:"; sed 's/^/    /' "$HA_DIR/servers/wrong/log"; return 1; }
+  echo "ok: the wrong connection string fails at start with SPIRE's own error"
+}

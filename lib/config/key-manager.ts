@@ -1,0 +1,226 @@
+import { Problem } from '../validation/rules';
+import { PluginSection, plugin } from './spire-config';
+
+/** Key types SPIRE's server CA can use (`ca_key_type`); it also sets the JWT signing key type. */
+export enum CaKeyType {
+  RSA_2048 = 'rsa-2048',
+  RSA_4096 = 'rsa-4096',
+  EC_P256 = 'ec-p256',
+  EC_P384 = 'ec-p384',
+}
+
+/** The subject of the server's CA certificates (`ca_subject`). */
+export interface CaSubject {
+  /** Two-letter ISO 3166 country codes. @default none */
+  readonly country?: string[];
+  /** @default none */
+  readonly organization?: string[];
+  /** @default none */
+  readonly commonName?: string;
+}
+
+/** The `ca_subject` block; SPIRE falls back to its own subject when the block is empty. */
+export function renderCaSubject(subject: CaSubject): object {
+  return {
+    ...(subject.country?.length ? { country: subject.country } : {}),
+    ...(subject.organization?.length ? { organization: subject.organization } : {}),
+    ...(subject.commonName ? { common_name: subject.commonName } : {}),
+  };
+}
+
+export function checkCaSubject(subject: CaSubject): Problem[] {
+  const problems: Problem[] = [];
+  if (Object.keys(renderCaSubject(subject)).length === 0) {
+    problems.push({
+      value: '{}',
+      rule: 'an empty CA subject is ignored by SPIRE, which then uses its own',
+      fix: 'set country, organization or commonName, or leave caSubject unset',
+    });
+  }
+  for (const country of subject.country ?? []) {
+    if (!/^[A-Z]{2}$/.test(country)) {
+      problems.push({ value: country, rule: 'a certificate\'s country is a two-letter ISO 3166 code', fix: 'use a code such as "US" or "DE"' });
+    }
+  }
+  return problems;
+}
+
+/** Settings of the `aws_kms` key manager. */
+export interface AwsKmsKeyManagerOptions {
+  /** AWS region the keys are created in, e.g. `us-east-2`. */
+  readonly region: string;
+  /**
+   * Find the plugin's keys by their SPIRE tags instead of by aliases, as SPIRE
+   * recommends; needs the `tag:GetResources` permission. Set it alike on every
+   * server of the trust domain.
+   * @default false (alias-based discovery, SPIRE's default)
+   */
+  readonly tagBasedKeyDiscovery?: boolean;
+  /** Tags put on every key the plugin creates; needs the `kms:TagResource` permission. @default none */
+  readonly keyTags?: { [key: string]: string };
+  /**
+   * Key policy of every key the plugin creates, a JSON document. It is put
+   * into the server's ConfigMap and given to SPIRE as `key_policy_file`.
+   * @default SPIRE's own key policy
+   */
+  readonly keyPolicy?: string;
+}
+
+/** Settings of the `gcp_kms` key manager. */
+export interface GcpKmsKeyManagerOptions {
+  /** Resource ID of the key ring: `projects/<project>/locations/<location>/keyRings/<name>`. */
+  readonly keyRing: string;
+  /**
+   * IAM policy of every key the plugin creates, a JSON document. It is put
+   * into the server's ConfigMap and given to SPIRE as `key_policy_file`.
+   * @default SPIRE's own IAM policy
+   */
+  readonly keyPolicy?: string;
+}
+
+/** Settings of the `azure_key_vault` key manager. */
+export interface AzureKeyVaultKeyManagerOptions {
+  /** URI of the Key Vault holding the keys, e.g. `https://spire-keys.vault.azure.net/`. */
+  readonly keyVaultUri: string;
+  /**
+   * Tenant the credential is fetched for, with Workload or Managed Identity.
+   * @default the tenant of the pod's default Azure credential
+   */
+  readonly tenantId?: string;
+}
+
+const DISK_KEYS_FILE = 'keys.json';
+const KEY_IDENTIFIER_FILE = 'kms-key-identifier';
+
+/**
+ * Where the SPIRE server keeps the private keys of its CA. Every choice but
+ * `memory()` survives restarts: the keys, or the file naming the replica's
+ * keys in a cloud KMS, sit on the replica's own PersistentVolumeClaim.
+ * Cloud credentials come from the pod's identity (IRSA, Workload Identity
+ * through `serviceAccountAnnotations`), never from the ConfigMap.
+ */
+export class KeyManager {
+  /** Keys in a file on the replica's volume (`disk`). */
+  public static disk(): KeyManager {
+    return new KeyManager('disk', (dataDir) => ({ keys_path: `${dataDir}/${DISK_KEYS_FILE}` }), []);
+  }
+
+  /**
+   * Keys in memory only (`memory`): every restart makes a new CA key, which
+   * agents and workloads must learn again. One replica only.
+   */
+  public static memory(): KeyManager {
+    return new KeyManager('memory', () => ({}), []);
+  }
+
+  /**
+   * Keys in AWS KMS (`aws_kms`); the private keys never leave KMS. Each
+   * replica names its keys with an identifier SPIRE generates and keeps in a
+   * file on the replica's volume, so replicas never share keys (a fixed
+   * `key_identifier_value` would be the same for every replica).
+   */
+  public static awsKms(options: AwsKmsKeyManagerOptions): KeyManager {
+    return new KeyManager('aws_kms', (dataDir, keyPolicyFile) => ({
+      region: options.region,
+      key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
+      ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
+      ...(options.tagBasedKeyDiscovery ? { enable_tag_based_key_discovery: true } : {}),
+      ...(options.keyTags && Object.keys(options.keyTags).length > 0 ? { key_tags: options.keyTags } : {}),
+    }), [checkAwsRegion(options.region), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+  }
+
+  /**
+   * Keys in Google Cloud KMS (`gcp_kms`); the private keys never leave KMS.
+   * Each replica's key identifier is kept on its volume, as with `awsKms`.
+   */
+  public static gcpKms(options: GcpKmsKeyManagerOptions): KeyManager {
+    return new KeyManager('gcp_kms', (dataDir, keyPolicyFile) => ({
+      key_ring: options.keyRing,
+      key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
+      ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
+    }), [checkGcpKeyRing(options.keyRing), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+  }
+
+  /**
+   * Keys in Azure Key Vault (`azure_key_vault`); the private keys never leave
+   * it. Each replica's key identifier is kept on its volume, as with `awsKms`.
+   * The plugin authenticates with the pod's default Azure credential.
+   */
+  public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
+    return new KeyManager('azure_key_vault', (dataDir) => ({
+      key_vault_uri: options.keyVaultUri,
+      key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
+      ...(options.tenantId === undefined ? {} : { tenant_id: options.tenantId }),
+    }), [checkKeyVaultUri(options.keyVaultUri)]);
+  }
+
+  /** SPIRE's name of the plugin. */
+  public readonly pluginName: string;
+  /** The policy document of the keys, when one is given. */
+  public readonly keyPolicy?: string;
+
+  private constructor(
+    pluginName: string,
+    private readonly pluginData: (dataDir: string, keyPolicyFile: string) => object,
+    private readonly problems: Array<Problem | undefined>,
+    keyPolicy?: string,
+  ) {
+    this.pluginName = pluginName;
+    this.keyPolicy = keyPolicy;
+  }
+
+  /** Whether the keys, or the name of the replica's keys, live on the replica's volume. */
+  public get needsVolume(): boolean {
+    return this.pluginName !== 'memory';
+  }
+
+  /**
+   * What is wrong with the settings.
+   * @internal
+   */
+  public _problems(): Problem[] {
+    return this.problems.filter((problem): problem is Problem => problem !== undefined);
+  }
+
+  /**
+   * The `KeyManager` plugin section for a server whose data directory is
+   * `dataDir` and which finds `keyPolicy` at `keyPolicyFile`.
+   * @internal
+   */
+  public _render(dataDir: string, keyPolicyFile: string): PluginSection {
+    return plugin(this.pluginName, this.pluginData(dataDir, keyPolicyFile));
+  }
+}
+
+function checkAwsRegion(region: string): Problem | undefined {
+  if (/^[a-z]+(-[a-z]+)+-\d+$/.test(region)) return undefined;
+  return { value: region, rule: 'an AWS region is a name such as "us-east-2"', fix: 'use the region of the KMS keys' };
+}
+
+function checkPolicyDocument(policy: string | undefined): Problem | undefined {
+  if (policy === undefined || isJsonObject(policy)) return undefined;
+  return { value: policy, rule: 'a key policy is a JSON object', fix: 'give the policy document as JSON text, e.g. JSON.stringify(policy)' };
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
+function checkKeyVaultUri(uri: string): Problem | undefined {
+  if (/^https:\/\/[^/\s]+\/?$/.test(uri)) return undefined;
+  return { value: uri, rule: 'a Key Vault URI is the vault\'s https address', fix: 'use the vault\'s URI, e.g. "https://spire-keys.vault.azure.net/"' };
+}
+
+function checkGcpKeyRing(keyRing: string): Problem | undefined {
+  if (/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+$/.test(keyRing)) return undefined;
+  return {
+    value: keyRing,
+    rule: 'a key ring is named by its resource ID, projects/<project>/locations/<location>/keyRings/<name>',
+    fix: 'use the key ring\'s full resource ID',
+  };
+}
