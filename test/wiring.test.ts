@@ -339,9 +339,16 @@ describe('ClusterSPIFFEIDs and SPIRE-enabled pods', () => {
     expect(peerAuthentication.spec).toEqual({ mtls: { mode: 'STRICT' } });
   });
 
+  test('a principal no SPIRE-enabled pod gets is reported, whether the policy or the caller changed', () => {
+    expect(findingsAfter((all) => { onlyObject(all, 'AuthorizationPolicy', 'httpbin').spec.rules[0].from[0].source.principals[0] = 'example.org/ns/demo/sa/sleepy'; }))
+      .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleepy is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input')]);
+    expect(findingsAfter((all) => { onlyObject(all, 'Deployment', 'sleep').spec.template.spec.serviceAccountName = 'client'; }))
+      .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleep is not the ID')]);
+  });
+
   test('a SPIRE-enabled pod without the selector label, or in a namespace without injection, is reported', () => {
     expect(findingsAfter((all) => { delete onlyObject(all, 'Deployment', 'sleep').spec.template.metadata.labels['spiffe.io/spire-managed-identity']; }))
-      .toEqual([expect.stringContaining('no ClusterSPIFFEID selects this pod')]);
+      .toEqual([expect.stringContaining('no ClusterSPIFFEID selects this pod'), expect.stringContaining('principal example.org/ns/demo/sa/sleep is not the ID')]);
     expect(findingsAfter((all) => { delete onlyObject(all, 'Namespace', 'demo').metadata.labels['istio-injection']; }))
       .toEqual([expect.stringContaining('does not have Istio injection enabled'), expect.stringContaining('does not have Istio injection enabled')]);
   });
