@@ -344,6 +344,9 @@ describe('ClusterSPIFFEIDs and SPIRE-enabled pods', () => {
       .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleepy is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input')]);
     expect(findingsAfter((all) => { onlyObject(all, 'Deployment', 'sleep').spec.template.spec.serviceAccountName = 'client'; }))
       .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleep is not the ID')]);
+    // Pods of a federated trust domain run elsewhere, so the input cannot tell.
+    expect(findingsAfter((all) => { onlyObject(all, 'AuthorizationPolicy', 'httpbin').spec.rules[0].from[0].source.principals.push('partner.example/ns/shop/sa/client'); }))
+      .toEqual([]);
   });
 
   test('a SPIRE-enabled pod without the selector label, or in a namespace without injection, is reported', () => {

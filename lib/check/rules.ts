@@ -383,12 +383,17 @@ export function identitiesSelecting(model: MeshModel, pod: PodTemplate): Array<L
 /** The SPIFFE IDs the ClusterSPIFFEIDs that select a pod render for it, each once. */
 export function spiffeIdsOf(model: MeshModel, pod: PodTemplate): string[] {
   const context = {
-    trustDomain: String(model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain ?? ''),
+    trustDomain: issuingTrustDomain(model),
     clusterName: String(model.controllerManagers[0]?.value.clusterName ?? ''),
     namespace: pod.namespace,
     serviceAccountName: pod.spec.serviceAccountName ?? 'default',
   };
   return [...new Set(identitiesSelecting(model, pod).map(({ value }) => renderTemplate(String(value.spec?.spiffeIDTemplate ?? ''), context)))];
+}
+
+/** The trust domain the input's SPIRE signs for, as the controller manager (else the server) states it. */
+function issuingTrustDomain(model: MeshModel): string {
+  return String(model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain ?? '');
 }
 
 /** The principals an AuthorizationPolicy lets in: its rules' source principals, Istio's form of SPIFFE IDs. */
@@ -402,12 +407,13 @@ export function podsWithPrincipal(model: MeshModel, principal: string): PodTempl
 }
 
 /**
- * A principal no SPIRE-enabled pod of the input gets matches no caller,
- * unless a pod outside the input has that ID; patterns are left alone.
- * Without SPIRE-enabled pods in the input there is nothing to compare with.
+ * A principal of the input's trust domain that no SPIRE-enabled pod of the
+ * input gets matches no caller, unless a pod outside the input has that ID.
+ * Patterns and other (federated) trust domains are left alone; without
+ * SPIRE-enabled pods in the input there is nothing to compare with.
  */
 const principalsIssued: Rule = (model) => (spireEnabledPods(model).length === 0 ? [] : model.authorizationPolicies).flatMap(({ value, source }) => principalsOf(value)
-  .filter((principal) => !principal.includes('*') && podsWithPrincipal(model, principal).length === 0)
+  .filter((principal) => principal.startsWith(`${issuingTrustDomain(model)}/`) && !principal.includes('*') && podsWithPrincipal(model, principal).length === 0)
   .map((principal) => finding(source,
     `principal ${principal} is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input, so no caller in it matches`,
     'name callers by the ID their ClusterSPIFFEID renders, without spiffe:// (<trust domain>/ns/<namespace>/sa/<service account>), or include the workload that gets it',

@@ -69,7 +69,7 @@ export class SpiffeAuthorizationPolicy extends Construct {
     if (this.principals.indexOf(principal) !== index) {
       return { value: `${caller.description} (${principal})`, rule: 'the ID is allowed twice', fix: 'name each caller once' };
     }
-    return caller._issuanceProblem(this, principal);
+    return caller._problemCalling(this, this.workload, principal);
   }
 
   private checkMtls(): Problem | undefined {

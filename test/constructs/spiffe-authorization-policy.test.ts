@@ -96,6 +96,27 @@ describe('SpiffeAuthorizationPolicy', () => {
     expect(synthErrors(other.app)).toEqual([expect.stringContaining('allowFrom "service account shop/client (example.org/ns/shop/sa/client)": the ID is allowed twice')]);
   });
 
+  test('an ID of a federated trust domain is allowed as given, once the workload\'s ClusterSPIFFEID federates with it', () => {
+    const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
+    expect(policy({ allowFrom: [Caller.spiffeId('spiffe://partner.example/ns/shop/sa/client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
+    expect(synthErrors(app)).toEqual([]);
+  });
+
+  test('an ID of a trust domain the workload does not federate with, of its own trust domain, or malformed, is rejected', () => {
+    const rejection = (spiffeId: string) => {
+      const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
+      policy({ allowFrom: [Caller.spiffeId(spiffeId)] });
+      return synthErrors(app);
+    };
+    expect(rejection('spiffe://other.example/ns/shop/sa/client')).toEqual([expect.stringContaining(
+      'allowFrom "spiffe://other.example/ns/shop/sa/client": ClusterSPIFFEID istio-mesh-workloads of the called workload does not federate with other.example, so its proxy does not trust the caller\'s certificate. Fix: federate',
+    )]);
+    expect(rejection('spiffe://example.org/ns/shop/sa/client')).toEqual([expect.stringContaining('the ID is in the workload\'s own trust domain example.org')]);
+    expect(rejection('partner.example/ns/shop/sa/client')).toEqual([expect.stringContaining('a SPIFFE ID is spiffe://<trust domain>/<path>')]);
+    expect(rejection('spiffe://Partner.Example/ns/shop/sa/client')).toEqual([expect.stringContaining('a trust domain holds only lowercase letters')]);
+    expect(rejection('spiffe://partner.example/ns//sa/client')).toEqual([expect.stringContaining('a SPIFFE ID is spiffe://<trust domain>/<path>')]);
+  });
+
   test('strict mTLS of another namespace is rejected; mesh-wide strict mTLS covers the workload', () => {
     const { app, apps, profile, ingress, policy } = policyStack();
     policy({ mtls: new StrictMtls(apps, 'IngressMtls', { profile, namespace: ingress }) });
