@@ -21,6 +21,8 @@ export interface DemoWorkloadsProps {
   readonly gatewayNamespace?: string;
   /** The host name `httpbin` is reached by through the ingress gateway. @default "httpbin.example.org" */
   readonly httpbinHost?: string;
+  /** Callers `httpbin` lets in besides `sleep` and the gateway, e.g. workloads of a federated trust domain. @default none */
+  readonly httpbinCallers?: Caller[];
 }
 
 /**
@@ -37,7 +39,7 @@ export class DemoWorkloads extends Construct {
   public readonly httpbinRoute: IngressHttpRoute;
   /** Strict mTLS for the demo namespace. */
   public readonly mtls: StrictMtls;
-  /** Who may call `httpbin`: `sleep` and the ingress gateway. */
+  /** Who may call `httpbin`: `sleep`, the ingress gateway and the `httpbinCallers`. */
   public readonly httpbinPolicy: SpiffeAuthorizationPolicy;
 
   constructor(scope: Construct, id: string, props: DemoWorkloadsProps) {
@@ -71,7 +73,7 @@ export class DemoWorkloads extends Construct {
     this.mtls = new StrictMtls(this, 'StrictMtls', { profile: props.profile, namespace });
     this.httpbinPolicy = new SpiffeAuthorizationPolicy(this, 'HttpbinPolicy', {
       workload: this.httpbin,
-      allowFrom: [Caller.workload(this.sleep), Caller.ingressGateway(this.gateway)],
+      allowFrom: [Caller.workload(this.sleep), Caller.ingressGateway(this.gateway), ...props.httpbinCallers ?? []],
       mtls: this.mtls,
     });
   }

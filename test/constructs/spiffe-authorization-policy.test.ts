@@ -1,4 +1,5 @@
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
+import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
 import { SpiffeAuthorizationPolicy, SpiffeAuthorizationPolicyProps } from '../../lib/constructs/spiffe-authorization-policy';
@@ -127,5 +128,17 @@ describe('SpiffeAuthorizationPolicy', () => {
     const other = policyStack();
     other.policy({ mtls: new StrictMtls(other.apps, 'MeshMtls', { profile: other.profile, name: 'mesh-strict' }) });
     expect(synthErrors(other.app)).toEqual([]);
+  });
+});
+
+describe('DemoWorkloads', () => {
+  test('httpbin lets in sleep, the gateway and the callers given, by the IDs they get', () => {
+    const { app, apps, profile, identity } = buildStack({ identity: { federatesWith: ['partner.example'] } });
+    const demo = new DemoWorkloads(apps, 'Demo', { profile, identity, httpbinCallers: [Caller.spiffeId('spiffe://partner.example/ns/demo/sa/sleep')] });
+    expect(demo.httpbinPolicy.principals).toEqual([
+      withoutScheme(demo.sleep.spiffeId), withoutScheme(demo.gateway.spiffeId), 'partner.example/ns/demo/sa/sleep',
+    ]);
+    expect(demo.mtls.covers(demo.httpbin.namespace)).toBe(true);
+    expect(synthErrors(app)).toEqual([]);
   });
 });
