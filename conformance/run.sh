@@ -104,6 +104,8 @@ main() {
   elif [[ -n "$only_dir" ]]; then
     check_output "given" "$only_dir" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
   else
+    section "imports"
+    run_check "imports: Istio $ISTIO_NEW_VERSION classes are what cdk8s import generates from its CRDs" check_istio_imports
     section "synthesis"
     synth_variant native
     synth_variant classic ISTIO_SIDECAR_MODE=classic

@@ -8,6 +8,9 @@ import { SpireIstioMesh } from '../lib/charts/spire-istio-mesh';
 import { IngressHttpRoute } from '../lib/constructs/ingress-http-route';
 import { IstioIngressGateway } from '../lib/constructs/istio-ingress-gateway';
 import { SpireEnabledWorkload } from '../lib/constructs/spire-enabled-workload';
+import { SpiffeAuthorizationPolicy } from '../lib/constructs/spiffe-authorization-policy';
+import { StrictMtls } from '../lib/constructs/strict-mtls';
+import { Caller } from '../lib/mesh/caller';
 import { MeshNamespace } from '../lib/constructs/mesh-namespace';
 import { SpireIstioApp } from '../lib/constructs/spire-istio-app';
 import { scratchDir } from './support/files';
@@ -24,6 +27,8 @@ function synthMesh(gitOpsOrdering?: GitOpsOrdering) {
   const ingress = MeshNamespace.create(mesh.workloads, 'Ingress', { name: 'ingress' });
   const gateway = new IstioIngressGateway(mesh.workloads, 'Gateway', { profile: mesh.profile, identity: mesh.meshIdentity, namespace: ingress, name: 'edge' });
   new IngressHttpRoute(mesh.workloads, 'CartRoute', { gateway, backend: cart, hosts: ['cart.example.org'] });
+  const mtls = new StrictMtls(mesh.workloads, 'ShopMtls', { profile: mesh.profile, namespace: shop });
+  new SpiffeAuthorizationPolicy(mesh.workloads, 'CartPolicy', { workload: cart, allowFrom: [Caller.ingressGateway(gateway)], mtls });
   const own = new Chart(app, 'own');
   own.addDependency(mesh.workloads);
   new kplus.ConfigMap(own, 'Settings', { metadata: { name: 'settings', namespace: 'shop' } });
@@ -51,7 +56,7 @@ test('Argo CD sync waves follow the apply order: CRDs, SPIRE, identities, Istio,
 
 test('custom resources skip Argo CD\'s dry run, as their CRDs come in an earlier wave', () => {
   const skipping = withWaves.filter(({ doc }) => doc.metadata?.annotations?.['argocd.argoproj.io/sync-options'] === 'SkipDryRunOnMissingResource=true');
-  expect(skipping.map(({ doc }) => doc.kind).sort()).toEqual(['ClusterSPIFFEID', 'Gateway', 'IstioOperator', 'VirtualService']);
+  expect(skipping.map(({ doc }) => doc.kind).sort()).toEqual(['AuthorizationPolicy', 'ClusterSPIFFEID', 'Gateway', 'IstioOperator', 'PeerAuthentication', 'VirtualService']);
 });
 
 test('without the option no object carries an Argo CD annotation', () => {

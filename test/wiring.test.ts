@@ -319,9 +319,39 @@ describe('ClusterSPIFFEIDs and SPIRE-enabled pods', () => {
     expect(identityOf('ratings')).toBe(MESH_IDENTITY);
   });
 
+  test('httpbin lets in only sleep and the ingress gateway, by the IDs their ClusterSPIFFEID renders, over strict mTLS', () => {
+    const renderedId = (name: string) => {
+      const deployment = onlyObject(objects, 'Deployment', name);
+      const identity = objectsOf(objects, 'ClusterSPIFFEID').find((candidate) => selectorMatches(candidate.spec.podSelector, deployment.spec.template.metadata.labels));
+      return identity.spec.spiffeIDTemplate
+        .replace('{{ .TrustDomain }}', serverConf(objects).server.trust_domain)
+        .replace('{{ .PodMeta.Namespace }}', deployment.metadata.namespace)
+        .replace('{{ .PodSpec.ServiceAccountName }}', deployment.spec.template.spec.serviceAccountName);
+    };
+    const policy = onlyObject(objects, 'AuthorizationPolicy', 'httpbin');
+    expect(policy.spec.action).toBe('ALLOW');
+    expect(policy.spec.rules).toEqual([{ from: [{ source: { principals: ['sleep', 'istio-ingressgateway'].map((name) => renderedId(name).replace('spiffe://', '')) } }] }]);
+    const guarded = spirePods.filter((deployment) => deployment.metadata.namespace === policy.metadata.namespace
+      && selectorMatches(policy.spec.selector, deployment.spec.template.metadata.labels));
+    expect(guarded.map((deployment) => deployment.metadata.name)).toEqual(['httpbin']);
+    const peerAuthentication = onlyObject(objects, 'PeerAuthentication');
+    expect(peerAuthentication.metadata.namespace).toBe(policy.metadata.namespace);
+    expect(peerAuthentication.spec).toEqual({ mtls: { mode: 'STRICT' } });
+  });
+
+  test('a principal no SPIRE-enabled pod gets is reported, whether the policy or the caller changed', () => {
+    expect(findingsAfter((all) => { onlyObject(all, 'AuthorizationPolicy', 'httpbin').spec.rules[0].from[0].source.principals[0] = 'example.org/ns/demo/sa/sleepy'; }))
+      .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleepy is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input')]);
+    expect(findingsAfter((all) => { onlyObject(all, 'Deployment', 'sleep').spec.template.spec.serviceAccountName = 'client'; }))
+      .toEqual([expect.stringContaining('principal example.org/ns/demo/sa/sleep is not the ID')]);
+    // Pods of a federated trust domain run elsewhere, so the input cannot tell.
+    expect(findingsAfter((all) => { onlyObject(all, 'AuthorizationPolicy', 'httpbin').spec.rules[0].from[0].source.principals.push('partner.example/ns/shop/sa/client'); }))
+      .toEqual([]);
+  });
+
   test('a SPIRE-enabled pod without the selector label, or in a namespace without injection, is reported', () => {
     expect(findingsAfter((all) => { delete onlyObject(all, 'Deployment', 'sleep').spec.template.metadata.labels['spiffe.io/spire-managed-identity']; }))
-      .toEqual([expect.stringContaining('no ClusterSPIFFEID selects this pod')]);
+      .toEqual([expect.stringContaining('no ClusterSPIFFEID selects this pod'), expect.stringContaining('principal example.org/ns/demo/sa/sleep is not the ID')]);
     expect(findingsAfter((all) => { delete onlyObject(all, 'Namespace', 'demo').metadata.labels['istio-injection']; }))
       .toEqual([expect.stringContaining('does not have Istio injection enabled'), expect.stringContaining('does not have Istio injection enabled')]);
   });

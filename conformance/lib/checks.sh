@@ -319,6 +319,22 @@ check_kubectl_validate() {
   sed 's/^/  /' <<<"$out"
   [[ $rc -eq 0 ]] || { echo "FAIL: kubectl-validate reported errors"; return 1; }
   echo "ok: kubectl-validate: ${#files[@]} files valid against Kubernetes $KUBERNETES_SCHEMA_VERSION and the output's CRDs"
+  expect_security_copies_rejected "$dir" "$crds"
+}
+
+# Copies of the Istio security objects with a value their CRD forbids must be rejected, which
+# shows kubectl-validate checks them against Istio's schemas rather than passing unknown kinds.
+expect_security_copies_rejected() {
+  local dir="$1" crds="$2" broken="$CHECK_DIR/broken-security" f out
+  node_lib istio-security.js broken-copies "$dir" "$broken" | sed 's/^/  broken copy: /'
+  compgen -G "$broken/*.yaml" >/dev/null || { echo "note: no AuthorizationPolicy or PeerAuthentication; no broken copy"; return 0; }
+  for f in "$broken"/*.yaml; do
+    if out="$("$(kubectl_validate_bin)" "$f" --local-crds "$crds" --version "$KUBERNETES_SCHEMA_VERSION" 2>&1)"; then
+      echo "FAIL: kubectl-validate accepted the deliberately broken $(basename "$f")"
+      return 1
+    fi
+    echo "ok: kubectl-validate rejects the deliberately broken $(basename "$f"): $(grep -o 'Unsupported value[^"]*"[^"]*"' <<<"$out" | head -n 1)"
+  done
 }
 
 check_clusterspiffeid() {
@@ -356,4 +372,24 @@ check_crd_drift() {
     echo "FAIL: the deliberately drifted copy was not reported as drift of spec.required"
     return 1
   fi
+}
+
+# imports/*.istio.io.ts must be byte for byte what scripts/import-istio.sh generates from the CRDs
+# of the pinned Istio release; a copy generated from a CRD missing one field must differ.
+check_istio_imports() {
+  local out="$WORK/istio-imports" file
+  bash "$REPO_DIR/scripts/import-istio.sh" "$out/current" 2>"$out.log" || { cat "$out.log"; return 1; }
+  for file in "$out/current"/*.ts; do
+    cmp "$file" "$REPO_DIR/imports/$(basename "$file")" || {
+      echo "FAIL: imports/$(basename "$file") is not what cdk8s import generates from Istio $ISTIO_NEW_VERSION's CRDs; run npm run import:istio"
+      return 1
+    }
+    echo "ok: imports/$(basename "$file") ($(wc -c <"$file") bytes) is what cdk8s import generates from Istio $ISTIO_NEW_VERSION's CRDs"
+  done
+  bash "$REPO_DIR/scripts/import-istio.sh" "$out/broken" --drop-field AuthorizationPolicy.rules 2>"$out.log" || { cat "$out.log"; return 1; }
+  if cmp -s "$out/broken/security.istio.io.ts" "$REPO_DIR/imports/security.istio.io.ts"; then
+    echo "FAIL: an import from a CRD without AuthorizationPolicy spec.rules compares equal to imports/security.istio.io.ts"
+    return 1
+  fi
+  echo "ok: an import from a CRD without AuthorizationPolicy spec.rules differs: $(diff "$out/broken/security.istio.io.ts" "$REPO_DIR/imports/security.istio.io.ts" | grep -c '^>') lines missing"
 }

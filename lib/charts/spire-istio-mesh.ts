@@ -4,7 +4,7 @@ import { IstioSpireProfile, IstioSpireProfileOptions } from '../constructs/istio
 import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../constructs/spiffe-csi-driver';
 import { SpireAgentDaemonSet, SpireAgentOptions } from '../constructs/spire-agent-daemon-set';
 import { SpireServer, SpireServerOptions } from '../constructs/spire-server';
-import { GATEWAY_KIND, VIRTUAL_SERVICE_KIND } from '../istio/networking';
+import { ISTIO_CUSTOM_RESOURCE_KINDS } from '../istio/custom-resources';
 import { CrdsChart } from './crds-chart';
 import { addSyncWaves, GitOpsOrdering } from './gitops-ordering';
 import { IdentitiesChart } from './identities-chart';
@@ -85,7 +85,7 @@ export class SpireIstioMesh {
     this.istio.addDependency(this.identities);
     this.workloads.addDependency(this.istio);
     if (props.gitOpsOrdering === GitOpsOrdering.ARGO_CD_SYNC_WAVES) {
-      addSyncWaves([this.crds, this.spire, this.identities, this.istio, this.workloads], ['ClusterSPIFFEID', 'IstioOperator', GATEWAY_KIND, VIRTUAL_SERVICE_KIND]);
+      addSyncWaves([this.crds, this.spire, this.identities, this.istio, this.workloads], ['ClusterSPIFFEID', 'IstioOperator', ...ISTIO_CUSTOM_RESOURCE_KINDS]);
     }
   }
 

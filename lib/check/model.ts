@@ -23,6 +23,8 @@ export interface MeshModel {
   readonly namespaces: Map<string, Record<string, string>>;
   readonly services: Array<Located<KubeObject>>;
   readonly pods: PodTemplate[];
+  readonly authorizationPolicies: Array<Located<KubeObject>>;
+  readonly peerAuthentications: Array<Located<KubeObject>>;
 }
 
 /** A value found in one object of one file. */
@@ -104,7 +106,13 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
       .map(({ doc }) => [doc.metadata?.name ?? '', doc.metadata?.labels ?? {}])),
     services: objects.filter(({ doc }) => doc.kind === 'Service').map((source) => ({ value: source.doc, source })),
     pods,
+    authorizationPolicies: istioSecurityObjects(objects, 'AuthorizationPolicy'),
+    peerAuthentications: istioSecurityObjects(objects, 'PeerAuthentication'),
   };
+}
+
+function istioSecurityObjects(objects: ManifestObject[], kind: string): Array<Located<KubeObject>> {
+  return objects.filter(({ doc }) => doc.kind === kind && String(doc.apiVersion).startsWith('security.istio.io/')).map((source) => ({ value: source.doc, source }));
 }
 
 function parseOrUndefined(parse: () => unknown): any {

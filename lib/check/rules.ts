@@ -2,7 +2,7 @@ import * as path from 'path';
 import { NATIVE_SIDECAR_ANNOTATION } from '../istio/injection-template';
 import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio/names';
 import { selectorMatches } from '../kube/label-selector';
-import { checkSpiffeIdTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
+import { checkSpiffeIdTemplate, renderTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, KubeObject, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
@@ -380,6 +380,45 @@ export function identitiesSelecting(model: MeshModel, pod: PodTemplate): Array<L
     selectorMatches(value.spec?.podSelector, labels) && selectorMatches(value.spec?.namespaceSelector, namespaceLabels));
 }
 
+/** The SPIFFE IDs the ClusterSPIFFEIDs that select a pod render for it, each once. */
+export function spiffeIdsOf(model: MeshModel, pod: PodTemplate): string[] {
+  const context = {
+    trustDomain: issuingTrustDomain(model),
+    clusterName: String(model.controllerManagers[0]?.value.clusterName ?? ''),
+    namespace: pod.namespace,
+    serviceAccountName: pod.spec.serviceAccountName ?? 'default',
+  };
+  return [...new Set(identitiesSelecting(model, pod).map(({ value }) => renderTemplate(String(value.spec?.spiffeIDTemplate ?? ''), context)))];
+}
+
+/** The trust domain the input's SPIRE signs for, as the controller manager (else the server) states it. */
+function issuingTrustDomain(model: MeshModel): string {
+  return String(model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain ?? '');
+}
+
+/** The principals an AuthorizationPolicy lets in: its rules' source principals, Istio's form of SPIFFE IDs. */
+export function principalsOf(policy: KubeObject): string[] {
+  return (policy.spec?.rules ?? []).flatMap((rule: any) => (rule.from ?? []).flatMap((from: any) => from.source?.principals ?? []));
+}
+
+/** The SPIRE-enabled pods whose ID Istio sees as this principal (a SPIFFE ID without `spiffe://`). */
+export function podsWithPrincipal(model: MeshModel, principal: string): PodTemplate[] {
+  return spireEnabledPods(model).filter((pod) => spiffeIdsOf(model, pod).includes(`spiffe://${principal}`));
+}
+
+/**
+ * A principal of the input's trust domain that no SPIRE-enabled pod of the
+ * input gets matches no caller, unless a pod outside the input has that ID.
+ * Patterns and other (federated) trust domains are left alone; without
+ * SPIRE-enabled pods in the input there is nothing to compare with.
+ */
+const principalsIssued: Rule = (model) => (spireEnabledPods(model).length === 0 ? [] : model.authorizationPolicies).flatMap(({ value, source }) => principalsOf(value)
+  .filter((principal) => principal.startsWith(`${issuingTrustDomain(model)}/`) && !principal.includes('*') && podsWithPrincipal(model, principal).length === 0)
+  .map((principal) => finding(source,
+    `principal ${principal} is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input, so no caller in it matches`,
+    'name callers by the ID their ClusterSPIFFEID renders, without spiffe:// (<trust domain>/ns/<namespace>/sa/<service account>), or include the workload that gets it',
+    'warning')));
+
 /** The admin API must never sit in the directory the CSI driver hands to every workload. */
 const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
   const admin = agent.value.agent?.admin_socket_path;
@@ -431,4 +470,5 @@ const RULES: RuleEntry[] = [
   { name: 'templates named by pods are defined', needs: [ISTIO], check: namedTemplatesDefined },
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },
   { name: 'the admin socket is private', needs: [AGENT], check: adminSocketPrivate },
+  { name: 'authorization principals are IDs SPIRE issues', needs: ['ClusterSPIFFEID', 'SPIRE-enabled pod'], check: principalsIssued },
 ];

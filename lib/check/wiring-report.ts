@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { LabelSelectorSpec } from '../kube/label-selector';
-import { renderTemplate } from '../spire/spiffe-id-template';
+import { ISTIO_DEFAULT_ROOT_NAMESPACE } from '../istio/names';
+import { selectorMatches } from '../kube/label-selector';
 import { describe, ISTIOD_HELM_VALUES, KubeObject, loadInput, ManifestObject } from './manifests';
 import { buildModel, hostPathMountedAt, MeshModel, PodTemplate } from './model';
-import { agentSocketMount, identitiesSelecting, spireEnabledPods, spireTemplateNames } from './rules';
+import { agentSocketMount, identitiesSelecting, podsWithPrincipal, principalsOf, spiffeIdsOf, spireEnabledPods, spireTemplateNames } from './rules';
 
 /** The file name of the report next to the manifests. */
 export const WIRING_REPORT_FILE = 'WIRING.md';
@@ -42,8 +43,8 @@ export function wiringReportOf(paths: string[], istiodValuesFiles: string[] = []
  * A Markdown report of how SPIRE and Istio are wired in a set of manifests,
  * read off the objects themselves: trust domain and cluster, the socket's
  * way from the agent to istio-proxy, the ClusterSPIFFEIDs, the ID each
- * SPIRE-enabled workload gets, the routes in from outside, and the files in
- * apply order.
+ * SPIRE-enabled workload gets, the routes in from outside, who may call
+ * whom, and the files in apply order.
  */
 export function wiringReport(objects: ManifestObject[]): string {
   const model = buildModel(objects);
@@ -63,6 +64,7 @@ export function wiringReport(objects: ManifestObject[]): string {
       entry.workload, entry.namespace, entry.serviceAccount, listText(entry.identities), listText(entry.spiffeIds),
     ]))),
     ...section('Routes from outside the mesh', table(['hosts', 'Gateway', 'gateway pods', 'destination'], ingressRoutes(objects))),
+    ...section('Who may call whom', table(['AuthorizationPolicy', 'guards', 'action', 'principals (the pods that get the ID)', 'mTLS there'], authorizationRows(model))),
     ...section('Apply order', applyOrder(objects)),
     ...section('Diagram', diagram(stages, model, workloads)),
   ].join('\n');
@@ -140,20 +142,36 @@ function selectorText(selector: LabelSelectorSpec | undefined): string {
 }
 
 function workloadIdentities(model: MeshModel): WorkloadIdentity[] {
-  const trustDomain = String(model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain ?? '');
-  const clusterName = String(model.controllerManagers[0]?.value.clusterName ?? '');
-  return spireEnabledPods(model).map((pod: PodTemplate) => {
-    const serviceAccount = pod.spec.serviceAccountName ?? 'default';
-    const selecting = identitiesSelecting(model, pod);
-    const context = { trustDomain, clusterName, namespace: pod.namespace, serviceAccountName: serviceAccount };
-    return {
-      workload: describe(pod.source.doc),
-      namespace: pod.namespace,
-      serviceAccount,
-      identities: selecting.map(({ value }) => value.metadata?.name ?? ''),
-      spiffeIds: [...new Set(selecting.map(({ value }) => renderTemplate(String(value.spec?.spiffeIDTemplate ?? ''), context)))],
-    };
+  return spireEnabledPods(model).map((pod: PodTemplate) => ({
+    workload: describe(pod.source.doc),
+    namespace: pod.namespace,
+    serviceAccount: pod.spec.serviceAccountName ?? 'default',
+    identities: identitiesSelecting(model, pod).map(({ value }) => value.metadata?.name ?? ''),
+    spiffeIds: spiffeIdsOf(model, pod),
+  }));
+}
+
+/** Each AuthorizationPolicy: the SPIRE-enabled pods it guards, what it does, whom its principals name, and the mTLS mode there. */
+function authorizationRows(model: MeshModel): string[][] {
+  return model.authorizationPolicies.map(({ value }) => {
+    const namespace = value.metadata?.namespace ?? 'default';
+    const guarded = spireEnabledPods(model).filter((pod) => pod.namespace === namespace && selectorMatches(value.spec?.selector, pod.metadata.labels ?? {}));
+    const callers = principalsOf(value).map((principal) => {
+      const pods = podsWithPrincipal(model, principal).map((pod) => describe(pod.source.doc));
+      return `${principal} (${pods.length === 0 ? 'no pod in the input' : pods.join(', ')})`;
+    });
+    return [`${namespace}/${value.metadata?.name}`, listText(guarded.map((pod) => describe(pod.source.doc))), String(value.spec?.action ?? 'ALLOW'), listText(callers), mtlsModeIn(model, namespace)];
   });
+}
+
+/** The namespace-wide mTLS mode a namespace gets: its own PeerAuthentication without selector, else the mesh-wide one. */
+function mtlsModeIn(model: MeshModel, namespace: string): string {
+  const rootNamespace = String(model.istioSources[0]?.value.spec?.meshConfig?.rootNamespace ?? ISTIO_DEFAULT_ROOT_NAMESPACE);
+  const wide = model.peerAuthentications.filter(({ value }) => value.spec?.selector === undefined);
+  const inNamespace = (name: string) => wide.find(({ value }) => (value.metadata?.namespace ?? 'default') === name);
+  const policy = inNamespace(namespace) ?? inNamespace(rootNamespace);
+  if (!policy) return 'not set (Istio\'s default, PERMISSIVE)';
+  return `${policy.value.spec?.mtls?.mode ?? 'UNSET'} (PeerAuthentication ${policy.value.metadata?.namespace}/${policy.value.metadata?.name})`;
 }
 
 /** Each VirtualService bound to a Gateway: its hosts, the Gateway and the pods it selects, where requests go. */

@@ -1,11 +1,14 @@
 import { Construct } from 'constructs';
+import { Caller } from '../mesh/caller';
 import { DefaultImages } from '../spire/images';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IngressHttpRoute } from './ingress-http-route';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
+import { SpiffeAuthorizationPolicy } from './spiffe-authorization-policy';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
+import { StrictMtls } from './strict-mtls';
 
 export interface DemoWorkloadsProps {
   /** The Istio profile whose templates the workloads and the gateway ask for. */
@@ -18,12 +21,15 @@ export interface DemoWorkloadsProps {
   readonly gatewayNamespace?: string;
   /** The host name `httpbin` is reached by through the ingress gateway. @default "httpbin.example.org" */
   readonly httpbinHost?: string;
+  /** Callers `httpbin` lets in besides `sleep` and the gateway, e.g. workloads of a federated trust domain. @default none */
+  readonly httpbinCallers?: Caller[];
 }
 
 /**
  * The ingress gateway and a demo pair of SPIRE-enabled workloads, a `sleep`
  * client and an `httpbin` server, in injection-enabled namespaces, with
- * `httpbin` exposed on the gateway.
+ * `httpbin` exposed on the gateway. The demo namespace takes mTLS only, and
+ * `httpbin` takes requests from `sleep` and the gateway only.
  */
 export class DemoWorkloads extends Construct {
   public readonly sleep: SpireEnabledWorkload;
@@ -31,6 +37,10 @@ export class DemoWorkloads extends Construct {
   public readonly gateway: IstioIngressGateway;
   /** The route from the ingress gateway to `httpbin`. */
   public readonly httpbinRoute: IngressHttpRoute;
+  /** Strict mTLS for the demo namespace. */
+  public readonly mtls: StrictMtls;
+  /** Who may call `httpbin`: `sleep`, the ingress gateway and the `httpbinCallers`. */
+  public readonly httpbinPolicy: SpiffeAuthorizationPolicy;
 
   constructor(scope: Construct, id: string, props: DemoWorkloadsProps) {
     super(scope, id);
@@ -59,6 +69,12 @@ export class DemoWorkloads extends Construct {
       name: 'httpbin',
       hosts: [props.httpbinHost ?? 'httpbin.example.org'],
       backend: this.httpbin,
+    });
+    this.mtls = new StrictMtls(this, 'StrictMtls', { profile: props.profile, namespace });
+    this.httpbinPolicy = new SpiffeAuthorizationPolicy(this, 'HttpbinPolicy', {
+      workload: this.httpbin,
+      allowFrom: [Caller.workload(this.sleep), Caller.ingressGateway(this.gateway), ...props.httpbinCallers ?? []],
+      mtls: this.mtls,
     });
   }
 }

@@ -1,6 +1,6 @@
 import { ApiObject, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { gatewayObject, virtualServiceObject } from '../istio/networking';
+import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { checkDnsLabel, checkExposedPort, checkRouteHost, checkSelectorMatches, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 import { IstioIngressGateway } from './istio-ingress-gateway';
@@ -65,14 +65,20 @@ export class IngressHttpRoute extends Construct {
     const clusterDomain = props.gateway.profile.csiDriver.agent.server.clusterDomain;
     this.destinationHost = `${service.name}.${service.metadata.namespace}.svc.${clusterDomain}`;
 
-    this.gatewayObject = gatewayObject(this, 'Gateway', { name: this.name, namespace: gatewayNamespace }, {
-      selector: props.gateway.selectorLabel,
-      servers: [{ port: { number: props.gateway.httpPort, name: 'http', protocol: 'HTTP' }, hosts: this.hosts }],
+    this.gatewayObject = new Gateway(this, 'Gateway', {
+      metadata: { name: this.name, namespace: gatewayNamespace },
+      spec: {
+        selector: props.gateway.selectorLabel,
+        servers: [{ port: { number: props.gateway.httpPort, name: 'http', protocol: 'HTTP' }, hosts: this.hosts }],
+      },
     });
-    this.virtualService = virtualServiceObject(this, 'VirtualService', { name: this.name, namespace: service.metadata.namespace! }, {
-      hosts: this.hosts,
-      gateways: [this.gatewayReference],
-      http: [{ route: [{ destination: { host: this.destinationHost, port: { number: this.port } } }] }],
+    this.virtualService = new VirtualService(this, 'VirtualService', {
+      metadata: { name: this.name, namespace: service.metadata.namespace! },
+      spec: {
+        hosts: this.hosts,
+        gateways: [this.gatewayReference],
+        http: [{ route: [{ destination: { host: this.destinationHost, port: { number: this.port } } }] }],
+      },
     });
     validateAtSynth(this, () => [
       ['name', checkDnsLabel(this.name)],

@@ -51,10 +51,16 @@ export class IstioIngressGateway extends Construct {
   public readonly profile: IstioSpireProfile;
   /** The SPIFFE ID the gateway pods get. */
   public readonly spiffeId: string;
+  /** The namespace the gateway runs in. */
+  public readonly namespace: MeshNamespace;
+  /** The ClusterSPIFFEID that gives the gateway its ID. */
+  public readonly identity: ClusterSpiffeId;
 
   constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
     super(scope, id);
     this.profile = props.profile;
+    this.namespace = props.namespace;
+    this.identity = props.identity;
     const name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     const namespace = props.namespace.name;
     const labels = { app: name, ...this.selectorLabel };

@@ -2,7 +2,7 @@ import { ApiObject, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../istio/injection-template';
-import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
+import { ISTIO_DEFAULT_ROOT_NAMESPACE, ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { mergeSettings, Settings, settingsConflicts } from '../istio/mesh-settings';
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
@@ -157,6 +157,11 @@ export class IstioSpireProfile extends Construct {
     });
     validateAtSynth(this, () => this.checks());
     registerLayoutChecks(this);
+  }
+
+  /** The namespace whose Istio policies apply to the whole mesh (`meshConfig.rootNamespace`). */
+  public get rootNamespace(): string {
+    return this.meshConfig.rootNamespace ?? ISTIO_DEFAULT_ROOT_NAMESPACE;
   }
 
   /** The same settings as values of Istio's `istiod` Helm chart. */

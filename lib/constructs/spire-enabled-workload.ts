@@ -92,9 +92,15 @@ export class SpireEnabledWorkload extends Construct {
   public readonly service?: kplus.Service;
   /** The SPIFFE ID the pods get. */
   public readonly spiffeId: string;
+  /** The namespace the pods run in. */
+  public readonly namespace: MeshNamespace;
+  /** The ClusterSPIFFEID that gives the pods their ID. */
+  public readonly identity: ClusterSpiffeId;
 
   constructor(scope: Construct, id: string, props: SpireEnabledWorkloadProps) {
     super(scope, id);
+    this.namespace = props.namespace;
+    this.identity = props.identity;
     const namespace = props.namespace.name;
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: props.name, namespace },

@@ -3,6 +3,9 @@
  * manifest checker all rely on. No cdk8s here: the check command loads it too.
  */
 
+/** Istio's default `meshConfig.rootNamespace`: its policies apply to the whole mesh. */
+export const ISTIO_DEFAULT_ROOT_NAMESPACE = 'istio-system';
+
 /** Pod annotation that picks the injection templates of a pod. */
 export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
 

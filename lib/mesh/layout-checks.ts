@@ -4,6 +4,8 @@ import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
 import { IngressHttpRoute } from '../constructs/ingress-http-route';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
+import { SpiffeAuthorizationPolicy } from '../constructs/spiffe-authorization-policy';
+import { StrictMtls } from '../constructs/strict-mtls';
 import { addSynthValidation } from '../validation/validate';
 import { spireEnabledPods } from './spire-identity';
 
@@ -30,8 +32,8 @@ export function recordSpireCrds(scope: IConstruct, emitter?: IConstruct): void {
  * and without collisions: no two objects share a name, every IstioOperator is
  * a file of its own, and each stage's chart comes after the charts it needs
  * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs, its
- * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads and
- * ingress routes).
+ * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads,
+ * ingress routes and Istio security policies).
  */
 export function registerLayoutChecks(scope: IConstruct): void {
   const root = scope.node.root;
@@ -130,6 +132,12 @@ function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   }
   for (const route of IngressHttpRoute.allIn(root)) {
     require(route, route.gateway.profile, 'its Gateway and VirtualService are Istio CRDs, which installing Istio creates');
+  }
+  for (const mtls of StrictMtls.allIn(root)) {
+    require(mtls, mtls.profile, 'its PeerAuthentication is an Istio CRD, which installing Istio creates');
+  }
+  for (const policy of SpiffeAuthorizationPolicy.allIn(root)) {
+    require(policy, policy.mtls.profile, 'its AuthorizationPolicy is an Istio CRD, which installing Istio creates');
   }
   return problems;
 }

@@ -37,7 +37,7 @@ export function spireEnabledPods(scope: IConstruct): SpireEnabledPod[] {
 }
 
 /** The pod template metadata and service account of a workload, read as cheaply as its kind allows. */
-interface PodView {
+export interface PodView {
   readonly labels: { [key: string]: string };
   readonly annotations: { [key: string]: string };
   readonly serviceAccountName: string;
@@ -124,7 +124,8 @@ function plusPodView(workload: PlusWorkloadLike, apiObject: ApiObject): PodView 
   };
 }
 
-function objectPodView(apiObject: ApiObject): PodView {
+/** The pod template metadata and service account of any pod owner, read off its rendered object. */
+export function objectPodView(apiObject: ApiObject): PodView {
   const json = apiObject.toJson();
   const template = podTemplateIn(json) ?? {};
   return {
@@ -151,16 +152,25 @@ function meshPodChecks(scope: IConstruct, pod: PodView, options: SpireIdentityOp
   ];
   const namespace = resolveNamespace(scope, pod, options);
   if (!(namespace instanceof MeshNamespace)) return [...checks, namespace];
-  const namespaceLabels = labelsWithKeys(namespace, [
-    ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ISTIO_DATAPLANE_MODE_LABEL,
-    ...ClusterSpiffeId.allIn(scope).flatMap((identity) => selectorKeys(identity.namespaceSelector)),
-  ]);
+  const namespaceLabels = labelsWithKeys(namespace, [ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL, ISTIO_DATAPLANE_MODE_LABEL]);
   return [
     ...checks,
     ['namespace', checkInjection(namespace, namespaceLabels, options.profile.revision)],
     ['namespace', checkNotAmbient(namespace, namespaceLabels)],
-    ['identity', checkSelection(scope, pod, namespace, namespaceLabels, options.identity)],
+    ['identity', checkSelection(scope, pod, namespace, options.identity)],
   ];
+}
+
+/** The ClusterSPIFFEIDs of the app that select a pod in this namespace. */
+export function identitiesSelecting(scope: IConstruct, pod: PodView, namespace: MeshNamespace): ClusterSpiffeId[] {
+  const identities = ClusterSpiffeId.allIn(scope);
+  const namespaceLabels = labelsWithKeys(namespace, identities.flatMap((identity) => selectorKeys(identity.namespaceSelector)));
+  return identities.filter((candidate) => candidate.selects(pod.labels, namespaceLabels));
+}
+
+/** The SPIFFE IDs the app's ClusterSPIFFEIDs issue to a pod in this namespace, each with the name of one that issues it. */
+export function issuedSpiffeIds(scope: IConstruct, pod: PodView, namespace: MeshNamespace): Map<string, string> {
+  return new Map(identitiesSelecting(scope, pod, namespace).map((identity) => [identity.spiffeIdFor(namespace.name, pod.serviceAccountName), identity.name]));
 }
 
 /** The MeshNamespace the pods run in, or the check that says why it is not known. */
@@ -230,8 +240,8 @@ function checkTemplates(annotation: string | undefined, required: string[]): Pro
   };
 }
 
-function checkSelection(scope: IConstruct, pod: PodView, namespace: MeshNamespace, namespaceLabels: { [key: string]: string }, identity: ClusterSpiffeId): Problem | undefined {
-  const selecting = ClusterSpiffeId.allIn(scope).filter((candidate) => candidate.selects(pod.labels, namespaceLabels));
+function checkSelection(scope: IConstruct, pod: PodView, namespace: MeshNamespace, identity: ClusterSpiffeId): Problem | undefined {
+  const selecting = identitiesSelecting(scope, pod, namespace);
   const workload = `${namespace.name}/${ApiObject.of(scope).name}`;
   if (!selecting.includes(identity)) {
     return {
@@ -242,7 +252,7 @@ function checkSelection(scope: IConstruct, pod: PodView, namespace: MeshNamespac
       fix: `give the pod the labels ${JSON.stringify(identity.podLabels)} and check the identity's namespaceSelector`,
     };
   }
-  const ids = new Map(selecting.map((candidate) => [candidate.spiffeIdFor(namespace.name, pod.serviceAccountName), candidate.name]));
+  const ids = issuedSpiffeIds(scope, pod, namespace);
   if (ids.size > 1) {
     return {
       value: workload,

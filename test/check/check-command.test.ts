@@ -47,7 +47,7 @@ function withHclConfigs(edit: (text: string) => string = (text) => text): string
 }
 
 const CHECKED_DIST = [
-  'checked: 55 object(s) in 6 file(s); 9 pod template(s), 7 SPIRE-enabled',
+  'checked: 57 object(s) in 6 file(s); 9 pod template(s), 7 SPIRE-enabled',
   'checked: SPIRE configs: 1 server (JSON), 1 agent (JSON), 1 controller manager, 0 unreadable',
   'checked: Istio install sources: 1 IstioOperator, 1 istiod Helm values; 2 ClusterSPIFFEID(s)',
 ];
@@ -68,7 +68,7 @@ test('a workload no ClusterSPIFFEID selects is reported with file, object and fi
   expect(status).toBe(1);
   expect(lines).toEqual([
     `${path.join(broken, '0004-workloads.k8s.yaml')}: error: Deployment demo/httpbin: no ClusterSPIFFEID selects this pod, so it never gets an identity. Fix: add the labels a ClusterSPIFFEID podSelector matches, e.g. spiffe.io/spire-managed-identity: "true".`,
-    'checked: 55 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled',
+    'checked: 57 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled',
     CHECKED_DIST[1],
     'checked: Istio install sources: 1 IstioOperator, 0 istiod Helm values; 2 ClusterSPIFFEID(s)',
     '1 error(s), 0 warning(s)',
@@ -142,7 +142,7 @@ describe('istiod Helm values as the Istio install source', () => {
     writeValues(path.join(copy, 'istiod-values.yaml'), helmValues());
     const { status, lines } = runCheck(copy);
     expect(status).toBe(0);
-    expect(lines).toContain('checked: 54 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled');
+    expect(lines).toContain('checked: 56 object(s) in 5 file(s); 9 pod template(s), 7 SPIRE-enabled');
     expect(lines).toContain('checked: Istio install sources: 0 IstioOperator, 1 istiod Helm values; 2 ClusterSPIFFEID(s)');
   });
 

@@ -94,3 +94,20 @@ test('a route whose Gateway is not in the input says so', () => {
   expect(text).toContain('| web.example.org | edge (not in the input) | unknown | web:any |');
   expect(text).not.toContain('| mesh');
 });
+
+test('the report shows who may call whom: the pods a policy guards, the pods each principal is, and the mTLS mode', () => {
+  expect(report).toContain('| demo/httpbin | Deployment demo/httpbin | ALLOW | example.org/ns/demo/sa/sleep (Deployment demo/sleep), '
+    + 'example.org/ns/istio-ingress/sa/istio-ingressgateway (Deployment istio-ingress/istio-ingressgateway) | STRICT (PeerAuthentication demo/default) |');
+});
+
+test('a policy whose principal no pod of the input gets, in a namespace without PeerAuthentication, says so', () => {
+  const input = scratchDir();
+  fs.writeFileSync(path.join(input, 'policy.yaml'), [
+    'apiVersion: security.istio.io/v1',
+    'kind: AuthorizationPolicy',
+    'metadata: { name: web, namespace: shop }',
+    'spec: { selector: { matchLabels: { app: web } }, rules: [{ from: [{ source: { principals: [example.org/ns/shop/sa/client] } }] }] }',
+  ].join('\n'));
+  const [text] = runCheckCommand(['report', input]).stdout;
+  expect(text).toContain('| shop/web | none | ALLOW | example.org/ns/shop/sa/client (no pod in the input) | not set (Istio\'s default, PERMISSIVE) |');
+});

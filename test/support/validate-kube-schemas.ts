@@ -11,7 +11,7 @@ interface ValidatableModel {
 }
 
 // Objects that are not applied to the cluster, or whose schemas come from CRDs.
-const NOT_BUILT_IN = new Set(['install.istio.io', 'networking.istio.io', 'spire.spiffe.io']);
+const NOT_BUILT_IN = new Set(['install.istio.io', 'networking.istio.io', 'security.istio.io', 'spire.spiffe.io']);
 
 async function modelClass(apiVersion: string, kind: string): Promise<new (data: unknown) => ValidatableModel> {
   const module = await import(`kubernetes-models/${apiVersion}/${kind}`);

@@ -1,0 +1,89 @@
+import { ApiObject } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/security.istio.io';
+import { Caller } from '../mesh/caller';
+import { checkDnsSubdomain, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SpireEnabledWorkload } from './spire-enabled-workload';
+import { StrictMtls } from './strict-mtls';
+
+export interface SpiffeAuthorizationPolicyProps {
+  /** The workload whose pods the policy guards. */
+  readonly workload: SpireEnabledWorkload;
+  /** Who may call the workload; every other request is denied. */
+  readonly allowFrom: Caller[];
+  /** The strict mTLS that makes callers present their SPIFFE IDs; it must cover the workload's namespace. */
+  readonly mtls: StrictMtls;
+  /** Name of the AuthorizationPolicy. @default the workload's name */
+  readonly name?: string;
+}
+
+/**
+ * An Istio `AuthorizationPolicy` that lets only the given callers reach a
+ * SPIRE-enabled workload. Its principals are the SPIFFE IDs the app's
+ * ClusterSPIFFEIDs issue to the callers' pods, in Istio's principal form
+ * `<trust domain>/ns/<namespace>/sa/<service account>`; a caller no
+ * ClusterSPIFFEID issues that ID to is a synth error. It is an ALLOW policy,
+ * so Istio denies every request it does not match, among them requests
+ * without a peer ID. Istio CRD, so it belongs in a chart applied after Istio
+ * is installed, after the namespace it lives in.
+ */
+export class SpiffeAuthorizationPolicy extends Construct {
+  /** Every SpiffeAuthorizationPolicy of the app that holds `scope`. */
+  public static allIn(scope: IConstruct): SpiffeAuthorizationPolicy[] {
+    return scope.node.root.node.findAll().filter((construct): construct is SpiffeAuthorizationPolicy => construct instanceof SpiffeAuthorizationPolicy);
+  }
+
+  public readonly workload: SpireEnabledWorkload;
+  public readonly mtls: StrictMtls;
+  public readonly name: string;
+  /** The callers' IDs as the policy names them, in the order of `allowFrom`. */
+  public readonly principals: string[];
+  public readonly authorizationPolicy: ApiObject;
+
+  constructor(scope: Construct, id: string, props: SpiffeAuthorizationPolicyProps) {
+    super(scope, id);
+    this.workload = props.workload;
+    this.mtls = props.mtls;
+    this.name = props.name ?? props.workload.deployment.name;
+    const trustDomain = props.workload.identity.trustDomain;
+    this.principals = props.allowFrom.map((caller) => caller.principalIn(trustDomain));
+    this.authorizationPolicy = new AuthorizationPolicy(this, 'Resource', {
+      metadata: { name: this.name, namespace: props.workload.namespace.name },
+      spec: {
+        selector: { matchLabels: props.workload.deployment.matchLabels },
+        action: AuthorizationPolicySpecAction.ALLOW,
+        rules: [{ from: [{ source: { principals: this.principals } }] }],
+      },
+    });
+    validateAtSynth(this, () => [
+      ['name', checkDnsSubdomain(this.name)],
+      ['allowFrom', props.allowFrom.length === 0 ? NO_CALLERS : undefined],
+      ...props.allowFrom.map((caller, index): Check => ['allowFrom', this.checkCaller(caller, index)]),
+      ['mtls', this.checkMtls()],
+    ]);
+  }
+
+  private checkCaller(caller: Caller, index: number): Problem | undefined {
+    const principal = this.principals[index];
+    if (this.principals.indexOf(principal) !== index) {
+      return { value: `${caller.description} (${principal})`, rule: 'the ID is allowed twice', fix: 'name each caller once' };
+    }
+    return caller._problemCalling(this, this.workload, principal);
+  }
+
+  private checkMtls(): Problem | undefined {
+    if (this.mtls.covers(this.workload.namespace)) return undefined;
+    return {
+      value: `${this.mtls.node.path} (namespace ${this.mtls.namespace?.name})`,
+      rule: `it does not cover the workload's namespace ${this.workload.namespace.name}, so the workload still accepts plaintext requests, which carry no SPIFFE ID`,
+      fix: `pass a StrictMtls of namespace ${this.workload.namespace.name}, or one for the whole mesh`,
+    };
+  }
+}
+
+const NO_CALLERS: Problem = {
+  value: '[]',
+  rule: 'an ALLOW policy without callers denies every request',
+  fix: 'name at least one caller, e.g. Caller.workload(client)',
+};

@@ -1,0 +1,144 @@
+import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
+import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
+import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
+import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
+import { SpiffeAuthorizationPolicy, SpiffeAuthorizationPolicyProps } from '../../lib/constructs/spiffe-authorization-policy';
+import { SpireEnabledWorkload } from '../../lib/constructs/spire-enabled-workload';
+import { StrictMtls } from '../../lib/constructs/strict-mtls';
+import { Caller } from '../../lib/mesh/caller';
+import { buildStack, StackOverrides, synthErrors } from '../support/stack';
+
+const IMAGE = 'registry.example/web:2.0.1';
+
+function policyStack(overrides: StackOverrides = {}) {
+  const stack = buildStack(overrides);
+  const { apps, profile, identity } = stack;
+  const ingress = MeshNamespace.create(apps, 'Ingress', { name: 'ingress' });
+  const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace: ingress, name: 'edge' });
+  const namespace = MeshNamespace.create(apps, 'Shop', { name: 'shop' });
+  const web = new SpireEnabledWorkload(apps, 'Web', { profile, identity, namespace, name: 'web', image: IMAGE, port: 8080 });
+  const client = new SpireEnabledWorkload(apps, 'Client', { profile, identity, namespace, name: 'client', image: IMAGE });
+  const mtls = new StrictMtls(apps, 'Mtls', { profile, namespace });
+  const policy = (props: Partial<SpiffeAuthorizationPolicyProps> = {}) =>
+    new SpiffeAuthorizationPolicy(apps, 'Policy', { workload: web, allowFrom: [Caller.workload(client)], mtls, ...props });
+  return { ...stack, ingress, gateway, namespace, web, client, mtls, policy };
+}
+
+const withoutScheme = (spiffeId: string) => spiffeId.replace(/^spiffe:\/\//, '');
+
+describe('SpiffeAuthorizationPolicy', () => {
+  test('an ALLOW policy on the workload\'s pods whose principals are the IDs its callers get, in Istio\'s form', () => {
+    const { app, gateway, web, client, policy } = policyStack();
+    const { authorizationPolicy } = policy({ allowFrom: [Caller.workload(client), Caller.ingressGateway(gateway)] });
+    expect(synthErrors(app)).toEqual([]);
+    expect(authorizationPolicy.toJson()).toEqual({
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: {
+        action: 'ALLOW',
+        rules: [{ from: [{ source: { principals: ['example.org/ns/shop/sa/client', 'example.org/ns/ingress/sa/edge'] } }] }],
+        selector: { matchLabels: web.deployment.matchLabels },
+      },
+    });
+    // The same IDs the ClusterSPIFFEID gives the callers' pods.
+    expect(authorizationPolicy.toJson().spec.rules[0].from[0].source.principals).toEqual([client.spiffeId, gateway.spiffeId].map(withoutScheme));
+  });
+
+  test('the selector selects the workload\'s pods and no other pod of its namespace', () => {
+    const { web, client, policy } = policyStack();
+    const { matchLabels } = policy().authorizationPolicy.toJson().spec.selector;
+    const selects = (labels: { [key: string]: string }) => Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+    expect(selects(web.deployment.podMetadata.toJson().labels)).toBe(true);
+    expect(selects(client.deployment.podMetadata.toJson().labels)).toBe(false);
+  });
+
+  test('the principals carry the trust domain SPIRE signs for', () => {
+    const { client, policy } = policyStack({ server: { trustDomain: 'corp.example' } });
+    expect(policy().principals).toEqual(['corp.example/ns/shop/sa/client']);
+    expect(client.spiffeId).toBe('spiffe://corp.example/ns/shop/sa/client');
+  });
+
+  test('a caller whose ClusterSPIFFEID issues another ID is rejected, naming the ID it gets', () => {
+    const { app, apps, server, profile, namespace, policy } = policyStack();
+    const batchIdentity = new ClusterSpiffeId(apps, 'BatchIdentity', {
+      server,
+      name: 'batch',
+      istioIdentity: false,
+      spiffeIdTemplate: 'spiffe://{{ .TrustDomain }}/batch/{{ .PodSpec.ServiceAccountName }}',
+      podSelector: { matchLabels: { tier: 'batch' } },
+    });
+    const batch = new SpireEnabledWorkload(apps, 'Batch', { profile, identity: batchIdentity, namespace, name: 'batch', image: IMAGE });
+    policy({ allowFrom: [Caller.workload(batch)] });
+    expect(synthErrors(app)).toEqual([expect.stringContaining(
+      '[apps/Policy] allowFrom "workload apps/Batch (spiffe://example.org/ns/shop/sa/batch)": no ClusterSPIFFEID of the app issues this ID to the pods of Deployment shop/batch: they get spiffe://example.org/batch/batch. Fix: select the pods with a ClusterSpiffeId',
+    )]);
+  });
+
+  test('a service account caller stands for the SPIRE-enabled pods that run as it; one no such pod runs as is rejected', () => {
+    const { app, namespace, policy } = policyStack();
+    expect(policy({ allowFrom: [Caller.serviceAccount(namespace, 'client')] }).principals).toEqual(['example.org/ns/shop/sa/client']);
+    expect(synthErrors(app)).toEqual([]);
+
+    const other = policyStack();
+    other.policy({ allowFrom: [Caller.serviceAccount(other.namespace, 'reports')] });
+    expect(synthErrors(other.app)).toEqual([expect.stringContaining(
+      '[apps/Policy] allowFrom "service account shop/reports (spiffe://example.org/ns/shop/sa/reports)": no SPIRE-enabled workload of the app runs as this service account',
+    )]);
+  });
+
+  test('no callers, or one caller twice, is rejected', () => {
+    const { app, policy } = policyStack();
+    policy({ allowFrom: [] });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('allowFrom "[]": an ALLOW policy without callers denies every request')]);
+
+    const other = policyStack();
+    other.policy({ allowFrom: [Caller.workload(other.client), Caller.serviceAccount(other.namespace, 'client')] });
+    expect(synthErrors(other.app)).toEqual([expect.stringContaining('allowFrom "service account shop/client (example.org/ns/shop/sa/client)": the ID is allowed twice')]);
+  });
+
+  test('an ID of a federated trust domain is allowed as given, once the workload\'s ClusterSPIFFEID federates with it', () => {
+    const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
+    expect(policy({ allowFrom: [Caller.spiffeId('spiffe://partner.example/ns/shop/sa/client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
+    expect(synthErrors(app)).toEqual([]);
+  });
+
+  test('an ID of a trust domain the workload does not federate with, of its own trust domain, or malformed, is rejected', () => {
+    const rejection = (spiffeId: string) => {
+      const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
+      policy({ allowFrom: [Caller.spiffeId(spiffeId)] });
+      return synthErrors(app);
+    };
+    expect(rejection('spiffe://other.example/ns/shop/sa/client')).toEqual([expect.stringContaining(
+      'allowFrom "spiffe://other.example/ns/shop/sa/client": ClusterSPIFFEID istio-mesh-workloads of the called workload does not federate with other.example, so its proxy does not trust the caller\'s certificate. Fix: federate',
+    )]);
+    expect(rejection('spiffe://example.org/ns/shop/sa/client')).toEqual([expect.stringContaining('the ID is in the workload\'s own trust domain example.org')]);
+    expect(rejection('partner.example/ns/shop/sa/client')).toEqual([expect.stringContaining('a SPIFFE ID is spiffe://<trust domain>/<path>')]);
+    expect(rejection('spiffe://Partner.Example/ns/shop/sa/client')).toEqual([expect.stringContaining('a trust domain holds only lowercase letters')]);
+    expect(rejection('spiffe://partner.example/ns//sa/client')).toEqual([expect.stringContaining('a SPIFFE ID is spiffe://<trust domain>/<path>')]);
+  });
+
+  test('strict mTLS of another namespace is rejected; mesh-wide strict mTLS covers the workload', () => {
+    const { app, apps, profile, ingress, policy } = policyStack();
+    policy({ mtls: new StrictMtls(apps, 'IngressMtls', { profile, namespace: ingress }) });
+    expect(synthErrors(app)).toEqual([expect.stringContaining(
+      '[apps/Policy] mtls "apps/IngressMtls (namespace ingress)": it does not cover the workload\'s namespace shop',
+    )]);
+
+    const other = policyStack();
+    other.policy({ mtls: new StrictMtls(other.apps, 'MeshMtls', { profile: other.profile, name: 'mesh-strict' }) });
+    expect(synthErrors(other.app)).toEqual([]);
+  });
+});
+
+describe('DemoWorkloads', () => {
+  test('httpbin lets in sleep, the gateway and the callers given, by the IDs they get', () => {
+    const { app, apps, profile, identity } = buildStack({ identity: { federatesWith: ['partner.example'] } });
+    const demo = new DemoWorkloads(apps, 'Demo', { profile, identity, httpbinCallers: [Caller.spiffeId('spiffe://partner.example/ns/demo/sa/sleep')] });
+    expect(demo.httpbinPolicy.principals).toEqual([
+      withoutScheme(demo.sleep.spiffeId), withoutScheme(demo.gateway.spiffeId), 'partner.example/ns/demo/sa/sleep',
+    ]);
+    expect(demo.mtls.covers(demo.httpbin.namespace)).toBe(true);
+    expect(synthErrors(app)).toEqual([]);
+  });
+});
