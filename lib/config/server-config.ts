@@ -1,3 +1,4 @@
+import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 
@@ -96,6 +97,8 @@ export interface ServerConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
+  /** Undefined: no federation bundle endpoint. */
+  readonly bundleEndpoint?: BundleEndpointModel;
 }
 
 /** The server's `server.conf`, as JSON that SPIRE reads as HCL. */
@@ -110,6 +113,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
       log_level: model.logLevel,
       ca_ttl: model.caTtl,
       default_x509_svid_ttl: model.x509SvidTtl,
+      ...(model.bundleEndpoint === undefined ? {} : renderFederation(model.bundleEndpoint)),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),

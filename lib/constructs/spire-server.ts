@@ -3,6 +3,9 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
+import {
+  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
+} from '../config/federation-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
@@ -14,7 +17,7 @@ import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } fr
 import { DefaultImages } from '../spire/images';
 import { addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -107,6 +110,13 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
   readonly controllerManagerImage?: string;
+  /**
+   * Serve the trust bundle to other trust domains on SPIRE's federation bundle
+   * endpoint, behind a Service of its own, so that their servers can federate
+   * with this one (see ClusterFederatedTrustDomain and `federationPartner`).
+   * @default no bundle endpoint
+   */
+  readonly bundleEndpoint?: BundleEndpointOptions;
 }
 
 export interface SpireServerProps extends SpireServerOptions {
@@ -140,6 +150,8 @@ const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
+const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
+const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -186,6 +198,14 @@ export class SpireServer extends Construct {
   public readonly controllerManagerMetricsPortName = 'cm-metrics';
   /** Port the controller manager serves metrics on, when metrics are on. */
   public readonly controllerManagerMetricsPort = 8082;
+  /** SPIFFE ID of the server's own X509-SVID, which its `https_spiffe` bundle endpoint presents. */
+  public readonly spiffeId: string;
+  /** The federation bundle endpoint, when the server serves one. */
+  public readonly bundleEndpoint?: BundleEndpointOptions;
+  /** Port of the bundle endpoint, when the server serves one. */
+  public readonly bundleEndpointPort?: number;
+  /** Name of the bundle endpoint's Service, when the server serves one. */
+  public readonly bundleEndpointServiceName?: string;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -214,6 +234,10 @@ export class SpireServer extends Construct {
     this.imageRegistry = props.imageRegistry;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
+    this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
+    this.bundleEndpoint = props.bundleEndpoint;
+    this.bundleEndpointPort = props.bundleEndpoint ? props.bundleEndpoint.port ?? 8443 : undefined;
+    this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -225,6 +249,7 @@ export class SpireServer extends Construct {
     const config = this.createConfigMap();
     const service = this.createService();
     this.statefulSet = this.createStatefulSet(service, config);
+    this.createBundleEndpointService();
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
@@ -261,7 +286,36 @@ export class SpireServer extends Construct {
       bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      bundleEndpoint: this.bundleEndpointModel(),
     });
+  }
+
+  /**
+   * This server as the partner of a ClusterFederatedTrustDomain in another
+   * trust domain: its trust domain, bundle endpoint URL, profile and, for
+   * `https_spiffe`, its own SPIFFE ID. Needs `bundleEndpoint`.
+   */
+  public get federationPartner(): FederationPartner {
+    const endpoint = this.bundleEndpoint;
+    if (endpoint === undefined) {
+      throw new Error(`${this.node.path}: the server serves no bundle endpoint, so no other trust domain can federate with it. Fix: set \`bundleEndpoint\` on this SpireServer.`);
+    }
+    const profile = this.bundleEndpointProfile.type;
+    return {
+      trustDomain: this.trustDomain,
+      bundleEndpointUrl: endpoint.url,
+      profile,
+      endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
+    };
+  }
+
+  private get bundleEndpointProfile(): BundleEndpointProfile {
+    return this.bundleEndpoint?.profile ?? BundleEndpointProfile.httpsSpiffe();
+  }
+
+  private bundleEndpointModel(): BundleEndpointModel | undefined {
+    if (this.bundleEndpointPort === undefined) return undefined;
+    return { address: '0.0.0.0', port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -341,6 +395,16 @@ export class SpireServer extends Construct {
     return service;
   }
 
+  private createBundleEndpointService(): void {
+    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined) return;
+    const service = new kplus.Service(this, 'BundleEndpointService', {
+      metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
+      type: this.bundleEndpoint.serviceType as string as kplus.ServiceType,
+      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointPort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
+    });
+    selectLabels(service, this.podLabels);
+  }
+
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
     const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
       metadata: { name: this.name, namespace: this.namespace },
@@ -391,6 +455,9 @@ export class SpireServer extends Construct {
       ports: withMetricsPort([
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
+        // A port the server uses already is reported by the checks; adding it twice would fail first.
+        ...(this.bundleEndpointPort === undefined || this.checkBundleEndpointPortFree(this.bundleEndpointPort)
+          ? [] : [{ name: BUNDLE_ENDPOINT_PORT_NAME, number: this.bundleEndpointPort }]),
       ], this.metricsPortName, this.metrics.endpoint),
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
@@ -403,6 +470,11 @@ export class SpireServer extends Construct {
     // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
+    const servingCert = this.bundleEndpointProfile.servingCert;
+    if (this.bundleEndpoint !== undefined && servingCert !== undefined) {
+      const secret = kplus.Secret.fromSecretName(this, 'BundleEndpointCertSecret', servingCert.secretName);
+      container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
+    }
     // With sqlite the data volume comes from the StatefulSet's volumeClaimTemplates.
     if (!this.datastore.isSqlite) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
@@ -535,12 +607,42 @@ export class SpireServer extends Construct {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
+      ...this.bundleEndpointChecks(),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
         fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
       }],
     ];
+  }
+
+  private bundleEndpointChecks(): Check[] {
+    const endpoint = this.bundleEndpoint;
+    if (endpoint === undefined || this.bundleEndpointPort === undefined) return [];
+    const profile = this.bundleEndpointProfile;
+    return [
+      ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
+      ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
+      ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
+      ['bundleEndpoint.profile', profile.acme === undefined || hostOf(endpoint.url) === profile.acme.domainName ? undefined : {
+        value: profile.acme.domainName,
+        rule: `the ACME certificate is issued for this name, but partners dial ${hostOf(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
+        fix: 'use the host of bundleEndpoint.url as the ACME domainName',
+      }],
+      ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
+        value: 'tosAccepted: false',
+        rule: 'the ACME CA issues no certificate until its terms of service are accepted',
+        fix: 'read the CA\'s terms and set tosAccepted: true, or serve with httpsWebServingCert',
+      }],
+      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkDnsSubdomain(profile.servingCert.secretName)],
+      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkGoDuration(profile.servingCert.fileSyncInterval ?? '1h')],
+    ];
+  }
+
+  private checkBundleEndpointPortFree(port: number): Problem | undefined {
+    const taken = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
+    if (!taken.includes(port)) return undefined;
+    return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
   }
 
   private checkClusterDomain(): Problem | undefined {
@@ -567,6 +669,14 @@ export class SpireServer extends Construct {
   }
 }
 
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
 
 function selectLabels(service: kplus.Service, labels: { [key: string]: string }): void {
   for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
