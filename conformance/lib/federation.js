@@ -123,6 +123,11 @@ function x509Authorities(file, trustDomain) {
   console.log(bundle.keys.filter((key) => key.use === 'x509-svid').length);
 }
 
+// trust-domain DIR: the trust domain of DIR's server.conf.
+function trustDomain(dir) {
+  console.log(JSON.parse(serverConfigEntry(dir).obj.data['server.conf']).server.trust_domain);
+}
+
 // free-ports N: N TCP ports free on loopback right now.
 function freePorts(count) {
   const servers = Array.from({ length: Number(count) }, () => net.createServer());
@@ -139,4 +144,5 @@ runCommand({
   'wrong-endpoint-id': wrongEndpointId,
   'x509-authorities': x509Authorities,
   'free-ports': freePorts,
+  'trust-domain': trustDomain,
 });

@@ -6,9 +6,9 @@
 # partner's loopback endpoint). Sourced by conformance/run.sh, which provides WORK, the tool
 # locations and run_check.
 
-FEDERATION_CLUSTERS=(east west)
-declare -A FEDERATION_TRUST_DOMAIN=([east]=east.example.org [west]=west.example.org)
-declare -A FEDERATION_PARTNER=([east]=west [west]=east)
+# The clusters are the example's output folders; names and trust domains are read from them.
+FEDERATION_CLUSTERS=()
+declare -A FEDERATION_TRUST_DOMAIN FEDERATION_PARTNER
 
 federation_lib() { node "$CONFORMANCE_DIR/lib/federation.js" "$@"; }
 federation_socket() { echo "$FEDERATION_WORK/$1/api.sock"; }
@@ -103,26 +103,35 @@ check_federation_refresh() {
   done
 }
 
-# A copy of east's relationship with an endpoint SPIFFE ID west's endpoint does not present:
-# the refresh must fail with SPIRE's own error. The synthesized relationship is put back after.
+# A copy of the first cluster's relationship with an endpoint SPIFFE ID its partner's endpoint
+# does not present: the refresh must fail with SPIRE's own error. The synthesized relationship is
+# put back after.
 check_federation_wrong_endpoint_id() {
-  local partner_td="${FEDERATION_TRUST_DOMAIN[west]}" out rc=0
-  federation_lib wrong-endpoint-id "$FEDERATION_WORK/east.relationship.json" "$FEDERATION_WORK/east.wrong-id.json"
-  federation_cli east federation update -data "$FEDERATION_WORK/east.wrong-id.json" >/dev/null
-  out="$(federation_cli east federation refresh -id "spiffe://$partner_td" 2>&1)" || rc=$?
-  federation_cli east federation update -data "$FEDERATION_WORK/east.relationship.json" >/dev/null
+  local cluster="${FEDERATION_CLUSTERS[0]}"
+  local partner_td="${FEDERATION_TRUST_DOMAIN[${FEDERATION_PARTNER[$cluster]}]}" out rc=0
+  federation_lib wrong-endpoint-id "$FEDERATION_WORK/$cluster.relationship.json" "$FEDERATION_WORK/$cluster.wrong-id.json"
+  federation_cli "$cluster" federation update -data "$FEDERATION_WORK/$cluster.wrong-id.json" >/dev/null
+  out="$(federation_cli "$cluster" federation refresh -id "spiffe://$partner_td" 2>&1)" || rc=$?
+  federation_cli "$cluster" federation update -data "$FEDERATION_WORK/$cluster.relationship.json" >/dev/null
   if [[ $rc -eq 0 ]]; then
     echo "FAIL: the refresh with a wrong endpoint SPIFFE ID succeeded: $out"
     return 1
   fi
-  echo "ok: spire-server refuses the partner's endpoint: $out"
-  federation_cli east federation refresh -id "spiffe://$partner_td"
+  echo "ok: spire-server of $cluster refuses the endpoint of $partner_td: $out"
+  federation_cli "$cluster" federation refresh -id "spiffe://$partner_td"
   echo "ok: with the synthesized endpoint SPIFFE ID back, the refresh succeeds again"
 }
 
 scenario_federation() {
   FEDERATION_WORK="$WORK/federation"
   synth_app federation
+  mapfile -t FEDERATION_CLUSTERS < <(ls "$FEDERATION_WORK/dist")
+  [[ ${#FEDERATION_CLUSTERS[@]} -eq 2 ]] || die "the federation example wrote ${#FEDERATION_CLUSTERS[@]} cluster folders, expected 2"
+  FEDERATION_PARTNER=(["${FEDERATION_CLUSTERS[0]}"]="${FEDERATION_CLUSTERS[1]}" ["${FEDERATION_CLUSTERS[1]}"]="${FEDERATION_CLUSTERS[0]}")
+  local cluster
+  for cluster in "${FEDERATION_CLUSTERS[@]}"; do
+    FEDERATION_TRUST_DOMAIN[$cluster]="$(federation_lib trust-domain "$FEDERATION_WORK/dist/$cluster")"
+  done
   trap 'federation_stop_servers; rm -rf "$WORK"' EXIT
   run_check "federation: both synthesized servers start with their bundle endpoints" federation_start_servers
   run_check "federation: each server fetches the other's bundle with its ClusterFederatedTrustDomain's values" check_federation_refresh

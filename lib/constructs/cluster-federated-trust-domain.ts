@@ -145,6 +145,11 @@ function checkSpiffeBundle(value: string): Problem | undefined {
   };
 }
 
+/** The trust domain names a `federatesWith` field lists; none gives no field. */
+export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]): string[] | undefined {
+  return domains.length === 0 ? undefined : domains.map((domain) => domain.trustDomain);
+}
+
 /**
  * `federatesWith` of a ClusterSpiffeId or ClusterStaticEntry: each trust
  * domain must be one the same server federates with, and not its own.

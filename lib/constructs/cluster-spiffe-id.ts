@@ -7,7 +7,7 @@ import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from 
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatesWithChecks } from './cluster-federated-trust-domain';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
 
 export { SPIRE_MANAGED_IDENTITY_LABEL };
@@ -174,11 +174,6 @@ export class ClusterSpiffeId extends Construct {
       fix: `select an opt-in label, e.g. { matchLabels: { "${SPIRE_MANAGED_IDENTITY_LABEL}": "true" } }, or the namespaces with a namespaceSelector`,
     };
   }
-}
-
-/** The trust domain names a `federatesWith` field lists; none gives no field. */
-export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]): string[] | undefined {
-  return domains.length === 0 ? undefined : domains.map((domain) => domain.trustDomain);
 }
 
 function isEmptySelector(selector: LabelSelectorSpec | undefined): boolean {

@@ -6,8 +6,7 @@ import {
   checkDnsSubdomain, checkGoDuration, checkSelector, checkSpiffeId, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatesWithChecks } from './cluster-federated-trust-domain';
-import { federatedTrustDomainNames } from './cluster-spiffe-id';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
 
 export interface ClusterStaticEntryProps {

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import {
-  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
+  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
 } from '../config/federation-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
@@ -152,6 +152,11 @@ const WEBHOOK_PORT = 9443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
 const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
+const SERVICE_TYPES: Record<BundleEndpointServiceType, kplus.ServiceType> = {
+  [BundleEndpointServiceType.CLUSTER_IP]: kplus.ServiceType.CLUSTER_IP,
+  [BundleEndpointServiceType.NODE_PORT]: kplus.ServiceType.NODE_PORT,
+  [BundleEndpointServiceType.LOAD_BALANCER]: kplus.ServiceType.LOAD_BALANCER,
+};
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -399,7 +404,7 @@ export class SpireServer extends Construct {
     if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined) return;
     const service = new kplus.Service(this, 'BundleEndpointService', {
       metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
-      type: this.bundleEndpoint.serviceType as string as kplus.ServiceType,
+      type: SERVICE_TYPES[this.bundleEndpoint.serviceType],
       ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointPort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
     });
     selectLabels(service, this.podLabels);
