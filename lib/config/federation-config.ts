@@ -100,6 +100,8 @@ export interface BundleEndpointOptions {
   readonly serviceType: BundleEndpointServiceType;
   /** Port of the endpoint, in the pod and on the Service. @default 8443 */
   readonly port?: number;
+  /** IP address the server listens on for the endpoint, inside its pod. @default "0.0.0.0" (every address) */
+  readonly address?: string;
   /** @default BundleEndpointProfile.httpsSpiffe() */
   readonly profile?: BundleEndpointProfile;
   /** Name of the Service. @default "<server name>-bundle-endpoint" */

@@ -1,3 +1,4 @@
+import { isIP } from 'net';
 import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
@@ -314,13 +315,17 @@ export class SpireServer extends Construct {
     };
   }
 
+  private get bundleEndpointAddress(): string {
+    return this.bundleEndpoint?.address ?? '0.0.0.0';
+  }
+
   private get bundleEndpointProfile(): BundleEndpointProfile {
     return this.bundleEndpoint?.profile ?? BundleEndpointProfile.httpsSpiffe();
   }
 
   private bundleEndpointModel(): BundleEndpointModel | undefined {
     if (this.bundleEndpointPort === undefined) return undefined;
-    return { address: '0.0.0.0', port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
+    return { address: this.bundleEndpointAddress, port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -628,6 +633,11 @@ export class SpireServer extends Construct {
     return [
       ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
       ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
+      ['bundleEndpoint.address', isIP(this.bundleEndpointAddress) !== 0 ? undefined : {
+        value: this.bundleEndpointAddress,
+        rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
+        fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
+      }],
       ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
       ['bundleEndpoint.profile', profile.acme === undefined || hostOf(endpoint.url) === profile.acme.domainName ? undefined : {
         value: profile.acme.domainName,

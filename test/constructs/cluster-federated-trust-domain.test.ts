@@ -118,6 +118,10 @@ describe('SpireServer bundle endpoint', () => {
     expect(pod.containers[0].ports).toContainEqual({ containerPort: 8443, name: 'federation' });
   });
 
+  test('listens on the address given', () => {
+    expect(withEndpoint({ address: '::' }).server.serverConfig.server.federation.bundle_endpoint.address).toBe('::');
+  });
+
   test('no endpoint by default', () => {
     const { server, chart } = buildStack();
     expect(server.serverConfig.server).not.toHaveProperty('federation');
@@ -142,6 +146,7 @@ describe('SpireServer bundle endpoint', () => {
   test.each([
     [{ url: 'http://spire-bundle.example.org' }, 'bundleEndpoint.url "http://spire-bundle.example.org": SPIRE fetches bundles over HTTPS only'],
     [{ port: 8081 }, 'bundleEndpoint.port "8081": the server already listens on this port'],
+    [{ address: 'localhost' }, 'bundleEndpoint.address "localhost": SPIRE listens for the bundle endpoint on an IP address'],
     [{ port: 70000 }, 'bundleEndpoint.port "70000": a port is a whole number'],
     [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
     [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: false }) }, 'bundleEndpoint.profile "tosAccepted: false"'],
