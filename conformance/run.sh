@@ -111,6 +111,7 @@ main() {
     synth_variant classic ISTIO_SIDECAR_MODE=classic
     synth_variant identity SPIRE_TRUST_DOMAIN=conformance.test SPIRE_CLUSTER_NAME=conformance-cluster
     synth_readme_example
+    synth_app federation
     if compgen -G "$REPO_DIR/dist/*.k8s.yaml" >/dev/null; then
       check_output "dist" "$REPO_DIR/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
     else
@@ -120,6 +121,11 @@ main() {
     check_output "classic" "$WORK/classic/dist" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" classic
     check_output "identity" "$WORK/identity/dist" conformance.test conformance-cluster native
     check_output "readme" "$WORK/readme/dist" "$README_TRUST_DOMAIN" "$README_CLUSTER_NAME" native
+    # The two-cluster federation example: each cluster's folder is a whole output of its own.
+    local cluster
+    for cluster in east west; do
+      check_output "federation-$cluster" "$WORK/federation/dist/$cluster" "$cluster.example.org" "$cluster" native
+    done
     local scenario
     for scenario in $(scenario_names); do run_scenario "$scenario"; done
   fi

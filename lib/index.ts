@@ -7,6 +7,8 @@ export * from './constructs/spire-oidc-discovery-provider';
 export { ClusterSpiffeId } from './constructs/cluster-spiffe-id';
 export type { ClusterSpiffeIdOptions, ClusterSpiffeIdProps } from './constructs/cluster-spiffe-id';
 export { ClusterStaticEntry } from './constructs/cluster-static-entry';
+export { ClusterFederatedTrustDomain } from './constructs/cluster-federated-trust-domain';
+export type { ClusterFederatedTrustDomainOptions, ClusterFederatedTrustDomainProps } from './constructs/cluster-federated-trust-domain';
 export type { ClusterStaticEntryProps } from './constructs/cluster-static-entry';
 export { IstioSpireProfile, SidecarMode } from './constructs/istio-spire-profile';
 export type { IstioSpireProfileOptions, IstioSpireProfileProps } from './constructs/istio-spire-profile';
@@ -44,5 +46,7 @@ export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
+export { BundleEndpointProfile, BundleEndpointServiceType, FederationProfileType } from './config/federation-config';
+export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

@@ -60,7 +60,7 @@ func main() {
 	}
 
 	decoder := strictDecoder()
-	count, failures, configs := 0, 0, 0
+	count, failures, configs, federations := 0, 0, 0, 0
 	for _, path := range flag.Args() {
 		docs, err := readDocuments(path)
 		if err != nil {
@@ -76,7 +76,18 @@ func main() {
 				}
 				fmt.Printf("ok: %s %s: ControllerManagerConfig decodes strictly, loads, and names trust domain %q and cluster %q\n", path, cfg.where, td.Name(), *clusterName)
 			}
-			if !isClusterSPIFFEID(doc) {
+			if isSpireKind(doc, "ClusterFederatedTrustDomain") {
+				federations++
+				name, relationship, err := checkFederatedTrustDomain(decoder, doc, td)
+				if err != nil {
+					failures++
+					fmt.Printf("FAIL: %s document %d ClusterFederatedTrustDomain %q: %v\n", path, i+1, name, err)
+					continue
+				}
+				fmt.Printf("ok: %s ClusterFederatedTrustDomain %q decodes strictly and passes ParseClusterFederatedTrustDomainSpec: %s\n", path, name, relationship)
+				continue
+			}
+			if !isSpireKind(doc, "ClusterSPIFFEID") {
 				continue
 			}
 			count++
@@ -96,9 +107,9 @@ func main() {
 		fmt.Println("note: no ConfigMap embeds a spire-controller-manager ControllerManagerConfig")
 	}
 	if failures > 0 {
-		fail("%d of %d ClusterSPIFFEID/ControllerManagerConfig objects are invalid", failures, count+configs)
+		fail("%d of %d ClusterSPIFFEID/ClusterFederatedTrustDomain/ControllerManagerConfig objects are invalid", failures, count+federations+configs)
 	}
-	fmt.Printf("ok: %d ClusterSPIFFEID objects valid\n", count)
+	fmt.Printf("ok: %d ClusterSPIFFEID and %d ClusterFederatedTrustDomain objects valid\n", count, federations)
 }
 
 func fail(format string, args ...any) {
@@ -137,12 +148,33 @@ func readDocuments(path string) ([][]byte, error) {
 	}
 }
 
-func isClusterSPIFFEID(doc []byte) bool {
+func isSpireKind(doc []byte, kind string) bool {
 	var meta metav1.TypeMeta
 	if err := utilyaml.Unmarshal(doc, &meta); err != nil {
 		return false
 	}
-	return meta.Kind == "ClusterSPIFFEID" && strings.HasPrefix(meta.APIVersion, spirev1alpha1.GroupName+"/")
+	return meta.Kind == kind && strings.HasPrefix(meta.APIVersion, spirev1alpha1.GroupName+"/")
+}
+
+// checkFederatedTrustDomain runs what the controller manager's admission webhook runs, and refuses
+// a relationship with the own trust domain, which the SPIRE server would reject.
+func checkFederatedTrustDomain(decoder runtime.Decoder, doc []byte, td spiffeid.TrustDomain) (string, string, error) {
+	obj, _, err := decoder.Decode(doc, nil, nil)
+	if err != nil {
+		return "", "", fmt.Errorf("strict decode: %w", err)
+	}
+	cftd, ok := obj.(*spirev1alpha1.ClusterFederatedTrustDomain)
+	if !ok {
+		return "", "", fmt.Errorf("decoded %T, not a ClusterFederatedTrustDomain", obj)
+	}
+	relationship, err := spirev1alpha1.ParseClusterFederatedTrustDomainSpec(&cftd.Spec)
+	if err != nil {
+		return cftd.Name, "", fmt.Errorf("ParseClusterFederatedTrustDomainSpec: %w", err)
+	}
+	if relationship.TrustDomain == td {
+		return cftd.Name, "", fmt.Errorf("trust domain %q is the own one", td.Name())
+	}
+	return cftd.Name, fmt.Sprintf("trust domain %s, endpoint %s, profile %s", relationship.TrustDomain.Name(), relationship.BundleEndpointURL, cftd.Spec.BundleEndpointProfile.Type), nil
 }
 
 func check(decoder runtime.Decoder, doc []byte, td spiffeid.TrustDomain, clusterName string) (string, error) {

@@ -262,6 +262,9 @@ check_spire() {
     spire_validate server "$(spire_server_bin)" "$v/broken-$broken-server.conf" invalid || failed=1
     spire_validate agent "$(spire_agent_bin)" "$v/broken-$broken-agent.conf" invalid || failed=1
   done
+  if [[ -f "$v/broken-bundle-endpoint-server.conf" ]]; then
+    spire_validate server "$(spire_server_bin)" "$v/broken-bundle-endpoint-server.conf" invalid || failed=1
+  fi
   return $failed
 }
 

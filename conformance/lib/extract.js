@@ -115,6 +115,10 @@ function spireValidationCopies(inDir, outDir) {
     };
     fs.writeFileSync(path.join(outDir, `broken-trust-domain-${name}`), broken((b) => { b.trust_domain = 'Not A Valid/Trust Domain'; }));
     fs.writeFileSync(path.join(outDir, `broken-unknown-key-${name}`), broken((b) => { b.conformance_unknown_key = true; }));
+    // A federating server's bundle endpoint, with a profile SPIRE does not know.
+    if (role === 'server' && (block(conf, 'server').federation || {}).bundle_endpoint) {
+      fs.writeFileSync(path.join(outDir, 'broken-bundle-endpoint-server.conf'), broken((b) => { b.federation.bundle_endpoint.profile = { https_unknown: {} }; }));
+    }
   }
   console.log(rewritten.length ? rewritten.join('\n') : 'no file paths needed rewriting for validate');
 }

@@ -1,5 +1,7 @@
 import { Construct } from 'constructs';
+import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../constructs/cluster-spiffe-id';
+import { FederationPartner } from '../config/federation-config';
 import { IstioSpireProfile, IstioSpireProfileOptions } from '../constructs/istio-spire-profile';
 import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../constructs/spiffe-csi-driver';
 import { SpireAgentDaemonSet, SpireAgentOptions } from '../constructs/spire-agent-daemon-set';
@@ -87,6 +89,18 @@ export class SpireIstioMesh {
     if (props.gitOpsOrdering === GitOpsOrdering.ARGO_CD_SYNC_WAVES) {
       addSyncWaves([this.crds, this.spire, this.identities, this.istio, this.workloads], ['ClusterSPIFFEID', 'IstioOperator', ...ISTIO_CUSTOM_RESOURCE_KINDS]);
     }
+  }
+
+  /**
+   * Federates the mesh with another trust domain: a ClusterFederatedTrustDomain
+   * in the identities chart, listed in the mesh identity's `federatesWith`, so
+   * mesh workloads accept the partner's workloads as peers. For a partner
+   * mesh of this app, pass `partnerMesh.server.federationPartner`.
+   */
+  public federateWith(id: string, partner: FederationPartner, options: ClusterFederatedTrustDomainOptions = {}): ClusterFederatedTrustDomain {
+    const domain = new ClusterFederatedTrustDomain(this.identities, id, { ...options, server: this.server, partner });
+    this.meshIdentity.federateWith(domain);
+    return domain;
   }
 
   public get server(): SpireServer {

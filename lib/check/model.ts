@@ -20,6 +20,7 @@ export interface MeshModel {
   /** IstioOperators and istiod Helm values: either installs Istio with the same settings. */
   readonly istioSources: IstioModel[];
   readonly clusterSpiffeIds: Array<Located<KubeObject>>;
+  readonly clusterFederatedTrustDomains: Array<Located<KubeObject>>;
   readonly namespaces: Map<string, Record<string, string>>;
   readonly services: Array<Located<KubeObject>>;
   readonly pods: PodTemplate[];
@@ -55,6 +56,8 @@ export interface IstioModel extends Located<KubeObject> {
   readonly trustDomain: string;
   readonly nativeSidecars: boolean;
   readonly socketFileName: string;
+  /** Trust domains whose peers istiod accepts besides its own: aliases and `caCertificates[].trustDomains`. */
+  readonly acceptedTrustDomains: string[];
   /** Injection templates by name, rendered once for each sidecar mode. */
   readonly templates: Record<string, InjectionTemplate>;
 }
@@ -102,6 +105,7 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
     csiDriverNames: objects.filter(({ doc }) => doc.kind === 'CSIDriver').map(({ doc }) => doc.metadata?.name ?? ''),
     istioSources: objects.filter(({ doc }) => doc.kind === 'IstioOperator' || doc.kind === ISTIOD_HELM_VALUES).map(istioModelOf),
     clusterSpiffeIds: objects.filter(({ doc }) => doc.kind === 'ClusterSPIFFEID').map((source) => ({ value: source.doc, source })),
+    clusterFederatedTrustDomains: objects.filter(({ doc }) => doc.kind === 'ClusterFederatedTrustDomain').map((source) => ({ value: source.doc, source })),
     namespaces: new Map(objects.filter(({ doc }) => doc.kind === 'Namespace')
       .map(({ doc }) => [doc.metadata?.name ?? '', doc.metadata?.labels ?? {}])),
     services: objects.filter(({ doc }) => doc.kind === 'Service').map((source) => ({ value: source.doc, source })),
@@ -180,6 +184,10 @@ function istioModelOf(source: ManifestObject): IstioModel {
     // Native sidecars are Istio's default since 1.27; only an explicit "false" turns them off.
     nativeSidecars: String(spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false',
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
+    acceptedTrustDomains: [
+      ...(spec.meshConfig?.trustDomainAliases ?? []),
+      ...(spec.meshConfig?.caCertificates ?? []).flatMap((certificate: any) => certificate?.trustDomains ?? []),
+    ].map(String),
     templates: Object.fromEntries(Object.entries<string>(templates).map(([name, text]) =>
       [name, { native: renderForSidecarMode(text, true), classic: renderForSidecarMode(text, false) }])),
   };

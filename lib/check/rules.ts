@@ -418,6 +418,66 @@ const principalsIssued: Rule = (model) => (spireEnabledPods(model).length === 0 
     `principal ${principal} is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input, so no caller in it matches`,
     'name callers by the ID their ClusterSPIFFEID renders, without spiffe:// (<trust domain>/ns/<namespace>/sa/<service account>), or include the workload that gets it',
     'warning')));
+/** The trust domains the workloads federate with: every ClusterSPIFFEID's `federatesWith`. */
+export function federatedTrustDomains(model: MeshModel): string[] {
+  return [...new Set(model.clusterSpiffeIds.flatMap(({ value }) => (value.spec?.federatesWith ?? []).map(String)))];
+}
+
+/**
+ * A trust domain a ClusterSPIFFEID federates with needs a
+ * ClusterFederatedTrustDomain of the same class, or the server never fetches
+ * its bundle; and the own trust domain is no partner.
+ */
+const federatedTrustDomainsDeclared: Rule = (model) => {
+  const ownTrustDomain = model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain;
+  return model.clusterSpiffeIds.flatMap(({ value, source }) => (value.spec?.federatesWith ?? []).flatMap((trustDomain: string) => {
+    if (trustDomain === ownTrustDomain) {
+      return [finding(source, `federatesWith lists the own trust domain ${trustDomain}`, 'remove it from federatesWith')];
+    }
+    const declared = model.clusterFederatedTrustDomains.some((domain) => domain.value.spec?.trustDomain === trustDomain
+      && domain.value.spec?.className === value.spec?.className);
+    return declared ? [] : [finding(source,
+      `federatesWith lists ${trustDomain}, but no ClusterFederatedTrustDomain of class "${value.spec?.className ?? ''}" declares it, so the server never fetches its bundle and the workloads get none`,
+      `add a ClusterFederatedTrustDomain for ${trustDomain} with className "${value.spec?.className ?? ''}"`)];
+  }));
+};
+
+/** A partner's `https_spiffe` endpoint presents an ID of the partner's trust domain; SPIRE refuses any other. */
+const federationEndpointIdsInPartnerDomain: Rule = (model) => model.clusterFederatedTrustDomains.flatMap(({ value, source }) => {
+  const profile = value.spec?.bundleEndpointProfile ?? {};
+  if (profile.type !== 'https_spiffe') return [];
+  const id = String(profile.endpointSPIFFEID ?? '');
+  return id.startsWith(`spiffe://${value.spec?.trustDomain}/`) ? [] : [finding(source,
+    `endpointSPIFFEID "${id}" is not in the partner's trust domain ${value.spec?.trustDomain}, so the server never authenticates its bundle endpoint`,
+    `use the partner server's ID, spiffe://${value.spec?.trustDomain}/spire/server`)];
+});
+
+/**
+ * Envoy validates a federated peer only with the partner's roots, which the
+ * SPIRE agent serves under its "all bundles" SDS name; Istio's proxies ask for
+ * "ROOTCA". And istiod accepts a peer's trust domain on inbound mTLS only when
+ * it is the mesh's own, an alias or one of meshConfig.caCertificates.
+ */
+const proxiesValidateFederatedPeers: Rule = (model) => {
+  const federated = federatedTrustDomains(model);
+  if (federated.length === 0) return [];
+  const agentFindings = model.agents.flatMap((agent) => {
+    const sds = agent.value.agent?.sds ?? {};
+    const allBundles = sds.default_all_bundles_name ?? 'ALL';
+    const ownBundle = sds.default_bundle_name ?? 'ROOTCA';
+    if (allBundles === 'ROOTCA' && ownBundle !== 'ROOTCA') return [];
+    return [finding(agent.source,
+      `the agent serves the federated bundles under SDS name "${allBundles}" and "${ownBundle}" with its own bundle only, but istio-proxy asks for "ROOTCA", so peers of ${federated.join(', ')} fail validation`,
+      'set agent.sds default_all_bundles_name = "ROOTCA" and default_bundle_name to another name, e.g. "null"')];
+  });
+  const istioFindings = model.istioSources.flatMap((istio) => {
+    const missing = federated.filter((trustDomain) => trustDomain !== istio.trustDomain && !istio.acceptedTrustDomains.includes(trustDomain));
+    return missing.length === 0 ? [] : [finding(istio.source,
+      `istiod accepts peers of ${missing.join(', ')} on inbound mTLS only when meshConfig lists them, and it does not`,
+      `add meshConfig.caCertificates entries with trustDomains ${missing.join(', ')}`)];
+  });
+  return [...agentFindings, ...istioFindings];
+};
 
 /** The admin API must never sit in the directory the CSI driver hands to every workload. */
 const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
@@ -471,4 +531,7 @@ const RULES: RuleEntry[] = [
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },
   { name: 'the admin socket is private', needs: [AGENT], check: adminSocketPrivate },
   { name: 'authorization principals are IDs SPIRE issues', needs: ['ClusterSPIFFEID', 'SPIRE-enabled pod'], check: principalsIssued },
+  { name: 'federated trust domains are declared', needs: ['ClusterSPIFFEID'], check: federatedTrustDomainsDeclared },
+  { name: 'partner endpoint IDs are in the partner trust domain', needs: [], check: federationEndpointIdsInPartnerDomain },
+  { name: 'proxies validate federated peers', needs: ['ClusterSPIFFEID', AGENT, ISTIO], check: proxiesValidateFederatedPeers },
 ];

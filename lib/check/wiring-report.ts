@@ -60,6 +60,7 @@ export function wiringReport(objects: ManifestObject[]): string {
     ...section('ClusterSPIFFEIDs', table(['name', 'pods', 'namespaces', 'SPIFFE ID template'], model.clusterSpiffeIds.map(({ value }) => [
       value.metadata?.name ?? '', selectorText(value.spec?.podSelector), selectorText(value.spec?.namespaceSelector), code(value.spec?.spiffeIDTemplate ?? ''),
     ]))),
+    ...federationSection(model),
     ...section('SPIRE-enabled workloads', table(['workload', 'namespace', 'service account', 'ClusterSPIFFEID', 'SPIFFE ID'], workloads.map((entry) => [
       entry.workload, entry.namespace, entry.serviceAccount, listText(entry.identities), listText(entry.spiffeIds),
     ]))),
@@ -86,6 +87,33 @@ function code(text: string): string {
 
 function listText(values: string[]): string {
   return values.length === 0 ? 'none' : values.join(', ');
+}
+
+/**
+ * Federation, when the input has any: the bundle endpoint the server serves,
+ * the partners it fetches from, and what agent and Istio do with their bundles.
+ */
+function federationSection(model: MeshModel): string[] {
+  const endpoints = model.servers.filter((server) => server.value.server?.federation?.bundle_endpoint);
+  if (endpoints.length === 0 && model.clusterFederatedTrustDomains.length === 0) return [];
+  const where = (source: ManifestObject) => `${describe(source.doc)} (${source.file})`;
+  const rows = [
+    ...endpoints.map((server) => {
+      const endpoint = server.value.server.federation.bundle_endpoint;
+      return ['bundle endpoint served', `${code(`${endpoint.address}:${endpoint.port}`)}, ${listText(Object.keys(endpoint.profile ?? {}))}`, where(server.source)];
+    }),
+    ...model.clusterFederatedTrustDomains.map(({ value, source }) => {
+      const profile = value.spec?.bundleEndpointProfile ?? {};
+      const id = profile.endpointSPIFFEID ? ` as ${code(profile.endpointSPIFFEID)}` : '';
+      return [`partner ${code(String(value.spec?.trustDomain))}`, `${code(String(value.spec?.bundleEndpointURL))}, ${profile.type}${id}`, where(source)];
+    }),
+    ...model.agents.map((agent) => {
+      const sds = agent.value.agent?.sds ?? {};
+      return ['SDS validation context with all bundles', code(String(sds.default_all_bundles_name ?? 'ALL')), `SPIRE agent config in ${where(agent.source)}`];
+    }),
+    ...model.istioSources.map((istio) => ['peer trust domains istiod accepts besides its own', listText(istio.acceptedTrustDomains.map(code)), where(istio.source)]),
+  ];
+  return section('Federation', table(['what', 'value', 'read from'], rows));
 }
 
 function settingRows(model: MeshModel): string[][] {

@@ -1,3 +1,4 @@
+import { renderFederatedSds } from './federation-config';
 import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
@@ -51,6 +52,8 @@ export interface AgentConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
+  /** Serve Istio's proxies the federated bundles with their own (SDS names). */
+  readonly federatedSds: boolean;
 }
 
 /** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
@@ -78,6 +81,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
       trust_bundle_path: model.trustBundlePath,
       trust_bundle_format: model.bundle.format,
       trust_domain: model.trustDomain,
+      ...(model.federatedSds ? renderFederatedSds() : {}),
     },
     plugins,
     health_checks: renderHealthChecks(model.health),

@@ -1,3 +1,4 @@
+import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
@@ -110,6 +111,8 @@ export interface ServerConfigModel {
   readonly prometheus?: PrometheusEndpoint;
   /** Undefined: the server's CA is self-signed. */
   readonly upstreamAuthority?: UpstreamAuthorityPlugin;
+  /** Undefined: no federation bundle endpoint. */
+  readonly bundleEndpoint?: BundleEndpointModel;
 }
 
 /** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
@@ -134,6 +137,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
       jwt_issuer: model.jwtIssuer,
       ...(model.caKeyType === undefined ? {} : { ca_key_type: model.caKeyType }),
       ...(model.caSubject === undefined ? {} : { ca_subject: renderCaSubject(model.caSubject) }),
+      ...(model.bundleEndpoint === undefined ? {} : renderFederation(model.bundleEndpoint)),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),

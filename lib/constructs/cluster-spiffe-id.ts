@@ -1,12 +1,13 @@
-import { Names } from 'cdk8s';
+import { Lazy, Names } from 'cdk8s';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spire/spiffe-id-template';
-import { checkDnsSubdomain, checkFederatedTrustDomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
 
 export { SPIRE_MANAGED_IDENTITY_LABEL };
@@ -26,8 +27,12 @@ export interface ClusterSpiffeIdOptions {
    * turn off only for workloads outside the mesh. @default true
    */
   readonly istioIdentity?: boolean;
-  /** Other trust domains these workloads federate with. @default none */
-  readonly federatesWith?: string[];
+  /**
+   * Other trust domains these workloads federate with: their SVIDs come with
+   * those domains' bundles, so their proxies accept peers of those domains.
+   * Each must be declared for the same server. @default none
+   */
+  readonly federatesWith?: ClusterFederatedTrustDomain[];
   /** Templates of DNS SANs. @default none */
   readonly dnsNameTemplates?: string[];
   /** Add the pod's Service DNS names as SANs. @default false */
@@ -80,6 +85,7 @@ export class ClusterSpiffeId extends Construct {
   public readonly podLabels: { [key: string]: string };
 
   private readonly props: ClusterSpiffeIdProps;
+  private readonly federatedDomains: ClusterFederatedTrustDomain[];
 
   constructor(scope: Construct, id: string, props: ClusterSpiffeIdProps) {
     super(scope, id);
@@ -92,12 +98,23 @@ export class ClusterSpiffeId extends Construct {
     this.namespaceSelector = props.namespaceSelector;
     this.istioIdentity = props.istioIdentity ?? true;
     this.podLabels = { ...this.podSelector.matchLabels };
+    this.federatedDomains = [...props.federatesWith ?? []];
     const siblings = ClusterSpiffeId.byRoot.get(this.node.root) ?? [];
     ClusterSpiffeId.byRoot.set(this.node.root, [...siblings, this]);
 
     new ClusterSpiffeid(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
     registerLayoutChecks(this);
+  }
+
+  /** The trust domains these workloads federate with. */
+  public get federatesWith(): ClusterFederatedTrustDomain[] {
+    return [...this.federatedDomains];
+  }
+
+  /** Adds trust domains these workloads federate with, e.g. once the partner is declared after this identity. */
+  public federateWith(...domains: ClusterFederatedTrustDomain[]): void {
+    this.federatedDomains.push(...domains);
   }
 
   /** Whether this identity selects a pod with these labels in a namespace with these labels. */
@@ -122,7 +139,8 @@ export class ClusterSpiffeId extends Construct {
       spiffeIdTemplate: this.spiffeIdTemplate,
       podSelector: this.podSelector,
       namespaceSelector: props.namespaceSelector,
-      federatesWith: props.federatesWith,
+      // Read at synth, so that federateWith calls after construction count.
+      federatesWith: Lazy.any({ produce: () => federatedTrustDomainNames(this.federatedDomains) }),
       dnsNameTemplates: props.dnsNameTemplates,
       autoPopulateDnsNames: props.autoPopulateDnsNames,
       ttl: props.ttl,
@@ -142,7 +160,7 @@ export class ClusterSpiffeId extends Construct {
       ['podSelector', this.checkPodSelector()],
       ...selectorProblems(this.podSelector).map((problem): Check => ['podSelector', problem]),
       ...selectorProblems(this.namespaceSelector).map((problem): Check => ['namespaceSelector', problem]),
-      ...(props.federatesWith ?? []).map((domain): Check => ['federatesWith', checkFederatedTrustDomain(domain, this.trustDomain)]),
+      ...federatesWithChecks(this.federatedDomains, this.server),
       ['ttl', props.ttl === undefined ? undefined : checkGoDuration(props.ttl)],
       ['jwtTtl', props.jwtTtl === undefined ? undefined : checkGoDuration(props.jwtTtl)],
     ];

@@ -3,9 +3,10 @@ import { Construct, IConstruct } from 'constructs';
 import { ClusterStaticEntry as ClusterStaticEntryResource, ClusterStaticEntrySpec } from '../../imports/spire.spiffe.io';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import {
-  checkDnsSubdomain, checkFederatedTrustDomain, checkGoDuration, checkSelector, checkSpiffeId, checkTrustDomain, Problem,
+  checkDnsSubdomain, checkGoDuration, checkSelector, checkSpiffeId, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
 
 export interface ClusterStaticEntryProps {
@@ -19,8 +20,8 @@ export interface ClusterStaticEntryProps {
   readonly parentId: string;
   /** Selectors a workload must all match, each `type:value`, e.g. `unix:uid:1000`. */
   readonly selectors: string[];
-  /** Other trust domains whose bundles the workload gets. @default none */
-  readonly federatesWith?: string[];
+  /** Other trust domains whose bundles the workload gets; each must be declared for the same server. @default none */
+  readonly federatesWith?: ClusterFederatedTrustDomain[];
   /** Lifetime of the X.509 SVID (Go duration). @default the server's default SVID TTL */
   readonly x509SvidTtl?: string;
   /** Lifetime of JWT SVIDs (Go duration). @default the server's default */
@@ -80,7 +81,7 @@ export class ClusterStaticEntry extends Construct {
       spiffeId: this.spiffeId,
       parentId: this.parentId,
       selectors: this.selectors,
-      federatesWith: nonEmpty(props.federatesWith),
+      federatesWith: federatedTrustDomainNames(props.federatesWith ?? []),
       x509Svidttl: props.x509SvidTtl,
       jwtSvidttl: props.jwtSvidTtl,
       dnsNames: nonEmpty(props.dnsNames),
@@ -101,7 +102,7 @@ export class ClusterStaticEntry extends Construct {
       ['parentId', trustDomainValid ? checkSpiffeId(this.parentId, this.trustDomain) : undefined],
       ['selectors', this.checkSelectorsGiven()],
       ...this.selectors.map((selector): Check => ['selectors', checkSelector(selector)]),
-      ...(props.federatesWith ?? []).map((domain): Check => ['federatesWith', checkFederatedTrustDomain(domain, this.trustDomain)]),
+      ...federatesWithChecks(props.federatesWith ?? [], this.server),
       ['x509SvidTtl', props.x509SvidTtl === undefined ? undefined : checkGoDuration(props.x509SvidTtl)],
       ['jwtSvidTtl', props.jwtSvidTtl === undefined ? undefined : checkGoDuration(props.jwtSvidTtl)],
     ];

@@ -1,4 +1,4 @@
-import { ApiObject, Names } from 'cdk8s';
+import { ApiObject, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../istio/injection-template';
@@ -7,6 +7,7 @@ import { mergeSettings, Settings, settingsConflicts } from '../istio/mesh-settin
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireIstioApp } from './spire-istio-app';
 
@@ -150,7 +151,8 @@ export class IstioSpireProfile extends Construct {
       spec: {
         profile: props.profile ?? 'default',
         ...(this.revision === undefined ? {} : { revision: this.revision }),
-        meshConfig: this.meshConfig,
+        // Read at synth: federated trust domains may be declared after the profile.
+        meshConfig: Lazy.any({ produce: () => this.meshConfig }),
         values: this.values,
         components: this.components,
       },
@@ -173,12 +175,25 @@ export class IstioSpireProfile extends Construct {
     };
   }
 
+  /**
+   * Trust domains the server federates with. Istio accepts a peer certificate
+   * on inbound mTLS only from the mesh's trust domain, its aliases and the
+   * trust domains of `meshConfig.caCertificates` (istiod's
+   * TrustDomainsForValidation), so each gets an entry there. The entries carry
+   * no certificate: Envoy gets the partners' roots from SPIRE's SDS.
+   */
+  public get federatedTrustDomains(): string[] {
+    return ClusterFederatedTrustDomain.of(this.csiDriver.agent.server).map((domain) => domain.trustDomain);
+  }
+
   private get meshConfig(): Settings {
     const socketFile = this.csiDriver.workloadApi.fileName;
     const aliases = this.props.trustDomainAliases ?? [];
+    const federated = this.federatedTrustDomains;
     return mergeSettings({
       trustDomain: this.trustDomain,
       ...(aliases.length === 0 ? {} : { trustDomainAliases: [...aliases] }),
+      ...(federated.length === 0 ? {} : { caCertificates: federated.map((trustDomain) => ({ trustDomains: [trustDomain] })) }),
       ...(socketFile === ISTIO_DEFAULT_SOCKET_FILE
         ? {}
         : { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: socketFile } } }),
@@ -236,6 +251,7 @@ export class IstioSpireProfile extends Construct {
       socketFileName: this.csiDriver.workloadApi.fileName,
       nativeSidecars: this.sidecarMode === SidecarMode.NATIVE,
       templateNames: Object.keys(this.injectionTemplates),
+      federatedTrustDomains: this.federatedTrustDomains,
     }, this.props);
     return [
       ['name', checkDnsLabel(this.name)],

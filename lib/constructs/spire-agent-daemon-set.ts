@@ -17,6 +17,7 @@ import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
@@ -192,6 +193,7 @@ export class SpireAgentDaemonSet extends Construct {
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      federatedSds: ClusterFederatedTrustDomain.of(this.server).length > 0,
     });
   }
 

@@ -1,9 +1,13 @@
+import { isIP } from 'net';
 import { Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import { CaKeyType, CaSubject, checkCaSubject, KeyManager } from '../config/key-manager';
+import {
+  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
+} from '../config/federation-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
@@ -18,7 +22,7 @@ import {
   addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -151,6 +155,13 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
   readonly controllerManagerImage?: string;
+  /**
+   * Serve the trust bundle to other trust domains on SPIRE's federation bundle
+   * endpoint, behind a Service of its own, so that their servers can federate
+   * with this one (see ClusterFederatedTrustDomain and `federationPartner`).
+   * @default no bundle endpoint
+   */
+  readonly bundleEndpoint?: BundleEndpointOptions;
 }
 
 export interface SpireServerProps extends SpireServerOptions {
@@ -185,6 +196,13 @@ const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
+const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
+const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
+const SERVICE_TYPES: Record<BundleEndpointServiceType, kplus.ServiceType> = {
+  [BundleEndpointServiceType.CLUSTER_IP]: kplus.ServiceType.CLUSTER_IP,
+  [BundleEndpointServiceType.NODE_PORT]: kplus.ServiceType.NODE_PORT,
+  [BundleEndpointServiceType.LOAD_BALANCER]: kplus.ServiceType.LOAD_BALANCER,
+};
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -238,6 +256,14 @@ export class SpireServer extends Construct {
   public readonly controllerManagerMetricsPortName = 'cm-metrics';
   /** Port the controller manager serves metrics on, when metrics are on. */
   public readonly controllerManagerMetricsPort = 8082;
+  /** SPIFFE ID of the server's own X509-SVID, which its `https_spiffe` bundle endpoint presents. */
+  public readonly spiffeId: string;
+  /** The federation bundle endpoint, when the server serves one. */
+  public readonly bundleEndpoint?: BundleEndpointOptions;
+  /** Port of the bundle endpoint, when the server serves one. */
+  public readonly bundleEndpointPort?: number;
+  /** Name of the bundle endpoint's Service, when the server serves one. */
+  public readonly bundleEndpointServiceName?: string;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -270,6 +296,10 @@ export class SpireServer extends Construct {
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
+    this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
+    this.bundleEndpoint = props.bundleEndpoint;
+    this.bundleEndpointPort = props.bundleEndpoint ? props.bundleEndpoint.port ?? 8443 : undefined;
+    this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -282,6 +312,7 @@ export class SpireServer extends Construct {
     this.createService();
     this.statefulSet = this.createStatefulSet(this.createHeadlessService(), config);
     if (this.replicas > 1) this.createDisruptionBudget();
+    this.createBundleEndpointService();
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
@@ -325,12 +356,45 @@ export class SpireServer extends Construct {
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
       upstreamAuthority: this.upstream,
+      bundleEndpoint: this.bundleEndpointModel(),
     });
   }
 
   /** What the upstream authority needs of the pod, its RBAC and its checks; undefined when there is none. */
   private get upstream(): UpstreamAuthorityModel | undefined {
     return this.upstreamAuthority?._model();
+  }
+
+  /**
+   * This server as the partner of a ClusterFederatedTrustDomain in another
+   * trust domain: its trust domain, bundle endpoint URL, profile and, for
+   * `https_spiffe`, its own SPIFFE ID. Needs `bundleEndpoint`.
+   */
+  public get federationPartner(): FederationPartner {
+    const endpoint = this.bundleEndpoint;
+    if (endpoint === undefined) {
+      throw new Error(`${this.node.path}: the server serves no bundle endpoint, so no other trust domain can federate with it. Fix: set \`bundleEndpoint\` on this SpireServer.`);
+    }
+    const profile = this.bundleEndpointProfile.type;
+    return {
+      trustDomain: this.trustDomain,
+      bundleEndpointUrl: endpoint.url,
+      profile,
+      endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
+    };
+  }
+
+  private get bundleEndpointAddress(): string {
+    return this.bundleEndpoint?.address ?? '0.0.0.0';
+  }
+
+  private get bundleEndpointProfile(): BundleEndpointProfile {
+    return this.bundleEndpoint?.profile ?? BundleEndpointProfile.httpsSpiffe();
+  }
+
+  private bundleEndpointModel(): BundleEndpointModel | undefined {
+    if (this.bundleEndpointPort === undefined) return undefined;
+    return { address: this.bundleEndpointAddress, port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -435,6 +499,16 @@ export class SpireServer extends Construct {
     });
   }
 
+  private createBundleEndpointService(): void {
+    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined) return;
+    const service = new kplus.Service(this, 'BundleEndpointService', {
+      metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
+      type: SERVICE_TYPES[this.bundleEndpoint.serviceType],
+      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointPort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
+    });
+    selectLabels(service, this.podLabels);
+  }
+
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
     const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
       metadata: { name: this.name, namespace: this.namespace },
@@ -487,6 +561,9 @@ export class SpireServer extends Construct {
       ports: withMetricsPort([
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
+        // A port the server uses already is reported by the checks; adding it twice would fail first.
+        ...(this.bundleEndpointPort === undefined || this.checkBundleEndpointPortFree(this.bundleEndpointPort)
+          ? [] : [{ name: BUNDLE_ENDPOINT_PORT_NAME, number: this.bundleEndpointPort }]),
       ], this.metricsPortName, this.metrics.endpoint),
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
@@ -499,6 +576,11 @@ export class SpireServer extends Construct {
     // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
+    const servingCert = this.bundleEndpointProfile.servingCert;
+    if (this.bundleEndpoint !== undefined && servingCert !== undefined) {
+      const secret = kplus.Secret.fromSecretName(this, 'BundleEndpointCertSecret', servingCert.secretName);
+      container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
+    }
     // Otherwise the data volume comes from the StatefulSet's volumeClaimTemplates.
     if (!this.needsDataVolume) {
       container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
@@ -678,12 +760,47 @@ export class SpireServer extends Construct {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
+      ...this.bundleEndpointChecks(),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
         fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
       }],
     ];
+  }
+
+  private bundleEndpointChecks(): Check[] {
+    const endpoint = this.bundleEndpoint;
+    if (endpoint === undefined || this.bundleEndpointPort === undefined) return [];
+    const profile = this.bundleEndpointProfile;
+    return [
+      ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
+      ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
+      ['bundleEndpoint.address', isIP(this.bundleEndpointAddress) !== 0 ? undefined : {
+        value: this.bundleEndpointAddress,
+        rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
+        fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
+      }],
+      ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
+      ['bundleEndpoint.profile', profile.acme === undefined || hostOf(endpoint.url) === profile.acme.domainName ? undefined : {
+        value: profile.acme.domainName,
+        rule: `the ACME certificate is issued for this name, but partners dial ${hostOf(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
+        fix: 'use the host of bundleEndpoint.url as the ACME domainName',
+      }],
+      ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
+        value: 'tosAccepted: false',
+        rule: 'the ACME CA issues no certificate until its terms of service are accepted',
+        fix: 'read the CA\'s terms and set tosAccepted: true, or serve with httpsWebServingCert',
+      }],
+      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkDnsSubdomain(profile.servingCert.secretName)],
+      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkGoDuration(profile.servingCert.fileSyncInterval ?? '1h')],
+    ];
+  }
+
+  private checkBundleEndpointPortFree(port: number): Problem | undefined {
+    const taken = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
+    if (!taken.includes(port)) return undefined;
+    return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
   }
 
   private checkClusterDomain(): Problem | undefined {
@@ -720,6 +837,14 @@ export class SpireServer extends Construct {
   }
 }
 
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}
 
 function selectLabels(service: kplus.Service, labels: { [key: string]: string }): void {
   for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);

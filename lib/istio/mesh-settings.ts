@@ -42,6 +42,8 @@ export interface SpireRequirements {
   readonly socketFileName: string;
   readonly nativeSidecars: boolean;
   readonly templateNames: string[];
+  /** Trust domains the profile lists in meshConfig.caCertificates. */
+  readonly federatedTrustDomains: string[];
 }
 
 /** One user setting that contradicts SPIRE's: which prop, at which path, and the problem. */
@@ -71,6 +73,17 @@ export function settingsConflicts(required: SpireRequirements, user: { meshConfi
   ] as const) {
     const value = valueAt(settings, path);
     if (value !== undefined) conflicts.push({ prop: `${prop}.${path}`, problem: { value: JSON.stringify(value), rule: 'the profile sets this itself', fix } });
+  }
+  const caCertificates = valueAt(user.meshConfig, 'caCertificates');
+  if (caCertificates !== undefined && required.federatedTrustDomains.length > 0) {
+    conflicts.push({
+      prop: 'meshConfig.caCertificates',
+      problem: {
+        value: JSON.stringify(caCertificates),
+        rule: `the profile lists the federated trust domains ${required.federatedTrustDomains.join(', ')} here, and a list of yours would replace them, so Istio would refuse their peers`,
+        fix: 'leave it out: declare partners with ClusterFederatedTrustDomain',
+      },
+    });
   }
   const templates = valueAt(user.values, 'sidecarInjectorWebhook.templates');
   for (const name of required.templateNames.filter((template) => isPlainObject(templates) && template in templates)) {

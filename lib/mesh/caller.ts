@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import type { ClusterFederatedTrustDomain } from '../constructs/cluster-federated-trust-domain';
 import type { IstioIngressGateway } from '../constructs/istio-ingress-gateway';
 import type { MeshNamespace } from '../constructs/mesh-namespace';
 import type { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
@@ -50,6 +51,16 @@ export class Caller {
   public static spiffeId(spiffeId: string): Caller {
     const principal = spiffeId.startsWith(SPIFFE_SCHEME) ? spiffeId.slice(SPIFFE_SCHEME.length) : spiffeId;
     return new Caller(`SPIFFE ID ${spiffeId}`, () => principal, (context) => checkFederatedId(spiffeId, context));
+  }
+
+  /**
+   * Pods of a federated trust domain that run as a service account there, by
+   * the ID Istio's template gives them: `spiffe://<partner trust
+   * domain>/ns/<namespace>/sa/<service account>`. As with `spiffeId`, the
+   * called workload's ClusterSPIFFEIDs must federate with the partner.
+   */
+  public static federated(partner: ClusterFederatedTrustDomain, namespace: string, serviceAccountName: string): Caller {
+    return Caller.spiffeId(`${SPIFFE_SCHEME}${partner.trustDomain}/ns/${namespace}/sa/${serviceAccountName}`);
   }
 
   private static local(namespace: MeshNamespace, serviceAccountName: string, description: string, podOwners: (scope: IConstruct) => ApiObject[]): Caller {

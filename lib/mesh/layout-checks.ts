@@ -1,5 +1,6 @@
 import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { ClusterFederatedTrustDomain } from '../constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
 import { IngressHttpRoute } from '../constructs/ingress-http-route';
@@ -120,6 +121,9 @@ function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   };
   for (const identity of ClusterSpiffeId.allIn(root)) {
     require(identity, identity.server, 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first');
+  }
+  for (const domain of ClusterFederatedTrustDomain.allIn(root)) {
+    require(domain, domain.server, 'the SPIRE controller manager\'s webhook admits ClusterFederatedTrustDomains, so SPIRE must run first');
   }
   for (const entry of ClusterStaticEntry.allIn(root)) {
     require(entry, entry.server, 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs');

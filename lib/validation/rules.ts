@@ -96,6 +96,19 @@ export function checkFederatedTrustDomain(value: string, ownTrustDomain: string)
   return checkTrustDomain(value);
 }
 
+/** A bundle endpoint URL as SPIRE accepts it: https, with a host. */
+export function checkBundleEndpointUrl(value: string): Problem | undefined {
+  const fix = 'write it like "https://spire-bundle.partner.example:8443"';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { value, rule: 'a bundle endpoint URL is an absolute URL', fix };
+  }
+  if (url.protocol !== 'https:' || url.hostname === '') return { value, rule: 'SPIRE fetches bundles over HTTPS only, from a host', fix };
+  return undefined;
+}
+
 // SPIFFE ID spec §2.2: path segments of [A-Za-z0-9._-], none empty, "." or "..".
 const SPIFFE_ID = /^spiffe:\/\/([^/]*)((\/[A-Za-z0-9._-]+)+)$/;
 

@@ -1,3 +1,5 @@
+import { FederationProfileType } from '../../lib/config/federation-config';
+import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { LabelSelectorOperator } from '../../lib/kube/label-selector';
 import { ISTIO_SPIFFE_ID_TEMPLATE } from '../../lib/spire/spiffe-id-template';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
@@ -31,10 +33,34 @@ describe('ClusterSpiffeId validation', () => {
     expect(errorsWith({ spiffeIdTemplate, istioIdentity })).toEqual([]);
   });
 
-  test('federatesWith takes valid trust domains other than our own', () => {
-    expect(errorsWith({ federatesWith: ['example.org'] })).toEqual([expect.stringContaining('federatesWith "example.org": a workload does not federate with its own trust domain')]);
-    expect(errorsWith({ federatesWith: ['https://partner.example'] })).toEqual([expect.stringContaining('federatesWith "https://partner.example"')]);
-    expect(errorsWith({ federatesWith: ['partner.example'] })).toEqual([]);
+  test('federatesWith takes the server\'s ClusterFederatedTrustDomains, rendered as their trust domains', () => {
+    const stack = buildStack();
+    const partner = new ClusterFederatedTrustDomain(stack.identities, 'Partner', {
+      server: stack.server,
+      partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
+    });
+    stack.identity.federateWith(partner);
+    expect(synthErrors(stack.app)).toEqual([]);
+    expect((stack.identity.node.findChild('Resource') as any).toJson().spec.federatesWith).toEqual(['partner.example']);
+    expect((buildStack().identity.node.findChild('Resource') as any).toJson().spec).not.toHaveProperty('federatesWith');
+  });
+
+  test('federatesWith refuses a trust domain declared for another server, and our own', () => {
+    const stack = buildStack();
+    const other = buildStack({ server: { trustDomain: 'other.example' } });
+    const elsewhere = new ClusterFederatedTrustDomain(other.identities, 'Partner', {
+      server: other.server,
+      partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
+    });
+    const own = new ClusterFederatedTrustDomain(other.identities, 'Own', {
+      server: other.server,
+      partner: { trustDomain: 'example.org', bundleEndpointUrl: 'https://bundle.example.org', profile: FederationProfileType.HTTPS_WEB },
+    });
+    stack.identity.federateWith(elsewhere, own);
+    expect(synthErrors(stack.app)).toEqual([
+      expect.stringContaining('federatesWith "partner.example": identities/Partner declares it for the server spire/Server, not this one'),
+      expect.stringContaining('federatesWith "example.org": a workload does not federate with its own trust domain'),
+    ]);
   });
 
   test('selectors must be valid and not empty', () => {

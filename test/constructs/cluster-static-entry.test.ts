@@ -1,4 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
+import { FederationProfileType } from '../../lib/config/federation-config';
+import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { ClusterStaticEntry, ClusterStaticEntryProps } from '../../lib/constructs/cluster-static-entry';
 import { buildStack, synthErrors } from '../support/stack';
 
@@ -6,13 +8,17 @@ const NODE_AGENT = 'spiffe://example.org/spire/agent/join_token/vm-1';
 const VALID = { spiffeId: 'spiffe://example.org/vm/billing', parentId: NODE_AGENT, selectors: ['unix:uid:1000'] };
 
 /** A stack with one static entry in the identities stage. */
-function withEntry(props: Partial<ClusterStaticEntryProps> = {}) {
+function withEntry(props: Partial<ClusterStaticEntryProps> = {}, federatesWith: string[] = []) {
   const stack = buildStack();
-  const entry = new ClusterStaticEntry(stack.identities, 'Billing', { ...VALID, ...props, server: stack.server });
+  const domains = federatesWith.map((trustDomain) => new ClusterFederatedTrustDomain(stack.identities, trustDomain, {
+    server: stack.server,
+    partner: { trustDomain, bundleEndpointUrl: `https://bundle.${trustDomain}`, profile: FederationProfileType.HTTPS_WEB },
+  }));
+  const entry = new ClusterStaticEntry(stack.identities, 'Billing', { ...VALID, ...props, federatesWith: domains, server: stack.server });
   return { ...stack, entry, rendered: ApiObject.of(entry.node.findChild('Resource')).toJson() };
 }
 
-const errorsWith = (props: Partial<ClusterStaticEntryProps>) => synthErrors(withEntry(props).app);
+const errorsWith = (props: Partial<ClusterStaticEntryProps>, federatesWith: string[] = []) => synthErrors(withEntry(props, federatesWith).app);
 
 describe('ClusterStaticEntry', () => {
   test('renders the entry with the server\'s class and only the fields that are set', () => {
@@ -28,14 +34,14 @@ describe('ClusterStaticEntry', () => {
 
   test('optional fields use the CRD\'s names; empty lists and false are left out', () => {
     const { rendered } = withEntry({
-      federatesWith: ['partner.example'], x509SvidTtl: '2h', jwtSvidTtl: '5m', dnsNames: ['billing.example.org'],
+      x509SvidTtl: '2h', jwtSvidTtl: '5m', dnsNames: ['billing.example.org'],
       hint: 'billing', admin: true, downstream: false, storeSvid: true,
-    });
+    }, ['partner.example']);
     expect(rendered.spec).toEqual(expect.objectContaining({
       federatesWith: ['partner.example'], x509SVIDTTL: '2h', jwtSVIDTTL: '5m', dnsNames: ['billing.example.org'], hint: 'billing', admin: true, storeSVID: true,
     }));
     expect(rendered.spec).not.toHaveProperty('downstream');
-    expect(withEntry({ federatesWith: [], dnsNames: [] }).rendered.spec).not.toHaveProperty('federatesWith');
+    expect(withEntry({ dnsNames: [] }).rendered.spec).not.toHaveProperty('federatesWith');
   });
 
   test.each([
@@ -49,9 +55,12 @@ describe('ClusterStaticEntry', () => {
     [{ selectors: [] }, 'selectors "[]": SPIRE refuses an entry without selectors'],
     [{ x509SvidTtl: '1d' }, 'x509SvidTtl "1d": a TTL is a positive Go duration'],
     [{ jwtSvidTtl: '0s' }, 'jwtSvidTtl "0s"'],
-    [{ federatesWith: ['example.org'] }, 'federatesWith "example.org": a workload does not federate with its own trust domain'],
   ])('%j is rejected: %s', (props, message) => {
     expect(errorsWith(props)).toEqual([expect.stringContaining(`[identities/Billing] ${message}`)]);
+  });
+
+  test('federatesWith refuses the own trust domain', () => {
+    expect(errorsWith({}, ['example.org'])).toContainEqual(expect.stringContaining('[identities/Billing] federatesWith "example.org": a workload does not federate with its own trust domain'));
   });
 
   test('an entry in the SPIRE server\'s chart is reported, as are CRDs missing from the app', () => {

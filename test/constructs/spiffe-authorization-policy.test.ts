@@ -1,3 +1,5 @@
+import { FederationProfileType } from '../../lib/config/federation-config';
+import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
@@ -22,6 +24,16 @@ function policyStack(overrides: StackOverrides = {}) {
   const policy = (props: Partial<SpiffeAuthorizationPolicyProps> = {}) =>
     new SpiffeAuthorizationPolicy(apps, 'Policy', { workload: web, allowFrom: [Caller.workload(client)], mtls, ...props });
   return { ...stack, ingress, gateway, namespace, web, client, mtls, policy };
+}
+
+/** The stack's mesh identity federating with partner.example through a ClusterFederatedTrustDomain. */
+function federateWithPartner(stack: ReturnType<typeof buildStack>): ClusterFederatedTrustDomain {
+  const partner = new ClusterFederatedTrustDomain(stack.identities, 'Partner', {
+    server: stack.server,
+    partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
+  });
+  stack.identity.federateWith(partner);
+  return partner;
 }
 
 const withoutScheme = (spiffeId: string) => spiffeId.replace(/^spiffe:\/\//, '');
@@ -98,16 +110,33 @@ describe('SpiffeAuthorizationPolicy', () => {
   });
 
   test('an ID of a federated trust domain is allowed as given, once the workload\'s ClusterSPIFFEID federates with it', () => {
-    const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
-    expect(policy({ allowFrom: [Caller.spiffeId('spiffe://partner.example/ns/shop/sa/client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
-    expect(synthErrors(app)).toEqual([]);
+    const stack = policyStack();
+    federateWithPartner(stack);
+    expect(stack.policy({ allowFrom: [Caller.spiffeId('spiffe://partner.example/ns/shop/sa/client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
+    expect(synthErrors(stack.app)).toEqual([]);
+  });
+
+  test('a caller of a federated trust domain is named through its ClusterFederatedTrustDomain', () => {
+    const stack = policyStack();
+    const partner = federateWithPartner(stack);
+    expect(stack.policy({ allowFrom: [Caller.federated(partner, 'shop', 'client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
+    expect(synthErrors(stack.app)).toEqual([]);
+
+    const notFederating = policyStack();
+    const unused = new ClusterFederatedTrustDomain(notFederating.identities, 'Partner', {
+      server: notFederating.server,
+      partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
+    });
+    notFederating.policy({ allowFrom: [Caller.federated(unused, 'shop', 'client')] });
+    expect(synthErrors(notFederating.app)).toEqual([expect.stringContaining('does not federate with partner.example')]);
   });
 
   test('an ID of a trust domain the workload does not federate with, of its own trust domain, or malformed, is rejected', () => {
     const rejection = (spiffeId: string) => {
-      const { app, policy } = policyStack({ identity: { federatesWith: ['partner.example'] } });
-      policy({ allowFrom: [Caller.spiffeId(spiffeId)] });
-      return synthErrors(app);
+      const stack = policyStack();
+      federateWithPartner(stack);
+      stack.policy({ allowFrom: [Caller.spiffeId(spiffeId)] });
+      return synthErrors(stack.app);
     };
     expect(rejection('spiffe://other.example/ns/shop/sa/client')).toEqual([expect.stringContaining(
       'allowFrom "spiffe://other.example/ns/shop/sa/client": ClusterSPIFFEID istio-mesh-workloads of the called workload does not federate with other.example, so its proxy does not trust the caller\'s certificate. Fix: federate',
@@ -133,7 +162,9 @@ describe('SpiffeAuthorizationPolicy', () => {
 
 describe('DemoWorkloads', () => {
   test('httpbin lets in sleep, the gateway and the callers given, by the IDs they get', () => {
-    const { app, apps, profile, identity } = buildStack({ identity: { federatesWith: ['partner.example'] } });
+    const stack = buildStack();
+    federateWithPartner(stack);
+    const { app, apps, profile, identity } = stack;
     const demo = new DemoWorkloads(apps, 'Demo', { profile, identity, httpbinCallers: [Caller.spiffeId('spiffe://partner.example/ns/demo/sa/sleep')] });
     expect(demo.httpbinPolicy.principals).toEqual([
       withoutScheme(demo.sleep.spiffeId), withoutScheme(demo.gateway.spiffeId), 'partner.example/ns/demo/sa/sleep',

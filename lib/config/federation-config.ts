@@ -1,0 +1,169 @@
+/**
+ * SPIRE federation: the bundle endpoint a server serves its trust bundle on
+ * (`server.federation.bundle_endpoint` in server.conf) and the profiles a
+ * partner's endpoint is authenticated with (the ClusterFederatedTrustDomain's
+ * `bundleEndpointProfile`).
+ */
+
+/** How a bundle endpoint authenticates itself, as SPIRE names the profile in both places. */
+export enum FederationProfileType {
+  /** The endpoint presents the server's own X509-SVID; clients need its trust bundle once to start. */
+  HTTPS_SPIFFE = 'https_spiffe',
+  /** The endpoint presents a Web PKI certificate that clients verify against their system roots. */
+  HTTPS_WEB = 'https_web',
+}
+
+/** An ACME account for the `https_web` profile's certificate. */
+export interface AcmeOptions {
+  /** DNS name the certificate is issued for; the ACME CA must reach the endpoint under it. */
+  readonly domainName: string;
+  /** Contact address of the ACME account. */
+  readonly email: string;
+  /** You accept the ACME CA's terms of service; without it no certificate is issued. */
+  readonly tosAccepted: boolean;
+  /** @default "https://acme-v02.api.letsencrypt.org/directory" (Let's Encrypt) */
+  readonly directoryUrl?: string;
+}
+
+/** A certificate in a Kubernetes TLS Secret for the `https_web` profile. */
+export interface ServingCertOptions {
+  /** A `kubernetes.io/tls` Secret in the server's namespace; its `tls.crt` and `tls.key` are mounted. */
+  readonly secretName: string;
+  /** How often the server reads the files again, for rotated certificates (Go duration). @default "1h" (SPIRE's default) */
+  readonly fileSyncInterval?: string;
+}
+
+const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** The profile a server's own bundle endpoint serves with. */
+export class BundleEndpointProfile {
+  /** Serve with the server's X509-SVID (`spiffe://<trust domain>/spire/server`). */
+  public static httpsSpiffe(): BundleEndpointProfile {
+    return new BundleEndpointProfile(FederationProfileType.HTTPS_SPIFFE);
+  }
+
+  /** Serve with a Web PKI certificate that the server obtains over ACME. */
+  public static httpsWebAcme(acme: AcmeOptions): BundleEndpointProfile {
+    return new BundleEndpointProfile(FederationProfileType.HTTPS_WEB, { ...acme, directoryUrl: acme.directoryUrl ?? LETS_ENCRYPT });
+  }
+
+  /** Serve with a Web PKI certificate from a Kubernetes TLS Secret, e.g. one cert-manager keeps. */
+  public static httpsWebServingCert(cert: ServingCertOptions): BundleEndpointProfile {
+    return new BundleEndpointProfile(FederationProfileType.HTTPS_WEB, undefined, { ...cert, fileSyncInterval: cert.fileSyncInterval ?? '1h' });
+  }
+
+  /**
+   * @param type the profile
+   * @param acme the ACME account, for `https_web` with ACME
+   * @param servingCert the certificate Secret, for `https_web` with a certificate file
+   */
+  private constructor(
+    public readonly type: FederationProfileType,
+    public readonly acme?: AcmeOptions,
+    public readonly servingCert?: ServingCertOptions,
+  ) {}
+}
+
+/** The Service type of the bundle endpoint; partners in other clusters must reach it. */
+export enum BundleEndpointServiceType {
+  CLUSTER_IP = 'ClusterIP',
+  NODE_PORT = 'NodePort',
+  LOAD_BALANCER = 'LoadBalancer',
+}
+
+/**
+ * A trust domain to federate with: where its bundle endpoint is and how it
+ * authenticates. `SpireServer.federationPartner` gives these values for a
+ * server of this app; write them out for any other SPIFFE implementation.
+ */
+export interface FederationPartner {
+  /** The partner's trust domain, e.g. `west.example.org`. */
+  readonly trustDomain: string;
+  /** HTTPS URL of the partner's bundle endpoint, as reachable from this cluster's SPIRE server. */
+  readonly bundleEndpointUrl: string;
+  /** The profile the partner's endpoint serves with. */
+  readonly profile: FederationProfileType;
+  /** SPIFFE ID the endpoint presents; required for `https_spiffe`, absent for `https_web`. @default none */
+  readonly endpointSpiffeId?: string;
+}
+
+/** The bundle endpoint a SpireServer serves its trust bundle on, for partners to fetch. */
+export interface BundleEndpointOptions {
+  /**
+   * How partner servers reach the endpoint, e.g.
+   * `https://spire-bundle.east.example.org:8443`: the address the Service gets
+   * outside the cluster (load balancer, node address or a DNS name for either).
+   * Partners' ClusterFederatedTrustDomains use it.
+   */
+  readonly url: string;
+  /** Type of the Service in front of the endpoint; partners in other clusters must reach it. */
+  readonly serviceType: BundleEndpointServiceType;
+  /** Port of the endpoint, in the pod and on the Service. @default 8443 */
+  readonly port?: number;
+  /** IP address the server listens on for the endpoint, inside its pod. @default "0.0.0.0" (every address) */
+  readonly address?: string;
+  /** @default BundleEndpointProfile.httpsSpiffe() */
+  readonly profile?: BundleEndpointProfile;
+  /** Name of the Service. @default "<server name>-bundle-endpoint" */
+  readonly serviceName?: string;
+}
+
+/** What a server's bundle endpoint is, for server.conf. */
+export interface BundleEndpointModel {
+  readonly address: string;
+  readonly port: number;
+  readonly profile: BundleEndpointProfile;
+  /** Where the serving certificate's files are mounted, for `https_web` with a Secret. */
+  readonly servingCertDir: string;
+}
+
+/** The `federation` block of the server's `server` section. */
+export function renderFederation(endpoint: BundleEndpointModel): object {
+  return {
+    federation: {
+      bundle_endpoint: {
+        address: endpoint.address,
+        port: endpoint.port,
+        profile: renderProfile(endpoint),
+      },
+    },
+  };
+}
+
+function renderProfile(endpoint: BundleEndpointModel): object {
+  const { type, acme, servingCert } = endpoint.profile;
+  if (type === FederationProfileType.HTTPS_SPIFFE) return { [type]: {} };
+  if (acme) {
+    return { [type]: { acme: { directory_url: acme.directoryUrl, domain_name: acme.domainName, email: acme.email, tos_accepted: acme.tosAccepted } } };
+  }
+  return {
+    [type]: {
+      serving_cert_file: {
+        cert_file_path: `${endpoint.servingCertDir}/tls.crt`,
+        key_file_path: `${endpoint.servingCertDir}/tls.key`,
+        file_sync_interval: servingCert?.fileSyncInterval,
+      },
+    },
+  };
+}
+
+/**
+ * SPIRE's agent serves Envoy SDS validation contexts under two names: one
+ * with its own trust domain's bundle only (`default_bundle_name`, "ROOTCA" by
+ * default) and one with the federated bundles too (`default_all_bundles_name`,
+ * "ALL"). Istio's proxies ask for "ROOTCA", so with federation that name must
+ * be the one holding all bundles, and the own-bundle name moves out of the
+ * way; the two must differ or SPIRE ignores the second.
+ */
+export const ISTIO_ROOT_CA_RESOURCE = 'ROOTCA';
+
+/** The agent's `sds` block when the workloads' proxies must validate federated peers. */
+export function renderFederatedSds(): object {
+  return {
+    sds: {
+      default_svid_name: 'default',
+      default_bundle_name: 'null',
+      default_all_bundles_name: ISTIO_ROOT_CA_RESOURCE,
+    },
+  };
+}

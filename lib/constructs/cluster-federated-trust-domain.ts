@@ -1,0 +1,171 @@
+import { Names } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import {
+  ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
+  ClusterFederatedTrustDomainSpecBundleEndpointProfileType as ProfileTypeSpec,
+} from '../../imports/spire.spiffe.io';
+import { FederationPartner, FederationProfileType } from '../config/federation-config';
+import { registerLayoutChecks } from '../mesh/layout-checks';
+import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { SpireServer } from './spire-server';
+
+/** Settings of a ClusterFederatedTrustDomain besides its server and partner. */
+export interface ClusterFederatedTrustDomainOptions {
+  /** Name of the cluster-scoped resource. @default derived from the construct path, unique in the app */
+  readonly name?: string;
+  /**
+   * The partner's trust bundle in SPIFFE bundle format (`spire-server bundle
+   * show -format spiffe` on the partner). The `https_spiffe` profile needs it
+   * once, to authenticate the first fetch; afterwards the server keeps it
+   * current. @default none: set it with `spire-server bundle set` before the first refresh
+   */
+  readonly trustDomainBundle?: string;
+}
+
+export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustDomainOptions {
+  /** The local server whose controller manager creates the federation relationship; its class is used. */
+  readonly server: SpireServer;
+  /**
+   * The trust domain federated with, and how its bundle endpoint is reached
+   * and authenticated. For a partner this app also defines, pass its server's
+   * `federationPartner`.
+   */
+  readonly partner: FederationPartner;
+}
+
+/**
+ * A ClusterFederatedTrustDomain: tells the SPIRE Controller Manager to keep a
+ * federation relationship in its server, so that the server fetches the
+ * partner trust domain's bundle from its bundle endpoint. Workloads get that
+ * bundle when their ClusterSpiffeId or ClusterStaticEntry lists this construct
+ * in `federatesWith`. Its `className` is always the server's.
+ */
+export class ClusterFederatedTrustDomain extends Construct {
+  /** The ClusterFederatedTrustDomains a server reconciles, in creation order. */
+  public static of(server: SpireServer): ClusterFederatedTrustDomain[] {
+    return ClusterFederatedTrustDomain.byServer.get(server) ?? [];
+  }
+
+  /** Every ClusterFederatedTrustDomain in the app that holds `scope`. */
+  public static allIn(scope: IConstruct): ClusterFederatedTrustDomain[] {
+    return scope.node.root.node.findAll().filter((construct): construct is ClusterFederatedTrustDomain => construct instanceof ClusterFederatedTrustDomain);
+  }
+
+  private static readonly byServer = new WeakMap<SpireServer, ClusterFederatedTrustDomain[]>();
+
+  public readonly name: string;
+  public readonly server: SpireServer;
+  public readonly partner: FederationPartner;
+  /** The partner's trust domain, the value `federatesWith` lists. */
+  public readonly trustDomain: string;
+
+  private readonly props: ClusterFederatedTrustDomainProps;
+
+  constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
+    super(scope, id);
+    this.props = props;
+    this.server = props.server;
+    this.partner = props.partner;
+    this.trustDomain = props.partner.trustDomain;
+    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    ClusterFederatedTrustDomain.byServer.set(this.server, [...ClusterFederatedTrustDomain.of(this.server), this]);
+
+    new ClusterFederatedTrustDomainResource(this, 'Resource', {
+      metadata: { name: this.name },
+      spec: {
+        className: this.server.className,
+        trustDomain: this.trustDomain,
+        bundleEndpointUrl: this.partner.bundleEndpointUrl,
+        bundleEndpointProfile: {
+          type: this.partner.profile === FederationProfileType.HTTPS_SPIFFE ? ProfileTypeSpec.HTTPS_UNDERSCORE_SPIFFE : ProfileTypeSpec.HTTPS_UNDERSCORE_WEB,
+          endpointSpiffeid: this.partner.endpointSpiffeId,
+        },
+        trustDomainBundle: props.trustDomainBundle,
+      },
+    });
+    validateAtSynth(this, () => this.checks());
+    registerLayoutChecks(this);
+  }
+
+  private checks(): Check[] {
+    const partnerTrustDomain = checkFederatedTrustDomain(this.trustDomain, this.server.trustDomain);
+    return [
+      ['name', checkDnsSubdomain(this.name)],
+      ['partner.trustDomain', partnerTrustDomain],
+      ['partner.trustDomain', this.checkDeclaredOnce()],
+      ['partner.bundleEndpointUrl', checkBundleEndpointUrl(this.partner.bundleEndpointUrl)],
+      // With an invalid partner trust domain that check reports the cause.
+      ['partner.endpointSpiffeId', partnerTrustDomain ? undefined : this.checkEndpointSpiffeId()],
+      ['trustDomainBundle', this.props.trustDomainBundle === undefined ? undefined : checkSpiffeBundle(this.props.trustDomainBundle)],
+    ];
+  }
+
+  private checkDeclaredOnce(): Problem | undefined {
+    const first = ClusterFederatedTrustDomain.of(this.server).find((other) => other.trustDomain === this.trustDomain);
+    if (first === this || first === undefined) return undefined;
+    return {
+      value: this.trustDomain,
+      rule: `${first.node.path} declares this trust domain for the same server already; the controller manager keeps one relationship per trust domain`,
+      fix: 'declare each partner trust domain once and list that construct wherever it is needed',
+    };
+  }
+
+  private checkEndpointSpiffeId(): Problem | undefined {
+    const id = this.partner.endpointSpiffeId;
+    if (this.partner.profile === FederationProfileType.HTTPS_WEB) {
+      return id === undefined ? undefined : {
+        value: id,
+        rule: 'the https_web profile authenticates the endpoint by its Web PKI certificate, so an endpoint SPIFFE ID is never checked',
+        fix: 'leave endpointSpiffeId out, or use the https_spiffe profile',
+      };
+    }
+    if (id === undefined) {
+      return {
+        value: '',
+        rule: 'the https_spiffe profile authenticates the endpoint by its SPIFFE ID, which is missing',
+        fix: `set it to the partner server's ID, e.g. "spiffe://${this.trustDomain}/spire/server" (SpireServer.federationPartner does)`,
+      };
+    }
+    return checkSpiffeId(id, this.trustDomain);
+  }
+}
+
+function checkSpiffeBundle(value: string): Problem | undefined {
+  try {
+    const bundle = JSON.parse(value);
+    if (Array.isArray(bundle?.keys)) return undefined;
+  } catch {
+    // Reported below.
+  }
+  return {
+    value: value.length > 40 ? `${value.slice(0, 40)}…` : value,
+    rule: 'the controller manager reads the bundle in SPIFFE bundle format, a JSON object with "keys"',
+    fix: 'use the output of `spire-server bundle show -format spiffe` on the partner',
+  };
+}
+
+/** The trust domain names a `federatesWith` field lists; none gives no field. */
+export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]): string[] | undefined {
+  return domains.length === 0 ? undefined : domains.map((domain) => domain.trustDomain);
+}
+
+/**
+ * `federatesWith` of a ClusterSpiffeId or ClusterStaticEntry: each trust
+ * domain must be one the same server federates with, and not its own.
+ */
+export function federatesWithChecks(domains: ClusterFederatedTrustDomain[], server: SpireServer): Check[] {
+  return domains.map((domain): Check => ['federatesWith', federatesWithProblem(domain, server)]);
+}
+
+function federatesWithProblem(domain: ClusterFederatedTrustDomain, server: SpireServer): Problem | undefined {
+  if (domain.trustDomain === server.trustDomain) {
+    return { value: domain.trustDomain, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
+  }
+  if (domain.server === server) return undefined;
+  return {
+    value: domain.trustDomain,
+    rule: `${domain.node.path} declares it for the server ${domain.server.node.path}, not this one, so this server never fetches its bundle`,
+    fix: 'create a ClusterFederatedTrustDomain with `server` set to this server and list that one',
+  };
+}

@@ -1,0 +1,86 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EAST, synthFederation, WEST } from '../../examples/federation/federation';
+import { loadInput, ManifestObject } from '../../lib/check/manifests';
+import { checkInput } from '../../lib/check/rules';
+import { wiringReport } from '../../lib/check/wiring-report';
+
+const root = path.join(__dirname, '..', '..');
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'federation-'));
+synthFederation(outdir);
+
+/** East's objects, with the ones `edit` returns false for left out. */
+function east(edit: (object: ManifestObject) => boolean | void = () => true): ManifestObject[] {
+  return loadInput([path.join(outdir, EAST.clusterName)]).filter((object) => edit(object) !== false);
+}
+
+const messages = (objects: ManifestObject[]) => checkInput(objects).findings.map((finding) => `${finding.object}: ${finding.message}`);
+const serverConfigMap = (object: ManifestObject) => object.doc.kind === 'ConfigMap' && object.doc.data?.['agent.conf'] !== undefined;
+const editAgentConf = (object: ManifestObject, edit: (conf: any) => void) => {
+  const conf = JSON.parse(object.doc.data['agent.conf']);
+  edit(conf);
+  object.doc.data['agent.conf'] = JSON.stringify(conf);
+};
+
+describe('wiring rules on the federation example', () => {
+  test.each([EAST, WEST])('$clusterName is clean, fresh and as committed, with every rule run', (cluster) => {
+    for (const dir of [path.join(outdir, cluster.clusterName), path.join(root, 'dist-federation', cluster.clusterName)]) {
+      const report = checkInput(loadInput([dir]));
+      expect(report.findings).toEqual([]);
+      expect(report.notRun).toEqual([]);
+    }
+  });
+
+  test('a trust domain no ClusterFederatedTrustDomain declares is reported', () => {
+    expect(messages(east((object) => object.doc.kind !== 'ClusterFederatedTrustDomain'))).toEqual([
+      expect.stringContaining(`ClusterSPIFFEID istio-mesh-workloads: federatesWith lists ${WEST.trustDomain}, but no ClusterFederatedTrustDomain of class "spire-server-spire" declares it`),
+    ]);
+  });
+
+  test('a declaration of another class is no declaration', () => {
+    expect(messages(east((object) => {
+      if (object.doc.kind === 'ClusterFederatedTrustDomain') object.doc.spec.className = 'other';
+    }))).toEqual([expect.stringContaining(`federatesWith lists ${WEST.trustDomain}, but no ClusterFederatedTrustDomain of class "spire-server-spire"`)]);
+  });
+
+  test('the own trust domain in federatesWith is reported', () => {
+    expect(messages(east((object) => {
+      if (object.doc.kind === 'ClusterSPIFFEID') object.doc.spec.federatesWith = [EAST.trustDomain];
+    }))).toEqual([expect.stringContaining(`federatesWith lists the own trust domain ${EAST.trustDomain}`)]);
+  });
+
+  test('an endpoint SPIFFE ID outside the partner trust domain is reported', () => {
+    expect(messages(east((object) => {
+      if (object.doc.kind === 'ClusterFederatedTrustDomain') object.doc.spec.bundleEndpointProfile.endpointSPIFFEID = `spiffe://${EAST.trustDomain}/spire/server`;
+    }))).toEqual([expect.stringContaining(`endpointSPIFFEID "spiffe://${EAST.trustDomain}/spire/server" is not in the partner's trust domain ${WEST.trustDomain}`)]);
+  });
+
+  test.each([
+    ['without an sds block', (conf: any) => { delete conf.agent.sds; }, 'under SDS name "ALL" and "ROOTCA"'],
+    ['with both names ROOTCA', (conf: any) => { conf.agent.sds.default_bundle_name = 'ROOTCA'; }, 'under SDS name "ROOTCA" and "ROOTCA"'],
+  ])('an agent %s leaves federated peers unvalidated', (_, edit, message) => {
+    expect(messages(east((object) => {
+      if (serverConfigMap(object)) editAgentConf(object, edit);
+    }))).toEqual([expect.stringContaining(`the agent serves the federated bundles ${message} with its own bundle only, but istio-proxy asks for "ROOTCA"`)]);
+  });
+
+  test('an Istio source that does not list the partner trust domain is reported, each of them', () => {
+    const findings = messages(east((object) => {
+      // The IstioOperator and the istiod Helm values both hold it under spec.
+      if (object.doc.spec?.meshConfig) delete object.doc.spec.meshConfig.caCertificates;
+    }));
+    expect(findings).toEqual([
+      expect.stringContaining(`IstioOperator istio-system/istio-spire: istiod accepts peers of ${WEST.trustDomain} on inbound mTLS only when meshConfig lists them`),
+      expect.stringContaining(`istiod accepts peers of ${WEST.trustDomain} on inbound mTLS only when meshConfig lists them`),
+    ]);
+  });
+
+  test('the wiring report has a federation section read off the objects', () => {
+    const report = wiringReport(east());
+    expect(report).toContain('## Federation');
+    expect(report).toContain(`| partner \`${WEST.trustDomain}\` | \`${WEST.bundleEndpointUrl}\`, https_spiffe as \`spiffe://${WEST.trustDomain}/spire/server\` |`);
+    expect(report).toContain('| SDS validation context with all bundles | `ROOTCA` |');
+    expect(report).toContain('| bundle endpoint served | `0.0.0.0:8443`, https_spiffe |');
+  });
+});

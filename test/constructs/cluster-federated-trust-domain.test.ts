@@ -1,0 +1,170 @@
+import { ApiObject, Testing } from 'cdk8s';
+import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
+import {
+  BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
+} from '../../lib/config/federation-config';
+import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../../lib/constructs/cluster-federated-trust-domain';
+import { buildStack, StackOverrides, synthErrors } from '../support/stack';
+
+const ENDPOINT: BundleEndpointOptions = { url: 'https://spire-bundle.example.org:8443', serviceType: BundleEndpointServiceType.LOAD_BALANCER };
+const WEB_PARTNER: FederationPartner = { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB };
+
+/** A stack whose server federates with a partner through a ClusterFederatedTrustDomain in the identities stage. */
+function federated(partner: FederationPartner = WEB_PARTNER, options: ClusterFederatedTrustDomainOptions = {}, overrides: StackOverrides = {}) {
+  const stack = buildStack(overrides);
+  const domain = new ClusterFederatedTrustDomain(stack.identities, 'Partner', { ...options, server: stack.server, partner });
+  return { ...stack, domain, rendered: ApiObject.of(domain.node.findChild('Resource')).toJson() };
+}
+
+const PARTNER_ENDPOINT: BundleEndpointOptions = { ...ENDPOINT, url: 'https://spire-bundle.partner.example:8443' };
+
+function partnerServer(bundleEndpoint?: BundleEndpointOptions) {
+  return buildStack({ server: { trustDomain: 'partner.example', bundleEndpoint } }).server;
+}
+
+describe('ClusterFederatedTrustDomain', () => {
+  test('takes every value of a partner server from that server', () => {
+    const { rendered, app, domain } = federated(partnerServer(PARTNER_ENDPOINT).federationPartner, { name: 'partner' });
+    expect(synthErrors(app)).toEqual([]);
+    expect(domain.trustDomain).toBe('partner.example');
+    expect(rendered).toEqual({
+      apiVersion: 'spire.spiffe.io/v1alpha1',
+      kind: 'ClusterFederatedTrustDomain',
+      metadata: { name: 'partner' },
+      spec: {
+        className: 'spire-server-spire',
+        trustDomain: 'partner.example',
+        bundleEndpointURL: 'https://spire-bundle.partner.example:8443',
+        bundleEndpointProfile: { type: 'https_spiffe', endpointSPIFFEID: 'spiffe://partner.example/spire/server' },
+      },
+    });
+  });
+
+  test('a web partner has no endpoint SPIFFE ID; an initial bundle is passed on', () => {
+    const bundle = JSON.stringify({ keys: [] });
+    const { rendered, app } = federated(WEB_PARTNER, { trustDomainBundle: bundle });
+    expect(synthErrors(app)).toEqual([]);
+    expect(rendered.spec.bundleEndpointProfile).toEqual({ type: 'https_web' });
+    expect(rendered.spec.trustDomainBundle).toBe(bundle);
+  });
+
+  test('a server without bundle endpoint cannot be a partner', () => {
+    expect(() => partnerServer().federationPartner).toThrow('spire/Server: the server serves no bundle endpoint, so no other trust domain can federate with it. Fix: set `bundleEndpoint`');
+  });
+
+  test.each([
+    [{ ...WEB_PARTNER, trustDomain: 'example.org' }, {}, 'partner.trustDomain "example.org": a workload does not federate with its own trust domain'],
+    [{ ...WEB_PARTNER, trustDomain: 'Partner.Example' }, {}, 'partner.trustDomain "Partner.Example": a trust domain holds only lowercase'],
+    [{ ...WEB_PARTNER, bundleEndpointUrl: 'http://bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "http://bundle.partner.example": SPIRE fetches bundles over HTTPS only'],
+    [{ ...WEB_PARTNER, bundleEndpointUrl: 'bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "bundle.partner.example": a bundle endpoint URL is an absolute URL'],
+    [{ ...WEB_PARTNER, endpointSpiffeId: 'spiffe://partner.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://partner.example/spire/server": the https_web profile authenticates the endpoint by its Web PKI certificate'],
+    [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE }, {}, 'partner.endpointSpiffeId "": the https_spiffe profile authenticates the endpoint by its SPIFFE ID, which is missing'],
+    [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE, endpointSpiffeId: 'spiffe://other.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://other.example/spire/server": the ID is not in the trust domain partner.example'],
+    [WEB_PARTNER, { trustDomainBundle: '-----BEGIN CERTIFICATE-----' }, 'trustDomainBundle "-----BEGIN CERTIFICATE-----": the controller manager reads the bundle in SPIFFE bundle format'],
+    [WEB_PARTNER, { name: 'Partner' }, 'name "Partner"'],
+  ])('%j %j is rejected: %s', (partner, options, message) => {
+    expect(synthErrors(federated(partner, options).app)).toContainEqual(expect.stringContaining(`[identities/Partner] ${message}`));
+  });
+
+  test('a partner trust domain is declared once per server', () => {
+    const stack = federated();
+    new ClusterFederatedTrustDomain(stack.identities, 'Again', { server: stack.server, partner: WEB_PARTNER });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('[identities/Again] partner.trustDomain "partner.example": identities/Partner declares this trust domain for the same server already')]);
+  });
+
+  test('in the SPIRE chart it is reported: the controller manager\'s webhook admits it', () => {
+    const stack = buildStack();
+    new ClusterFederatedTrustDomain(stack.chart, 'Partner', { server: stack.server, partner: WEB_PARTNER });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('spire/Partner is in the same chart as spire')]);
+  });
+});
+
+describe('federation wiring of agent and Istio', () => {
+  test('without a federated trust domain, agent and Istio are as before', () => {
+    const { agent, profile } = buildStack();
+    expect(agent.agentConfig.agent).not.toHaveProperty('sds');
+    expect(profile.helmValues.meshConfig).not.toHaveProperty('caCertificates');
+  });
+
+  test('the agent serves all bundles under ROOTCA, the name Istio\'s proxies ask for', () => {
+    const { agent } = federated();
+    expect(agent.agentConfig.agent.sds).toEqual({ default_svid_name: 'default', default_bundle_name: 'null', default_all_bundles_name: 'ROOTCA' });
+  });
+
+  test('Istio accepts peers of each federated trust domain, in the IstioOperator and the Helm values', () => {
+    const { profile, domain } = federated();
+    const expected = [{ trustDomains: [domain.trustDomain] }];
+    expect(profile.helmValues.meshConfig.caCertificates).toEqual(expected);
+    const operator = ApiObject.of(profile.node.findChild('IstioOperator')).toJson();
+    expect(operator.spec.meshConfig.caCertificates).toEqual(expected);
+  });
+
+  test('a caCertificates list of the user\'s would drop the federated trust domains and is refused', () => {
+    const { app } = federated(WEB_PARTNER, {}, { profile: { meshConfig: { caCertificates: [{ pem: 'x' }] } } });
+    expect(synthErrors(app)).toEqual([expect.stringContaining('meshConfig.caCertificates "[{\\"pem\\":\\"x\\"}]": the profile lists the federated trust domains partner.example here')]);
+  });
+});
+
+describe('SpireServer bundle endpoint', () => {
+  const withEndpoint = (bundleEndpoint: Partial<BundleEndpointOptions>) => buildStack({ server: { bundleEndpoint: { ...ENDPOINT, ...bundleEndpoint } } });
+
+  test('serves https_spiffe on 8443 behind a Service of the chosen type', () => {
+    const { server, chart } = withEndpoint({ serviceType: BundleEndpointServiceType.NODE_PORT });
+    expect(server.serverConfig.server.federation).toEqual({ bundle_endpoint: { address: '0.0.0.0', port: 8443, profile: { https_spiffe: {} } } });
+    const manifests = Testing.synth(chart);
+    const service = manifests.find((doc) => doc.kind === 'Service' && doc.metadata.name === 'spire-server-bundle-endpoint');
+    expect(service.spec).toEqual(expect.objectContaining({ type: 'NodePort', ports: [{ name: 'federation', port: 8443, targetPort: 8443, protocol: 'TCP' }] }));
+    const pod = manifests.find((doc) => doc.kind === 'StatefulSet').spec.template.spec;
+    expect(pod.containers[0].ports).toContainEqual({ containerPort: 8443, name: 'federation' });
+  });
+
+  test('listens on the address given', () => {
+    expect(withEndpoint({ address: '::' }).server.serverConfig.server.federation.bundle_endpoint.address).toBe('::');
+  });
+
+  test('no endpoint by default', () => {
+    const { server, chart } = buildStack();
+    expect(server.serverConfig.server).not.toHaveProperty('federation');
+    expect(Testing.synth(chart).filter((doc) => doc.kind === 'Service').map((doc) => doc.metadata.name)).not.toContain('spire-server-bundle-endpoint');
+  });
+
+  test('https_web with ACME or a certificate Secret, mounted read-only', () => {
+    const acme = withEndpoint({ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: true }) });
+    expect(acme.server.serverConfig.server.federation.bundle_endpoint.profile).toEqual({
+      https_web: { acme: { directory_url: 'https://acme-v02.api.letsencrypt.org/directory', domain_name: 'spire-bundle.example.org', email: 'ops@example.org', tos_accepted: true } },
+    });
+    const cert = withEndpoint({ profile: BundleEndpointProfile.httpsWebServingCert({ secretName: 'bundle-tls' }) });
+    expect(cert.server.serverConfig.server.federation.bundle_endpoint.profile).toEqual({
+      https_web: { serving_cert_file: { cert_file_path: '/run/spire/bundle-endpoint-tls/tls.crt', key_file_path: '/run/spire/bundle-endpoint-tls/tls.key', file_sync_interval: '1h' } },
+    });
+    const pod = Testing.synth(cert.chart).find((doc) => doc.kind === 'StatefulSet').spec.template.spec;
+    const volume = pod.volumes.find((candidate: any) => candidate.secret?.secretName === 'bundle-tls');
+    expect(pod.containers[0].volumeMounts).toContainEqual({ name: volume.name, mountPath: '/run/spire/bundle-endpoint-tls', readOnly: true });
+    expect(cert.server.federationPartner).toEqual({ trustDomain: 'example.org', bundleEndpointUrl: ENDPOINT.url, profile: FederationProfileType.HTTPS_WEB, endpointSpiffeId: undefined });
+  });
+
+  test.each([
+    [{ url: 'http://spire-bundle.example.org' }, 'bundleEndpoint.url "http://spire-bundle.example.org": SPIRE fetches bundles over HTTPS only'],
+    [{ port: 8081 }, 'bundleEndpoint.port "8081": the server already listens on this port'],
+    [{ address: 'localhost' }, 'bundleEndpoint.address "localhost": SPIRE listens for the bundle endpoint on an IP address'],
+    [{ port: 70000 }, 'bundleEndpoint.port "70000": a port is a whole number'],
+    [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
+    [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: false }) }, 'bundleEndpoint.profile "tosAccepted: false"'],
+    [{ profile: BundleEndpointProfile.httpsWebServingCert({ secretName: 'bundle-tls', fileSyncInterval: '1d' }) }, 'bundleEndpoint.profile "1d": a TTL is a positive Go duration'],
+  ])('%j is rejected: %s', (bundleEndpoint, message) => {
+    expect(synthErrors(withEndpoint(bundleEndpoint).app)).toEqual([expect.stringContaining(`[spire/Server] ${message}`)]);
+  });
+});
+
+describe('SpireIstioMesh.federateWith', () => {
+  test('declares the partner in the identities chart and adds it to the mesh identity', () => {
+    const app = Testing.app();
+    const east = new SpireIstioMesh(app, { trustDomain: 'east.example', clusterName: 'east', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.east.example' } } });
+    const west = new SpireIstioMesh(app, { prefix: 'west-', trustDomain: 'west.example', clusterName: 'west', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.west.example' } } });
+    const domain = east.federateWith('West', west.server.federationPartner);
+    expect(domain.node.scope).toBe(east.identities);
+    expect(east.meshIdentity.federatesWith).toEqual([domain]);
+    expect(ClusterFederatedTrustDomain.of(east.server)).toEqual([domain]);
+    expect(ClusterFederatedTrustDomain.of(west.server)).toEqual([]);
+  });
+});
