@@ -27,12 +27,14 @@ describe('npm run synth', () => {
     const written = filesUnder(outdir);
     expect(Object.keys(written)).toContain('0004-workloads.k8s.yaml');
     expect(Object.keys(written)).not.toContain('stale.k8s.yaml');
+    // The federation example goes beside the output directory, one folder per cluster.
+    expect(fs.readdirSync(path.join(parent, 'dist-federation'))).toEqual(['east', 'west']);
 
     const bad = npmRunSynth(outdir, { SPIRE_TRUST_DOMAIN: 'Example.org' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/trustDomain "Example.org": a trust domain holds only lowercase/);
     expect(bad.stderr).not.toMatch(/^\s+at /m);
     expect(filesUnder(outdir)).toEqual(written);
-    expect(fs.readdirSync(parent)).toEqual(['dist']);
+    expect(fs.readdirSync(parent)).toEqual(['dist', 'dist-federation']);
   });
 });
