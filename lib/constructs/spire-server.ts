@@ -798,9 +798,20 @@ export class SpireServer extends Construct {
   }
 
   private checkBundleEndpointPortFree(port: number): Problem | undefined {
-    const taken = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
-    if (!taken.includes(port)) return undefined;
-    return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
+    const server = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
+    if (server.includes(port)) {
+      return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
+    }
+    // The controller manager shares the pod's network namespace, so its ports are taken too.
+    const controllerManager = [WEBHOOK_PORT, CONTROLLER_MANAGER_HEALTH_PORT, ...(this.controllerManagerMetrics ? [this.controllerManagerMetrics.port] : [])];
+    if (controllerManager.includes(port)) {
+      return {
+        value: String(port),
+        rule: 'the spire-controller-manager container in the same pod already listens on this port (webhook, health checks or metrics)',
+        fix: 'pick another port, e.g. 8443',
+      };
+    }
+    return undefined;
   }
 
   private checkClusterDomain(): Problem | undefined {

@@ -1,5 +1,6 @@
 import { ApiObject, Testing } from 'cdk8s';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
+import { Metrics } from '../../lib/config/metrics';
 import {
   BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
 } from '../../lib/config/federation-config';
@@ -143,9 +144,17 @@ describe('SpireServer bundle endpoint', () => {
     expect(cert.server.federationPartner).toEqual({ trustDomain: 'example.org', bundleEndpointUrl: ENDPOINT.url, profile: FederationProfileType.HTTPS_WEB, endpointSpiffeId: undefined });
   });
 
+  test('port 8082 is free for the bundle endpoint when the controller manager serves no metrics', () => {
+    const { app } = buildStack({ server: { metrics: Metrics.disabled(), bundleEndpoint: { ...ENDPOINT, port: 8082 } } });
+    expect(synthErrors(app)).toEqual([]);
+  });
+
   test.each([
     [{ url: 'http://spire-bundle.example.org' }, 'bundleEndpoint.url "http://spire-bundle.example.org": SPIRE fetches bundles over HTTPS only'],
     [{ port: 8081 }, 'bundleEndpoint.port "8081": the server already listens on this port'],
+    [{ port: 9443 }, 'bundleEndpoint.port "9443": the spire-controller-manager container in the same pod already listens on this port'],
+    [{ port: 8083 }, 'bundleEndpoint.port "8083": the spire-controller-manager container in the same pod already listens on this port'],
+    [{ port: 8082 }, 'bundleEndpoint.port "8082": the spire-controller-manager container in the same pod already listens on this port'],
     [{ address: 'localhost' }, 'bundleEndpoint.address "localhost": SPIRE listens for the bundle endpoint on an IP address'],
     [{ port: 70000 }, 'bundleEndpoint.port "70000": a port is a whole number'],
     [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
