@@ -106,7 +106,19 @@ export function checkBundleEndpointUrl(value: string): Problem | undefined {
     return { value, rule: 'a bundle endpoint URL is an absolute URL', fix };
   }
   if (url.protocol !== 'https:' || url.hostname === '') return { value, rule: 'SPIRE fetches bundles over HTTPS only, from a host', fix };
+  // The WHATWG parser drops an empty "@" that Go's url.Parse still reads as user info, so look at the authority itself.
+  if (authorityOf(value).includes('@')) {
+    return {
+      value,
+      rule: 'a bundle endpoint URL carries no user name or password: the spire-controller-manager webhook refuses it ("cannot contain userinfo"), so no ClusterFederatedTrustDomain naming it is admitted',
+      fix: 'remove the "user:password@" part',
+    };
+  }
   return undefined;
+}
+
+function authorityOf(url: string): string {
+  return url.slice(url.indexOf('//') + 2).split(/[/?#]/)[0];
 }
 
 // SPIFFE ID spec §2.2: path segments of [A-Za-z0-9._-], none empty, "." or "..".

@@ -57,6 +57,7 @@ describe('ClusterFederatedTrustDomain', () => {
     [{ ...WEB_PARTNER, trustDomain: 'example.org' }, {}, 'partner.trustDomain "example.org": a workload does not federate with its own trust domain'],
     [{ ...WEB_PARTNER, trustDomain: 'Partner.Example' }, {}, 'partner.trustDomain "Partner.Example": a trust domain holds only lowercase'],
     [{ ...WEB_PARTNER, bundleEndpointUrl: 'http://bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "http://bundle.partner.example": SPIRE fetches bundles over HTTPS only'],
+    [{ ...WEB_PARTNER, bundleEndpointUrl: 'https://joe:secret@bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "https://joe:secret@bundle.partner.example": a bundle endpoint URL carries no user name or password'],
     [{ ...WEB_PARTNER, bundleEndpointUrl: 'bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "bundle.partner.example": a bundle endpoint URL is an absolute URL'],
     [{ ...WEB_PARTNER, endpointSpiffeId: 'spiffe://partner.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://partner.example/spire/server": the https_web profile authenticates the endpoint by its Web PKI certificate'],
     [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE }, {}, 'partner.endpointSpiffeId "": the https_spiffe profile authenticates the endpoint by its SPIFFE ID, which is missing'],

@@ -1,6 +1,6 @@
 import {
   checkAbsolutePath, checkCanonicalQuantity, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort, checkSelector,
-  checkExposedPort, checkRouteHost, checkSelectorMatches,
+  checkExposedPort, checkRouteHost, checkSelectorMatches, checkBundleEndpointUrl,
 } from '../../lib/validation/rules';
 
 type Checker = (value: any) => unknown;
@@ -17,6 +17,7 @@ const cases: Array<[string, Checker, unknown[], unknown[]]> = [
   ['selector', checkSelector, ['k8s:ns:billing', 'unix:uid:1000', 'x:y'], ['k8s', ':ns', 'k8s:', '']],
   ['canonical quantity', checkCanonicalQuantity, ['100m', '1', '1500m', '128Mi', '1Gi', '1536Mi', '999', '1k'], ['1000m', '1000', '0.5', '1024Mi', '0', '1.5Gi', 'half', '1e3', '', '-1']],
   ['route host', checkRouteHost, ['*', 'httpbin.example.org', '*.example.org', 'httpbin'], ['', '*.', 'Httpbin.example.org', 'a_b.example.org', 'http://httpbin', '**.example.org', 'demo/httpbin']],
+  ['bundle endpoint URL', checkBundleEndpointUrl, ['https://spire-bundle.partner.example:8443', 'https://bundle.partner.example/path?x=a@b'], ['http://bundle.partner.example', 'https://joe@bundle.partner.example', 'https://joe:secret@bundle.partner.example:8443', 'https://@bundle.partner.example', 'bundle.partner.example']],
   ['absolute path', checkAbsolutePath, ['/run/spire', '/a/b.c'], ['run/spire', '/run/', '/a//b', '/a/../b', '/a/./b', '/']],
 ];
 
