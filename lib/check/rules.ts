@@ -6,6 +6,7 @@ import { checkSpiffeIdTemplate, renderTemplate, yieldsIstioIdPath } from '../spi
 import { describe, KubeObject, ManifestObject } from './manifests';
 import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
+import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
 export interface Finding {
@@ -442,13 +443,17 @@ const federatedTrustDomainsDeclared: Rule = (model) => {
   }));
 };
 
-/** A partner's `https_spiffe` endpoint presents an ID of the partner's trust domain; SPIRE refuses any other. */
+/**
+ * A partner's `https_spiffe` endpoint presents an ID of the partner's trust
+ * domain. SPIRE would accept another trust domain whose bundle it holds; the
+ * library does not declare such third bundles, so it keeps to the partner's.
+ */
 const federationEndpointIdsInPartnerDomain: Rule = (model) => model.clusterFederatedTrustDomains.flatMap(({ value, source }) => {
   const profile = value.spec?.bundleEndpointProfile ?? {};
   if (profile.type !== 'https_spiffe') return [];
   const id = String(profile.endpointSPIFFEID ?? '');
   return id.startsWith(`spiffe://${value.spec?.trustDomain}/`) ? [] : [finding(source,
-    `endpointSPIFFEID "${id}" is not in the partner's trust domain ${value.spec?.trustDomain}, so the server never authenticates its bundle endpoint`,
+    `endpointSPIFFEID "${id}" is not in the partner's trust domain ${value.spec?.trustDomain}: ${ONLY_PARTNER_SERVER_ENDPOINTS}`,
     `use the partner server's ID, spiffe://${value.spec?.trustDomain}/spire/server`)];
 });
 

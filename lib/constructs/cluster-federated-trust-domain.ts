@@ -6,7 +6,7 @@ import {
 } from '../../imports/spire.spiffe.io';
 import { FederationPartner, FederationProfileType } from '../config/federation-config';
 import { registerLayoutChecks } from '../mesh/layout-checks';
-import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, Problem } from '../validation/rules';
+import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 
@@ -127,7 +127,7 @@ export class ClusterFederatedTrustDomain extends Construct {
         fix: `set it to the partner server's ID, e.g. "spiffe://${this.trustDomain}/spire/server" (SpireServer.federationPartner does)`,
       };
     }
-    return checkSpiffeId(id, this.trustDomain);
+    return checkSpiffeId(id, this.trustDomain, `the partner's: ${ONLY_PARTNER_SERVER_ENDPOINTS}`);
   }
 }
 

@@ -121,11 +121,21 @@ function authorityOf(url: string): string {
   return url.slice(url.indexOf('//') + 2).split(/[/?#]/)[0];
 }
 
+/**
+ * SPIRE accepts an https_spiffe endpoint ID of any trust domain whose bundle the
+ * local server holds; this library keeps to the partner's own.
+ */
+export const ONLY_PARTNER_SERVER_ENDPOINTS = 'this library federates only with endpoints that present the partner server\'s own ID; '
+  + 'an endpoint of a third trust domain also needs that domain\'s bundle in the local server, which nothing here declares';
+
 // SPIFFE ID spec §2.2: path segments of [A-Za-z0-9._-], none empty, "." or "..".
 const SPIFFE_ID = /^spiffe:\/\/([^/]*)((\/[A-Za-z0-9._-]+)+)$/;
 
-/** A SPIFFE ID with a path, in the given trust domain. */
-export function checkSpiffeId(value: string, trustDomain: string): Problem | undefined {
+/**
+ * A SPIFFE ID with a path, in the given trust domain; `whyThatDomain` says why
+ * an ID of another trust domain is refused.
+ */
+export function checkSpiffeId(value: string, trustDomain: string, whyThatDomain = 'the only one the server signs'): Problem | undefined {
   const match = SPIFFE_ID.exec(value);
   if (!match || match[2].split('/').some((segment) => segment === '.' || segment === '..')) {
     return {
@@ -135,7 +145,7 @@ export function checkSpiffeId(value: string, trustDomain: string): Problem | und
     };
   }
   if (match[1] !== trustDomain) {
-    return { value, rule: `the ID is not in the trust domain ${trustDomain}, the only one the server signs`, fix: `start it with "spiffe://${trustDomain}/"` };
+    return { value, rule: `the ID is not in the trust domain ${trustDomain}, ${whyThatDomain}`, fix: `start it with "spiffe://${trustDomain}/"` };
   }
   return undefined;
 }

@@ -53,7 +53,7 @@ describe('wiring rules on the federation example', () => {
   test('an endpoint SPIFFE ID outside the partner trust domain is reported', () => {
     expect(messages(east((object) => {
       if (object.doc.kind === 'ClusterFederatedTrustDomain') object.doc.spec.bundleEndpointProfile.endpointSPIFFEID = `spiffe://${EAST.trustDomain}/spire/server`;
-    }))).toEqual([expect.stringContaining(`endpointSPIFFEID "spiffe://${EAST.trustDomain}/spire/server" is not in the partner's trust domain ${WEST.trustDomain}`)]);
+    }))).toEqual([expect.stringContaining(`endpointSPIFFEID "spiffe://${EAST.trustDomain}/spire/server" is not in the partner's trust domain ${WEST.trustDomain}: this library federates only with endpoints that present the partner server's own ID`)]);
   });
 
   test.each([

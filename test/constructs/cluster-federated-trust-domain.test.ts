@@ -61,7 +61,7 @@ describe('ClusterFederatedTrustDomain', () => {
     [{ ...WEB_PARTNER, bundleEndpointUrl: 'bundle.partner.example' }, {}, 'partner.bundleEndpointUrl "bundle.partner.example": a bundle endpoint URL is an absolute URL'],
     [{ ...WEB_PARTNER, endpointSpiffeId: 'spiffe://partner.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://partner.example/spire/server": the https_web profile authenticates the endpoint by its Web PKI certificate'],
     [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE }, {}, 'partner.endpointSpiffeId "": the https_spiffe profile authenticates the endpoint by its SPIFFE ID, which is missing'],
-    [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE, endpointSpiffeId: 'spiffe://other.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://other.example/spire/server": the ID is not in the trust domain partner.example'],
+    [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE, endpointSpiffeId: 'spiffe://other.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://other.example/spire/server": the ID is not in the trust domain partner.example, the partner\'s: this library federates only with endpoints that present the partner server\'s own ID'],
     [WEB_PARTNER, { trustDomainBundle: '-----BEGIN CERTIFICATE-----' }, 'trustDomainBundle "-----BEGIN CERTIFICATE-----": the controller manager reads the bundle in SPIFFE bundle format'],
     [WEB_PARTNER, { name: 'Partner' }, 'name "Partner"'],
   ])('%j %j is rejected: %s', (partner, options, message) => {
