@@ -20,6 +20,7 @@ export interface MeshModel {
   /** IstioOperators and istiod Helm values: either installs Istio with the same settings. */
   readonly istioSources: IstioModel[];
   readonly clusterSpiffeIds: Array<Located<KubeObject>>;
+  readonly clusterStaticEntries: Array<Located<KubeObject>>;
   readonly clusterFederatedTrustDomains: Array<Located<KubeObject>>;
   readonly namespaces: Map<string, Record<string, string>>;
   readonly services: Array<Located<KubeObject>>;
@@ -105,6 +106,7 @@ export function buildModel(objects: ManifestObject[]): MeshModel {
     csiDriverNames: objects.filter(({ doc }) => doc.kind === 'CSIDriver').map(({ doc }) => doc.metadata?.name ?? ''),
     istioSources: objects.filter(({ doc }) => doc.kind === 'IstioOperator' || doc.kind === ISTIOD_HELM_VALUES).map(istioModelOf),
     clusterSpiffeIds: objects.filter(({ doc }) => doc.kind === 'ClusterSPIFFEID').map((source) => ({ value: source.doc, source })),
+    clusterStaticEntries: objects.filter(({ doc }) => doc.kind === 'ClusterStaticEntry').map((source) => ({ value: source.doc, source })),
     clusterFederatedTrustDomains: objects.filter(({ doc }) => doc.kind === 'ClusterFederatedTrustDomain').map((source) => ({ value: source.doc, source })),
     namespaces: new Map(objects.filter(({ doc }) => doc.kind === 'Namespace')
       .map(({ doc }) => [doc.metadata?.name ?? '', doc.metadata?.labels ?? {}])),

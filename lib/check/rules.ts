@@ -21,7 +21,7 @@ type Rule = (model: MeshModel) => Finding[];
 
 /** What a rule reads; without it in the input the rule has nothing to check. */
 export type RuleInput = 'SPIRE server config' | 'SPIRE agent config' | 'SPIRE Controller Manager config' | 'SPIFFE CSI driver'
-  | 'Istio install source (IstioOperator or istiod Helm values)' | 'ClusterSPIFFEID' | 'SPIRE-enabled pod' | 'Service';
+  | 'Istio install source (IstioOperator or istiod Helm values)' | 'ClusterSPIFFEID' | 'ClusterSPIFFEID or ClusterStaticEntry' | 'SPIRE-enabled pod' | 'Service';
 
 interface RuleEntry {
   /** What the rule makes sure of, as the report names it when it could not run. */
@@ -74,6 +74,7 @@ function presentInputs(model: MeshModel): Set<RuleInput> {
     'SPIFFE CSI driver': model.csiDrivers.length,
     'Istio install source (IstioOperator or istiod Helm values)': model.istioSources.length,
     'ClusterSPIFFEID': model.clusterSpiffeIds.length,
+    'ClusterSPIFFEID or ClusterStaticEntry': registrations(model).length,
     'SPIRE-enabled pod': spireEnabledPods(model).length,
     'Service': model.services.length,
   };
@@ -419,19 +420,24 @@ const principalsIssued: Rule = (model) => (spireEnabledPods(model).length === 0 
     `principal ${principal} is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input, so no caller in it matches`,
     'name callers by the ID their ClusterSPIFFEID renders, without spiffe:// (<trust domain>/ns/<namespace>/sa/<service account>), or include the workload that gets it',
     'warning')));
-/** The trust domains the workloads federate with: every ClusterSPIFFEID's `federatesWith`. */
+/** The objects the controller manager turns into registration entries, each of which may federate. */
+function registrations(model: MeshModel): Array<Located<KubeObject>> {
+  return [...model.clusterSpiffeIds, ...model.clusterStaticEntries];
+}
+
+/** The trust domains the workloads federate with: every ClusterSPIFFEID's and ClusterStaticEntry's `federatesWith`. */
 export function federatedTrustDomains(model: MeshModel): string[] {
-  return [...new Set(model.clusterSpiffeIds.flatMap(({ value }) => (value.spec?.federatesWith ?? []).map(String)))];
+  return [...new Set(registrations(model).flatMap(({ value }) => (value.spec?.federatesWith ?? []).map(String)))];
 }
 
 /**
- * A trust domain a ClusterSPIFFEID federates with needs a
+ * A trust domain a ClusterSPIFFEID or ClusterStaticEntry federates with needs a
  * ClusterFederatedTrustDomain of the same class, or the server never fetches
  * its bundle; and the own trust domain is no partner.
  */
 const federatedTrustDomainsDeclared: Rule = (model) => {
   const ownTrustDomain = model.controllerManagers[0]?.value.trustDomain ?? model.servers[0]?.value.server?.trust_domain;
-  return model.clusterSpiffeIds.flatMap(({ value, source }) => (value.spec?.federatesWith ?? []).flatMap((trustDomain: string) => {
+  return registrations(model).flatMap(({ value, source }) => (value.spec?.federatesWith ?? []).flatMap((trustDomain: string) => {
     if (trustDomain === ownTrustDomain) {
       return [finding(source, `federatesWith lists the own trust domain ${trustDomain}`, 'remove it from federatesWith')];
     }
@@ -536,7 +542,7 @@ const RULES: RuleEntry[] = [
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },
   { name: 'the admin socket is private', needs: [AGENT], check: adminSocketPrivate },
   { name: 'authorization principals are IDs SPIRE issues', needs: ['ClusterSPIFFEID', 'SPIRE-enabled pod'], check: principalsIssued },
-  { name: 'federated trust domains are declared', needs: ['ClusterSPIFFEID'], check: federatedTrustDomainsDeclared },
+  { name: 'federated trust domains are declared', needs: ['ClusterSPIFFEID or ClusterStaticEntry'], check: federatedTrustDomainsDeclared },
   { name: 'partner endpoint IDs are in the partner trust domain', needs: [], check: federationEndpointIdsInPartnerDomain },
-  { name: 'proxies validate federated peers', needs: ['ClusterSPIFFEID', AGENT, ISTIO], check: proxiesValidateFederatedPeers },
+  { name: 'proxies validate federated peers', needs: ['ClusterSPIFFEID or ClusterStaticEntry', AGENT, ISTIO], check: proxiesValidateFederatedPeers },
 ];

@@ -50,6 +50,36 @@ describe('wiring rules on the federation example', () => {
     }))).toEqual([expect.stringContaining(`federatesWith lists the own trust domain ${EAST.trustDomain}`)]);
   });
 
+  /** A ClusterStaticEntry of east's class that federates with `trustDomains`. */
+  const staticEntry = (federatesWith: string[]): ManifestObject => ({
+    file: 'static-entry.yaml',
+    doc: {
+      apiVersion: 'spire.spiffe.io/v1alpha1',
+      kind: 'ClusterStaticEntry',
+      metadata: { name: 'node-exporter' },
+      spec: { className: 'spire-server-spire', spiffeID: `spiffe://${EAST.trustDomain}/node-exporter`, parentID: `spiffe://${EAST.trustDomain}/node`, selectors: ['unix:uid:0'], federatesWith },
+    },
+  });
+
+  test('a trust domain only a ClusterStaticEntry federates with must be declared too', () => {
+    expect(messages([...east(), staticEntry(['third.example'])])).toEqual([
+      expect.stringContaining('ClusterStaticEntry node-exporter: federatesWith lists third.example, but no ClusterFederatedTrustDomain of class "spire-server-spire" declares it'),
+      // Both Istio sources are also told to accept its peers.
+      expect.stringContaining('IstioOperator istio-system/istio-spire: istiod accepts peers of third.example'),
+      expect.stringContaining('istiod accepts peers of third.example'),
+    ]);
+  });
+
+  test('the proxies must validate peers of a trust domain only a ClusterStaticEntry federates with', () => {
+    const objects = east((object) => {
+      if (object.doc.kind === 'ClusterSPIFFEID') delete object.doc.spec.federatesWith;
+      if (serverConfigMap(object)) editAgentConf(object, (conf) => { delete conf.agent.sds; });
+    });
+    expect(messages([...objects, staticEntry([WEST.trustDomain])])).toEqual([
+      expect.stringContaining(`but istio-proxy asks for "ROOTCA", so peers of ${WEST.trustDomain} fail validation`),
+    ]);
+  });
+
   test('an endpoint SPIFFE ID outside the partner trust domain is reported', () => {
     expect(messages(east((object) => {
       if (object.doc.kind === 'ClusterFederatedTrustDomain') object.doc.spec.bundleEndpointProfile.endpointSPIFFEID = `spiffe://${EAST.trustDomain}/spire/server`;
