@@ -16,7 +16,7 @@ function east(edit: (object: ManifestObject) => boolean | void = () => true): Ma
 }
 
 const messages = (objects: ManifestObject[]) => checkInput(objects).findings.map((finding) => `${finding.object}: ${finding.message}`);
-const serverConfigMap = (object: ManifestObject) => object.doc.kind === 'ConfigMap' && object.doc.data?.['agent.conf'] !== undefined;
+const agentConfigMap = (object: ManifestObject) => object.doc.kind === 'ConfigMap' && object.doc.data?.['agent.conf'] !== undefined;
 const editAgentConf = (object: ManifestObject, edit: (conf: any) => void) => {
   const conf = JSON.parse(object.doc.data['agent.conf']);
   edit(conf);
@@ -24,7 +24,7 @@ const editAgentConf = (object: ManifestObject, edit: (conf: any) => void) => {
 };
 
 describe('wiring rules on the federation example', () => {
-  test.each([EAST, WEST])('$clusterName is clean, fresh and as committed, with every rule run', (cluster) => {
+  test.each([EAST, WEST])('$clusterName has no findings and runs every rule, both freshly synthesized and in dist-federation/', (cluster) => {
     for (const dir of [path.join(outdir, cluster.clusterName), path.join(root, 'dist-federation', cluster.clusterName)]) {
       const report = checkInput(loadInput([dir]));
       expect(report.findings).toEqual([]);
@@ -73,7 +73,7 @@ describe('wiring rules on the federation example', () => {
   test('the proxies must validate peers of a trust domain only a ClusterStaticEntry federates with', () => {
     const objects = east((object) => {
       if (object.doc.kind === 'ClusterSPIFFEID') delete object.doc.spec.federatesWith;
-      if (serverConfigMap(object)) editAgentConf(object, (conf) => { delete conf.agent.sds; });
+      if (agentConfigMap(object)) editAgentConf(object, (conf) => { delete conf.agent.sds; });
     });
     expect(messages([...objects, staticEntry([WEST.trustDomain])])).toEqual([
       expect.stringContaining(`but istio-proxy asks for "ROOTCA", so peers of ${WEST.trustDomain} fail validation`),
@@ -91,7 +91,7 @@ describe('wiring rules on the federation example', () => {
     ['with both names ROOTCA', (conf: any) => { conf.agent.sds.default_bundle_name = 'ROOTCA'; }, 'under SDS name "ROOTCA" and "ROOTCA"'],
   ])('an agent %s leaves federated peers unvalidated', (_, edit, message) => {
     expect(messages(east((object) => {
-      if (serverConfigMap(object)) editAgentConf(object, edit);
+      if (agentConfigMap(object)) editAgentConf(object, edit);
     }))).toEqual([expect.stringContaining(`the agent serves the federated bundles ${message} with its own bundle only, but istio-proxy asks for "ROOTCA"`)]);
   });
 
