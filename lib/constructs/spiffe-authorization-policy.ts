@@ -12,7 +12,7 @@ export interface SpiffeAuthorizationPolicyProps {
   readonly workload: SpireEnabledWorkload;
   /** Who may call the workload; every other request is denied. */
   readonly allowFrom: Caller[];
-  /** The strict mTLS that makes callers present their SPIFFE IDs; it must cover the workload's namespace. */
+  /** The strict mTLS that refuses plaintext callers before this policy does (defence in depth); it must cover the workload's namespace. */
   readonly mtls: StrictMtls;
   /** Name of the AuthorizationPolicy. @default the workload's name */
   readonly name?: string;
@@ -76,7 +76,7 @@ export class SpiffeAuthorizationPolicy extends Construct {
     if (this.mtls.covers(this.workload.namespace)) return undefined;
     return {
       value: `${this.mtls.node.path} (namespace ${this.mtls.namespace?.name})`,
-      rule: `it does not cover the workload's namespace ${this.workload.namespace.name}, so the workload still accepts plaintext requests, which carry no SPIFFE ID`,
+      rule: `it does not cover the workload's namespace ${this.workload.namespace.name}: without STRICT mTLS plaintext callers, which carry no SPIFFE ID, reach the sidecar and only this policy refuses them; the library requires STRICT as defence in depth`,
       fix: `pass a StrictMtls of namespace ${this.workload.namespace.name}, or one for the whole mesh`,
     };
   }

@@ -151,7 +151,7 @@ describe('SpiffeAuthorizationPolicy', () => {
     const { app, apps, profile, ingress, policy } = policyStack();
     policy({ mtls: new StrictMtls(apps, 'IngressMtls', { profile, namespace: ingress }) });
     expect(synthErrors(app)).toEqual([expect.stringContaining(
-      '[apps/Policy] mtls "apps/IngressMtls (namespace ingress)": it does not cover the workload\'s namespace shop',
+      '[apps/Policy] mtls "apps/IngressMtls (namespace ingress)": it does not cover the workload\'s namespace shop: without STRICT mTLS plaintext callers, which carry no SPIFFE ID, reach the sidecar and only this policy refuses them',
     )]);
 
     const other = policyStack();
