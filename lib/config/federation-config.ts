@@ -98,7 +98,7 @@ export interface BundleEndpointOptions {
   readonly url: string;
   /** Type of the Service in front of the endpoint; partners in other clusters must reach it. */
   readonly serviceType: BundleEndpointServiceType;
-  /** Port of the endpoint, in the pod and on the Service. @default 8443 */
+  /** Port of the endpoint, in the pod and on the Service; 443 with `BundleEndpointProfile.httpsWebAcme`, whose challenge arrives there. @default 8443 */
   readonly port?: number;
   /** IP address the server listens on for the endpoint, inside its pod. @default "0.0.0.0" (every address) */
   readonly address?: string;

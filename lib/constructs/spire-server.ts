@@ -195,6 +195,7 @@ const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
+const ACME_CHALLENGE_PORT = 443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
 const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
@@ -787,6 +788,7 @@ export class SpireServer extends Construct {
         rule: `the ACME certificate is issued for this name, but partners dial ${hostOf(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
         fix: 'use the host of bundleEndpoint.url as the ACME domainName',
       }],
+      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeReachable(endpoint.url)],
       ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
         value: 'tosAccepted: false',
         rule: 'the ACME CA issues no certificate until its terms of service are accepted',
@@ -795,6 +797,17 @@ export class SpireServer extends Construct {
       ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkDnsSubdomain(profile.servingCert.secretName)],
       ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkGoDuration(profile.servingCert.fileSyncInterval ?? '1h')],
     ];
+  }
+
+  /** SPIRE's ACME client answers only the TLS-ALPN-01 challenge, which the CA sends to port 443 of the domain. */
+  private checkAcmeReachable(url: string): Problem | undefined {
+    const urlPort = portOf(url);
+    if (this.bundleEndpointPort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
+    return {
+      value: `port ${this.bundleEndpointPort}, URL port ${urlPort}`,
+      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointPort} and partners dial port ${urlPort}`,
+      fix: `set bundleEndpoint.port to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
+    };
   }
 
   private checkBundleEndpointPortFree(port: number): Problem | undefined {
@@ -848,6 +861,16 @@ export class SpireServer extends Construct {
   }
 }
 
+
+/** The port a URL dials, its scheme's default when it names none. */
+function portOf(url: string): number {
+  try {
+    const parsed = new URL(url);
+    return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  } catch {
+    return 0;
+  }
+}
 
 function hostOf(url: string): string {
   try {

@@ -109,6 +109,9 @@ describe('federation wiring of agent and Istio', () => {
 
 describe('SpireServer bundle endpoint', () => {
   const withEndpoint = (bundleEndpoint: Partial<BundleEndpointOptions>) => buildStack({ server: { bundleEndpoint: { ...ENDPOINT, ...bundleEndpoint } } });
+  // ACME validates on port 443 of the domain, so the endpoint is served there.
+  const ACME_ENDPOINT = { url: 'https://spire-bundle.example.org', port: 443 };
+  const ACME_PROFILE = BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: true });
 
   test('serves https_spiffe on 8443 behind a Service of the chosen type', () => {
     const { server, chart } = withEndpoint({ serviceType: BundleEndpointServiceType.NODE_PORT });
@@ -131,7 +134,8 @@ describe('SpireServer bundle endpoint', () => {
   });
 
   test('https_web with ACME or a certificate Secret, mounted read-only', () => {
-    const acme = withEndpoint({ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: true }) });
+    const acme = withEndpoint({ ...ACME_ENDPOINT, profile: ACME_PROFILE });
+    expect(synthErrors(acme.app)).toEqual([]);
     expect(acme.server.serverConfig.server.federation.bundle_endpoint.profile).toEqual({
       https_web: { acme: { directory_url: 'https://acme-v02.api.letsencrypt.org/directory', domain_name: 'spire-bundle.example.org', email: 'ops@example.org', tos_accepted: true } },
     });
@@ -158,8 +162,11 @@ describe('SpireServer bundle endpoint', () => {
     [{ port: 8082 }, 'bundleEndpoint.port "8082": the spire-controller-manager container in the same pod already listens on this port'],
     [{ address: 'localhost' }, 'bundleEndpoint.address "localhost": SPIRE listens for the bundle endpoint on an IP address'],
     [{ port: 70000 }, 'bundleEndpoint.port "70000": a port is a whole number'],
-    [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
-    [{ profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: false }) }, 'bundleEndpoint.profile "tosAccepted: false"'],
+    [{ ...ACME_ENDPOINT, profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
+    [{ ...ACME_ENDPOINT, profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: false }) }, 'bundleEndpoint.profile "tosAccepted: false"'],
+    [{ profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 8443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ ...ACME_ENDPOINT, port: 8443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 8443, URL port 443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ url: 'https://spire-bundle.example.org:8443', port: 443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
     [{ profile: BundleEndpointProfile.httpsWebServingCert({ secretName: 'bundle-tls', fileSyncInterval: '1d' }) }, 'bundleEndpoint.profile "1d": a TTL is a positive Go duration'],
   ])('%j is rejected: %s', (bundleEndpoint, message) => {
     expect(synthErrors(withEndpoint(bundleEndpoint).app)).toEqual([expect.stringContaining(`[spire/Server] ${message}`)]);
