@@ -49,8 +49,8 @@ export class Caller {
    * domain: only then does its proxy trust the caller's certificate.
    */
   public static spiffeId(spiffeId: string): Caller {
-    const principal = spiffeId.startsWith(SPIFFE_SCHEME) ? spiffeId.slice(SPIFFE_SCHEME.length) : spiffeId;
-    return new Caller(`SPIFFE ID ${spiffeId}`, () => principal, (context) => checkFederatedId(spiffeId, context));
+    // An ID without the scheme fails checkFederatedId, so no policy is written with it.
+    return new Caller(`SPIFFE ID ${spiffeId}`, () => spiffeId.slice(SPIFFE_SCHEME.length), (context) => checkFederatedId(spiffeId, context));
   }
 
   /**
@@ -134,16 +134,11 @@ function checkFederatedId(spiffeId: string, { scope, target }: CallContext): Pro
     };
   }
   const identities = identitiesSelecting(scope, objectPodView(ApiObject.of(target.deployment)), target.namespace);
-  const notFederating = identities.filter((identity) => !federatedTrustDomains(identity).includes(trustDomain));
+  const notFederating = identities.filter((identity) => !identity.federatesWith.some((domain) => domain.trustDomain === trustDomain));
   if (notFederating.length === 0) return undefined;
   return {
     value: spiffeId,
     rule: `ClusterSPIFFEID ${notFederating.map((identity) => identity.name).join(', ')} of the called workload does not federate with ${trustDomain}, so its proxy does not trust the caller's certificate`,
     fix: `federate that ClusterSpiffeId with ${trustDomain} (federatesWith)`,
   };
-}
-
-/** The trust domains a ClusterSPIFFEID's SVIDs come with bundles of, as its resource states them. */
-function federatedTrustDomains(identity: IConstruct): string[] {
-  return ApiObject.of(identity).toJson().spec?.federatesWith ?? [];
 }
