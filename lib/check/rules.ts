@@ -420,6 +420,7 @@ const principalsIssued: Rule = (model) => (spireEnabledPods(model).length === 0 
     `principal ${principal} is not the ID a ClusterSPIFFEID gives any SPIRE-enabled pod in the input, so no caller in it matches`,
     'name callers by the ID their ClusterSPIFFEID renders, without spiffe:// (<trust domain>/ns/<namespace>/sa/<service account>), or include the workload that gets it',
     'warning')));
+
 /** The objects the controller manager turns into registration entries, each of which may federate. */
 function registrations(model: MeshModel): Array<Located<KubeObject>> {
   return [...model.clusterSpiffeIds, ...model.clusterStaticEntries];

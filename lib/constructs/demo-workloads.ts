@@ -15,7 +15,7 @@ export interface DemoWorkloadsProps {
   readonly profile: IstioSpireProfile;
   /** The ClusterSPIFFEID that gives the workloads and the gateway their IDs. */
   readonly identity: ClusterSpiffeId;
-  /** @default "demo" */
+  /** @default DemoWorkloads.DEFAULT_NAMESPACE ("demo") */
   readonly namespace?: string;
   /** @default "istio-ingress" */
   readonly gatewayNamespace?: string;
@@ -32,6 +32,11 @@ export interface DemoWorkloadsProps {
  * `httpbin` takes requests from `sleep` and the gateway only.
  */
 export class DemoWorkloads extends Construct {
+  /** Namespace of `sleep` and `httpbin` unless `namespace` names another. */
+  public static readonly DEFAULT_NAMESPACE = 'demo';
+  /** Name, and service account, of the `sleep` client: with the namespace, what a partner's policy names it by. */
+  public static readonly SLEEP_NAME = 'sleep';
+
   public readonly sleep: SpireEnabledWorkload;
   public readonly httpbin: SpireEnabledWorkload;
   public readonly gateway: IstioIngressGateway;
@@ -49,11 +54,11 @@ export class DemoWorkloads extends Construct {
     const gatewayNamespace = MeshNamespace.create(this, 'GatewayNamespace', { name: props.gatewayNamespace ?? 'istio-ingress', revision });
     this.gateway = new IstioIngressGateway(this, 'IngressGateway', { ...mesh, namespace: gatewayNamespace, name: 'istio-ingressgateway' });
 
-    const namespace = MeshNamespace.create(this, 'DemoNamespace', { name: props.namespace ?? 'demo', revision });
+    const namespace = MeshNamespace.create(this, 'DemoNamespace', { name: props.namespace ?? DemoWorkloads.DEFAULT_NAMESPACE, revision });
     this.sleep = new SpireEnabledWorkload(this, 'Sleep', {
       ...mesh,
       namespace,
-      name: 'sleep',
+      name: DemoWorkloads.SLEEP_NAME,
       image: DefaultImages.DEMO_CURL,
       command: ['/bin/sleep', 'infinity'],
     });

@@ -3,7 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { EAST, synthFederation, WEST } from '../../examples/federation/federation';
 import { loadInput, ManifestObject } from '../../lib/check/manifests';
-import { checkInput } from '../../lib/check/rules';
+import { checkInput, principalsOf } from '../../lib/check/rules';
+import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { wiringReport } from '../../lib/check/wiring-report';
 
 const root = path.join(__dirname, '..', '..');
@@ -30,6 +31,12 @@ describe('wiring rules on the federation example', () => {
       expect(report.findings).toEqual([]);
       expect(report.notRun).toEqual([]);
     }
+  });
+
+  test.each([[EAST, WEST], [WEST, EAST]])('$clusterName\'s httpbin lets in the partner\'s sleep', (cluster, partner) => {
+    const policy = loadInput([path.join(outdir, cluster.clusterName)])
+      .find(({ doc }) => doc.kind === 'AuthorizationPolicy' && doc.metadata?.name === 'httpbin');
+    expect(principalsOf(policy!.doc)).toContain(`${partner.trustDomain}/ns/${DemoWorkloads.DEFAULT_NAMESPACE}/sa/${DemoWorkloads.SLEEP_NAME}`);
   });
 
   test('a trust domain no ClusterFederatedTrustDomain declares is reported', () => {
