@@ -62,6 +62,13 @@ synth_app() {
   fi
 }
 
+# The federation example's clusters as its source declares them, "<cluster name> <trust domain>" a
+# line: what each of its output folders must hold.
+federation_clusters() {
+  (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs -e \
+    "for (const { clusterName, trustDomain } of require('./examples/federation/federation').FEDERATION_CLUSTERS) console.log(clusterName, trustDomain);")
+}
+
 # Each conformance/scenarios/NAME.sh defines scenario_NAME, which runs real servers on what an app
 # synthesizes and reports through run_check; every scenario runs after the output checks.
 scenario_names() {
@@ -122,9 +129,12 @@ main() {
     check_output "identity" "$WORK/identity/dist" conformance.test conformance-cluster native
     check_output "readme" "$WORK/readme/dist" "$README_TRUST_DOMAIN" "$README_CLUSTER_NAME" native
     # The two-cluster federation example: each cluster's folder is a whole output of its own.
-    local cluster
-    for cluster in east west; do
-      check_output "federation-$cluster" "$WORK/federation/dist/$cluster" "$cluster.example.org" "$cluster" native
+    local clusters line cluster trust_domain
+    mapfile -t clusters < <(federation_clusters)
+    [[ ${#clusters[@]} -gt 0 ]] || die "the federation example declares no clusters"
+    for line in "${clusters[@]}"; do
+      read -r cluster trust_domain <<<"$line"
+      check_output "federation-$cluster" "$WORK/federation/dist/$cluster" "$trust_domain" "$cluster" native
     done
     local scenario
     for scenario in $(scenario_names); do run_scenario "$scenario"; done

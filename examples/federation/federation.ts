@@ -25,6 +25,9 @@ export const WEST: FederationCluster = {
   bundleEndpointUrl: 'https://spire-bundle.west.example.org:8443',
 };
 
+/** Every cluster of the example, each written to the folder named after it. */
+export const FEDERATION_CLUSTERS: FederationCluster[] = [EAST, WEST];
+
 /** One cluster's app: the whole stack, its bundle endpoint behind a load balancer. */
 function clusterStack(outdir: string, cluster: FederationCluster): { app: SpireIstioApp; mesh: SpireIstioMesh } {
   const app = new SpireIstioApp({ outdir: path.join(outdir, cluster.clusterName) });
