@@ -98,8 +98,15 @@ export interface BundleEndpointOptions {
   readonly url: string;
   /** Type of the Service in front of the endpoint; partners in other clusters must reach it. */
   readonly serviceType: BundleEndpointServiceType;
-  /** Port of the endpoint, in the pod and on the Service; 443 with `BundleEndpointProfile.httpsWebAcme`, whose challenge arrives there. @default 8443 */
+  /** Port the server listens on for the endpoint, inside its pod. @default 8443 */
   readonly port?: number;
+  /**
+   * Port of the Service, which partners (and, with
+   * `BundleEndpointProfile.httpsWebAcme`, the ACME CA's challenge) dial; 443
+   * with ACME. The server keeps listening on `port`, so it needs no privileged port.
+   * @default `port`
+   */
+  readonly servicePort?: number;
   /** IP address the server listens on for the endpoint, inside its pod. @default "0.0.0.0" (every address) */
   readonly address?: string;
   /** @default BundleEndpointProfile.httpsSpiffe() */

@@ -263,6 +263,8 @@ export class SpireServer extends Construct {
   public readonly bundleEndpoint?: BundleEndpointOptions;
   /** Port of the bundle endpoint, when the server serves one. */
   public readonly bundleEndpointPort?: number;
+  /** Port of the bundle endpoint's Service, when the server serves one. */
+  public readonly bundleEndpointServicePort?: number;
   /** Name of the bundle endpoint's Service, when the server serves one. */
   public readonly bundleEndpointServiceName?: string;
 
@@ -300,6 +302,7 @@ export class SpireServer extends Construct {
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
     this.bundleEndpoint = props.bundleEndpoint;
     this.bundleEndpointPort = props.bundleEndpoint ? props.bundleEndpoint.port ?? 8443 : undefined;
+    this.bundleEndpointServicePort = props.bundleEndpoint ? props.bundleEndpoint.servicePort ?? this.bundleEndpointPort : undefined;
     this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
     new kplus.Namespace(this, 'Namespace', {
@@ -501,11 +504,11 @@ export class SpireServer extends Construct {
   }
 
   private createBundleEndpointService(): void {
-    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined) return;
+    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined || this.bundleEndpointServicePort === undefined) return;
     const service = new kplus.Service(this, 'BundleEndpointService', {
       metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
       type: SERVICE_TYPES[this.bundleEndpoint.serviceType],
-      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointPort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
+      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointServicePort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
     });
     selectLabels(service, this.podLabels);
   }
@@ -777,6 +780,8 @@ export class SpireServer extends Construct {
     return [
       ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
       ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
+      // An unset servicePort is the port, checked above.
+      ['bundleEndpoint.servicePort', endpoint.servicePort === undefined ? undefined : checkPort(endpoint.servicePort)],
       ['bundleEndpoint.address', isIP(this.bundleEndpointAddress) !== 0 ? undefined : {
         value: this.bundleEndpointAddress,
         rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
@@ -802,11 +807,11 @@ export class SpireServer extends Construct {
   /** SPIRE's ACME client answers only the TLS-ALPN-01 challenge, which the CA sends to port 443 of the domain. */
   private checkAcmeReachable(url: string): Problem | undefined {
     const urlPort = portOf(url);
-    if (this.bundleEndpointPort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
+    if (this.bundleEndpointServicePort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
     return {
-      value: `port ${this.bundleEndpointPort}, URL port ${urlPort}`,
-      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointPort} and partners dial port ${urlPort}`,
-      fix: `set bundleEndpoint.port to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
+      value: `servicePort ${this.bundleEndpointServicePort}, URL port ${urlPort}`,
+      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointServicePort} and partners dial port ${urlPort}`,
+      fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
     };
   }
 

@@ -109,8 +109,8 @@ describe('federation wiring of agent and Istio', () => {
 
 describe('SpireServer bundle endpoint', () => {
   const withEndpoint = (bundleEndpoint: Partial<BundleEndpointOptions>) => buildStack({ server: { bundleEndpoint: { ...ENDPOINT, ...bundleEndpoint } } });
-  // ACME validates on port 443 of the domain, so the endpoint is served there.
-  const ACME_ENDPOINT = { url: 'https://spire-bundle.example.org', port: 443 };
+  // ACME validates on port 443 of the domain, so the Service serves the endpoint there.
+  const ACME_ENDPOINT = { url: 'https://spire-bundle.example.org', servicePort: 443 };
   const ACME_PROFILE = BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: true });
 
   test('serves https_spiffe on 8443 behind a Service of the chosen type', () => {
@@ -139,6 +139,10 @@ describe('SpireServer bundle endpoint', () => {
     expect(acme.server.serverConfig.server.federation.bundle_endpoint.profile).toEqual({
       https_web: { acme: { directory_url: 'https://acme-v02.api.letsencrypt.org/directory', domain_name: 'spire-bundle.example.org', email: 'ops@example.org', tos_accepted: true } },
     });
+    // The Service answers on 443; the non-root server keeps listening on its unprivileged port.
+    const acmeService = Testing.synth(acme.chart).find((doc) => doc.kind === 'Service' && doc.metadata.name === 'spire-server-bundle-endpoint');
+    expect(acmeService.spec.ports).toEqual([expect.objectContaining({ port: 443, targetPort: 8443 })]);
+    expect(acme.server.serverConfig.server.federation.bundle_endpoint.port).toBe(8443);
     const cert = withEndpoint({ profile: BundleEndpointProfile.httpsWebServingCert({ secretName: 'bundle-tls' }) });
     expect(cert.server.serverConfig.server.federation.bundle_endpoint.profile).toEqual({
       https_web: { serving_cert_file: { cert_file_path: '/run/spire/bundle-endpoint-tls/tls.crt', key_file_path: '/run/spire/bundle-endpoint-tls/tls.key', file_sync_interval: '1h' } },
@@ -164,9 +168,10 @@ describe('SpireServer bundle endpoint', () => {
     [{ port: 70000 }, 'bundleEndpoint.port "70000": a port is a whole number'],
     [{ ...ACME_ENDPOINT, profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'other.example.org', email: 'ops@example.org', tosAccepted: true }) }, 'bundleEndpoint.profile "other.example.org": the ACME certificate is issued for this name, but partners dial spire-bundle.example.org'],
     [{ ...ACME_ENDPOINT, profile: BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: false }) }, 'bundleEndpoint.profile "tosAccepted: false"'],
-    [{ profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 8443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
-    [{ ...ACME_ENDPOINT, port: 8443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 8443, URL port 443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
-    [{ url: 'https://spire-bundle.example.org:8443', port: 443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "port 443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ profile: ACME_PROFILE }, 'bundleEndpoint.profile "servicePort 8443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ ...ACME_ENDPOINT, servicePort: 8443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "servicePort 8443, URL port 443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ url: 'https://spire-bundle.example.org:8443', servicePort: 443, profile: ACME_PROFILE }, 'bundleEndpoint.profile "servicePort 443, URL port 8443": the ACME CA proves the domain with the TLS-ALPN-01 challenge on port 443'],
+    [{ servicePort: 0 }, 'bundleEndpoint.servicePort "0": a port is a whole number'],
     [{ profile: BundleEndpointProfile.httpsWebServingCert({ secretName: 'bundle-tls', fileSyncInterval: '1d' }) }, 'bundleEndpoint.profile "1d": a TTL is a positive Go duration'],
   ])('%j is rejected: %s', (bundleEndpoint, message) => {
     expect(synthErrors(withEndpoint(bundleEndpoint).app)).toEqual([expect.stringContaining(`[spire/Server] ${message}`)]);
