@@ -82,11 +82,6 @@ export interface GcpKmsKeyManagerOptions {
 export interface AzureKeyVaultKeyManagerOptions {
   /** URI of the Key Vault holding the keys, e.g. `https://spire-keys.vault.azure.net/`. */
   readonly keyVaultUri: string;
-  /**
-   * Tenant the credential is fetched for, with Workload or Managed Identity.
-   * @default the tenant of the pod's default Azure credential
-   */
-  readonly tenantId?: string;
 }
 
 const DISK_KEYS_FILE = 'keys.json';
@@ -144,13 +139,15 @@ export class KeyManager {
   /**
    * Keys in Azure Key Vault (`azure_key_vault`); the private keys never leave
    * it. Each replica's key identifier is kept on its volume, as with `awsKms`.
-   * The plugin authenticates with the pod's default Azure credential.
+   * The plugin authenticates with the pod's default Azure credential, which
+   * takes the tenant from `AZURE_TENANT_ID` (set by the Workload Identity
+   * webhook). SPIRE's own `tenant_id` is not offered: it switches the plugin
+   * to a client secret kept in the config file.
    */
   public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
     return new KeyManager('azure_key_vault', (dataDir) => ({
       key_vault_uri: options.keyVaultUri,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
-      ...(options.tenantId === undefined ? {} : { tenant_id: options.tenantId }),
     }), [checkKeyVaultUri(options.keyVaultUri)]);
   }
 

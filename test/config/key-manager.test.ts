@@ -44,9 +44,6 @@ describe('KeyManager', () => {
     expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }))).toEqual([{
       azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net/', key_identifier_file: '/data/kms-key-identifier' } },
     }]);
-    expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net', tenantId: 't-1' }))).toEqual([{
-      azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net', key_identifier_file: '/data/kms-key-identifier', tenant_id: 't-1' } },
-    }]);
   });
 
   test('a key policy is given to SPIRE as a file, only when set', () => {
