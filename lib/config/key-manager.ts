@@ -91,8 +91,9 @@ const KEY_IDENTIFIER_FILE = 'kms-key-identifier';
  * Where the SPIRE server keeps the private keys of its CA. Every choice but
  * `memory()` survives restarts: the keys, or the file naming the replica's
  * keys in a cloud KMS, sit on the replica's own PersistentVolumeClaim.
- * Cloud credentials come from the pod's identity (IRSA, Workload Identity
- * through `serviceAccountAnnotations`), never from the ConfigMap.
+ * Cloud credentials come from the pod's identity (IRSA or Workload Identity
+ * through `serviceAccountAnnotations`, plus the pod label `azureKeyVault`
+ * adds), never from the ConfigMap.
  */
 export class KeyManager {
   /** Keys in a file on the replica's volume (`disk`). */
@@ -143,27 +144,37 @@ export class KeyManager {
    * takes the tenant from `AZURE_TENANT_ID` (set by the Workload Identity
    * webhook). SPIRE's own `tenant_id` is not offered: it switches the plugin
    * to a client secret kept in the config file.
+   *
+   * For Azure Workload Identity the server's pods get the label
+   * `azure.workload.identity/use: "true"`, without which the webhook gives
+   * them no token; the service account still needs the
+   * `azure.workload.identity/client-id` annotation
+   * (`serviceAccountAnnotations`). With a managed identity the label does nothing.
    */
   public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
     return new KeyManager('azure_key_vault', (dataDir) => ({
       key_vault_uri: options.keyVaultUri,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
-    }), [checkKeyVaultUri(options.keyVaultUri)]);
+    }), [checkKeyVaultUri(options.keyVaultUri)], undefined, { 'azure.workload.identity/use': 'true' });
   }
 
   /** SPIRE's name of the plugin. */
   public readonly pluginName: string;
   /** The policy document of the keys, when one is given. */
   public readonly keyPolicy?: string;
+  /** Labels the server's pods need for the cloud identity the plugin logs in with. */
+  public readonly podLabels: { [key: string]: string };
 
   private constructor(
     pluginName: string,
     private readonly pluginData: (dataDir: string, keyPolicyFile: string) => object,
     private readonly problems: Array<Problem | undefined>,
     keyPolicy?: string,
+    podLabels: { [key: string]: string } = {},
   ) {
     this.pluginName = pluginName;
     this.keyPolicy = keyPolicy;
+    this.podLabels = podLabels;
   }
 
   /** Whether the keys, or the name of the replica's keys, live on the replica's volume. */

@@ -517,7 +517,8 @@ export class SpireServer extends Construct {
       select: false,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: true,
-      podMetadata: { labels: this.podLabels },
+      // Only the template: the selector cannot change on an existing StatefulSet.
+      podMetadata: { labels: { ...this.podLabels, ...this.keyManager.podLabels } },
       securityContext: {
         ensureNonRoot: true,
         user: SERVER_UID,

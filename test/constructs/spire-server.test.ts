@@ -353,6 +353,14 @@ describe('SpireServer high availability', () => {
     expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
   });
 
+  test('an Azure Key Vault key manager labels the server pods for Workload Identity, outside the selector', () => {
+    const statefulSet = statefulSetOf(ha({ keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }) }));
+    expect(statefulSet.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'spire-server', 'azure.workload.identity/use': 'true' });
+    expect(statefulSet.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'spire-server' });
+    expect(statefulSetOf(ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2' }) })).spec.template.metadata.labels)
+      .toEqual({ 'app.kubernetes.io/name': 'spire-server' });
+  });
+
   test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
     const checksum = (stack: ReturnType<typeof buildStack>) => statefulSetOf(stack).spec.template.metadata.annotations['checksum/config'];
