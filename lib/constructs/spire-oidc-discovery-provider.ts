@@ -16,7 +16,10 @@ import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireServer } from './spire-server';
 
 export interface SpireOidcDiscoveryProviderProps {
-  /** The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller manager that registers the provider come from it. */
+  /**
+   * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
+   * manager that registers the provider come from it. It must have a `jwtIssuer`.
+   */
   readonly server: SpireServer;
   /** The CSI driver that mounts the agent's Workload API socket into the provider's pods. */
   readonly csiDriver: SpiffeCsiDriver;
@@ -218,11 +221,21 @@ export class SpireOidcDiscoveryProvider extends Construct {
     ];
   }
 
-  /** The issuer's host must be one the provider answers for, or relying parties cannot fetch its keys. */
+  /**
+   * Without an issuer SPIRE puts no `iss` claim in JWT-SVIDs, which relying parties that discover
+   * the keys reject; its host must be one the provider answers for, or they cannot fetch the keys.
+   */
   private issuerProblem(): Problem | undefined {
     const issuer = this.server.jwtIssuer;
+    if (issuer === undefined) {
+      return {
+        value: 'none',
+        rule: `server ${this.server.node.path} signs JWT-SVIDs without an iss claim, which relying parties of the discovery provider ${this.node.path} reject`,
+        fix: `set the server's jwtIssuer to the provider's public URL, e.g. "https://${this.props.domains[0] ?? 'oidc.example.org'}"`,
+      };
+    }
     // The server reports an issuer that is not a valid https URL.
-    if (issuer === undefined || checkJwtIssuer(issuer) !== undefined) return undefined;
+    if (checkJwtIssuer(issuer) !== undefined) return undefined;
     const host = jwtIssuerHost(issuer);
     if (this.props.domains.includes(host)) return undefined;
     return {
