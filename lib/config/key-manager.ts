@@ -1,3 +1,4 @@
+import { checkAwsRegion } from '../validation/aws';
 import { Problem } from '../validation/rules';
 import { PluginSection, plugin } from './spire-config';
 
@@ -122,7 +123,7 @@ export class KeyManager {
       ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
       ...(options.tagBasedKeyDiscovery ? { enable_tag_based_key_discovery: true } : {}),
       ...(options.keyTags && Object.keys(options.keyTags).length > 0 ? { key_tags: options.keyTags } : {}),
-    }), [checkAwsRegion(options.region), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+    }), [checkAwsRegion(options.region, 'the KMS keys'), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
   }
 
   /**
@@ -198,11 +199,6 @@ export class KeyManager {
   public _render(dataDir: string, keyPolicyFile: string): PluginSection {
     return plugin(this.pluginName, this.pluginData(dataDir, keyPolicyFile));
   }
-}
-
-function checkAwsRegion(region: string): Problem | undefined {
-  if (/^[a-z]+(-[a-z]+)+-\d+$/.test(region)) return undefined;
-  return { value: region, rule: 'an AWS region is a name such as "us-east-2"', fix: 'use the region of the KMS keys' };
 }
 
 function checkPolicyDocument(policy: string | undefined): Problem | undefined {

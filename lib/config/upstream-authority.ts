@@ -1,3 +1,4 @@
+import { checkAwsRegion } from '../validation/aws';
 import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { SecretKeyRef } from './server-config';
@@ -357,7 +358,7 @@ export class UpstreamAuthority {
       secretVolumes: [],
       secretEnv: [],
       checks: [
-        ['region', AWS_REGION.test(options.region) ? undefined : { value: options.region, rule: 'an AWS region is written like "eu-west-1"', fix: 'set region to the region of the private CA' }],
+        ['region', checkAwsRegion(options.region, 'the private CA')],
         ['certificateAuthorityArn', checkCaArn(options.certificateAuthorityArn, options.region)],
         ['caSigningTemplateArn', options.caSigningTemplateArn === undefined || PCA_TEMPLATE_ARN.test(options.caSigningTemplateArn) ? undefined : {
           value: options.caSigningTemplateArn,
@@ -421,7 +422,6 @@ export class UpstreamAuthority {
 
 /** One path segment, which is also what a Secret key may be. */
 const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
