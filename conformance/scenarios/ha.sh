@@ -97,6 +97,10 @@ ha_check_validate() {
   ha_expect_rejected no-region 'configuration is missing a region' || failed=1
   ha_broken_copy aws-kms reserved-tag 'c.plugins.KeyManager[0].aws_kms.plugin_data.key_tags = { "aws:team": "identity" }'
   ha_expect_rejected reserved-tag "uses reserved prefix 'aws:'" || failed=1
+  ha_broken_copy aws-kms spire-tag 'c.plugins.KeyManager[0].aws_kms.plugin_data.key_tags = { "spire-team": "identity" }'
+  ha_expect_rejected spire-tag "uses reserved prefix 'spire-'" || failed=1
+  ha_broken_copy aws-kms long-tag-key 'c.plugins.KeyManager[0].aws_kms.plugin_data.key_tags = { ["k".repeat(129)]: "identity" }'
+  ha_expect_rejected long-tag-key 'exceeds maximum length of 128 characters' || failed=1
   ha_broken_copy gcp-kms no-key-ring 'delete c.plugins.KeyManager[0].gcp_kms.plugin_data.key_ring'
   ha_expect_rejected no-key-ring 'configuration is missing the key ring' || failed=1
   ha_broken_copy azure-key-vault no-vault-uri 'delete c.plugins.KeyManager[0].azure_key_vault.plugin_data.key_vault_uri'

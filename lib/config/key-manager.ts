@@ -52,12 +52,18 @@ export interface AwsKmsKeyManagerOptions {
   readonly region: string;
   /**
    * Find the plugin's keys by their SPIRE tags instead of by aliases, as SPIRE
-   * recommends; needs the `tag:GetResources` permission. Set it alike on every
-   * server of the trust domain.
+   * recommends; needs the `tag:GetResources` permission, and `kms:TagResource`
+   * to tag the keys it creates. Set it alike on every server of the trust domain.
    * @default false (alias-based discovery, SPIRE's default)
    */
   readonly tagBasedKeyDiscovery?: boolean;
-  /** Tags put on every key the plugin creates; needs the `kms:TagResource` permission. @default none */
+  /**
+   * Tags put on every key the plugin creates; needs the `kms:TagResource`
+   * permission. At most 50; keys of up to 128 bytes, values of up to 256, of
+   * letters, digits, spaces and `+ - = . _ : / @`; the prefixes `aws:` and
+   * `spire-` are reserved.
+   * @default none
+   */
   readonly keyTags?: { [key: string]: string };
   /**
    * Key policy of every key the plugin creates, a JSON document. It is put
@@ -123,7 +129,7 @@ export class KeyManager {
       ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
       ...(options.tagBasedKeyDiscovery ? { enable_tag_based_key_discovery: true } : {}),
       ...(options.keyTags && Object.keys(options.keyTags).length > 0 ? { key_tags: options.keyTags } : {}),
-    }), [checkAwsRegion(options.region, 'the KMS keys'), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+    }), [checkAwsRegion(options.region, 'the KMS keys'), checkPolicyDocument(options.keyPolicy), ...checkKeyTags(options.keyTags ?? {})], options.keyPolicy);
   }
 
   /**
@@ -199,6 +205,34 @@ export class KeyManager {
   public _render(dataDir: string, keyPolicyFile: string): PluginSection {
     return plugin(this.pluginName, this.pluginData(dataDir, keyPolicyFile));
   }
+}
+
+// SPIRE's aws_kms plugin refuses tags beyond these (lengths in bytes, `\s` as Go's ASCII whitespace).
+const MAX_KEY_TAGS = 50;
+const TAG_TEXT = /^[\p{L}\p{N}\t\n\f\r +\-=._:/@]*$/u;
+const RESERVED_TAG_PREFIXES = ['aws:', 'spire-'];
+
+function checkKeyTags(tags: { [key: string]: string }): Problem[] {
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_KEY_TAGS) {
+    return [{ value: `${entries.length} tags`, rule: `AWS allows at most ${MAX_KEY_TAGS} tags on a key`, fix: 'drop tags, or move them to fewer keys' }];
+  }
+  return entries.flatMap(([key, value]) => [checkTagKey(key), checkTagValue(key, value)])
+    .filter((problem): problem is Problem => problem !== undefined);
+}
+
+function checkTagKey(key: string): Problem | undefined {
+  const fix = 'use a tag key such as "team" or "cost-center"';
+  const reserved = RESERVED_TAG_PREFIXES.find((prefix) => key.toLowerCase().startsWith(prefix));
+  if (reserved !== undefined) return { value: key, rule: `the prefix "${reserved}" is reserved for AWS and SPIRE's own tags`, fix };
+  if (key === '' || Buffer.byteLength(key) > 128) return { value: key, rule: 'a tag key is 1 to 128 bytes long', fix };
+  if (!TAG_TEXT.test(key)) return { value: key, rule: 'a tag key holds only letters, digits, spaces and + - = . _ : / @', fix };
+  return undefined;
+}
+
+function checkTagValue(key: string, value: string): Problem | undefined {
+  if (Buffer.byteLength(value) <= 256 && TAG_TEXT.test(value)) return undefined;
+  return { value, rule: `the value of tag "${key}" is at most 256 bytes of letters, digits, spaces and + - = . _ : / @`, fix: 'shorten the value or drop the other characters' };
 }
 
 function checkPolicyDocument(policy: string | undefined): Problem | undefined {
