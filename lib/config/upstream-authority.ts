@@ -167,9 +167,9 @@ export interface AwsPcaUpstreamOptions {
   /** ARN of the private CA, in `region`. */
   readonly certificateAuthorityArn: string;
   /**
-   * ARN of the certificate template for the server's CA, e.g.
-   * `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1`.
-   * @default SPIRE's default, a template for end-entity certificates only
+   * ARN of the certificate template for the server's CA; it must allow a
+   * CA certificate, as the subordinate CA templates do.
+   * @default `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1` (SPIRE's default)
    */
   readonly caSigningTemplateArn?: string;
   /** @default the private CA's own signing algorithm */
