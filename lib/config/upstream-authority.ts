@@ -334,7 +334,7 @@ export class UpstreamAuthority {
         ['vaultAddr', checkVaultAddr(options.vaultAddr)],
         ['auth', auth === undefined ? {
           value: 'none',
-          rule: 'SPIRE logs in to Vault with exactly one auth method and starts without any only to fail at the first CA rotation',
+          rule: 'SPIRE logs in to Vault with exactly one auth method; without one the config passes spire-server validate, but the server dies at startup',
           fix: 'set auth to VaultAuth.kubernetes({ role }), VaultAuth.token(secret), VaultAuth.appRole(...) or VaultAuth.certificate(...)',
         } : undefined],
         ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
