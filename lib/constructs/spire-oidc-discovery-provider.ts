@@ -5,11 +5,11 @@ import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDisco
 import { LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
-import { checkJwtIssuer, jwtIssuerHost } from '../validation/jwt-issuer';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, Problem } from '../validation/rules';
+import { checkJwtIssuer } from '../validation/jwt-issuer';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, Problem, urlHost } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
@@ -197,7 +197,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       ports: [{ name: 'http', port: this.port, targetPort: HTTP_PORT, protocol: kplus.Protocol.TCP }],
     });
-    for (const [key, value] of Object.entries(this.podLabels)) service.selectLabel(key, value);
+    selectPodLabels(service, this.podLabels);
     return service;
   }
 
@@ -214,7 +214,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       } : undefined],
       ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
       ['server.jwtIssuer', this.issuerProblem()],
-      ['replicas', this.checkReplicas()],
+      ['replicas', checkReplicaCount(this.props.replicas ?? 2)],
       ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
@@ -236,19 +236,13 @@ export class SpireOidcDiscoveryProvider extends Construct {
     }
     // The server reports an issuer that is not a valid https URL.
     if (checkJwtIssuer(issuer) !== undefined) return undefined;
-    const host = jwtIssuerHost(issuer);
+    const host = urlHost(issuer);
     if (this.props.domains.includes(host)) return undefined;
     return {
       value: issuer,
       rule: `relying parties fetch the keys from the issuer's host ${host}, which is not one of the provider's domains (${this.props.domains.join(', ') || 'none'})`,
       fix: `add "${host}" to domains, or set the server's jwtIssuer to a URL on one of them`,
     };
-  }
-
-  private checkReplicas(): Problem | undefined {
-    const replicas = this.props.replicas ?? 2;
-    if (Number.isInteger(replicas) && replicas >= 1) return undefined;
-    return { value: String(replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
   }
 
   /** The controller manager registers no pod in a namespace it ignores, so the provider would get no keys. */

@@ -45,8 +45,3 @@ export function checkJwtIssuer(value: string): Problem | undefined {
   }
   return undefined;
 }
-
-/** The host (without port) of an issuer URL that checkJwtIssuer accepts. */
-export function jwtIssuerHost(value: string): string {
-  return new URL(value).hostname;
-}
