@@ -26,7 +26,7 @@ const variants: { [name: string]: Partial<SpireServerProps> } = {
       keyPolicy: JSON.stringify({ bindings: [] }),
     }),
   },
-  'azure-key-vault': { keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire-conformance.vault.azure.net/', tenantId: 'conformance-tenant' }) },
+  'azure-key-vault': { keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire-conformance.vault.azure.net/' }) },
   'memory': { keyManager: KeyManager.memory(), replicas: 1, caKeyType: CaKeyType.RSA_2048 },
 };
 const settings = variants[variant ?? 'disk'];

@@ -1,3 +1,4 @@
+import { checkAwsRegion } from '../validation/aws';
 import { Problem } from '../validation/rules';
 import { PluginSection, plugin } from './spire-config';
 
@@ -51,12 +52,18 @@ export interface AwsKmsKeyManagerOptions {
   readonly region: string;
   /**
    * Find the plugin's keys by their SPIRE tags instead of by aliases, as SPIRE
-   * recommends; needs the `tag:GetResources` permission. Set it alike on every
-   * server of the trust domain.
+   * recommends; needs the `tag:GetResources` permission, and `kms:TagResource`
+   * to tag the keys it creates. Set it alike on every server of the trust domain.
    * @default false (alias-based discovery, SPIRE's default)
    */
   readonly tagBasedKeyDiscovery?: boolean;
-  /** Tags put on every key the plugin creates; needs the `kms:TagResource` permission. @default none */
+  /**
+   * Tags put on every key the plugin creates; needs the `kms:TagResource`
+   * permission. At most 50; keys of up to 128 bytes, values of up to 256, of
+   * letters, digits, spaces and `+ - = . _ : / @`; the prefixes `aws:` and
+   * `spire-` are reserved.
+   * @default none
+   */
   readonly keyTags?: { [key: string]: string };
   /**
    * Key policy of every key the plugin creates, a JSON document. It is put
@@ -82,11 +89,6 @@ export interface GcpKmsKeyManagerOptions {
 export interface AzureKeyVaultKeyManagerOptions {
   /** URI of the Key Vault holding the keys, e.g. `https://spire-keys.vault.azure.net/`. */
   readonly keyVaultUri: string;
-  /**
-   * Tenant the credential is fetched for, with Workload or Managed Identity.
-   * @default the tenant of the pod's default Azure credential
-   */
-  readonly tenantId?: string;
 }
 
 const DISK_KEYS_FILE = 'keys.json';
@@ -96,8 +98,9 @@ const KEY_IDENTIFIER_FILE = 'kms-key-identifier';
  * Where the SPIRE server keeps the private keys of its CA. Every choice but
  * `memory()` survives restarts: the keys, or the file naming the replica's
  * keys in a cloud KMS, sit on the replica's own PersistentVolumeClaim.
- * Cloud credentials come from the pod's identity (IRSA, Workload Identity
- * through `serviceAccountAnnotations`), never from the ConfigMap.
+ * Cloud credentials come from the pod's identity (IRSA or Workload Identity
+ * through `serviceAccountAnnotations`, plus the pod label `azureKeyVault`
+ * adds), never from the ConfigMap.
  */
 export class KeyManager {
   /** Keys in a file on the replica's volume (`disk`). */
@@ -126,7 +129,7 @@ export class KeyManager {
       ...(options.keyPolicy === undefined ? {} : { key_policy_file: keyPolicyFile }),
       ...(options.tagBasedKeyDiscovery ? { enable_tag_based_key_discovery: true } : {}),
       ...(options.keyTags && Object.keys(options.keyTags).length > 0 ? { key_tags: options.keyTags } : {}),
-    }), [checkAwsRegion(options.region), checkPolicyDocument(options.keyPolicy)], options.keyPolicy);
+    }), [checkAwsRegion(options.region, 'the KMS keys'), checkPolicyDocument(options.keyPolicy), ...checkKeyTags(options.keyTags ?? {})], options.keyPolicy);
   }
 
   /**
@@ -144,29 +147,41 @@ export class KeyManager {
   /**
    * Keys in Azure Key Vault (`azure_key_vault`); the private keys never leave
    * it. Each replica's key identifier is kept on its volume, as with `awsKms`.
-   * The plugin authenticates with the pod's default Azure credential.
+   * The plugin authenticates with the pod's default Azure credential, which
+   * takes the tenant from `AZURE_TENANT_ID` (set by the Workload Identity
+   * webhook). SPIRE's own `tenant_id` is not offered: it switches the plugin
+   * to a client secret kept in the config file.
+   *
+   * For Azure Workload Identity the server's pods get the label
+   * `azure.workload.identity/use: "true"`, without which the webhook gives
+   * them no token; the service account still needs the
+   * `azure.workload.identity/client-id` annotation
+   * (`serviceAccountAnnotations`). With a managed identity the label does nothing.
    */
   public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
     return new KeyManager('azure_key_vault', (dataDir) => ({
       key_vault_uri: options.keyVaultUri,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
-      ...(options.tenantId === undefined ? {} : { tenant_id: options.tenantId }),
-    }), [checkKeyVaultUri(options.keyVaultUri)]);
+    }), [checkKeyVaultUri(options.keyVaultUri)], undefined, { 'azure.workload.identity/use': 'true' });
   }
 
   /** SPIRE's name of the plugin. */
   public readonly pluginName: string;
   /** The policy document of the keys, when one is given. */
   public readonly keyPolicy?: string;
+  /** Labels the server's pods need for the cloud identity the plugin logs in with. */
+  public readonly podLabels: { [key: string]: string };
 
   private constructor(
     pluginName: string,
     private readonly pluginData: (dataDir: string, keyPolicyFile: string) => object,
     private readonly problems: Array<Problem | undefined>,
     keyPolicy?: string,
+    podLabels: { [key: string]: string } = {},
   ) {
     this.pluginName = pluginName;
     this.keyPolicy = keyPolicy;
+    this.podLabels = podLabels;
   }
 
   /** Whether the keys, or the name of the replica's keys, live on the replica's volume. */
@@ -192,9 +207,32 @@ export class KeyManager {
   }
 }
 
-function checkAwsRegion(region: string): Problem | undefined {
-  if (/^[a-z]+(-[a-z]+)+-\d+$/.test(region)) return undefined;
-  return { value: region, rule: 'an AWS region is a name such as "us-east-2"', fix: 'use the region of the KMS keys' };
+// SPIRE's aws_kms plugin refuses tags beyond these (lengths in bytes, `\s` as Go's ASCII whitespace).
+const MAX_KEY_TAGS = 50;
+const TAG_TEXT = /^[\p{L}\p{N}\t\n\f\r +\-=._:/@]*$/u;
+const RESERVED_TAG_PREFIXES = ['aws:', 'spire-'];
+
+function checkKeyTags(tags: { [key: string]: string }): Problem[] {
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_KEY_TAGS) {
+    return [{ value: `${entries.length} tags`, rule: `AWS allows at most ${MAX_KEY_TAGS} tags on a key`, fix: 'drop tags, or move them to fewer keys' }];
+  }
+  return entries.flatMap(([key, value]) => [checkTagKey(key), checkTagValue(key, value)])
+    .filter((problem): problem is Problem => problem !== undefined);
+}
+
+function checkTagKey(key: string): Problem | undefined {
+  const fix = 'use a tag key such as "team" or "cost-center"';
+  const reserved = RESERVED_TAG_PREFIXES.find((prefix) => key.toLowerCase().startsWith(prefix));
+  if (reserved !== undefined) return { value: key, rule: `the prefix "${reserved}" is reserved for AWS and SPIRE's own tags`, fix };
+  if (key === '' || Buffer.byteLength(key) > 128) return { value: key, rule: 'a tag key is 1 to 128 bytes long', fix };
+  if (!TAG_TEXT.test(key)) return { value: key, rule: 'a tag key holds only letters, digits, spaces and + - = . _ : / @', fix };
+  return undefined;
+}
+
+function checkTagValue(key: string, value: string): Problem | undefined {
+  if (Buffer.byteLength(value) <= 256 && TAG_TEXT.test(value)) return undefined;
+  return { value, rule: `the value of tag "${key}" is at most 256 bytes of letters, digits, spaces and + - = . _ : / @`, fix: 'shorten the value or drop the other characters' };
 }
 
 function checkPolicyDocument(policy: string | undefined): Problem | undefined {

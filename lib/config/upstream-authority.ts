@@ -1,3 +1,4 @@
+import { checkAwsRegion } from '../validation/aws';
 import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { SecretKeyRef } from './server-config';
@@ -166,9 +167,9 @@ export interface AwsPcaUpstreamOptions {
   /** ARN of the private CA, in `region`. */
   readonly certificateAuthorityArn: string;
   /**
-   * ARN of the certificate template for the server's CA, e.g.
-   * `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1`.
-   * @default SPIRE's default, a template for end-entity certificates only
+   * ARN of the certificate template for the server's CA; it must allow a
+   * CA certificate, as the subordinate CA templates do.
+   * @default `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1` (SPIRE's default)
    */
   readonly caSigningTemplateArn?: string;
   /** @default the private CA's own signing algorithm */
@@ -333,7 +334,7 @@ export class UpstreamAuthority {
         ['vaultAddr', checkVaultAddr(options.vaultAddr)],
         ['auth', auth === undefined ? {
           value: 'none',
-          rule: 'SPIRE logs in to Vault with exactly one auth method and starts without any only to fail at the first CA rotation',
+          rule: 'SPIRE logs in to Vault with exactly one auth method; without one the config passes spire-server validate, but the server dies at startup',
           fix: 'set auth to VaultAuth.kubernetes({ role }), VaultAuth.token(secret), VaultAuth.appRole(...) or VaultAuth.certificate(...)',
         } : undefined],
         ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
@@ -357,7 +358,7 @@ export class UpstreamAuthority {
       secretVolumes: [],
       secretEnv: [],
       checks: [
-        ['region', AWS_REGION.test(options.region) ? undefined : { value: options.region, rule: 'an AWS region is written like "eu-west-1"', fix: 'set region to the region of the private CA' }],
+        ['region', checkAwsRegion(options.region, 'the private CA')],
         ['certificateAuthorityArn', checkCaArn(options.certificateAuthorityArn, options.region)],
         ['caSigningTemplateArn', options.caSigningTemplateArn === undefined || PCA_TEMPLATE_ARN.test(options.caSigningTemplateArn) ? undefined : {
           value: options.caSigningTemplateArn,
@@ -421,7 +422,6 @@ export class UpstreamAuthority {
 
 /** One path segment, which is also what a Secret key may be. */
 const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;

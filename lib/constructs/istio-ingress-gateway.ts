@@ -2,7 +2,7 @@ import { Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { DefaultImages } from '../spire/images';
 import { enableSpireIdentity } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -106,7 +106,7 @@ export class IstioIngressGateway extends Construct {
         { name: 'https', port: 443, targetPort: 8443, protocol: kplus.Protocol.TCP },
       ],
     });
-    for (const [key, value] of Object.entries(labels)) this.service.selectLabel(key, value);
+    selectPodLabels(this.service, labels);
 
     // Lets istiod read TLS credentials for this gateway's Gateway resources.
     const role = new kplus.Role(this, 'SecretReader', { metadata: { name: `${name}-sds`, namespace } });

@@ -5,18 +5,21 @@ import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDisco
 import { LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
-import { checkJwtIssuer, jwtIssuerHost } from '../validation/jwt-issuer';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, Problem } from '../validation/rules';
+import { checkJwtIssuer } from '../validation/jwt-issuer';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, Problem, urlHost } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireServer } from './spire-server';
 
 export interface SpireOidcDiscoveryProviderProps {
-  /** The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller manager that registers the provider come from it. */
+  /**
+   * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
+   * manager that registers the provider come from it. It must have a `jwtIssuer`.
+   */
   readonly server: SpireServer;
   /** The CSI driver that mounts the agent's Workload API socket into the provider's pods. */
   readonly csiDriver: SpiffeCsiDriver;
@@ -194,7 +197,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       ports: [{ name: 'http', port: this.port, targetPort: HTTP_PORT, protocol: kplus.Protocol.TCP }],
     });
-    for (const [key, value] of Object.entries(this.podLabels)) service.selectLabel(key, value);
+    selectPodLabels(service, this.podLabels);
     return service;
   }
 
@@ -211,31 +214,35 @@ export class SpireOidcDiscoveryProvider extends Construct {
       } : undefined],
       ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
       ['server.jwtIssuer', this.issuerProblem()],
-      ['replicas', this.checkReplicas()],
+      ['replicas', checkReplicaCount(this.props.replicas ?? 2)],
       ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
     ];
   }
 
-  /** The issuer's host must be one the provider answers for, or relying parties cannot fetch its keys. */
+  /**
+   * Without an issuer SPIRE puts no `iss` claim in JWT-SVIDs, which relying parties that discover
+   * the keys reject; its host must be one the provider answers for, or they cannot fetch the keys.
+   */
   private issuerProblem(): Problem | undefined {
     const issuer = this.server.jwtIssuer;
+    if (issuer === undefined) {
+      return {
+        value: 'none',
+        rule: `server ${this.server.node.path} signs JWT-SVIDs without an iss claim, which relying parties of the discovery provider ${this.node.path} reject`,
+        fix: `set the server's jwtIssuer to the provider's public URL, e.g. "https://${this.props.domains[0] ?? 'oidc.example.org'}"`,
+      };
+    }
     // The server reports an issuer that is not a valid https URL.
-    if (issuer === undefined || checkJwtIssuer(issuer) !== undefined) return undefined;
-    const host = jwtIssuerHost(issuer);
+    if (checkJwtIssuer(issuer) !== undefined) return undefined;
+    const host = urlHost(issuer);
     if (this.props.domains.includes(host)) return undefined;
     return {
       value: issuer,
       rule: `relying parties fetch the keys from the issuer's host ${host}, which is not one of the provider's domains (${this.props.domains.join(', ') || 'none'})`,
       fix: `add "${host}" to domains, or set the server's jwtIssuer to a URL on one of them`,
     };
-  }
-
-  private checkReplicas(): Problem | undefined {
-    const replicas = this.props.replicas ?? 2;
-    if (Number.isInteger(replicas) && replicas >= 1) return undefined;
-    return { value: String(replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
   }
 
   /** The controller manager registers no pod in a namespace it ignores, so the provider would get no keys. */

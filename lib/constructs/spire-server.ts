@@ -19,10 +19,10 @@ import {
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import {
-  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
+  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
-  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, checkTrustDomain, Problem, urlHost,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -483,7 +483,7 @@ export class SpireServer extends Construct {
       metadata: { name: this.serviceName, namespace: this.namespace },
       ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
     });
-    selectLabels(service, this.podLabels);
+    selectPodLabels(service, this.podLabels);
   }
 
   /** A StatefulSet's governing Service must be headless: it gives each replica a stable DNS name. */
@@ -510,7 +510,7 @@ export class SpireServer extends Construct {
       type: SERVICE_TYPES[this.bundleEndpoint.serviceType],
       ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointServicePort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
     });
-    selectLabels(service, this.podLabels);
+    selectPodLabels(service, this.podLabels);
   }
 
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
@@ -521,7 +521,8 @@ export class SpireServer extends Construct {
       select: false,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: true,
-      podMetadata: { labels: this.podLabels },
+      // Only the template: the selector cannot change on an existing StatefulSet.
+      podMetadata: { labels: { ...this.podLabels, ...this.keyManager.podLabels } },
       securityContext: {
         ensureNonRoot: true,
         user: SERVER_UID,
@@ -533,7 +534,7 @@ export class SpireServer extends Construct {
     statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     // The StatefulSet adds its own pod selector to the Service it is given; it selects by name like the others.
     dropAddressLabel(statefulSet, service);
-    selectLabels(service, this.podLabels);
+    selectPodLabels(service, this.podLabels);
     useRuntimeDefaultSeccomp(statefulSet);
     annotateConfigChecksum(statefulSet, () => this.configFiles());
     annotateScrape(statefulSet, this.metrics.endpoint);
@@ -654,7 +655,7 @@ export class SpireServer extends Construct {
       metadata: { name: 'spire-controller-manager-webhook', namespace: this.namespace },
       ports: [{ name: 'https', port: 443, targetPort: WEBHOOK_PORT, protocol: kplus.Protocol.TCP }],
     });
-    selectLabels(webhookService, this.podLabels);
+    selectPodLabels(webhookService, this.podLabels);
     const hook = (resource: string) => ({
       name: `v${resource}.kb.io`,
       admissionReviewVersions: ['v1'],
@@ -788,9 +789,9 @@ export class SpireServer extends Construct {
         fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
       }],
       ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
-      ['bundleEndpoint.profile', profile.acme === undefined || hostOf(endpoint.url) === profile.acme.domainName ? undefined : {
+      ['bundleEndpoint.profile', profile.acme === undefined || urlHost(endpoint.url) === profile.acme.domainName ? undefined : {
         value: profile.acme.domainName,
-        rule: `the ACME certificate is issued for this name, but partners dial ${hostOf(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
+        rule: `the ACME certificate is issued for this name, but partners dial ${urlHost(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
         fix: 'use the host of bundleEndpoint.url as the ACME domainName',
       }],
       ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeReachable(endpoint.url)],
@@ -842,9 +843,8 @@ export class SpireServer extends Construct {
   }
 
   private checkReplicas(): Problem | undefined {
-    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
-      return { value: String(this.replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
-    }
+    const count = checkReplicaCount(this.replicas);
+    if (count !== undefined) return count;
     if (this.replicas > 1 && this.datastore.isSqlite) {
       return {
         value: String(this.replicas),
@@ -875,18 +875,6 @@ function portOf(url: string): number {
   } catch {
     return 0;
   }
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return '';
-  }
-}
-
-function selectLabels(service: kplus.Service, labels: { [key: string]: string }): void {
-  for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
 }
 
 /** The controller manager matches ignored namespaces as unanchored regular expressions. */

@@ -5,7 +5,7 @@
  * rendered, so they use the TypeScript field names (`hostPid`) and `Quantity`.
  */
 import { ApiObject, JsonPatch } from 'cdk8s';
-import { Pod } from 'cdk8s-plus-27';
+import { Pod, Service } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
 
@@ -151,4 +151,9 @@ export function dropAddressLabel(workload: IConstruct, selectingService?: IConst
   const label = pointerKey(Pod.ADDRESS_LABEL);
   ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${label}`));
   if (selectingService) ApiObject.of(selectingService).addJsonPatch(JsonPatch.remove(`/spec/selector/${label}`));
+}
+
+/** Makes a Service select the pods that carry every one of `labels`. */
+export function selectPodLabels(service: Service, labels: { [key: string]: string }): void {
+  for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
 }

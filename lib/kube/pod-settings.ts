@@ -80,7 +80,9 @@ export interface PodPlacementOptions {
   readonly imagePullSecrets?: string[];
   /**
    * Annotations of the component's service account, e.g.
-   * `eks.amazonaws.com/role-arn` (IRSA) or `iam.gke.io/gcp-service-account` (Workload Identity).
+   * `eks.amazonaws.com/role-arn` (IRSA), `iam.gke.io/gcp-service-account` (GKE Workload Identity)
+   * or `azure.workload.identity/client-id` (Azure Workload Identity, whose pod label the server
+   * gets from `KeyManager.azureKeyVault`).
    * @default none
    */
   readonly serviceAccountAnnotations?: { [key: string]: string };

@@ -301,3 +301,17 @@ export function checkSelectorMatches(selector: { [key: string]: string }, labels
     fix: 'keep the gateway pods\' labels as the gateway construct sets them',
   };
 }
+
+export function checkReplicaCount(value: number): Problem | undefined {
+  if (Number.isInteger(value) && value >= 1) return undefined;
+  return { value: String(value), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };
+}
+
+/** The host name (without port) of a URL, or "" when the value is not one. */
+export function urlHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+}

@@ -44,9 +44,6 @@ describe('KeyManager', () => {
     expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }))).toEqual([{
       azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net/', key_identifier_file: '/data/kms-key-identifier' } },
     }]);
-    expect(render(KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net', tenantId: 't-1' }))).toEqual([{
-      azure_key_vault: { plugin_data: { key_vault_uri: 'https://spire.vault.azure.net', key_identifier_file: '/data/kms-key-identifier', tenant_id: 't-1' } },
-    }]);
   });
 
   test('a key policy is given to SPIRE as a file, only when set', () => {
@@ -66,6 +63,16 @@ describe('KeyManager', () => {
     [KeyManager.awsKms({ region: 'eusc-de-east-1' }), undefined],
     [KeyManager.awsKms({ region: '' }), 'an AWS region'],
     [KeyManager.awsKms({ region: 'useast2' }), 'an AWS region'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { 'team': 'identity', 'Cost Center': 'a+b=c.d_e:f/g@h-1', 'Zürich': '', ['k'.repeat(128)]: 'v'.repeat(256) } }), undefined],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { 'spire-team': 'identity' } }), 'the prefix "spire-" is reserved'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { 'AWS:team': 'identity' } }), 'the prefix "aws:" is reserved'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { '': 'identity' } }), 'a tag key is 1 to 128 bytes long'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { ['k'.repeat(129)]: 'identity' } }), 'a tag key is 1 to 128 bytes long'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { ['ü'.repeat(65)]: 'identity' } }), 'a tag key is 1 to 128 bytes long'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { 'team*': 'identity' } }), 'a tag key holds only letters'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { team: 'v'.repeat(257) } }), 'the value of tag "team" is at most 256 bytes'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: { team: 'a,b' } }), 'the value of tag "team" is at most 256 bytes of letters'],
+    [KeyManager.awsKms({ region: 'us-east-2', keyTags: Object.fromEntries([...Array(51).keys()].map((i) => [`tag${i}`, 'v'])) }), 'AWS allows at most 50 tags'],
     [KeyManager.gcpKms({ keyRing: 'projects/p/locations/global/keyRings/k' }), undefined],
     [KeyManager.gcpKms({ keyRing: 'projects/p/locations/global/keyRings/k/cryptoKeys/c' }), 'a key ring is named by its resource ID'],
     [KeyManager.awsKms({ region: 'us-east-2', keyPolicy: '{"Version": "2012-10-17"}' }), undefined],

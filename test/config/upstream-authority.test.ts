@@ -113,6 +113,7 @@ describe('UpstreamAuthority checks', () => {
     ['external issuer', UpstreamAuthority.certManager({ issuerName: 'corp', issuerKind: 'AWSPCAClusterIssuer', issuerGroup: 'awspca.cert-manager.io', namespace: 'pki' })],
     ['vault', UpstreamAuthority.vault({ vaultAddr, auth: VaultAuth.kubernetes({ role: 'spire' }) })],
     ['aws_pca', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, assumeRoleArn: 'arn:aws:iam::123456789012:role/spire', caSigningTemplateArn: 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1' })],
+    ['aws_pca in a sovereign-cloud region', UpstreamAuthority.awsPca({ region: 'eusc-de-east-1', certificateAuthorityArn: 'arn:aws-eusc:acm-pca:eusc-de-east-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772' })],
     ['spire', UpstreamAuthority.spire({ serverAddress: '10.0.0.1', serverPort: 443, csiDriverName: 'csi.root.spiffe.io' })],
   ])('%s with consistent options passes', (_, upstream) => {
     expect(problems(upstream)).toEqual([]);
@@ -133,5 +134,12 @@ describe('UpstreamAuthority checks', () => {
     ['nested spire on an invalid port', UpstreamAuthority.spire({ serverAddress: 'root', serverPort: 0, csiDriverName: 'csi.root.spiffe.io' }), 'serverPort "0"'],
   ])('%s is rejected', (_, upstream, message) => {
     expect(problems(upstream)).toEqual([expect.stringContaining(message)]);
+  });
+
+  test('aws_pca with a region that is not one is rejected, and the CA is then in another region', () => {
+    expect(problems(UpstreamAuthority.awsPca({ region: 'eu west', certificateAuthorityArn: caArn }))).toEqual([
+      expect.stringContaining('region "eu west": an AWS region is a name such as "us-east-2". Fix: use the region of the private CA'),
+      expect.stringContaining('the private CA is in region eu-west-1, but SPIRE calls region eu west'),
+    ]);
   });
 });

@@ -6,7 +6,7 @@ import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 type ProviderOverrides = Partial<Omit<SpireOidcDiscoveryProviderProps, 'server' | 'csiDriver'>>;
 
 function withProvider(provider: ProviderOverrides = {}, server: StackOverrides['server'] = {}) {
-  const stack = buildStack({ server });
+  const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org', ...server } });
   const oidc = new SpireOidcDiscoveryProvider(stack.identities, 'Oidc', {
     server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'], ...provider,
   });
@@ -48,9 +48,7 @@ describe('SpireOidcDiscoveryProvider configuration', () => {
   });
 
   test('names the server\'s issuer, and serves under the issuer\'s path where relying parties look', () => {
-    const written = (jwtIssuer?: string) => JSON.parse(JSON.stringify(withProvider({}, { jwtIssuer }).oidc.config));
-    expect(written()).not.toHaveProperty('jwt_issuer');
-    expect(written()).not.toHaveProperty('server_path_prefix');
+    const written = (jwtIssuer: string) => JSON.parse(JSON.stringify(withProvider({}, { jwtIssuer }).oidc.config));
     expect(written('https://oidc.example.org')).toMatchObject({ jwt_issuer: 'https://oidc.example.org' });
     expect(written('https://oidc.example.org')).not.toHaveProperty('server_path_prefix');
     expect(written('https://oidc.example.org/tenant-a')).toMatchObject({ jwt_issuer: 'https://oidc.example.org/tenant-a', server_path_prefix: '/tenant-a' });
@@ -73,9 +71,15 @@ describe('SpireOidcDiscoveryProvider configuration', () => {
 });
 
 describe('SpireOidcDiscoveryProvider validation', () => {
-  test('the default synthesizes, with and without an issuer on one of its domains', () => {
+  test('the default synthesizes with an issuer on one of its domains', () => {
     expect(errorsWith({})).toEqual([]);
-    expect(errorsWith({}, { jwtIssuer: 'https://oidc.example.org' })).toEqual([]);
+    expect(errorsWith({}, { jwtIssuer: 'https://oidc.example.org/tenant-a' })).toEqual([]);
+  });
+
+  test('a server without an issuer is rejected, naming the server, the provider and the fix', () => {
+    expect(errorsWith({}, { jwtIssuer: undefined })).toEqual([
+      '[identities/Oidc] server.jwtIssuer "none": server spire/Server signs JWT-SVIDs without an iss claim, which relying parties of the discovery provider identities/Oidc reject. Fix: set the server\'s jwtIssuer to the provider\'s public URL, e.g. "https://oidc.example.org".',
+    ]);
   });
 
   test('an issuer whose host is not one of the domains is rejected naming both', () => {
@@ -89,10 +93,19 @@ describe('SpireOidcDiscoveryProvider validation', () => {
     expect(errorsWith({}, { jwtIssuer: 'oidc.example.org' })).toEqual([expect.stringContaining('[spire/Server] jwtIssuer "oidc.example.org"')]);
   });
 
+  // The issuer's host is then not among the domains either, which is reported too.
   test.each([
     [{ domains: [] }, 'domains "[]": relying parties reach the provider at a public host name'],
     [{ domains: ['OIDC.example.org'] }, 'domains "OIDC.example.org"'],
     [{ domains: ['https://oidc.example.org'] }, 'domains "https://oidc.example.org"'],
+  ])('%j is rejected (%s)', (provider, message) => {
+    expect(errorsWith(provider as ProviderOverrides)).toEqual([
+      expect.stringContaining(message),
+      expect.stringContaining('server.jwtIssuer "https://oidc.example.org": relying parties fetch the keys from the issuer\'s host oidc.example.org, which is not one of the provider\'s domains'),
+    ]);
+  });
+
+  test.each([
     [{ replicas: 0 }, 'replicas "0"'],
     [{ port: 0 }, 'port "0": a port is a whole number from 1 to 65535'],
     [{ image: 'ghcr.io/spiffe/oidc-discovery-provider' }, 'image "ghcr.io/spiffe/oidc-discovery-provider"'],
@@ -109,7 +122,7 @@ describe('SpireOidcDiscoveryProvider validation', () => {
   });
 
   test('in the server\'s own chart its ClusterSPIFFEID would apply before the controller manager runs, which the layout checks report', () => {
-    const stack = buildStack();
+    const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org' } });
     new SpireOidcDiscoveryProvider(stack.chart, 'Oidc', { server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'] });
     expect(synthErrors(stack.app)).toEqual([expect.stringContaining('spire/Oidc/Identity')]);
   });

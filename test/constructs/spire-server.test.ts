@@ -225,14 +225,15 @@ describe('SpireServer upstream authority', () => {
     expect(container(server, 'spire-controller-manager').volumeMounts.map((m: any) => m.name)).not.toContain(volume.name);
   });
 
-  test('vault: the token comes from its Secret as VAULT_TOKEN, and neither the ConfigMap nor server.conf holds it', () => {
+  test('vault: the token comes from its Secret as VAULT_TOKEN; the server.conf in the ConfigMap holds no token', () => {
     const { server, app } = buildStack({
       server: { upstreamAuthority: UpstreamAuthority.vault({ vaultAddr: 'https://vault:8200', auth: VaultAuth.token({ name: 'vault-token', key: 'token' }) }) },
     });
-    expect(upstreamPluginData(server).token_auth).toEqual({});
-    expect(container(server, 'spire-server').env).toContainEqual({ name: 'VAULT_TOKEN', valueFrom: { secretKeyRef: { name: 'vault-token', key: 'token' } } });
+    const vaultToken = container(server, 'spire-server').env.filter((e: any) => e.name === 'VAULT_TOKEN');
+    expect(vaultToken).toEqual([{ name: 'VAULT_TOKEN', valueFrom: { secretKeyRef: { name: 'vault-token', key: 'token' } } }]);
     const configMap = app.charts.flatMap((chart) => chart.toJson()).find((o: any) => o.kind === 'ConfigMap' && o.data?.['server.conf']);
-    expect(configMap.data['server.conf']).not.toContain('vault-token');
+    const written = JSON.parse(configMap.data['server.conf']).plugins.UpstreamAuthority[0].vault.plugin_data;
+    expect(written.token_auth).toEqual({});
   });
 
   test('vault kubernetes auth reads the token of the service account the server runs as', () => {
@@ -351,6 +352,14 @@ describe('SpireServer high availability', () => {
     });
     expect(server.serverConfig.server.ca_key_type).toBe('ec-p384');
     expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
+  });
+
+  test('an Azure Key Vault key manager labels the server pods for Workload Identity, outside the selector', () => {
+    const statefulSet = statefulSetOf(ha({ keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }) }));
+    expect(statefulSet.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'spire-server', 'azure.workload.identity/use': 'true' });
+    expect(statefulSet.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'spire-server' });
+    expect(statefulSetOf(ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2' }) })).spec.template.metadata.labels)
+      .toEqual({ 'app.kubernetes.io/name': 'spire-server' });
   });
 
   test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {

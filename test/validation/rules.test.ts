@@ -1,6 +1,6 @@
 import {
   checkAbsolutePath, checkCanonicalQuantity, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkLabelKey, checkLabelValue, checkPinnedImage, checkPort, checkSelector,
-  checkExposedPort, checkRouteHost, checkSelectorMatches, checkBundleEndpointUrl,
+  checkBundleEndpointUrl, checkExposedPort, checkReplicaCount, checkRouteHost, checkSelectorMatches, urlHost,
 } from '../../lib/validation/rules';
 
 type Checker = (value: any) => unknown;
@@ -41,4 +41,19 @@ describe('selector matches', () => {
     expect(checkSelectorMatches({ istio: 'ingressgateway' }, { istio: 'edge' })).toEqual({ value: 'istio=ingressgateway', rule: expect.stringContaining('istio=edge'), fix: expect.any(String) });
     expect(checkSelectorMatches({ istio: 'ingressgateway' }, {})).toEqual(expect.objectContaining({ value: 'istio=ingressgateway' }));
   });
+});
+
+describe('checkReplicaCount', () => {
+  test.each([1, 2, 5])('%d replicas pass', (replicas) => expect(checkReplicaCount(replicas)).toBeUndefined());
+  test.each([0, -1, 1.5, NaN])('%d replicas are rejected', (replicas) => {
+    expect(checkReplicaCount(replicas)).toEqual({ value: String(replicas), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' });
+  });
+});
+
+describe('urlHost', () => {
+  test.each([
+    ['https://oidc.example.org:8443/tenant-a', 'oidc.example.org'],
+    ['https://spire.example.org', 'spire.example.org'],
+    ['spire.example.org', ''],
+  ])('%s has host %j', (url, host) => expect(urlHost(url)).toBe(host));
 });
