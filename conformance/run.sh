@@ -100,7 +100,7 @@ main() {
 
   local start=$SECONDS
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/cdk8s-spire-istio-conformance.XXXXXX")"
-  trap 'rm -rf "$WORK"' EXIT
+  trap 'run_at_exit; rm -rf "$WORK"' EXIT
 
   section "tools"
   install_tools

@@ -396,3 +396,51 @@ check_istio_imports() {
   fi
   echo "ok: an import from a CRD without AuthorizationPolicy spec.rules differs: $(diff "$out/broken/security.istio.io.ts" "$REPO_DIR/imports/security.istio.io.ts" | grep -c '^>') lines missing"
 }
+
+# Helpers of the scenarios that run real processes.
+
+# free_ports N: N TCP ports free on loopback right now, space-separated.
+free_ports() {
+  node -e '
+    const net = require("net");
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((done) => s.listen(0, "127.0.0.1", () => done(s.address().port)))))
+      .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
+  ' "$1"
+}
+
+# wait_for WHAT SECONDS PID LOG COMMAND...: runs COMMAND each second until it succeeds; fails after
+# SECONDS, or at once when process PID has exited, with the end of LOG.
+wait_for() {
+  local what="$1" seconds="$2" pid="$3" log="$4" start=$SECONDS
+  shift 4
+  until "$@" >/dev/null 2>&1; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS - start >= seconds)); then
+      echo "FAIL: $what: not within $((SECONDS - start))s; $log ends:"
+      tail -n 20 "$log" | sed 's/^/    /'
+      return 1
+    fi
+    sleep 1
+  done
+  echo "ok: $what after $((SECONDS - start))s"
+}
+
+# stop_process PID: SIGTERM, then SIGKILL if it is still there after 30 s. Processes a check
+# started in its subshell are no children of the caller, so it polls instead of waiting.
+stop_process() {
+  local pid="$1" i
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+# at_exit COMMAND: run when the suite exits, however it ends, newest first, before $WORK goes.
+AT_EXIT=()
+at_exit() { AT_EXIT=("$1" "${AT_EXIT[@]}"); }
+run_at_exit() {
+  local command
+  for command in "${AT_EXIT[@]}"; do eval "$command" || true; done
+}

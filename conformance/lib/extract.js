@@ -3,14 +3,10 @@
 // Usage: node extract.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { YAML, loadFile, loadDir, ofKind, describe, writeYaml, fail, runCommand } = require('./manifests');
+const {
+  YAML, loadFile, loadDir, ofKind, describe, writeYaml, fail, runCommand, exactlyOne, hclBlock,
+} = require('./manifests');
 
-function exactlyOne(entries, what) {
-  if (entries.length !== 1) {
-    fail(`expected exactly one ${what}, found ${entries.length}${entries.length ? `: ${entries.map(describe).join(', ')}` : ''}`);
-  }
-  return entries[0];
-}
 
 // The IstioOperator is istioctl input, not a cluster object: it must sit alone in its file so
 // that file can be left out of kubectl-validate without hiding anything else.
@@ -62,10 +58,9 @@ function parseJsonConfig(entry, key) {
   }
 }
 
-// HCL's JSON form allows a block to be an object or a one-element array of objects.
+// The block NAME of a config in HCL's JSON form.
 function block(config, name) {
-  const value = config[name];
-  return Array.isArray(value) ? value[0] : value;
+  return hclBlock(config[name]);
 }
 
 function spireConfigs(dir, outDir) {

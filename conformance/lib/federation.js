@@ -4,17 +4,13 @@
 // `spire-server federation create -data` reads.
 // Usage: node federation.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
-const net = require('net');
 const path = require('path');
-const { loadDir, ofKind, describe, fail, runCommand } = require('./manifests');
-
-function exactlyOne(entries, what) {
-  if (entries.length !== 1) fail(`expected exactly one ${what}, found ${entries.length}`);
-  return entries[0];
-}
+const {
+  loadDir, ofKind, describe, fail, runCommand, readJson, writeJson, exactlyOne, configMapWith,
+} = require('./manifests');
 
 function serverConfigEntry(dir) {
-  return exactlyOne(ofKind(loadDir(dir), 'ConfigMap', 'v1').filter(({ obj }) => obj.data && 'server.conf' in obj.data), 'ConfigMap with server.conf');
+  return configMapWith(loadDir(dir), 'server.conf');
 }
 
 // Plugins that need a Kubernetes API server; outside a cluster the scenario attests no agent and
@@ -68,7 +64,7 @@ function remapServer(dir, scratch, grpcPort, bundlePort, out) {
     delete conf[key];
   }
   fs.mkdirSync(path.join(scratch, 'data'), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(conf, null, 2));
+  writeJson(out, conf);
   console.log(`${describe(entry)} server.conf, trust domain ${server.trust_domain}, bundle endpoint profile ${Object.keys(endpoint.profile).join(',')}`);
   for (const line of said) console.log(`  ${line}`);
 }
@@ -89,10 +85,10 @@ function relationship(dir, partnerTrustDomain, hostPort, bundleFile, out) {
     bundleEndpointURL: remapped,
     bundleEndpointProfile: spec.bundleEndpointProfile.type,
     endpointSPIFFEID: spec.bundleEndpointProfile.endpointSPIFFEID,
-    trustDomainBundle: JSON.parse(fs.readFileSync(bundleFile, 'utf8')),
+    trustDomainBundle: readJson(bundleFile),
     trustDomainBundleFormat: 'spiffe',
   };
-  fs.writeFileSync(out, JSON.stringify({ federationRelationships: [config] }, null, 2));
+  writeJson(out, { federationRelationships: [config] });
   console.log(`${describe(entry)}: trustDomain ${config.trustDomain}, bundleEndpointURL ${spec.bundleEndpointURL} -> ${remapped}, `
     + `profile ${config.bundleEndpointProfile}, endpointSPIFFEID ${config.endpointSPIFFEID}`);
 }
@@ -100,10 +96,10 @@ function relationship(dir, partnerTrustDomain, hostPort, bundleFile, out) {
 // wrong-endpoint-id IN OUT: a copy of a relationship whose endpoint SPIFFE ID is another ID of the
 // same trust domain, which the partner's endpoint does not present.
 function wrongEndpointId(input, out) {
-  const data = JSON.parse(fs.readFileSync(input, 'utf8'));
+  const data = readJson(input);
   const config = data.federationRelationships[0];
   config.endpointSPIFFEID = `spiffe://${config.trustDomain}/not/the/server`;
-  fs.writeFileSync(out, JSON.stringify(data, null, 2));
+  writeJson(out, data);
   console.log(`copy with endpointSPIFFEID ${config.endpointSPIFFEID}`);
 }
 
@@ -128,21 +124,10 @@ function trustDomain(dir) {
   console.log(JSON.parse(serverConfigEntry(dir).obj.data['server.conf']).server.trust_domain);
 }
 
-// free-ports N: N TCP ports free on loopback right now.
-function freePorts(count) {
-  const servers = Array.from({ length: Number(count) }, () => net.createServer());
-  Promise.all(servers.map((server) => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)))))
-    .then((ports) => {
-      servers.forEach((server) => server.close());
-      console.log(ports.join(' '));
-    });
-}
-
 runCommand({
   'remap-server': remapServer,
   relationship,
   'wrong-endpoint-id': wrongEndpointId,
   'x509-authorities': x509Authorities,
-  'free-ports': freePorts,
   'trust-domain': trustDomain,
 });

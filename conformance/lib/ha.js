@@ -4,22 +4,14 @@
 // Usage: node ha.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { loadDir, ofKind, describe, fail, runCommand } = require('./manifests');
-
-function exactlyOne(entries, what) {
-  if (entries.length !== 1) fail(`expected exactly one ${what}, found ${entries.length}`);
-  return entries[0];
-}
-
-function block(config, name) {
-  const value = config[name];
-  return Array.isArray(value) ? value[0] : value;
-}
+const {
+  loadDir, ofKind, describe, fail, runCommand, readJson, writeJson, exactlyOne, configMapWith, hclBlock,
+} = require('./manifests');
 
 // The pieces of one server pod: its config, the spire-server container's args and data mount.
 function serverPod(dir) {
   const all = loadDir(dir);
-  const config = exactlyOne(ofKind(all, 'ConfigMap', 'v1').filter(({ obj }) => obj.data && 'server.conf' in obj.data), 'ConfigMap with server.conf');
+  const config = configMapWith(all, 'server.conf');
   const statefulSet = exactlyOne(ofKind(all, 'StatefulSet', 'apps'), 'StatefulSet');
   const container = statefulSet.obj.spec.template.spec.containers.find((c) => c.name === 'spire-server')
     || fail(`${describe(statefulSet)} has no spire-server container`);
@@ -30,7 +22,7 @@ function serverPod(dir) {
 // directory; ports move to the given free ones. The k8s_configmap bundle publisher gets a
 // kubeconfig of an unreachable API server: it builds its client at start and only fails to publish.
 function remap(conf, to) {
-  const server = block(conf, 'server');
+  const server = hclBlock(conf.server);
   const moves = [[server.data_dir, to.dataDir], [path.dirname(server.socket_path), to.socketDir]];
   const seen = [];
   const walk = (node) => {
@@ -49,17 +41,17 @@ function remap(conf, to) {
   walk(conf);
   server.bind_address = '127.0.0.1';
   server.bind_port = String(to.bindPort);
-  const health = block(conf, 'health_checks');
+  const health = hclBlock(conf.health_checks);
   health.bind_address = '127.0.0.1';
   health.bind_port = String(to.healthPort);
-  const telemetry = block(conf, 'telemetry');
+  const telemetry = hclBlock(conf.telemetry);
   if (telemetry && telemetry.Prometheus) {
     telemetry.Prometheus.host = '127.0.0.1';
     telemetry.Prometheus.port = to.metricsPort;
   }
   for (const publisher of [].concat(conf.plugins.BundlePublisher || [])) {
     const data = publisher.k8s_configmap && publisher.k8s_configmap.plugin_data;
-    for (const cluster of Object.values((data && block(data, 'clusters')) || {})) cluster.kubeconfig_path = to.kubeconfig;
+    for (const cluster of Object.values((data && hclBlock(data.clusters)) || {})) cluster.kubeconfig_path = to.kubeconfig;
   }
   seen.push(`bind ${server.bind_address}:${server.bind_port}, health ${health.bind_port}${telemetry ? `, metrics ${to.metricsPort}` : ''}`);
   return seen;
@@ -77,13 +69,13 @@ function serverCopy(dist, outDir, bindPort, healthPort, metricsPort, kubeconfig)
     dataDir, socketDir, bindPort: Number(bindPort), healthPort: Number(healthPort), metricsPort: Number(metricsPort), kubeconfig,
   });
   const configFile = path.join(outDir, 'server.conf');
-  fs.writeFileSync(configFile, JSON.stringify(conf, null, 2));
+  writeJson(configFile, conf);
   const args = [...container.args];
   const at = args.indexOf('-config');
   if (at < 0) fail('the spire-server container passes no -config');
   args[at + 1] = configFile;
   fs.writeFileSync(path.join(outDir, 'args'), `${args.join('\n')}\n`);
-  fs.writeFileSync(path.join(outDir, 'socket_path'), block(conf, 'server').socket_path);
+  fs.writeFileSync(path.join(outDir, 'socket_path'), hclBlock(conf.server).socket_path);
   console.log(seen.map((line) => `  ${line}`).join('\n'));
 }
 
@@ -119,7 +111,7 @@ function haLayout(dist) {
 // X.509 authorities of a `bundle show -format spiffe` document, as SHA-256 fingerprints of their public keys.
 function bundleAuthorities(file) {
   const { X509Certificate } = require('crypto');
-  const jwks = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const jwks = readJson(file);
   const keys = (jwks.keys || []).filter((k) => k.use === 'x509-svid');
   for (const key of keys) console.log(publicKeyFingerprint(new X509Certificate(Buffer.from(key.x5c[0], 'base64')).publicKey));
 }
@@ -127,7 +119,7 @@ function bundleAuthorities(file) {
 // The fingerprint of the public key in a disk key manager's keys.json, for the key of one CA slot.
 function diskKeyFingerprints(file) {
   const { createPrivateKey, createPublicKey } = require('crypto');
-  const stored = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const stored = readJson(file);
   for (const [id, der] of Object.entries(stored.keys || {})) {
     const key = createPrivateKey({ key: Buffer.from(der, 'base64'), format: 'der', type: 'pkcs8' });
     console.log(`${id}\t${publicKeyFingerprint(createPublicKey(key))}`);

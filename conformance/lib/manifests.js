@@ -1,5 +1,5 @@
 'use strict';
-// Reading and writing the synthesized multi-document YAML.
+// Reading and writing the synthesized multi-document YAML, and the SPIRE configs it carries.
 const fs = require('fs');
 const path = require('path');
 const YAML = require('yaml');
@@ -63,4 +63,36 @@ function runCommand(commands) {
   }
 }
 
-module.exports = { YAML, loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml, fail, runCommand };
+function exactlyOne(entries, what) {
+  if (entries.length !== 1) {
+    fail(`expected exactly one ${what}, found ${entries.length}${entries.length ? `: ${entries.map(describe).join(', ')}` : ''}`);
+  }
+  return entries[0];
+}
+
+// The one ConfigMap of the objects that holds the data key FILE (server.conf, agent.conf, ...).
+function configMapWith(all, file) {
+  return exactlyOne(ofKind(all, 'ConfigMap', 'v1').filter(({ obj }) => obj.data && file in obj.data), `ConfigMap with ${file}`);
+}
+
+// HCL's JSON form allows a block to be an object or a one-element array of objects.
+function hclBlock(value) {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return fail(`${file} is not JSON: ${e.message}`);
+  }
+}
+
+function writeJson(file, value) {
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+module.exports = {
+  YAML, loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml, fail, runCommand,
+  exactlyOne, configMapWith, hclBlock, readJson, writeJson,
+};

@@ -12,13 +12,14 @@ const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
-const { loadDir, ofKind, fail, describe } = require('./manifests');
+const {
+  loadDir, ofKind, fail, describe, configMapWith, hclBlock, readJson, writeJson,
+} = require('./manifests');
 
 function configFrom(all, key) {
-  const found = ofKind(all, 'ConfigMap', 'v1').filter(({ obj }) => obj.data && key in obj.data);
-  if (found.length !== 1) fail(`expected one ConfigMap with data key ${key}, found ${found.length}`);
-  console.log(`read ${key} from ${describe(found[0])}`);
-  return JSON.parse(found[0].obj.data[key]);
+  const found = configMapWith(all, key);
+  console.log(`read ${key} from ${describe(found)}`);
+  return JSON.parse(found.obj.data[key]);
 }
 
 function freePort() {
@@ -32,13 +33,11 @@ function freePort() {
   });
 }
 
-const write = (file, conf) => fs.writeFileSync(file, JSON.stringify(conf, null, 2));
-const only = (section) => (Array.isArray(section) ? section[0] : section);
 
 // Plugins that need a Kubernetes cluster stand in with ones that work on one machine.
 function localPlugins(conf, role, replacements, notes) {
   for (const [type, replacement] of Object.entries(replacements)) {
-    const before = Object.keys(only(conf.plugins[type]) || {}).join(',') || '<none>';
+    const before = Object.keys(hclBlock(conf.plugins[type]) || {}).join(',') || '<none>';
     if (replacement === undefined) delete conf.plugins[type];
     else conf.plugins[type] = [replacement];
     notes.push(`${role}: ${type} ${before} -> ${replacement ? Object.keys(replacement)[0] : 'removed'} (needs a cluster)`);
@@ -68,8 +67,8 @@ async function prepare(dist, out) {
   const s = server.server;
   Object.assign(s, { bind_address: '127.0.0.1', bind_port: String(serverPort), socket_path: path.join(dirs.server, 'api.sock'), data_dir: dirs.server });
   notes.push(`server: listens on 127.0.0.1:${serverPort}, API socket and data under ${dirs.server}`);
-  only(server.plugins.DataStore).sql.plugin_data.connection_string = path.join(dirs.server, 'datastore.sqlite3');
-  only(server.plugins.KeyManager).disk.plugin_data.keys_path = path.join(dirs.server, 'keys.json');
+  hclBlock(server.plugins.DataStore).sql.plugin_data.connection_string = path.join(dirs.server, 'datastore.sqlite3');
+  hclBlock(server.plugins.KeyManager).disk.plugin_data.keys_path = path.join(dirs.server, 'keys.json');
   localPlugins(server, 'server', { NodeAttestor: { join_token: { plugin_data: {} } }, BundlePublisher: undefined }, notes);
   remapHealth(server, serverHealth, 'server', notes);
 
@@ -96,11 +95,11 @@ async function prepare(dist, out) {
   notes.push(`provider: ${emittedSocket} -> ${agentSocket}, serves 127.0.0.1:${oidcPort}, health :${oidcHealth}`);
 
   const providerId = providerSpiffeId(all, s.trust_domain);
-  write(path.join(out, 'server.conf'), server);
-  write(path.join(out, 'agent.conf'), agent);
-  write(path.join(out, 'oidc.conf'), oidc);
-  write(path.join(out, 'broken-jwt-svid-ttl-server.conf'), { ...server, server: { ...s, default_jwt_svid_ttl: '10 minutes' } });
-  write(path.join(out, 'broken-jwt-issuer-oidc.conf'), { ...oidc, jwt_issuer: new URL(oidc.jwt_issuer).host });
+  writeJson(path.join(out, 'server.conf'), server);
+  writeJson(path.join(out, 'agent.conf'), agent);
+  writeJson(path.join(out, 'oidc.conf'), oidc);
+  writeJson(path.join(out, 'broken-jwt-svid-ttl-server.conf'), { ...server, server: { ...s, default_jwt_svid_ttl: '10 minutes' } });
+  writeJson(path.join(out, 'broken-jwt-issuer-oidc.conf'), { ...oidc, jwt_issuer: new URL(oidc.jwt_issuer).host });
   notes.forEach((note) => console.log(`remapped ${note}`));
   console.log(JSON.stringify({
     trustDomain: s.trust_domain,
@@ -140,14 +139,6 @@ function providerSpiffeId(all, trustDomain) {
   if (id.includes('{{')) fail(`ClusterSPIFFEID ${identities[0].obj.metadata.name} uses template fields this scenario does not render: ${id}`);
   console.log(`ok: ClusterSPIFFEID ${identities[0].obj.metadata.name} gives the provider's pods (${namespace}, service account ${serviceAccount}) ${id}`);
   return id;
-}
-
-function readJson(file) {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    return fail(`${file} is not JSON: ${e.message}`);
-  }
 }
 
 function discovery(docFile, issuer) {

@@ -4,22 +4,11 @@
 // Usage: node upstream.js <command> <args...>; see the commands table at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { loadDir, loadFile, ofKind, describe, writeYaml, fail, runCommand } = require('./manifests');
+const {
+  loadDir, loadFile, ofKind, describe, writeYaml, fail, runCommand, hclBlock, readJson, writeJson,
+} = require('./manifests');
 
 const NAMESPACE_PREFIX = 'spire-';
-
-function readJson(file) {
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
-}
-
-function writeJson(file, value) {
-  fs.writeFileSync(file, JSON.stringify(value, null, 2));
-}
-
-// HCL's JSON form allows a block to be an object or a one-element array of objects.
-function block(value) {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 // The one UpstreamAuthority plugin of a server config: its name and its plugin_data.
 function upstreamPlugin(conf, where) {
@@ -83,7 +72,7 @@ function runnable(file, out, scratch, grpcPort, healthPort, metricsPort) {
   const conf = readJson(file);
   const { name, data } = upstreamPlugin(conf, file);
   if (name !== 'disk') fail(`${file} uses the ${name} UpstreamAuthority, expected disk`);
-  const server = block(conf.server);
+  const server = hclBlock(conf.server);
   const caDir = path.dirname(data.cert_file_path);
   const prefixes = {
     [server.data_dir]: path.join(scratch, 'data'),
@@ -91,9 +80,9 @@ function runnable(file, out, scratch, grpcPort, healthPort, metricsPort) {
     [caDir]: path.join(scratch, 'ca'),
   };
   const remapped = remapPaths(conf, prefixes);
-  Object.assign(block(remapped.server), { bind_address: '127.0.0.1', bind_port: grpcPort });
-  Object.assign(block(remapped.health_checks), { bind_address: '127.0.0.1', bind_port: healthPort });
-  if (remapped.telemetry) Object.assign(block(remapped.telemetry).Prometheus, { host: '127.0.0.1', port: Number(metricsPort) });
+  Object.assign(hclBlock(remapped.server), { bind_address: '127.0.0.1', bind_port: grpcPort });
+  Object.assign(hclBlock(remapped.health_checks), { bind_address: '127.0.0.1', bind_port: healthPort });
+  if (remapped.telemetry) Object.assign(hclBlock(remapped.telemetry).Prometheus, { host: '127.0.0.1', port: Number(metricsPort) });
   delete remapped.plugins.BundlePublisher;
   writeJson(out, remapped);
   for (const [from, to] of Object.entries(prefixes)) console.log(`remapped ${from} -> ${to}`);

@@ -18,25 +18,19 @@ federation_cli() {
   "$(spire_server_bin)" "$@" -socketPath "$(federation_socket "$cluster")"
 }
 
-# Both servers stop when the scenario ends, however it ends. They were started inside a check's
-# subshell, so they are no children to wait for: each is polled until it is gone.
+# Both servers stop when the scenario ends, however it ends (at_exit).
 federation_stop_servers() {
   local cluster pid
   for cluster in "${FEDERATION_CLUSTERS[@]}"; do
     pid="$(cat "$FEDERATION_WORK/$cluster.pid" 2>/dev/null)" || continue
     rm -f "$FEDERATION_WORK/$cluster.pid"
-    kill "$pid" 2>/dev/null || continue
-    local tries=0
-    while kill -0 "$pid" 2>/dev/null && ((tries < 100)); do
-      sleep 0.1
-      tries=$((tries + 1))
-    done
+    stop_process "$pid"
   done
 }
 
 federation_start_servers() {
   local ports cluster grpc bundle
-  read -r -a ports <<<"$(federation_lib free-ports 4)"
+  read -r -a ports <<<"$(free_ports 4)"
   local index=0
   for cluster in "${FEDERATION_CLUSTERS[@]}"; do
     grpc="${ports[$index]}" bundle="${ports[$((index + 1))]}"
@@ -47,17 +41,8 @@ federation_start_servers() {
     echo $! >"$FEDERATION_WORK/$cluster.pid"
   done
   for cluster in "${FEDERATION_CLUSTERS[@]}"; do
-    local waited=0
-    until federation_cli "$cluster" healthcheck >/dev/null 2>&1; do
-      if ((waited >= 60)) || ! kill -0 "$(cat "$FEDERATION_WORK/$cluster.pid")" 2>/dev/null; then
-        tail -n 20 "$FEDERATION_WORK/$cluster.log"
-        echo "FAIL: spire-server of $cluster did not become healthy"
-        return 1
-      fi
-      sleep 1
-      waited=$((waited + 1))
-    done
-    echo "ok: spire-server of $cluster (${FEDERATION_TRUST_DOMAIN[$cluster]}) healthy after ${waited}s, bundle endpoint on 127.0.0.1:$(cat "$FEDERATION_WORK/$cluster.bundle-port")"
+    wait_for "spire-server of $cluster (${FEDERATION_TRUST_DOMAIN[$cluster]}) healthy, bundle endpoint on 127.0.0.1:$(cat "$FEDERATION_WORK/$cluster.bundle-port")" \
+      60 "$(cat "$FEDERATION_WORK/$cluster.pid")" "$FEDERATION_WORK/$cluster.log" federation_cli "$cluster" healthcheck
   done
 }
 
@@ -132,10 +117,9 @@ scenario_federation() {
   for cluster in "${FEDERATION_CLUSTERS[@]}"; do
     FEDERATION_TRUST_DOMAIN[$cluster]="$(federation_lib trust-domain "$FEDERATION_WORK/dist/$cluster")"
   done
-  trap 'federation_stop_servers; rm -rf "$WORK"' EXIT
+  at_exit federation_stop_servers
   run_check "federation: both synthesized servers start with their bundle endpoints" federation_start_servers
   run_check "federation: each server fetches the other's bundle with its ClusterFederatedTrustDomain's values" check_federation_refresh
   run_check "federation: a wrong endpoint SPIFFE ID is refused by spire-server (must fail)" check_federation_wrong_endpoint_id
   federation_stop_servers
-  trap 'rm -rf "$WORK"' EXIT
 }

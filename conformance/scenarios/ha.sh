@@ -12,8 +12,7 @@ scenario_ha() {
   synth_app ha
   local variant
   for variant in "${HA_KEY_MANAGER_VARIANTS[@]}"; do ha_synth_variant "$variant"; done
-  # The suite's own EXIT trap still runs; the processes started here are stopped before it.
-  trap "ha_stop_all; $(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")" EXIT
+  at_exit ha_stop_all
 
   run_check "ha: replicas, headless Service, disruption budget, spread, claims" ha_check_layout
   run_check "ha: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION)" ha_check_kubectl_validate
@@ -156,15 +155,6 @@ ha_as_postgres() {
   if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-ha_free_ports() {
-  node -e '
-    const net = require("net");
-    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
-    Promise.all(servers.map((s) => new Promise((done) => s.listen(0, "127.0.0.1", () => done(s.address().port)))))
-      .then((ports) => { console.log(ports.join(" ")); servers.forEach((s) => s.close()); });
-  ' "$1"
-}
-
 ha_start_postgres() {
   local bin
   bin="$(ha_postgres_bin)" || true
@@ -176,7 +166,7 @@ ha_start_postgres() {
     bin="$(ha_postgres_bin)"
   fi
   local pg="$HA_DIR/postgres" port
-  port="$(ha_free_ports 1)"
+  port="$(free_ports 1)"
   mkdir -p "$pg"
   # The postgres user must reach its directories inside the suite's private scratch directory.
   chmod a+x "$WORK" "$HA_DIR"
@@ -199,21 +189,16 @@ ha_start_server() {
   echo $! >"$dir/pid"
 }
 
+ha_ready() {
+  local dir="$HA_DIR/servers/$1"
+  "$(spire_server_bin)" healthcheck -socketPath "$(cat "$dir/socket_path")" && curl -fsS "http://127.0.0.1:$(cat "$dir/health_port")/ready"
+}
+
 # ha_wait_healthy NAME: up to 90 s for `healthcheck` over the server's API socket and its /ready.
 ha_wait_healthy() {
-  local dir="$HA_DIR/servers/$1" i
-  for ((i = 0; i < 90; i++)); do
-    if "$(spire_server_bin)" healthcheck -socketPath "$(cat "$dir/socket_path")" >/dev/null 2>&1 &&
-      curl -fsS "http://127.0.0.1:$(cat "$dir/health_port")/ready" >/dev/null 2>&1; then
-      echo "ok: server $1 healthy after ${i}s: $("$(spire_server_bin)" healthcheck -socketPath "$(cat "$dir/socket_path")" 2>&1), /ready on port $(cat "$dir/health_port")"
-      return 0
-    fi
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
-    sleep 1
-  done
-  echo "FAIL: server $1 not healthy; its log ends:"
-  tail -n 20 "$dir/log" | sed 's/^/    /'
-  return 1
+  local dir="$HA_DIR/servers/$1"
+  wait_for "server $1 healthy (healthcheck over its API socket, /ready on port $(cat "$dir/health_port"))" 90 \
+    "$(cat "$dir/pid")" "$dir/log" ha_ready "$1"
 }
 
 ha_stop_server() {
@@ -221,10 +206,7 @@ ha_stop_server() {
   [[ -f "$pid_file" ]] || return 0
   pid="$(cat "$pid_file")"
   rm -f "$pid_file"
-  kill "$pid" 2>/dev/null || return 0
-  local i
-  for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
-  kill -9 "$pid" 2>/dev/null || true
+  stop_process "$pid"
 }
 
 ha_stop_all() {
@@ -239,7 +221,7 @@ ha_stop_all() {
 ha_copy() {
   local dir="$HA_DIR/servers/$1" ports
   mkdir -p "$dir"
-  read -r -a ports <<<"$(ha_free_ports 3)"
+  read -r -a ports <<<"$(free_ports 3)"
   echo "server $1, remapped:"
   ha_lib server-copy "$HA_DIR/dist" "$dir" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$HA_DIR/kubeconfig"
   echo "${ports[1]}" >"$dir/health_port"

@@ -8,23 +8,11 @@
 # provider's domains.
 
 OIDC_PIDS=()
-OIDC_OUTER_EXIT=""
-WAIT_SECONDS=60
 
 oidc_stop_processes() {
   local pid
-  for pid in "${OIDC_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  for pid in "${OIDC_PIDS[@]}"; do stop_process "$pid"; done
   OIDC_PIDS=()
-}
-
-# The command of the EXIT trap set before the scenario (run.sh's), to run after stopping ours.
-exit_trap_command() {
-  [[ -n "$1" ]] || return 0
-  eval "set -- $1"
-  printf '%s' "$3"
 }
 
 # oidc_start NAME COMMAND...: runs a process in the background, logging to $OIDC_RUN/NAME.log.
@@ -33,23 +21,18 @@ oidc_start() {
   shift
   "$@" >"$OIDC_RUN/$name.log" 2>&1 &
   OIDC_PIDS+=($!)
+  echo $! >"$OIDC_RUN/$name.pid"
   echo "started $name (pid $!)"
 }
 
 oidc_fact() { json_field "$(tail -n 1 "$OIDC_RUN/prepare.out")" "$1"; }
 
-# retry WHAT COMMAND...: runs COMMAND until it succeeds, for up to WAIT_SECONDS.
-retry() {
-  local what="$1" start=$SECONDS
-  shift
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS - start >= WAIT_SECONDS)); then
-      echo "FAIL: $what: not within ${WAIT_SECONDS}s"
-      return 1
-    fi
-    sleep 1
-  done
-  echo "ok: $what after $((SECONDS - start))s"
+# oidc_wait PROCESS WHAT COMMAND...: up to 60 s for COMMAND, while the process oidc_start named
+# PROCESS runs.
+oidc_wait() {
+  local name="$1" what="$2"
+  shift 2
+  wait_for "$what" 60 "$(cat "$OIDC_RUN/$name.pid")" "$OIDC_RUN/$name.log" "$@"
 }
 
 oidc_prepare() {
@@ -63,7 +46,7 @@ oidc_validate_server() {
 }
 
 oidc_server_up() {
-  retry "spire-server healthy" "$(spire_server_bin)" healthcheck -socketPath "$(oidc_fact serverSocket)"
+  oidc_wait spire-server "spire-server healthy" "$(spire_server_bin)" healthcheck -socketPath "$(oidc_fact serverSocket)"
   local td
   td="$(oidc_fact trustDomain)"
   "$(spire_server_bin)" token generate -socketPath "$(oidc_fact serverSocket)" -spiffeID "spiffe://$td/conformance/oidc-node" -output json |
@@ -72,13 +55,13 @@ oidc_server_up() {
 }
 
 oidc_register_provider() {
-  retry "spire-agent attested and healthy" "$(spire_agent_bin)" healthcheck -socketPath "$(oidc_fact agentSocket)"
+  oidc_wait spire-agent "spire-agent attested and healthy" "$(spire_agent_bin)" healthcheck -socketPath "$(oidc_fact agentSocket)"
   local td
   td="$(oidc_fact trustDomain)"
   # The unix attestor stands in for the k8s one: the entry selects this user instead of the pod.
   "$(spire_server_bin)" entry create -socketPath "$(oidc_fact serverSocket)" -parentID "spiffe://$td/conformance/oidc-node" \
     -spiffeID "$(oidc_fact providerId)" -selector "unix:uid:$(id -u)" | grep -E 'Entry ID|SPIFFE ID'
-  retry "the agent issues JWT-SVIDs for $(oidc_fact providerId)" \
+  oidc_wait spire-agent "the agent issues JWT-SVIDs for $(oidc_fact providerId)" \
     "$(spire_agent_bin)" api fetch jwt -audience conformance -socketPath "$(oidc_fact agentSocket)"
 }
 
@@ -89,7 +72,7 @@ oidc_get() {
 }
 
 oidc_discovery() {
-  retry "the provider serves keys" oidc_get /keys "$OIDC_RUN/keys.json"
+  oidc_wait oidc-discovery-provider "the provider serves keys" oidc_get /keys "$OIDC_RUN/keys.json"
   oidc_get /.well-known/openid-configuration "$OIDC_RUN/discovery.json"
   echo "GET $(oidc_url /.well-known/openid-configuration) (Host: $(oidc_fact domain))"
   node_lib oidc.js discovery "$OIDC_RUN/discovery.json" "$(oidc_fact jwtIssuer)"
@@ -138,8 +121,7 @@ scenario_oidc() {
   synth_app oidc
   OIDC_RUN="$WORK/oidc/run"
   mkdir -p "$OIDC_RUN"
-  OIDC_OUTER_EXIT="$(exit_trap_command "$(trap -p EXIT)")"
-  trap 'oidc_stop_processes; eval "$OIDC_OUTER_EXIT"' EXIT
+  at_exit oidc_stop_processes
 
   run_check "oidc: configs extracted and remapped to loopback" oidc_prepare
   if [[ -s "$OIDC_RUN/server.conf" ]]; then
@@ -159,5 +141,4 @@ scenario_oidc() {
   fi
 
   oidc_stop_processes
-  if [[ -n "$OIDC_OUTER_EXIT" ]]; then trap -- "$OIDC_OUTER_EXIT" EXIT; else trap - EXIT; fi
 }

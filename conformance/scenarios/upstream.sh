@@ -55,10 +55,6 @@ upstream_kubectl_validate() {
   done
 }
 
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
-}
-
 # openssl_ca DIR NAME SUBJECT [ISSUER]: DIR/NAME.key and DIR/NAME.pem, a CA certificate
 # (CA:true, keyCertSign), self-signed or signed by DIR/ISSUER.
 openssl_ca() {
@@ -109,10 +105,10 @@ upstream_ca_secret() {
 
 # upstream_runnable W VARIANT DIR: DIR/server.conf, the variant's config remapped into DIR.
 upstream_runnable() {
-  local w="$1" variant="$2" dir="$3"
+  local w="$1" variant="$2" dir="$3" ports
   mkdir -p "$dir/data" "$dir/socket"
-  node_lib upstream.js runnable "$w/configs/$variant.server.conf" "$dir/server.conf" "$dir" \
-    "$(free_port)" "$(free_port)" "$(free_port)"
+  read -r -a ports <<<"$(free_ports 3)"
+  node_lib upstream.js runnable "$w/configs/$variant.server.conf" "$dir/server.conf" "$dir" "${ports[@]}"
 }
 
 print_certificate() {
@@ -126,22 +122,14 @@ upstream_disk_chains() {
   mkdir -p "$dir"
   upstream_ca_secret "$dir" "$kind"
   upstream_runnable "$w" "$variant" "$dir"
-  local socket="$dir/socket/api.sock" pid tries=0
+  local socket="$dir/socket/api.sock" pid
   "$(spire_server_bin)" run -config "$dir/server.conf" >"$dir/server.log" 2>&1 &
   pid=$!
   # The check runs in a subshell of its own: its EXIT trap stops the server however the check ends.
   UPSTREAM_SERVER_PID=$pid
-  trap 'kill "$UPSTREAM_SERVER_PID" 2>/dev/null; wait "$UPSTREAM_SERVER_PID" 2>/dev/null || true' EXIT
-  until "$(spire_server_bin)" healthcheck -socketPath "$socket" >/dev/null 2>&1; do
-    tries=$((tries + 1))
-    if ! kill -0 "$pid" 2>/dev/null || [[ $tries -ge 60 ]]; then
-      tail -n 20 "$dir/server.log"
-      echo "FAIL: spire-server did not become healthy"
-      return 1
-    fi
-    sleep 1
-  done
-  echo "ok: spire-server (pid $pid) healthy after ${tries}s; $(grep -o 'msg="X509 CA activated".*upstream_authority_id=[0-9a-f]*' "$dir/server.log" | grep -o 'upstream_authority_id=[0-9a-f]*')"
+  trap 'stop_process "$UPSTREAM_SERVER_PID"' EXIT
+  wait_for "spire-server (pid $pid) healthy" 60 "$pid" "$dir/server.log" "$(spire_server_bin)" healthcheck -socketPath "$socket"
+  echo "ok: $(grep -o 'msg="X509 CA activated".*upstream_authority_id=[0-9a-f]*' "$dir/server.log" | grep -o 'upstream_authority_id=[0-9a-f]*')"
 
   "$(spire_server_bin)" bundle show -socketPath "$socket" >"$dir/bundle.pem"
   local bundle_count root_fp bundle_fp
