@@ -409,9 +409,9 @@ free_ports() {
   ' "$1"
 }
 
-# wait_for WHAT SECONDS PID LOG COMMAND...: runs COMMAND each second until it succeeds; fails after
-# SECONDS, or at once when process PID has exited, with the end of LOG.
-wait_for() {
+# wait_for_process WHAT SECONDS PID LOG COMMAND...: runs COMMAND each second until it succeeds;
+# fails after SECONDS, or at once when process PID has exited, with the end of LOG.
+wait_for_process() {
   local what="$1" seconds="$2" pid="$3" log="$4" start=$SECONDS
   shift 4
   until "$@" >/dev/null 2>&1; do

@@ -41,7 +41,7 @@ federation_start_servers() {
     echo $! >"$FEDERATION_WORK/$cluster.pid"
   done
   for cluster in "${FEDERATION_CLUSTERS[@]}"; do
-    wait_for "spire-server of $cluster (${FEDERATION_TRUST_DOMAIN[$cluster]}) healthy, bundle endpoint on 127.0.0.1:$(cat "$FEDERATION_WORK/$cluster.bundle-port")" \
+    wait_for_process "spire-server of $cluster (${FEDERATION_TRUST_DOMAIN[$cluster]}) healthy, bundle endpoint on 127.0.0.1:$(cat "$FEDERATION_WORK/$cluster.bundle-port")" \
       60 "$(cat "$FEDERATION_WORK/$cluster.pid")" "$FEDERATION_WORK/$cluster.log" federation_cli "$cluster" healthcheck
   done
 }

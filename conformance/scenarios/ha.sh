@@ -197,7 +197,7 @@ ha_ready() {
 # ha_wait_healthy NAME: up to 90 s for `healthcheck` over the server's API socket and its /ready.
 ha_wait_healthy() {
   local dir="$HA_DIR/servers/$1"
-  wait_for "server $1 healthy (healthcheck over its API socket, /ready on port $(cat "$dir/health_port"))" 90 \
+  wait_for_process "server $1 healthy (healthcheck over its API socket, /ready on port $(cat "$dir/health_port"))" 90 \
     "$(cat "$dir/pid")" "$dir/log" ha_ready "$1"
 }
 

@@ -32,7 +32,7 @@ oidc_fact() { json_field "$(tail -n 1 "$OIDC_RUN/prepare.out")" "$1"; }
 oidc_wait() {
   local name="$1" what="$2"
   shift 2
-  wait_for "$what" 60 "$(cat "$OIDC_RUN/$name.pid")" "$OIDC_RUN/$name.log" "$@"
+  wait_for_process "$what" 60 "$(cat "$OIDC_RUN/$name.pid")" "$OIDC_RUN/$name.log" "$@"
 }
 
 oidc_prepare() {

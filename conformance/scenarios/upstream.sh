@@ -128,7 +128,7 @@ upstream_disk_chains() {
   # The check runs in a subshell of its own: its EXIT trap stops the server however the check ends.
   UPSTREAM_SERVER_PID=$pid
   trap 'stop_process "$UPSTREAM_SERVER_PID"' EXIT
-  wait_for "spire-server (pid $pid) healthy" 60 "$pid" "$dir/server.log" "$(spire_server_bin)" healthcheck -socketPath "$socket"
+  wait_for_process "spire-server (pid $pid) healthy" 60 "$pid" "$dir/server.log" "$(spire_server_bin)" healthcheck -socketPath "$socket"
   echo "ok: $(grep -o 'msg="X509 CA activated".*upstream_authority_id=[0-9a-f]*' "$dir/server.log" | grep -o 'upstream_authority_id=[0-9a-f]*')"
 
   "$(spire_server_bin)" bundle show -socketPath "$socket" >"$dir/bundle.pem"
