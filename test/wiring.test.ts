@@ -71,12 +71,36 @@ describe('agent socket and CSI driver', () => {
     })).toEqual([expect.stringContaining('the CSI driver serves /run/elsewhere')]);
   });
 
-  test('an agent socket on an emptyDir is reported', () => {
+  const onEmptyDir = (all: ManifestObject[]) => {
+    const volume = agentPod(all).volumes.find((candidate: any) => candidate.name === 'spire-agent-socket-dir');
+    delete volume.hostPath;
+    volume.emptyDir = {};
+  };
+
+  test('an emptyDir the agent shares with the driver container of its own pod is fine: the driver bind-mounts from inside the pod', () => {
+    expect(findingsAfter(onEmptyDir)).toEqual([]);
+  });
+
+  test('an emptyDir is reported when the driver runs in another pod', () => {
     expect(findingsAfter((all) => {
+      onEmptyDir(all);
+      const agent = onlyObject(all, 'DaemonSet', 'spire-agent');
+      const driverPod = structuredClone(agent);
+      driverPod.metadata.name = 'spiffe-csi-driver';
+      driverPod.spec.template.spec.containers = agent.spec.template.spec.containers.filter((container: any) => container.name !== 'spire-agent');
+      agent.spec.template.spec.containers = agent.spec.template.spec.containers.filter((container: any) => container.name === 'spire-agent');
+      all.push({ file: 'driver.yaml', doc: driverPod });
+    })).toEqual([expect.stringContaining('which is not a hostPath volume of the agent\'s pod, so the CSI driver of DaemonSet spire-system/spiffe-csi-driver, another pod, cannot reach it')]);
+  });
+
+  test('a driver of the agent\'s pod serving another volume than the agent\'s socket is reported', () => {
+    expect(findingsAfter((all) => {
+      onEmptyDir(all);
       const pod = agentPod(all);
-      pod.volumes.find((volume: any) => volume.name === 'spire-agent-socket-dir').hostPath = undefined;
-      pod.volumes.find((volume: any) => volume.name === 'spire-agent-socket-dir').emptyDir = {};
-    })).toContainEqual(expect.stringContaining('not a hostPath volume'));
+      pod.volumes.push({ name: 'elsewhere', emptyDir: {} });
+      const driver = pod.containers.find((container: any) => container.name === 'spiffe-csi-driver');
+      driver.volumeMounts.find((mount: any) => mount.mountPath === '/spire-agent-socket').name = 'elsewhere';
+    })).toEqual([expect.stringContaining('the CSI driver serves /spire-agent-socket (not a hostPath) but the agent\'s socket is in volume spire-agent-socket-dir of the agent\'s pod')]);
   });
 
   test('the CSIDriver object is the ephemeral-only csi.spiffe.io driver the templates name', () => {

@@ -81,24 +81,32 @@ function presentInputs(model: MeshModel): Set<RuleInput> {
   return new Set((Object.keys(counts) as RuleInput[]).filter((input) => counts[input] > 0));
 }
 
-/** The agent's socket directory must be a node directory, the same one the CSI driver serves. */
+/**
+ * The CSI driver must serve the directory the agent's socket is in. A driver
+ * container in the agent's own pod may share any volume with it, an emptyDir
+ * too (spiffe-csi's example): it bind-mounts from inside that pod. A driver in
+ * another pod reaches the socket only through the same node directory.
+ */
 const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((agent) => {
   const socketDir = path.posix.dirname(agent.value.agent?.socket_path ?? '');
   const mount = agentSocketMount(agent, socketDir);
-  if (!mount.hostPath) {
-    return [finding(agent.source, `the agent serves its socket in ${socketDir}, which is not a hostPath volume of the agent's pod`,
-      'mount a hostPath directory there: the CSI driver bind-mounts node directories, an emptyDir is private to the agent pod')];
-  }
   return model.csiDrivers.flatMap((driver) => {
-    const served = hostPathMountedAt(driver.pod, driver.container, driver.servedDir).hostPath;
-    if (served === mount.hostPath) return [];
+    const served = hostPathMountedAt(driver.pod, driver.container, driver.servedDir);
+    const samePodVolume = driver.pod === agent.pod && mount.volume !== undefined && served.volume?.name === mount.volume.name;
+    if (samePodVolume || (mount.hostPath !== undefined && served.hostPath === mount.hostPath)) return [];
+    if (mount.hostPath === undefined && driver.pod !== agent.pod) {
+      return [finding(agent.source, `the agent serves its socket in ${socketDir}, which is not a hostPath volume of the agent's pod, so the CSI driver of ${describe(driver.pod.source.doc)}, another pod, cannot reach it`,
+        'mount one hostPath directory there and at the driver\'s -workload-api-socket-dir, or run the driver as a container of the agent\'s pod sharing the volume: an emptyDir is private to its pod')];
+    }
+    const socketPlace = mount.hostPath !== undefined ? `node directory ${mount.hostPath}` : `volume ${mount.volume?.name ?? '(none)'} of the agent's pod`;
     return [finding(driver.pod.source,
-      `the CSI driver serves ${served ?? `${driver.servedDir} (not a hostPath)`} but the agent's socket is in node directory ${mount.hostPath}`,
-      `mount the node directory ${mount.hostPath} at the driver's -workload-api-socket-dir ${driver.servedDir}`)];
+      `the CSI driver serves ${served.hostPath ?? `${driver.servedDir} (not a hostPath)`} but the agent's socket is in ${socketPlace}`,
+      `mount the ${socketPlace} at the driver's -workload-api-socket-dir ${driver.servedDir}`)];
   });
 });
 
-export function agentSocketMount(agent: AgentModel, socketDir: string): { hostPath?: string } {
+/** The volume the agent's container serves its socket directory from, and its node directory when it is a hostPath. */
+export function agentSocketMount(agent: AgentModel, socketDir: string): { volume?: any; hostPath?: string } {
   return agent.pod && agent.container ? hostPathMountedAt(agent.pod, agent.container, socketDir) : {};
 }
 

@@ -131,9 +131,10 @@ function settingRows(model: MeshModel): string[][] {
 function socketStages(model: MeshModel): SocketHop[][] {
   const agents = model.agents.flatMap((agent) => {
     const socketPath = String(agent.value.agent?.socket_path ?? '');
-    const nodeDir = agentSocketMount(agent, path.posix.dirname(socketPath)).hostPath;
+    const mount = agentSocketMount(agent, path.posix.dirname(socketPath));
     const owner = agent.pod ? describe(agent.pod.source.doc) : describe(agent.source.doc);
-    const inNodeDir = nodeDir === undefined ? 'not in a hostPath directory' : `in node directory ${code(nodeDir)}`;
+    const inNodeDir = mount.hostPath !== undefined ? `in node directory ${code(mount.hostPath)}`
+      : mount.volume !== undefined ? `in volume ${code(mount.volume.name)} of its pod, not a node directory` : 'on no volume';
     return [{ what: `SPIRE agent serves its socket (${owner})`, where: `${code(socketPath)}, ${inNodeDir}` }];
   });
   const drivers = model.csiDrivers.map((driver) => {
