@@ -1,5 +1,6 @@
 import * as YAML from 'yaml';
 import { renderForSidecarMode } from '../istio/injection-template';
+import { envListValue } from '../istio/mesh-settings';
 import { ISTIOD_HELM_VALUES, KubeObject, ManifestObject } from './manifests';
 import { parseSpireConfig } from './spire-config';
 import { podTemplateIn } from '../kube/pod-template';
@@ -183,8 +184,7 @@ function istioModelOf(source: ManifestObject): IstioModel {
     value: source.doc,
     source,
     trustDomain: spec.meshConfig?.trustDomain ?? ISTIO_DEFAULT_TRUST_DOMAIN,
-    // Native sidecars are Istio's default since 1.27; only an explicit "false" turns them off.
-    nativeSidecars: String(spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false',
+    nativeSidecars: nativeSidecarsOf(spec),
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
     acceptedTrustDomains: [
       ...(spec.meshConfig?.trustDomainAliases ?? []),
@@ -193,6 +193,16 @@ function istioModelOf(source: ManifestObject): IstioModel {
     templates: Object.fromEntries(Object.entries<string>(templates).map(([name, text]) =>
       [name, { native: renderForSidecarMode(text, true), classic: renderForSidecarMode(text, false) }])),
   };
+}
+
+/**
+ * Native sidecars are Istio's default since 1.27; only an explicit "false"
+ * turns them off. An IstioOperator's `components.pilot.k8s.env` is patched
+ * onto the rendered istiod Deployment, so it wins over `values.pilot.env`.
+ */
+function nativeSidecarsOf(spec: any): boolean {
+  const fromK8s = envListValue(spec.components?.pilot?.k8s?.env, 'ENABLE_NATIVE_SIDECARS');
+  return String(fromK8s ?? spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false';
 }
 
 /** The hostPath a container's mount at `dir` comes from, if it is a hostPath mount. */

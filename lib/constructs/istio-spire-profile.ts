@@ -3,7 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../istio/injection-template';
 import { ISTIO_DEFAULT_ROOT_NAMESPACE, ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
-import { mergeSettings, Settings, settingsConflicts } from '../istio/mesh-settings';
+import { mergeSettings, Settings, settingsConflicts, userMeshConfig, userValuesBesidesMeshConfig } from '../istio/mesh-settings';
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
@@ -50,6 +50,8 @@ export interface IstioSpireProfileOptions {
   /**
    * Your own Helm-style `values` (`pilot`, `global`, `sidecarInjectorWebhook`,
    * …), merged deeply; your own injection templates are kept beside SPIRE's.
+   * A `meshConfig` here is merged into the profile's meshConfig like the
+   * `meshConfig` prop (setting one key differently in both is a synth error).
    * @default none
    */
   readonly values?: { [key: string]: any };
@@ -197,14 +199,14 @@ export class IstioSpireProfile extends Construct {
       ...(socketFile === ISTIO_DEFAULT_SOCKET_FILE
         ? {}
         : { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: socketFile } } }),
-    }, this.props.meshConfig);
+    }, userMeshConfig(this.props));
   }
 
   private get values(): Settings {
     return mergeSettings({
       pilot: { env: { ENABLE_NATIVE_SIDECARS: String(this.sidecarMode === SidecarMode.NATIVE) } },
       sidecarInjectorWebhook: { templates: { ...this.injectionTemplates } },
-    }, this.props.values);
+    }, userValuesBesidesMeshConfig(this.props));
   }
 
   private get components(): Settings {

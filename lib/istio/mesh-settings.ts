@@ -52,29 +52,82 @@ export interface SettingsConflict {
   readonly problem: Problem;
 }
 
+/** The settings a user gives an IstioSpireProfile. */
+export interface UserSettings {
+  readonly meshConfig?: Settings;
+  readonly values?: Settings;
+  readonly components?: Settings;
+}
+
+/**
+ * The user's meshConfig from both places it can be given: the `meshConfig`
+ * prop and `values.meshConfig`, where istiod's Helm chart reads it.
+ */
+export function userMeshConfig(user: UserSettings): Settings | undefined {
+  const fromValues = valueAt(user.values, 'meshConfig') as Settings | undefined;
+  return fromValues === undefined ? user.meshConfig : mergeSettings(fromValues, user.meshConfig);
+}
+
+/** The user's values without `meshConfig`, which joins the profile's meshConfig instead of replacing it. */
+export function userValuesBesidesMeshConfig(user: UserSettings): Settings | undefined {
+  if (!isPlainObject(user.values) || !('meshConfig' in user.values)) return user.values;
+  const { meshConfig: _, ...rest } = user.values;
+  return rest;
+}
+
+/** The value of an environment variable in a Kubernetes `env` list. */
+export function envListValue(env: unknown, name: string): unknown {
+  return Array.isArray(env) ? env.find((variable) => variable?.name === name)?.value : undefined;
+}
+
+/** A setting as a message quotes it: strings as they are, anything else as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Dotted paths of the leaves two settings objects both set, to different values. */
+function differingLeaves(a: Settings | undefined, b: Settings | undefined, at = ''): string[] {
+  return Object.keys(a ?? {}).filter((key) => key in (b ?? {})).flatMap((key) => {
+    const [left, right, path] = [a?.[key], b?.[key], at === '' ? key : `${at}.${key}`];
+    if (isPlainObject(left) && isPlainObject(right)) return differingLeaves(left, right, path);
+    return JSON.stringify(left) === JSON.stringify(right) ? [] : [path];
+  });
+}
+
 /** Every place where the user's meshConfig, values or components undo what SPIRE needs. */
-export function settingsConflicts(required: SpireRequirements, user: { meshConfig?: Settings; values?: Settings; components?: Settings }): SettingsConflict[] {
+export function settingsConflicts(required: SpireRequirements, user: UserSettings): SettingsConflict[] {
   const conflicts: SettingsConflict[] = [];
-  const contradicts = (prop: string, settings: Settings | undefined, path: string, expected: string, fix: string) => {
-    const value = valueAt(settings, path);
+  const differs = (prop: string, value: unknown, expected: string, fix: string) => {
     if (value === undefined || String(value) === expected) return;
-    conflicts.push({ prop: `${prop}.${path}`, problem: { value: String(value), rule: `SPIRE needs ${JSON.stringify(expected)} here`, fix } });
+    conflicts.push({ prop, problem: { value: String(value), rule: `SPIRE needs ${JSON.stringify(expected)} here`, fix } });
   };
-  contradicts('meshConfig', user.meshConfig, 'trustDomain', required.trustDomain,
-    'leave it out: the profile takes the trust domain from the SPIRE server');
-  contradicts('meshConfig', user.meshConfig, 'defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE', required.socketFileName,
-    'leave it out: the profile takes the socket file from the SPIRE agent (socketFileName)');
-  contradicts('values', user.values, 'pilot.env.ENABLE_NATIVE_SIDECARS', String(required.nativeSidecars),
+  const meshConfigs: Array<[string, Settings | undefined]> = [['meshConfig', user.meshConfig], ['values.meshConfig', valueAt(user.values, 'meshConfig') as Settings | undefined]];
+  for (const [prop, meshConfig] of meshConfigs) {
+    differs(`${prop}.trustDomain`, valueAt(meshConfig, 'trustDomain'), required.trustDomain,
+      'leave it out: the profile takes the trust domain from the SPIRE server');
+    differs(`${prop}.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`, valueAt(meshConfig, 'defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE'), required.socketFileName,
+      'leave it out: the profile takes the socket file from the SPIRE agent (socketFileName)');
+  }
+  differs('values.pilot.env.ENABLE_NATIVE_SIDECARS', valueAt(user.values, 'pilot.env.ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
     'leave it out and set sidecarMode instead');
+  // Only the IstioOperator has components; the Helm values would install istiod in the other mode.
+  differs('components.pilot.k8s.env', envListValue(valueAt(user.components, 'pilot.k8s.env'), 'ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
+    'leave ENABLE_NATIVE_SIDECARS out and set sidecarMode instead');
+  for (const path of differingLeaves(valueAt(user.values, 'meshConfig') as Settings | undefined, user.meshConfig)) {
+    conflicts.push({
+      prop: `values.meshConfig.${path}`,
+      problem: { value: shown(valueAt(user.values, `meshConfig.${path}`)), rule: `meshConfig.${path} sets it to ${JSON.stringify(valueAt(user.meshConfig, path))}`, fix: 'set it in one of the two places' },
+    });
+  }
   for (const [prop, settings, path, fix] of [
-    ['meshConfig', user.meshConfig, 'trustDomainAliases', 'use the trustDomainAliases prop'],
+    ...meshConfigs.map(([prop, meshConfig]) => [prop, meshConfig, 'trustDomainAliases', 'use the trustDomainAliases prop'] as const),
     ['values', user.values, 'revision', 'use the revision prop'],
     ['values', user.values, 'global.trustDomain', 'leave it out: the profile takes the trust domain from the SPIRE server'],
   ] as const) {
     const value = valueAt(settings, path);
     if (value !== undefined) conflicts.push({ prop: `${prop}.${path}`, problem: { value: JSON.stringify(value), rule: 'the profile sets this itself', fix } });
   }
-  const caCertificates = valueAt(user.meshConfig, 'caCertificates');
+  const caCertificates = valueAt(userMeshConfig(user), 'caCertificates');
   if (caCertificates !== undefined && required.federatedTrustDomains.length > 0) {
     conflicts.push({
       prop: 'meshConfig.caCertificates',

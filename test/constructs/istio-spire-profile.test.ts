@@ -66,8 +66,23 @@ describe('your own Istio settings', () => {
     expect(values.sidecarInjectorWebhook).toEqual(spec.values.sidecarInjectorWebhook);
   });
 
+  test('values.meshConfig joins the profile\'s meshConfig instead of replacing it in the Helm values', () => {
+    const stack = buildStack({ profile: { values: { meshConfig: { accessLogFile: '/dev/stdout' }, global: { logAsJson: true } } } });
+    expect(synthErrors(stack.app)).toEqual([]);
+    const values = stack.profile.helmValues;
+    expect(values.meshConfig).toEqual({ trustDomain: 'example.org', accessLogFile: '/dev/stdout' });
+    expect(values.global).toEqual({ logAsJson: true });
+    const spec = operatorSpec(stack);
+    expect(spec.meshConfig).toEqual(values.meshConfig);
+    expect(spec.values.meshConfig).toBeUndefined();
+  });
+
   test.each([
     ['another trust domain', { meshConfig: { trustDomain: 'other.org' } }, 'meshConfig.trustDomain "other.org": SPIRE needs "example.org"'],
+    ['another trust domain in values.meshConfig', { values: { meshConfig: { trustDomain: 'cluster.local' } } }, 'values.meshConfig.trustDomain "cluster.local": SPIRE needs "example.org"'],
+    ['another socket file in values.meshConfig', { values: { meshConfig: { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: 'agent.sock' } } } } }, 'values.meshConfig.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE "agent.sock": SPIRE needs "socket"'],
+    ['one meshConfig key set two ways', { meshConfig: { accessLogFile: '/dev/stdout' }, values: { meshConfig: { accessLogFile: '/dev/stderr' } } }, 'values.meshConfig.accessLogFile "/dev/stderr": meshConfig.accessLogFile sets it to "/dev/stdout". Fix: set it in one of the two places'],
+    ['native sidecars against sidecarMode in the istiod component', { components: { pilot: { k8s: { env: [{ name: 'ENABLE_NATIVE_SIDECARS', value: 'false' }] } } } }, 'components.pilot.k8s.env "false": SPIRE needs "true"'],
     ['another socket file', { meshConfig: { defaultConfig: { proxyMetadata: { WORKLOAD_IDENTITY_SOCKET_FILE: 'agent.sock' } } } }, 'WORKLOAD_IDENTITY_SOCKET_FILE "agent.sock": SPIRE needs "socket"'],
     ['native sidecars against sidecarMode', { values: { pilot: { env: { ENABLE_NATIVE_SIDECARS: 'false' } } } }, 'ENABLE_NATIVE_SIDECARS "false": SPIRE needs "true"'],
     ['a replaced spire template', { values: { sidecarInjectorWebhook: { templates: { spire: '{}' } } } }, 'templates.spire "spire": this injection template mounts the SPIRE socket'],
