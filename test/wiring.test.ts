@@ -30,8 +30,8 @@ function hostPathAt(pod: any, containerName: string, mountPath: string): string 
   return pod.volumes.find((volume: any) => volume.name === mount?.name)?.hostPath?.path;
 }
 
-function findingsAfter(mutate: (all: ManifestObject[]) => void): string[] {
-  const broken = cloneObjects(objects);
+function findingsAfter(mutate: (all: ManifestObject[]) => void, base = objects): string[] {
+  const broken = cloneObjects(base);
   mutate(broken);
   return checkManifests(broken).map((finding) => finding.message);
 }
@@ -185,6 +185,44 @@ describe('Istio spire templates', () => {
     expect(findingsAfter((all) => editConfig(all, 'agent.conf', (config) => {
       config.agent.socket_path = '/run/secrets/workload-spiffe-uds/api.sock';
     }))).toContainEqual(expect.stringContaining('but the agent serves /run/secrets/workload-spiffe-uds/api.sock'));
+  });
+});
+
+describe('classic sidecars that hold the application until the proxy starts', () => {
+  const holdMeshWide = (all: ManifestObject[]) => { istioOperator(all).spec.meshConfig.defaultConfig = { holdApplicationUntilProxyStarts: true }; };
+  const annotate = (all: ManifestObject[], name: string, annotations: Record<string, string>) =>
+    Object.assign(onlyObject(all, 'Deployment', name).spec.template.metadata.annotations, annotations);
+  const containerSelectorsDisabled = (all: ManifestObject[]) => editConfig(all, 'agent.conf', (config) => {
+    pluginData(config, 'WorkloadAttestor', 'k8s').disable_container_selectors = true;
+  });
+  const heldFinding = (pods: string) => expect.stringContaining(`istio-proxy of ${pods} is a classic sidecar that holds the application until it starts`);
+
+  test('mesh-wide, they need the agent to attest without container selectors', () => {
+    expect(findingsAfter(holdMeshWide, classic.objects)).toEqual([heldFinding('Deployment demo/sleep, Deployment demo/httpbin, Deployment bookstore/storefront, Deployment bookstore/catalog, Deployment bookstore/reviews, Deployment bookstore/ratings')]);
+    expect(findingsAfter((all) => { istioOperator(all).spec.values.global = { proxy: { holdApplicationUntilProxyStarts: true } }; }, classic.objects)).toHaveLength(1);
+    expect(findingsAfter((all) => { holdMeshWide(all); containerSelectorsDisabled(all); }, classic.objects)).toEqual([]);
+  });
+
+  test('native sidecars hold without a postStart hook, so they need nothing', () => {
+    expect(findingsAfter(holdMeshWide)).toEqual([]);
+  });
+
+  test('a pod\'s own ProxyConfig and sidecar mode count', () => {
+    expect(findingsAfter((all) => annotate(all, 'sleep', { 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: true' }), classic.objects))
+      .toEqual([heldFinding('Deployment demo/sleep')]);
+    expect(findingsAfter((all) => annotate(all, 'sleep', { 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: true', 'sidecar.istio.io/nativeSidecar': 'false' })))
+      .toEqual([heldFinding('Deployment demo/sleep')]);
+    expect(findingsAfter((all) => {
+      holdMeshWide(all);
+      for (const name of ['httpbin', 'storefront', 'catalog', 'reviews', 'ratings']) annotate(all, name, { 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: false' });
+    }, classic.objects)).toEqual([heldFinding('Deployment demo/sleep')]);
+  });
+
+  test('ENABLE_NATIVE_SIDECARS in the istiod component turns the mesh classic', () => {
+    expect(findingsAfter((all) => {
+      holdMeshWide(all);
+      istioOperator(all).spec.components.pilot = { k8s: { env: [{ name: 'ENABLE_NATIVE_SIDECARS', value: 'false' }] } };
+    })).toEqual([heldFinding('Deployment demo/sleep, Deployment demo/httpbin, Deployment bookstore/storefront, Deployment bookstore/catalog, Deployment bookstore/reviews, Deployment bookstore/ratings')]);
   });
 });
 

@@ -60,6 +60,10 @@ export interface IstioModel extends Located<KubeObject> {
   readonly socketFileName: string;
   /** Trust domains whose peers istiod accepts besides its own: aliases and `caCertificates[].trustDomains`. */
   readonly acceptedTrustDomains: string[];
+  /** `meshConfig.defaultConfig.holdApplicationUntilProxyStarts`; a pod's `proxy.istio.io/config` overrides it. */
+  readonly holdApplicationUntilProxyStarts: boolean;
+  /** `values.global.proxy.holdApplicationUntilProxyStarts`, which holds every pod whatever its ProxyConfig. */
+  readonly holdEveryApplication: boolean;
   /** Injection templates by name, rendered once for each sidecar mode. */
   readonly templates: Record<string, InjectionTemplate>;
 }
@@ -122,7 +126,7 @@ function istioSecurityObjects(objects: ManifestObject[], kind: string): Array<Lo
   return objects.filter(({ doc }) => doc.kind === kind && String(doc.apiVersion).startsWith('security.istio.io/')).map((source) => ({ value: source.doc, source }));
 }
 
-function parseOrUndefined(parse: () => unknown): any {
+export function parseOrUndefined(parse: () => unknown): any {
   try {
     return parse();
   } catch {
@@ -186,6 +190,8 @@ function istioModelOf(source: ManifestObject): IstioModel {
     trustDomain: spec.meshConfig?.trustDomain ?? ISTIO_DEFAULT_TRUST_DOMAIN,
     nativeSidecars: nativeSidecarsOf(spec),
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
+    holdApplicationUntilProxyStarts: spec.meshConfig?.defaultConfig?.holdApplicationUntilProxyStarts === true,
+    holdEveryApplication: spec.values?.global?.proxy?.holdApplicationUntilProxyStarts === true,
     acceptedTrustDomains: [
       ...(spec.meshConfig?.trustDomainAliases ?? []),
       ...(spec.meshConfig?.caCertificates ?? []).flatMap((certificate: any) => certificate?.trustDomains ?? []),

@@ -1,10 +1,11 @@
 import * as path from 'path';
+import * as YAML from 'yaml';
 import { NATIVE_SIDECAR_ANNOTATION } from '../istio/injection-template';
-import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, SIDECAR_INJECT_LABEL } from '../istio/names';
+import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, PROXY_CONFIG_ANNOTATION, SIDECAR_INJECT_LABEL } from '../istio/names';
 import { selectorMatches } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, renderTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, KubeObject, ManifestObject } from './manifests';
-import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, PodTemplate } from './model';
+import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, parseOrUndefined, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
@@ -241,8 +242,7 @@ function sameDir(a: string, b: string): boolean {
 function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: string, template: InjectionTemplate): Finding[] {
   const uses = new Map<string, boolean>();
   for (const pod of model.pods.filter((candidate) => templatesOf(candidate).includes(name))) {
-    const override = pod.metadata.annotations?.[NATIVE_SIDECAR_ANNOTATION];
-    const native = override === undefined ? istio.nativeSidecars : override === 'true';
+    const native = nativeSidecarIn(istio, pod);
     if (templatesOf(pod).includes('sidecar')) uses.set(native ? 'native sidecar' : 'classic sidecar', native);
     if (templatesOf(pod).includes('gateway')) uses.set('gateway', native);
   }
@@ -257,6 +257,43 @@ function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: strin
         : `patch spec.${expected} for these pods, e.g. with {{ if }} on the pod's sidecar mode as Istio's own sidecar template does`)];
   });
 }
+
+/** Whether Istio injects istio-proxy into a pod as a native sidecar: the mesh's mode unless the pod's annotation says "false" or otherwise. */
+function nativeSidecarIn(istio: IstioModel, pod: PodTemplate): boolean {
+  return (pod.metadata.annotations?.[NATIVE_SIDECAR_ANNOTATION] ?? String(istio.nativeSidecars)) !== 'false';
+}
+
+/**
+ * Whether a pod's classic istio-proxy holds the application until it starts,
+ * as Istio's injection template decides it (`$holdProxy`): the pod's
+ * ProxyConfig (mesh default, overridden by its annotation) or the values'
+ * global setting, and never for native sidecars, which hold with a startup probe.
+ */
+function holdsApplicationInPostStart(istio: IstioModel, pod: PodTemplate): boolean {
+  if (nativeSidecarIn(istio, pod) || !templatesOf(pod).includes('sidecar')) return false;
+  const proxyConfig = parseOrUndefined(() => YAML.parse(pod.metadata.annotations?.[PROXY_CONFIG_ANNOTATION] ?? '{}'));
+  const podHold = proxyConfig?.holdApplicationUntilProxyStarts;
+  return (typeof podHold === 'boolean' ? podHold : istio.holdApplicationUntilProxyStarts) || istio.holdEveryApplication;
+}
+
+/**
+ * A classic istio-proxy that holds the application waits for its SVID in a
+ * postStart hook, and until that hook returns the kubelet lists no status for
+ * the container. The agent's `k8s` attestor then finds the pod but not the
+ * container, and attests it only with container selectors disabled
+ * (`disable_container_selectors`, SPIRE's answer to exactly this; Istio's
+ * SPIRE sample sets it for holdApplicationUntilProxyStarts).
+ */
+const heldProxiesAttested: Rule = (model) => {
+  const held = spireEnabledPods(model).filter((pod) => model.istioSources.some((istio) => holdsApplicationInPostStart(istio, pod)));
+  if (held.length === 0) return [];
+  return model.agents.filter((agent) => {
+    const attestor = pluginData(agent.value, 'WorkloadAttestor', 'k8s');
+    return attestor !== undefined && String(attestor.disable_container_selectors) !== 'true';
+  }).map((agent) => finding(agent.source,
+    `istio-proxy of ${held.map((pod) => describe(pod.source.doc)).join(', ')} is a classic sidecar that holds the application until it starts (holdApplicationUntilProxyStarts), so the agent attests it before the kubelet lists its container, which the k8s workload attestor does only with container selectors disabled: these pods never get an identity and never start`,
+    'set disable_container_selectors = true in the agent\'s k8s WorkloadAttestor (SpireAgentDaemonSet: disableContainerSelectors: true), or run these pods with native sidecars'));
+};
 
 function templatesOf(pod: PodTemplate): string[] {
   return (pod.metadata.annotations?.[INJECT_TEMPLATES_ANNOTATION] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
@@ -550,6 +587,7 @@ const RULES: RuleEntry[] = [
   { name: 'templates named by pods are defined', needs: [ISTIO], check: namedTemplatesDefined },
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },
   { name: 'the admin socket is private', needs: [AGENT], check: adminSocketPrivate },
+  { name: 'held classic sidecars can be attested', needs: [ISTIO, AGENT, 'SPIRE-enabled pod'], check: heldProxiesAttested },
   { name: 'authorization principals are IDs SPIRE issues', needs: ['ClusterSPIFFEID', 'SPIRE-enabled pod'], check: principalsIssued },
   { name: 'federated trust domains are declared', needs: ['ClusterSPIFFEID or ClusterStaticEntry'], check: federatedTrustDomainsDeclared },
   { name: 'partner endpoint IDs are in the partner trust domain', needs: [], check: federationEndpointIdsInPartnerDomain },

@@ -9,6 +9,9 @@ export const ISTIO_DEFAULT_ROOT_NAMESPACE = 'istio-system';
 /** Pod annotation that picks the injection templates of a pod. */
 export const INJECT_TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
 
+/** Pod annotation with ProxyConfig fields that override `meshConfig.defaultConfig` for the pod (YAML). */
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+
 /** The namespace label that turns on Istio's sidecar injector. */
 export const ISTIO_INJECTION_LABEL = 'istio-injection';
 
