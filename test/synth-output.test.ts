@@ -62,7 +62,7 @@ describe('SpireIstioApp.synth', () => {
       }
     });
     try {
-      expect(() => app.synth()).toThrow(/the wiring report saw \d+ of the \d+ objects cdk8s wrote/);
+      expect(() => app.synth()).toThrow(/the wiring checks saw \d+ of the \d+ objects cdk8s wrote/);
     } finally {
       spy.mockRestore();
     }

@@ -1,14 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, App, AppProps, Yaml } from 'cdk8s';
+import { ApiObject, App, AppProps, Chart, Yaml } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { istiodValuesObject, ManifestObject } from '../check/manifests';
+import { describe, istiodValuesObject, ISTIOD_HELM_VALUES, ManifestObject } from '../check/manifests';
+import { Finding } from '../check/rules';
+import { assertWiring } from '../check/synth-wiring';
 import { WIRING_REPORT_FILE, wiringReport } from '../check/wiring-report';
 import { omitServerNormalisedFields } from '../kube/server-normal-form';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 
 const APP_SYMBOL = Symbol.for('cdk8s-spire-istio.SpireIstioApp');
+
+/** One manifest file cdk8s would write, and its objects. */
+interface Manifest {
+  readonly file: string;
+  readonly docs: any[];
+}
 
 export interface SpireIstioAppProps extends AppProps {
   /** Write `WIRING.md`, the wiring report, next to the manifests. @default true */
@@ -21,8 +29,10 @@ export interface SpireIstioAppProps extends AppProps {
  * IstioSpireProfile, for users who install istiod with Helm, and `WIRING.md`,
  * a report for reviewers of how the written objects wire SPIRE to Istio.
  *
- * Its synth replaces the output directory whole, and only once everything
- * was written: a synth that fails leaves the last good output as it was.
+ * Its synth runs the wiring rules of `cdk8s-spire-istio check` over what it
+ * is about to write and writes nothing when one finds an error. It replaces
+ * the output directory whole, and only once everything was written: a synth
+ * that fails leaves the last good output as it was.
  */
 export class SpireIstioApp extends App {
   /** Whether a construct is a SpireIstioApp (also across copies of this library). */
@@ -40,9 +50,9 @@ export class SpireIstioApp extends App {
   }
 
   /**
-   * Synthesizes the manifests, each profile's Helm values file and the
-   * wiring report into a staging directory next to `outdir`, then swaps it
-   * into place.
+   * Checks the wiring of the manifests and each profile's Helm values, writes
+   * them and the wiring report into a staging directory next to `outdir`,
+   * then swaps it into place.
    */
   public synth(): void {
     const target = path.resolve(this.outdir);
@@ -67,58 +77,75 @@ export class SpireIstioApp extends App {
     writable.outdir = dir;
     try {
       omitServerNormalisedFields(this);
-      let written: ManifestObject[] = [];
+      let manifests: Manifest[] = [];
       synthOnceValidated(this, () => {
-        written = this.synthRecordingWrites(dir);
+        manifests = this.synthWithoutWriting();
       });
+      const written = manifests.flatMap(({ file, docs }) => docs.map((doc) => ({ file: path.relative(dir, file), doc })))
+        .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+      this.checkEveryObjectRecorded(written.length);
+      const output = [...written, ...this.helmValuesObjects()];
+      assertWiring(output, (finding) => this.constructOf(finding));
+      for (const { file, docs } of manifests) Yaml.save(file, docs);
       this.writeHelmValues(dir);
-      if (this.writesWiringReport) {
-        this.checkEveryObjectRecorded(written.length);
-        fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), this.wiringReport(written));
-      }
+      if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), wiringReport(output));
     } finally {
       writable.outdir = outdir;
     }
   }
 
   /**
-   * cdk8s's synth, returning the objects it wrote in the order of their files,
-   * as reading the files back would give them. They are what the wiring report
-   * describes; rendering the charts again or parsing the files would be most of
-   * the time a large synth spends on the report.
+   * cdk8s's synth with the manifests it would write held back, so that the
+   * wiring rules see them first. They are the objects the rules and the
+   * report read; rendering the charts again or parsing the files would be
+   * most of the time a large synth spends on them.
    */
-  private synthRecordingWrites(dir: string): ManifestObject[] {
-    const written: ManifestObject[] = [];
+  private synthWithoutWriting(): Manifest[] {
+    const manifests: Manifest[] = [];
     const save = Yaml.save;
     Yaml.save = (file: string, docs: any[]) => {
-      save.call(Yaml, file, docs);
-      written.push(...docs.map((doc) => ({ file: path.relative(dir, file), doc })));
+      manifests.push({ file, docs });
     };
     try {
       super.synth();
     } finally {
       Yaml.save = save;
     }
-    return written.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return manifests;
   }
 
   /**
-   * The report must describe every object; should a cdk8s version write files
-   * some other way, the synth stops rather than write a report of fewer.
+   * The rules and the report must see every object; should a cdk8s version
+   * write files some other way, the synth stops rather than pass objects
+   * nobody checked.
    */
   private checkEveryObjectRecorded(recorded: number): void {
     const objects = this.node.findAll().filter((construct) => ApiObject.isApiObject(construct)).length;
     if (recorded !== objects) {
-      throw new Error(`${this.node.path || 'SpireIstioApp'}: the wiring report saw ${recorded} of the ${objects} objects cdk8s wrote, so it would leave some out. Fix: use a cdk8s version that writes manifests with Yaml.save (any 2.x so far), or set wiringReport: false.`);
+      throw new Error(`${this.node.path || 'SpireIstioApp'}: the wiring checks saw ${recorded} of the ${objects} objects cdk8s wrote, so they would pass some unchecked. Fix: use a cdk8s version that writes manifests with Yaml.save (any 2.x so far).`);
     }
   }
 
-  /** The report of what was just written, the manifests and each profile's Helm values. */
-  private wiringReport(written: ManifestObject[]): string {
-    const helmValues = this.helmValuesWritten()
+  /**
+   * The construct whose object a finding names: the profile for its Helm
+   * values, else the API object's owner (cdk8s-plus constructs hold theirs as
+   * a child named "Resource").
+   */
+  private constructOf(finding: Finding): string | undefined {
+    if (finding.object === ISTIOD_HELM_VALUES) return this.helmValuesWritten().find((profile) => profile.helmValuesFile === finding.file)?.node.path;
+    const apiObject = this.node.findAll().filter(ApiObject.isApiObject).find((candidate) => describe({
+      kind: candidate.kind,
+      metadata: { name: candidate.name, namespace: candidate.metadata.namespace ?? Chart.of(candidate).namespace },
+    }) === finding.object);
+    const owner = apiObject?.node.id === 'Resource' ? apiObject.node.scope : apiObject;
+    return owner?.node.path;
+  }
+
+  /** The istiod Helm values of every profile that writes them, as the rules and the report read them. */
+  private helmValuesObjects(): ManifestObject[] {
+    return this.helmValuesWritten()
       .map((profile) => istiodValuesObject(profile.helmValuesFile, profile.helmValues))
       .sort((a, b) => a.file.localeCompare(b.file));
-    return wiringReport([...written, ...helmValues]);
   }
 
   private helmValuesWritten(): IstioSpireProfile[] {
