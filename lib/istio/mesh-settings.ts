@@ -94,33 +94,45 @@ function differingLeaves(a: Settings | undefined, b: Settings | undefined, at = 
   });
 }
 
+/** A conflict when a user's value is set and is not what SPIRE needs. */
+function contradiction(prop: string, value: unknown, expected: string, fix: string): SettingsConflict[] {
+  if (value === undefined || String(value) === expected) return [];
+  return [{ prop, problem: { value: String(value), rule: `SPIRE needs ${JSON.stringify(expected)} here`, fix } }];
+}
+
+/** The two places a user's meshConfig can be given, by prop name. */
+function meshConfigsOf(user: UserSettings): Array<[string, Settings | undefined]> {
+  return [['meshConfig', user.meshConfig], ['values.meshConfig', valueAt(user.values, 'meshConfig') as Settings | undefined]];
+}
+
+/** Trust domain and socket file in either meshConfig, and keys the two set differently. */
+function meshConfigConflicts(required: SpireRequirements, user: UserSettings): SettingsConflict[] {
+  const contradictions = meshConfigsOf(user).flatMap(([prop, meshConfig]) => [
+    ...contradiction(`${prop}.trustDomain`, valueAt(meshConfig, 'trustDomain'), required.trustDomain,
+      'leave it out: the profile takes the trust domain from the SPIRE server'),
+    ...contradiction(`${prop}.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`, valueAt(meshConfig, 'defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE'), required.socketFileName,
+      'leave it out: the profile takes the socket file from the SPIRE agent (socketFileName)'),
+  ]);
+  const fromValues = valueAt(user.values, 'meshConfig') as Settings | undefined;
+  const twoWays = differingLeaves(fromValues, user.meshConfig).map((path) => ({
+    prop: `values.meshConfig.${path}`,
+    problem: { value: shown(valueAt(fromValues, path)), rule: `meshConfig.${path} sets it to ${JSON.stringify(valueAt(user.meshConfig, path))}`, fix: 'set it in one of the two places' },
+  }));
+  return [...contradictions, ...twoWays];
+}
+
 /** Every place where the user's meshConfig, values or components undo what SPIRE needs. */
 export function settingsConflicts(required: SpireRequirements, user: UserSettings): SettingsConflict[] {
-  const conflicts: SettingsConflict[] = [];
-  const differs = (prop: string, value: unknown, expected: string, fix: string) => {
-    if (value === undefined || String(value) === expected) return;
-    conflicts.push({ prop, problem: { value: String(value), rule: `SPIRE needs ${JSON.stringify(expected)} here`, fix } });
-  };
-  const meshConfigs: Array<[string, Settings | undefined]> = [['meshConfig', user.meshConfig], ['values.meshConfig', valueAt(user.values, 'meshConfig') as Settings | undefined]];
-  for (const [prop, meshConfig] of meshConfigs) {
-    differs(`${prop}.trustDomain`, valueAt(meshConfig, 'trustDomain'), required.trustDomain,
-      'leave it out: the profile takes the trust domain from the SPIRE server');
-    differs(`${prop}.defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE`, valueAt(meshConfig, 'defaultConfig.proxyMetadata.WORKLOAD_IDENTITY_SOCKET_FILE'), required.socketFileName,
-      'leave it out: the profile takes the socket file from the SPIRE agent (socketFileName)');
-  }
-  differs('values.pilot.env.ENABLE_NATIVE_SIDECARS', valueAt(user.values, 'pilot.env.ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
-    'leave it out and set sidecarMode instead');
-  // Only the IstioOperator has components; the Helm values would install istiod in the other mode.
-  differs('components.pilot.k8s.env', envListValue(valueAt(user.components, 'pilot.k8s.env'), 'ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
-    'leave ENABLE_NATIVE_SIDECARS out and set sidecarMode instead');
-  for (const path of differingLeaves(valueAt(user.values, 'meshConfig') as Settings | undefined, user.meshConfig)) {
-    conflicts.push({
-      prop: `values.meshConfig.${path}`,
-      problem: { value: shown(valueAt(user.values, `meshConfig.${path}`)), rule: `meshConfig.${path} sets it to ${JSON.stringify(valueAt(user.meshConfig, path))}`, fix: 'set it in one of the two places' },
-    });
-  }
+  const conflicts: SettingsConflict[] = [
+    ...meshConfigConflicts(required, user),
+    ...contradiction('values.pilot.env.ENABLE_NATIVE_SIDECARS', valueAt(user.values, 'pilot.env.ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
+      'leave it out and set sidecarMode instead'),
+    // Only the IstioOperator has components; the Helm values would install istiod in the other mode.
+    ...contradiction('components.pilot.k8s.env', envListValue(valueAt(user.components, 'pilot.k8s.env'), 'ENABLE_NATIVE_SIDECARS'), String(required.nativeSidecars),
+      'leave ENABLE_NATIVE_SIDECARS out and set sidecarMode instead'),
+  ];
   for (const [prop, settings, path, fix] of [
-    ...meshConfigs.map(([prop, meshConfig]) => [prop, meshConfig, 'trustDomainAliases', 'use the trustDomainAliases prop'] as const),
+    ...meshConfigsOf(user).map(([prop, meshConfig]) => [prop, meshConfig, 'trustDomainAliases', 'use the trustDomainAliases prop'] as const),
     ['values', user.values, 'revision', 'use the revision prop'],
     ['values', user.values, 'global.trustDomain', 'leave it out: the profile takes the trust domain from the SPIRE server'],
   ] as const) {
