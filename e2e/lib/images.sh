@@ -280,7 +280,7 @@ stage_curl_image() {
   local root="$1" tag="$2"
   stage_busybox "$root"
   stage_text "$root" /etc/passwd 0644 root:x:0:0:root:/root:/bin/sh nobody:x:65534:65534:nobody:/home:/bin/false \
-    curl_user:x:100:101:Linux User,,,:/home/curl_user:/sbin/nologin
+    "curl_user:x:100:101:Linux User,,,:/home/curl_user:/sbin/nologin"
   stage_text "$root" /etc/group 0644 root:x:0: nobody:x:65534: curl_group:x:101:curl_user
   stage_dirs "$root" 0755 0:0 /home
   stage_dirs "$root" 2755 100:101 /home/curl_user
