@@ -41,7 +41,7 @@ install_node_image_packages() {
 # module_source_dir MODULE VERSION: the module's source in the Go module cache, downloaded if needed.
 module_source_dir() {
   local dir
-  dir="$(cd / && GOFLAGS=-mod=mod go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  dir="$(cd / && go mod download -json "$1@$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' || true)"
   [[ -d "$dir" ]] || die "the module proxy did not give $1@$2"
   echo "$dir"
 }
