@@ -47,6 +47,9 @@ install_controller_manager() {
 
 install_istiod() { install_new_istio_binary istiod istio.io/istio/pilot/cmd/pilot-discovery; }
 
+# shellcheck source=images.sh
+source "$E2E_DIR/lib/images.sh"
+
 install_e2e_tools() {
   require_go
   echo "tools cache: $TOOLS_ROOT"
@@ -55,4 +58,5 @@ install_e2e_tools() {
   install_control_plane
   install_spire_cgo
   install_controller_manager
+  install_node_image_sources
 }
