@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end suite: applies the synthesized manifests to a real Kubernetes control plane and runs
-# the real SPIRE server, controller manager and agents against them, inside a private network
-# namespace. Needs root (network and mount namespaces), Go, gcc and openssl.
+# End-to-end suite: applies the synthesized manifests to a real Kubernetes cluster (control plane
+# and one node: kubelet, containerd, runc, kube-proxy, CoreDNS) built here, on which every pod of
+# the output runs from an image built here from upstream sources; inside a private network and
+# mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
 #   bash e2e/run.sh              the manifests in dist/ and the must-fail copies of them, each
 #                                run in a cluster of its own, all at once
@@ -13,9 +14,13 @@ REPO_DIR="$(dirname "$E2E_DIR")"
 CONFORMANCE_DIR="$REPO_DIR/conformance"
 # shellcheck source=lib/tools.sh
 source "$E2E_DIR/lib/tools.sh"
+# shellcheck source=lib/node.sh
+source "$E2E_DIR/lib/node.sh"
 
 # A run that hangs past this is stopped and counted as failed.
 RUN_TIMEOUT=600
+# Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
+PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-3}"
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -29,12 +34,13 @@ usage() {
 }
 
 # remove_namespaces PREFIX: kills what runs left behind in the network namespaces named PREFIX or
-# PREFIX-…, by PID (only ours live there: a run's cluster namespace and one per pod it started
-# processes for), and deletes them.
+# PREFIX-… and in their cgroups of the same names (containers run in network namespaces of their
+# own, but in the run's cgroup), and deletes both.
 remove_namespaces() {
   local netns pid
   for netns in $(ip netns list | awk -v prefix="$1" '$1 == prefix || index($1, prefix "-") == 1 {print $1}'); do
     for pid in $(ip netns pids "$netns"); do kill -9 "$pid" 2>/dev/null || true; done
+    remove_run_cgroup "$netns"
     ip netns delete "$netns"
   done
 }
@@ -46,20 +52,32 @@ cleanup() {
   [[ -z "$WORK" ]] || rm -rf "$WORK"
 }
 
-# run_cluster NAME INDEX DIR: one run in a fresh network namespace and scratch directory $WORK/INDEX
-# (short: unix socket paths under it must stay within 108 bytes); its output goes to
-# $WORK/NAME.log. Returns the run's exit status.
+# run_cluster NAME INDEX DIR: one run in a fresh network namespace, a private mount namespace and
+# scratch directory $WORK/INDEX; its output goes to $WORK/NAME.log, its checks' results, as they
+# come, to this suite's output prefixed with NAME. Returns the run's exit status.
 run_cluster() {
   local name="$1" scratch="$WORK/$2" dir="$3" rc=0
   local netns="$NETNS_PREFIX-$2"
   mkdir -p "$scratch"
+  : >"$WORK/$name.log"
   ip netns add "$netns"
-  timeout --kill-after=20 "$RUN_TIMEOUT" ip netns exec "$netns" bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" "$netns" \
-    >"$WORK/$name.log" 2>&1 || rc=$?
+  timeout --kill-after=20 "$RUN_TIMEOUT" unshare --mount --propagation private nsenter --net="/run/netns/$netns" \
+    bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" "$netns" "$WORK/images" >"$WORK/$name.log" 2>&1 &
+  local run_pid=$!
+  progress "$name" "$WORK/$name.log" "$run_pid" &
+  local progress_pid=$!
+  wait "$run_pid" || rc=$?
+  wait "$progress_pid" || true
   [[ $rc -ne 124 && $rc -ne 137 ]] || echo "FAIL: the run did not finish within ${RUN_TIMEOUT}s" >>"$WORK/$name.log"
   remove_namespaces "$netns"
   rm -rf "$scratch"
   return $rc
+}
+
+# progress NAME LOG PID: the PASS/FAIL lines of a run's log as they are written, with the run's
+# name, until the process PID has ended.
+progress() {
+  tail -n +1 -f --pid="$3" "$2" 2>/dev/null | grep --line-buffered -E '^(PASS|FAIL): ' | sed -u "s/^/[$1] /"
 }
 
 # Each run writes its report to $WORK/NAME.report and one line per result to $WORK/NAME.results:
@@ -111,11 +129,14 @@ must_fail() {
   echo "(${mutation}: $((SECONDS - start))s)"
 }
 
-# in_background NAME FUNCTION ARGS...: a run as a background job, its report in $WORK/NAME.report.
+# in_background NAME FUNCTION ARGS...: a run as a background job, its report in $WORK/NAME.report,
+# started once fewer than PARALLEL_RUNS runs are going.
 in_background() {
   local name="$1"
   shift
-  "$@" >"$WORK/$name.report" 2>&1 &
+  while [[ "$(cat "$WORK"/*.running 2>/dev/null | grep -c .)" -ge "$PARALLEL_RUNS" ]]; do sleep 1; done
+  echo "$name" >"$WORK/$name.running"
+  { "$@" >"$WORK/$name.report" 2>&1; rm -f "$WORK/$name.running"; } &
 }
 
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
@@ -130,7 +151,11 @@ run_all() {
 cluster-name not configured for cluster .*-elsewhere
 metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
 class-name was never reconciled.*className
-template-csi-driver volume from CSI driver csi\.spiffe\.io
+template-csi-driver csi\.spiffe\.example not found in the list of registered CSI drivers
+template-socket-path signed by istiod's CA|no SVID
+identity-selector no SVID \(SDS resource default\)
+agent-socket-dir waiting for the SPIRE agent socket|signed by istiod's CA
+kubelet-verification x509
 rbac-tokenreviews tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"
 MUST_FAIL
   wait
@@ -169,6 +194,9 @@ main() {
 
   printf '\n== tools\n'
   install_e2e_tools
+  printf '\n== images\n'
+  build_node_images "$BASE_DIR" "$WORK/images"
+  printf '\n== runs (%s at once)\n' "$PARALLEL_RUNS"
 
   run_all
 

@@ -12,8 +12,6 @@ NODE_SANDBOX_IMAGE=registry.k8s.io/pause:3.10.1
 ISTIO_IMAGE_HUB=docker.io/istio
 GO_HTTPBIN_VERSION=v2.15.0
 SPIFFE_CSI_SOURCE_VERSION="$(module_version "$SPIFFE_CSI_MODULE" github.com/spiffe/spiffe-csi)"
-# Debian packages whose files go into images, and the compiler of the sandbox image.
-NODE_IMAGE_PACKAGES=(busybox-static iptables gcc libc6-dev)
 
 DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
@@ -26,17 +24,6 @@ csi_sidecar_bin() { echo "$TOOLS_ROOT/csi-sidecars/current/bin/$1"; }
 pause_bin() { echo "$TOOLS_ROOT/pause/$KUBERNETES_VERSION/bin/pause"; }
 
 package_version() { dpkg-query -W -f='${Version}' "$1"; }
-
-install_node_image_packages() {
-  local missing=() pkg
-  for pkg in "${NODE_IMAGE_PACKAGES[@]}"; do
-    [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return 0
-  echo "installing: ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-    die "installing ${missing[*]} failed; the node images need them"
-}
 
 # module_source_dir MODULE VERSION: the module's source in the Go module cache, downloaded if needed.
 module_source_dir() {
@@ -70,7 +57,6 @@ gcc_build_pause() {
 }
 
 install_node_image_sources() {
-  install_node_image_packages
   local target="github.com/mccutchen/go-httpbin/v2/cmd/go-httpbin@$GO_HTTPBIN_VERSION"
   build_tool go-httpbin "$GO_HTTPBIN_VERSION" "go install $target" go_install_plain "$target"
   build_tool spiffe-csi "$SPIFFE_CSI_SOURCE_VERSION" "go build in module $(module_hash "$SPIFFE_CSI_MODULE")" go_build_spiffe_csi_driver

@@ -1,194 +1,15 @@
 'use strict';
-// What the e2e suite does in place of a kubelet and a container runtime, and the checks it reads
-// from SPIRE's and the API server's JSON. Usage: node pods.js <command> <args...>; see the table
+// The checks the e2e suite reads from the API server's, SPIRE's and the node's JSON, and the
+// must-fail copies of the output. Usage: node pods.js <command> <args...>; see the table
 // at the bottom.
 const fs = require('fs');
 const path = require('path');
 const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 const { assertInjection } = require('../../conformance/lib/assert-injection');
+const { podsBlocked, podsReady, sdsReceived, sds, securityContexts } = require('./node-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
-// The service account volume the API server adds to every pod; in-cluster clients read it at this
-// fixed path, so the suite mounts it there in a private mount namespace instead of remapping it.
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-function containerOf(pod, name) {
-  return pod.spec.containers.find((c) => c.name === name) || fail(`pod ${pod.metadata.name} has no container ${name}`);
-}
-
-// How each mounted volume is stood in for: a scratch directory per volume, and what to put in it.
-// ConfigMap volumes get one copy per container, since each container's copy is remapped to its
-// own mounts.
-function volumeSource(pod, volume, podDir, nodeDir, containerName) {
-  const where = (...parts) => path.join(...parts);
-  if (volume.configMap) {
-    const { name, optional } = volume.configMap;
-    return { kind: 'configMap', name, optional: optional === true, dir: where(podDir, containerName, volume.name) };
-  }
-  if (volume.secret) return { kind: 'secret', name: volume.secret.secretName, optional: volume.secret.optional === true, dir: where(podDir, volume.name) };
-  if (volume.emptyDir) return { kind: 'emptyDir', dir: where(podDir, volume.name) };
-  if (volume.hostPath) return { kind: 'hostPath', dir: where(nodeDir, volume.hostPath.path) };
-  if (volume.csi) return { kind: 'csi', driver: volume.csi.driver, dir: where(podDir, volume.name) };
-  const sources = (volume.projected && volume.projected.sources) || [];
-  const token = sources.find((s) => s.serviceAccountToken);
-  if (token && sources.length === 1) {
-    const t = token.serviceAccountToken;
-    return { kind: 'token', audience: t.audience || '', seconds: t.expirationSeconds || 3600, file: t.path, dir: where(podDir, volume.name) };
-  }
-  if (token) return { kind: 'serviceAccount', dir: where(podDir, volume.name) };
-  return fail(`pod ${pod.metadata.name}: volume ${volume.name} is of a kind the suite does not stand in for`);
-}
-
-const QUANTITY_SUFFIXES = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
-const quantity = (value) => {
-  const match = /^([0-9.]+)([A-Za-z]*)$/.exec(String(value)) || fail(`not a quantity: ${value}`);
-  return Number(match[1]) * (QUANTITY_SUFFIXES[match[2]] ?? 1);
-};
-
-// A resourceFieldRef as the kubelet resolves it: the container's limit, else the node's
-// allocatable; requests fall back to zero. Rounded up in units of the divisor.
-function resourceFieldValue(ref, container, node) {
-  const [kind, resource] = ref.resource.split('.');
-  const declared = ((container.resources || {})[kind] || {})[resource];
-  const fallback = kind === 'limits' ? node.status.allocatable[resource] : '0';
-  return String(Math.ceil(quantity(declared ?? fallback) / quantity(ref.divisor ?? '1')));
-}
-
-// plan POD_JSON NODE_JSON CONTAINER POD_DIR NODE_DIR: the container's mounts, env and args, with
-// every mount path (longest first) rewritten to its scratch directory and 0.0.0.0 to the pod IP.
-function plan(podFile, nodeFile, containerName, podDir, nodeDir) {
-  const pod = readJson(podFile);
-  const node = readJson(nodeFile);
-  const container = containerOf(pod, containerName);
-  const volumes = new Map(pod.spec.volumes.map((v) => [v.name, v]));
-  const claims = new Map(pod.spec.volumes.filter((v) => v.persistentVolumeClaim).map((v) => [v.name, v.persistentVolumeClaim.claimName]));
-  const mounts = (container.volumeMounts || []).map((m) => {
-    const volume = volumes.get(m.name);
-    const source = volume.persistentVolumeClaim
-      ? { kind: 'claim', claim: claims.get(m.name) }
-      : volumeSource(pod, volume, podDir, nodeDir, containerName);
-    return { mountPath: m.mountPath, ...source };
-  });
-  const env = {};
-  const fieldValue = {
-    'status.hostIP': pod.status.hostIP,
-    'status.podIP': pod.status.podIP,
-    'spec.nodeName': pod.spec.nodeName,
-    'metadata.name': pod.metadata.name,
-    'metadata.namespace': pod.metadata.namespace,
-    'spec.serviceAccountName': pod.spec.serviceAccountName,
-  };
-  for (const e of container.env || []) {
-    // An empty value is not stored: the API server omits it.
-    if (e.value !== undefined || e.valueFrom === undefined) env[e.name] = e.value ?? '';
-    else if (e.valueFrom && e.valueFrom.fieldRef) env[e.name] = fieldValue[e.valueFrom.fieldRef.fieldPath];
-    else if (e.valueFrom && e.valueFrom.resourceFieldRef) env[e.name] = resourceFieldValue(e.valueFrom.resourceFieldRef, container, node);
-    if (env[e.name] === undefined) fail(`pod ${pod.metadata.name}: env ${e.name} has a source the suite does not stand in for`);
-  }
-  const readiness = container.readinessProbe && container.readinessProbe.httpGet;
-  console.log(JSON.stringify({
-    pod: pod.metadata.name,
-    namespace: pod.metadata.namespace,
-    uid: pod.metadata.uid,
-    serviceAccount: pod.spec.serviceAccountName,
-    podIP: pod.status.podIP,
-    hostNetwork: pod.spec.hostNetwork === true,
-    mounts,
-    env,
-    args: container.args || [],
-    readiness: readiness ? `http://${pod.status.podIP}:${readiness.port}${readiness.path}` : '',
-  }));
-}
-
-// The mount path → scratch directory substitutions of a plan, longest mount path first.
-function substitutions(planned) {
-  return planned.mounts
-    .filter((m) => m.mountPath !== SERVICE_ACCOUNT_DIR && m.dir)
-    .sort((a, b) => b.mountPath.length - a.mountPath.length);
-}
-
-// One pass, so a scratch path that starts with another mount path (/tmp) is not rewritten again.
-function remapString(value, planned) {
-  const subs = substitutions(planned);
-  if (subs.length > 0) {
-    const byPath = new Map(subs.map((m) => [m.mountPath, m.dir]));
-    const alternatives = subs.map((m) => m.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-    value = value.replace(new RegExp(`(^|["=])(${alternatives})(?=/|"|$)`, 'gm'), (_, lead, mountPath) => `${lead}${byPath.get(mountPath)}`);
-  }
-  return value.replace(/0\.0\.0\.0/g, planned.podIP);
-}
-
-// remap PLAN_JSON FILE...: rewrites the files (configs the suite wrote from ConfigMaps) in place.
-function remap(planFile, ...files) {
-  const planned = readJson(planFile);
-  for (const file of files) fs.writeFileSync(file, remapString(fs.readFileSync(file, 'utf8'), planned));
-}
-
-// bind-claim PLAN_JSON CLAIM DIR: the claim's mounts use DIR, its PersistentVolume's path.
-function bindClaim(planFile, claim, dir) {
-  const planned = readJson(planFile);
-  for (const m of planned.mounts) if (m.kind === 'claim' && m.claim === claim) m.dir = dir;
-  fs.writeFileSync(planFile, JSON.stringify(planned));
-}
-
-// field PLAN_JSON KEY: one field, arrays one element per line.
-function field(planFile, key) {
-  const value = readJson(planFile)[key];
-  if (Array.isArray(value)) value.forEach((v) => console.log(typeof v === 'string' ? v : JSON.stringify(v)));
-  else if (value && typeof value === 'object') Object.entries(value).forEach(([k, v]) => console.log(`${k}=${v}`));
-  else console.log(value === undefined ? '' : value);
-}
-
-function remappedArgs(planFile) {
-  const planned = readJson(planFile);
-  planned.args.forEach((a) => console.log(remapString(a, planned)));
-}
-
-function mountsTable(planFile) {
-  for (const m of readJson(planFile).mounts) {
-    console.log([m.kind, m.mountPath, m.dir || '', m.name || m.claim || m.driver || '', m.audience || '', m.seconds || '', m.file || '', m.optional ? 'optional' : ''].join('|'));
-  }
-}
-
-// root-links PLAN_JSON: "MOUNT_PATH|DIR" for the mounts a working directory laid out like the
-// container's root links to; a mount inside another is reached through the outer one's link
-// only, so no link is written into a volume.
-function rootLinks(planFile) {
-  const linked = [];
-  const mounts = readJson(planFile).mounts.filter((m) => m.dir).sort((a, b) => a.mountPath.length - b.mountPath.length);
-  for (const m of mounts) {
-    if (linked.some((outer) => m.mountPath.startsWith(`${outer}/`))) continue;
-    linked.push(m.mountPath);
-    console.log(`${m.mountPath}|${m.dir}`);
-  }
-}
-
-// write-volume OBJECT_JSON DIR: the keys of a ConfigMap or Secret as files, as its volume shows them.
-function writeVolume(objectFile, dir) {
-  const object = readJson(objectFile);
-  const files = { ...object.data };
-  if (object.kind === 'Secret') for (const key of Object.keys(files)) files[key] = Buffer.from(files[key], 'base64');
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [key, value] of Object.entries(files)) fs.writeFileSync(path.join(dir, key), value);
-  console.log(Object.keys(files).join(' '));
-}
-
-// pod-status IP NODE_IP READY: the status subresource body a kubelet would write for a running pod.
-function podStatus(ip, hostIP, ready) {
-  const condition = (type, status) => ({ type, status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
-  const readiness = ready === 'true' ? 'True' : 'False';
-  console.log(JSON.stringify({
-    status: {
-      phase: 'Running',
-      podIP: ip,
-      podIPs: [{ ip }],
-      hostIP,
-      hostIPs: [{ ip: hostIP }],
-      startTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      conditions: [condition('PodScheduled', 'True'), condition('Initialized', 'True'), condition('ContainersReady', readiness), condition('Ready', readiness)],
-    },
-  }));
-}
+const containerOf = (pod, name) => pod.spec.containers.find((c) => c.name === name) || fail(`pod ${pod.metadata.name} has no container ${name}`);
 
 function crdNames(dir) {
   console.log(ofKind(loadDir(dir), 'CustomResourceDefinition', 'apiextensions.k8s.io').map((e) => `crd/${e.obj.metadata.name}`).join(' '));
@@ -216,9 +37,21 @@ function facts(dir) {
     managerClassName: manager.className || '',
     identities: identities.map(({ obj }) => ({ name: obj.metadata.name, className: obj.spec.className || '', selector: obj.spec.podSelector.matchLabels })),
     socketPath: agent.agent.socket_path,
+    serverSocketPath: server.server.socket_path,
+    csiDriver: (ofKind(all, 'CSIDriver', 'storage.k8s.io')[0] || fail('no CSIDriver in the output')).obj.metadata.name,
     spireTemplates: Object.keys(injector.templates || {}),
     bundleConfigMap: published.configmap_name ? `${published.namespace}/${published.configmap_name}/${published.configmap_key}` : '',
   }));
+}
+
+// claims DIR: "NAME SIZE UID:GID" for every claim template of the output's StatefulSets, owned by
+// the pod's user and fsGroup.
+function claims(dir) {
+  for (const { obj } of ofKind(loadDir(dir), 'StatefulSet', 'apps')) {
+    const context = obj.spec.template.spec.securityContext || {};
+    const owner = `${context.runAsUser ?? 0}:${context.fsGroup ?? context.runAsGroup ?? 0}`;
+    for (const claim of obj.spec.volumeClaimTemplates || []) console.log(`${claim.metadata.name} ${claim.spec.resources.requests.storage} ${owner}`);
+  }
 }
 
 // entries-for-pods PODS_JSON AGENTS_JSON(node name -> agent ID) ENTRIES_JSON TRUST_DOMAIN: one
@@ -296,15 +129,55 @@ const MUTATIONS = {
     role.obj.rules = role.obj.rules.filter((r) => !(r.resources || []).includes('tokenreviews'));
     return `${describe(role)} no longer grants create on tokenreviews`;
   },
-  // The SPIRE injection templates name a CSI driver that does not exist, so istio-proxy would
-  // mount nothing where it looks for the Workload API socket.
-  'template-csi-driver': (all) => {
-    const [operator] = ofKind(all, 'IstioOperator', 'install.istio.io');
-    const templates = operator.obj.spec.values.sidecarInjectorWebhook.templates;
-    for (const name of Object.keys(templates)) templates[name] = templates[name].replaceAll('driver: csi.spiffe.io', 'driver: csi.spiffe.example');
-    return `${describe(operator)} injection templates ${Object.keys(templates).join(', ')} now mount CSI driver csi.spiffe.example`;
+  // The SPIRE injection templates name a CSI driver that does not exist: the kubelet cannot
+  // mount the pods' volume, so they never start.
+  'template-csi-driver': (all) => replaceInTemplates(all, 'driver: csi.spiffe.io', 'driver: csi.spiffe.example', 'mount CSI driver csi.spiffe.example'),
+  // The SPIRE injection templates mount the socket directory where pilot-agent does not look.
+  'template-socket-path': (all) => replaceInTemplates(all, 'mountPath: /run/secrets/workload-spiffe-uds', 'mountPath: /run/secrets/workload-spiffe-elsewhere',
+    'mount the Workload API socket directory at /run/secrets/workload-spiffe-elsewhere'),
+  // The ClusterSPIFFEIDs select pods by a label value no pod carries.
+  'identity-selector': (all) => {
+    const changed = [];
+    for (const id of ofKind(all, 'ClusterSPIFFEID', 'spire.spiffe.io')) {
+      const labels = (id.obj.spec.podSelector || {}).matchLabels || {};
+      for (const key of Object.keys(labels)) labels[key] = `${labels[key]}-elsewhere`;
+      if (Object.keys(labels).length > 0) changed.push(describe(id));
+    }
+    return `${changed.join(', ')} now select pods by label values ending in -elsewhere`;
+  },
+  // The agent serves the Workload API from a directory of its own, not the one the CSI driver
+  // publishes to pods.
+  'agent-socket-dir': (all) => {
+    const { obj } = ofKind(all, 'DaemonSet', 'apps').find(({ obj: o }) => o.metadata.name === 'spire-agent');
+    const pod = obj.spec.template.spec;
+    const agent = pod.containers.find((c) => c.name === 'spire-agent');
+    const mount = agent.volumeMounts.find((m) => m.mountPath === '/run/secrets/workload-spiffe-uds');
+    pod.volumes.push({ name: 'agent-own-socket-dir', emptyDir: {} });
+    const published = mount.name;
+    mount.name = 'agent-own-socket-dir';
+    return `the spire-agent container serves its socket from an emptyDir, not volume ${published} the CSI driver publishes`;
+  },
+  // The agent verifies the kubelet's serving certificate, which on this node (as on most) is
+  // self-signed, so it cannot ask the kubelet who its callers are.
+  'kubelet-verification': (all) => {
+    const cm = ofKind(all, 'ConfigMap', 'v1').find(({ obj }) => obj.data && 'agent.conf' in obj.data);
+    const conf = JSON.parse(cm.obj.data['agent.conf']);
+    const k8s = [].concat(conf.plugins.WorkloadAttestor).find((p) => p.k8s).k8s.plugin_data;
+    k8s.skip_kubelet_verification = false;
+    cm.obj.data['agent.conf'] = JSON.stringify(conf, null, 2);
+    return 'the agent k8s workload attestor now verifies the kubelet serving certificate (skip_kubelet_verification false)';
   },
 };
+
+function replaceInTemplates(all, from, to, what) {
+  const [operator] = ofKind(all, 'IstioOperator', 'install.istio.io');
+  const templates = operator.obj.spec.values.sidecarInjectorWebhook.templates;
+  for (const name of Object.keys(templates)) {
+    if (!templates[name].includes(from)) fail(`injection template ${name} has no '${from}'`);
+    templates[name] = templates[name].replaceAll(from, to);
+  }
+  return `${describe(operator)} injection templates ${Object.keys(templates).join(', ')} now ${what}`;
+}
 
 function mutate(name, inDir, outDir) {
   const mutation = MUTATIONS[name] || fail(`unknown mutation ${name}; one of ${Object.keys(MUTATIONS).join(', ')}`);
@@ -336,7 +209,8 @@ function unreconciled(identitiesFile, any) {
 
 // injected-pods PODS_JSON SOCKET_PATH PROFILE_MODE: the pods that ask for Istio's injection
 // templates (inject.istio.io/templates) as istiod's webhook admitted them; fails unless each
-// carries the SPIRE wiring the conformance suite checks on kube-inject's output.
+// carries the SPIRE wiring the conformance suite checks on kube-inject's output, in the sidecar
+// mode the pod asks for (sidecar.istio.io/nativeSidecar) or else istiod's.
 function injectedPods(podsFile, socketPath, profileMode) {
   const pods = readJson(podsFile).items.filter((pod) => 'inject.istio.io/templates' in (pod.metadata.annotations || {}));
   if (pods.length === 0) fail('no pod asks for injection templates (inject.istio.io/templates)');
@@ -344,11 +218,22 @@ function injectedPods(podsFile, socketPath, profileMode) {
   for (const pod of pods) {
     const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
     const templates = pod.metadata.annotations['inject.istio.io/templates'];
-    const { passed, failures } = assertInjection({ template: pod, socketPath, profileMode, expectedMode: profileMode });
+    const asked = (pod.metadata.annotations || {})['sidecar.istio.io/nativeSidecar'];
+    const expectedMode = { true: 'native', false: 'classic' }[asked] || profileMode;
+    const { passed, failures } = assertInjection({ template: pod, socketPath, profileMode, expectedMode });
     if (failures.length > 0) problems.push(`${name} (${templates}): ${failures.join('; ')}`);
     else console.log(`ok: ${name} (${templates}): ${passed.length} checks`);
   }
   if (problems.length > 0) fail(problems.join('\n  '));
+}
+
+// sidecar-deployments DEPLOYMENTS_JSON: "NAMESPACE NAME" of each Deployment whose pods ask for
+// the sidecar injection template.
+function sidecarDeployments(deploymentsFile) {
+  for (const d of readJson(deploymentsFile).items) {
+    const templates = (d.spec.template.metadata.annotations || {})['inject.istio.io/templates'] || '';
+    if (templates.split(',').map((t) => t.trim()).includes('sidecar')) console.log(`${d.metadata.namespace} ${d.metadata.name}`);
+  }
 }
 
 // metrics-port POD_JSON CONTAINER: the number of the container's port named for metrics
@@ -361,17 +246,9 @@ function metricsPort(podFile, containerName) {
 }
 
 const commands = {
-  plan,
-  remap,
-  'bind-claim': bindClaim,
-  field,
-  'remapped-args': remappedArgs,
-  mounts: mountsTable,
-  'root-links': rootLinks,
-  'write-volume': writeVolume,
-  'pod-status': podStatus,
   'crd-names': crdNames,
   facts,
+  claims,
   'entries-for-pods': entriesForPods,
   'count-entries': countEntries,
   'entry-ids': entryIds,
@@ -381,6 +258,13 @@ const commands = {
   'metrics-port': metricsPort,
   'spire-enabled-pods': spireEnabledPods,
   unreconciled,
+  'pods-blocked': podsBlocked,
+  'pods-ready': podsReady,
+  'sds-received': sdsReceived,
+  sds,
+  'security-contexts': securityContexts,
+  'sidecar-deployments': sidecarDeployments,
+  names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
   mutations: () => console.log(Object.keys(MUTATIONS).join(' ')),
 };

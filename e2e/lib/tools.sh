@@ -32,7 +32,8 @@ install_control_plane() {
   build_tool kubernetes "$KUBERNETES_VERSION" "go build -ldflags=$ldflags in module $(module_hash "$CONTROL_PLANE_MODULE") $(module_hash "$CONTROL_PLANE_MODULE/etcd")" \
     go_build_in_module "$CONTROL_PLANE_MODULE" "" "$ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet \
+    k8s.io/kubernetes/cmd/kube-proxy ./etcd
 }
 
 go_build_controller_manager() {
@@ -43,6 +44,33 @@ go_build_controller_manager() {
 install_controller_manager() {
   build_tool spire-controller-manager "$E2E_CONTROLLER_MANAGER_VERSION" "go build ./cmd in module $(module_hash "$CONTROLLER_MANAGER_MODULE")" \
     go_build_controller_manager
+}
+
+COREDNS_MODULE="$E2E_DIR/tools/coredns"
+COREDNS_VERSION="$(module_version "$COREDNS_MODULE" github.com/coredns/coredns)"
+coredns_bin() { echo "$TOOLS_ROOT/coredns/$COREDNS_VERSION/bin/coredns"; }
+
+install_coredns() {
+  build_tool coredns "$COREDNS_VERSION" "go build in module $(module_hash "$COREDNS_MODULE")" \
+    go_build_in_module "$COREDNS_MODULE" "" "-s -w" .
+}
+
+# The node's container runtime and network plugins, iptables for kube-proxy and istio-init, the
+# files of the busybox images and the compiler of the sandbox image, from Debian's packages.
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables busybox-static gcc libc6-dev)
+install_node_packages() {
+  local missing=() package
+  for package in "${NODE_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "installing: ${missing[*]} (Debian packages)"
+    command -v apt-get >/dev/null 2>&1 || die "apt-get is missing; the e2e node needs the Debian packages ${missing[*]}"
+    mkdir -p "$TOOLS_ROOT"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$TOOLS_ROOT/apt.log" 2>&1 ||
+      { tail -n 20 "$TOOLS_ROOT/apt.log" >&2; die "installing ${missing[*]} failed"; }
+  fi
+  echo "ok: $(containerd --version | awk '{print "containerd", $3}'), $(runc --version | awk 'NR == 1 {print "runc", $3}'), CNI plugins in /usr/lib/cni"
 }
 
 install_istiod() { install_new_istio_binary istiod istio.io/istio/pilot/cmd/pilot-discovery; }
@@ -58,5 +86,7 @@ install_e2e_tools() {
   install_control_plane
   install_spire_cgo
   install_controller_manager
+  install_coredns
+  install_node_packages
   install_node_image_sources
 }

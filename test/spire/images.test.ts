@@ -29,11 +29,12 @@ test('the controller manager deployed is the release whose API package the confo
   expect(tagOf(DefaultImages.SPIRE_CONTROLLER_MANAGER)).toBe(conformancePin('clusterspiffeid', 'github.com/spiffe/spire-controller-manager'));
 });
 
-test('the e2e suite runs the SPIRE server and agent the conformance suite builds from the pinned module', () => {
+test('the e2e node\'s SPIRE server and agent images hold the binaries the conformance suite builds from the pinned module', () => {
   const read = (file: string) => fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
   expect(read('conformance/lib/tools.sh')).toMatch(/go_build_spire_with_cgo\(\) \{\n\s+CGO_ENABLED=1 go_build_in_module "\$CONFORMANCE_DIR\/tools\/spire"/);
   expect(read('e2e/lib/tools.sh')).toContain('source "$CONFORMANCE_DIR/lib/tools.sh"');
-  expect(read('e2e/lib/cluster.sh')).toContain('"$(spire_cgo_bin spire-server)" run');
+  expect(read('e2e/lib/images.sh')).toContain('bin="$(spire_cgo_bin "spire-$kind")"');
+  expect(read('e2e/lib/images.sh')).toMatch(/ghcr\.io\/spiffe\/spire-server\) stage_spire "\$root" "\$tag" server /);
 });
 
 test('the e2e suite runs the controller manager release the image deploys', () => {
