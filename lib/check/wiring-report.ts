@@ -45,7 +45,7 @@ export function wiringReport(objects: ManifestObject[]): string {
   return [
     '# SPIRE and Istio wiring',
     '',
-    'Generated from the manifests by cdk8s-spire-istio; a change to a cluster name, a socket path, a template, an image, a selector, an ID or a principal changes a line here.',
+    'Generated from the manifests by cdk8s-spire-istio; a change to a cluster name, a socket path, a template, an image, a selector, an ID or a principal changes a line here (`cdk8s-spire-istio diff` lists them between two outputs).',
     '',
     ...section('Trust domain and cluster', table(['config', 'trust domain', 'cluster', 'read from'], settings.map((setting) => [
       setting.component, code(setting.trustDomain), setting.clusters ? clusterText(setting.component, setting.clusters) : 'n/a', where(setting.source),
