@@ -57,6 +57,8 @@ export interface CsiNodePlugin {
 export interface IstioModel extends Located<KubeObject> {
   readonly trustDomain: string;
   readonly nativeSidecars: boolean;
+  /** The setting that decides `nativeSidecars`, with its value; none when Istio's default does. */
+  readonly sidecarModeSetting?: { readonly name: string; readonly value: string };
   readonly socketFileName: string;
   /** Trust domains whose peers istiod accepts besides its own: aliases and `caCertificates[].trustDomains`. */
   readonly acceptedTrustDomains: string[];
@@ -84,6 +86,8 @@ export interface PodTemplate {
   readonly metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
   readonly spec: any;
 }
+
+const NATIVE_SIDECARS_ENV = 'ENABLE_NATIVE_SIDECARS';
 
 // Istio's defaults when the IstioOperator or the Helm values leave them out.
 const ISTIO_DEFAULT_TRUST_DOMAIN = 'cluster.local';
@@ -188,7 +192,7 @@ function istioModelOf(source: ManifestObject): IstioModel {
     value: source.doc,
     source,
     trustDomain: spec.meshConfig?.trustDomain ?? ISTIO_DEFAULT_TRUST_DOMAIN,
-    nativeSidecars: nativeSidecarsOf(spec),
+    ...sidecarModeOf(source.doc.kind === ISTIOD_HELM_VALUES ? '' : 'values.', spec),
     socketFileName: spec.meshConfig?.defaultConfig?.proxyMetadata?.WORKLOAD_IDENTITY_SOCKET_FILE ?? ISTIO_DEFAULT_SOCKET_FILE,
     holdApplicationUntilProxyStarts: spec.meshConfig?.defaultConfig?.holdApplicationUntilProxyStarts === true,
     holdEveryApplication: spec.values?.global?.proxy?.holdApplicationUntilProxyStarts === true,
@@ -204,11 +208,15 @@ function istioModelOf(source: ManifestObject): IstioModel {
 /**
  * Native sidecars are Istio's default since 1.27; only an explicit "false"
  * turns them off. An IstioOperator's `components.pilot.k8s.env` is patched
- * onto the rendered istiod Deployment, so it wins over `values.pilot.env`.
+ * onto the rendered istiod Deployment, so it wins over `values.pilot.env`,
+ * which Helm values spell without `values.`.
  */
-function nativeSidecarsOf(spec: any): boolean {
-  const fromK8s = envListValue(spec.components?.pilot?.k8s?.env, 'ENABLE_NATIVE_SIDECARS');
-  return String(fromK8s ?? spec.values?.pilot?.env?.ENABLE_NATIVE_SIDECARS ?? 'true') !== 'false';
+function sidecarModeOf(valuesPrefix: string, spec: any): Pick<IstioModel, 'nativeSidecars' | 'sidecarModeSetting'> {
+  const fromK8s = envListValue(spec.components?.pilot?.k8s?.env, NATIVE_SIDECARS_ENV);
+  const fromValues = spec.values?.pilot?.env?.[NATIVE_SIDECARS_ENV];
+  const setting = fromK8s !== undefined ? { name: `components.pilot.k8s.env.${NATIVE_SIDECARS_ENV}`, value: String(fromK8s) }
+    : fromValues !== undefined ? { name: `${valuesPrefix}pilot.env.${NATIVE_SIDECARS_ENV}`, value: String(fromValues) } : undefined;
+  return { nativeSidecars: setting?.value !== 'false', sidecarModeSetting: setting };
 }
 
 /** The hostPath a container's mount at `dir` comes from, if it is a hostPath mount. */

@@ -14,6 +14,14 @@ export const EXIT = {
   incomplete: 3,
 } as const;
 
+/** Exit statuses of `diff`, as diff(1) has them; bad arguments or input exit with `EXIT.usage`. */
+export const DIFF_EXIT = {
+  /** The two inputs are wired alike. */
+  same: 0,
+  /** At least one wiring change. */
+  changed: 1,
+} as const;
+
 export function formatFinding(item: Finding): string {
   return `${item.file}: ${item.severity}: ${item.object}: ${item.message}. Fix: ${item.fix}.`;
 }

@@ -5,7 +5,7 @@ import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, I
 import { selectorMatches } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, renderTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, KubeObject, ManifestObject } from './manifests';
-import { AgentModel, buildModel, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, parseOrUndefined, PodTemplate } from './model';
+import { AgentModel, buildModel, CsiNodePlugin, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, parseOrUndefined, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
@@ -93,8 +93,7 @@ const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((ag
   const mount = agentSocketMount(agent, socketDir);
   return model.csiDrivers.flatMap((driver) => {
     const served = hostPathMountedAt(driver.pod, driver.container, driver.servedDir);
-    const samePodVolume = driver.pod === agent.pod && mount.volume !== undefined && served.volume?.name === mount.volume.name;
-    if (samePodVolume || (mount.hostPath !== undefined && served.hostPath === mount.hostPath)) return [];
+    if (csiDriverServesAgentSocket(agent, driver)) return [];
     if (mount.hostPath === undefined && driver.pod !== agent.pod) {
       return [finding(agent.source, `the agent serves its socket in ${socketDir}, which is not a hostPath volume of the agent's pod, so the CSI driver of ${describe(driver.pod.source.doc)}, another pod, cannot reach it`,
         'mount one hostPath directory there and at the driver\'s -workload-api-socket-dir, or run the driver as a container of the agent\'s pod sharing the volume: an emptyDir is private to its pod')];
@@ -105,6 +104,14 @@ const agentSocketSharedWithCsiDriver: Rule = (model) => model.agents.flatMap((ag
       `mount the ${socketPlace} at the driver's -workload-api-socket-dir ${driver.servedDir}`)];
   });
 });
+
+/** Whether the CSI driver serves the directory the agent's socket is in: the same volume of one pod, or the same node directory. */
+export function csiDriverServesAgentSocket(agent: AgentModel, driver: CsiNodePlugin): boolean {
+  const mount = agentSocketMount(agent, path.posix.dirname(agent.value.agent?.socket_path ?? ''));
+  const served = hostPathMountedAt(driver.pod, driver.container, driver.servedDir);
+  const samePodVolume = driver.pod === agent.pod && mount.volume !== undefined && served.volume?.name === mount.volume.name;
+  return samePodVolume || (mount.hostPath !== undefined && served.hostPath === mount.hostPath);
+}
 
 /** The volume the agent's container serves its socket directory from, and its node directory when it is a hostPath. */
 export function agentSocketMount(agent: AgentModel, socketDir: string): { volume?: any; hostPath?: string } {
@@ -144,13 +151,13 @@ function disagreements(claims: Array<Located<string>>, what: string, fix: string
 }
 
 /** Plugin data of a named plugin; SPIRE's JSON form nests each plugin in a list of one-key objects. */
-function pluginData(config: any, type: string, name: string): any {
+export function pluginData(config: any, type: string, name: string): any {
   const section = config?.plugins?.[type];
   const entries: any[] = Array.isArray(section) ? section : [section];
   return entries.find((entry) => entry?.[name])?.[name]?.plugin_data;
 }
 
-function clustersOf(data: any): Record<string, any> {
+export function clustersOf(data: any): Record<string, any> {
   const clusters = data?.clusters ?? {};
   return Array.isArray(clusters) ? Object.assign({}, ...clusters) : clusters;
 }
@@ -259,7 +266,7 @@ function proxyPlacementFindings(model: MeshModel, istio: IstioModel, name: strin
 }
 
 /** Whether Istio injects istio-proxy into a pod as a native sidecar: the mesh's mode unless the pod's annotation says "false" or otherwise. */
-function nativeSidecarIn(istio: IstioModel, pod: PodTemplate): boolean {
+export function nativeSidecarIn(istio: IstioModel, pod: PodTemplate): boolean {
   return (pod.metadata.annotations?.[NATIVE_SIDECAR_ANNOTATION] ?? String(istio.nativeSidecars)) !== 'false';
 }
 
@@ -295,7 +302,7 @@ const heldProxiesAttested: Rule = (model) => {
     'set disable_container_selectors = true in the agent\'s k8s WorkloadAttestor (SpireAgentDaemonSet: disableContainerSelectors: true), or run these pods with native sidecars'));
 };
 
-function templatesOf(pod: PodTemplate): string[] {
+export function templatesOf(pod: PodTemplate): string[] {
   return (pod.metadata.annotations?.[INJECT_TEMPLATES_ANNOTATION] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
 }
 

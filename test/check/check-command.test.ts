@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { runCheckCommand } from '../../lib/check/command';
+import { editedCopy } from '../support/files';
 import { synthDeployment } from '../support/synth';
 
 const { dir } = synthDeployment();
@@ -23,13 +24,7 @@ function runBin(...paths: string[]) {
 
 /** A copy of the synthesized manifests (not the Helm values) with one file's objects edited. */
 function brokenCopy(file: string, edit: (docs: any[]) => void): string {
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'check-'));
-  for (const name of fs.readdirSync(dir).filter((entry) => entry.endsWith('.k8s.yaml'))) {
-    const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, name), 'utf8')).map((document) => document.toJS());
-    if (name === file) edit(docs);
-    fs.writeFileSync(path.join(copy, name), docs.map((doc) => YAML.stringify(doc)).join('---\n'));
-  }
-  return copy;
+  return editedCopy(dir, file, edit, (relative) => relative.endsWith('.k8s.yaml'));
 }
 
 const ISTIO_FILE = '0003-istio-profile.k8s.yaml';

@@ -116,8 +116,9 @@ describe('wiring rules on the federation example', () => {
   test('the wiring report has a federation section read off the objects', () => {
     const report = wiringReport(east());
     expect(report).toContain('## Federation');
-    expect(report).toContain(`| partner \`${WEST.trustDomain}\` | \`${WEST.bundleEndpointUrl}\`, https_spiffe as \`spiffe://${WEST.trustDomain}/spire/server\` |`);
-    expect(report).toContain('| SDS validation context with all bundles | `ROOTCA` |');
-    expect(report).toContain('| bundle endpoint served | `0.0.0.0:8443`, https_spiffe |');
+    expect(report).toContain(`| partner | ${WEST.trustDomain} | \`${WEST.bundleEndpointUrl}, https_spiffe as spiffe://${WEST.trustDomain}/spire/server\` |`);
+    expect(report).toContain(`| federates with | ClusterSPIFFEID istio-mesh-workloads | \`${WEST.trustDomain}\` |`);
+    expect(report).toContain('| SDS name of all bundles | ConfigMap spire-system/spire-agent | `ROOTCA` |');
+    expect(report).toContain('| bundle endpoint | ConfigMap spire-server/spire-server | `0.0.0.0:8443, https_spiffe` |');
   });
 });

@@ -5,8 +5,10 @@ import { runCheckCommand } from '../../lib/check/command';
 import { WIRING_REPORT_FILE } from '../../lib/check/wiring-report';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
-import { scratchDir } from '../support/files';
+import { editedCopy, scratchDir } from '../support/files';
 import { synthDeployment } from '../support/synth';
+import { AGENT_CLUSTER, CLASSIC_SIDECARS, Edit, SLEEP_IMAGE, TEMPLATE_DRIVER, WORKLOADS_FILE } from '../support/wiring-edits';
+import { mermaidGraph } from '../support/mermaid';
 
 const { dir } = synthDeployment({}, true);
 const report = fs.readFileSync(path.join(dir, WIRING_REPORT_FILE), 'utf8');
@@ -110,4 +112,82 @@ test('a policy whose principal no pod of the input gets, in a namespace without 
   ].join('\n'));
   const [text] = runCheckCommand(['report', input]).stdout;
   expect(text).toContain('| shop/web | none | ALLOW | example.org/ns/shop/sa/client (no pod in the input) | not set (Istio\'s default, PERMISSIVE) |');
+});
+
+/** The report of the synthesized manifests with one edit, as the report command reads them. */
+function editedReport([file, edit]: Edit): string {
+  return runCheckCommand(['report', editedCopy(dir, file, edit)]).stdout.join('\n');
+}
+
+describe('per SPIRE config, the trust domain and the cluster its k8s_psat attestor names', () => {
+  test('server, agent and controller manager each state theirs', () => {
+    expect(report).toContain('| SPIRE server | `example.org` | attests `demo-cluster` (k8s_psat `clusters`) | ConfigMap spire-server/spire-server (0001-spire.k8s.yaml) |');
+    expect(report).toContain('| SPIRE agent | `example.org` | `demo-cluster` (k8s_psat `cluster`) | ConfigMap spire-system/spire-agent (0001-spire.k8s.yaml) |');
+    expect(report).toContain('| SPIRE Controller Manager | `example.org` | `demo-cluster` (`clusterName`) | ConfigMap spire-server/spire-server (0001-spire.k8s.yaml) |');
+  });
+
+  test('another agent cluster shows in the agent\'s row', () => {
+    expect(editedReport(AGENT_CLUSTER)).toContain('| SPIRE agent | `example.org` | `other-cluster` (k8s_psat `cluster`) |');
+  });
+});
+
+describe('per injection template, the CSI driver and where istio-proxy mounts it', () => {
+  test('each SPIRE template of each Istio source', () => {
+    expect(report).toContain('| spire | IstioOperator istio-system/istio-spire | `csi.spiffe.io` | `/run/secrets/workload-spiffe-uds`, read-only | initContainers (native sidecar), containers (classic sidecar) |');
+    expect(report).toContain('| spire-gateway | istiod Helm values | `csi.spiffe.io` | `/run/secrets/workload-spiffe-uds`, read-only | containers |');
+  });
+
+  test('another driver in one template shows in its row', () => {
+    expect(editedReport(TEMPLATE_DRIVER)).toContain('| spire | IstioOperator istio-system/istio-spire | `csi.example.org` |');
+  });
+});
+
+describe('the sidecar mode and where it comes from', () => {
+  test('native, from the pilot env of each Istio source', () => {
+    expect(report).toContain('| IstioOperator istio-system/istio-spire | native sidecar (init container) | `values.pilot.env.ENABLE_NATIVE_SIDECARS`: "true" |');
+    expect(report).toContain('| istiod Helm values | native sidecar (init container) | `pilot.env.ENABLE_NATIVE_SIDECARS`: "true" |');
+  });
+
+  test('classic once the env turns native sidecars off, and for a pod whose annotation says so', () => {
+    const classic = editedReport(CLASSIC_SIDECARS);
+    expect(classic).toContain('| IstioOperator istio-system/istio-spire | classic sidecar (container) | `values.pilot.env.ENABLE_NATIVE_SIDECARS`: "false" |');
+    const annotated = editedReport([WORKLOADS_FILE, (docs) => {
+      docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'sleep').spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar'] = 'false';
+    }]);
+    expect(annotated).toContain('| Deployment demo/sleep | classic sidecar (container) | its `sidecar.istio.io/nativeSidecar` annotation: "false" |');
+  });
+});
+
+describe('every container image with its version', () => {
+  test('SPIRE\'s, the CSI driver\'s and the workloads\'', () => {
+    expect(report).toContain('| DaemonSet spire-system/spire-agent | spire-agent | `ghcr.io/spiffe/spire-agent` | 1.15.3 |');
+    expect(report).toContain('| Deployment demo/sleep | sleep | `docker.io/curlimages/curl` | 8.11.1 |');
+  });
+
+  test('Istio\'s own images, which the install source leaves to the release', () => {
+    expect(report).toContain('| IstioOperator istio-system/istio-spire | istiod, istio-proxy | not set: the istioctl release\'s own | the release\'s |');
+  });
+
+  test('a new version shows in its row', () => {
+    expect(editedReport(SLEEP_IMAGE)).toContain('| Deployment demo/sleep | sleep | `docker.io/curlimages/curl` | 8.12.0 |');
+  });
+});
+
+describe('the diagram', () => {
+  const graph = mermaidGraph(report);
+
+  test('is one connected graph', () => {
+    expect(graph.components()).toBe(1);
+  });
+
+  test('follows the socket and the identity from the server through agent, CSI driver and template to the workloads and the policies that guard them', () => {
+    expect(graph.path(['SPIRE server', 'SPIRE agent', 'CSI driver csi.spiffe.io', 'template spire', 'Deployment demo/sleep', 'AuthorizationPolicy demo/httpbin', 'Deployment demo/httpbin'])).toBe(true);
+    expect(graph.path(['ClusterSPIFFEID istio-mesh-workloads', 'Deployment demo/sleep'])).toBe(true);
+  });
+
+  test('stays connected when the agent names a cluster the server does not attest, with that edge dotted', () => {
+    const broken = mermaidGraph(editedReport(AGENT_CLUSTER));
+    expect(broken.components()).toBe(1);
+    expect(broken.edgeLabels('SPIRE server', 'SPIRE agent')).toEqual(['k8s_psat cluster other-cluster, not attested']);
+  });
 });
