@@ -5,6 +5,9 @@ import {
   BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
 } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../../lib/constructs/cluster-federated-trust-domain';
+import { KeyManager } from '../../lib/config/key-manager';
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
+import { SpireServerProps } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const ENDPOINT: BundleEndpointOptions = { url: 'https://spire-bundle.example.org:8443', serviceType: BundleEndpointServiceType.LOAD_BALANCER };
@@ -151,6 +154,28 @@ describe('SpireServer bundle endpoint', () => {
     const volume = pod.volumes.find((candidate: any) => candidate.secret?.secretName === 'bundle-tls');
     expect(pod.containers[0].volumeMounts).toContainEqual({ name: volume.name, mountPath: '/run/spire/bundle-endpoint-tls', readOnly: true });
     expect(cert.server.federationPartner).toEqual({ trustDomain: 'example.org', bundleEndpointUrl: ENDPOINT.url, profile: FederationProfileType.HTTPS_WEB, endpointSpiffeId: undefined });
+  });
+
+  describe('ACME keeps its order and certificate on one replica\'s volume', () => {
+    const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
+    const acmeServer = (server: Partial<SpireServerProps>) => buildStack({ server: { ...server, bundleEndpoint: { ...ENDPOINT, ...ACME_ENDPOINT, profile: ACME_PROFILE } } });
+
+    test('one replica with the data_dir on its volume is fine, with sqlite or an external datastore', () => {
+      expect(synthErrors(acmeServer({}).app)).toEqual([]);
+      expect(synthErrors(acmeServer({ datastore: postgres, keyManager: KeyManager.disk() }).app)).toEqual([]);
+    });
+
+    test('more than one replica is refused, naming the serving-certificate route', () => {
+      const errors = synthErrors(acmeServer({ replicas: 3, datastore: postgres, keyManager: KeyManager.disk() }).app);
+      expect(errors).toEqual([expect.stringContaining('[spire/Server] bundleEndpoint.profile "ACME with 3 replicas": each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory')]);
+      expect(errors[0]).toContain('Fix: serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager');
+    });
+
+    test('a data_dir on an emptyDir is refused: every restart would order again', () => {
+      const errors = synthErrors(acmeServer({ datastore: postgres, keyManager: KeyManager.memory() }).app);
+      expect(errors).toEqual([expect.stringContaining('[spire/Server] bundleEndpoint.profile "ACME without a data volume": with an external datastore and KeyManager.memory() the data_dir is an emptyDir')]);
+      expect(errors[0]).toContain('httpsWebServingCert');
+    });
   });
 
   test('port 8082 is free for the bundle endpoint when the controller manager serves no metrics', () => {
