@@ -102,18 +102,37 @@ function federationSection(model: MeshModel): string[] {
       const endpoint = server.value.server.federation.bundle_endpoint;
       return ['bundle endpoint served', `${code(`${endpoint.address}:${endpoint.port}`)}, ${listText(Object.keys(endpoint.profile ?? {}))}`, where(server.source)];
     }),
-    ...model.clusterFederatedTrustDomains.map(({ value, source }) => {
+    ...model.clusterFederatedTrustDomains.flatMap(({ value, source }) => {
       const profile = value.spec?.bundleEndpointProfile ?? {};
       const id = profile.endpointSPIFFEID ? ` as ${code(profile.endpointSPIFFEID)}` : '';
-      return [`partner ${code(String(value.spec?.trustDomain))}`, `${code(String(value.spec?.bundleEndpointURL))}, ${profile.type}${id}`, where(source)];
+      const trustDomain = String(value.spec?.trustDomain);
+      return [
+        [`partner ${code(trustDomain)}`, `${code(String(value.spec?.bundleEndpointURL))}, ${profile.type}${id}`, where(source)],
+        [`bundle of ${code(trustDomain)} before the first fetch`, initialBundleText(model, value), where(source)],
+      ];
     }),
+    ...model.clusterSpiffeIds.filter(({ value }) => (value.spec?.federatesWith ?? []).length > 0).map(({ value, source }) => [
+      'partner bundles reach only the pods of', `ClusterSPIFFEID ${value.metadata?.name}: ${listText((value.spec.federatesWith as string[]).map(code))}`, where(source),
+    ]),
     ...model.agents.map((agent) => {
       const sds = agent.value.agent?.sds ?? {};
       return ['SDS validation context with all bundles', code(String(sds.default_all_bundles_name ?? 'ALL')), `SPIRE agent config in ${where(agent.source)}`];
     }),
-    ...model.istioSources.map((istio) => ['peer trust domains istiod accepts besides its own', listText(istio.acceptedTrustDomains.map(code)), where(istio.source)]),
+    ...model.istioSources.map((istio) => ['peer trust domains istiod accepts besides its own, mesh-wide', listText(istio.acceptedTrustDomains.map(code)), where(istio.source)]),
   ];
-  return section('Federation', table(['what', 'value', 'read from'], rows));
+  return section('Federation', [
+    ...table(['what', 'value', 'read from'], rows),
+    '',
+    'Istio accepts the partners\' peers on every workload (meshConfig.caCertificates is mesh-wide); only pods whose ClusterSPIFFEID federates hold their bundles, and ALLOW policies decide which of their workloads get in.',
+  ]);
+}
+
+/** Whether the declaration carries the partner's bundle, or which file must wait until it is set by hand. */
+function initialBundleText(model: MeshModel, domain: KubeObject): string {
+  if (domain.spec?.trustDomainBundle) return 'in `trustDomainBundle`';
+  const federating = model.clusterSpiffeIds.filter(({ value }) => (value.spec?.federatesWith ?? []).includes(domain.spec?.trustDomain));
+  const files = [...new Set(federating.map(({ source }) => source.file))];
+  return `set by hand (\`spire-server bundle set\`)${files.length === 0 ? '' : ` before ${listText(files.map(code))}`}`;
 }
 
 function settingRows(model: MeshModel): string[][] {

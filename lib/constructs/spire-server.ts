@@ -385,6 +385,7 @@ export class SpireServer extends Construct {
       bundleEndpointUrl: endpoint.url,
       profile,
       endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
+      bundle: endpoint.bundle,
     };
   }
 
