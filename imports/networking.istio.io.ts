@@ -6,6 +6,4999 @@ import { Construct } from 'constructs';
 /**
  *
  *
+ * @schema DestinationRule
+ */
+export class DestinationRule extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "DestinationRule"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "DestinationRule".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: DestinationRuleProps = {}): any {
+    return {
+      ...DestinationRule.GVK,
+      ...toJson_DestinationRuleProps(props),
+    };
+  }
+
+  /**
+   * Defines a "DestinationRule" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: DestinationRuleProps = {}) {
+    super(scope, id, {
+      ...DestinationRule.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...DestinationRule.GVK,
+      ...toJson_DestinationRuleProps(resolved),
+    };
+  }
+}
+
+/**
+ * @schema DestinationRule
+ */
+export interface DestinationRuleProps {
+  /**
+   * @schema DestinationRule#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * Configuration affecting load balancing, outlier detection, etc. See more details at: https://istio.io/docs/reference/config/networking/destination-rule.html
+   *
+   * @schema DestinationRule#spec
+   */
+  readonly spec?: DestinationRuleSpec;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleProps(obj: DestinationRuleProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_DestinationRuleSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Configuration affecting load balancing, outlier detection, etc. See more details at: https://istio.io/docs/reference/config/networking/destination-rule.html
+ *
+ * @schema DestinationRuleSpec
+ */
+export interface DestinationRuleSpec {
+  /**
+   * A list of namespaces to which this destination rule is exported.
+   *
+   * @schema DestinationRuleSpec#exportTo
+   */
+  readonly exportTo?: string[];
+
+  /**
+   * The name of a service from the service registry.
+   *
+   * @schema DestinationRuleSpec#host
+   */
+  readonly host: string;
+
+  /**
+   * One or more named sets that represent individual versions of a service.
+   *
+   * @schema DestinationRuleSpec#subsets
+   */
+  readonly subsets?: DestinationRuleSpecSubsets[];
+
+  /**
+   * Traffic policies to apply (load balancing policy, connection pool sizes, outlier detection).
+   *
+   * @schema DestinationRuleSpec#trafficPolicy
+   */
+  readonly trafficPolicy?: DestinationRuleSpecTrafficPolicy;
+
+  /**
+   * Criteria used to select the specific set of pods/VMs on which this `DestinationRule` configuration should be applied.
+   *
+   * @schema DestinationRuleSpec#workloadSelector
+   */
+  readonly workloadSelector?: DestinationRuleSpecWorkloadSelector;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpec(obj: DestinationRuleSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'exportTo': obj.exportTo?.map(y => y),
+    'host': obj.host,
+    'subsets': obj.subsets?.map(y => toJson_DestinationRuleSpecSubsets(y)),
+    'trafficPolicy': toJson_DestinationRuleSpecTrafficPolicy(obj.trafficPolicy),
+    'workloadSelector': toJson_DestinationRuleSpecWorkloadSelector(obj.workloadSelector),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsets
+ */
+export interface DestinationRuleSpecSubsets {
+  /**
+   * Labels apply a filter over the endpoints of a service in the service registry.
+   *
+   * @schema DestinationRuleSpecSubsets#labels
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * Name of the subset.
+   *
+   * @schema DestinationRuleSpecSubsets#name
+   */
+  readonly name: string;
+
+  /**
+   * Traffic policies that apply to this subset.
+   *
+   * @schema DestinationRuleSpecSubsets#trafficPolicy
+   */
+  readonly trafficPolicy?: DestinationRuleSpecSubsetsTrafficPolicy;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsets' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsets(obj: DestinationRuleSpecSubsets | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'name': obj.name,
+    'trafficPolicy': toJson_DestinationRuleSpecSubsetsTrafficPolicy(obj.trafficPolicy),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Traffic policies to apply (load balancing policy, connection pool sizes, outlier detection).
+ *
+ * @schema DestinationRuleSpecTrafficPolicy
+ */
+export interface DestinationRuleSpecTrafficPolicy {
+  /**
+   * @schema DestinationRuleSpecTrafficPolicy#connectionPool
+   */
+  readonly connectionPool?: DestinationRuleSpecTrafficPolicyConnectionPool;
+
+  /**
+   * Settings controlling the load balancer algorithms.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#loadBalancer
+   */
+  readonly loadBalancer?: DestinationRuleSpecTrafficPolicyLoadBalancer;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicy#outlierDetection
+   */
+  readonly outlierDetection?: DestinationRuleSpecTrafficPolicyOutlierDetection;
+
+  /**
+   * Traffic policies specific to individual ports.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#portLevelSettings
+   */
+  readonly portLevelSettings?: DestinationRuleSpecTrafficPolicyPortLevelSettings[];
+
+  /**
+   * The upstream PROXY protocol settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#proxyProtocol
+   */
+  readonly proxyProtocol?: DestinationRuleSpecTrafficPolicyProxyProtocol;
+
+  /**
+   * Specifies a limit on concurrent retries in relation to the number of active requests.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#retryBudget
+   */
+  readonly retryBudget?: DestinationRuleSpecTrafficPolicyRetryBudget;
+
+  /**
+   * TLS related settings for connections to the upstream service.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#tls
+   */
+  readonly tls?: DestinationRuleSpecTrafficPolicyTls;
+
+  /**
+   * Configuration of tunneling TCP over other transport or application layers for the host configured in the DestinationRule.
+   *
+   * @schema DestinationRuleSpecTrafficPolicy#tunnel
+   */
+  readonly tunnel?: DestinationRuleSpecTrafficPolicyTunnel;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicy(obj: DestinationRuleSpecTrafficPolicy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionPool': toJson_DestinationRuleSpecTrafficPolicyConnectionPool(obj.connectionPool),
+    'loadBalancer': toJson_DestinationRuleSpecTrafficPolicyLoadBalancer(obj.loadBalancer),
+    'outlierDetection': toJson_DestinationRuleSpecTrafficPolicyOutlierDetection(obj.outlierDetection),
+    'portLevelSettings': obj.portLevelSettings?.map(y => toJson_DestinationRuleSpecTrafficPolicyPortLevelSettings(y)),
+    'proxyProtocol': toJson_DestinationRuleSpecTrafficPolicyProxyProtocol(obj.proxyProtocol),
+    'retryBudget': toJson_DestinationRuleSpecTrafficPolicyRetryBudget(obj.retryBudget),
+    'tls': toJson_DestinationRuleSpecTrafficPolicyTls(obj.tls),
+    'tunnel': toJson_DestinationRuleSpecTrafficPolicyTunnel(obj.tunnel),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Criteria used to select the specific set of pods/VMs on which this `DestinationRule` configuration should be applied.
+ *
+ * @schema DestinationRuleSpecWorkloadSelector
+ */
+export interface DestinationRuleSpecWorkloadSelector {
+  /**
+   * One or more labels that indicate a specific set of pods/VMs on which a policy should be applied.
+   *
+   * @schema DestinationRuleSpecWorkloadSelector#matchLabels
+   */
+  readonly matchLabels?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecWorkloadSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecWorkloadSelector(obj: DestinationRuleSpecWorkloadSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Traffic policies that apply to this subset.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicy
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicy {
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#connectionPool
+   */
+  readonly connectionPool?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPool;
+
+  /**
+   * Settings controlling the load balancer algorithms.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#loadBalancer
+   */
+  readonly loadBalancer?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#outlierDetection
+   */
+  readonly outlierDetection?: DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection;
+
+  /**
+   * Traffic policies specific to individual ports.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#portLevelSettings
+   */
+  readonly portLevelSettings?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings[];
+
+  /**
+   * The upstream PROXY protocol settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#proxyProtocol
+   */
+  readonly proxyProtocol?: DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol;
+
+  /**
+   * Specifies a limit on concurrent retries in relation to the number of active requests.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#retryBudget
+   */
+  readonly retryBudget?: DestinationRuleSpecSubsetsTrafficPolicyRetryBudget;
+
+  /**
+   * TLS related settings for connections to the upstream service.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#tls
+   */
+  readonly tls?: DestinationRuleSpecSubsetsTrafficPolicyTls;
+
+  /**
+   * Configuration of tunneling TCP over other transport or application layers for the host configured in the DestinationRule.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicy#tunnel
+   */
+  readonly tunnel?: DestinationRuleSpecSubsetsTrafficPolicyTunnel;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicy' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicy(obj: DestinationRuleSpecSubsetsTrafficPolicy | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionPool': toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPool(obj.connectionPool),
+    'loadBalancer': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer(obj.loadBalancer),
+    'outlierDetection': toJson_DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection(obj.outlierDetection),
+    'portLevelSettings': obj.portLevelSettings?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings(y)),
+    'proxyProtocol': toJson_DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol(obj.proxyProtocol),
+    'retryBudget': toJson_DestinationRuleSpecSubsetsTrafficPolicyRetryBudget(obj.retryBudget),
+    'tls': toJson_DestinationRuleSpecSubsetsTrafficPolicyTls(obj.tls),
+    'tunnel': toJson_DestinationRuleSpecSubsetsTrafficPolicyTunnel(obj.tunnel),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPool
+ */
+export interface DestinationRuleSpecTrafficPolicyConnectionPool {
+  /**
+   * HTTP connection pool settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPool#http
+   */
+  readonly http?: DestinationRuleSpecTrafficPolicyConnectionPoolHttp;
+
+  /**
+   * Settings common to both HTTP and TCP upstream connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPool#tcp
+   */
+  readonly tcp?: DestinationRuleSpecTrafficPolicyConnectionPoolTcp;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyConnectionPool' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyConnectionPool(obj: DestinationRuleSpecTrafficPolicyConnectionPool | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'http': toJson_DestinationRuleSpecTrafficPolicyConnectionPoolHttp(obj.http),
+    'tcp': toJson_DestinationRuleSpecTrafficPolicyConnectionPoolTcp(obj.tcp),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings controlling the load balancer algorithms.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancer
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancer {
+  /**
+   * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#consistentHash
+   */
+  readonly consistentHash?: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash;
+
+  /**
+   * Locality load balancer settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#localityLbSetting
+   */
+  readonly localityLbSetting?: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting;
+
+  /**
+   * Standard load balancing algorithms that require no tuning.
+   *
+   * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#simple
+   */
+  readonly simple?: DestinationRuleSpecTrafficPolicyLoadBalancerSimple;
+
+  /**
+   * Represents the warmup configuration of Service.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#warmup
+   */
+  readonly warmup?: DestinationRuleSpecTrafficPolicyLoadBalancerWarmup;
+
+  /**
+   * Deprecated: use `warmup` instead.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#warmupDurationSecs
+   */
+  readonly warmupDurationSecs?: string;
+
+  /**
+   * Zone Aware load balancer settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancer#zoneAwareLbSetting
+   */
+  readonly zoneAwareLbSetting?: DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancer' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancer(obj: DestinationRuleSpecTrafficPolicyLoadBalancer | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'consistentHash': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash(obj.consistentHash),
+    'localityLbSetting': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting(obj.localityLbSetting),
+    'simple': obj.simple,
+    'warmup': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerWarmup(obj.warmup),
+    'warmupDurationSecs': obj.warmupDurationSecs,
+    'zoneAwareLbSetting': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting(obj.zoneAwareLbSetting),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyOutlierDetection
+ */
+export interface DestinationRuleSpecTrafficPolicyOutlierDetection {
+  /**
+   * Minimum ejection duration.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#baseEjectionTime
+   */
+  readonly baseEjectionTime?: string;
+
+  /**
+   * Number of 5xx errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#consecutive5xxErrors
+   */
+  readonly consecutive5XxErrors?: number;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#consecutiveErrors
+   */
+  readonly consecutiveErrors?: number;
+
+  /**
+   * Number of gateway errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#consecutiveGatewayErrors
+   */
+  readonly consecutiveGatewayErrors?: number;
+
+  /**
+   * The number of consecutive locally originated failures before ejection occurs.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#consecutiveLocalOriginFailures
+   */
+  readonly consecutiveLocalOriginFailures?: number;
+
+  /**
+   * Time interval between ejection sweep analysis.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum % of hosts in the load balancing pool for the upstream service that can be ejected.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#maxEjectionPercent
+   */
+  readonly maxEjectionPercent?: number;
+
+  /**
+   * Outlier detection will be enabled as long as the associated load balancing pool has at least `minHealthPercent` hosts in healthy mode.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#minHealthPercent
+   */
+  readonly minHealthPercent?: number;
+
+  /**
+   * Specifies the HTTP response status codes that are treated as outlier detection errors.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#outlierDetectionHttpErrorCodes
+   */
+  readonly outlierDetectionHttpErrorCodes?: number[];
+
+  /**
+   * Determines whether to distinguish local origin failures from external errors.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyOutlierDetection#splitExternalLocalOriginErrors
+   */
+  readonly splitExternalLocalOriginErrors?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyOutlierDetection' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyOutlierDetection(obj: DestinationRuleSpecTrafficPolicyOutlierDetection | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'baseEjectionTime': obj.baseEjectionTime,
+    'consecutive5xxErrors': obj.consecutive5XxErrors,
+    'consecutiveErrors': obj.consecutiveErrors,
+    'consecutiveGatewayErrors': obj.consecutiveGatewayErrors,
+    'consecutiveLocalOriginFailures': obj.consecutiveLocalOriginFailures,
+    'interval': obj.interval,
+    'maxEjectionPercent': obj.maxEjectionPercent,
+    'minHealthPercent': obj.minHealthPercent,
+    'outlierDetectionHttpErrorCodes': obj.outlierDetectionHttpErrorCodes?.map(y => y),
+    'splitExternalLocalOriginErrors': obj.splitExternalLocalOriginErrors,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettings {
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings#connectionPool
+   */
+  readonly connectionPool?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool;
+
+  /**
+   * Settings controlling the load balancer algorithms.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings#loadBalancer
+   */
+  readonly loadBalancer?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings#outlierDetection
+   */
+  readonly outlierDetection?: DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection;
+
+  /**
+   * Specifies the number of a port on the destination service on which this policy is being applied.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings#port
+   */
+  readonly port?: DestinationRuleSpecTrafficPolicyPortLevelSettingsPort;
+
+  /**
+   * TLS related settings for connections to the upstream service.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettings#tls
+   */
+  readonly tls?: DestinationRuleSpecTrafficPolicyPortLevelSettingsTls;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettings' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettings(obj: DestinationRuleSpecTrafficPolicyPortLevelSettings | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionPool': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool(obj.connectionPool),
+    'loadBalancer': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer(obj.loadBalancer),
+    'outlierDetection': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection(obj.outlierDetection),
+    'port': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsPort(obj.port),
+    'tls': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsTls(obj.tls),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The upstream PROXY protocol settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyProxyProtocol
+ */
+export interface DestinationRuleSpecTrafficPolicyProxyProtocol {
+  /**
+   * The PROXY protocol version to use.
+   *
+   * Valid Options: V1, V2
+   *
+   * @schema DestinationRuleSpecTrafficPolicyProxyProtocol#version
+   */
+  readonly version?: DestinationRuleSpecTrafficPolicyProxyProtocolVersion;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyProxyProtocol' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyProxyProtocol(obj: DestinationRuleSpecTrafficPolicyProxyProtocol | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'version': obj.version,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specifies a limit on concurrent retries in relation to the number of active requests.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyRetryBudget
+ */
+export interface DestinationRuleSpecTrafficPolicyRetryBudget {
+  /**
+   * Specifies the duration in which requests will be considered when calculating the budget for retries.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyRetryBudget#budgetInterval
+   */
+  readonly budgetInterval?: string;
+
+  /**
+   * Specifies the minimum retry concurrency allowed for the retry budget.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyRetryBudget#minRetryConcurrency
+   */
+  readonly minRetryConcurrency?: number;
+
+  /**
+   * Specifies the limit on concurrent retries as a percentage of the sum of active requests and active pending requests.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyRetryBudget#percent
+   */
+  readonly percent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyRetryBudget' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyRetryBudget(obj: DestinationRuleSpecTrafficPolicyRetryBudget | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'budgetInterval': obj.budgetInterval,
+    'minRetryConcurrency': obj.minRetryConcurrency,
+    'percent': obj.percent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * TLS related settings for connections to the upstream service.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyTls
+ */
+export interface DestinationRuleSpecTrafficPolicyTls {
+  /**
+   * OPTIONAL: The path to the file containing certificate authority certificates to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#caCertificates
+   */
+  readonly caCertificates?: string;
+
+  /**
+   * OPTIONAL: The path to the file containing the certificate revocation list (CRL) to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#caCrl
+   */
+  readonly caCrl?: string;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#clientCertificate
+   */
+  readonly clientCertificate?: string;
+
+  /**
+   * The name of the secret that holds the TLS certs for the client including the CA certificates.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#credentialName
+   */
+  readonly credentialName?: string;
+
+  /**
+   * `insecureSkipVerify` specifies whether the proxy should skip verifying the CA signature and SAN for the server certificate corresponding to the host.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#insecureSkipVerify
+   */
+  readonly insecureSkipVerify?: boolean;
+
+  /**
+   * Indicates whether connections to this port should be secured using TLS.
+   *
+   * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#mode
+   */
+  readonly mode?: DestinationRuleSpecTrafficPolicyTlsMode;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#privateKey
+   */
+  readonly privateKey?: string;
+
+  /**
+   * SNI string to present to the server during TLS handshake.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#sni
+   */
+  readonly sni?: string;
+
+  /**
+   * A list of alternate names to verify the subject identity in the certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTls#subjectAltNames
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyTls(obj: DestinationRuleSpecTrafficPolicyTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'caCertificates': obj.caCertificates,
+    'caCrl': obj.caCrl,
+    'clientCertificate': obj.clientCertificate,
+    'credentialName': obj.credentialName,
+    'insecureSkipVerify': obj.insecureSkipVerify,
+    'mode': obj.mode,
+    'privateKey': obj.privateKey,
+    'sni': obj.sni,
+    'subjectAltNames': obj.subjectAltNames?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Configuration of tunneling TCP over other transport or application layers for the host configured in the DestinationRule.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyTunnel
+ */
+export interface DestinationRuleSpecTrafficPolicyTunnel {
+  /**
+   * Specifies which protocol to use for tunneling the downstream connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTunnel#protocol
+   */
+  readonly protocol?: string;
+
+  /**
+   * Specifies a host to which the downstream connection is tunneled.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTunnel#targetHost
+   */
+  readonly targetHost: string;
+
+  /**
+   * Specifies a port to which the downstream connection is tunneled.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyTunnel#targetPort
+   */
+  readonly targetPort: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyTunnel' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyTunnel(obj: DestinationRuleSpecTrafficPolicyTunnel | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'protocol': obj.protocol,
+    'targetHost': obj.targetHost,
+    'targetPort': obj.targetPort,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPool
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyConnectionPool {
+  /**
+   * HTTP connection pool settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPool#http
+   */
+  readonly http?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp;
+
+  /**
+   * Settings common to both HTTP and TCP upstream connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPool#tcp
+   */
+  readonly tcp?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyConnectionPool' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPool(obj: DestinationRuleSpecSubsetsTrafficPolicyConnectionPool | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'http': toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp(obj.http),
+    'tcp': toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp(obj.tcp),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings controlling the load balancer algorithms.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer {
+  /**
+   * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#consistentHash
+   */
+  readonly consistentHash?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash;
+
+  /**
+   * Locality load balancer settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#localityLbSetting
+   */
+  readonly localityLbSetting?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting;
+
+  /**
+   * Standard load balancing algorithms that require no tuning.
+   *
+   * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#simple
+   */
+  readonly simple?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerSimple;
+
+  /**
+   * Represents the warmup configuration of Service.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#warmup
+   */
+  readonly warmup?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup;
+
+  /**
+   * Deprecated: use `warmup` instead.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#warmupDurationSecs
+   */
+  readonly warmupDurationSecs?: string;
+
+  /**
+   * Zone Aware load balancer settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer#zoneAwareLbSetting
+   */
+  readonly zoneAwareLbSetting?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancer | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'consistentHash': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash(obj.consistentHash),
+    'localityLbSetting': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting(obj.localityLbSetting),
+    'simple': obj.simple,
+    'warmup': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup(obj.warmup),
+    'warmupDurationSecs': obj.warmupDurationSecs,
+    'zoneAwareLbSetting': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting(obj.zoneAwareLbSetting),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection {
+  /**
+   * Minimum ejection duration.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#baseEjectionTime
+   */
+  readonly baseEjectionTime?: string;
+
+  /**
+   * Number of 5xx errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#consecutive5xxErrors
+   */
+  readonly consecutive5XxErrors?: number;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#consecutiveErrors
+   */
+  readonly consecutiveErrors?: number;
+
+  /**
+   * Number of gateway errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#consecutiveGatewayErrors
+   */
+  readonly consecutiveGatewayErrors?: number;
+
+  /**
+   * The number of consecutive locally originated failures before ejection occurs.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#consecutiveLocalOriginFailures
+   */
+  readonly consecutiveLocalOriginFailures?: number;
+
+  /**
+   * Time interval between ejection sweep analysis.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum % of hosts in the load balancing pool for the upstream service that can be ejected.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#maxEjectionPercent
+   */
+  readonly maxEjectionPercent?: number;
+
+  /**
+   * Outlier detection will be enabled as long as the associated load balancing pool has at least `minHealthPercent` hosts in healthy mode.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#minHealthPercent
+   */
+  readonly minHealthPercent?: number;
+
+  /**
+   * Specifies the HTTP response status codes that are treated as outlier detection errors.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#outlierDetectionHttpErrorCodes
+   */
+  readonly outlierDetectionHttpErrorCodes?: number[];
+
+  /**
+   * Determines whether to distinguish local origin failures from external errors.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection#splitExternalLocalOriginErrors
+   */
+  readonly splitExternalLocalOriginErrors?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection(obj: DestinationRuleSpecSubsetsTrafficPolicyOutlierDetection | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'baseEjectionTime': obj.baseEjectionTime,
+    'consecutive5xxErrors': obj.consecutive5XxErrors,
+    'consecutiveErrors': obj.consecutiveErrors,
+    'consecutiveGatewayErrors': obj.consecutiveGatewayErrors,
+    'consecutiveLocalOriginFailures': obj.consecutiveLocalOriginFailures,
+    'interval': obj.interval,
+    'maxEjectionPercent': obj.maxEjectionPercent,
+    'minHealthPercent': obj.minHealthPercent,
+    'outlierDetectionHttpErrorCodes': obj.outlierDetectionHttpErrorCodes?.map(y => y),
+    'splitExternalLocalOriginErrors': obj.splitExternalLocalOriginErrors,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings {
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings#connectionPool
+   */
+  readonly connectionPool?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool;
+
+  /**
+   * Settings controlling the load balancer algorithms.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings#loadBalancer
+   */
+  readonly loadBalancer?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings#outlierDetection
+   */
+  readonly outlierDetection?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection;
+
+  /**
+   * Specifies the number of a port on the destination service on which this policy is being applied.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings#port
+   */
+  readonly port?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort;
+
+  /**
+   * TLS related settings for connections to the upstream service.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings#tls
+   */
+  readonly tls?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettings | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionPool': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool(obj.connectionPool),
+    'loadBalancer': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer(obj.loadBalancer),
+    'outlierDetection': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection(obj.outlierDetection),
+    'port': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort(obj.port),
+    'tls': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls(obj.tls),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The upstream PROXY protocol settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol {
+  /**
+   * The PROXY protocol version to use.
+   *
+   * Valid Options: V1, V2
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol#version
+   */
+  readonly version?: DestinationRuleSpecSubsetsTrafficPolicyProxyProtocolVersion;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol(obj: DestinationRuleSpecSubsetsTrafficPolicyProxyProtocol | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'version': obj.version,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specifies a limit on concurrent retries in relation to the number of active requests.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyRetryBudget
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyRetryBudget {
+  /**
+   * Specifies the duration in which requests will be considered when calculating the budget for retries.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyRetryBudget#budgetInterval
+   */
+  readonly budgetInterval?: string;
+
+  /**
+   * Specifies the minimum retry concurrency allowed for the retry budget.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyRetryBudget#minRetryConcurrency
+   */
+  readonly minRetryConcurrency?: number;
+
+  /**
+   * Specifies the limit on concurrent retries as a percentage of the sum of active requests and active pending requests.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyRetryBudget#percent
+   */
+  readonly percent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyRetryBudget' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyRetryBudget(obj: DestinationRuleSpecSubsetsTrafficPolicyRetryBudget | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'budgetInterval': obj.budgetInterval,
+    'minRetryConcurrency': obj.minRetryConcurrency,
+    'percent': obj.percent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * TLS related settings for connections to the upstream service.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyTls
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyTls {
+  /**
+   * OPTIONAL: The path to the file containing certificate authority certificates to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#caCertificates
+   */
+  readonly caCertificates?: string;
+
+  /**
+   * OPTIONAL: The path to the file containing the certificate revocation list (CRL) to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#caCrl
+   */
+  readonly caCrl?: string;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#clientCertificate
+   */
+  readonly clientCertificate?: string;
+
+  /**
+   * The name of the secret that holds the TLS certs for the client including the CA certificates.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#credentialName
+   */
+  readonly credentialName?: string;
+
+  /**
+   * `insecureSkipVerify` specifies whether the proxy should skip verifying the CA signature and SAN for the server certificate corresponding to the host.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#insecureSkipVerify
+   */
+  readonly insecureSkipVerify?: boolean;
+
+  /**
+   * Indicates whether connections to this port should be secured using TLS.
+   *
+   * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#mode
+   */
+  readonly mode?: DestinationRuleSpecSubsetsTrafficPolicyTlsMode;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#privateKey
+   */
+  readonly privateKey?: string;
+
+  /**
+   * SNI string to present to the server during TLS handshake.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#sni
+   */
+  readonly sni?: string;
+
+  /**
+   * A list of alternate names to verify the subject identity in the certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTls#subjectAltNames
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyTls(obj: DestinationRuleSpecSubsetsTrafficPolicyTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'caCertificates': obj.caCertificates,
+    'caCrl': obj.caCrl,
+    'clientCertificate': obj.clientCertificate,
+    'credentialName': obj.credentialName,
+    'insecureSkipVerify': obj.insecureSkipVerify,
+    'mode': obj.mode,
+    'privateKey': obj.privateKey,
+    'sni': obj.sni,
+    'subjectAltNames': obj.subjectAltNames?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Configuration of tunneling TCP over other transport or application layers for the host configured in the DestinationRule.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyTunnel
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyTunnel {
+  /**
+   * Specifies which protocol to use for tunneling the downstream connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTunnel#protocol
+   */
+  readonly protocol?: string;
+
+  /**
+   * Specifies a host to which the downstream connection is tunneled.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTunnel#targetHost
+   */
+  readonly targetHost: string;
+
+  /**
+   * Specifies a port to which the downstream connection is tunneled.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyTunnel#targetPort
+   */
+  readonly targetPort: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyTunnel' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyTunnel(obj: DestinationRuleSpecSubsetsTrafficPolicyTunnel | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'protocol': obj.protocol,
+    'targetHost': obj.targetHost,
+    'targetPort': obj.targetPort,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HTTP connection pool settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp
+ */
+export interface DestinationRuleSpecTrafficPolicyConnectionPoolHttp {
+  /**
+   * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+   *
+   * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#h2UpgradePolicy
+   */
+  readonly h2UpgradePolicy?: DestinationRuleSpecTrafficPolicyConnectionPoolHttpH2UpgradePolicy;
+
+  /**
+   * Maximum number of requests that will be queued while waiting for a ready connection pool connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#http1MaxPendingRequests
+   */
+  readonly http1MaxPendingRequests?: number;
+
+  /**
+   * Configure HTTP/2 PING frames for upstream connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#http2KeepAlive
+   */
+  readonly http2KeepAlive?: DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive;
+
+  /**
+   * Maximum number of active requests to a destination.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#http2MaxRequests
+   */
+  readonly http2MaxRequests?: number;
+
+  /**
+   * The idle timeout for upstream connection pool connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum number of concurrent streams allowed for a peer on one HTTP/2 connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#maxConcurrentStreams
+   */
+  readonly maxConcurrentStreams?: number;
+
+  /**
+   * Maximum number of requests per connection to a backend.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#maxRequestsPerConnection
+   */
+  readonly maxRequestsPerConnection?: number;
+
+  /**
+   * Maximum number of retries that can be outstanding to all hosts in a cluster at a given time.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#maxRetries
+   */
+  readonly maxRetries?: number;
+
+  /**
+   * If set to true, client protocol will be preserved while initiating connection to backend.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttp#useClientProtocol
+   */
+  readonly useClientProtocol?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyConnectionPoolHttp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyConnectionPoolHttp(obj: DestinationRuleSpecTrafficPolicyConnectionPoolHttp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'h2UpgradePolicy': obj.h2UpgradePolicy,
+    'http1MaxPendingRequests': obj.http1MaxPendingRequests,
+    'http2KeepAlive': toJson_DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive(obj.http2KeepAlive),
+    'http2MaxRequests': obj.http2MaxRequests,
+    'idleTimeout': obj.idleTimeout,
+    'maxConcurrentStreams': obj.maxConcurrentStreams,
+    'maxRequestsPerConnection': obj.maxRequestsPerConnection,
+    'maxRetries': obj.maxRetries,
+    'useClientProtocol': obj.useClientProtocol,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings common to both HTTP and TCP upstream connections.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp
+ */
+export interface DestinationRuleSpecTrafficPolicyConnectionPoolTcp {
+  /**
+   * TCP connection timeout.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp#connectTimeout
+   */
+  readonly connectTimeout?: string;
+
+  /**
+   * The idle timeout for TCP connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum duration of a connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp#maxConnectionDuration
+   */
+  readonly maxConnectionDuration?: string;
+
+  /**
+   * Maximum number of HTTP1 /TCP connections to a destination host.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp#maxConnections
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcp#tcpKeepalive
+   */
+  readonly tcpKeepalive?: DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyConnectionPoolTcp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyConnectionPoolTcp(obj: DestinationRuleSpecTrafficPolicyConnectionPoolTcp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectTimeout': obj.connectTimeout,
+    'idleTimeout': obj.idleTimeout,
+    'maxConnectionDuration': obj.maxConnectionDuration,
+    'maxConnections': obj.maxConnections,
+    'tcpKeepalive': toJson_DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive(obj.tcpKeepalive),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash {
+  /**
+   * Hash based on HTTP cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#httpCookie
+   */
+  readonly httpCookie?: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie;
+
+  /**
+   * Hash based on a specific HTTP header.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#httpHeaderName
+   */
+  readonly httpHeaderName?: string;
+
+  /**
+   * Hash based on a specific HTTP query parameter.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#httpQueryParameterName
+   */
+  readonly httpQueryParameterName?: string;
+
+  /**
+   * The Maglev load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#maglev
+   */
+  readonly maglev?: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev;
+
+  /**
+   * Deprecated.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+
+  /**
+   * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#ringHash
+   */
+  readonly ringHash?: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash;
+
+  /**
+   * Hash based on the source IP address.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash#useSourceIp
+   */
+  readonly useSourceIp?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash(obj: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'httpCookie': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie(obj.httpCookie),
+    'httpHeaderName': obj.httpHeaderName,
+    'httpQueryParameterName': obj.httpQueryParameterName,
+    'maglev': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev(obj.maglev),
+    'minimumRingSize': obj.minimumRingSize,
+    'ringHash': toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash(obj.ringHash),
+    'useSourceIp': obj.useSourceIp,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Locality load balancer settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting {
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting#distribute
+   */
+  readonly distribute?: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute[];
+
+  /**
+   * Enable locality load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints to do priority based load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting(obj: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'distribute': obj.distribute?.map(y => toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute(y)),
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Standard load balancing algorithms that require no tuning.
+ *
+ * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerSimple
+ */
+export enum DestinationRuleSpecTrafficPolicyLoadBalancerSimple {
+  /** UNSPECIFIED */
+  UNSPECIFIED = "UNSPECIFIED",
+  /** LEAST_CONN */
+  LEAST_UNDERSCORE_CONN = "LEAST_CONN",
+  /** RANDOM */
+  RANDOM = "RANDOM",
+  /** PASSTHROUGH */
+  PASSTHROUGH = "PASSTHROUGH",
+  /** ROUND_ROBIN */
+  ROUND_UNDERSCORE_ROBIN = "ROUND_ROBIN",
+  /** LEAST_REQUEST */
+  LEAST_UNDERSCORE_REQUEST = "LEAST_REQUEST",
+}
+
+/**
+ * Represents the warmup configuration of Service.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerWarmup
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerWarmup {
+  /**
+   * This parameter controls the speed of traffic increase over the warmup duration.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerWarmup#aggression
+   */
+  readonly aggression?: number;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerWarmup#duration
+   */
+  readonly duration: string;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerWarmup#minimumPercent
+   */
+  readonly minimumPercent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerWarmup' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerWarmup(obj: DestinationRuleSpecTrafficPolicyLoadBalancerWarmup | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'aggression': obj.aggression,
+    'duration': obj.duration,
+    'minimumPercent': obj.minimumPercent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Zone Aware load balancer settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting {
+  /**
+   * Enable zone aware load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints for priority-based load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+
+  /**
+   * Minimum number of hosts in the upstream cluster's local region required for zone-aware load balancing to be enabled.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting#minClusterSize
+   */
+  readonly minClusterSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting(obj: DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+    'minClusterSize': obj.minClusterSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool {
+  /**
+   * HTTP connection pool settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool#http
+   */
+  readonly http?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp;
+
+  /**
+   * Settings common to both HTTP and TCP upstream connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool#tcp
+   */
+  readonly tcp?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPool | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'http': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp(obj.http),
+    'tcp': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp(obj.tcp),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings controlling the load balancer algorithms.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer {
+  /**
+   * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#consistentHash
+   */
+  readonly consistentHash?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash;
+
+  /**
+   * Locality load balancer settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#localityLbSetting
+   */
+  readonly localityLbSetting?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting;
+
+  /**
+   * Standard load balancing algorithms that require no tuning.
+   *
+   * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#simple
+   */
+  readonly simple?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerSimple;
+
+  /**
+   * Represents the warmup configuration of Service.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#warmup
+   */
+  readonly warmup?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup;
+
+  /**
+   * Deprecated: use `warmup` instead.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#warmupDurationSecs
+   */
+  readonly warmupDurationSecs?: string;
+
+  /**
+   * Zone Aware load balancer settings.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer#zoneAwareLbSetting
+   */
+  readonly zoneAwareLbSetting?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancer | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'consistentHash': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash(obj.consistentHash),
+    'localityLbSetting': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting(obj.localityLbSetting),
+    'simple': obj.simple,
+    'warmup': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup(obj.warmup),
+    'warmupDurationSecs': obj.warmupDurationSecs,
+    'zoneAwareLbSetting': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting(obj.zoneAwareLbSetting),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection {
+  /**
+   * Minimum ejection duration.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#baseEjectionTime
+   */
+  readonly baseEjectionTime?: string;
+
+  /**
+   * Number of 5xx errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#consecutive5xxErrors
+   */
+  readonly consecutive5XxErrors?: number;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveErrors
+   */
+  readonly consecutiveErrors?: number;
+
+  /**
+   * Number of gateway errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveGatewayErrors
+   */
+  readonly consecutiveGatewayErrors?: number;
+
+  /**
+   * The number of consecutive locally originated failures before ejection occurs.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveLocalOriginFailures
+   */
+  readonly consecutiveLocalOriginFailures?: number;
+
+  /**
+   * Time interval between ejection sweep analysis.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum % of hosts in the load balancing pool for the upstream service that can be ejected.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#maxEjectionPercent
+   */
+  readonly maxEjectionPercent?: number;
+
+  /**
+   * Outlier detection will be enabled as long as the associated load balancing pool has at least `minHealthPercent` hosts in healthy mode.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#minHealthPercent
+   */
+  readonly minHealthPercent?: number;
+
+  /**
+   * Specifies the HTTP response status codes that are treated as outlier detection errors.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#outlierDetectionHttpErrorCodes
+   */
+  readonly outlierDetectionHttpErrorCodes?: number[];
+
+  /**
+   * Determines whether to distinguish local origin failures from external errors.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection#splitExternalLocalOriginErrors
+   */
+  readonly splitExternalLocalOriginErrors?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsOutlierDetection | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'baseEjectionTime': obj.baseEjectionTime,
+    'consecutive5xxErrors': obj.consecutive5XxErrors,
+    'consecutiveErrors': obj.consecutiveErrors,
+    'consecutiveGatewayErrors': obj.consecutiveGatewayErrors,
+    'consecutiveLocalOriginFailures': obj.consecutiveLocalOriginFailures,
+    'interval': obj.interval,
+    'maxEjectionPercent': obj.maxEjectionPercent,
+    'minHealthPercent': obj.minHealthPercent,
+    'outlierDetectionHttpErrorCodes': obj.outlierDetectionHttpErrorCodes?.map(y => y),
+    'splitExternalLocalOriginErrors': obj.splitExternalLocalOriginErrors,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specifies the number of a port on the destination service on which this policy is being applied.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsPort
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsPort {
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsPort#number
+   */
+  readonly number?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsPort' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsPort(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsPort | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'number': obj.number,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * TLS related settings for connections to the upstream service.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsTls {
+  /**
+   * OPTIONAL: The path to the file containing certificate authority certificates to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#caCertificates
+   */
+  readonly caCertificates?: string;
+
+  /**
+   * OPTIONAL: The path to the file containing the certificate revocation list (CRL) to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#caCrl
+   */
+  readonly caCrl?: string;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#clientCertificate
+   */
+  readonly clientCertificate?: string;
+
+  /**
+   * The name of the secret that holds the TLS certs for the client including the CA certificates.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#credentialName
+   */
+  readonly credentialName?: string;
+
+  /**
+   * `insecureSkipVerify` specifies whether the proxy should skip verifying the CA signature and SAN for the server certificate corresponding to the host.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#insecureSkipVerify
+   */
+  readonly insecureSkipVerify?: boolean;
+
+  /**
+   * Indicates whether connections to this port should be secured using TLS.
+   *
+   * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#mode
+   */
+  readonly mode?: DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#privateKey
+   */
+  readonly privateKey?: string;
+
+  /**
+   * SNI string to present to the server during TLS handshake.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#sni
+   */
+  readonly sni?: string;
+
+  /**
+   * A list of alternate names to verify the subject identity in the certificate.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTls#subjectAltNames
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsTls(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'caCertificates': obj.caCertificates,
+    'caCrl': obj.caCrl,
+    'clientCertificate': obj.clientCertificate,
+    'credentialName': obj.credentialName,
+    'insecureSkipVerify': obj.insecureSkipVerify,
+    'mode': obj.mode,
+    'privateKey': obj.privateKey,
+    'sni': obj.sni,
+    'subjectAltNames': obj.subjectAltNames?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The PROXY protocol version to use.
+ *
+ * Valid Options: V1, V2
+ *
+ * @schema DestinationRuleSpecTrafficPolicyProxyProtocolVersion
+ */
+export enum DestinationRuleSpecTrafficPolicyProxyProtocolVersion {
+  /** V1 */
+  V1 = "V1",
+  /** V2 */
+  V2 = "V2",
+}
+
+/**
+ * Indicates whether connections to this port should be secured using TLS.
+ *
+ * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+ *
+ * @schema DestinationRuleSpecTrafficPolicyTlsMode
+ */
+export enum DestinationRuleSpecTrafficPolicyTlsMode {
+  /** DISABLE */
+  DISABLE = "DISABLE",
+  /** SIMPLE */
+  SIMPLE = "SIMPLE",
+  /** MUTUAL */
+  MUTUAL = "MUTUAL",
+  /** ISTIO_MUTUAL */
+  ISTIO_UNDERSCORE_MUTUAL = "ISTIO_MUTUAL",
+}
+
+/**
+ * HTTP connection pool settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp {
+  /**
+   * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+   *
+   * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#h2UpgradePolicy
+   */
+  readonly h2UpgradePolicy?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpH2UpgradePolicy;
+
+  /**
+   * Maximum number of requests that will be queued while waiting for a ready connection pool connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#http1MaxPendingRequests
+   */
+  readonly http1MaxPendingRequests?: number;
+
+  /**
+   * Configure HTTP/2 PING frames for upstream connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#http2KeepAlive
+   */
+  readonly http2KeepAlive?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive;
+
+  /**
+   * Maximum number of active requests to a destination.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#http2MaxRequests
+   */
+  readonly http2MaxRequests?: number;
+
+  /**
+   * The idle timeout for upstream connection pool connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum number of concurrent streams allowed for a peer on one HTTP/2 connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#maxConcurrentStreams
+   */
+  readonly maxConcurrentStreams?: number;
+
+  /**
+   * Maximum number of requests per connection to a backend.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#maxRequestsPerConnection
+   */
+  readonly maxRequestsPerConnection?: number;
+
+  /**
+   * Maximum number of retries that can be outstanding to all hosts in a cluster at a given time.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#maxRetries
+   */
+  readonly maxRetries?: number;
+
+  /**
+   * If set to true, client protocol will be preserved while initiating connection to backend.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp#useClientProtocol
+   */
+  readonly useClientProtocol?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp(obj: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'h2UpgradePolicy': obj.h2UpgradePolicy,
+    'http1MaxPendingRequests': obj.http1MaxPendingRequests,
+    'http2KeepAlive': toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive(obj.http2KeepAlive),
+    'http2MaxRequests': obj.http2MaxRequests,
+    'idleTimeout': obj.idleTimeout,
+    'maxConcurrentStreams': obj.maxConcurrentStreams,
+    'maxRequestsPerConnection': obj.maxRequestsPerConnection,
+    'maxRetries': obj.maxRetries,
+    'useClientProtocol': obj.useClientProtocol,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings common to both HTTP and TCP upstream connections.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp {
+  /**
+   * TCP connection timeout.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp#connectTimeout
+   */
+  readonly connectTimeout?: string;
+
+  /**
+   * The idle timeout for TCP connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum duration of a connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp#maxConnectionDuration
+   */
+  readonly maxConnectionDuration?: string;
+
+  /**
+   * Maximum number of HTTP1 /TCP connections to a destination host.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp#maxConnections
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp#tcpKeepalive
+   */
+  readonly tcpKeepalive?: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp(obj: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectTimeout': obj.connectTimeout,
+    'idleTimeout': obj.idleTimeout,
+    'maxConnectionDuration': obj.maxConnectionDuration,
+    'maxConnections': obj.maxConnections,
+    'tcpKeepalive': toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive(obj.tcpKeepalive),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash {
+  /**
+   * Hash based on HTTP cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#httpCookie
+   */
+  readonly httpCookie?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie;
+
+  /**
+   * Hash based on a specific HTTP header.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#httpHeaderName
+   */
+  readonly httpHeaderName?: string;
+
+  /**
+   * Hash based on a specific HTTP query parameter.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#httpQueryParameterName
+   */
+  readonly httpQueryParameterName?: string;
+
+  /**
+   * The Maglev load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#maglev
+   */
+  readonly maglev?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev;
+
+  /**
+   * Deprecated.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+
+  /**
+   * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#ringHash
+   */
+  readonly ringHash?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash;
+
+  /**
+   * Hash based on the source IP address.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash#useSourceIp
+   */
+  readonly useSourceIp?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'httpCookie': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie(obj.httpCookie),
+    'httpHeaderName': obj.httpHeaderName,
+    'httpQueryParameterName': obj.httpQueryParameterName,
+    'maglev': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev(obj.maglev),
+    'minimumRingSize': obj.minimumRingSize,
+    'ringHash': toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash(obj.ringHash),
+    'useSourceIp': obj.useSourceIp,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Locality load balancer settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting {
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting#distribute
+   */
+  readonly distribute?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute[];
+
+  /**
+   * Enable locality load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints to do priority based load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'distribute': obj.distribute?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute(y)),
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Standard load balancing algorithms that require no tuning.
+ *
+ * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerSimple
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerSimple {
+  /** UNSPECIFIED */
+  UNSPECIFIED = "UNSPECIFIED",
+  /** LEAST_CONN */
+  LEAST_UNDERSCORE_CONN = "LEAST_CONN",
+  /** RANDOM */
+  RANDOM = "RANDOM",
+  /** PASSTHROUGH */
+  PASSTHROUGH = "PASSTHROUGH",
+  /** ROUND_ROBIN */
+  ROUND_UNDERSCORE_ROBIN = "ROUND_ROBIN",
+  /** LEAST_REQUEST */
+  LEAST_UNDERSCORE_REQUEST = "LEAST_REQUEST",
+}
+
+/**
+ * Represents the warmup configuration of Service.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup {
+  /**
+   * This parameter controls the speed of traffic increase over the warmup duration.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup#aggression
+   */
+  readonly aggression?: number;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup#duration
+   */
+  readonly duration: string;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup#minimumPercent
+   */
+  readonly minimumPercent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerWarmup | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'aggression': obj.aggression,
+    'duration': obj.duration,
+    'minimumPercent': obj.minimumPercent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Zone Aware load balancer settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting {
+  /**
+   * Enable zone aware load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints for priority-based load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+
+  /**
+   * Minimum number of hosts in the upstream cluster's local region required for zone-aware load balancing to be enabled.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting#minClusterSize
+   */
+  readonly minClusterSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+    'minClusterSize': obj.minClusterSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool {
+  /**
+   * HTTP connection pool settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool#http
+   */
+  readonly http?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp;
+
+  /**
+   * Settings common to both HTTP and TCP upstream connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool#tcp
+   */
+  readonly tcp?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPool | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'http': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp(obj.http),
+    'tcp': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp(obj.tcp),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings controlling the load balancer algorithms.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer {
+  /**
+   * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#consistentHash
+   */
+  readonly consistentHash?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash;
+
+  /**
+   * Locality load balancer settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#localityLbSetting
+   */
+  readonly localityLbSetting?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting;
+
+  /**
+   * Standard load balancing algorithms that require no tuning.
+   *
+   * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#simple
+   */
+  readonly simple?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerSimple;
+
+  /**
+   * Represents the warmup configuration of Service.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#warmup
+   */
+  readonly warmup?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup;
+
+  /**
+   * Deprecated: use `warmup` instead.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#warmupDurationSecs
+   */
+  readonly warmupDurationSecs?: string;
+
+  /**
+   * Zone Aware load balancer settings.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer#zoneAwareLbSetting
+   */
+  readonly zoneAwareLbSetting?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancer | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'consistentHash': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash(obj.consistentHash),
+    'localityLbSetting': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting(obj.localityLbSetting),
+    'simple': obj.simple,
+    'warmup': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup(obj.warmup),
+    'warmupDurationSecs': obj.warmupDurationSecs,
+    'zoneAwareLbSetting': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting(obj.zoneAwareLbSetting),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection {
+  /**
+   * Minimum ejection duration.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#baseEjectionTime
+   */
+  readonly baseEjectionTime?: string;
+
+  /**
+   * Number of 5xx errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#consecutive5xxErrors
+   */
+  readonly consecutive5XxErrors?: number;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveErrors
+   */
+  readonly consecutiveErrors?: number;
+
+  /**
+   * Number of gateway errors before a host is ejected from the connection pool.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveGatewayErrors
+   */
+  readonly consecutiveGatewayErrors?: number;
+
+  /**
+   * The number of consecutive locally originated failures before ejection occurs.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#consecutiveLocalOriginFailures
+   */
+  readonly consecutiveLocalOriginFailures?: number;
+
+  /**
+   * Time interval between ejection sweep analysis.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum % of hosts in the load balancing pool for the upstream service that can be ejected.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#maxEjectionPercent
+   */
+  readonly maxEjectionPercent?: number;
+
+  /**
+   * Outlier detection will be enabled as long as the associated load balancing pool has at least `minHealthPercent` hosts in healthy mode.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#minHealthPercent
+   */
+  readonly minHealthPercent?: number;
+
+  /**
+   * Specifies the HTTP response status codes that are treated as outlier detection errors.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#outlierDetectionHttpErrorCodes
+   */
+  readonly outlierDetectionHttpErrorCodes?: number[];
+
+  /**
+   * Determines whether to distinguish local origin failures from external errors.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection#splitExternalLocalOriginErrors
+   */
+  readonly splitExternalLocalOriginErrors?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsOutlierDetection | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'baseEjectionTime': obj.baseEjectionTime,
+    'consecutive5xxErrors': obj.consecutive5XxErrors,
+    'consecutiveErrors': obj.consecutiveErrors,
+    'consecutiveGatewayErrors': obj.consecutiveGatewayErrors,
+    'consecutiveLocalOriginFailures': obj.consecutiveLocalOriginFailures,
+    'interval': obj.interval,
+    'maxEjectionPercent': obj.maxEjectionPercent,
+    'minHealthPercent': obj.minHealthPercent,
+    'outlierDetectionHttpErrorCodes': obj.outlierDetectionHttpErrorCodes?.map(y => y),
+    'splitExternalLocalOriginErrors': obj.splitExternalLocalOriginErrors,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specifies the number of a port on the destination service on which this policy is being applied.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort {
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort#number
+   */
+  readonly number?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsPort | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'number': obj.number,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * TLS related settings for connections to the upstream service.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls {
+  /**
+   * OPTIONAL: The path to the file containing certificate authority certificates to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#caCertificates
+   */
+  readonly caCertificates?: string;
+
+  /**
+   * OPTIONAL: The path to the file containing the certificate revocation list (CRL) to use in verifying a presented server certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#caCrl
+   */
+  readonly caCrl?: string;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#clientCertificate
+   */
+  readonly clientCertificate?: string;
+
+  /**
+   * The name of the secret that holds the TLS certs for the client including the CA certificates.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#credentialName
+   */
+  readonly credentialName?: string;
+
+  /**
+   * `insecureSkipVerify` specifies whether the proxy should skip verifying the CA signature and SAN for the server certificate corresponding to the host.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#insecureSkipVerify
+   */
+  readonly insecureSkipVerify?: boolean;
+
+  /**
+   * Indicates whether connections to this port should be secured using TLS.
+   *
+   * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#mode
+   */
+  readonly mode?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode;
+
+  /**
+   * REQUIRED if mode is `MUTUAL`.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#privateKey
+   */
+  readonly privateKey?: string;
+
+  /**
+   * SNI string to present to the server during TLS handshake.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#sni
+   */
+  readonly sni?: string;
+
+  /**
+   * A list of alternate names to verify the subject identity in the certificate.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls#subjectAltNames
+   */
+  readonly subjectAltNames?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTls | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'caCertificates': obj.caCertificates,
+    'caCrl': obj.caCrl,
+    'clientCertificate': obj.clientCertificate,
+    'credentialName': obj.credentialName,
+    'insecureSkipVerify': obj.insecureSkipVerify,
+    'mode': obj.mode,
+    'privateKey': obj.privateKey,
+    'sni': obj.sni,
+    'subjectAltNames': obj.subjectAltNames?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The PROXY protocol version to use.
+ *
+ * Valid Options: V1, V2
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyProxyProtocolVersion
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyProxyProtocolVersion {
+  /** V1 */
+  V1 = "V1",
+  /** V2 */
+  V2 = "V2",
+}
+
+/**
+ * Indicates whether connections to this port should be secured using TLS.
+ *
+ * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyTlsMode
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyTlsMode {
+  /** DISABLE */
+  DISABLE = "DISABLE",
+  /** SIMPLE */
+  SIMPLE = "SIMPLE",
+  /** MUTUAL */
+  MUTUAL = "MUTUAL",
+  /** ISTIO_MUTUAL */
+  ISTIO_UNDERSCORE_MUTUAL = "ISTIO_MUTUAL",
+}
+
+/**
+ * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+ *
+ * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+ *
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttpH2UpgradePolicy
+ */
+export enum DestinationRuleSpecTrafficPolicyConnectionPoolHttpH2UpgradePolicy {
+  /** DEFAULT */
+  DEFAULT = "DEFAULT",
+  /** DO_NOT_UPGRADE */
+  DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE = "DO_NOT_UPGRADE",
+  /** UPGRADE */
+  UPGRADE = "UPGRADE",
+}
+
+/**
+ * Configure HTTP/2 PING frames for upstream connections.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive
+ */
+export interface DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive {
+  /**
+   * Send HTTP/2 PING frames at this interval.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * How long to wait for a response to an HTTP/2 PING frame before closing the connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive#timeout
+   */
+  readonly timeout?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive(obj: DestinationRuleSpecTrafficPolicyConnectionPoolHttpHttp2KeepAlive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'timeout': obj.timeout,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive
+ */
+export interface DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive {
+  /**
+   * The time duration between keep-alive probes.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum number of keepalive probes to send without response before deciding the connection is dead.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive#probes
+   */
+  readonly probes?: number;
+
+  /**
+   * The time duration a connection needs to be idle before keep-alive probes start being sent.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive#time
+   */
+  readonly time?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive(obj: DestinationRuleSpecTrafficPolicyConnectionPoolTcpTcpKeepalive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'probes': obj.probes,
+    'time': obj.time,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Hash based on HTTP cookie.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie {
+  /**
+   * Additional attributes for the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie#attributes
+   */
+  readonly attributes?: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes[];
+
+  /**
+   * Name of the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie#name
+   */
+  readonly name: string;
+
+  /**
+   * Path to set for the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie#path
+   */
+  readonly path?: string;
+
+  /**
+   * Lifetime of the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie#ttl
+   */
+  readonly ttl?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie(obj: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookie | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'attributes': obj.attributes?.map(y => toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes(y)),
+    'name': obj.name,
+    'path': obj.path,
+    'ttl': obj.ttl,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Maglev load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev {
+  /**
+   * The table size for Maglev hashing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev#tableSize
+   */
+  readonly tableSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev(obj: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashMaglev | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'tableSize': obj.tableSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash {
+  /**
+   * The minimum number of virtual nodes to use for the hash ring.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash(obj: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashRingHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'minimumRingSize': obj.minimumRingSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute {
+  /**
+   * Originating locality, '/' separated, e.g.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute#from
+   */
+  readonly from?: string;
+
+  /**
+   * Map of upstream localities to traffic distribution weights.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute#to
+   */
+  readonly to?: { [key: string]: number };
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute(obj: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingDistribute | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': ((obj.to) === undefined) ? undefined : (Object.entries(obj.to).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover(obj: DestinationRuleSpecTrafficPolicyLoadBalancerLocalityLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover(obj: DestinationRuleSpecTrafficPolicyLoadBalancerZoneAwareLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HTTP connection pool settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp {
+  /**
+   * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+   *
+   * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#h2UpgradePolicy
+   */
+  readonly h2UpgradePolicy?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy;
+
+  /**
+   * Maximum number of requests that will be queued while waiting for a ready connection pool connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#http1MaxPendingRequests
+   */
+  readonly http1MaxPendingRequests?: number;
+
+  /**
+   * Configure HTTP/2 PING frames for upstream connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#http2KeepAlive
+   */
+  readonly http2KeepAlive?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive;
+
+  /**
+   * Maximum number of active requests to a destination.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#http2MaxRequests
+   */
+  readonly http2MaxRequests?: number;
+
+  /**
+   * The idle timeout for upstream connection pool connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum number of concurrent streams allowed for a peer on one HTTP/2 connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxConcurrentStreams
+   */
+  readonly maxConcurrentStreams?: number;
+
+  /**
+   * Maximum number of requests per connection to a backend.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxRequestsPerConnection
+   */
+  readonly maxRequestsPerConnection?: number;
+
+  /**
+   * Maximum number of retries that can be outstanding to all hosts in a cluster at a given time.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxRetries
+   */
+  readonly maxRetries?: number;
+
+  /**
+   * If set to true, client protocol will be preserved while initiating connection to backend.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp#useClientProtocol
+   */
+  readonly useClientProtocol?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'h2UpgradePolicy': obj.h2UpgradePolicy,
+    'http1MaxPendingRequests': obj.http1MaxPendingRequests,
+    'http2KeepAlive': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive(obj.http2KeepAlive),
+    'http2MaxRequests': obj.http2MaxRequests,
+    'idleTimeout': obj.idleTimeout,
+    'maxConcurrentStreams': obj.maxConcurrentStreams,
+    'maxRequestsPerConnection': obj.maxRequestsPerConnection,
+    'maxRetries': obj.maxRetries,
+    'useClientProtocol': obj.useClientProtocol,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings common to both HTTP and TCP upstream connections.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp {
+  /**
+   * TCP connection timeout.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp#connectTimeout
+   */
+  readonly connectTimeout?: string;
+
+  /**
+   * The idle timeout for TCP connections.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum duration of a connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp#maxConnectionDuration
+   */
+  readonly maxConnectionDuration?: string;
+
+  /**
+   * Maximum number of HTTP1 /TCP connections to a destination host.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp#maxConnections
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp#tcpKeepalive
+   */
+  readonly tcpKeepalive?: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectTimeout': obj.connectTimeout,
+    'idleTimeout': obj.idleTimeout,
+    'maxConnectionDuration': obj.maxConnectionDuration,
+    'maxConnections': obj.maxConnections,
+    'tcpKeepalive': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive(obj.tcpKeepalive),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash {
+  /**
+   * Hash based on HTTP cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpCookie
+   */
+  readonly httpCookie?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie;
+
+  /**
+   * Hash based on a specific HTTP header.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpHeaderName
+   */
+  readonly httpHeaderName?: string;
+
+  /**
+   * Hash based on a specific HTTP query parameter.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpQueryParameterName
+   */
+  readonly httpQueryParameterName?: string;
+
+  /**
+   * The Maglev load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#maglev
+   */
+  readonly maglev?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev;
+
+  /**
+   * Deprecated.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+
+  /**
+   * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#ringHash
+   */
+  readonly ringHash?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash;
+
+  /**
+   * Hash based on the source IP address.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#useSourceIp
+   */
+  readonly useSourceIp?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'httpCookie': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie(obj.httpCookie),
+    'httpHeaderName': obj.httpHeaderName,
+    'httpQueryParameterName': obj.httpQueryParameterName,
+    'maglev': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev(obj.maglev),
+    'minimumRingSize': obj.minimumRingSize,
+    'ringHash': toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash(obj.ringHash),
+    'useSourceIp': obj.useSourceIp,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Locality load balancer settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting {
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#distribute
+   */
+  readonly distribute?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute[];
+
+  /**
+   * Enable locality load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints to do priority based load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'distribute': obj.distribute?.map(y => toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute(y)),
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Standard load balancing algorithms that require no tuning.
+ *
+ * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerSimple
+ */
+export enum DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerSimple {
+  /** UNSPECIFIED */
+  UNSPECIFIED = "UNSPECIFIED",
+  /** LEAST_CONN */
+  LEAST_UNDERSCORE_CONN = "LEAST_CONN",
+  /** RANDOM */
+  RANDOM = "RANDOM",
+  /** PASSTHROUGH */
+  PASSTHROUGH = "PASSTHROUGH",
+  /** ROUND_ROBIN */
+  ROUND_UNDERSCORE_ROBIN = "ROUND_ROBIN",
+  /** LEAST_REQUEST */
+  LEAST_UNDERSCORE_REQUEST = "LEAST_REQUEST",
+}
+
+/**
+ * Represents the warmup configuration of Service.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup {
+  /**
+   * This parameter controls the speed of traffic increase over the warmup duration.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup#aggression
+   */
+  readonly aggression?: number;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup#duration
+   */
+  readonly duration: string;
+
+  /**
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup#minimumPercent
+   */
+  readonly minimumPercent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerWarmup | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'aggression': obj.aggression,
+    'duration': obj.duration,
+    'minimumPercent': obj.minimumPercent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Zone Aware load balancer settings.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting {
+  /**
+   * Enable zone aware load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints for priority-based load balancing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+
+  /**
+   * Minimum number of hosts in the upstream cluster's local region required for zone-aware load balancing to be enabled.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#minClusterSize
+   */
+  readonly minClusterSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+    'minClusterSize': obj.minClusterSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Indicates whether connections to this port should be secured using TLS.
+ *
+ * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode
+ */
+export enum DestinationRuleSpecTrafficPolicyPortLevelSettingsTlsMode {
+  /** DISABLE */
+  DISABLE = "DISABLE",
+  /** SIMPLE */
+  SIMPLE = "SIMPLE",
+  /** MUTUAL */
+  MUTUAL = "MUTUAL",
+  /** ISTIO_MUTUAL */
+  ISTIO_UNDERSCORE_MUTUAL = "ISTIO_MUTUAL",
+}
+
+/**
+ * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+ *
+ * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpH2UpgradePolicy
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpH2UpgradePolicy {
+  /** DEFAULT */
+  DEFAULT = "DEFAULT",
+  /** DO_NOT_UPGRADE */
+  DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE = "DO_NOT_UPGRADE",
+  /** UPGRADE */
+  UPGRADE = "UPGRADE",
+}
+
+/**
+ * Configure HTTP/2 PING frames for upstream connections.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive {
+  /**
+   * Send HTTP/2 PING frames at this interval.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * How long to wait for a response to an HTTP/2 PING frame before closing the connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive#timeout
+   */
+  readonly timeout?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive(obj: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolHttpHttp2KeepAlive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'timeout': obj.timeout,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive {
+  /**
+   * The time duration between keep-alive probes.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum number of keepalive probes to send without response before deciding the connection is dead.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive#probes
+   */
+  readonly probes?: number;
+
+  /**
+   * The time duration a connection needs to be idle before keep-alive probes start being sent.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive#time
+   */
+  readonly time?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive(obj: DestinationRuleSpecSubsetsTrafficPolicyConnectionPoolTcpTcpKeepalive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'probes': obj.probes,
+    'time': obj.time,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Hash based on HTTP cookie.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie {
+  /**
+   * Additional attributes for the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie#attributes
+   */
+  readonly attributes?: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes[];
+
+  /**
+   * Name of the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie#name
+   */
+  readonly name: string;
+
+  /**
+   * Path to set for the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie#path
+   */
+  readonly path?: string;
+
+  /**
+   * Lifetime of the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie#ttl
+   */
+  readonly ttl?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookie | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'attributes': obj.attributes?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes(y)),
+    'name': obj.name,
+    'path': obj.path,
+    'ttl': obj.ttl,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Maglev load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev {
+  /**
+   * The table size for Maglev hashing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev#tableSize
+   */
+  readonly tableSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashMaglev | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'tableSize': obj.tableSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash {
+  /**
+   * The minimum number of virtual nodes to use for the hash ring.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashRingHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'minimumRingSize': obj.minimumRingSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute {
+  /**
+   * Originating locality, '/' separated, e.g.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute#from
+   */
+  readonly from?: string;
+
+  /**
+   * Map of upstream localities to traffic distribution weights.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute#to
+   */
+  readonly to?: { [key: string]: number };
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingDistribute | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': ((obj.to) === undefined) ? undefined : (Object.entries(obj.to).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerLocalityLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerZoneAwareLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * HTTP connection pool settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp {
+  /**
+   * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+   *
+   * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#h2UpgradePolicy
+   */
+  readonly h2UpgradePolicy?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy;
+
+  /**
+   * Maximum number of requests that will be queued while waiting for a ready connection pool connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#http1MaxPendingRequests
+   */
+  readonly http1MaxPendingRequests?: number;
+
+  /**
+   * Configure HTTP/2 PING frames for upstream connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#http2KeepAlive
+   */
+  readonly http2KeepAlive?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive;
+
+  /**
+   * Maximum number of active requests to a destination.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#http2MaxRequests
+   */
+  readonly http2MaxRequests?: number;
+
+  /**
+   * The idle timeout for upstream connection pool connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum number of concurrent streams allowed for a peer on one HTTP/2 connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxConcurrentStreams
+   */
+  readonly maxConcurrentStreams?: number;
+
+  /**
+   * Maximum number of requests per connection to a backend.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxRequestsPerConnection
+   */
+  readonly maxRequestsPerConnection?: number;
+
+  /**
+   * Maximum number of retries that can be outstanding to all hosts in a cluster at a given time.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#maxRetries
+   */
+  readonly maxRetries?: number;
+
+  /**
+   * If set to true, client protocol will be preserved while initiating connection to backend.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp#useClientProtocol
+   */
+  readonly useClientProtocol?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'h2UpgradePolicy': obj.h2UpgradePolicy,
+    'http1MaxPendingRequests': obj.http1MaxPendingRequests,
+    'http2KeepAlive': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive(obj.http2KeepAlive),
+    'http2MaxRequests': obj.http2MaxRequests,
+    'idleTimeout': obj.idleTimeout,
+    'maxConcurrentStreams': obj.maxConcurrentStreams,
+    'maxRequestsPerConnection': obj.maxRequestsPerConnection,
+    'maxRetries': obj.maxRetries,
+    'useClientProtocol': obj.useClientProtocol,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Settings common to both HTTP and TCP upstream connections.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp {
+  /**
+   * TCP connection timeout.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp#connectTimeout
+   */
+  readonly connectTimeout?: string;
+
+  /**
+   * The idle timeout for TCP connections.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp#idleTimeout
+   */
+  readonly idleTimeout?: string;
+
+  /**
+   * The maximum duration of a connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp#maxConnectionDuration
+   */
+  readonly maxConnectionDuration?: string;
+
+  /**
+   * Maximum number of HTTP1 /TCP connections to a destination host.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp#maxConnections
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp#tcpKeepalive
+   */
+  readonly tcpKeepalive?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcp | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectTimeout': obj.connectTimeout,
+    'idleTimeout': obj.idleTimeout,
+    'maxConnectionDuration': obj.maxConnectionDuration,
+    'maxConnections': obj.maxConnections,
+    'tcpKeepalive': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive(obj.tcpKeepalive),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Consistent Hash-based load balancing can be used to provide soft session affinity based on HTTP headers, cookies or other properties.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash {
+  /**
+   * Hash based on HTTP cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpCookie
+   */
+  readonly httpCookie?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie;
+
+  /**
+   * Hash based on a specific HTTP header.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpHeaderName
+   */
+  readonly httpHeaderName?: string;
+
+  /**
+   * Hash based on a specific HTTP query parameter.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#httpQueryParameterName
+   */
+  readonly httpQueryParameterName?: string;
+
+  /**
+   * The Maglev load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#maglev
+   */
+  readonly maglev?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev;
+
+  /**
+   * Deprecated.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+
+  /**
+   * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#ringHash
+   */
+  readonly ringHash?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash;
+
+  /**
+   * Hash based on the source IP address.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash#useSourceIp
+   */
+  readonly useSourceIp?: boolean;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'httpCookie': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie(obj.httpCookie),
+    'httpHeaderName': obj.httpHeaderName,
+    'httpQueryParameterName': obj.httpQueryParameterName,
+    'maglev': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev(obj.maglev),
+    'minimumRingSize': obj.minimumRingSize,
+    'ringHash': toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash(obj.ringHash),
+    'useSourceIp': obj.useSourceIp,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Locality load balancer settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting {
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#distribute
+   */
+  readonly distribute?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute[];
+
+  /**
+   * Enable locality load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional: only one of distribute, failover or failoverPriority can be set.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints to do priority based load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'distribute': obj.distribute?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute(y)),
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Standard load balancing algorithms that require no tuning.
+ *
+ * Valid Options: LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerSimple
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerSimple {
+  /** UNSPECIFIED */
+  UNSPECIFIED = "UNSPECIFIED",
+  /** LEAST_CONN */
+  LEAST_UNDERSCORE_CONN = "LEAST_CONN",
+  /** RANDOM */
+  RANDOM = "RANDOM",
+  /** PASSTHROUGH */
+  PASSTHROUGH = "PASSTHROUGH",
+  /** ROUND_ROBIN */
+  ROUND_UNDERSCORE_ROBIN = "ROUND_ROBIN",
+  /** LEAST_REQUEST */
+  LEAST_UNDERSCORE_REQUEST = "LEAST_REQUEST",
+}
+
+/**
+ * Represents the warmup configuration of Service.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup {
+  /**
+   * This parameter controls the speed of traffic increase over the warmup duration.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup#aggression
+   */
+  readonly aggression?: number;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup#duration
+   */
+  readonly duration: string;
+
+  /**
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup#minimumPercent
+   */
+  readonly minimumPercent?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerWarmup | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'aggression': obj.aggression,
+    'duration': obj.duration,
+    'minimumPercent': obj.minimumPercent,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Zone Aware load balancer settings.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting {
+  /**
+   * Enable zone aware load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#enabled
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Optional.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#failover
+   */
+  readonly failover?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover[];
+
+  /**
+   * failoverPriority is an ordered list of labels used to sort endpoints for priority-based load balancing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#failoverPriority
+   */
+  readonly failoverPriority?: string[];
+
+  /**
+   * Minimum number of hosts in the upstream cluster's local region required for zone-aware load balancing to be enabled.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting#minClusterSize
+   */
+  readonly minClusterSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSetting | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'enabled': obj.enabled,
+    'failover': obj.failover?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover(y)),
+    'failoverPriority': obj.failoverPriority?.map(y => y),
+    'minClusterSize': obj.minClusterSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Indicates whether connections to this port should be secured using TLS.
+ *
+ * Valid Options: DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsTlsMode {
+  /** DISABLE */
+  DISABLE = "DISABLE",
+  /** SIMPLE */
+  SIMPLE = "SIMPLE",
+  /** MUTUAL */
+  MUTUAL = "MUTUAL",
+  /** ISTIO_MUTUAL */
+  ISTIO_UNDERSCORE_MUTUAL = "ISTIO_MUTUAL",
+}
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes
+ */
+export interface DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes {
+  /**
+   * The name of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes#name
+   */
+  readonly name: string;
+
+  /**
+   * The optional value of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes(obj: DestinationRuleSpecTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+ *
+ * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy
+ */
+export enum DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy {
+  /** DEFAULT */
+  DEFAULT = "DEFAULT",
+  /** DO_NOT_UPGRADE */
+  DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE = "DO_NOT_UPGRADE",
+  /** UPGRADE */
+  UPGRADE = "UPGRADE",
+}
+
+/**
+ * Configure HTTP/2 PING frames for upstream connections.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive {
+  /**
+   * Send HTTP/2 PING frames at this interval.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * How long to wait for a response to an HTTP/2 PING frame before closing the connection.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive#timeout
+   */
+  readonly timeout?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'timeout': obj.timeout,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive {
+  /**
+   * The time duration between keep-alive probes.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum number of keepalive probes to send without response before deciding the connection is dead.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#probes
+   */
+  readonly probes?: number;
+
+  /**
+   * The time duration a connection needs to be idle before keep-alive probes start being sent.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#time
+   */
+  readonly time?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'probes': obj.probes,
+    'time': obj.time,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Hash based on HTTP cookie.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie {
+  /**
+   * Additional attributes for the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#attributes
+   */
+  readonly attributes?: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes[];
+
+  /**
+   * Name of the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#name
+   */
+  readonly name: string;
+
+  /**
+   * Path to set for the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#path
+   */
+  readonly path?: string;
+
+  /**
+   * Lifetime of the cookie.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#ttl
+   */
+  readonly ttl?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'attributes': obj.attributes?.map(y => toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes(y)),
+    'name': obj.name,
+    'path': obj.path,
+    'ttl': obj.ttl,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Maglev load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev {
+  /**
+   * The table size for Maglev hashing.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev#tableSize
+   */
+  readonly tableSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'tableSize': obj.tableSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash {
+  /**
+   * The minimum number of virtual nodes to use for the hash ring.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'minimumRingSize': obj.minimumRingSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute {
+  /**
+   * Originating locality, '/' separated, e.g.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute#from
+   */
+  readonly from?: string;
+
+  /**
+   * Map of upstream localities to traffic distribution weights.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute#to
+   */
+  readonly to?: { [key: string]: number };
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': ((obj.to) === undefined) ? undefined : (Object.entries(obj.to).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes {
+  /**
+   * The name of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes#name
+   */
+  readonly name: string;
+
+  /**
+   * The optional value of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes(obj: DestinationRuleSpecSubsetsTrafficPolicyLoadBalancerConsistentHashHttpCookieAttributes | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specify if http1.1 connection should be upgraded to http2 for the associated destination.
+ *
+ * Valid Options: DEFAULT, DO_NOT_UPGRADE, UPGRADE
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy
+ */
+export enum DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpH2UpgradePolicy {
+  /** DEFAULT */
+  DEFAULT = "DEFAULT",
+  /** DO_NOT_UPGRADE */
+  DO_UNDERSCORE_NOT_UNDERSCORE_UPGRADE = "DO_NOT_UPGRADE",
+  /** UPGRADE */
+  UPGRADE = "UPGRADE",
+}
+
+/**
+ * Configure HTTP/2 PING frames for upstream connections.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive {
+  /**
+   * Send HTTP/2 PING frames at this interval.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * How long to wait for a response to an HTTP/2 PING frame before closing the connection.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive#timeout
+   */
+  readonly timeout?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolHttpHttp2KeepAlive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'timeout': obj.timeout,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * If set then set SO_KEEPALIVE on the socket to enable TCP Keepalives.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive {
+  /**
+   * The time duration between keep-alive probes.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#interval
+   */
+  readonly interval?: string;
+
+  /**
+   * Maximum number of keepalive probes to send without response before deciding the connection is dead.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#probes
+   */
+  readonly probes?: number;
+
+  /**
+   * The time duration a connection needs to be idle before keep-alive probes start being sent.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive#time
+   */
+  readonly time?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsConnectionPoolTcpTcpKeepalive | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'interval': obj.interval,
+    'probes': obj.probes,
+    'time': obj.time,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Hash based on HTTP cookie.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie {
+  /**
+   * Additional attributes for the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#attributes
+   */
+  readonly attributes?: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes[];
+
+  /**
+   * Name of the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#name
+   */
+  readonly name: string;
+
+  /**
+   * Path to set for the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#path
+   */
+  readonly path?: string;
+
+  /**
+   * Lifetime of the cookie.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie#ttl
+   */
+  readonly ttl?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookie | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'attributes': obj.attributes?.map(y => toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes(y)),
+    'name': obj.name,
+    'path': obj.path,
+    'ttl': obj.ttl,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Maglev load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev {
+  /**
+   * The table size for Maglev hashing.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev#tableSize
+   */
+  readonly tableSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashMaglev | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'tableSize': obj.tableSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The ring/modulo hash load balancer implements consistent hashing to backend hosts.
+ *
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash {
+  /**
+   * The minimum number of virtual nodes to use for the hash ring.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash#minimumRingSize
+   */
+  readonly minimumRingSize?: number;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashRingHash | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'minimumRingSize': obj.minimumRingSize,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute {
+  /**
+   * Originating locality, '/' separated, e.g.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute#from
+   */
+  readonly from?: string;
+
+  /**
+   * Map of upstream localities to traffic distribution weights.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute#to
+   */
+  readonly to?: { [key: string]: number };
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingDistribute | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': ((obj.to) === undefined) ? undefined : (Object.entries(obj.to).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerLocalityLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover {
+  /**
+   * Originating region.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover#from
+   */
+  readonly from?: string;
+
+  /**
+   * Destination region the traffic will fail over to when endpoints in the 'from' region becomes unhealthy.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover#to
+   */
+  readonly to?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerZoneAwareLbSettingFailover | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'from': obj.from,
+    'to': obj.to,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes
+ */
+export interface DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes {
+  /**
+   * The name of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes#name
+   */
+  readonly name: string;
+
+  /**
+   * The optional value of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes(obj: DestinationRuleSpecTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes
+ */
+export interface DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes {
+  /**
+   * The name of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes#name
+   */
+  readonly name: string;
+
+  /**
+   * The optional value of the cookie attribute.
+   *
+   * @schema DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes(obj: DestinationRuleSpecSubsetsTrafficPolicyPortLevelSettingsLoadBalancerConsistentHashHttpCookieAttributes | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+
+/**
+ *
+ *
  * @schema Gateway
  */
 export class Gateway extends ApiObject {
@@ -497,6 +5490,375 @@ export function toJson_GatewaySpecServersTlsTlsCertificates(obj: GatewaySpecServ
     'caCertificates': obj.caCertificates,
     'privateKey': obj.privateKey,
     'serverCertificate': obj.serverCertificate,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+
+/**
+ *
+ *
+ * @schema ServiceEntry
+ */
+export class ServiceEntry extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "ServiceEntry"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "ServiceEntry".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: ServiceEntryProps): any {
+    return {
+      ...ServiceEntry.GVK,
+      ...toJson_ServiceEntryProps(props),
+    };
+  }
+
+  /**
+   * Defines a "ServiceEntry" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: ServiceEntryProps) {
+    super(scope, id, {
+      ...ServiceEntry.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...ServiceEntry.GVK,
+      ...toJson_ServiceEntryProps(resolved),
+    };
+  }
+}
+
+/**
+ * @schema ServiceEntry
+ */
+export interface ServiceEntryProps {
+  /**
+   * @schema ServiceEntry#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * Configuration affecting service registry. See more details at: https://istio.io/docs/reference/config/networking/service-entry.html
+   *
+   * @schema ServiceEntry#spec
+   */
+  readonly spec: ServiceEntrySpec;
+}
+
+/**
+ * Converts an object of type 'ServiceEntryProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ServiceEntryProps(obj: ServiceEntryProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_ServiceEntrySpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Configuration affecting service registry. See more details at: https://istio.io/docs/reference/config/networking/service-entry.html
+ *
+ * @schema ServiceEntrySpec
+ */
+export interface ServiceEntrySpec {
+  /**
+   * The virtual IP addresses associated with the service.
+   *
+   * @schema ServiceEntrySpec#addresses
+   */
+  readonly addresses?: string[];
+
+  /**
+   * One or more endpoints associated with the service.
+   *
+   * @schema ServiceEntrySpec#endpoints
+   */
+  readonly endpoints?: ServiceEntrySpecEndpoints[];
+
+  /**
+   * A list of namespaces to which this service is exported.
+   *
+   * @schema ServiceEntrySpec#exportTo
+   */
+  readonly exportTo?: string[];
+
+  /**
+   * The hosts associated with the ServiceEntry.
+   *
+   * @schema ServiceEntrySpec#hosts
+   */
+  readonly hosts: string[];
+
+  /**
+   * Specify whether the service should be considered external to the mesh or part of the mesh.
+   *
+   * Valid Options: MESH_EXTERNAL, MESH_INTERNAL
+   *
+   * @schema ServiceEntrySpec#location
+   */
+  readonly location?: ServiceEntrySpecLocation;
+
+  /**
+   * The ports associated with the external service.
+   *
+   * @schema ServiceEntrySpec#ports
+   */
+  readonly ports?: ServiceEntrySpecPorts[];
+
+  /**
+   * Service resolution mode for the hosts.
+   *
+   * Valid Options: NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS
+   *
+   * @schema ServiceEntrySpec#resolution
+   */
+  readonly resolution?: ServiceEntrySpecResolution;
+
+  /**
+   * If specified, the proxy will verify that the server certificate's subject alternate name matches one of the specified values.
+   *
+   * @schema ServiceEntrySpec#subjectAltNames
+   */
+  readonly subjectAltNames?: string[];
+
+  /**
+   * Applicable only for MESH_INTERNAL services.
+   *
+   * @schema ServiceEntrySpec#workloadSelector
+   */
+  readonly workloadSelector?: ServiceEntrySpecWorkloadSelector;
+}
+
+/**
+ * Converts an object of type 'ServiceEntrySpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ServiceEntrySpec(obj: ServiceEntrySpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'addresses': obj.addresses?.map(y => y),
+    'endpoints': obj.endpoints?.map(y => toJson_ServiceEntrySpecEndpoints(y)),
+    'exportTo': obj.exportTo?.map(y => y),
+    'hosts': obj.hosts?.map(y => y),
+    'location': obj.location,
+    'ports': obj.ports?.map(y => toJson_ServiceEntrySpecPorts(y)),
+    'resolution': obj.resolution,
+    'subjectAltNames': obj.subjectAltNames?.map(y => y),
+    'workloadSelector': toJson_ServiceEntrySpecWorkloadSelector(obj.workloadSelector),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema ServiceEntrySpecEndpoints
+ */
+export interface ServiceEntrySpecEndpoints {
+  /**
+   * Address associated with the network endpoint without the port.
+   *
+   * @schema ServiceEntrySpecEndpoints#address
+   */
+  readonly address?: string;
+
+  /**
+   * One or more labels associated with the endpoint.
+   *
+   * @schema ServiceEntrySpecEndpoints#labels
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * The locality associated with the endpoint.
+   *
+   * @schema ServiceEntrySpecEndpoints#locality
+   */
+  readonly locality?: string;
+
+  /**
+   * Network enables Istio to group endpoints resident in the same L3 domain/network.
+   *
+   * @schema ServiceEntrySpecEndpoints#network
+   */
+  readonly network?: string;
+
+  /**
+   * Set of ports associated with the endpoint.
+   *
+   * @schema ServiceEntrySpecEndpoints#ports
+   */
+  readonly ports?: { [key: string]: number };
+
+  /**
+   * The service account associated with the workload if a sidecar is present in the workload.
+   *
+   * @schema ServiceEntrySpecEndpoints#serviceAccount
+   */
+  readonly serviceAccount?: string;
+
+  /**
+   * The load balancing weight associated with the endpoint.
+   *
+   * @schema ServiceEntrySpecEndpoints#weight
+   */
+  readonly weight?: number;
+}
+
+/**
+ * Converts an object of type 'ServiceEntrySpecEndpoints' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ServiceEntrySpecEndpoints(obj: ServiceEntrySpecEndpoints | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'address': obj.address,
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'locality': obj.locality,
+    'network': obj.network,
+    'ports': ((obj.ports) === undefined) ? undefined : (Object.entries(obj.ports).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'serviceAccount': obj.serviceAccount,
+    'weight': obj.weight,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Specify whether the service should be considered external to the mesh or part of the mesh.
+ *
+ * Valid Options: MESH_EXTERNAL, MESH_INTERNAL
+ *
+ * @schema ServiceEntrySpecLocation
+ */
+export enum ServiceEntrySpecLocation {
+  /** MESH_EXTERNAL */
+  MESH_UNDERSCORE_EXTERNAL = "MESH_EXTERNAL",
+  /** MESH_INTERNAL */
+  MESH_UNDERSCORE_INTERNAL = "MESH_INTERNAL",
+}
+
+/**
+ * @schema ServiceEntrySpecPorts
+ */
+export interface ServiceEntrySpecPorts {
+  /**
+   * Label assigned to the port.
+   *
+   * @schema ServiceEntrySpecPorts#name
+   */
+  readonly name: string;
+
+  /**
+   * A valid non-negative integer port number.
+   *
+   * @schema ServiceEntrySpecPorts#number
+   */
+  readonly number: number;
+
+  /**
+   * The protocol exposed on the port.
+   *
+   * @schema ServiceEntrySpecPorts#protocol
+   */
+  readonly protocol?: string;
+
+  /**
+   * The port number on the endpoint where the traffic will be received.
+   *
+   * @schema ServiceEntrySpecPorts#targetPort
+   */
+  readonly targetPort?: number;
+}
+
+/**
+ * Converts an object of type 'ServiceEntrySpecPorts' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ServiceEntrySpecPorts(obj: ServiceEntrySpecPorts | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'number': obj.number,
+    'protocol': obj.protocol,
+    'targetPort': obj.targetPort,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Service resolution mode for the hosts.
+ *
+ * Valid Options: NONE, STATIC, DNS, DNS_ROUND_ROBIN, DYNAMIC_DNS
+ *
+ * @schema ServiceEntrySpecResolution
+ */
+export enum ServiceEntrySpecResolution {
+  /** NONE */
+  NONE = "NONE",
+  /** STATIC */
+  STATIC = "STATIC",
+  /** DNS */
+  DNS = "DNS",
+  /** DNS_ROUND_ROBIN */
+  DNS_UNDERSCORE_ROUND_UNDERSCORE_ROBIN = "DNS_ROUND_ROBIN",
+  /** DYNAMIC_DNS */
+  DYNAMIC_UNDERSCORE_DNS = "DYNAMIC_DNS",
+}
+
+/**
+ * Applicable only for MESH_INTERNAL services.
+ *
+ * @schema ServiceEntrySpecWorkloadSelector
+ */
+export interface ServiceEntrySpecWorkloadSelector {
+  /**
+   * One or more labels that indicate a specific set of pods/VMs on which the configuration should be applied.
+   *
+   * @schema ServiceEntrySpecWorkloadSelector#labels
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'ServiceEntrySpecWorkloadSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ServiceEntrySpecWorkloadSelector(obj: ServiceEntrySpecWorkloadSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -18,6 +18,7 @@ export * from './constructs/istio-ingress-gateway';
 export * from './constructs/ingress-http-route';
 export * from './constructs/strict-mtls';
 export * from './constructs/spiffe-authorization-policy';
+export * from './constructs/partner-service';
 export { Caller } from './mesh/caller';
 export * from './constructs/demo-workloads';
 export * from './constructs/spire-istio-app';
@@ -46,7 +47,7 @@ export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
-export { BundleEndpointProfile, BundleEndpointServiceType, FederationProfileType } from './config/federation-config';
+export { BundleEndpointProfile, BundleEndpointServiceType, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

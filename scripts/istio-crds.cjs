@@ -11,6 +11,8 @@ const CRD_NAMES = [
   'peerauthentications.security.istio.io',
   'gateways.networking.istio.io',
   'virtualservices.networking.istio.io',
+  'serviceentries.networking.istio.io',
+  'destinationrules.networking.istio.io',
 ];
 // The library writes only v1 objects; older versions would triple the generated code.
 const VERSION = 'v1';

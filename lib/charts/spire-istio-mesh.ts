@@ -1,3 +1,4 @@
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../constructs/cluster-spiffe-id';
@@ -61,9 +62,16 @@ export class SpireIstioMesh {
   public readonly identities: IdentitiesChart;
   public readonly istio: IstioProfileChart;
   public readonly workloads: WorkloadsChart;
+  private federatedIdentitiesChart?: Chart;
+  private readonly scope: Construct;
+  private readonly prefix: string;
+  private readonly gitOpsOrdering: GitOpsOrdering;
 
   constructor(scope: Construct, props: SpireIstioMeshProps) {
     const prefix = props.prefix ?? '';
+    this.scope = scope;
+    this.prefix = prefix;
+    this.gitOpsOrdering = props.gitOpsOrdering ?? GitOpsOrdering.NONE;
     this.crds = new CrdsChart(scope, `${prefix}crds`);
     this.spire = new SpireChart(scope, `${prefix}spire`, {
       server: { name: `${prefix}spire-server`, namespace: `${prefix}spire-server`, ...props.server, trustDomain: props.trustDomain, clusterName: props.clusterName },
@@ -92,15 +100,58 @@ export class SpireIstioMesh {
   }
 
   /**
-   * Federates the mesh with another trust domain: a ClusterFederatedTrustDomain
-   * in the identities chart, listed in the mesh identity's `federatesWith`, so
-   * mesh workloads accept the partner's workloads as peers. For a partner
-   * mesh of this app, pass `partnerMesh.server.federationPartner`.
+   * Declares another trust domain the server federates with: a
+   * ClusterFederatedTrustDomain in the identities chart. No workload trusts
+   * the partner yet; give the ones that talk to it an identity of
+   * `addFederatedIdentity`. For a partner mesh of this app, pass
+   * `partnerMesh.server.federationPartner`.
    */
   public federateWith(id: string, partner: FederationPartner, options: ClusterFederatedTrustDomainOptions = {}): ClusterFederatedTrustDomain {
-    const domain = new ClusterFederatedTrustDomain(this.identities, id, { ...options, server: this.server, partner });
-    this.meshIdentity.federateWith(domain);
-    return domain;
+    return new ClusterFederatedTrustDomain(this.identities, id, { ...options, server: this.server, partner });
+  }
+
+  /**
+   * A ClusterSPIFFEID for the workloads that talk to other trust domains: its
+   * pods alone get the partners' bundles. It selects pods labelled
+   * `spiffe.io/spire-managed-identity: <name>`, which the mesh identity does
+   * not select, so each pod has one identity. When every partner's bundle is
+   * in the output it sits in the identities chart; otherwise in a stage of its
+   * own, `federated-identities`, applied after the bundles are set by hand.
+   */
+  public addFederatedIdentity(id: string, partners: ClusterFederatedTrustDomain[], options: ClusterSpiffeIdOptions = {}): ClusterSpiffeId {
+    if (partners.length === 0) {
+      throw new Error(`${id}: a federated identity federates with at least one trust domain. Fix: pass the ClusterFederatedTrustDomains of federateWith, or use the mesh identity.`);
+    }
+    const chart = partners.every((domain) => domain.bundle !== undefined) ? this.identities : this.federatedIdentitiesStage(id);
+    const name = options.name ?? `${this.prefix}${id.toLowerCase()}`;
+    return new ClusterSpiffeId(chart, id, {
+      podSelector: { matchLabels: { [ClusterSpiffeId.MANAGED_IDENTITY_LABEL]: name } },
+      ...options,
+      name,
+      federatesWith: [...options.federatesWith ?? [], ...partners],
+      server: this.server,
+    });
+  }
+
+  /** The stage between the identities and Istio that holds identities federating with partners whose bundle is set by hand. */
+  private federatedIdentitiesStage(id: string): Chart {
+    if (this.gitOpsOrdering === GitOpsOrdering.ARGO_CD_SYNC_WAVES) {
+      throw new Error(`${id}: Argo CD applies every sync wave in one sync, so no hand step fits between the federation declaration and an identity that federates with a partner whose bundle is not in the output. Fix: give the ClusterFederatedTrustDomain the partner's bundle (bundle: PartnerBundle.fromFile, or the partner server's bundleEndpoint.bundle).`);
+    }
+    if (this.federatedIdentitiesChart === undefined) {
+      this.federatedIdentitiesChart = new Chart(this.scope, `${this.prefix}federated-identities`, { disableResourceNameHashes: true });
+      this.federatedIdentitiesChart.addDependency(this.identities);
+      this.istio.addDependency(this.federatedIdentitiesChart);
+    }
+    return this.federatedIdentitiesChart;
+  }
+
+  /**
+   * The stage of identities that federate with partners whose bundle is set
+   * by hand, once `addFederatedIdentity` created it.
+   */
+  public get federatedIdentities(): Chart | undefined {
+    return this.federatedIdentitiesChart;
   }
 
   public get server(): SpireServer {

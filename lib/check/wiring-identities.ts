@@ -1,5 +1,5 @@
 import { LabelSelectorSpec } from '../kube/label-selector';
-import { describe, ManifestObject } from './manifests';
+import { describe, KubeObject, ManifestObject } from './manifests';
 import { MeshModel, PodTemplate } from './model';
 import { federatedTrustDomains, identitiesSelecting, spiffeIdsOf, spireEnabledPods, templatesOf } from './rules';
 
@@ -54,10 +54,14 @@ export function federationLinks(model: MeshModel): FederationLink[] {
       const profiles = Object.keys(endpoint.profile ?? {});
       return { what: 'bundle endpoint', subject: describe(server.source.doc), values: [`${endpoint.address}:${endpoint.port}, ${profiles.join(', ') || 'none'}`], source: server.source };
     }),
-    ...model.clusterFederatedTrustDomains.map(({ value, source }) => {
+    ...model.clusterFederatedTrustDomains.flatMap(({ value, source }) => {
       const profile = value.spec?.bundleEndpointProfile ?? {};
       const id = profile.endpointSPIFFEID ? ` as ${profile.endpointSPIFFEID}` : '';
-      return { what: 'partner', subject: String(value.spec?.trustDomain), values: [`${value.spec?.bundleEndpointURL}, ${profile.type}${id}`], source };
+      const trustDomain = String(value.spec?.trustDomain);
+      return [
+        { what: 'partner', subject: trustDomain, values: [`${value.spec?.bundleEndpointURL}, ${profile.type}${id}`], source },
+        { what: 'bundle before the first fetch', subject: trustDomain, values: [initialBundleText(model, value)], source },
+      ];
     }),
     ...[...model.clusterSpiffeIds, ...model.clusterStaticEntries].filter(({ value }) => (value.spec?.federatesWith ?? []).length > 0)
       .map(({ value, source }) => ({ what: 'federates with', subject: describe(value), values: value.spec.federatesWith.map(String), source })),
@@ -68,4 +72,13 @@ export function federationLinks(model: MeshModel): FederationLink[] {
       what: 'accepted trust domains', subject: describe(istio.source.doc), values: istio.acceptedTrustDomains, source: istio.source,
     })),
   ];
+}
+
+/** Whether the declaration carries the partner's bundle, or which file must wait until it is set by hand. */
+function initialBundleText(model: MeshModel, domain: KubeObject): string {
+  if (domain.spec?.trustDomainBundle) return 'in trustDomainBundle';
+  const federating = [...model.clusterSpiffeIds, ...model.clusterStaticEntries]
+    .filter(({ value }) => (value.spec?.federatesWith ?? []).includes(domain.spec?.trustDomain));
+  const files = [...new Set(federating.map(({ source }) => source.file))];
+  return `set by hand (spire-server bundle set)${files.length === 0 ? '' : ` before ${files.join(', ')}`}`;
 }

@@ -96,9 +96,13 @@ function selectorText(selector: Parameters<typeof selectorTerms>[0]): string {
 function federationSection(model: MeshModel): string[] {
   const links = federationLinks(model);
   if (links.length === 0) return [];
-  return section('Federation', table(['what', 'of', 'value', 'read from'], links.map((link) => [
-    link.what, link.subject, listText(link.values.map(code)), `${describe(link.source.doc)} (${link.source.file})`,
-  ])));
+  return section('Federation', [
+    ...table(['what', 'of', 'value', 'read from'], links.map((link) => [
+      link.what, link.subject, listText(link.values.map(code)), `${describe(link.source.doc)} (${link.source.file})`,
+    ])),
+    '',
+    'Istio accepts the partners\' peers on every workload (meshConfig.caCertificates is mesh-wide); only pods whose ClusterSPIFFEID federates hold their bundles, and ALLOW policies decide which of their workloads get in.',
+  ]);
 }
 
 function routeRows(objects: ManifestObject[]): string[][] {

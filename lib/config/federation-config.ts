@@ -1,3 +1,8 @@
+import * as fs from 'fs';
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { Problem } from '../validation/rules';
+
 /**
  * SPIRE federation: the bundle endpoint a server serves its trust bundle on
  * (`server.federation.bundle_endpoint` in server.conf) and the profiles a
@@ -64,6 +69,82 @@ export class BundleEndpointProfile {
   ) {}
 }
 
+/** A partner bundle as read at synth: its SPIFFE-format JSON, or why it cannot be used. */
+interface PartnerBundleContent {
+  readonly json?: string;
+  readonly problem?: Problem;
+}
+
+const BUNDLE_FIX = 'use the output of `spire-server bundle show -format spiffe` on the partner';
+
+/**
+ * A partner trust domain's bundle known at synth, which the
+ * ClusterFederatedTrustDomain carries (`trustDomainBundle`), so that the
+ * server holds it before any identity federates with the partner.
+ */
+export class PartnerBundle {
+  /** The bundle in SPIFFE format, as `spire-server bundle show -format spiffe` prints it on the partner. */
+  public static fromSpiffeJson(json: string): PartnerBundle {
+    return new PartnerBundle('inline bundle', () => checkedBundle(json));
+  }
+
+  /** A file holding the bundle in SPIFFE format, read at synth; a relative path is taken from the working directory. */
+  public static fromFile(path: string): PartnerBundle {
+    return new PartnerBundle(`file ${path}`, () => {
+      if (!fs.existsSync(path)) {
+        return { problem: { value: path, rule: 'the bundle file does not exist', fix: `save the partner's bundle there: spire-server bundle show -format spiffe > ${path}` } };
+      }
+      return checkedBundle(fs.readFileSync(path, 'utf8'));
+    });
+  }
+
+  /**
+   * A key of a ConfigMap of this app that holds the bundle in SPIFFE format,
+   * e.g. one an Include loads from a manifest exported from the partner.
+   */
+  public static fromConfigMap(configMap: IConstruct, key: string): PartnerBundle {
+    return new PartnerBundle(`ConfigMap ${configMap.node.path} key ${key}`, () => {
+      const json = ApiObject.of(configMap).toJson();
+      const value = json.kind === 'ConfigMap' ? json.data?.[key] : undefined;
+      if (typeof value === 'string') return checkedBundle(value);
+      return { problem: { value: `${json.kind} ${json.metadata?.name} key ${key}`, rule: 'it is no ConfigMap with this key in data', fix: `pass the ConfigMap that holds the partner's bundle under "${key}"` } };
+    });
+  }
+
+  private readonly load: () => PartnerBundleContent;
+
+  /**
+   * @param description where the bundle comes from, as messages name it
+   */
+  private constructor(public readonly description: string, load: () => PartnerBundleContent) {
+    this.load = load;
+  }
+
+  /**
+   * The bundle's JSON, or the problem with its source.
+   * @internal
+   */
+  public _read(): PartnerBundleContent {
+    return this.load();
+  }
+}
+
+/** The controller manager reads the bundle in SPIFFE bundle format, a JSON object with "keys". */
+function checkedBundle(value: string): PartnerBundleContent {
+  try {
+    if (Array.isArray(JSON.parse(value)?.keys)) return { json: value };
+  } catch {
+    // Reported below.
+  }
+  return {
+    problem: {
+      value: value.length > 40 ? `${value.slice(0, 40)}…` : value,
+      rule: 'the controller manager reads the bundle in SPIFFE bundle format, a JSON object with "keys"',
+      fix: BUNDLE_FIX,
+    },
+  };
+}
+
 /** The Service type of the bundle endpoint; partners in other clusters must reach it. */
 export enum BundleEndpointServiceType {
   CLUSTER_IP = 'ClusterIP',
@@ -85,6 +166,12 @@ export interface FederationPartner {
   readonly profile: FederationProfileType;
   /** SPIFFE ID the endpoint presents; required for `https_spiffe`, absent for `https_web`. @default none */
   readonly endpointSpiffeId?: string;
+  /**
+   * The partner's bundle, known at synth: ClusterFederatedTrustDomains of
+   * this partner carry it, so identities may federate with it in the same stage.
+   * @default unknown: identities that federate with the partner need a stage after the bundle is set by hand
+   */
+  readonly bundle?: PartnerBundle;
 }
 
 /** The bundle endpoint a SpireServer serves its trust bundle on, for partners to fetch. */
@@ -113,6 +200,13 @@ export interface BundleEndpointOptions {
   readonly profile?: BundleEndpointProfile;
   /** Name of the Service. @default "<server name>-bundle-endpoint" */
   readonly serviceName?: string;
+  /**
+   * This server's own bundle as partners start from, when it is known at
+   * synth (e.g. exported to a file once the server ran): `federationPartner`
+   * hands it to the partners of this app.
+   * @default unknown
+   */
+  readonly bundle?: PartnerBundle;
 }
 
 /** What a server's bundle endpoint is, for server.conf. */

@@ -1,10 +1,10 @@
-import { Names } from 'cdk8s';
+import { Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
   ClusterFederatedTrustDomainSpecBundleEndpointProfileType as ProfileTypeSpec,
 } from '../../imports/spire.spiffe.io';
-import { FederationPartner, FederationProfileType } from '../config/federation-config';
+import { FederationPartner, FederationProfileType, PartnerBundle } from '../config/federation-config';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
@@ -15,12 +15,13 @@ export interface ClusterFederatedTrustDomainOptions {
   /** Name of the cluster-scoped resource. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /**
-   * The partner's trust bundle in SPIFFE bundle format (`spire-server bundle
-   * show -format spiffe` on the partner). The `https_spiffe` profile needs it
-   * once, to authenticate the first fetch; afterwards the server keeps it
-   * current. @default none: set it with `spire-server bundle set` before the first refresh
+   * The partner's bundle, which the resource carries (`trustDomainBundle`):
+   * the server holds it from the start, so identities may federate with the
+   * partner in the same stage, and the `https_spiffe` profile authenticates
+   * the first fetch with it; afterwards the server keeps it current.
+   * @default the partner's own (`FederationPartner.bundle`); without one, it must be set with `spire-server bundle set` before any identity federates with the partner
    */
-  readonly trustDomainBundle?: string;
+  readonly bundle?: PartnerBundle;
 }
 
 export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustDomainOptions {
@@ -59,15 +60,16 @@ export class ClusterFederatedTrustDomain extends Construct {
   public readonly partner: FederationPartner;
   /** The partner's trust domain, the value `federatesWith` lists. */
   public readonly trustDomain: string;
+  /** The partner's bundle the resource carries; undefined when it must be set by hand. */
+  public readonly bundle?: PartnerBundle;
 
-  private readonly props: ClusterFederatedTrustDomainProps;
 
   constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
     super(scope, id);
-    this.props = props;
     this.server = props.server;
     this.partner = props.partner;
     this.trustDomain = props.partner.trustDomain;
+    this.bundle = props.bundle ?? props.partner.bundle;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     ClusterFederatedTrustDomain.byServer.set(this.server, [...ClusterFederatedTrustDomain.of(this.server), this]);
 
@@ -81,7 +83,7 @@ export class ClusterFederatedTrustDomain extends Construct {
           type: this.partner.profile === FederationProfileType.HTTPS_SPIFFE ? ProfileTypeSpec.HTTPS_UNDERSCORE_SPIFFE : ProfileTypeSpec.HTTPS_UNDERSCORE_WEB,
           endpointSpiffeid: this.partner.endpointSpiffeId,
         },
-        trustDomainBundle: props.trustDomainBundle,
+        trustDomainBundle: Lazy.any({ produce: () => this.bundle?._read().json }),
       },
     });
     validateAtSynth(this, () => this.checks());
@@ -97,7 +99,7 @@ export class ClusterFederatedTrustDomain extends Construct {
       ['partner.bundleEndpointUrl', checkBundleEndpointUrl(this.partner.bundleEndpointUrl)],
       // With an invalid partner trust domain that check reports the cause.
       ['partner.endpointSpiffeId', partnerTrustDomain ? undefined : this.checkEndpointSpiffeId()],
-      ['trustDomainBundle', this.props.trustDomainBundle === undefined ? undefined : checkSpiffeBundle(this.props.trustDomainBundle)],
+      ['bundle', this.bundle?._read().problem],
     ];
   }
 
@@ -129,20 +131,6 @@ export class ClusterFederatedTrustDomain extends Construct {
     }
     return checkSpiffeId(id, this.trustDomain, `the partner's: ${ONLY_PARTNER_SERVER_ENDPOINTS}`);
   }
-}
-
-function checkSpiffeBundle(value: string): Problem | undefined {
-  try {
-    const bundle = JSON.parse(value);
-    if (Array.isArray(bundle?.keys)) return undefined;
-  } catch {
-    // Reported below.
-  }
-  return {
-    value: value.length > 40 ? `${value.slice(0, 40)}…` : value,
-    rule: 'the controller manager reads the bundle in SPIFFE bundle format, a JSON object with "keys"',
-    fix: 'use the output of `spire-server bundle show -format spiffe` on the partner',
-  };
 }
 
 /** The trust domain names a `federatesWith` field lists; none gives no field. */

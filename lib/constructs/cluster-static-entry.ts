@@ -73,6 +73,11 @@ export class ClusterStaticEntry extends Construct {
     registerLayoutChecks(this);
   }
 
+  /** The trust domains this entry federates with. */
+  public get federatesWith(): ClusterFederatedTrustDomain[] {
+    return [...this.props.federatesWith ?? []];
+  }
+
   private renderSpec(): ClusterStaticEntrySpec {
     const props = this.props;
     // Unset, empty and false are the same to the controller manager; only set values are written.

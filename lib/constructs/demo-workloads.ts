@@ -13,8 +13,10 @@ import { StrictMtls } from './strict-mtls';
 export interface DemoWorkloadsProps {
   /** The Istio profile whose templates the workloads and the gateway ask for. */
   readonly profile: IstioSpireProfile;
-  /** The ClusterSPIFFEID that gives the workloads and the gateway their IDs. */
+  /** The ClusterSPIFFEID that gives the gateway its ID, and the workloads theirs unless `workloadIdentity` is set. */
   readonly identity: ClusterSpiffeId;
+  /** The ClusterSPIFFEID of `sleep` and `httpbin`, e.g. one that federates with a partner. @default `identity` */
+  readonly workloadIdentity?: ClusterSpiffeId;
   /** @default DemoWorkloads.DEFAULT_NAMESPACE ("demo") */
   readonly namespace?: string;
   /** @default "istio-ingress" */
@@ -54,16 +56,17 @@ export class DemoWorkloads extends Construct {
     const gatewayNamespace = MeshNamespace.create(this, 'GatewayNamespace', { name: props.gatewayNamespace ?? 'istio-ingress', revision });
     this.gateway = new IstioIngressGateway(this, 'IngressGateway', { ...mesh, namespace: gatewayNamespace, name: 'istio-ingressgateway' });
 
+    const workloads = { profile: props.profile, identity: props.workloadIdentity ?? props.identity };
     const namespace = MeshNamespace.create(this, 'DemoNamespace', { name: props.namespace ?? DemoWorkloads.DEFAULT_NAMESPACE, revision });
     this.sleep = new SpireEnabledWorkload(this, 'Sleep', {
-      ...mesh,
+      ...workloads,
       namespace,
       name: DemoWorkloads.SLEEP_NAME,
       image: DefaultImages.DEMO_CURL,
       command: ['/bin/sleep', 'infinity'],
     });
     this.httpbin = new SpireEnabledWorkload(this, 'Httpbin', {
-      ...mesh,
+      ...workloads,
       namespace,
       name: 'httpbin',
       image: DefaultImages.DEMO_HTTPBIN,
@@ -76,6 +79,10 @@ export class DemoWorkloads extends Construct {
       backend: this.httpbin,
     });
     this.mtls = new StrictMtls(this, 'StrictMtls', { profile: props.profile, namespace });
+    // sleep only calls out; were its identity to federate, its proxy would take any partner peer in.
+    if (workloads.identity.federatesWith.length > 0) {
+      new SpiffeAuthorizationPolicy(this, 'SleepPolicy', { workload: this.sleep, allowFrom: [], denyAll: true, mtls: this.mtls });
+    }
     this.httpbinPolicy = new SpiffeAuthorizationPolicy(this, 'HttpbinPolicy', {
       workload: this.httpbin,
       allowFrom: [Caller.workload(this.sleep), Caller.ingressGateway(this.gateway), ...props.httpbinCallers ?? []],

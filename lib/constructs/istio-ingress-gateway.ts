@@ -8,7 +8,7 @@ import { enableSpireIdentity } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
-import { checkDnsLabel, checkPinnedImage } from '../validation/rules';
+import { checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 
 export interface IstioIngressGatewayProps {
@@ -24,6 +24,13 @@ export interface IstioIngressGatewayProps {
   readonly replicas?: number;
   /** @default LoadBalancer */
   readonly serviceType?: kplus.ServiceType;
+  /**
+   * Let the gateway's identity federate: its proxy then holds the partners'
+   * bundles and, as istiod accepts their peers mesh-wide, takes mTLS from
+   * any of their workloads. Ask for it only for a gateway partners call.
+   * @default false: an identity that federates is a synth error
+   */
+  readonly federated?: boolean;
   /** Image of the init container that waits for the SPIRE socket (needs `sh`). @default DefaultImages.SOCKET_WAIT */
   readonly socketWaitImage?: string;
 }
@@ -116,7 +123,11 @@ export class IstioIngressGateway extends Construct {
 
     this.spiffeId = props.identity.spiffeIdFor(namespace, name);
     const waitImage = props.socketWaitImage ?? DefaultImages.SOCKET_WAIT;
-    validateAtSynth(this, () => [['name', checkDnsLabel(name)], ['socketWaitImage', checkPinnedImage(waitImage)]]);
+    validateAtSynth(this, () => [
+      ['name', checkDnsLabel(name)],
+      ['socketWaitImage', checkPinnedImage(waitImage)],
+      ['identity', props.federated ? undefined : checkNotFederating(props.identity)],
+    ]);
   }
 
   /**
@@ -142,4 +153,14 @@ export class IstioIngressGateway extends Construct {
       readOnly: true,
     }), { readOnly: true });
   }
+}
+
+function checkNotFederating(identity: ClusterSpiffeId): Problem | undefined {
+  const partners = identity.federatesWith.map((domain) => domain.trustDomain);
+  if (partners.length === 0) return undefined;
+  return {
+    value: `${identity.name} federates with ${partners.join(', ')}`,
+    rule: 'the gateway would hold the partners\' bundles and take mTLS from any of their workloads, which it was not asked to',
+    fix: 'give the gateway an identity that does not federate (the mesh identity), or set federated: true',
+  };
 }

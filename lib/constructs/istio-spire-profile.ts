@@ -42,6 +42,14 @@ export interface IstioSpireProfileOptions {
    */
   readonly trustDomainAliases?: string[];
   /**
+   * Require an ALLOW policy (SpiffeAuthorizationPolicy) on every workload
+   * whose identity federates: istiod accepts a partner trust domain's peers
+   * mesh-wide, so only such a policy keeps the partner's other workloads out.
+   * Turn it off only when you write the ALLOW policies yourself.
+   * @default true
+   */
+  readonly requireFederatedAuthorization?: boolean;
+  /**
    * Your own `meshConfig`, merged deeply with what SPIRE needs; a value that
    * contradicts it (another trust domain or socket file) is a synth error.
    * @default none
@@ -124,6 +132,8 @@ export class IstioSpireProfile extends Construct {
   public readonly helmValuesFile: string;
   /** Whether SpireIstioApp writes the Helm values file. */
   public readonly writesHelmValues: boolean;
+  /** Whether every workload whose identity federates must be guarded by an ALLOW policy. */
+  public readonly requireFederatedAuthorization: boolean;
 
   private readonly props: IstioSpireProfileProps;
 
@@ -137,6 +147,7 @@ export class IstioSpireProfile extends Construct {
     this.revision = props.revision;
     this.helmValuesFile = props.helmValuesFile ?? `helm/${this.name}-istiod-values.yaml`;
     this.writesHelmValues = props.writeHelmValues ?? true;
+    this.requireFederatedAuthorization = props.requireFederatedAuthorization ?? true;
     this.socketMountPath = props.csiDriver.workloadApi.dir;
     this.sidecarTemplates = `sidecar,${this.sidecarTemplateName}`;
     this.gatewayTemplates = `gateway,${this.gatewayTemplateName}`;

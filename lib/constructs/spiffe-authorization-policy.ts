@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../../imports/security.istio.io';
 import { Caller } from '../mesh/caller';
+import { recordAllowPolicy } from '../mesh/spire-identity';
 import { checkDnsSubdomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
@@ -10,8 +11,14 @@ import { StrictMtls } from './strict-mtls';
 export interface SpiffeAuthorizationPolicyProps {
   /** The workload whose pods the policy guards. */
   readonly workload: SpireEnabledWorkload;
-  /** Who may call the workload; every other request is denied. */
+  /** Who may call the workload; every other request is denied. Empty only with `denyAll`. */
   readonly allowFrom: Caller[];
+  /**
+   * Deny every request: an ALLOW policy without rules, for a client that
+   * only calls out, e.g. one whose identity federates.
+   * @default false
+   */
+  readonly denyAll?: boolean;
   /** The strict mTLS that refuses plaintext callers before this policy does (defence in depth); it must cover the workload's namespace. */
   readonly mtls: StrictMtls;
   /** Name of the AuthorizationPolicy. @default the workload's name */
@@ -53,12 +60,13 @@ export class SpiffeAuthorizationPolicy extends Construct {
       spec: {
         selector: { matchLabels: props.workload.deployment.matchLabels },
         action: AuthorizationPolicySpecAction.ALLOW,
-        rules: [{ from: [{ source: { principals: this.principals } }] }],
+        rules: props.denyAll ? undefined : [{ from: [{ source: { principals: this.principals } }] }],
       },
     });
+    recordAllowPolicy(this, ApiObject.of(props.workload.deployment));
     validateAtSynth(this, () => [
       ['name', checkDnsSubdomain(this.name)],
-      ['allowFrom', props.allowFrom.length === 0 ? NO_CALLERS : undefined],
+      ['allowFrom', checkCallersGiven(props)],
       ...props.allowFrom.map((caller, index): Check => ['allowFrom', this.checkCaller(caller, index)]),
       ['mtls', this.checkMtls()],
     ]);
@@ -82,8 +90,17 @@ export class SpiffeAuthorizationPolicy extends Construct {
   }
 }
 
-const NO_CALLERS: Problem = {
-  value: '[]',
-  rule: 'an ALLOW policy without callers denies every request',
-  fix: 'name at least one caller, e.g. Caller.workload(client)',
-};
+function checkCallersGiven(props: SpiffeAuthorizationPolicyProps): Problem | undefined {
+  if (props.denyAll) {
+    return props.allowFrom.length === 0 ? undefined : {
+      value: props.allowFrom.map((caller) => caller.description).join(', '),
+      rule: 'a policy that denies every request lets no caller in',
+      fix: 'leave allowFrom empty, or drop denyAll',
+    };
+  }
+  return props.allowFrom.length > 0 ? undefined : {
+    value: '[]',
+    rule: 'an ALLOW policy without callers denies every request',
+    fix: 'name at least one caller, e.g. Caller.workload(client), or set denyAll: true when that is meant',
+  };
+}

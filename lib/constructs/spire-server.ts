@@ -385,6 +385,7 @@ export class SpireServer extends Construct {
       bundleEndpointUrl: endpoint.url,
       profile,
       endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
+      bundle: endpoint.bundle,
     };
   }
 
@@ -795,6 +796,7 @@ export class SpireServer extends Construct {
         fix: 'use the host of bundleEndpoint.url as the ACME domainName',
       }],
       ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeReachable(endpoint.url)],
+      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeState()],
       ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
         value: 'tosAccepted: false',
         rule: 'the ACME CA issues no certificate until its terms of service are accepted',
@@ -813,6 +815,28 @@ export class SpireServer extends Construct {
       value: `servicePort ${this.bundleEndpointServicePort}, URL port ${urlPort}`,
       rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointServicePort} and partners dial port ${urlPort}`,
       fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
+    };
+  }
+
+  /**
+   * SPIRE's ACME client keeps its account, order and certificate under the
+   * replica's data_dir and answers the challenge from its own memory, so only
+   * one replica with a volume can hold a certificate.
+   */
+  private checkAcmeState(): Problem | undefined {
+    const fix = 'serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager (or another issuer) keeps for every replica';
+    if (this.replicas > 1) {
+      return {
+        value: `ACME with ${this.replicas} replicas`,
+        rule: 'each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory, so the CA\'s validation lands on a replica that does not know it and issuance fails',
+        fix,
+      };
+    }
+    if (this.needsDataVolume) return undefined;
+    return {
+      value: 'ACME without a data volume',
+      rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
+      fix: `${fix}, or keep the data_dir on a volume (KeyManager.disk())`,
     };
   }
 

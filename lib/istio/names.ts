@@ -21,6 +21,9 @@ export const ISTIO_REVISION_LABEL = 'istio.io/rev';
 /** The namespace (or pod) label that puts workloads into Istio's ambient data plane. */
 export const ISTIO_DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 
+/** The endpoint (and pod) label by which Istio's clients send mTLS to a destination: `istio`. */
+export const ISTIO_TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
 /** The pod label that opts a pod in or out of injection. */
 export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
 

@@ -5,6 +5,7 @@ import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
 import { IngressHttpRoute } from '../constructs/ingress-http-route';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
+import { PartnerService } from '../constructs/partner-service';
 import { SpiffeAuthorizationPolicy } from '../constructs/spiffe-authorization-policy';
 import { StrictMtls } from '../constructs/strict-mtls';
 import { addSynthValidation } from '../validation/validate';
@@ -51,6 +52,7 @@ function layoutProblems(root: IConstruct): string[] {
     ...istioOperatorProblems(tree),
     ...crdOrderProblems(root, tree),
     ...stageOrderProblems(root, tree),
+    ...federationOrderProblems(root, tree),
   ];
 }
 
@@ -140,10 +142,39 @@ function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   for (const mtls of StrictMtls.allIn(root)) {
     require(mtls, mtls.profile, 'its PeerAuthentication is an Istio CRD, which installing Istio creates');
   }
+  for (const service of PartnerService.allIn(root)) {
+    require(service, service.profile, 'its ServiceEntry and DestinationRule are Istio CRDs, which installing Istio creates');
+  }
   for (const policy of SpiffeAuthorizationPolicy.allIn(root)) {
     require(policy, policy.mtls.profile, 'its AuthorizationPolicy is an Istio CRD, which installing Istio creates');
   }
   return problems;
+}
+
+/**
+ * SPIRE refuses an entry that federates with a trust domain whose bundle it
+ * does not hold ("unable to find federated bundle"), so no pod of such an
+ * identity gets an SVID. The bundle is held from the start when the
+ * ClusterFederatedTrustDomain carries it and is applied no later than the
+ * identity; otherwise it is set by hand, which needs a stage boundary between
+ * the declaration and the identities that federate.
+ */
+function federationOrderProblems(root: IConstruct, tree: ChartTree): string[] {
+  const registrations = [...ClusterSpiffeId.allIn(root), ...ClusterStaticEntry.allIn(root)];
+  // A domain of another server is reported by the registration's own federatesWith check.
+  return registrations.flatMap((registration) => registration.federatesWith.filter((domain) => domain.server === registration.server).flatMap((domain) => {
+    const chart = tree.chartOf(registration);
+    const domainChart = tree.chartOf(domain);
+    if (domain.bundle !== undefined ? chart === domainChart || tree.isAfter(chart, domainChart) : tree.isAfter(chart, domainChart)) return [];
+    const where = chart === domainChart ? `is in the same chart as ${domain.node.path}` : `is in chart ${chart.node.path}, which does not come after ${domainChart.node.path}`;
+    const rule = domain.bundle !== undefined
+      ? `the bundle of ${domain.trustDomain} comes with ${domain.node.path}, which is applied later`
+      : `no bundle of ${domain.trustDomain} is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID`;
+    const fix = domain.bundle !== undefined
+      ? `apply ${domainChart.node.id} first: ${chart.node.id}.addDependency(${domainChart.node.id})`
+      : `give ${domain.node.path} the partner's bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson, or the partner server's bundleEndpoint.bundle), or put the identity into a chart applied after ${domainChart.node.id} and set the bundle with \`spire-server bundle set\` in between (SpireIstioMesh.addFederatedIdentity does)`;
+    return [`${registration.node.path} federates with ${domain.trustDomain} and ${where}: ${rule}. Fix: ${fix}.`];
+  }));
 }
 
 function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: string): string {

@@ -30,6 +30,12 @@ export interface SpireEnabledPod {
 }
 
 const enabledByRoot = new WeakMap<IConstruct, SpireEnabledPod[]>();
+const guardedByRoot = new WeakMap<IConstruct, Set<ApiObject>>();
+
+/** Records a pod owner an Istio ALLOW policy guards, for the federation check. */
+export function recordAllowPolicy(scope: IConstruct, podOwner: ApiObject): void {
+  guardedByRoot.set(scope.node.root, new Set([...guardedByRoot.get(scope.node.root) ?? [], podOwner]));
+}
 
 /** Every pod owner given a SPIRE identity in the app holding `scope`. */
 export function spireEnabledPods(scope: IConstruct): SpireEnabledPod[] {
@@ -92,7 +98,23 @@ export function enableSpireIdentity(workload: IConstruct, options: SpireIdentity
   registerLayoutChecks(workload);
   const read = (): PodView => (plus ? plusPodView(plus, apiObject) : objectPodView(apiObject));
   validateAtSynth(workload, () => meshPodChecks(workload, read(), options, templates.split(',')));
+  if (templates !== options.profile.gatewayTemplates) validateAtSynth(workload, () => [['identity', checkFederatedAuthorization(apiObject, options)]]);
   return apiObject;
+}
+
+/**
+ * Istio accepts a federated trust domain's peers mesh-wide, and a pod whose
+ * identity federates holds the partner's bundle, so only an ALLOW policy
+ * keeps the rest of the partner's workloads out.
+ */
+function checkFederatedAuthorization(apiObject: ApiObject, options: SpireIdentityOptions): Problem | undefined {
+  const partners = options.identity.federatesWith.map((domain) => domain.trustDomain);
+  if (partners.length === 0 || !options.profile.requireFederatedAuthorization || guardedByRoot.get(apiObject.node.root)?.has(apiObject)) return undefined;
+  return {
+    value: `${options.identity.name} federates with ${partners.join(', ')}`,
+    rule: `istiod accepts peers of ${partners.join(', ')} mesh-wide (meshConfig.caCertificates) and this pod's proxy holds their bundles, so without an ALLOW policy every workload of ${partners.join(', ')} gets in`,
+    fix: 'guard the workload with a SpiffeAuthorizationPolicy that names its callers, or set requireFederatedAuthorization: false on the IstioSpireProfile and write an ALLOW policy of your own',
+  };
 }
 
 /** Adds labels and annotations to the pod template of an object cdk8s-plus does not manage. */

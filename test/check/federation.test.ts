@@ -6,6 +6,7 @@ import { loadInput, ManifestObject } from '../../lib/check/manifests';
 import { checkInput, principalsOf } from '../../lib/check/rules';
 import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { wiringReport } from '../../lib/check/wiring-report';
+import { SPIRE_MANAGED_IDENTITY_LABEL } from '../../lib/spire/labels';
 
 const root = path.join(__dirname, '..', '..');
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'federation-'));
@@ -39,9 +40,43 @@ describe('wiring rules on the federation example', () => {
     expect(principalsOf(policy!.doc)).toContain(`${partner.trustDomain}/ns/${DemoWorkloads.DEFAULT_NAMESPACE}/sa/${DemoWorkloads.SLEEP_NAME}`);
   });
 
+  test('a declaration that carries the bundle is reported as such', () => {
+    const report = wiringReport(east((object) => {
+      if (object.doc.kind === 'ClusterFederatedTrustDomain') object.doc.spec.trustDomainBundle = '{"keys":[]}';
+    }));
+    expect(report).toContain(`| bundle before the first fetch | ${WEST.trustDomain} | \`in trustDomainBundle\` |`);
+  });
+
+  test('only the demo\'s sleep and httpbin federate; the gateway and the mesh identity do not', () => {
+    const objects = east();
+    const spiffeIds = objects.filter(({ doc }) => doc.kind === 'ClusterSPIFFEID');
+    expect(spiffeIds.map(({ doc }) => [doc.metadata?.name, doc.spec.federatesWith])).toEqual([['istio-mesh-workloads', undefined], ['demo-federated', [WEST.trustDomain]]]);
+    const podLabel = (name: string) => objects.find(({ doc }) => doc.kind === 'Deployment' && doc.metadata?.name === name)!.doc.spec.template.metadata.labels[SPIRE_MANAGED_IDENTITY_LABEL];
+    expect(['sleep', 'httpbin', 'istio-ingressgateway'].map(podLabel)).toEqual(['demo-federated', 'demo-federated', 'true']);
+  });
+
+  test.each([[EAST, WEST], [WEST, EAST]])('$clusterName\'s sleep calls the partner\'s httpbin sidecar to sidecar, so the partner sees sleep\'s own ID', (cluster, partner) => {
+    const objects = loadInput([path.join(outdir, cluster.clusterName)]);
+    const host = `httpbin.${DemoWorkloads.DEFAULT_NAMESPACE}.${partner.trustDomain}`;
+    const entry = objects.find(({ doc }) => doc.kind === 'ServiceEntry')!.doc;
+    expect(entry.spec).toEqual(expect.objectContaining({ hosts: [host], location: 'MESH_INTERNAL', exportTo: ['.'] }));
+    expect(entry.spec.endpoints).toEqual([{ address: host, labels: { 'security.istio.io/tlsMode': 'istio' } }]);
+    const rule = objects.find(({ doc }) => doc.kind === 'DestinationRule')!.doc;
+    expect(rule.spec).toEqual({ host, exportTo: ['.'], trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: [`spiffe://${partner.trustDomain}/ns/demo/sa/httpbin`] } } });
+    // The partner exposes its httpbin pods themselves, not its ingress gateway, on the port the entry dials.
+    const exposed = loadInput([path.join(outdir, partner.clusterName)]).find(({ doc }) => doc.kind === 'Service' && doc.metadata?.name === 'httpbin-federation')!.doc;
+    expect(exposed.spec).toEqual(expect.objectContaining({ type: 'LoadBalancer', selector: { app: 'httpbin' } }));
+    expect(exposed.spec.ports[0].targetPort).toBe(entry.spec.ports[0].number);
+  });
+
+  test.each([[EAST, WEST], [WEST, EAST]])('$clusterName\'s httpbin policy names exactly the partner\'s sleep from the partner', (cluster, partner) => {
+    const policy = loadInput([path.join(outdir, cluster.clusterName)]).find(({ doc }) => doc.kind === 'AuthorizationPolicy' && doc.metadata?.name === 'httpbin')!.doc;
+    expect(principalsOf(policy).filter((principal) => principal.startsWith(`${partner.trustDomain}/`))).toEqual([`${partner.trustDomain}/ns/demo/sa/sleep`]);
+  });
+
   test('a trust domain no ClusterFederatedTrustDomain declares is reported', () => {
     expect(messages(east((object) => object.doc.kind !== 'ClusterFederatedTrustDomain'))).toEqual([
-      expect.stringContaining(`ClusterSPIFFEID istio-mesh-workloads: federatesWith lists ${WEST.trustDomain}, but no ClusterFederatedTrustDomain of class "spire-server-spire" declares it`),
+      expect.stringContaining(`ClusterSPIFFEID demo-federated: federatesWith lists ${WEST.trustDomain}, but no ClusterFederatedTrustDomain of class "spire-server-spire" declares it`),
     ]);
   });
 
@@ -53,7 +88,7 @@ describe('wiring rules on the federation example', () => {
 
   test('the own trust domain in federatesWith is reported', () => {
     expect(messages(east((object) => {
-      if (object.doc.kind === 'ClusterSPIFFEID') object.doc.spec.federatesWith = [EAST.trustDomain];
+      if (object.doc.kind === 'ClusterSPIFFEID' && object.doc.spec.federatesWith) object.doc.spec.federatesWith = [EAST.trustDomain];
     }))).toEqual([expect.stringContaining(`federatesWith lists the own trust domain ${EAST.trustDomain}`)]);
   });
 
@@ -117,8 +152,12 @@ describe('wiring rules on the federation example', () => {
     const report = wiringReport(east());
     expect(report).toContain('## Federation');
     expect(report).toContain(`| partner | ${WEST.trustDomain} | \`${WEST.bundleEndpointUrl}, https_spiffe as spiffe://${WEST.trustDomain}/spire/server\` |`);
-    expect(report).toContain(`| federates with | ClusterSPIFFEID istio-mesh-workloads | \`${WEST.trustDomain}\` |`);
+    expect(report).toContain(`| federates with | ClusterSPIFFEID demo-federated | \`${WEST.trustDomain}\` |`);
     expect(report).toContain('| SDS name of all bundles | ConfigMap spire-system/spire-agent | `ROOTCA` |');
     expect(report).toContain('| bundle endpoint | ConfigMap spire-server/spire-server | `0.0.0.0:8443, https_spiffe` |');
+    expect(report).toMatch(new RegExp(`\\| bundle before the first fetch \\| ${WEST.trustDomain} \\| \`set by hand \\(spire-server bundle set\\) before [^\`]*/0003-federated-identities\\.k8s\\.yaml\` \\|`));
+    // What Istio opens mesh-wide, and what keeps it closed.
+    expect(report).toContain(`| accepted trust domains | IstioOperator istio-system/istio-spire | \`${WEST.trustDomain}\` |`);
+    expect(report).toContain('Istio accepts the partners\' peers on every workload (meshConfig.caCertificates is mesh-wide); only pods whose ClusterSPIFFEID federates hold their bundles, and ALLOW policies decide');
   });
 });

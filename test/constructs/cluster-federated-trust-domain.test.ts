@@ -1,13 +1,24 @@
-import { ApiObject, Testing } from 'cdk8s';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ApiObject, Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { GitOpsOrdering } from '../../lib/charts/gitops-ordering';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
 import { Metrics } from '../../lib/config/metrics';
 import {
-  BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
+  BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType, PartnerBundle,
 } from '../../lib/config/federation-config';
+import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
+import { ClusterStaticEntry } from '../../lib/constructs/cluster-static-entry';
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../../lib/constructs/cluster-federated-trust-domain';
+import { KeyManager } from '../../lib/config/key-manager';
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
+import { SpireServerProps } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const ENDPOINT: BundleEndpointOptions = { url: 'https://spire-bundle.example.org:8443', serviceType: BundleEndpointServiceType.LOAD_BALANCER };
+const BUNDLE = JSON.stringify({ keys: [] });
 const WEB_PARTNER: FederationPartner = { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB };
 
 /** A stack whose server federates with a partner through a ClusterFederatedTrustDomain in the identities stage. */
@@ -41,12 +52,41 @@ describe('ClusterFederatedTrustDomain', () => {
     });
   });
 
-  test('a web partner has no endpoint SPIFFE ID; an initial bundle is passed on', () => {
-    const bundle = JSON.stringify({ keys: [] });
-    const { rendered, app } = federated(WEB_PARTNER, { trustDomainBundle: bundle });
+  test('a web partner has no endpoint SPIFFE ID; a bundle is carried in trustDomainBundle', () => {
+    const { rendered, app } = federated(WEB_PARTNER, { bundle: PartnerBundle.fromSpiffeJson(BUNDLE) });
     expect(synthErrors(app)).toEqual([]);
     expect(rendered.spec.bundleEndpointProfile).toEqual({ type: 'https_web' });
-    expect(rendered.spec.trustDomainBundle).toBe(bundle);
+    expect(rendered.spec.trustDomainBundle).toBe(BUNDLE);
+  });
+
+  test('the bundle comes from a file, a ConfigMap of the app, or the partner server of the same app', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-')), 'partner.json');
+    fs.writeFileSync(file, BUNDLE);
+    expect(federated(WEB_PARTNER, { bundle: PartnerBundle.fromFile(file) }).rendered.spec.trustDomainBundle).toBe(BUNDLE);
+
+    const stack = buildStack();
+    const configMap = new kplus.ConfigMap(stack.apps, 'PartnerBundle', { metadata: { name: 'partner-bundle' }, data: { 'bundle.spiffe': BUNDLE } });
+    const fromConfigMap = new ClusterFederatedTrustDomain(stack.identities, 'Partner', { server: stack.server, partner: WEB_PARTNER, bundle: PartnerBundle.fromConfigMap(configMap, 'bundle.spiffe') });
+    expect(ApiObject.of(fromConfigMap.node.findChild('Resource')).toJson().spec.trustDomainBundle).toBe(BUNDLE);
+
+    const partnerWithBundle = partnerServer({ ...PARTNER_ENDPOINT, bundle: PartnerBundle.fromSpiffeJson(BUNDLE) });
+    const { rendered, domain } = federated(partnerWithBundle.federationPartner);
+    expect(rendered.spec.trustDomainBundle).toBe(BUNDLE);
+    expect(domain.bundle).toBe(partnerWithBundle.federationPartner.bundle);
+  });
+
+  test.each([
+    [() => PartnerBundle.fromFile('/nonexistent/partner.json'), 'bundle "/nonexistent/partner.json": the bundle file does not exist. Fix: save the partner\'s bundle there: spire-server bundle show -format spiffe > /nonexistent/partner.json'],
+    [() => PartnerBundle.fromSpiffeJson('-----BEGIN CERTIFICATE-----'), 'bundle "-----BEGIN CERTIFICATE-----": the controller manager reads the bundle in SPIFFE bundle format'],
+  ])('an unusable bundle is reported: %s', (bundle, message) => {
+    expect(synthErrors(federated(WEB_PARTNER, { bundle: bundle() }).app)).toEqual([expect.stringContaining(`[identities/Partner] ${message}`)]);
+  });
+
+  test('a ConfigMap without the key is reported', () => {
+    const stack = buildStack();
+    const configMap = new kplus.ConfigMap(stack.apps, 'PartnerBundle', { metadata: { name: 'partner-bundle' }, data: { other: BUNDLE } });
+    new ClusterFederatedTrustDomain(stack.identities, 'Partner', { server: stack.server, partner: WEB_PARTNER, bundle: PartnerBundle.fromConfigMap(configMap, 'bundle.spiffe') });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('[identities/Partner] bundle "ConfigMap partner-bundle key bundle.spiffe": it is no ConfigMap with this key in data')]);
   });
 
   test('a server without bundle endpoint cannot be a partner', () => {
@@ -62,7 +102,6 @@ describe('ClusterFederatedTrustDomain', () => {
     [{ ...WEB_PARTNER, endpointSpiffeId: 'spiffe://partner.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://partner.example/spire/server": the https_web profile authenticates the endpoint by its Web PKI certificate'],
     [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE }, {}, 'partner.endpointSpiffeId "": the https_spiffe profile authenticates the endpoint by its SPIFFE ID, which is missing'],
     [{ ...WEB_PARTNER, profile: FederationProfileType.HTTPS_SPIFFE, endpointSpiffeId: 'spiffe://other.example/spire/server' }, {}, 'partner.endpointSpiffeId "spiffe://other.example/spire/server": the ID is not in the trust domain partner.example, the partner\'s: this library federates only with endpoints that present the partner server\'s own ID'],
-    [WEB_PARTNER, { trustDomainBundle: '-----BEGIN CERTIFICATE-----' }, 'trustDomainBundle "-----BEGIN CERTIFICATE-----": the controller manager reads the bundle in SPIFFE bundle format'],
     [WEB_PARTNER, { name: 'Partner' }, 'name "Partner"'],
   ])('%j %j is rejected: %s', (partner, options, message) => {
     expect(synthErrors(federated(partner, options).app)).toContainEqual(expect.stringContaining(`[identities/Partner] ${message}`));
@@ -78,6 +117,43 @@ describe('ClusterFederatedTrustDomain', () => {
     const stack = buildStack();
     new ClusterFederatedTrustDomain(stack.chart, 'Partner', { server: stack.server, partner: WEB_PARTNER });
     expect(synthErrors(stack.app)).toEqual([expect.stringContaining('spire/Partner is in the same chart as spire')]);
+  });
+});
+
+describe('no identity federates before the server holds the partner\'s bundle', () => {
+  const LATER = 'federated-identities';
+  /** A stack whose mesh identity federates with the partner, in `where` (the identities chart or a later one). */
+  function federating(bundle: PartnerBundle | undefined, where: 'same' | 'later' | 'earlier') {
+    const stack = buildStack();
+    const later = new Chart(stack.app, LATER, { disableResourceNameHashes: true });
+    later.addDependency(stack.identities);
+    const domainChart = where === 'earlier' ? later : stack.identities;
+    const identityChart = where === 'later' ? later : stack.identities;
+    const domain = new ClusterFederatedTrustDomain(domainChart, 'Partner', { server: stack.server, partner: WEB_PARTNER, bundle });
+    new ClusterSpiffeId(identityChart, 'Federated', { server: stack.server, name: 'federated', podSelector: { matchLabels: { federated: 'true' } }, federatesWith: [domain] });
+    return synthErrors(stack.app);
+  }
+
+  test('without a bundle in the output the identity is refused in the same stage, and accepted in a later one', () => {
+    expect(federating(undefined, 'same')).toEqual([expect.stringContaining(
+      'identities/Federated federates with partner.example and is in the same chart as identities/Partner: no bundle of partner.example is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID. Fix: give identities/Partner the partner\'s bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson',
+    )]);
+    expect(federating(undefined, 'later')).toEqual([]);
+  });
+
+  test('with the bundle in the output the same stage is fine, a declaration applied after the identity is not', () => {
+    const bundle = PartnerBundle.fromSpiffeJson(BUNDLE);
+    expect(federating(bundle, 'same')).toEqual([]);
+    expect(federating(bundle, 'earlier')).toEqual([expect.stringContaining(
+      `identities/Federated federates with partner.example and is in chart identities, which does not come after ${LATER}: the bundle of partner.example comes with ${LATER}/Partner, which is applied later. Fix: apply ${LATER} first`,
+    )]);
+  });
+
+  test('a ClusterStaticEntry that federates follows the same rule', () => {
+    const stack = buildStack();
+    const domain = new ClusterFederatedTrustDomain(stack.identities, 'Partner', { server: stack.server, partner: WEB_PARTNER });
+    new ClusterStaticEntry(stack.identities, 'Vm', { server: stack.server, spiffeId: 'spiffe://example.org/vm', parentId: 'spiffe://example.org/node', selectors: ['unix:uid:0'], federatesWith: [domain] });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('identities/Vm federates with partner.example and is in the same chart as identities/Partner: no bundle of partner.example is in the output')]);
   });
 });
 
@@ -153,6 +229,28 @@ describe('SpireServer bundle endpoint', () => {
     expect(cert.server.federationPartner).toEqual({ trustDomain: 'example.org', bundleEndpointUrl: ENDPOINT.url, profile: FederationProfileType.HTTPS_WEB, endpointSpiffeId: undefined });
   });
 
+  describe('ACME keeps its order and certificate on one replica\'s volume', () => {
+    const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
+    const acmeServer = (server: Partial<SpireServerProps>) => buildStack({ server: { ...server, bundleEndpoint: { ...ENDPOINT, ...ACME_ENDPOINT, profile: ACME_PROFILE } } });
+
+    test('one replica with the data_dir on its volume is fine, with sqlite or an external datastore', () => {
+      expect(synthErrors(acmeServer({}).app)).toEqual([]);
+      expect(synthErrors(acmeServer({ datastore: postgres, keyManager: KeyManager.disk() }).app)).toEqual([]);
+    });
+
+    test('more than one replica is refused, naming the serving-certificate route', () => {
+      const errors = synthErrors(acmeServer({ replicas: 3, datastore: postgres, keyManager: KeyManager.disk() }).app);
+      expect(errors).toEqual([expect.stringContaining('[spire/Server] bundleEndpoint.profile "ACME with 3 replicas": each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory')]);
+      expect(errors[0]).toContain('Fix: serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager');
+    });
+
+    test('a data_dir on an emptyDir is refused: every restart would order again', () => {
+      const errors = synthErrors(acmeServer({ datastore: postgres, keyManager: KeyManager.memory() }).app);
+      expect(errors).toEqual([expect.stringContaining('[spire/Server] bundleEndpoint.profile "ACME without a data volume": with an external datastore and KeyManager.memory() the data_dir is an emptyDir')]);
+      expect(errors[0]).toContain('httpsWebServingCert');
+    });
+  });
+
   test('port 8082 is free for the bundle endpoint when the controller manager serves no metrics', () => {
     const { app } = buildStack({ server: { metrics: Metrics.disabled(), bundleEndpoint: { ...ENDPOINT, port: 8082 } } });
     expect(synthErrors(app)).toEqual([]);
@@ -178,15 +276,54 @@ describe('SpireServer bundle endpoint', () => {
   });
 });
 
-describe('SpireIstioMesh.federateWith', () => {
-  test('declares the partner in the identities chart and adds it to the mesh identity', () => {
+describe('SpireIstioMesh federation', () => {
+  function meshes(gitOpsOrdering?: GitOpsOrdering) {
     const app = Testing.app();
-    const east = new SpireIstioMesh(app, { trustDomain: 'east.example', clusterName: 'east', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.east.example' } } });
-    const west = new SpireIstioMesh(app, { prefix: 'west-', trustDomain: 'west.example', clusterName: 'west', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.west.example' } } });
+    const east = new SpireIstioMesh(app, { trustDomain: 'east.example', clusterName: 'east', gitOpsOrdering, server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.east.example' } } });
+    const west = new SpireIstioMesh(app, { prefix: 'west-', trustDomain: 'west.example', clusterName: 'west', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.west.example', bundle: PartnerBundle.fromSpiffeJson(BUNDLE) } } });
+    return { app, east, west };
+  }
+
+  test('federateWith declares the partner in the identities chart and federates no identity', () => {
+    const { east, west } = meshes();
     const domain = east.federateWith('West', west.server.federationPartner);
-    expect(domain.node.scope).toBe(east.identities);
-    expect(east.meshIdentity.federatesWith).toEqual([domain]);
+    expect(domain.node.scope?.node.path).toBe(east.identities.node.path);
+    expect(east.meshIdentity.federatesWith).toEqual([]);
     expect(ClusterFederatedTrustDomain.of(east.server)).toEqual([domain]);
     expect(ClusterFederatedTrustDomain.of(west.server)).toEqual([]);
+  });
+
+  test('a federated identity selects its own label value, so no pod has the mesh identity too', () => {
+    const { east, west } = meshes();
+    const identity = east.addFederatedIdentity('Payments', [east.federateWith('West', west.server.federationPartner)]);
+    expect(identity.name).toBe('payments');
+    expect(identity.podLabels).toEqual({ [ClusterSpiffeId.MANAGED_IDENTITY_LABEL]: 'payments' });
+    expect(east.meshIdentity.selects(identity.podLabels, {})).toBe(false);
+  });
+
+  test('with the partner\'s bundle in the output the federated identity joins the identities stage', () => {
+    const { east, west } = meshes();
+    const identity = east.addFederatedIdentity('Payments', [east.federateWith('West', west.server.federationPartner)]);
+    expect(identity.node.scope?.node.path).toBe(east.identities.node.path);
+    expect(east.federatedIdentities === undefined).toBe(true);
+  });
+
+  test('without it, the identity gets a stage of its own between the identities and Istio', () => {
+    const { app, east, west } = meshes();
+    const identity = west.addFederatedIdentity('Payments', [west.federateWith('East', east.server.federationPartner)]);
+    expect(identity.node.scope?.node.path).toBe('west-federated-identities');
+    // The order the app writes the numbered files in.
+    const order = app.charts.map((chart) => chart.node.id).filter((id) => id.startsWith('west-'));
+    expect(order).toEqual(['west-crds', 'west-spire', 'west-identities', 'west-federated-identities', 'west-istio-profile', 'west-workloads']);
+  });
+
+  test('Argo CD sync waves leave no room for the hand step, so a partner without bundle is refused', () => {
+    const { east, west } = meshes(GitOpsOrdering.ARGO_CD_SYNC_WAVES);
+    expect(() => east.addFederatedIdentity('Payments', [east.federateWith('West', { ...west.server.federationPartner, bundle: undefined })]))
+      .toThrow('Payments: Argo CD applies every sync wave in one sync, so no hand step fits between the federation declaration and an identity that federates with a partner whose bundle is not in the output. Fix: give the ClusterFederatedTrustDomain the partner\'s bundle');
+  });
+
+  test('a federated identity without partners is refused', () => {
+    expect(() => meshes().east.addFederatedIdentity('Payments', [])).toThrow('Payments: a federated identity federates with at least one trust domain');
   });
 });

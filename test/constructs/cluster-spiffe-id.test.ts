@@ -1,4 +1,4 @@
-import { FederationProfileType } from '../../lib/config/federation-config';
+import { FederationProfileType, PartnerBundle } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { LabelSelectorOperator } from '../../lib/kube/label-selector';
 import { ISTIO_SPIFFE_ID_TEMPLATE } from '../../lib/spire/spiffe-id-template';
@@ -37,6 +37,7 @@ describe('ClusterSpiffeId validation', () => {
     const stack = buildStack();
     const partner = new ClusterFederatedTrustDomain(stack.identities, 'Partner', {
       server: stack.server,
+      bundle: PartnerBundle.fromSpiffeJson('{"keys":[]}'),
       partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
     });
     stack.identity.federateWith(partner);

@@ -1,5 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { FederationProfileType } from '../../lib/config/federation-config';
+import { FederationProfileType, PartnerBundle } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { ClusterStaticEntry, ClusterStaticEntryProps } from '../../lib/constructs/cluster-static-entry';
 import { buildStack, synthErrors } from '../support/stack';
@@ -12,6 +12,7 @@ function withEntry(props: Partial<ClusterStaticEntryProps> = {}, federatesWith: 
   const stack = buildStack();
   const domains = federatesWith.map((trustDomain) => new ClusterFederatedTrustDomain(stack.identities, trustDomain, {
     server: stack.server,
+    bundle: PartnerBundle.fromSpiffeJson('{"keys":[]}'),
     partner: { trustDomain, bundleEndpointUrl: `https://bundle.${trustDomain}`, profile: FederationProfileType.HTTPS_WEB },
   }));
   const entry = new ClusterStaticEntry(stack.identities, 'Billing', { ...VALID, ...props, federatesWith: domains, server: stack.server });

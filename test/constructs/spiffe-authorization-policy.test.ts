@@ -1,4 +1,5 @@
-import { FederationProfileType } from '../../lib/config/federation-config';
+import { ApiObject } from 'cdk8s';
+import { FederationProfileType, PartnerBundle } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
@@ -16,7 +17,8 @@ function policyStack(overrides: StackOverrides = {}) {
   const stack = buildStack(overrides);
   const { apps, profile, identity } = stack;
   const ingress = MeshNamespace.create(apps, 'Ingress', { name: 'ingress' });
-  const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace: ingress, name: 'edge' });
+  // The tests that federate do so with the one identity every pod shares, the gateway's too.
+  const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace: ingress, name: 'edge', federated: true });
   const namespace = MeshNamespace.create(apps, 'Shop', { name: 'shop' });
   const web = new SpireEnabledWorkload(apps, 'Web', { profile, identity, namespace, name: 'web', image: IMAGE, port: 8080 });
   const client = new SpireEnabledWorkload(apps, 'Client', { profile, identity, namespace, name: 'client', image: IMAGE });
@@ -26,10 +28,11 @@ function policyStack(overrides: StackOverrides = {}) {
   return { ...stack, ingress, gateway, namespace, web, client, mtls, policy };
 }
 
-/** The stack's mesh identity federating with partner.example through a ClusterFederatedTrustDomain. */
+/** The stack's mesh identity federating with partner.example through a ClusterFederatedTrustDomain that carries its bundle. */
 function federateWithPartner(stack: ReturnType<typeof buildStack>): ClusterFederatedTrustDomain {
   const partner = new ClusterFederatedTrustDomain(stack.identities, 'Partner', {
     server: stack.server,
+    bundle: PartnerBundle.fromSpiffeJson('{"keys":[]}'),
     partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
   });
   stack.identity.federateWith(partner);
@@ -109,15 +112,18 @@ describe('SpiffeAuthorizationPolicy', () => {
     expect(synthErrors(other.app)).toEqual([expect.stringContaining('allowFrom "service account shop/client (example.org/ns/shop/sa/client)": the ID is allowed twice')]);
   });
 
+  // The client federates too and has no policy of its own, which the federation rule of its own tests covers.
+  const unguardedClients = { profile: { requireFederatedAuthorization: false } };
+
   test('an ID of a federated trust domain is allowed as given, once the workload\'s ClusterSPIFFEID federates with it', () => {
-    const stack = policyStack();
+    const stack = policyStack(unguardedClients);
     federateWithPartner(stack);
     expect(stack.policy({ allowFrom: [Caller.spiffeId('spiffe://partner.example/ns/shop/sa/client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
     expect(synthErrors(stack.app)).toEqual([]);
   });
 
   test('a caller of a federated trust domain is named through its ClusterFederatedTrustDomain', () => {
-    const stack = policyStack();
+    const stack = policyStack(unguardedClients);
     const partner = federateWithPartner(stack);
     expect(stack.policy({ allowFrom: [Caller.federated(partner, 'shop', 'client')] }).principals).toEqual(['partner.example/ns/shop/sa/client']);
     expect(synthErrors(stack.app)).toEqual([]);
@@ -133,7 +139,7 @@ describe('SpiffeAuthorizationPolicy', () => {
 
   test('an ID of a trust domain the workload does not federate with, of its own trust domain, or malformed, is rejected', () => {
     const rejection = (spiffeId: string) => {
-      const stack = policyStack();
+      const stack = policyStack(unguardedClients);
       federateWithPartner(stack);
       stack.policy({ allowFrom: [Caller.spiffeId(spiffeId)] });
       return synthErrors(stack.app);
@@ -163,13 +169,68 @@ describe('SpiffeAuthorizationPolicy', () => {
 describe('DemoWorkloads', () => {
   test('httpbin lets in sleep, the gateway and the callers given, by the IDs they get', () => {
     const stack = buildStack();
-    federateWithPartner(stack);
-    const { app, apps, profile, identity } = stack;
-    const demo = new DemoWorkloads(apps, 'Demo', { profile, identity, httpbinCallers: [Caller.spiffeId('spiffe://partner.example/ns/demo/sa/sleep')] });
+    const partner = federateWithPartner(stack);
+    const { app, apps, profile, server } = stack;
+    const workloadIdentity = new ClusterSpiffeId(stack.identities, 'Federated', {
+      server, name: 'federated', podSelector: { matchLabels: { [ClusterSpiffeId.MANAGED_IDENTITY_LABEL]: 'federated' } }, federatesWith: [partner],
+    });
+    const identity = new ClusterSpiffeId(stack.identities, 'Mesh', { server, name: 'mesh', podSelector: { matchLabels: { mesh: 'true' } } });
+    const demo = new DemoWorkloads(apps, 'Demo', { profile, identity, workloadIdentity, httpbinCallers: [Caller.spiffeId('spiffe://partner.example/ns/demo/sa/sleep')] });
     expect(demo.httpbinPolicy.principals).toEqual([
       withoutScheme(demo.sleep.spiffeId), withoutScheme(demo.gateway.spiffeId), 'partner.example/ns/demo/sa/sleep',
     ]);
     expect(demo.mtls.covers(demo.httpbin.namespace)).toBe(true);
     expect(synthErrors(app)).toEqual([]);
+    // sleep federates but only calls out, so it takes nothing in; the gateway keeps the mesh identity.
+    const sleepPolicy = ApiObject.of(demo.node.findChild('SleepPolicy').node.findChild('Resource')).toJson();
+    expect(sleepPolicy.spec).toEqual({ action: 'ALLOW', selector: { matchLabels: demo.sleep.deployment.matchLabels } });
+    expect(demo.gateway.identity).toBe(identity);
+  });
+});
+
+describe('federated workloads are closed by default', () => {
+  /** A stack whose `web` and `client` take an identity that federates with partner.example. */
+  function federatedStack(overrides: StackOverrides = {}) {
+    const stack = policyStack(overrides);
+    const partner = new ClusterFederatedTrustDomain(stack.identities, 'Partner', {
+      server: stack.server,
+      bundle: PartnerBundle.fromSpiffeJson('{"keys":[]}'),
+      partner: { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB },
+    });
+    const federated = new ClusterSpiffeId(stack.identities, 'Federated', {
+      server: stack.server, name: 'federated', podSelector: { matchLabels: { [ClusterSpiffeId.MANAGED_IDENTITY_LABEL]: 'federated' } }, federatesWith: [partner],
+    });
+    const web = new SpireEnabledWorkload(stack.apps, 'FederatedWeb', { profile: stack.profile, identity: federated, namespace: stack.namespace, name: 'fweb', image: IMAGE, port: 8080 });
+    return { ...stack, partner, federated, web };
+  }
+
+  test('a workload whose identity federates needs an ALLOW policy: istiod accepts the partner mesh-wide', () => {
+    const { app } = federatedStack();
+    expect(synthErrors(app)).toEqual([expect.stringContaining('[apps/FederatedWeb/Deployment] identity "federated federates with partner.example": istiod accepts peers of partner.example mesh-wide (meshConfig.caCertificates) and this pod\'s proxy holds their bundles, so without an ALLOW policy every workload of partner.example gets in. Fix: guard the workload with a SpiffeAuthorizationPolicy')]);
+  });
+
+  test('a policy that names the callers, or one that denies everything, closes it; so does turning the rule off', () => {
+    const guarded = federatedStack();
+    new SpiffeAuthorizationPolicy(guarded.apps, 'FederatedPolicy', { workload: guarded.web, allowFrom: [Caller.federated(guarded.partner, 'shop', 'client')], mtls: guarded.mtls });
+    expect(synthErrors(guarded.app)).toEqual([]);
+    const denied = federatedStack();
+    const policy = new SpiffeAuthorizationPolicy(denied.apps, 'FederatedPolicy', { workload: denied.web, allowFrom: [], denyAll: true, mtls: denied.mtls });
+    expect(synthErrors(denied.app)).toEqual([]);
+    expect(policy.authorizationPolicy.toJson().spec).not.toHaveProperty('rules');
+    expect(synthErrors(federatedStack({ profile: { requireFederatedAuthorization: false } }).app)).toEqual([]);
+  });
+
+  test('denyAll lets no caller in', () => {
+    const stack = federatedStack();
+    new SpiffeAuthorizationPolicy(stack.apps, 'FederatedPolicy', { workload: stack.web, allowFrom: [Caller.workload(stack.client)], denyAll: true, mtls: stack.mtls });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('allowFrom "workload apps/Client": a policy that denies every request lets no caller in')]);
+  });
+
+  test('a gateway takes partner bundles only when asked', () => {
+    const stack = federatedStack({ profile: { requireFederatedAuthorization: false } });
+    const namespace = MeshNamespace.create(stack.apps, 'Edge', { name: 'edge' });
+    new IstioIngressGateway(stack.apps, 'Unasked', { profile: stack.profile, identity: stack.federated, namespace, name: 'unasked' });
+    new IstioIngressGateway(stack.apps, 'Asked', { profile: stack.profile, identity: stack.federated, namespace, name: 'asked', federated: true });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('[apps/Unasked] identity "federated federates with partner.example": the gateway would hold the partners\' bundles and take mTLS from any of their workloads, which it was not asked to. Fix: give the gateway an identity that does not federate (the mesh identity), or set federated: true.')]);
   });
 });
