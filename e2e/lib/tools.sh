@@ -14,6 +14,8 @@ E2E_CONTROLLER_MANAGER_VERSION="$(module_version "$CONTROLLER_MANAGER_MODULE" gi
 control_plane_bin() { echo "$TOOLS_ROOT/kubernetes/$KUBERNETES_VERSION/bin/$1"; }
 # istiod's binary, from the same Istio release commit as the istioctl that renders the install.
 istiod_bin() { echo "$TOOLS_ROOT/istiod/$ISTIO_NEW_VERSION/bin/pilot-discovery"; }
+# istio-proxy's agent, from the same release.
+pilot_agent_bin() { echo "$TOOLS_ROOT/pilot-agent/$ISTIO_NEW_VERSION/bin/pilot-agent"; }
 controller_manager_bin() { echo "$TOOLS_ROOT/spire-controller-manager/$E2E_CONTROLLER_MANAGER_VERSION/bin/spire-controller-manager"; }
 
 # Without these the binaries report v0.0.0-master, and kubectl warns about the version skew.
@@ -46,12 +48,14 @@ install_controller_manager() {
 }
 
 install_istiod() { install_new_istio_binary istiod istio.io/istio/pilot/cmd/pilot-discovery; }
+install_pilot_agent() { install_new_istio_binary pilot-agent istio.io/istio/pilot/cmd/pilot-agent; }
 
 install_e2e_tools() {
   require_go
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
   install_istiod
+  install_pilot_agent
   install_control_plane
   install_spire_cgo
   install_controller_manager
