@@ -4,7 +4,9 @@
 // What it proves: that the bootstrap pilot-agent wrote points Envoy's SDS cluster (sds-grpc) at
 // SPIRE's Workload API socket, and that SPIRE serves the `default` certificate and the `ROOTCA`
 // validation context there to this container, over Envoy's own SDS protocol, including
-// rotations. Each secret received is printed as one line on stdout.
+// rotations. Each secret received is printed as one line on stdout. The socket path alone does
+// not tell SPIRE from pilot-agent's own SDS server, which listens there when it finds no SPIRE
+// socket; the printed certificates (SPIRE's trust domain and SPIFFE ID) do.
 //
 // What it does not prove: it is not Envoy. It opens no listeners from xDS and carries no
 // traffic, so mTLS between workloads, authorization policies and routing are not exercised. It
@@ -35,7 +37,7 @@ sds-grpc cluster's socket and prints each as one stdout line:
   envoy-stand-in: {"error":"..."}   (then retries every second)
 Requests CDS and LDS over ADS (xds-grpc cluster) and reports in its admin /stats the responses
 actually received; applies none of them. Serves the bootstrap's static HTTP prefix routes
-(e.g. the health listener) and an admin interface with /stats, /ready, /server_info,
+(e.g. the health listener) and an admin interface with /stats, /stats/prometheus,
 /drain_listeners and /quitquitquit. Exits on SIGTERM, SIGINT and /quitquitquit.
 `
 
