@@ -8,12 +8,16 @@ source "$CONFORMANCE_DIR/lib/tools.sh"
 
 CONTROL_PLANE_MODULE="$E2E_DIR/tools/control-plane"
 CONTROLLER_MANAGER_MODULE="$E2E_DIR/tools/spire-controller-manager"
+ENVOY_STAND_IN_MODULE="$E2E_DIR/tools/envoy-stand-in"
 KUBERNETES_VERSION="$(module_version "$CONTROL_PLANE_MODULE" k8s.io/kubernetes)"
 E2E_CONTROLLER_MANAGER_VERSION="$(module_version "$CONTROLLER_MANAGER_MODULE" github.com/spiffe/spire-controller-manager)"
 
 control_plane_bin() { echo "$TOOLS_ROOT/kubernetes/$KUBERNETES_VERSION/bin/$1"; }
 # istiod's binary, from the same Istio release commit as the istioctl that renders the install.
 istiod_bin() { echo "$TOOLS_ROOT/istiod/$ISTIO_NEW_VERSION/bin/pilot-discovery"; }
+# istio-proxy's agent, from the same release; it execs envoy_stand_in_bin where Envoy would run.
+pilot_agent_bin() { echo "$TOOLS_ROOT/pilot-agent/$ISTIO_NEW_VERSION/bin/pilot-agent"; }
+envoy_stand_in_bin() { echo "$TOOLS_ROOT/envoy-stand-in/current/bin/envoy"; }
 controller_manager_bin() { echo "$TOOLS_ROOT/spire-controller-manager/$E2E_CONTROLLER_MANAGER_VERSION/bin/spire-controller-manager"; }
 
 # Without these the binaries report v0.0.0-master, and kubectl warns about the version skew.
@@ -74,6 +78,17 @@ install_node_packages() {
 }
 
 install_istiod() { install_new_istio_binary istiod istio.io/istio/pilot/cmd/pilot-discovery; }
+install_pilot_agent() { install_new_istio_binary pilot-agent istio.io/istio/pilot/cmd/pilot-agent; }
+
+# Named envoy, the file name pilot-agent execs (ProxyConfig.binaryPath /usr/local/bin/envoy).
+go_build_envoy_stand_in() {
+  (cd "$ENVOY_STAND_IN_MODULE" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags="-s -w" -o "$dir/bin/envoy" .)
+}
+
+install_envoy_stand_in() {
+  build_tool envoy-stand-in current "go build -o envoy in module $(module_hash "$ENVOY_STAND_IN_MODULE")" \
+    go_build_envoy_stand_in
+}
 
 # shellcheck source=images.sh
 source "$E2E_DIR/lib/images.sh"
@@ -83,6 +98,8 @@ install_e2e_tools() {
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
   install_istiod
+  install_pilot_agent
+  install_envoy_stand_in
   install_control_plane
   install_spire_cgo
   install_controller_manager
