@@ -5,18 +5,22 @@ import { filesUnder, scratchDir } from '../support/files';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
+function runIn(cwd: string, command: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** What a failed synth prints: the report alone, without the stack trace of a fault in the code. */
+function expectReportAlone(stderr: string, report: RegExp): void {
+  expect(stderr).toMatch(report);
+  expect(stderr).not.toMatch(/^\s+at /m);
+  expect(stderr).not.toMatch(/^Node\.js v/m);
+}
+
 // The real command, as a developer or CI runs it; kept out of `npm test` for its time.
 describe('npm run synth', () => {
-  function npmRunSynth(outdir: string, env: Record<string, string> = {}) {
-    return spawnSync('npm', ['run', 'synth'], {
-      cwd: REPO,
-      env: { ...process.env, CDK8S_OUTDIR: outdir, ...env },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-  }
+  const npmRunSynth = (outdir: string, env: Record<string, string> = {}) => runIn(REPO, 'npm', ['run', '--silent', 'synth'], { CDK8S_OUTDIR: outdir, ...env });
 
-  test('writes the whole output, then a bad setting fails with only the error and keeps that output', () => {
+  test('writes the whole output, then a bad setting fails with only the report and keeps that output', () => {
     const parent = scratchDir();
     const outdir = path.join(parent, 'dist');
     fs.mkdirSync(outdir);
@@ -29,11 +33,14 @@ describe('npm run synth', () => {
     expect(Object.keys(written)).not.toContain('stale.k8s.yaml');
     // The federation example goes beside the output directory, one folder per cluster.
     expect(fs.readdirSync(path.join(parent, 'dist-federation'))).toEqual(['east', 'west']);
+    expect(good.stderr).toBe('');
 
     const bad = npmRunSynth(outdir, { SPIRE_TRUST_DOMAIN: 'Example.org' });
-    expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/trustDomain "Example.org": a trust domain holds only lowercase/);
-    expect(bad.stderr).not.toMatch(/^\s+at /m);
+    expect(bad.status).toBe(1);
+    expectReportAlone(bad.stderr, /^Validation failed with the following errors:\n {2}\[spire\/Server\] trustDomain "Example.org": a trust domain holds only lowercase/);
+    const badMode = npmRunSynth(outdir, { ISTIO_SIDECAR_MODE: 'sidecar' });
+    expect(badMode.status).toBe(1);
+    expectReportAlone(badMode.stderr, /^ISTIO_SIDECAR_MODE "sidecar": must be one of native, classic\. Fix: /);
     expect(filesUnder(outdir)).toEqual(written);
     expect(fs.readdirSync(parent)).toEqual(['dist', 'dist-federation']);
   });
