@@ -11,8 +11,10 @@ const REPOSITORY_URL = 'git+https://github.com/cdk8s-spire-istio/cdk8s-spire-ist
 // The committed tree, as a user's npm clones it: npm installs the dev dependencies in the clone
 // and runs the package's prepare script, which builds what the package ships.
 describe('the library as a git dependency', () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-git-'));
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
   test('installs with the README command from a clone of the committed tree and synthesizes the README example', () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-git-'));
     const clone = path.join(scratch, 'repository');
     run('git', ['clone', '--quiet', '--no-checkout', REPO, clone], scratch);
     run('git', ['-C', clone, 'checkout', '--quiet', '--detach', run('git', ['rev-parse', 'HEAD'], REPO).trim()], scratch);

@@ -19,6 +19,7 @@ describe('the npm package', () => {
   beforeAll(() => {
     packedFiles = installPackedLibrary(scratch);
   }, 120_000);
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
   test('holds compiled JS and type declarations, the license, the changelog and the bundled dependencies, and nothing else', () => {
     expect(packedFiles).toEqual(expect.arrayContaining(['build/lib/index.js', 'build/lib/index.d.ts', 'build/bin/check.js', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.jsii']));
