@@ -1,4 +1,5 @@
 import { SidecarMode } from '../constructs/istio-spire-profile';
+import { synthFailure } from '../validation/synth-failure';
 
 /** The few settings of the default deployment a user changes without code. */
 export interface DefaultSettings {
@@ -21,7 +22,7 @@ const SIDECAR_MODES = Object.values(SidecarMode) as string[];
 export function settingsFromEnvironment(env: { [name: string]: string | undefined }): DefaultSettings {
   const sidecarMode = env.ISTIO_SIDECAR_MODE ?? DEFAULTS.sidecarMode;
   if (!SIDECAR_MODES.includes(sidecarMode)) {
-    throw new Error(`ISTIO_SIDECAR_MODE ${JSON.stringify(sidecarMode)}: must be one of ${SIDECAR_MODES.join(', ')}. Fix: unset it for Istio's default (native) or set "classic" for meshes with native sidecars turned off.`);
+    throw synthFailure(`ISTIO_SIDECAR_MODE ${JSON.stringify(sidecarMode)}: must be one of ${SIDECAR_MODES.join(', ')}. Fix: unset it for Istio's default (native) or set "classic" for meshes with native sidecars turned off.`);
   }
   return {
     trustDomain: env.SPIRE_TRUST_DOMAIN ?? DEFAULTS.trustDomain,

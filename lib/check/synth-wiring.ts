@@ -1,3 +1,4 @@
+import { synthFailure } from '../validation/synth-failure';
 import { ManifestObject } from './manifests';
 import { formatFinding } from './report';
 import { checkInput, Finding } from './rules';
@@ -15,5 +16,5 @@ export function assertWiring(objects: ManifestObject[], constructOf: ConstructOf
   const errors = checkInput(objects).findings.filter((finding) => finding.severity === 'error');
   if (errors.length === 0) return;
   const lines = errors.map((finding) => `[${constructOf(finding) ?? finding.object}] ${formatFinding(finding)}`);
-  throw new Error(`Wiring check failed: the output breaks ${errors.length} rule(s) of \`cdk8s-spire-istio check\`, so nothing was written:\n  ${lines.join('\n  ')}`);
+  throw synthFailure(`Wiring check failed: the output breaks ${errors.length} rule(s) of \`cdk8s-spire-istio check\`, so nothing was written:\n  ${lines.join('\n  ')}`);
 }

@@ -7,6 +7,7 @@ import { Finding } from '../check/rules';
 import { assertWiring } from '../check/synth-wiring';
 import { WIRING_REPORT_FILE, wiringReport } from '../check/wiring-report';
 import { omitServerNormalisedFields } from '../kube/server-normal-form';
+import { synthFailure } from '../validation/synth-failure';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 
@@ -79,6 +80,7 @@ export class SpireIstioApp extends App {
       omitServerNormalisedFields(this);
       let manifests: Manifest[] = [];
       synthOnceValidated(this, () => {
+        this.assertValid();
         manifests = this.synthWithoutWriting();
       });
       const written = manifests.flatMap(({ file, docs }) => docs.map((doc) => ({ file: path.relative(dir, file), doc })))
@@ -92,6 +94,16 @@ export class SpireIstioApp extends App {
     } finally {
       writable.outdir = outdir;
     }
+  }
+
+  /**
+   * The validation cdk8s runs first in its synth, with the same report, but thrown as a synth
+   * failure: an uncaught one prints the report without the stack of cdk8s's frames. cdk8s then
+   * finds the app valid, from the messages computed here.
+   */
+  private assertValid(): void {
+    const errors = this.node.findAll().flatMap((construct) => construct.node.validate().map((message) => `[${construct.node.path}] ${message}`));
+    if (errors.length > 0) throw synthFailure(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
   }
 
   /**

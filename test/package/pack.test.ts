@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,6 +8,10 @@ import * as YAML from 'yaml';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { installPackedLibrary, run, synthReadmeExample } = require('../../conformance/lib/readme-app.js');
 
+const REPO = path.resolve(__dirname, '..', '..');
+// What package.json's files field means to publish, and the bundled dependencies.
+const INTENDED_FILE = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|\.jsii|build\/(lib|imports|bin)\/.+\.(js|d\.ts)|node_modules\/(yaml|js-hcl-parser)\/.+)$/;
+
 describe('the npm package', () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-user-'));
   let packedFiles: string[] = [];
@@ -14,11 +19,20 @@ describe('the npm package', () => {
   beforeAll(() => {
     packedFiles = installPackedLibrary(scratch);
   }, 120_000);
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-  test('holds compiled JS and type declarations, and nothing of test/ or dist/', () => {
-    const files = packedFiles;
-    expect(files).toEqual(expect.arrayContaining(['build/lib/index.js', 'build/lib/index.d.ts', 'build/bin/check.js', 'package.json', 'README.md']));
-    expect(files.filter((file) => /^(test|dist|lib|bench|conformance)\//.test(file) || file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+  test('holds compiled JS and type declarations, the license, the changelog and the bundled dependencies, and nothing else', () => {
+    expect(packedFiles).toEqual(expect.arrayContaining(['build/lib/index.js', 'build/lib/index.d.ts', 'build/bin/check.js', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.jsii']));
+    expect(packedFiles.filter((file) => !INTENDED_FILE.test(file))).toEqual([]);
+  });
+
+  test('npm publish --dry-run warns about nothing and would publish the files npm pack packed', () => {
+    const publish = spawnSync('npm', ['publish', '--dry-run', '--ignore-scripts', '--json'], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+    expect(publish.status).toBe(0);
+    // Publishing needs a login, which is the publisher's to give, not the package's.
+    expect(publish.stderr.split('\n').filter((line) => line.startsWith('npm warn') && !/requires you to be logged in/.test(line))).toEqual([]);
+    const [dryRun] = Object.values(JSON.parse(publish.stdout)) as { files: { path: string }[] }[];
+    expect(dryRun.files.map((file) => file.path).sort()).toEqual([...packedFiles].sort());
   });
 
   test('the README example type-checks strictly with cdk8s-plus-33 and synthesizes appliable stages', () => {
