@@ -5,8 +5,10 @@
 # mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
 #   bash e2e/run.sh              the manifests in dist/ and the must-fail copies of them, each
-#                                run in a cluster of its own, all at once
+#                                run in a cluster of its own, a few at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead
+#   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
+#   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable)
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +31,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -77,7 +79,7 @@ run_cluster() {
 # progress NAME LOG PID: the PASS/FAIL lines of a run's log as they are written, with the run's
 # name, until the process PID has ended.
 progress() {
-  tail -n +1 -f --pid="$3" "$2" 2>/dev/null | grep --line-buffered -E '^(PASS|FAIL): ' | sed -u "s/^/[$1] /"
+  tail -n +1 -f --pid="$3" "$2" 2>/dev/null | grep --line-buffered -E '^(PASS|FAIL): ' | sed -u "s/^/[$1] /" >&"$PROGRESS_FD"
 }
 
 # Each run writes its report to $WORK/NAME.report and one line per result to $WORK/NAME.results:
@@ -141,9 +143,13 @@ in_background() {
 
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
 run_all() {
-  local names=(main) index=1 mutation cause
-  in_background main check_output "$BASE_DIR"
-  while read -r mutation cause; do
+  local names=() index=1 mutation cause
+  if [[ ${#ONLY_COPIES[@]} -eq 0 ]]; then
+    names+=(main)
+    in_background main check_output "$BASE_DIR"
+  fi
+  while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
+    [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
     names+=("must-fail-$mutation")
     in_background "must-fail-$mutation" must_fail "$index" "$mutation" "$cause"
     index=$((index + 1))
@@ -176,9 +182,13 @@ MUST_FAIL
 
 main() {
   BASE_DIR="$REPO_DIR/dist"
+  WITH_COPIES=true
+  ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; shift 2 ;;
+      --no-copies) WITH_COPIES=false; shift ;;
+      --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;
     esac
@@ -197,6 +207,8 @@ main() {
   printf '\n== images\n'
   build_node_images "$BASE_DIR" "$WORK/images"
   printf '\n== runs (%s at once)\n' "$PARALLEL_RUNS"
+  # Each run's report goes to a file; its progress to this suite's output as it comes.
+  exec {PROGRESS_FD}>&1
 
   run_all
 

@@ -89,10 +89,25 @@ exited() {
 }
 
 # Lines of a log that explain a failure: errors and warnings, without the noise of retries.
-error_lines() { grep -E -i 'level=(error|warning)|error|forbidden|denied' | tail -n "${2:-8}" | sed "s/^/    $1: /" || true; }
+error_lines() { grep -E -i 'level=(error|warning)|error|forbidden|denied' | tail -n "${2:-8}" | sed "s|^|    $1: |" || true; }
 log_errors() { error_lines "$1" "${2:-8}" <"$S/logs/$1.log"; }
-# pod_errors NS POD CONTAINER: the error lines of a container's log, as the kubelet keeps it.
-pod_errors() { kc -n "$1" logs "$2" -c "$3" 2>&1 | error_lines "$2/$3"; }
+# pod_errors NS POD CONTAINER: the error lines of a container's log, as the kubelet keeps it, and
+# of its previous instance when it restarted.
+pod_errors() {
+  { kc -n "$1" logs "$2" -c "$3" --previous 2>/dev/null || true; kc -n "$1" logs "$2" -c "$3" 2>&1 || true; } | error_lines "$2/$3"
+}
+
+# explain_pods NS SELECTOR: for each pod of the selector that is not Ready, the last lines of its
+# containers' logs and their error lines.
+explain_pods() {
+  local ns="$1" selector="$2" pod container
+  for pod in $(kc -n "$ns" get pods -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | awk '$2 != "True" {print $1}'); do
+    for container in $(kc -n "$ns" get pod "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}'); do
+      pod_errors "$ns" "$pod" "$container"
+      { kc -n "$ns" logs "$pod" -c "$container" --tail 2 2>/dev/null || true; } | sed "s|^|    $pod/$container (last lines): |"
+    done
+  done
+}
 
 # ---- certificates -------------------------------------------------------------------------------
 
@@ -206,7 +221,7 @@ apply() {
 }
 
 apply_crds() {
-  apply "$DIR/0000-crds.k8s.yaml" recheck
+  apply "$1" recheck
   # shellcheck disable=SC2046
   kc wait --for condition=established --timeout=60s $(pods_js crd-names "$DIR")
 }
@@ -231,12 +246,8 @@ wait_pods_ready() {
   local ns="$1" selector="$2" what="$3" count="${4:-1}" pod container
   if ! wait_or_give_up "$WAIT" "$what to be Ready" pods_blocked "$ns" "$selector" -- pods_ready "$ns" "$selector" "$count"; then
     kc -n "$ns" get pods -l "$selector" -o wide 2>&1 | sed 's/^/    /'
-    kc -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | grep -v -E ' Normal ' | tail -n 8 | sed 's/^/    /'
-    for pod in $(kc -n "$ns" get pods -l "$selector" -o jsonpath='{.items[*].metadata.name}'); do
-      for container in $(kc -n "$ns" get pod "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}'); do
-        pod_errors "$ns" "$pod" "$container"
-      done
-    done
+    { kc -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | grep -v -E ' Normal ' || true; } | tail -n 8 | sed 's/^/    /'
+    explain_pods "$ns" "$selector"
     return 1
   fi
   log "$what: $(kc -n "$ns" get pods -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"; "}{end}')"
@@ -246,7 +257,9 @@ wait_pods_ready() {
 
 spire_running() {
   wait_pods_ready spire-server app.kubernetes.io/name=spire-server "spire-server pod (server and controller manager)"
-  wait_pods_ready spire-system app.kubernetes.io/name=spire-agent "spire-agent pod (agent, CSI driver, registrar)"
+  # An agent the server refuses fails on its side; the reason is in the server's log too.
+  wait_pods_ready spire-system app.kubernetes.io/name=spire-agent "spire-agent pod (agent, CSI driver, registrar)" ||
+    { pod_errors spire-server spire-server-0 spire-server; return 1; }
   kc -n spire-server rollout status statefulset/spire-server --timeout=60s >/dev/null
   kc -n spire-system rollout status daemonset/spire-agent --timeout=60s >/dev/null
 }
@@ -343,7 +356,7 @@ check_security_contexts() {
 install_istio() {
   local iop="$S/istio/istio-operator.yaml"
   mkdir -p "$S/istio"
-  node "$CONFORMANCE_DIR/lib/extract.js" istio-operator "$DIR" "$iop" >/dev/null
+  cp "$1" "$iop"
   "$(istioctl_bin "$ISTIO_NEW_VERSION")" manifest generate -f "$iop" --set hub=docker.io/istio --set "tag=$ISTIO_NEW_VERSION" \
     >"$S/istio/generated.yaml" 2>"$S/istio/generate.log" || { cat "$S/istio/generate.log"; return 1; }
   kc create namespace istio-system >/dev/null
@@ -445,8 +458,14 @@ check_sds() {
   collect_sds_logs
   server_cli bundle show -format pem >"$S/spire-bundle.pem"
   kc -n istio-system get configmap istio-ca-root-cert -o jsonpath='{.data.root-cert\.pem}' >"$S/istiod-root.pem"
-  pods_js sds "$S/spire-pods.json" "$S/sds" "$S/spire-bundle.pem" "$S/istiod-root.pem" "$TRUST_DOMAIN"
+  pods_js sds "$S/spire-pods.json" "$S/sds" "$S/spire-bundle.pem" "$S/istiod-root.pem" "$TRUST_DOMAIN" || {
+    diagnose_unreconciled
+    pod_errors spire-system "$(agent_pod)" spire-agent
+    return 1
+  }
 }
+
+no_pod_terminating() { [[ -z "$(kc get pods -A -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}')" ]]; }
 
 # The same Deployments with classic sidecars (the pod annotation sidecar.istio.io/nativeSidecar:
 # "false"): one template serves both modes, so each new pod must get its SVID the same way.
@@ -461,6 +480,7 @@ check_classic_sidecars() {
   while read -r ns deploy; do
     kc -n "$ns" rollout status deploy "$deploy" --timeout="${WAIT}s" >/dev/null
   done <"$S/sidecar-deployments.txt"
+  wait_for "$WAIT" "the pods the rollouts replaced to be gone" no_pod_terminating
   log "$(grep -c . "$S/sidecar-deployments.txt") Deployments rolled out with classic sidecars"
   check_injected_pods
   check_sds
@@ -562,6 +582,48 @@ stage() {
   [[ $FAILED -eq 0 ]] || exit 1
 }
 
+# ---- the stages of the output, in its order ----------------------------------------------------
+
+crds_stage() {
+  stage "CRDs applied and Established ($(basename "$1"))" apply_crds "$1"
+}
+
+spire_stage() {
+  stage "a PersistentVolume for the server's claim" create_volumes
+  stage "SPIRE applied without API warnings ($(basename "$1"))" apply "$1" recheck
+  stage "SPIRE pods Ready on the node: server, controller manager, agent, CSI driver" spire_running
+  stage "the kubelet registered the CSI driver (kubectl get csinode)" check_csi_registered
+  stage "trust bundle ConfigMap published by the server" check_bundle_published
+  stage "the agent attested with k8s_psat from the published bundle" check_agent_psat
+  stage "spire-server, controller manager and agent answer /metrics at their pod IPs" check_metrics
+}
+
+identities_stage() {
+  stage "ClusterSPIFFEIDs admitted by the controller manager's webhook ($(basename "$1"))" apply "$1" recheck
+}
+
+istio_stage() {
+  stage "Istio profile installed ($(basename "$1"))" install_istio "$1"
+  stage "istiod Ready on the node, its injection webhook's caBundle written" istiod_running
+}
+
+workloads_stage() {
+  stage "workloads applied without API warnings ($(basename "$1"))" apply "$1" recheck
+  stage "workloads Ready on the node (rollout status)" workloads_running
+  stage "istio-proxy of every SPIRE-enabled pod got its SVID and SPIRE's bundle over SDS" check_sds
+  stage "every pod asking for injection templates got SPIRE's wiring from istiod's webhook" check_injected_pods
+  stage "every SPIRE-enabled pod has one entry with its SPIFFE ID and the node's agent as parent" check_entries
+}
+
+after_all_stages() {
+  stage "the runtime enforces every container's securityContext" check_security_contexts
+  stage "the same pods as classic sidecars get their SVID and SPIRE's bundle over SDS" check_classic_sidecars
+  stage "a second kubectl apply reports every object unchanged" check_reapply_unchanged
+  stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
+  stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
+  stage "Pod Security labels hold for the pods of their namespace" check_pod_security
+}
+
 main() {
   mkdir -p "$S/logs" "$S/volumes" "$S/node"
   : >"$S/applied"
@@ -576,28 +638,11 @@ main() {
   make_pki
   stage "control plane up" start_control_plane
   stage "node Ready: containerd, kubelet, kube-proxy, cluster DNS" start_node
-  stage "CRDs applied and Established" apply_crds
-  stage "a PersistentVolume for the server's claim" create_volumes
-  stage "SPIRE applied without API warnings" apply "$DIR/0001-spire.k8s.yaml" recheck
-  stage "SPIRE pods Ready on the node: server, controller manager, agent, CSI driver" spire_running
-  stage "the kubelet registered the CSI driver (kubectl get csinode)" check_csi_registered
-  stage "trust bundle ConfigMap published by the server" check_bundle_published
-  stage "the agent attested with k8s_psat from the published bundle" check_agent_psat
-  stage "spire-server, controller manager and agent answer /metrics at their pod IPs" check_metrics
-  stage "ClusterSPIFFEIDs admitted by the controller manager's webhook" apply "$DIR/0002-identities.k8s.yaml" recheck
-  stage "Istio profile installed" install_istio
-  stage "istiod Ready on the node, its injection webhook's caBundle written" istiod_running
-  stage "workloads applied without API warnings" apply "$DIR/0004-workloads.k8s.yaml" recheck
-  stage "workloads Ready on the node (rollout status)" workloads_running
-  stage "istio-proxy of every SPIRE-enabled pod got its SVID and SPIRE's bundle over SDS" check_sds
-  stage "every pod asking for injection templates got SPIRE's wiring from istiod's webhook" check_injected_pods
-  stage "every SPIRE-enabled pod has one entry with its SPIFFE ID and the node's agent as parent" check_entries
-  stage "the runtime enforces every container's securityContext" check_security_contexts
-  stage "the same pods as classic sidecars get their SVID and SPIRE's bundle over SDS" check_classic_sidecars
-  stage "a second kubectl apply reports every object unchanged" check_reapply_unchanged
-  stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
-  stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
-  stage "Pod Security labels hold for the pods of their namespace" check_pod_security
+  local file role
+  while read -r file role; do
+    "${role}_stage" "$file"
+  done < <(pods_js stages "$DIR")
+  after_all_stages
 }
 
 main

@@ -28,7 +28,7 @@ function containerProblems(pod) {
     const waiting = status.state && status.state.waiting;
     const last = status.lastState && status.lastState.terminated;
     if (waiting && STUCK.has(waiting.reason)) problems.push(`container ${status.name}: ${waiting.reason}: ${waiting.message || ''}`);
-    else if (status.restartCount >= 3 && last) problems.push(`container ${status.name} restarted ${status.restartCount} times, last ${last.reason} (exit ${last.exitCode})`);
+    else if (status.restartCount >= 2 && last) problems.push(`container ${status.name} restarted ${status.restartCount} times, last ${last.reason} (exit ${last.exitCode})`);
   }
   return problems;
 }
@@ -111,7 +111,9 @@ function sdsProblem(pod, dir, bundle, istiodRoots, trustDomain) {
   if (!secrets.default.privateKey) return 'SDS resource default came without its private key';
   if (chainsTo(chain, istiodRoots)) return `SVID ${want} is signed by istiod's CA (${oneLine(leaf.issuer)}), not by SPIRE`;
   if (!chainsTo(chain, bundle)) return `SVID ${want} (issuer ${oneLine(leaf.issuer)}) does not chain to the SPIRE bundle`;
-  const served = certificates(secrets.ROOTCA.trustedCa || '').map((c) => c.fingerprint256).sort();
+  // A SPIFFE validation context (SPIRE sends one when it federates) holds a bundle per trust domain.
+  const rootCa = secrets.ROOTCA.trustDomains ? secrets.ROOTCA.trustDomains[trustDomain] || '' : secrets.ROOTCA.trustedCa || '';
+  const served = certificates(rootCa).map((c) => c.fingerprint256).sort();
   const expected = bundle.map((c) => c.fingerprint256).sort();
   if (served.join() !== expected.join()) return `ROOTCA holds ${served.length} certificates that are not the SPIRE bundle's ${expected.length}`;
   console.log(`ok: ${podName(pod)}: SVID ${want}, issuer ${oneLine(leaf.issuer)}, valid to ${leaf.validTo}; chains to the SPIRE bundle, not to istiod's CA; ROOTCA is the SPIRE bundle (${expected.length} authorities)`);

@@ -44,6 +44,22 @@ function facts(dir) {
   }));
 }
 
+// stages DIR: "FILE ROLE" for each manifest file in apply order; the role says what the suite
+// does with it: crds, spire, identities, istio (an IstioOperator to install) or workloads.
+function stages(dir) {
+  const byFile = new Map();
+  for (const e of loadDir(dir)) byFile.set(e.file, [...(byFile.get(e.file) || []), e.obj]);
+  const has = (objects, ...kinds) => objects.some((o) => kinds.includes(o.kind));
+  const role = (objects) => {
+    if (has(objects, 'CustomResourceDefinition')) return 'crds';
+    if (has(objects, 'IstioOperator')) return 'istio';
+    if (objects.some((o) => o.kind === 'ConfigMap' && o.data && 'server.conf' in o.data)) return 'spire';
+    if (objects.every((o) => ['ClusterSPIFFEID', 'ClusterFederatedTrustDomain', 'ClusterStaticEntry'].includes(o.kind))) return 'identities';
+    return 'workloads';
+  };
+  for (const file of [...byFile.keys()].sort()) console.log(`${file} ${role(byFile.get(file))}`);
+}
+
 // claims DIR: "NAME SIZE UID:GID" for every claim template of the output's StatefulSets, owned by
 // the pod's user and fsGroup.
 function claims(dir) {
@@ -132,9 +148,13 @@ const MUTATIONS = {
   // The SPIRE injection templates name a CSI driver that does not exist: the kubelet cannot
   // mount the pods' volume, so they never start.
   'template-csi-driver': (all) => replaceInTemplates(all, 'driver: csi.spiffe.io', 'driver: csi.spiffe.example', 'mount CSI driver csi.spiffe.example'),
-  // The SPIRE injection templates mount the socket directory where pilot-agent does not look.
-  'template-socket-path': (all) => replaceInTemplates(all, 'mountPath: /run/secrets/workload-spiffe-uds', 'mountPath: /run/secrets/workload-spiffe-elsewhere',
-    'mount the Workload API socket directory at /run/secrets/workload-spiffe-elsewhere'),
+  // The SPIRE injection templates mount the CSI volume where pilot-agent does not look, under a
+  // name of its own, so istio-proxy's socket directory stays Istio's default emptyDir.
+  'template-socket-path': (all) => {
+    replaceInTemplates(all, 'name: workload-socket', 'name: workload-socket-elsewhere', '');
+    return replaceInTemplates(all, 'mountPath: /run/secrets/workload-spiffe-uds', 'mountPath: /run/secrets/workload-spiffe-elsewhere',
+      'mount the CSI volume (workload-socket-elsewhere) at /run/secrets/workload-spiffe-elsewhere');
+  },
   // The ClusterSPIFFEIDs select pods by a label value no pod carries.
   'identity-selector': (all) => {
     const changed = [];
@@ -248,6 +268,7 @@ function metricsPort(podFile, containerName) {
 const commands = {
   'crd-names': crdNames,
   facts,
+  stages,
   claims,
   'entries-for-pods': entriesForPods,
   'count-entries': countEntries,
