@@ -58,12 +58,12 @@ export class SpiffeAuthorizationPolicy extends Construct {
     this.authorizationPolicy = new AuthorizationPolicy(this, 'Resource', {
       metadata: { name: this.name, namespace: props.workload.namespace.name },
       spec: {
-        selector: { matchLabels: props.workload.deployment.matchLabels },
+        selector: { matchLabels: props.workload.selectorLabels },
         action: AuthorizationPolicySpecAction.ALLOW,
         rules: props.denyAll ? undefined : [{ from: [{ source: { principals: this.principals } }] }],
       },
     });
-    recordAllowPolicy(this, ApiObject.of(props.workload.deployment));
+    recordAllowPolicy(this, props.workload.deployment);
     validateAtSynth(this, () => [
       ['name', checkDnsSubdomain(this.name)],
       ['allowFrom', checkCallersGiven(props)],

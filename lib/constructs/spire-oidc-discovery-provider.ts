@@ -1,4 +1,4 @@
-import { Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDiscoveryProviderConfig } from '../config/oidc-discovery-provider-config';
@@ -78,8 +78,10 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly namespace: string;
   /** The host names the provider answers for: the given domains, then the Service's in-cluster names. */
   public readonly domains: string[];
-  public readonly service: kplus.Service;
-  public readonly deployment: kplus.Deployment;
+  /** The Service relying parties reach the provider by. */
+  public readonly service: ApiObject;
+  /** The provider's Deployment. */
+  public readonly deployment: ApiObject;
   /** The identity of the provider's pods. */
   public readonly identity: ClusterSpiffeId;
   /** Labels of the provider pods. */
@@ -108,8 +110,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFile() }) },
     });
-    this.deployment = this.createDeployment(serviceAccount, config);
-    this.service = this.createService();
+    this.deployment = ApiObject.of(this.createDeployment(serviceAccount, config));
+    this.service = ApiObject.of(this.createService());
     this.identity = new ClusterSpiffeId(this, 'Identity', {
       name: this.name,
       server: this.server,

@@ -25,12 +25,12 @@ interface CallContext {
 export class Caller {
   /** The pods of a SPIRE-enabled workload. */
   public static workload(workload: SpireEnabledWorkload): Caller {
-    return Caller.local(workload.namespace, workload.serviceAccount.name, `workload ${workload.node.path}`, () => [ApiObject.of(workload.deployment)]);
+    return Caller.local(workload.namespace, workload.serviceAccount.name, `workload ${workload.node.path}`, () => [workload.deployment]);
   }
 
   /** The pods of an ingress gateway, so that its routes to the workload keep working. */
   public static ingressGateway(gateway: IstioIngressGateway): Caller {
-    return Caller.local(gateway.namespace, gateway.serviceAccount.name, `ingress gateway ${gateway.node.path}`, () => [ApiObject.of(gateway.deployment)]);
+    return Caller.local(gateway.namespace, gateway.serviceAccount.name, `ingress gateway ${gateway.node.path}`, () => [gateway.deployment]);
   }
 
   /** Every SPIRE-enabled pod of the app that runs as this service account, e.g. of workloads loaded with an Include. */
@@ -133,7 +133,7 @@ function checkFederatedId(spiffeId: string, { scope, target }: CallContext): Pro
       fix: 'name the caller with Caller.workload, Caller.ingressGateway or Caller.serviceAccount',
     };
   }
-  const identities = identitiesSelecting(scope, objectPodView(ApiObject.of(target.deployment)), target.namespace);
+  const identities = identitiesSelecting(scope, objectPodView(target.deployment), target.namespace);
   const notFederating = identities.filter((identity) => !identity.federatesWith.some((domain) => domain.trustDomain === trustDomain));
   if (notFederating.length === 0) return undefined;
   return {
