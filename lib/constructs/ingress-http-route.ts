@@ -6,6 +6,7 @@ import { checkDnsLabel, checkExposedPort, checkRouteHost, checkSelectorMatches, 
 import { validateAtSynth } from '../validation/validate';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
+import { requireProps } from '../validation/required';
 
 export interface IngressHttpRouteProps {
   /** The ingress gateway that takes the requests in. */
@@ -52,6 +53,11 @@ export class IngressHttpRoute extends Construct {
 
   constructor(scope: Construct, id: string, props: IngressHttpRouteProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['gateway', IstioIngressGateway, 'the IstioIngressGateway that takes the requests in'],
+      ['backend', SpireEnabledWorkload, 'the SpireEnabledWorkload the requests go to'],
+      ['hosts', 'array', 'the host names clients send, e.g. ["shop.example.org"]'],
+    ]);
     const service = props.backend.service;
     if (!service || props.backend.port === undefined) {
       throw new Error(`${this.node.path}: backend "${props.backend.node.path}" has no Service, so there is nothing to route to. Fix: give the workload a port.`);

@@ -11,6 +11,7 @@ import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { requireProps } from '../validation/required';
 
 export interface IstioIngressGatewayProps {
   /** The Istio profile whose gateway templates mount the SPIRE socket into the gateway's istio-proxy. */
@@ -69,6 +70,11 @@ export class IstioIngressGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+      ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that gives the gateway its ID, e.g. mesh.meshIdentity'],
+      ['namespace', MeshNamespace, 'the gateway\'s MeshNamespace, e.g. MeshNamespace.create(scope, \'Ingress\', { name: \'istio-ingress\' })'],
+    ]);
     this.profile = props.profile;
     this.namespace = props.namespace;
     this.identity = props.identity;

@@ -7,6 +7,7 @@ import { checkDnsSubdomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { StrictMtls } from './strict-mtls';
+import { requireProps } from '../validation/required';
 
 export interface SpiffeAuthorizationPolicyProps {
   /** The workload whose pods the policy guards. */
@@ -50,6 +51,11 @@ export class SpiffeAuthorizationPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: SpiffeAuthorizationPolicyProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['workload', SpireEnabledWorkload, 'the SpireEnabledWorkload whose pods the policy guards'],
+      ['allowFrom', 'array', 'the callers, e.g. [Caller.workload(client)], or [] with denyAll: true'],
+      ['mtls', StrictMtls, 'a StrictMtls that covers the workload\'s namespace, e.g. new StrictMtls(scope, \'Mtls\', { profile, namespace })'],
+    ]);
     this.workload = props.workload;
     this.mtls = props.mtls;
     this.name = props.name ?? props.workload.deployment.name;

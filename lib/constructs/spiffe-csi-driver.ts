@@ -7,6 +7,7 @@ import { KubeCsiDriver } from '../kube/objects';
 import { checkAbsolutePath, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
+import { requireProps } from '../validation/required';
 
 /** Settings of the SPIFFE CSI driver besides the agent it serves. */
 export interface SpiffeCsiDriverOptions {
@@ -60,6 +61,9 @@ export class SpiffeCsiDriver extends Construct {
 
   constructor(scope: Construct, id: string, props: SpiffeCsiDriverProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['agent', SpireAgentDaemonSet, 'the SpireAgentDaemonSet whose socket the driver serves'],
+    ]);
     this.props = props;
     this.agent = props.agent;
     this.workloadApi = props.agent.workloadApi;

@@ -20,6 +20,7 @@ import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
 export interface WorkloadApiSocket {
@@ -133,6 +134,9 @@ export class SpireAgentDaemonSet extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireAgentDaemonSetProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer the agents attest to'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;

@@ -12,6 +12,15 @@ import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, checkPort } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { RequiredProp, requireProps } from '../validation/required';
+
+/** The options every way of enabling a workload requires; a function, as the classes may not be loaded yet when this module is. */
+function identityOptions(): RequiredProp[] {
+  return [
+    ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+    ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that selects the pods, e.g. mesh.meshIdentity'],
+  ];
+}
 
 /** Chooses objects of an Include, for rules a selection cannot express. */
 export interface IApiObjectPredicate {
@@ -76,6 +85,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API object that was changed
    */
   public static enable(workload: IConstruct, options: SpireIdentityOptions): ApiObject {
+    requireProps(`SpireEnabledWorkload.enable(${workload?.node?.path})`, options, identityOptions());
     return enableSpireIdentity(workload, options, options.profile.sidecarTemplates);
   }
 
@@ -85,6 +95,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API objects that were changed
    */
   public static enableIncluded(include: Include, options: IncludedWorkloadOptions): ApiObject[] {
+    requireProps(`SpireEnabledWorkload.enableIncluded(${include?.node?.path})`, options, identityOptions());
     return enableIncludedPodOwners(include, options);
   }
 
@@ -107,6 +118,12 @@ export class SpireEnabledWorkload extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireEnabledWorkloadProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ...identityOptions(),
+      ['namespace', MeshNamespace, 'the workload\'s MeshNamespace, e.g. MeshNamespace.create(scope, \'Shop\', { name: \'shop\' })'],
+      ['name', 'string', 'the workload\'s name, e.g. "cart"'],
+      ['image', 'string', 'the container image pinned by tag or digest, e.g. "registry.example/cart:1.4.2"'],
+    ]);
     this.namespace = props.namespace;
     this.identity = props.identity;
     const namespace = props.namespace.name;

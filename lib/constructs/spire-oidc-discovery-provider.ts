@@ -14,6 +14,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 export interface SpireOidcDiscoveryProviderProps {
   /**
@@ -92,6 +93,11 @@ export class SpireOidcDiscoveryProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireOidcDiscoveryProviderProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer whose keys it serves'],
+      ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver that mounts the agent socket, e.g. mesh.csiDriver'],
+      ['domains', 'array', 'the domains it answers for, e.g. ["oidc.example.org"]'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });

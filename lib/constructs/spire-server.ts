@@ -29,6 +29,7 @@ import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spif
 import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
+import { requireProps } from '../validation/required';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions extends PodPlacementOptions {
@@ -273,6 +274,10 @@ export class SpireServer extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['trustDomain', 'string', 'the trust domain, e.g. "example.org"'],
+      ['clusterName', 'string', 'the cluster\'s name in SPIRE, e.g. "prod"'],
+    ]);
     this.props = props;
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
