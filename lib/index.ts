@@ -33,9 +33,11 @@ export type { SpireIdentityOptions } from './mesh/spire-identity';
 export type { LabelSelectorSpec, LabelSelectorRequirement } from './kube/label-selector';
 export { LabelSelectorOperator } from './kube/label-selector';
 export { DefaultImages } from './spire/images';
-export type { ContainerSizing } from './kube/container-defaults';
+export { WorkloadProbe } from './kube/probe';
+export type { PortProbeOptions, WorkloadProbeOptions } from './kube/probe';
+export { ServiceType } from './kube/service-type';
 export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
-export type { AffinitySpec, ContainerResourceSpec, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
+export type { AffinitySpec, ContainerResourceSpec, ContainerSizing, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
@@ -47,7 +49,7 @@ export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
-export { BundleEndpointProfile, BundleEndpointServiceType, FederationProfileType, PartnerBundle } from './config/federation-config';
+export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

@@ -10,7 +10,7 @@ const path = require('path');
 
 const ROOT = path.join(__dirname, '..', '..');
 const NODE_MODULES = path.join(ROOT, 'node_modules');
-const PEERS = ['cdk8s', 'cdk8s-plus-27', 'cdk8s-plus-33', 'constructs'];
+const PEERS = ['cdk8s', 'cdk8s-plus-33', 'constructs'];
 
 function run(command, args, cwd, env = {}) {
   return execFileSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

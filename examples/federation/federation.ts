@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as kplus from 'cdk8s-plus-27';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
-import { BundleEndpointServiceType } from '../../lib/config/federation-config';
+import { ServiceType } from '../../lib/kube/service-type';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { PartnerService } from '../../lib/constructs/partner-service';
@@ -36,7 +36,7 @@ function clusterStack(outdir: string, cluster: FederationCluster): { app: SpireI
   const mesh = new SpireIstioMesh(app, {
     trustDomain: cluster.trustDomain,
     clusterName: cluster.clusterName,
-    server: { bundleEndpoint: { url: cluster.bundleEndpointUrl, serviceType: BundleEndpointServiceType.LOAD_BALANCER } },
+    server: { bundleEndpoint: { url: cluster.bundleEndpointUrl, serviceType: ServiceType.LOAD_BALANCER } },
   });
   return { app, mesh };
 }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Problem } from '../validation/rules';
+import { ServiceType } from '../kube/service-type';
 
 /**
  * SPIRE federation: the bundle endpoint a server serves its trust bundle on
@@ -145,13 +146,6 @@ function checkedBundle(value: string): PartnerBundleContent {
   };
 }
 
-/** The Service type of the bundle endpoint; partners in other clusters must reach it. */
-export enum BundleEndpointServiceType {
-  CLUSTER_IP = 'ClusterIP',
-  NODE_PORT = 'NodePort',
-  LOAD_BALANCER = 'LoadBalancer',
-}
-
 /**
  * A trust domain to federate with: where its bundle endpoint is and how it
  * authenticates. `SpireServer.federationPartner` gives these values for a
@@ -184,7 +178,7 @@ export interface BundleEndpointOptions {
    */
   readonly url: string;
   /** Type of the Service in front of the endpoint; partners in other clusters must reach it. */
-  readonly serviceType: BundleEndpointServiceType;
+  readonly serviceType: ServiceType;
   /** Port the server listens on for the endpoint, inside its pod. @default 8443 */
   readonly port?: number;
   /**

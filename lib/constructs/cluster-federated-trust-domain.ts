@@ -9,6 +9,7 @@ import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 /** Settings of a ClusterFederatedTrustDomain besides its server and partner. */
 export interface ClusterFederatedTrustDomainOptions {
@@ -66,6 +67,10 @@ export class ClusterFederatedTrustDomain extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer that federates'],
+      ['partner', 'object', 'the partner\'s FederationPartner, e.g. partnerServer.federationPartner'],
+    ]);
     this.server = props.server;
     this.partner = props.partner;
     this.trustDomain = props.partner.trustDomain;

@@ -9,6 +9,7 @@ import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 export { SPIRE_MANAGED_IDENTITY_LABEL };
 
@@ -89,6 +90,9 @@ export class ClusterSpiffeId extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterSpiffeIdProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;

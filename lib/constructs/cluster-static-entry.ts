@@ -8,6 +8,7 @@ import {
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 export interface ClusterStaticEntryProps {
   /** The server whose controller manager registers this entry; trust domain and class come from it. */
@@ -60,6 +61,12 @@ export class ClusterStaticEntry extends Construct {
 
   constructor(scope: Construct, id: string, props: ClusterStaticEntryProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+      ['spiffeId', 'string', 'the entry\'s SPIFFE ID, e.g. "spiffe://corp.example/vm/billing"'],
+      ['parentId', 'string', 'the SPIFFE ID of the agent that attests the workload'],
+      ['selectors', 'array', 'the selectors as "type:value" strings, e.g. ["unix:uid:1000"]'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;

@@ -9,6 +9,7 @@ import { MeshNamespace } from './mesh-namespace';
 import { SpiffeAuthorizationPolicy } from './spiffe-authorization-policy';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { StrictMtls } from './strict-mtls';
+import { requireProps } from '../validation/required';
 
 export interface DemoWorkloadsProps {
   /** The Istio profile whose templates the workloads and the gateway ask for. */
@@ -51,6 +52,10 @@ export class DemoWorkloads extends Construct {
 
   constructor(scope: Construct, id: string, props: DemoWorkloadsProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+      ['identity', ClusterSpiffeId, 'the ClusterSpiffeId of the gateway, e.g. mesh.meshIdentity'],
+    ]);
     const mesh = { profile: props.profile, identity: props.identity };
     const revision = props.profile.revision;
     const gatewayNamespace = MeshNamespace.create(this, 'GatewayNamespace', { name: props.gatewayNamespace ?? 'istio-ingress', revision });

@@ -1,10 +1,12 @@
 import { ApiObject, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
+import { objectPodView } from '../mesh/spire-identity';
 import { checkDnsLabel, checkExposedPort, checkRouteHost, checkSelectorMatches, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
+import { requireProps } from '../validation/required';
 
 export interface IngressHttpRouteProps {
   /** The ingress gateway that takes the requests in. */
@@ -51,11 +53,16 @@ export class IngressHttpRoute extends Construct {
 
   constructor(scope: Construct, id: string, props: IngressHttpRouteProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['gateway', IstioIngressGateway, 'the IstioIngressGateway that takes the requests in'],
+      ['backend', SpireEnabledWorkload, 'the SpireEnabledWorkload the requests go to'],
+      ['hosts', 'array', 'the host names clients send, e.g. ["shop.example.org"]'],
+    ]);
     const service = props.backend.service;
-    if (!service) {
+    if (!service || props.backend.port === undefined) {
       throw new Error(`${this.node.path}: backend "${props.backend.node.path}" has no Service, so there is nothing to route to. Fix: give the workload a port.`);
     }
-    const servicePorts = service.ports.map((servicePort) => servicePort.port);
+    const servicePorts = [props.backend.port];
     this.gateway = props.gateway;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.hosts = props.hosts;
@@ -85,7 +92,7 @@ export class IngressHttpRoute extends Construct {
       ['hosts', this.hosts.length === 0 ? NO_HOSTS : undefined],
       ...this.hosts.map((host): [string, Problem | undefined] => ['host', checkRouteHost(host)]),
       ['port', checkExposedPort(this.port, servicePorts)],
-      ['gateway selector', checkSelectorMatches(props.gateway.selectorLabel, props.gateway.deployment.podMetadata.toJson().labels ?? {})],
+      ['gateway selector', checkSelectorMatches(props.gateway.selectorLabel, objectPodView(props.gateway.deployment).labels)],
     ]);
   }
 }

@@ -1,8 +1,9 @@
-import { Names } from 'cdk8s';
+import { ApiObject, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { dropAddressLabel, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { ServiceType } from '../kube/service-type';
 import { DefaultImages } from '../spire/images';
 import { enableSpireIdentity } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -10,6 +11,7 @@ import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { requireProps } from '../validation/required';
 
 export interface IstioIngressGatewayProps {
   /** The Istio profile whose gateway templates mount the SPIRE socket into the gateway's istio-proxy. */
@@ -22,8 +24,8 @@ export interface IstioIngressGatewayProps {
   readonly name?: string;
   /** @default 1 */
   readonly replicas?: number;
-  /** @default LoadBalancer */
-  readonly serviceType?: kplus.ServiceType;
+  /** @default ServiceType.LOAD_BALANCER */
+  readonly serviceType?: ServiceType;
   /**
    * Let the gateway's identity federate: its proxy then holds the partners'
    * bundles and, as istiod accepts their peers mesh-wide, takes mTLS from
@@ -47,9 +49,12 @@ const STATUS_PORT = 15021;
  * `spiffe://<td>/ns/<namespace>/sa/<name>`.
  */
 export class IstioIngressGateway extends Construct {
-  public readonly deployment: kplus.Deployment;
-  public readonly service: kplus.Service;
-  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The gateway's Deployment. */
+  public readonly deployment: ApiObject;
+  /** The Service in front of the gateway. */
+  public readonly service: ApiObject;
+  /** The ServiceAccount the gateway runs as, the ID's `/sa/` part. */
+  public readonly serviceAccount: ApiObject;
   /** The `istio` label Gateway resources select this gateway by. */
   public readonly selectorLabel: { [key: string]: string } = { istio: 'ingressgateway' };
   /** The Service port that takes plain HTTP; Gateway servers for HTTP listen on it. */
@@ -65,29 +70,34 @@ export class IstioIngressGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: IstioIngressGatewayProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+      ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that gives the gateway its ID, e.g. mesh.meshIdentity'],
+      ['namespace', MeshNamespace, 'the gateway\'s MeshNamespace, e.g. MeshNamespace.create(scope, \'Ingress\', { name: \'istio-ingress\' })'],
+    ]);
     this.profile = props.profile;
     this.namespace = props.namespace;
     this.identity = props.identity;
     const name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     const namespace = props.namespace.name;
     const labels = { app: name, ...this.selectorLabel };
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name, namespace },
       automountToken: false,
     });
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
+    const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name, namespace },
       replicas: props.replicas ?? 1,
       select: false,
-      serviceAccount: this.serviceAccount,
+      serviceAccount,
       // Gateway injection is requested per pod.
       podMetadata: { labels: { ...labels, 'sidecar.istio.io/inject': 'true' } },
       securityContext: { ensureNonRoot: true },
     });
-    this.deployment.select(kplus.LabelSelector.of({ labels }));
-    dropAddressLabel(this.deployment);
-    useRuntimeDefaultSeccomp(this.deployment);
-    this.deployment.addContainer({
+    deployment.select(kplus.LabelSelector.of({ labels }));
+    dropAddressLabel(deployment);
+    useRuntimeDefaultSeccomp(deployment);
+    deployment.addContainer({
       name: 'istio-proxy',
       // The injector replaces "auto" with the proxy image of the installed Istio.
       image: 'auto',
@@ -101,25 +111,27 @@ export class IstioIngressGateway extends Construct {
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 1024 }),
       securityContext: restrictedSecurityContext(PROXY_UID),
     });
-    this.waitForSpireSocket(props);
-    enableSpireIdentity(this.deployment, props, props.profile.gatewayTemplates);
+    this.waitForSpireSocket(deployment, props);
+    this.deployment = enableSpireIdentity(deployment, props, props.profile.gatewayTemplates);
 
-    this.service = new kplus.Service(this, 'Service', {
+    const service = new kplus.Service(this, 'Service', {
       metadata: { name, namespace },
-      type: props.serviceType ?? kplus.ServiceType.LOAD_BALANCER,
+      type: plusServiceType(props.serviceType ?? ServiceType.LOAD_BALANCER),
       ports: [
         { name: 'status-port', port: STATUS_PORT, targetPort: STATUS_PORT, protocol: kplus.Protocol.TCP },
         { name: 'http2', port: this.httpPort, targetPort: 8080, protocol: kplus.Protocol.TCP },
         { name: 'https', port: 443, targetPort: 8443, protocol: kplus.Protocol.TCP },
       ],
     });
-    selectPodLabels(this.service, labels);
+    selectPodLabels(service, labels);
+    this.service = ApiObject.of(service);
 
     // Lets istiod read TLS credentials for this gateway's Gateway resources.
     const role = new kplus.Role(this, 'SecretReader', { metadata: { name: `${name}-sds`, namespace } });
     role.allow(['get', 'watch', 'list'], kplus.ApiResource.SECRETS);
     new kplus.RoleBinding(this, 'SecretReaderBinding', { metadata: { name: `${name}-sds`, namespace }, role })
-      .addSubjects(this.serviceAccount);
+      .addSubjects(serviceAccount);
+    this.serviceAccount = ApiObject.of(serviceAccount);
 
     this.spiffeId = props.identity.spiffeIdFor(namespace, name);
     const waitImage = props.socketWaitImage ?? DefaultImages.SOCKET_WAIT;
@@ -137,10 +149,10 @@ export class IstioIngressGateway extends Construct {
    * started too early stays visibly pending rather than running on the
    * wrong identity.
    */
-  private waitForSpireSocket(props: IstioIngressGatewayProps): void {
+  private waitForSpireSocket(deployment: kplus.Deployment, props: IstioIngressGatewayProps): void {
     const socket = props.profile.csiDriver.workloadApi;
     const mountDir = '/spire-agent-socket';
-    const wait = this.deployment.addInitContainer({
+    const wait = deployment.addInitContainer({
       name: 'wait-for-spire-socket',
       image: props.socketWaitImage ?? DefaultImages.SOCKET_WAIT,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,

@@ -10,6 +10,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireIstioApp } from './spire-istio-app';
+import { requireProps } from '../validation/required';
 
 /**
  * Where the injector puts istio-proxy in application pods, mesh-wide
@@ -139,6 +140,9 @@ export class IstioSpireProfile extends Construct {
 
   constructor(scope: Construct, id: string, props: IstioSpireProfileProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver whose socket istio-proxy mounts, e.g. mesh.csiDriver'],
+    ]);
     this.props = props;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.csiDriver = props.csiDriver;

@@ -4,6 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ISTIO_INJECTION_LABEL, ISTIO_REVISION_LABEL } from '../istio/names';
 import { checkDnsLabel } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { requireProps } from '../validation/required';
 
 export interface MeshNamespaceProps {
   /** Name of the namespace (DNS-1123 label). */
@@ -51,6 +52,7 @@ function injectionLabels(revision: string | undefined): { [key: string]: string 
 export abstract class MeshNamespace extends Construct {
   /** Creates the namespace with Istio injection enabled. */
   public static create(scope: Construct, id: string, props: MeshNamespaceProps): MeshNamespace {
+    requireProps(`${scope.node.path}/${id}`, props, [['name', 'string', 'the namespace\'s name, e.g. "shop"']]);
     return new CreatedNamespace(scope, id, props);
   }
 
@@ -59,6 +61,7 @@ export abstract class MeshNamespace extends Construct {
    * ApiObject of kind Namespace); its labels are read when the app synthesizes.
    */
   public static fromNamespace(scope: Construct, id: string, namespace: IConstruct): MeshNamespace {
+    requireProps(`${scope.node.path}/${id}`, { namespace }, [['namespace', 'object', 'your Namespace construct']]);
     const apiObject = ApiObject.of(namespace);
     if (apiObject.kind !== 'Namespace') {
       throw new Error(`${scope.node.path}/${id}: ${namespace.node.path} is a ${apiObject.kind}, not a Namespace. Fix: pass the Namespace construct.`);
@@ -68,6 +71,10 @@ export abstract class MeshNamespace extends Construct {
 
   /** Declares a namespace that exists already and is not emitted here, with what you know of its labels. */
   public static fromName(scope: Construct, id: string, name: string, options: ExistingNamespaceOptions): MeshNamespace {
+    requireProps(`${scope.node.path}/${id}`, { name, ...options }, [
+      ['name', 'string', 'the namespace\'s name, e.g. "payments"'],
+      ['istioInjection', 'boolean', 'whether Istio injection is on there, e.g. { istioInjection: true }'],
+    ]);
     const labels = { ...options.labels, ...(options.istioInjection ? injectionLabels(options.revision) : {}) };
     return new DeclaredNamespace(scope, id, name, labels);
   }

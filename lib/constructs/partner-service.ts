@@ -9,6 +9,7 @@ import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
+import { requireProps } from '../validation/required';
 
 export interface PartnerServiceProps {
   /** The Istio profile of the mesh; ServiceEntry and DestinationRule are Istio CRDs. */
@@ -54,6 +55,17 @@ export class PartnerService extends Construct {
 
   constructor(scope: Construct, id: string, props: PartnerServiceProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+      ['namespace', MeshNamespace, 'the callers\' MeshNamespace'],
+      ['name', 'string', 'the name of the ServiceEntry and DestinationRule'],
+      ['partner', ClusterFederatedTrustDomain, 'the ClusterFederatedTrustDomain of the partner, e.g. mesh.federateWith(...)'],
+      ['partnerNamespace', 'string', 'the partner workload\'s namespace'],
+      ['partnerServiceAccount', 'string', 'the partner workload\'s service account'],
+      ['host', 'string', 'the host the callers dial, e.g. "httpbin.demo.west.example.org"'],
+      ['port', 'number', 'the port the partner serves on'],
+      ['callers', 'array', 'the SpireEnabledWorkloads that call the partner'],
+    ]);
     this.props = props;
     this.profile = props.profile;
     this.host = props.host;

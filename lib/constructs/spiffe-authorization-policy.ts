@@ -7,6 +7,7 @@ import { checkDnsSubdomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { StrictMtls } from './strict-mtls';
+import { requireProps } from '../validation/required';
 
 export interface SpiffeAuthorizationPolicyProps {
   /** The workload whose pods the policy guards. */
@@ -50,6 +51,11 @@ export class SpiffeAuthorizationPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: SpiffeAuthorizationPolicyProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['workload', SpireEnabledWorkload, 'the SpireEnabledWorkload whose pods the policy guards'],
+      ['allowFrom', 'array', 'the callers, e.g. [Caller.workload(client)], or [] with denyAll: true'],
+      ['mtls', StrictMtls, 'a StrictMtls that covers the workload\'s namespace, e.g. new StrictMtls(scope, \'Mtls\', { profile, namespace })'],
+    ]);
     this.workload = props.workload;
     this.mtls = props.mtls;
     this.name = props.name ?? props.workload.deployment.name;
@@ -58,12 +64,12 @@ export class SpiffeAuthorizationPolicy extends Construct {
     this.authorizationPolicy = new AuthorizationPolicy(this, 'Resource', {
       metadata: { name: this.name, namespace: props.workload.namespace.name },
       spec: {
-        selector: { matchLabels: props.workload.deployment.matchLabels },
+        selector: { matchLabels: props.workload.selectorLabels },
         action: AuthorizationPolicySpecAction.ALLOW,
         rules: props.denyAll ? undefined : [{ from: [{ source: { principals: this.principals } }] }],
       },
     });
-    recordAllowPolicy(this, ApiObject.of(props.workload.deployment));
+    recordAllowPolicy(this, props.workload.deployment);
     validateAtSynth(this, () => [
       ['name', checkDnsSubdomain(this.name)],
       ['allowFrom', checkCallersGiven(props)],

@@ -1,11 +1,13 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { AgentPod, agentPodOf } from '../kube/agent-pod';
 import { httpProbe, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { KubeCsiDriver } from '../kube/objects';
 import { checkAbsolutePath, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
+import { requireProps } from '../validation/required';
 
 /** Settings of the SPIFFE CSI driver besides the agent it serves. */
 export interface SpiffeCsiDriverOptions {
@@ -59,6 +61,9 @@ export class SpiffeCsiDriver extends Construct {
 
   constructor(scope: Construct, id: string, props: SpiffeCsiDriverProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['agent', SpireAgentDaemonSet, 'the SpireAgentDaemonSet whose socket the driver serves'],
+    ]);
     this.props = props;
     this.agent = props.agent;
     this.workloadApi = props.agent.workloadApi;
@@ -74,7 +79,7 @@ export class SpiffeCsiDriver extends Construct {
         volumeLifecycleModes: ['Ephemeral'],
       },
     });
-    this.addNodePlugin(props.agent.daemonSet);
+    this.addNodePlugin(agentPodOf(props.agent));
     validateAtSynth(this, () => this.checks());
   }
 
@@ -94,7 +99,7 @@ export class SpiffeCsiDriver extends Construct {
     return `${this.kubeletDir}/plugins/${DRIVER_NAME}`;
   }
 
-  private addNodePlugin(daemonSet: kplus.DaemonSet): void {
+  private addNodePlugin({ daemonSet, socketVolume }: AgentPod): void {
     const csiSocketDir = kplus.Volume.fromHostPath(this, 'PluginDir', 'spiffe-csi-socket-dir', {
       path: this.pluginDir,
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
@@ -125,7 +130,7 @@ export class SpiffeCsiDriver extends Construct {
       // Bind mounts into pod directories need privilege and Bidirectional propagation.
       securityContext: { ...rootWithoutCapabilities(), privileged: true, allowPrivilegeEscalation: true },
     });
-    driver.mount(AGENT_SOCKET_MOUNT, this.agent.socketVolume, { readOnly: true });
+    driver.mount(AGENT_SOCKET_MOUNT, socketVolume, { readOnly: true });
     driver.mount(CSI_SOCKET_DIR, csiSocketDir);
     driver.mount(`${this.kubeletDir}/pods`, podsDir, { propagation: kplus.MountPropagation.BIDIRECTIONAL });
 

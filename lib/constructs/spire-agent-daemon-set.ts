@@ -1,10 +1,11 @@
-import { Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
 import {
@@ -19,6 +20,7 @@ import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
 export interface WorkloadApiSocket {
@@ -115,10 +117,10 @@ export class SpireAgentDaemonSet extends Construct {
   public readonly workloadApi: WorkloadApiSocket;
   public readonly adminSocketPath?: string;
   public readonly bundle: TrustBundleRef;
-  public readonly serviceAccount: kplus.ServiceAccount;
-  public readonly daemonSet: kplus.DaemonSet;
-  /** The node directory volume holding the Workload API socket, for containers that share it. */
-  public readonly socketVolume: kplus.Volume;
+  /** The ServiceAccount the agents run as. */
+  public readonly serviceAccount: ApiObject;
+  /** The agents' DaemonSet. */
+  public readonly daemonSet: ApiObject;
   /** The registry the default images come from instead of their own, when set. */
   public readonly imageRegistry?: string;
   /** Labels of the agent pods. */
@@ -132,6 +134,9 @@ export class SpireAgentDaemonSet extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireAgentDaemonSetProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer the agents attest to'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
@@ -150,7 +155,7 @@ export class SpireAgentDaemonSet extends Construct {
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('privileged') },
     });
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
@@ -159,12 +164,15 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFiles()[CONFIG_FILE] }) },
     });
-    this.socketVolume = kplus.Volume.fromHostPath(this, 'SocketVolume', 'spire-agent-socket-dir', {
+    const socketVolume = kplus.Volume.fromHostPath(this, 'SocketVolume', 'spire-agent-socket-dir', {
       path: this.workloadApi.hostDir,
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     });
-    this.daemonSet = this.createDaemonSet(config, bundle);
-    this.grantPermissions();
+    const daemonSet = this.createDaemonSet(serviceAccount, config, bundle, socketVolume);
+    recordAgentPod(this, { daemonSet, socketVolume });
+    this.daemonSet = ApiObject.of(daemonSet);
+    this.serviceAccount = ApiObject.of(serviceAccount);
+    this.grantPermissions(serviceAccount);
     props.server._registerAgent({
       serviceAccount: { namespace: this.namespace, name: this.name },
       bundle: this.bundle,
@@ -237,16 +245,16 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
       role,
     });
-    binding.addSubjects(this.server.serviceAccount);
+    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'ServerServiceAccount', this.server.serviceAccount.name, { namespaceName: this.server.namespace }));
     return bundle;
   }
 
-  private createDaemonSet(config: kplus.ConfigMap, bundle: kplus.ConfigMap): kplus.DaemonSet {
+  private createDaemonSet(serviceAccount: kplus.ServiceAccount, config: kplus.ConfigMap, bundle: kplus.ConfigMap, socketVolume: kplus.Volume): kplus.DaemonSet {
     const labels = this.podLabels;
     const daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
       metadata: { name: this.name, namespace: this.namespace },
       select: false,
-      serviceAccount: this.serviceAccount,
+      serviceAccount,
       // The `k8s` attestor authenticates to the kubelet with this token.
       automountServiceAccountToken: true,
       podMetadata: { labels },
@@ -279,7 +287,7 @@ export class SpireAgentDaemonSet extends Construct {
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' }), { readOnly: true });
     container.mount(BUNDLE_DIR, kplus.Volume.fromConfigMap(this, 'BundleVolume', bundle, { name: 'spire-bundle' }), { readOnly: true });
     container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-agent-data'));
-    container.mount(this.workloadApi.dir, this.socketVolume);
+    container.mount(this.workloadApi.dir, socketVolume);
     if (this.props.adminSocketDir !== undefined) {
       container.mount(this.props.adminSocketDir, kplus.Volume.fromEmptyDir(this, 'AdminSocketVolume', 'spire-agent-admin-socket'));
     }
@@ -301,7 +309,7 @@ export class SpireAgentDaemonSet extends Construct {
     return daemonSet;
   }
 
-  private grantPermissions(): void {
+  private grantPermissions(serviceAccount: kplus.ServiceAccount): void {
     const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
     // The `k8s` workload attestor asks the kubelet about pods; nodes/proxy authorizes that call.
     clusterRole.allow(['get'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
@@ -310,7 +318,7 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: `${this.namespace}-${this.name}` },
       role: clusterRole,
     });
-    binding.addSubjects(this.serviceAccount);
+    binding.addSubjects(serviceAccount);
   }
 
   private checks(): Check[] {
@@ -320,7 +328,7 @@ export class SpireAgentDaemonSet extends Construct {
       ['name', checkDnsLabel(this.name)],
       ['imageRegistry', this.props.imageRegistry === undefined ? undefined : checkImageRegistry(this.props.imageRegistry)],
       ['image', checkPinnedImage(this.image) ?? checkAgentServerSkew(this.image, this.server.image)],
-      ...metricsChecks(this.metrics, this.daemonSet, this.metricsPortName),
+      ...metricsChecks(this.metrics, agentPodOf(this).daemonSet, this.metricsPortName),
       ['socketDir', checkAbsolutePath(this.workloadApi.dir)],
       ['hostSocketDir', checkAbsolutePath(this.workloadApi.hostDir)],
       ['socketFileName', checkFileName(this.workloadApi.fileName)],

@@ -1,7 +1,9 @@
 import { ApiObject, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { ContainerSizing, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { plusProbe, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { ContainerSizing } from '../kube/pod-settings';
+import { WorkloadProbe } from '../kube/probe';
 import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
@@ -10,6 +12,15 @@ import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, checkPort } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { RequiredProp, requireProps } from '../validation/required';
+
+/** The options every way of enabling a workload requires; a function, as the classes may not be loaded yet when this module is. */
+function identityOptions(): RequiredProp[] {
+  return [
+    ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+    ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that selects the pods, e.g. mesh.meshIdentity'],
+  ];
+}
 
 /** Chooses objects of an Include, for rules a selection cannot express. */
 export interface IApiObjectPredicate {
@@ -52,8 +63,8 @@ export interface SpireEnabledWorkloadProps {
   readonly user?: number;
   /** @default 10m CPU, 32Mi memory request, 128Mi limit */
   readonly sizing?: ContainerSizing;
-  /** @default an HTTP GET of "/" when a port is set, else a command that succeeds while the container runs */
-  readonly probe?: kplus.Probe;
+  /** Readiness and liveness probe. @default an HTTP GET of "/" when a port is set, else a command that succeeds while the container runs */
+  readonly probe?: WorkloadProbe;
 }
 
 /**
@@ -74,6 +85,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API object that was changed
    */
   public static enable(workload: IConstruct, options: SpireIdentityOptions): ApiObject {
+    requireProps(`SpireEnabledWorkload.enable(${workload?.node?.path})`, options, identityOptions());
     return enableSpireIdentity(workload, options, options.profile.sidecarTemplates);
   }
 
@@ -83,13 +95,20 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API objects that were changed
    */
   public static enableIncluded(include: Include, options: IncludedWorkloadOptions): ApiObject[] {
+    requireProps(`SpireEnabledWorkload.enableIncluded(${include?.node?.path})`, options, identityOptions());
     return enableIncludedPodOwners(include, options);
   }
 
-  public readonly deployment: kplus.Deployment;
-  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The Deployment. */
+  public readonly deployment: ApiObject;
+  /** The ServiceAccount the pods run as, the ID's `/sa/` part. */
+  public readonly serviceAccount: ApiObject;
   /** The Service in front of the pods, when a port is set. */
-  public readonly service?: kplus.Service;
+  public readonly service?: ApiObject;
+  /** The container port the Service exposes, when set. */
+  public readonly port?: number;
+  /** The labels that select the workload's pods, e.g. for policies. */
+  public readonly selectorLabels: { [key: string]: string };
   /** The SPIFFE ID the pods get. */
   public readonly spiffeId: string;
   /** The namespace the pods run in. */
@@ -99,45 +118,55 @@ export class SpireEnabledWorkload extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireEnabledWorkloadProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ...identityOptions(),
+      ['namespace', MeshNamespace, 'the workload\'s MeshNamespace, e.g. MeshNamespace.create(scope, \'Shop\', { name: \'shop\' })'],
+      ['name', 'string', 'the workload\'s name, e.g. "cart"'],
+      ['image', 'string', 'the container image pinned by tag or digest, e.g. "registry.example/cart:1.4.2"'],
+    ]);
     this.namespace = props.namespace;
     this.identity = props.identity;
     const namespace = props.namespace.name;
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    this.port = props.port;
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: props.name, namespace },
       automountToken: false,
     });
-    const labels = { app: props.name };
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
+    this.selectorLabels = { app: props.name };
+    const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: props.name, namespace },
       replicas: props.replicas ?? 1,
       select: false,
-      serviceAccount: this.serviceAccount,
-      podMetadata: { labels },
+      serviceAccount,
+      podMetadata: { labels: this.selectorLabels },
       securityContext: { ensureNonRoot: true },
     });
-    this.deployment.select(kplus.LabelSelector.of({ labels }));
-    dropAddressLabel(this.deployment);
-    useRuntimeDefaultSeccomp(this.deployment);
-    this.deployment.addContainer({
+    deployment.select(kplus.LabelSelector.of({ labels: this.selectorLabels }));
+    dropAddressLabel(deployment);
+    useRuntimeDefaultSeccomp(deployment);
+    const probe = plusProbe(props.probe ?? defaultProbe(props.port), props.port);
+    deployment.addContainer({
       name: props.name,
       image: props.image,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: props.command,
       args: props.args,
       ports: props.port === undefined ? undefined : [{ name: 'http', number: props.port }],
-      readiness: props.probe ?? defaultProbe(props.port),
-      liveness: props.probe ?? defaultProbe(props.port),
+      readiness: probe,
+      liveness: probe,
       resources: resources(props.sizing ?? { cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 128 }),
       securityContext: restrictedSecurityContext(props.user ?? 65532),
     });
     if (props.port !== undefined) {
-      this.service = new kplus.Service(this, 'Service', {
+      const service = new kplus.Service(this, 'Service', {
         metadata: { name: props.name, namespace },
         ports: [{ name: 'http', port: props.port, targetPort: props.port, protocol: kplus.Protocol.TCP }],
       });
-      this.service.selectLabel('app', props.name);
+      service.selectLabel('app', props.name);
+      this.service = ApiObject.of(service);
     }
-    SpireEnabledWorkload.enable(this.deployment, props);
+    this.serviceAccount = ApiObject.of(serviceAccount);
+    this.deployment = SpireEnabledWorkload.enable(deployment, props);
     this.spiffeId = props.identity.spiffeIdFor(namespace, props.name);
     validateAtSynth(this, () => [
       ['name', checkDnsLabel(props.name)],
@@ -147,6 +176,6 @@ export class SpireEnabledWorkload extends Construct {
   }
 }
 
-function defaultProbe(port: number | undefined): kplus.Probe {
-  return port === undefined ? kplus.Probe.fromCommand(['true']) : kplus.Probe.fromHttpGet('/', { port });
+function defaultProbe(port: number | undefined): WorkloadProbe {
+  return port === undefined ? WorkloadProbe.fromCommand(['true']) : WorkloadProbe.fromHttpGet('/');
 }

@@ -1,4 +1,4 @@
-import { Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDiscoveryProviderConfig } from '../config/oidc-discovery-provider-config';
@@ -14,6 +14,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireServer } from './spire-server';
+import { requireProps } from '../validation/required';
 
 export interface SpireOidcDiscoveryProviderProps {
   /**
@@ -78,8 +79,10 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly namespace: string;
   /** The host names the provider answers for: the given domains, then the Service's in-cluster names. */
   public readonly domains: string[];
-  public readonly service: kplus.Service;
-  public readonly deployment: kplus.Deployment;
+  /** The Service relying parties reach the provider by. */
+  public readonly service: ApiObject;
+  /** The provider's Deployment. */
+  public readonly deployment: ApiObject;
   /** The identity of the provider's pods. */
   public readonly identity: ClusterSpiffeId;
   /** Labels of the provider pods. */
@@ -90,6 +93,11 @@ export class SpireOidcDiscoveryProvider extends Construct {
 
   constructor(scope: Construct, id: string, props: SpireOidcDiscoveryProviderProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['server', SpireServer, 'the SpireServer whose keys it serves'],
+      ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver that mounts the agent socket, e.g. mesh.csiDriver'],
+      ['domains', 'array', 'the domains it answers for, e.g. ["oidc.example.org"]'],
+    ]);
     this.props = props;
     this.server = props.server;
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
@@ -108,8 +116,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.name, namespace: this.namespace },
       data: { [CONFIG_FILE]: Lazy.any({ produce: () => this.configFile() }) },
     });
-    this.deployment = this.createDeployment(serviceAccount, config);
-    this.service = this.createService();
+    this.deployment = ApiObject.of(this.createDeployment(serviceAccount, config));
+    this.service = ApiObject.of(this.createService());
     this.identity = new ClusterSpiffeId(this, 'Identity', {
       name: this.name,
       server: this.server,

@@ -3,6 +3,7 @@ import { METRICS_PATH, MetricsTarget } from '../config/metrics';
 import { KubePodMonitor } from '../kube/pod-monitor';
 import { checkDnsLabel, checkLabelKey, checkLabelValue } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { requireProps } from '../validation/required';
 
 export interface SpirePodMonitorProps {
   /** The pods to scrape: `metricsTarget` of a SpireServer or SpireAgentDaemonSet. */
@@ -32,6 +33,9 @@ export class SpirePodMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: SpirePodMonitorProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['target', 'object', 'the metricsTarget of a SpireServer or SpireAgentDaemonSet'],
+    ]);
     const { target } = props;
     this.name = props.name ?? target.name;
     this.namespace = props.namespace ?? target.namespace;

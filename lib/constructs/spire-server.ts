@@ -1,12 +1,12 @@
 import { isIP } from 'net';
-import { Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import { CaKeyType, CaSubject, checkCaSubject, KeyManager } from '../config/key-manager';
 import {
-  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType,
+  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
 } from '../config/federation-config';
 import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
@@ -19,7 +19,7 @@ import {
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import {
-  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
+  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
   checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, checkTrustDomain, Problem, urlHost,
@@ -29,6 +29,7 @@ import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spif
 import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
+import { requireProps } from '../validation/required';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions extends PodPlacementOptions {
@@ -199,11 +200,6 @@ const ACME_CHALLENGE_PORT = 443;
 const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
 const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
-const SERVICE_TYPES: Record<BundleEndpointServiceType, kplus.ServiceType> = {
-  [BundleEndpointServiceType.CLUSTER_IP]: kplus.ServiceType.CLUSTER_IP,
-  [BundleEndpointServiceType.NODE_PORT]: kplus.ServiceType.NODE_PORT,
-  [BundleEndpointServiceType.LOAD_BALANCER]: kplus.ServiceType.LOAD_BALANCER,
-};
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -233,7 +229,8 @@ export class SpireServer extends Construct {
   public readonly keyManager: KeyManager;
   /** Name of the headless Service that governs the StatefulSet (the replicas' own DNS names). */
   public readonly headlessServiceName: string;
-  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The ServiceAccount the server runs as. */
+  public readonly serviceAccount: ApiObject;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
   public readonly ignoreNamespaces: string[];
@@ -241,7 +238,8 @@ export class SpireServer extends Construct {
   public readonly parentIdTemplate: string;
   public readonly watchClassless: boolean;
   public readonly webhookFailurePolicy: WebhookFailurePolicy;
-  public readonly statefulSet: kplus.StatefulSet;
+  /** The server's StatefulSet. */
+  public readonly statefulSet: ApiObject;
   /** The registry the default images come from instead of their own, when set. */
   public readonly imageRegistry?: string;
   /** The `iss` claim of the JWT-SVIDs this server signs, when set. */
@@ -270,10 +268,16 @@ export class SpireServer extends Construct {
 
   private readonly name: string;
   private readonly props: SpireServerProps;
+  private readonly plusServiceAccount: kplus.ServiceAccount;
+  private readonly plusStatefulSet: kplus.StatefulSet;
   private agent?: AgentRegistration;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['trustDomain', 'string', 'the trust domain, e.g. "example.org"'],
+      ['clusterName', 'string', 'the cluster\'s name in SPIRE, e.g. "prod"'],
+    ]);
     this.props = props;
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
@@ -308,13 +312,15 @@ export class SpireServer extends Construct {
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    this.plusServiceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: true,
     });
     const config = this.createConfigMap();
     this.createService();
-    this.statefulSet = this.createStatefulSet(this.createHeadlessService(), config);
+    this.serviceAccount = ApiObject.of(this.plusServiceAccount);
+    this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
+    this.statefulSet = ApiObject.of(this.plusStatefulSet);
     if (this.replicas > 1) this.createDisruptionBudget();
     this.createBundleEndpointService();
     this.createWebhook();
@@ -508,7 +514,7 @@ export class SpireServer extends Construct {
     if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined || this.bundleEndpointServicePort === undefined) return;
     const service = new kplus.Service(this, 'BundleEndpointService', {
       metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
-      type: SERVICE_TYPES[this.bundleEndpoint.serviceType],
+      type: plusServiceType(this.bundleEndpoint.serviceType),
       ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointServicePort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
     });
     selectPodLabels(service, this.podLabels);
@@ -520,7 +526,7 @@ export class SpireServer extends Construct {
       service,
       replicas: this.replicas,
       select: false,
-      serviceAccount: this.serviceAccount,
+      serviceAccount: this.plusServiceAccount,
       automountServiceAccountToken: true,
       // Only the template: the selector cannot change on an existing StatefulSet.
       podMetadata: { labels: { ...this.podLabels, ...this.keyManager.podLabels } },
@@ -704,7 +710,7 @@ export class SpireServer extends Construct {
       metadata: { name: `${this.namespace}-${this.name}` },
       role: clusterRole,
     });
-    clusterBinding.addSubjects(this.serviceAccount);
+    clusterBinding.addSubjects(this.plusServiceAccount);
 
     // Leader election of the controller manager, in the server's own namespace.
     const role = new kplus.Role(this, 'LeaderElectionRole', { metadata: { name: `${this.name}-leader-election`, namespace: this.namespace } });
@@ -714,7 +720,7 @@ export class SpireServer extends Construct {
       metadata: { name: `${this.name}-leader-election`, namespace: this.namespace },
       role,
     });
-    binding.addSubjects(this.serviceAccount);
+    binding.addSubjects(this.plusServiceAccount);
     this.grantCertificateRequests();
   }
 
@@ -725,7 +731,7 @@ export class SpireServer extends Construct {
     const metadata = { name: `${this.namespace}-${this.name}-upstream-authority`, namespace };
     const role = new kplus.Role(this, 'UpstreamAuthorityRole', { metadata });
     role.allow(['get', 'list', 'create', 'delete'], kplus.ApiResource.custom({ apiGroup: 'cert-manager.io', resourceType: 'certificaterequests' }));
-    new kplus.RoleBinding(this, 'UpstreamAuthorityRoleBinding', { metadata, role }).addSubjects(this.serviceAccount);
+    new kplus.RoleBinding(this, 'UpstreamAuthorityRoleBinding', { metadata, role }).addSubjects(this.plusServiceAccount);
   }
 
   /** The spire-server image the pods run. */
@@ -747,7 +753,7 @@ export class SpireServer extends Construct {
       // A derived class name is only as wrong as the namespace, which is reported already.
       ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
       ['port', checkPort(this.port)],
-      ...metricsChecks(this.metrics, this.statefulSet, this.metricsPortName),
+      ...metricsChecks(this.metrics, this.plusStatefulSet, this.metricsPortName),
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
       ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
       ['jwtSvidTtl', this.props.jwtSvidTtl === undefined ? undefined : checkGoDuration(this.props.jwtSvidTtl)],

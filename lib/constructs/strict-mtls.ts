@@ -5,6 +5,7 @@ import { checkDnsSubdomain } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
+import { requireProps } from '../validation/required';
 
 export interface StrictMtlsProps {
   /** The Istio profile of the mesh; a mesh-wide policy goes in its root namespace. */
@@ -35,6 +36,9 @@ export class StrictMtls extends Construct {
 
   constructor(scope: Construct, id: string, props: StrictMtlsProps) {
     super(scope, id);
+    requireProps(this.node.path, props, [
+      ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+    ]);
     this.profile = props.profile;
     this.namespace = props.namespace;
     this.name = props.name ?? 'default';

@@ -1,18 +1,10 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { ContainerSizing } from './pod-settings';
+import { WorkloadProbe } from './probe';
 
 // cdk8s-plus lists single capabilities only; Kubernetes spells "every capability" as ALL.
 const ALL_CAPABILITIES = 'ALL' as kplus.Capability;
-
-/** Requests and memory limit of one container; CPU is left unlimited to avoid throttling the data path. */
-export interface ContainerSizing {
-  /** CPU request in millicores. */
-  readonly cpuMillis: number;
-  /** Memory request in MiB. */
-  readonly memoryMiB: number;
-  /** Memory limit in MiB. */
-  readonly memoryLimitMiB: number;
-}
 
 export function resources(sizing: ContainerSizing): kplus.ContainerResources {
   return {
@@ -62,4 +54,25 @@ export function rootWithoutCapabilities(): kplus.ContainerSecurityContextProps {
     readOnlyRootFilesystem: true,
     capabilities: { drop: [ALL_CAPABILITIES] },
   };
+}
+
+/** The cdk8s-plus probe of a WorkloadProbe; one without a port connects to `defaultPort`. */
+export function plusProbe(probe: WorkloadProbe, defaultPort: number | undefined): kplus.Probe {
+  const { action, options } = probe._definition;
+  const timing = {
+    initialDelaySeconds: seconds(options.initialDelaySeconds),
+    periodSeconds: seconds(options.periodSeconds),
+    timeoutSeconds: seconds(options.timeoutSeconds),
+    failureThreshold: options.failureThreshold,
+    successThreshold: options.successThreshold,
+  };
+  switch (action.kind) {
+    case 'httpGet': return kplus.Probe.fromHttpGet(action.path, { ...timing, port: action.port ?? defaultPort });
+    case 'command': return kplus.Probe.fromCommand(action.command, timing);
+    case 'tcpSocket': return kplus.Probe.fromTcpSocket({ ...timing, port: action.port ?? defaultPort });
+  }
+}
+
+function seconds(value: number | undefined): Duration | undefined {
+  return value === undefined ? undefined : Duration.seconds(value);
 }

@@ -5,9 +5,10 @@
  * rendered, so they use the TypeScript field names (`hostPid`) and `Quantity`.
  */
 import { ApiObject, JsonPatch } from 'cdk8s';
-import { Pod, Service } from 'cdk8s-plus-27';
+import { Pod, Service, ServiceType as PlusServiceType } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
+import { ServiceType } from './service-type';
 
 export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
@@ -156,4 +157,15 @@ export function dropAddressLabel(workload: IConstruct, selectingService?: IConst
 /** Makes a Service select the pods that carry every one of `labels`. */
 export function selectPodLabels(service: Service, labels: { [key: string]: string }): void {
   for (const [key, value] of Object.entries(labels)) service.selectLabel(key, value);
+}
+
+const PLUS_SERVICE_TYPES: Record<ServiceType, PlusServiceType> = {
+  [ServiceType.CLUSTER_IP]: PlusServiceType.CLUSTER_IP,
+  [ServiceType.NODE_PORT]: PlusServiceType.NODE_PORT,
+  [ServiceType.LOAD_BALANCER]: PlusServiceType.LOAD_BALANCER,
+};
+
+/** The cdk8s-plus value the constructs build Services with. */
+export function plusServiceType(type: ServiceType): PlusServiceType {
+  return PLUS_SERVICE_TYPES[type];
 }

@@ -8,6 +8,16 @@ import { changeRendered } from './objects';
 import { checkAnnotationKey, checkCanonicalQuantity, checkDnsSubdomain, checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
 
+/** Requests and memory limit of one container; CPU is left unlimited to avoid throttling the data path. */
+export interface ContainerSizing {
+  /** CPU request in millicores. */
+  readonly cpuMillis: number;
+  /** Memory request in MiB. */
+  readonly memoryMiB: number;
+  /** Memory limit in MiB. */
+  readonly memoryLimitMiB: number;
+}
+
 /** Which PriorityClass the pods run with. */
 export class PodPriority {
   /** Kubernetes' built-in class for pods every node needs: scheduled first, evicted last. */

@@ -1,9 +1,10 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import type { ClusterFederatedTrustDomain } from '../constructs/cluster-federated-trust-domain';
-import type { IstioIngressGateway } from '../constructs/istio-ingress-gateway';
-import type { MeshNamespace } from '../constructs/mesh-namespace';
-import type { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
+import { ClusterFederatedTrustDomain } from '../constructs/cluster-federated-trust-domain';
+import { IstioIngressGateway } from '../constructs/istio-ingress-gateway';
+import { MeshNamespace } from '../constructs/mesh-namespace';
+import { SpireEnabledWorkload } from '../constructs/spire-enabled-workload';
+import { requireProps } from '../validation/required';
 import { checkSpiffeId, checkTrustDomain, Problem } from '../validation/rules';
 import { identitiesSelecting, issuedSpiffeIds, objectPodView, spireEnabledPods } from './spire-identity';
 
@@ -25,16 +26,22 @@ interface CallContext {
 export class Caller {
   /** The pods of a SPIRE-enabled workload. */
   public static workload(workload: SpireEnabledWorkload): Caller {
-    return Caller.local(workload.namespace, workload.serviceAccount.name, `workload ${workload.node.path}`, () => [ApiObject.of(workload.deployment)]);
+    requireProps('Caller.workload', { workload }, [['workload', SpireEnabledWorkload, 'the SpireEnabledWorkload that calls']]);
+    return Caller.local(workload.namespace, workload.serviceAccount.name, `workload ${workload.node.path}`, () => [workload.deployment]);
   }
 
   /** The pods of an ingress gateway, so that its routes to the workload keep working. */
   public static ingressGateway(gateway: IstioIngressGateway): Caller {
-    return Caller.local(gateway.namespace, gateway.serviceAccount.name, `ingress gateway ${gateway.node.path}`, () => [ApiObject.of(gateway.deployment)]);
+    requireProps('Caller.ingressGateway', { gateway }, [['gateway', IstioIngressGateway, 'the IstioIngressGateway whose routes reach the workload']]);
+    return Caller.local(gateway.namespace, gateway.serviceAccount.name, `ingress gateway ${gateway.node.path}`, () => [gateway.deployment]);
   }
 
   /** Every SPIRE-enabled pod of the app that runs as this service account, e.g. of workloads loaded with an Include. */
   public static serviceAccount(namespace: MeshNamespace, name: string): Caller {
+    requireProps('Caller.serviceAccount', { namespace, name }, [
+      ['namespace', MeshNamespace, 'the MeshNamespace of the callers, e.g. MeshNamespace.lookup(scope, "shop") or the one MeshNamespace.fromName returned'],
+      ['name', 'string', 'the service account\'s name, e.g. "frontend"'],
+    ]);
     return Caller.local(namespace, name, `service account ${namespace.name}/${name}`, (scope) => spireEnabledPods(scope)
       .map(({ apiObject }) => apiObject)
       .filter((apiObject) => {
@@ -49,6 +56,7 @@ export class Caller {
    * domain: only then does its proxy trust the caller's certificate.
    */
   public static spiffeId(spiffeId: string): Caller {
+    requireProps('Caller.spiffeId', { spiffeId }, [['spiffeId', 'string', 'the caller\'s SPIFFE ID, e.g. "spiffe://partner.example/ns/shop/sa/client"']]);
     // An ID without the scheme fails checkFederatedId, so no policy is written with it.
     return new Caller(`SPIFFE ID ${spiffeId}`, () => spiffeId.slice(SPIFFE_SCHEME.length), (context) => checkFederatedId(spiffeId, context));
   }
@@ -60,6 +68,11 @@ export class Caller {
    * called workload's ClusterSPIFFEIDs must federate with the partner.
    */
   public static federated(partner: ClusterFederatedTrustDomain, namespace: string, serviceAccountName: string): Caller {
+    requireProps('Caller.federated', { partner, namespace, serviceAccountName }, [
+      ['partner', ClusterFederatedTrustDomain, 'the ClusterFederatedTrustDomain of the partner, e.g. mesh.federateWith(...)'],
+      ['namespace', 'string', 'the partner workload\'s namespace'],
+      ['serviceAccountName', 'string', 'the partner workload\'s service account'],
+    ]);
     return Caller.spiffeId(`${SPIFFE_SCHEME}${partner.trustDomain}/ns/${namespace}/sa/${serviceAccountName}`);
   }
 
@@ -133,7 +146,7 @@ function checkFederatedId(spiffeId: string, { scope, target }: CallContext): Pro
       fix: 'name the caller with Caller.workload, Caller.ingressGateway or Caller.serviceAccount',
     };
   }
-  const identities = identitiesSelecting(scope, objectPodView(ApiObject.of(target.deployment)), target.namespace);
+  const identities = identitiesSelecting(scope, objectPodView(target.deployment), target.namespace);
   const notFederating = identities.filter((identity) => !identity.federatesWith.some((domain) => domain.trustDomain === trustDomain));
   if (notFederating.length === 0) return undefined;
   return {

@@ -1,4 +1,4 @@
-import { ApiObject, ApiObjectMetadataDefinition, Chart, JsonPatch } from 'cdk8s';
+import { ApiObject, ApiObjectMetadataDefinition, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
 import { IstioSpireProfile } from '../constructs/istio-spire-profile';
@@ -54,7 +54,6 @@ export interface PodView {
 interface PlusWorkloadLike {
   readonly podMetadata: ApiObjectMetadataDefinition;
   readonly metadata: ApiObjectMetadataDefinition;
-  readonly serviceAccount?: { readonly name: string };
 }
 
 function asPlusWorkload(construct: IConstruct): PlusWorkloadLike | undefined {
@@ -96,8 +95,8 @@ export function enableSpireIdentity(workload: IConstruct, options: SpireIdentity
   }
   enabledByRoot.set(workload.node.root, [...spireEnabledPods(workload), { apiObject, profile: options.profile }]);
   registerLayoutChecks(workload);
-  const read = (): PodView => (plus ? plusPodView(plus, apiObject) : objectPodView(apiObject));
-  validateAtSynth(workload, () => meshPodChecks(workload, read(), options, templates.split(',')));
+  // Read off the rendered object, so that the checks see JSON patches too.
+  validateAtSynth(workload, () => meshPodChecks(workload, objectPodView(apiObject), options, templates.split(',')));
   if (templates !== options.profile.gatewayTemplates) validateAtSynth(workload, () => [['identity', checkFederatedAuthorization(apiObject, options)]]);
   return apiObject;
 }
@@ -134,16 +133,6 @@ function patchPodMetadata(apiObject: ApiObject, labels: { [key: string]: string 
       apiObject.addJsonPatch(JsonPatch.add(`${pointer}/${field}/${pointerKey(key)}`, value));
     }
   }
-}
-
-function plusPodView(workload: PlusWorkloadLike, apiObject: ApiObject): PodView {
-  const metadata = workload.podMetadata.toJson();
-  return {
-    labels: metadata.labels ?? {},
-    annotations: metadata.annotations ?? {},
-    serviceAccountName: workload.serviceAccount?.name ?? 'default',
-    namespace: workload.metadata.namespace ?? Chart.of(apiObject).namespace,
-  };
 }
 
 /** The pod template metadata and service account of any pod owner, read off its rendered object. */

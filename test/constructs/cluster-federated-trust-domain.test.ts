@@ -7,17 +7,18 @@ import { GitOpsOrdering } from '../../lib/charts/gitops-ordering';
 import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
 import { Metrics } from '../../lib/config/metrics';
 import {
-  BundleEndpointOptions, BundleEndpointProfile, BundleEndpointServiceType, FederationPartner, FederationProfileType, PartnerBundle,
+  BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType, PartnerBundle,
 } from '../../lib/config/federation-config';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { ClusterStaticEntry } from '../../lib/constructs/cluster-static-entry';
 import { ClusterFederatedTrustDomain, ClusterFederatedTrustDomainOptions } from '../../lib/constructs/cluster-federated-trust-domain';
 import { KeyManager } from '../../lib/config/key-manager';
+import { ServiceType } from '../../lib/kube/service-type';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { SpireServerProps } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
-const ENDPOINT: BundleEndpointOptions = { url: 'https://spire-bundle.example.org:8443', serviceType: BundleEndpointServiceType.LOAD_BALANCER };
+const ENDPOINT: BundleEndpointOptions = { url: 'https://spire-bundle.example.org:8443', serviceType: ServiceType.LOAD_BALANCER };
 const BUNDLE = JSON.stringify({ keys: [] });
 const WEB_PARTNER: FederationPartner = { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB };
 
@@ -190,7 +191,7 @@ describe('SpireServer bundle endpoint', () => {
   const ACME_PROFILE = BundleEndpointProfile.httpsWebAcme({ domainName: 'spire-bundle.example.org', email: 'ops@example.org', tosAccepted: true });
 
   test('serves https_spiffe on 8443 behind a Service of the chosen type', () => {
-    const { server, chart } = withEndpoint({ serviceType: BundleEndpointServiceType.NODE_PORT });
+    const { server, chart } = withEndpoint({ serviceType: ServiceType.NODE_PORT });
     expect(server.serverConfig.server.federation).toEqual({ bundle_endpoint: { address: '0.0.0.0', port: 8443, profile: { https_spiffe: {} } } });
     const manifests = Testing.synth(chart);
     const service = manifests.find((doc) => doc.kind === 'Service' && doc.metadata.name === 'spire-server-bundle-endpoint');

@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { Chart, JsonPatch } from 'cdk8s';
 import { IngressHttpRoute, IngressHttpRouteProps } from '../../lib/constructs/ingress-http-route';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
@@ -40,11 +40,11 @@ describe('IngressHttpRoute', () => {
       spec: {
         hosts: ['web.example.org'],
         gateways: ['ingress/web'],
-        http: [{ route: [{ destination: { host: 'web.shop.svc.cluster.local', port: { number: web.service!.ports[0].port } } }] }],
+        http: [{ route: [{ destination: { host: 'web.shop.svc.cluster.local', port: { number: web.service!.toJson().spec.ports[0].port } } }] }],
       },
     });
     // The gateway's Service really opens the port the Gateway listens on.
-    expect(gateway.service.ports.map((port) => port.port)).toContain(gateway.httpPort);
+    expect(gateway.service.toJson().spec.ports.map((port: { port: number }) => port.port)).toContain(gateway.httpPort);
   });
 
   test('the destination host follows the cluster domain SPIRE is configured with', () => {
@@ -73,7 +73,7 @@ describe('IngressHttpRoute', () => {
   test('a Gateway selector that no longer matches the gateway pods is rejected', () => {
     const { app, gateway, route } = routeStack();
     route();
-    gateway.deployment.podMetadata.addLabel('istio', 'edge-gateway');
+    gateway.deployment.addJsonPatch(JsonPatch.replace('/spec/template/metadata/labels/istio', 'edge-gateway'));
     expect(synthErrors(app)).toEqual([expect.stringContaining('gateway selector "istio=ingressgateway": the selector matches no gateway pod')]);
   });
 

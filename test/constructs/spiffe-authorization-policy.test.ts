@@ -1,4 +1,5 @@
 import { ApiObject } from 'cdk8s';
+import { objectPodView } from '../../lib/mesh/spire-identity';
 import { FederationProfileType, PartnerBundle } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
@@ -43,7 +44,7 @@ const withoutScheme = (spiffeId: string) => spiffeId.replace(/^spiffe:\/\//, '')
 
 describe('SpiffeAuthorizationPolicy', () => {
   test('an ALLOW policy on the workload\'s pods whose principals are the IDs its callers get, in Istio\'s form', () => {
-    const { app, gateway, web, client, policy } = policyStack();
+    const { app, gateway, client, policy } = policyStack();
     const { authorizationPolicy } = policy({ allowFrom: [Caller.workload(client), Caller.ingressGateway(gateway)] });
     expect(synthErrors(app)).toEqual([]);
     expect(authorizationPolicy.toJson()).toEqual({
@@ -53,7 +54,7 @@ describe('SpiffeAuthorizationPolicy', () => {
       spec: {
         action: 'ALLOW',
         rules: [{ from: [{ source: { principals: ['example.org/ns/shop/sa/client', 'example.org/ns/ingress/sa/edge'] } }] }],
-        selector: { matchLabels: web.deployment.matchLabels },
+        selector: { matchLabels: { app: 'web' } },
       },
     });
     // The same IDs the ClusterSPIFFEID gives the callers' pods.
@@ -64,8 +65,8 @@ describe('SpiffeAuthorizationPolicy', () => {
     const { web, client, policy } = policyStack();
     const { matchLabels } = policy().authorizationPolicy.toJson().spec.selector;
     const selects = (labels: { [key: string]: string }) => Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
-    expect(selects(web.deployment.podMetadata.toJson().labels)).toBe(true);
-    expect(selects(client.deployment.podMetadata.toJson().labels)).toBe(false);
+    expect(selects(objectPodView(web.deployment).labels)).toBe(true);
+    expect(selects(objectPodView(client.deployment).labels)).toBe(false);
   });
 
   test('the principals carry the trust domain SPIRE signs for', () => {
@@ -183,7 +184,7 @@ describe('DemoWorkloads', () => {
     expect(synthErrors(app)).toEqual([]);
     // sleep federates but only calls out, so it takes nothing in; the gateway keeps the mesh identity.
     const sleepPolicy = ApiObject.of(demo.node.findChild('SleepPolicy').node.findChild('Resource')).toJson();
-    expect(sleepPolicy.spec).toEqual({ action: 'ALLOW', selector: { matchLabels: demo.sleep.deployment.matchLabels } });
+    expect(sleepPolicy.spec).toEqual({ action: 'ALLOW', selector: { matchLabels: { app: 'sleep' } } });
     expect(demo.gateway.identity).toBe(identity);
   });
 });

@@ -1,3 +1,4 @@
+import { JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
@@ -5,6 +6,7 @@ import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set
 import { SpireEnabledWorkload } from '../../lib/constructs/spire-enabled-workload';
 import { SpireServer } from '../../lib/constructs/spire-server';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
+import { WorkloadProbe } from '../../lib/kube/probe';
 import { buildStack, synthErrors } from '../support/stack';
 
 function workloadStack() {
@@ -20,12 +22,32 @@ describe('SpireEnabledWorkload', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE, port: 8080 });
     expect(synthErrors(app)).toEqual([]);
-    const pod = (cart.deployment as any).apiObject.toJson().spec.template;
+    const pod = cart.deployment.toJson().spec.template;
     expect(pod.metadata.labels['spiffe.io/spire-managed-identity']).toBe('true');
     expect(pod.metadata.annotations['inject.istio.io/templates']).toBe('sidecar,spire');
     expect(pod.spec.serviceAccountName).toBe('cart');
     expect(cart.spiffeId).toBe('spiffe://example.org/ns/shop/sa/cart');
     expect(cart.service?.name).toBe('cart');
+  });
+
+  test('a probe of its own replaces the default for readiness and liveness', () => {
+    const { apps, namespace, profile, identity } = workloadStack();
+    const container = (probe?: WorkloadProbe) => new SpireEnabledWorkload(apps, `Cart${probe ? 'Probed' : ''}`, {
+      profile, identity, namespace, name: 'cart', image: IMAGE, port: 8080, probe,
+    }).deployment.toJson().spec.template.spec.containers[0];
+    expect(container().readinessProbe.httpGet).toEqual({ path: '/', port: 8080, scheme: 'HTTP' });
+    const probed = container(WorkloadProbe.fromHttpGet('/healthz', { periodSeconds: 5, failureThreshold: 2 }));
+    expect(probed.readinessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 5, failureThreshold: 2 });
+    expect(probed.livenessProbe).toEqual(probed.readinessProbe);
+  });
+
+  test('a probe runs a command or connects to a port', () => {
+    const { apps, namespace, profile, identity } = workloadStack();
+    const probeOf = (id: string, probe: WorkloadProbe) => new SpireEnabledWorkload(apps, id, {
+      profile, identity, namespace, name: id.toLowerCase(), image: IMAGE, port: 8080, probe,
+    }).deployment.toJson().spec.template.spec.containers[0].livenessProbe;
+    expect(probeOf('Exec', WorkloadProbe.fromCommand(['cat', '/tmp/ready'], { initialDelaySeconds: 3 }))).toEqual({ exec: { command: ['cat', '/tmp/ready'] }, initialDelaySeconds: 3, failureThreshold: 3 });
+    expect(probeOf('Tcp', WorkloadProbe.fromTcpSocket({ port: 9000, timeoutSeconds: 2 }))).toEqual({ tcpSocket: { port: 9000 }, timeoutSeconds: 2, failureThreshold: 3 });
   });
 
   test('a namespace without Istio injection is rejected', () => {
@@ -81,14 +103,14 @@ describe('SpireEnabledWorkload', () => {
   test('a pod opting out of injection is rejected', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
-    cart.deployment.podMetadata.addLabel('sidecar.istio.io/inject', 'false');
+    cart.deployment.addJsonPatch(JsonPatch.add('/spec/template/metadata/labels/sidecar.istio.io~1inject', 'false'));
     expect(synthErrors(app)).toEqual([expect.stringContaining('the pod opts out of injection')]);
   });
 
   test('a pod may override the mesh\'s sidecar mode: the spire template follows it', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const cart = new SpireEnabledWorkload(apps, 'Cart', { profile, identity, namespace, name: 'cart', image: IMAGE });
-    cart.deployment.podMetadata.addAnnotation('sidecar.istio.io/nativeSidecar', 'false');
+    cart.deployment.addJsonPatch(JsonPatch.add('/spec/template/metadata/annotations/sidecar.istio.io~1nativeSidecar', 'false'));
     expect(synthErrors(app)).toEqual([]);
   });
 
@@ -107,7 +129,7 @@ describe('SpireEnabledWorkload', () => {
     const namespace = MeshNamespace.create(apps, 'Ingress', { name: 'istio-ingress' });
     const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
     expect(synthErrors(app)).toEqual([]);
-    const pod = (gateway.deployment as any).apiObject.toJson().spec.template;
+    const pod = gateway.deployment.toJson().spec.template;
     expect(pod.metadata.annotations['inject.istio.io/templates']).toBe('gateway,spire-gateway');
     expect(pod.metadata.labels['sidecar.istio.io/inject']).toBe('true');
     // Without a name, the gateway's name (and so its ID) derives from the construct path.
@@ -118,7 +140,7 @@ describe('SpireEnabledWorkload', () => {
     const { app, apps, profile, identity } = workloadStack();
     const namespace = MeshNamespace.create(apps, 'Ingress', { name: 'istio-ingress' });
     const gateway = new IstioIngressGateway(apps, 'Gateway', { profile, identity, namespace });
-    const pod = (gateway.deployment as any).apiObject.toJson().spec.template.spec;
+    const pod = gateway.deployment.toJson().spec.template.spec;
     const [wait] = pod.initContainers;
     const volume = pod.volumes.find((candidate: any) => candidate.name === wait.volumeMounts[0].name);
     expect(volume.csi).toEqual({ driver: profile.csiDriver.driverName, readOnly: true });

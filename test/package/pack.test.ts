@@ -11,6 +11,32 @@ const { installPackedLibrary, run, synthReadmeExample } = require('../../conform
 const REPO = path.resolve(__dirname, '..', '..');
 // What package.json's files field means to publish, and the bundled dependencies.
 const INTENDED_FILE = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|\.jsii|build\/(lib|imports|bin)\/.+\.(js|d\.ts)|node_modules\/(yaml|js-hcl-parser)\/.+)$/;
+const REPO_NODE_MODULES = path.resolve(__dirname, '..', '..', 'node_modules');
+
+// An app on cdk8s-plus-33 that hands the library its own objects and takes the library's out.
+const PLUS33_APP = `
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import { IstioIngressGateway, MeshNamespace, ServiceType, SpireEnabledWorkload, SpireIstioApp, SpireIstioMesh, WorkloadProbe } from 'cdk8s-spire-istio';
+
+const app = new SpireIstioApp();
+const mesh = new SpireIstioMesh(app, { trustDomain: 'corp.example', clusterName: 'prod' });
+const { profile, meshIdentity: identity } = mesh;
+const shop = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
+const cart = new SpireEnabledWorkload(mesh.workloads, 'Cart', {
+  profile, identity, namespace: shop, name: 'cart', image: 'registry.example/cart:1.4.2', port: 8080,
+  probe: WorkloadProbe.fromTcpSocket({ periodSeconds: 5 }),
+});
+const deployment: ApiObject = cart.deployment;
+deployment.addJsonPatch(JsonPatch.add('/spec/revisionHistoryLimit', 3));
+new IstioIngressGateway(mesh.workloads, 'Gateway', { profile, identity, namespace: shop, serviceType: ServiceType.CLUSTER_IP });
+const checkout = new kplus.Deployment(mesh.workloads, 'Checkout', {
+  metadata: { namespace: 'shop' },
+  serviceAccount: new kplus.ServiceAccount(mesh.workloads, 'CheckoutAccount', { metadata: { name: 'checkout', namespace: 'shop' } }),
+  containers: [{ image: 'registry.example/checkout:2.0.1', portNumber: 8080, readiness: kplus.Probe.fromHttpGet('/ready') }],
+});
+SpireEnabledWorkload.enable(checkout, { profile, identity });
+`;
 
 describe('the npm package', () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-spire-istio-user-'));
@@ -35,6 +61,24 @@ describe('the npm package', () => {
     expect(dryRun.files.map((file) => file.path).sort()).toEqual([...packedFiles].sort());
   });
 
+  test('uses cdk8s-plus as a dependency of its own, and an app on cdk8s-plus-33 compiles without reading it', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(scratch, 'node_modules', 'cdk8s-spire-istio', 'package.json'), 'utf8'));
+    // Not a peer: the app chooses no version of it and may use another cdk8s-plus or none.
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['cdk8s', 'constructs']);
+    expect(Object.keys(manifest.dependencies)).toContain('cdk8s-plus-27');
+
+    const app = path.join(scratch, 'plus33');
+    fs.mkdirSync(app, { recursive: true });
+    fs.writeFileSync(path.join(app, 'main.ts'), PLUS33_APP);
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, module: 'commonjs', target: 'ES2022', noEmit: true, skipLibCheck: false, types: [] },
+      files: ['main.ts'],
+    }));
+    const read: string[] = run(path.join(REPO_NODE_MODULES, '.bin', 'tsc'), ['-p', '.', '--listFiles'], app).trim().split('\n');
+    expect(read).toContainEqual(expect.stringContaining('/cdk8s-plus-33/'));
+    expect(read.filter((file) => file.includes('/cdk8s-plus-27/'))).toEqual([]);
+  });
+
   test('the README example type-checks strictly with cdk8s-plus-33 and synthesizes appliable stages', () => {
     synthReadmeExample(scratch, path.join(scratch, 'dist'));
     const files = fs.readdirSync(path.join(scratch, 'dist')).sort();
@@ -48,6 +92,8 @@ describe('the npm package', () => {
       expect(owner.spec.template.metadata.labels['spiffe.io/spire-managed-identity']).toBe('true');
     }
     expect(workloads.filter((doc) => doc.kind === 'Namespace').map((doc) => doc.metadata.name)).toEqual(['shop']);
+    const cart = podOwners.find((doc) => doc.metadata.name === 'cart');
+    expect(cart.spec.template.spec.containers[0].readinessProbe).toEqual({ httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 5, failureThreshold: 3 });
   }, 60_000);
 
   test('the check command is installed as a bin', () => {

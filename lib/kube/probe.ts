@@ -1,0 +1,57 @@
+/** When a probe runs and how many results count; unset fields keep the Kubernetes defaults. */
+export interface WorkloadProbeOptions {
+  /** Seconds after the container started before the first probe. @default 0 */
+  readonly initialDelaySeconds?: number;
+  /** Seconds between probes. @default 10 */
+  readonly periodSeconds?: number;
+  /** Seconds after which a probe times out. @default 1 */
+  readonly timeoutSeconds?: number;
+  /** Failures in a row after which the probe counts as failed. @default 3 */
+  readonly failureThreshold?: number;
+  /** Successes in a row after a failure for the probe to count as passed again (1 for liveness). @default 1 */
+  readonly successThreshold?: number;
+}
+
+/** A probe that connects to a port of the container. */
+export interface PortProbeOptions extends WorkloadProbeOptions {
+  /** Port the probe connects to. @default the workload's port */
+  readonly port?: number;
+}
+
+/** Where a probe connects, and how. */
+export type ProbeAction =
+  | { readonly kind: 'httpGet'; readonly path: string; readonly port?: number }
+  | { readonly kind: 'command'; readonly command: string[] }
+  | { readonly kind: 'tcpSocket'; readonly port?: number };
+
+/**
+ * How Kubernetes tells a workload's container is alive and ready, in the
+ * library's own terms, so that an app passes it whatever cdk8s-plus version it
+ * uses itself.
+ */
+export class WorkloadProbe {
+  /** An HTTP GET of `path`; a status from 200 to 399 passes. */
+  public static fromHttpGet(path: string, options: PortProbeOptions = {}): WorkloadProbe {
+    return new WorkloadProbe({ kind: 'httpGet', path, port: options.port }, options);
+  }
+
+  /** A command run in the container; exit status 0 passes. */
+  public static fromCommand(command: string[], options: WorkloadProbeOptions = {}): WorkloadProbe {
+    return new WorkloadProbe({ kind: 'command', command: [...command] }, options);
+  }
+
+  /** A TCP connection to `port`; an accepted connection passes. */
+  public static fromTcpSocket(options: PortProbeOptions = {}): WorkloadProbe {
+    return new WorkloadProbe({ kind: 'tcpSocket', port: options.port }, options);
+  }
+
+  /**
+   * What the probe does and when, for the constructs that render it.
+   * @internal
+   */
+  public readonly _definition: { readonly action: ProbeAction; readonly options: WorkloadProbeOptions };
+
+  private constructor(action: ProbeAction, options: WorkloadProbeOptions) {
+    this._definition = { action, options };
+  }
+}
