@@ -68,6 +68,7 @@ check_output() {
     check_clusterspiffeid "$dir" "$trust_domain" "$cluster_name"
   run_check "$label: spire.spiffe.io CRDs match spire-controller-manager $SPIRE_CONTROLLER_MANAGER_VERSION" \
     check_crd_drift "$dir"
+  check_helm_output "$label" "$dir" "$trust_domain" "$mode"
 }
 
 json_field() {
