@@ -7,6 +7,8 @@
 #   bash conformance/run.sh --dir DIR    check an already synthesized directory only
 #   bash conformance/run.sh --scenario NAME
 #                                        run one real-server scenario only (conformance/scenarios/NAME.sh)
+#   bash conformance/run.sh --helm [--dir DIR]
+#                                        the Helm route's checks only, on DIR (default dist/)
 set -euo pipefail
 
 CONFORMANCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,12 +17,16 @@ REPO_DIR="$(dirname "$CONFORMANCE_DIR")"
 source "$CONFORMANCE_DIR/lib/tools.sh"
 # shellcheck source=lib/checks.sh
 source "$CONFORMANCE_DIR/lib/checks.sh"
+# shellcheck source=lib/istio-helm.sh
+source "$CONFORMANCE_DIR/lib/istio-helm.sh"
+# shellcheck source=lib/helm-checks.sh
+source "$CONFORMANCE_DIR/lib/helm-checks.sh"
 
 DEFAULT_TRUST_DOMAIN=example.org
 DEFAULT_CLUSTER_NAME=demo-cluster
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -88,11 +94,12 @@ run_scenario() {
 }
 
 main() {
-  local only_dir="" only_scenario=""
+  local only_dir="" only_scenario="" only_helm=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dir) only_dir="$(cd "${2:?--dir needs a directory}" && pwd)"; shift 2 ;;
       --scenario) only_scenario="${2:?--scenario needs a name}"; shift 2 ;;
+      --helm) only_helm=1; shift ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;
     esac
@@ -103,16 +110,23 @@ main() {
   trap 'run_at_exit; rm -rf "$WORK"' EXIT
 
   section "tools"
-  install_tools
+  if [[ -n "$only_helm" ]]; then install_helm_route_tools; else install_tools; fi
   require_node_yaml
 
-  if [[ -n "$only_scenario" ]]; then
+  if [[ -n "$only_helm" ]]; then
+    CHECK_DIR="$WORK/checks/helm"
+    mkdir -p "$CHECK_DIR"
+    section "helm: ${only_dir:-$REPO_DIR/dist}"
+    run_check "readme: the Helm commands install the charts these checks render" check_helm_readme
+    check_helm_output "helm" "${only_dir:-$REPO_DIR/dist}" "$DEFAULT_TRUST_DOMAIN" native
+  elif [[ -n "$only_scenario" ]]; then
     run_scenario "$only_scenario"
   elif [[ -n "$only_dir" ]]; then
     check_output "given" "$only_dir" "$DEFAULT_TRUST_DOMAIN" "$DEFAULT_CLUSTER_NAME" native
   else
     section "imports"
     run_check "imports: Istio $ISTIO_NEW_VERSION classes are what cdk8s import generates from its CRDs" check_istio_imports
+    run_check "readme: the Helm commands install the charts these checks render" check_helm_readme
     section "synthesis"
     synth_variant native
     synth_variant classic ISTIO_SIDECAR_MODE=classic

@@ -68,6 +68,7 @@ check_output() {
     check_clusterspiffeid "$dir" "$trust_domain" "$cluster_name"
   run_check "$label: spire.spiffe.io CRDs match spire-controller-manager $SPIRE_CONTROLLER_MANAGER_VERSION" \
     check_crd_drift "$dir"
+  check_helm_output "$label" "$dir" "$trust_domain" "$mode"
 }
 
 json_field() {
@@ -106,8 +107,7 @@ native_setting_for_kube_inject() {
 }
 
 # prepare_injector DIR VERSION: istioctl manifest generate on the output's IstioOperator, then
-# the injector config, values and mesh config from the generated ConfigMaps. Reused by later
-# checks of the same output.
+# the injector from what it generated. Reused by later checks of the same output.
 prepare_injector() {
   local dir="$1" version="$2"
   local w="$CHECK_DIR/istio-$version"
@@ -121,8 +121,16 @@ prepare_injector() {
     return 1
   fi
   echo "ok: istioctl $version manifest generate -f <IstioOperator> ($(grep -c '^kind:' "$w/generated.yaml") objects)"
+  extract_injector "$dir" "$w" "$w/generated.yaml"
+}
+
+# extract_injector DIR W MANIFEST: into W the injector config, values and mesh config of an
+# installed istiod (MANIFEST: its ConfigMaps and Deployment), the native sidecar setting istiod
+# runs with, and DIR's workloads to inject with them. W/injector.json is written last.
+extract_injector() {
+  local dir="$1" w="$2" manifest="$3"
   local info native_value native_env
-  info="$(node_lib extract.js injector-config "$w/generated.yaml" "$w/injector")"
+  info="$(node_lib extract.js injector-config "$manifest" "$w/injector")"
   native_value="$(json_field "$info" enableNativeSidecars)"
   native_env="$(native_setting_for_kube_inject "$native_value")"
   [[ "$native_env" != invalid ]] || { echo "FAIL: istiod ENABLE_NATIVE_SIDECARS='$native_value' is not true, false or auto"; return 1; }
@@ -185,8 +193,13 @@ check_analyze() {
 
 check_injection() {
   local dir="$1" version="$2" expected_mode="$3"
-  local w="$CHECK_DIR/istio-$version"
   prepare_injector "$dir" "$version"
+  inject_workloads "$CHECK_DIR/istio-$version" "$version" "$expected_mode"
+}
+
+# inject_workloads W VERSION EXPECTED_MODE: every workload W lists, injected with W's injector.
+inject_workloads() {
+  local w="$1" version="$2" expected_mode="$3"
   local failed=0 file templates what
   while IFS=$'\t' read -r file templates what; do
     echo "  $what (inject.istio.io/templates: $templates)"

@@ -21,6 +21,8 @@ ISTIO_VERSIONS=("$ISTIO_NEW_VERSION" "$ISTIO_OLD_VERSION")
 SPIRE_VERSION="$(module_version "$CONFORMANCE_DIR/tools/spire" github.com/spiffe/spire)"
 SPIRE_CONTROLLER_MANAGER_VERSION="$(module_version "$CONFORMANCE_DIR/clusterspiffeid" github.com/spiffe/spire-controller-manager)"
 KUBECTL_VALIDATE_VERSION=v0.0.5-0.20260105161640-a97ccfaca20b
+# The Helm that renders Istio's charts; Istio 1.31.0 renders its own charts with the same module.
+HELM_VERSION=v4.2.0
 KUBERNETES_SCHEMA_VERSION=1.35
 
 GO_MIN_MINOR=25
@@ -79,6 +81,7 @@ spire_cgo_bin() { echo "$TOOLS_ROOT/spire-cgo/$SPIRE_VERSION/bin/$1"; }
 spire_server_bin() { spire_cgo_bin spire-server; }
 spire_agent_bin() { spire_cgo_bin spire-agent; }
 kubectl_validate_bin() { echo "$TOOLS_ROOT/kubectl-validate/$KUBECTL_VALIDATE_VERSION/bin/kubectl-validate"; }
+helm_bin() { echo "$TOOLS_ROOT/helm/$HELM_VERSION/bin/helm"; }
 clusterspiffeid_check_bin() { echo "$TOOLS_ROOT/clusterspiffeid-check/current/bin/clusterspiffeid-check"; }
 
 # Same build tags and version stamping as Istio's release build, so `istioctl version` and the
@@ -158,6 +161,18 @@ install_kubectl_validate() {
   build_tool kubectl-validate "$KUBECTL_VALIDATE_VERSION" "go install $target" go_install_plain "$target"
 }
 
+# Stamped with its version as Helm's release build does, so `helm version` names the pin.
+install_helm() {
+  local target="helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  local ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+  build_tool helm "$HELM_VERSION" "go install -ldflags=$ldflags $target" \
+    go_install_stamped "$ldflags" "$target"
+}
+
+go_install_stamped() {
+  GOBIN="$dir/bin" go install -trimpath -ldflags="$1" "$2"
+}
+
 build_clusterspiffeid_check() {
   (cd "$CONFORMANCE_DIR/clusterspiffeid" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$dir/bin/clusterspiffeid-check" .)
 }
@@ -169,11 +184,17 @@ install_clusterspiffeid_check() {
 }
 
 install_tools() {
+  install_helm_route_tools
+  install_spire_cgo
+  install_kubectl_validate
+  install_clusterspiffeid_check
+}
+
+# What the Helm route's checks need: both istioctl releases to inject with, and helm.
+install_helm_route_tools() {
   require_go
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
   install_istioctl_old
-  install_spire_cgo
-  install_kubectl_validate
-  install_clusterspiffeid_check
+  install_helm
 }
