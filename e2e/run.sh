@@ -4,11 +4,13 @@
 # the output runs from an image built here from upstream sources; inside a private network and
 # mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
-#   bash e2e/run.sh              the manifests in dist/ and the must-fail copies of them, each
-#                                run in a cluster of its own, a few at once
-#   bash e2e/run.sh --dir DIR    the manifests in DIR instead
+#   bash e2e/run.sh              the manifests in dist/, the federation example in dist-federation/
+#                                (two clusters joined) and the must-fail copies of both, each run
+#                                in a cluster of its own, a few at once
+#   bash e2e/run.sh --dir DIR    the manifests in DIR instead of dist/, without the federation example
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
-#   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable)
+#   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
+#                                federation example's two copies)
 set -euo pipefail
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +24,7 @@ source "$E2E_DIR/lib/node.sh"
 # A run that hangs past this is stopped and counted as failed.
 RUN_TIMEOUT=600
 # Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
-PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-3}"
+PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-4}"
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -31,7 +33,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -54,17 +56,21 @@ cleanup() {
   [[ -z "$WORK" ]] || rm -rf "$WORK"
 }
 
-# run_cluster NAME INDEX DIR: one run in a fresh network namespace, a private mount namespace and
-# scratch directory $WORK/INDEX; its output goes to $WORK/NAME.log, its checks' results, as they
-# come, to this suite's output prefixed with NAME. Returns the run's exit status.
+netns_of() { echo "$NETNS_PREFIX-$1"; }
+
+# run_cluster NAME INDEX DIR [FEDERATION_DIR]: one run in a network namespace (fresh, or the one
+# join_pair made), a private mount namespace and scratch directory $WORK/INDEX; its output goes to
+# $WORK/NAME.log, its checks' results, as they come, to this suite's output prefixed with NAME.
+# Returns the run's exit status.
 run_cluster() {
-  local name="$1" scratch="$WORK/$2" dir="$3" rc=0
-  local netns="$NETNS_PREFIX-$2"
+  local name="$1" scratch="$WORK/$2" dir="$3" federation="${4:-}" rc=0
+  local netns
+  netns="$(netns_of "$2")"
   mkdir -p "$scratch"
   : >"$WORK/$name.log"
-  ip netns add "$netns"
+  [[ -e "/run/netns/$netns" ]] || ip netns add "$netns"
   timeout --kill-after=20 "$RUN_TIMEOUT" unshare --mount --propagation private nsenter --net="/run/netns/$netns" \
-    bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" "$netns" "$WORK/images" >"$WORK/$name.log" 2>&1 &
+    bash "$E2E_DIR/lib/cluster.sh" "$dir" "$scratch" "$netns" "$WORK/images" "$federation" >"$WORK/$name.log" 2>&1 &
   local run_pid=$!
   progress "$name" "$WORK/$name.log" "$run_pid" &
   local progress_pid=$!
@@ -86,13 +92,14 @@ progress() {
 # "pass" or "fail <what failed>".
 result() { echo "$*" >>"$WORK/$RUN_NAME.results"; }
 
-# The checks of the run on the real output: each PASS/FAIL line of the run counts.
+# check_output NAME INDEX DIR [FEDERATION_DIR]: the checks of a run on an output as written; each
+# PASS/FAIL line of the run counts.
 check_output() {
-  local dir="$1" start=$SECONDS
-  RUN_NAME=main
+  local name="$1" dir="$3" start=$SECONDS
+  RUN_NAME="$name"
   echo "== $dir"
-  run_cluster main 0 "$dir" || true
-  cat "$WORK/main.log"
+  run_cluster "$name" "$2" "$dir" "${4:-}" || true
+  cat "$WORK/$name.log"
   # A step's result is the PASS/FAIL line that repeats its "-- <name>" header.
   local line step=""
   while read -r line; do
@@ -101,21 +108,21 @@ check_output() {
       "PASS: $step") result pass ;;
       "FAIL: $step") result fail "$step" ;;
     esac
-  done <"$WORK/main.log"
-  grep -q '^PASS: Pod Security labels hold' "$WORK/main.log" || grep -q '^FAIL: ' "$WORK/main.log" ||
+  done <"$WORK/$name.log"
+  grep -q '^PASS: Pod Security labels hold' "$WORK/$name.log" || grep -q '^FAIL: ' "$WORK/$name.log" ||
     result fail "the run on $dir stopped before its last check"
   echo "(${dir}: $((SECONDS - start))s)"
 }
 
-# must_fail INDEX MUTATION CAUSE_PATTERN: a copy of the output broken one way must make the run
-# fail with a message matching CAUSE_PATTERN.
+# must_fail INDEX MUTATION CAUSE_PATTERN [DIR [FEDERATION_DIR]]: a copy of the output (DIR, else
+# the suite's) broken one way must make the run fail with a message matching CAUSE_PATTERN.
 must_fail() {
   local index="$1" mutation="$2" cause="$3" copy="$WORK/copies/$2" what start=$SECONDS
   local log="$WORK/must-fail-$mutation.log"
   RUN_NAME="must-fail-$mutation"
-  what="$(node "$E2E_DIR/lib/pods.js" mutate "$mutation" "$BASE_DIR" "$copy")"
+  what="$(node "$E2E_DIR/lib/pods.js" mutate "$mutation" "${4:-$BASE_DIR}" "$copy")"
   echo "== must fail: $mutation ($what)"
-  if run_cluster "$RUN_NAME" "$index" "$copy"; then
+  if run_cluster "$RUN_NAME" "$index" "$copy" "${5:-}"; then
     tail -n 20 "$log"
     echo "FAIL: the run passed on a copy where $what"
     result fail "must fail: $mutation"
@@ -131,14 +138,87 @@ must_fail() {
   echo "(${mutation}: $((SECONDS - start))s)"
 }
 
-# in_background NAME FUNCTION ARGS...: a run as a background job, its report in $WORK/NAME.report,
-# started once fewer than PARALLEL_RUNS runs are going.
+# in_background NAME CLUSTERS FUNCTION ARGS...: a job of CLUSTERS runs in the background, its
+# report in $WORK/NAME.report, started once it fits within PARALLEL_RUNS runs at once.
 in_background() {
-  local name="$1"
-  shift
-  while [[ "$(cat "$WORK"/*.running 2>/dev/null | grep -c .)" -ge "$PARALLEL_RUNS" ]]; do sleep 1; done
-  echo "$name" >"$WORK/$name.running"
-  { "$@" >"$WORK/$name.report" 2>&1; rm -f "$WORK/$name.running"; } &
+  local name="$1" clusters="$2"
+  shift 2
+  while [[ $(($(cat "$WORK"/*.running 2>/dev/null | grep -c .) + clusters)) -gt "$PARALLEL_RUNS" ]]; do sleep 1; done
+  seq "$clusters" >"$WORK/$name.running"
+  { "$@" >"$WORK/$name.report" 2>&1 || echo "FAIL: $name stopped: $(tail -n 1 "$WORK/$name.report")" >>"$WORK/$name.report"; rm -f "$WORK/$name.running"; } &
+}
+
+# join_pair INDEX_A INDEX_B DIR_A DIR_B FEDERATION_DIR: the network namespaces of two runs joined
+# by a veth pair, each with a load balancer address routed to the other (traffic leaving for the
+# partner is masqueraded, as pod networks of different clusters overlap), and in
+# FEDERATION_DIR what cluster.sh reads: each run's address, and the partner's bundle endpoint
+# names mapped to the partner's address for its cluster DNS.
+join_pair() {
+  local a b federation="$5" pair="$1"
+  a="$(netns_of "$1")"
+  b="$(netns_of "$2")"
+  mkdir -p "$federation"
+  ip netns add "$a"
+  ip netns add "$b"
+  ip link add "fed$1a" netns "$a" type veth peer name "fed$1b" netns "$b"
+  ip -n "$a" addr add "10.250.$pair.1/30" dev "fed$1a"
+  ip -n "$b" addr add "10.250.$pair.2/30" dev "fed$1b"
+  ip -n "$a" link set "fed$1a" up
+  ip -n "$b" link set "fed$1b" up
+  ip -n "$a" route add "10.251.$pair.2/32" via "10.250.$pair.2"
+  ip -n "$b" route add "10.251.$pair.1/32" via "10.250.$pair.1"
+  ip netns exec "$a" iptables -t nat -A POSTROUTING -o "fed$1a" -j MASQUERADE
+  ip netns exec "$b" iptables -t nat -A POSTROUTING -o "fed$1b" -j MASQUERADE
+  echo "10.251.$pair.1" >"$federation/$a.lb"
+  echo "10.251.$pair.2" >"$federation/$b.lb"
+  partner_hosts "$3" "$4" "10.251.$pair.2" >"$federation/$a.hosts"
+  partner_hosts "$4" "$3" "10.251.$pair.1" >"$federation/$b.hosts"
+}
+
+# partner_hosts DIR PARTNER_DIR ADDRESS: hosts lines mapping the names of DIR's bundle endpoint
+# URLs for the partner's trust domain to ADDRESS.
+partner_hosts() {
+  local partner td host
+  partner="$(node "$E2E_DIR/lib/pods.js" facts "$2" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).trustDomain)')"
+  while read -r td host; do
+    [[ "$td" != "$partner" ]] || echo "$3 $host"
+  done < <(node "$E2E_DIR/lib/pods.js" bundle-endpoint-hosts "$1")
+}
+
+FEDERATION_DIR="$REPO_DIR/dist-federation"
+
+# join_or_fail INDEX_A INDEX_B FEDERATION_DIR NAME...: join_pair for the federation example, or
+# each named run's report and result saying why it could not start.
+join_or_fail() {
+  local log="$WORK/join-$1.log" name
+  join_pair "$1" "$2" "$FEDERATION_DIR/east" "$FEDERATION_DIR/west" "$3" >"$log" 2>&1 && return 0
+  for name in "${@:4}"; do
+    echo "FAIL: the two clusters' network namespaces could not be joined: $(tail -n 1 "$log")" >"$WORK/$name.report"
+    echo "fail $name: the clusters could not be joined" >"$WORK/$name.results"
+  done
+  return 1
+}
+
+# The federation example as written, in two clusters joined as join_pair says.
+federation_example() {
+  local federation="$WORK/federation-$1"
+  join_or_fail "$1" "$2" "$federation" federation-east federation-west || return 1
+  check_output federation-east "$1" "$FEDERATION_DIR/east" "$federation" >"$WORK/federation-east.report" 2>&1 &
+  check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1 &
+  wait
+}
+
+# Its must-fail copies, also as a pair: east in the order the example had before its federated
+# identities became a stage of their own (SPIRE refuses their entries), west with a wrong
+# endpoint SPIFFE ID for east (the bundle fetch fails).
+federation_copies() {
+  local federation="$WORK/federation-$1"
+  join_or_fail "$1" "$2" "$federation" must-fail-federation-old-order must-fail-federation-endpoint-id || return 1
+  must_fail "$1" federation-old-order 'unable to find federated bundle' "$FEDERATION_DIR/east" "$federation" \
+    >"$WORK/must-fail-federation-old-order.report" 2>&1 &
+  must_fail "$2" federation-endpoint-id 'unexpected ID' "$FEDERATION_DIR/west" "$federation" \
+    >"$WORK/must-fail-federation-endpoint-id.report" 2>&1 &
+  wait
 }
 
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
@@ -146,12 +226,20 @@ run_all() {
   local names=() index=1 mutation cause
   if [[ ${#ONLY_COPIES[@]} -eq 0 ]]; then
     names+=(main)
-    in_background main check_output "$BASE_DIR"
+    in_background main 1 check_output main 0 "$BASE_DIR"
+  fi
+  if [[ "$WITH_FEDERATION" == true && ${#ONLY_COPIES[@]} -eq 0 ]]; then
+    names+=(federation-east federation-west)
+    in_background federation 2 federation_example 20 21
+  fi
+  if [[ "$WITH_FEDERATION" == true && "$WITH_COPIES" == true ]] && [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" federation-"* ]]; then
+    names+=(must-fail-federation-old-order must-fail-federation-endpoint-id)
+    in_background federation-copies 2 federation_copies 22 23
   fi
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
     [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
     names+=("must-fail-$mutation")
-    in_background "must-fail-$mutation" must_fail "$index" "$mutation" "$cause"
+    in_background "must-fail-$mutation" 1 must_fail "$index" "$mutation" "$cause"
     index=$((index + 1))
   done <<'MUST_FAIL'
 cluster-name not configured for cluster .*-elsewhere
@@ -168,7 +256,8 @@ MUST_FAIL
   local name outcome what
   for name in "${names[@]}"; do
     printf '\n'
-    cat "$WORK/$name.report"
+    cat "$WORK/$name.report" 2>/dev/null || echo "FAIL: $name left no report"
+    [[ -s "$WORK/$name.results" ]] || echo "fail $name left no result" >"$WORK/$name.results"
     while read -r outcome what; do
       if [[ "$outcome" == pass ]]; then
         PASSED=$((PASSED + 1))
@@ -183,10 +272,11 @@ MUST_FAIL
 main() {
   BASE_DIR="$REPO_DIR/dist"
   WITH_COPIES=true
+  WITH_FEDERATION=true
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; shift 2 ;;
+      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;

@@ -2,8 +2,9 @@
 # One run of the synthesized output on a real cluster: a control plane and one node (kubelet,
 # containerd, runc, kube-proxy, CoreDNS) on which every pod of the output runs from its image.
 # Runs inside the network namespace and the private mount namespace e2e/run.sh creates:
-#   bash cluster.sh MANIFEST_DIR SCRATCH_DIR NETNS IMAGES_DIR   (NETNS: the network namespace's name,
-#   also the name of the run's cgroup; IMAGES_DIR: the image archives to import)
+#   bash cluster.sh MANIFEST_DIR SCRATCH_DIR NETNS IMAGES_DIR [FEDERATION_DIR]
+#   (NETNS: the network namespace's name, also the name of the run's cgroup; IMAGES_DIR: the image
+#   archives to import; FEDERATION_DIR: shared with the partner cluster's run, see federation.sh)
 # Prints "PASS: <check>" / "FAIL: <check>" lines; exits non-zero when a stage fails.
 set -euo pipefail
 
@@ -15,11 +16,14 @@ source "$E2E_DIR/lib/tools.sh"
 source "$CONFORMANCE_DIR/lib/checks.sh"
 # shellcheck source=node.sh
 source "$E2E_DIR/lib/node.sh"
+# shellcheck source=federation.sh
+source "$E2E_DIR/lib/federation.sh"
 
 DIR="$1"
 S="$2"
 NETNS="$3"
 NODE_IMAGES="$4"
+FEDERATION="${5:-}"
 CGROUP_ROOT="$NETNS"
 NODE=e2e-node-1
 # The API server's and the node's addresses are on the namespace's loopback interface.
@@ -596,9 +600,13 @@ spire_stage() {
   stage "trust bundle ConfigMap published by the server" check_bundle_published
   stage "the agent attested with k8s_psat from the published bundle" check_agent_psat
   stage "spire-server, controller manager and agent answer /metrics at their pod IPs" check_metrics
+  [[ -z "$FEDERATION" ]] || stage "the bundle endpoint served at the run's load balancer address, the bundle shared" expose_bundle_endpoint
 }
 
 identities_stage() {
+  local partners
+  partners="$(pods_js partner-bundles-needed "$1" "$DIR" | xargs)"
+  [[ -z "$partners" ]] || stage "the bundles of $partners set as the README says, before $(basename "$1")" set_partner_bundles $partners
   stage "ClusterSPIFFEIDs admitted by the controller manager's webhook ($(basename "$1"))" apply "$1" recheck
 }
 
@@ -613,6 +621,7 @@ workloads_stage() {
   stage "istio-proxy of every SPIRE-enabled pod got its SVID and SPIRE's bundle over SDS" check_sds
   stage "every pod asking for injection templates got SPIRE's wiring from istiod's webhook" check_injected_pods
   stage "every SPIRE-enabled pod has one entry with its SPIFFE ID and the node's agent as parent" check_entries
+  [[ -z "$(pods_js bundle-endpoint-hosts "$DIR")" ]] || federation_checks
 }
 
 after_all_stages() {

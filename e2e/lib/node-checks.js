@@ -133,6 +133,31 @@ function sds(podsFile, dir, bundleFile, istiodRootFile, trustDomain) {
   if (problems.length > 0) fail(problems.join('\n  '));
 }
 
+// federation PODS_JSON ENTRIES_JSON IDENTITIES_JSON LOG_DIR: the pods a federating
+// ClusterSPIFFEID selects have entries that federate with its trust domains and hold those
+// trust domains' bundles in ROOTCA; every other pod has neither.
+function federationCheck(podsFile, entriesFile, identitiesFile, dir) {
+  const entries = readJson(entriesFile).entries || [];
+  const identities = readJson(identitiesFile).items.filter((i) => (i.spec.federatesWith || []).length > 0);
+  const selects = (identity, pod) => Object.entries((identity.spec.podSelector || {}).matchLabels || {})
+    .every(([key, value]) => (pod.metadata.labels || {})[key] === value);
+  const problems = [];
+  for (const pod of readJson(podsFile).items) {
+    const want = [...new Set(identities.filter((i) => selects(i, pod)).flatMap((i) => i.spec.federatesWith))].sort();
+    const entry = entries.find((e) => e.selectors.some((sel) => sel.type === 'k8s' && sel.value === `pod-uid:${pod.metadata.uid}`));
+    const federatesWith = ((entry && entry.federates_with) || []).map((id) => id.replace(/^spiffe:\/\//, '')).sort();
+    const { secrets } = standInSecrets(logFileOf(dir, pod));
+    const held = Object.keys((secrets.ROOTCA && secrets.ROOTCA.trustDomains) || {}).sort();
+    const own = entry ? entry.spiffe_id.trust_domain : '';
+    const foreign = held.filter((td) => td !== own && !want.includes(td));
+    if (federatesWith.join() !== want.join()) problems.push(`${podName(pod)}: entry federates with [${federatesWith}], expected [${want}]`);
+    else if (want.some((td) => !held.includes(td))) problems.push(`${podName(pod)}: ROOTCA holds bundles of [${held}], not of every trust domain it federates with [${want}]`);
+    else if (foreign.length > 0) problems.push(`${podName(pod)}: ROOTCA holds the bundles of [${foreign}], which its identity does not federate with`);
+    else console.log(`ok: ${podName(pod)}: entry federates with [${federatesWith}], ROOTCA holds the bundles of [${held}]`);
+  }
+  if (problems.length > 0) fail(problems.join('\n  '));
+}
+
 // ---- securityContext, as the processes run -------------------------------------------------------
 
 const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
@@ -207,4 +232,4 @@ function securityContexts(podsFile) {
   if (problems.length > 0) fail(problems.join('\n  '));
 }
 
-module.exports = { podsBlocked, podsReady, sdsReceived, sds, securityContexts };
+module.exports = { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck };

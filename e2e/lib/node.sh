@@ -199,11 +199,19 @@ EOF
   wait_or_give_up "$WAIT" "kube-proxy to sync its rules" exited kube-proxy -- curl -fsS http://127.0.0.1:10256/healthz
 }
 
-# Cluster DNS for the pods: Service and pod names of cluster.local; any other name gets an answer
-# at once (no upstream), as there is no network beyond the run's namespace.
+# Cluster DNS for the pods: Service and pod names of cluster.local, and the partners' bundle
+# endpoints when the run federates; any other name gets an answer at once (no upstream), as
+# there is no network beyond the run's namespaces.
 start_cluster_dns() {
   ip addr add "$CLUSTER_DNS_IP/32" dev lo
-  cat >"$S/node/Corefile" <<EOF
+  local hosts_file address host
+  # Each partner's bundle endpoint name is a zone of its own, answered from the hosts file.
+  if hosts_file="$(federation_hosts_file)"; then
+    while read -r address host; do
+      printf '%s:53 {\n    bind %s\n    hosts %s\n}\n' "$host" "$CLUSTER_DNS_IP" "$hosts_file"
+    done <"$hosts_file" >"$S/node/Corefile"
+  fi
+  cat >>"$S/node/Corefile" <<EOF
 .:53 {
     bind $CLUSTER_DNS_IP
     errors

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 const { assertInjection } = require('../../conformance/lib/assert-injection');
-const { podsBlocked, podsReady, sdsReceived, sds, securityContexts } = require('./node-checks');
+const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const containerOf = (pod, name) => pod.spec.containers.find((c) => c.name === name) || fail(`pod ${pod.metadata.name} has no container ${name}`);
@@ -58,6 +58,25 @@ function stages(dir) {
     return 'workloads';
   };
   for (const file of [...byFile.keys()].sort()) console.log(`${file} ${role(byFile.get(file))}`);
+}
+
+// partner-bundles-needed FILE DIR: the trust domains whose bundle the README has the user set by
+// hand before FILE: those its ClusterSPIFFEIDs federate with, declared in an earlier file of DIR
+// without their bundle.
+function partnerBundlesNeeded(file, dir) {
+  const earlier = loadDir(dir).filter((e) => path.basename(e.file) < path.basename(file));
+  const declaredWithoutBundle = new Set(ofKind(earlier, 'ClusterFederatedTrustDomain', 'spire.spiffe.io')
+    .filter(({ obj }) => !obj.spec.trustDomainBundle).map(({ obj }) => obj.spec.trustDomain));
+  const federated = ofKind(loadDir(dir).filter((e) => path.basename(e.file) === path.basename(file)), 'ClusterSPIFFEID', 'spire.spiffe.io')
+    .flatMap(({ obj }) => obj.spec.federatesWith || []);
+  for (const trustDomain of new Set(federated)) if (declaredWithoutBundle.has(trustDomain)) console.log(trustDomain);
+}
+
+// bundle-endpoint-hosts DIR: "TRUST_DOMAIN HOST" of each partner's bundle endpoint URL.
+function bundleEndpointHosts(dir) {
+  for (const { obj } of ofKind(loadDir(dir), 'ClusterFederatedTrustDomain', 'spire.spiffe.io')) {
+    console.log(`${obj.spec.trustDomain} ${new URL(obj.spec.bundleEndpointURL).hostname}`);
+  }
 }
 
 // claims DIR: "NAME SIZE UID:GID" for every claim template of the output's StatefulSets, owned by
@@ -177,6 +196,23 @@ const MUTATIONS = {
     mount.name = 'agent-own-socket-dir';
     return `the spire-agent container serves its socket from an emptyDir, not volume ${published} the CSI driver publishes`;
   },
+  // The federation example's federating identities back in the file that declares the partner,
+  // as before they had a stage of their own: applied before the partner's bundle is set.
+  'federation-old-order': (all) => {
+    const declaring = all.find((e) => e.obj.kind === 'ClusterFederatedTrustDomain') || fail('no ClusterFederatedTrustDomain to federate with');
+    const moved = all.filter((e) => e.obj.kind === 'ClusterSPIFFEID' && (e.obj.spec.federatesWith || []).length > 0 && e.file !== declaring.file);
+    if (moved.length === 0) fail('no federating ClusterSPIFFEID in a later file than the ClusterFederatedTrustDomain');
+    const from = [...new Set(moved.map((e) => path.basename(e.file)))];
+    for (const e of moved) e.file = declaring.file;
+    return `${moved.map(describe).join(', ')} moved from ${from.join(', ')} into ${path.basename(declaring.file)}, beside the partner's declaration`;
+  },
+  // A partner's bundle endpoint is expected to present another SPIFFE ID than it does.
+  'federation-endpoint-id': (all) => {
+    const [domain] = ofKind(all, 'ClusterFederatedTrustDomain', 'spire.spiffe.io');
+    const profile = domain.obj.spec.bundleEndpointProfile;
+    profile.endpointSPIFFEID = `spiffe://${domain.obj.spec.trustDomain}/spire/elsewhere`;
+    return `${describe(domain)} now expects the endpoint SPIFFE ID ${profile.endpointSPIFFEID}`;
+  },
   // The agent verifies the kubelet's serving certificate, which on this node (as on most) is
   // self-signed, so it cannot ask the kubelet who its callers are.
   'kubelet-verification': (all) => {
@@ -270,6 +306,9 @@ const commands = {
   facts,
   stages,
   claims,
+  'partner-bundles-needed': partnerBundlesNeeded,
+  'bundle-endpoint-hosts': bundleEndpointHosts,
+  federation: federationCheck,
   'entries-for-pods': entriesForPods,
   'count-entries': countEntries,
   'entry-ids': entryIds,

@@ -9,13 +9,14 @@ import (
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/health"
+	_ "github.com/coredns/coredns/plugin/hosts"
 	_ "github.com/coredns/coredns/plugin/kubernetes"
 	_ "github.com/coredns/coredns/plugin/ready"
 )
 
 // The order plugins run in; CoreDNS's own build generates this list from plugin.cfg.
 func init() {
-	dnsserver.Directives = []string{"bind", "health", "ready", "errors", "kubernetes"}
+	dnsserver.Directives = []string{"bind", "health", "ready", "errors", "hosts", "kubernetes"}
 }
 
 func main() { coremain.Run() }
