@@ -69,7 +69,8 @@ wait_or_give_up() {
   shift
   until "$@" >/dev/null 2>&1; do
     if "${give_up[@]}" >"$S/give-up.out" 2>&1; then
-      echo "FAIL: gave up waiting for $what: $(tail -n 1 "$S/give-up.out")"
+      echo "FAIL: gave up waiting for $what: $(head -n 1 "$S/give-up.out")"
+      tail -n +2 "$S/give-up.out"
       return 1
     fi
     if ((SECONDS >= deadline)); then
@@ -89,7 +90,7 @@ wait_for() {
 
 # exited NAME: the process start NAME began has ended.
 exited() {
-  ! kill -0 "$(cat "$S/logs/$1.pid")" 2>/dev/null && echo "$1 exited: $(log_errors "$1" 1)"
+  ! kill -0 "$(cat "$S/logs/$1.pid")" 2>/dev/null && echo "$1 exited; its last lines:" && tail -n 3 "$S/logs/$1.log" | sed "s|^|    $1: |"
 }
 
 # Lines of a log that explain a failure: errors and warnings, without the noise of retries.
