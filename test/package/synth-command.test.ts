@@ -71,6 +71,18 @@ describe('cdk8s synth, with this repository\'s cdk8s.yaml', () => {
     expect(listed).toEqual(Object.keys(filesUnder(path.join(REPO, 'dist'))).filter((file) => file.endsWith('.yaml')).sort().map((file) => `build/cdk8s-synth/${file}`));
   });
 
+  test('an output directory named with -o gets the output, and dist/ is left alone', () => {
+    const dist = path.join(project, 'dist');
+    fs.mkdirSync(dist, { recursive: true });
+    fs.writeFileSync(path.join(dist, 'last-good.k8s.yaml'), 'kind: List\n');
+    const before = filesUnder(dist);
+    const named = path.join(scratchDir(), 'out');
+    const result = runIn(project, CDK8S, ['synth', '--check-upgrade', 'false', '-o', named], { SPIRE_TRUST_DOMAIN: 'named.example' });
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(path.join(named, '0001-spire.k8s.yaml'), 'utf8')).toContain('"trust_domain": "named.example"');
+    expect(filesUnder(dist)).toEqual(before);
+  });
+
   test('a failed synth prints the report and leaves dist/ as it was, where the CLI empties its own output', () => {
     const dist = path.join(project, 'dist');
     fs.mkdirSync(dist, { recursive: true });
