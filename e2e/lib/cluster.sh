@@ -458,9 +458,8 @@ sds_served() {
 # pod's istio-proxy over SDS at the path pilot-agent gave Envoy names the pod's own SPIFFE ID,
 # chains to SPIRE's bundle and not to istiod's CA, and ROOTCA is SPIRE's bundle.
 check_sds() {
-  spire_enabled_pods
+  # Each poll refreshes the pod list and the logs the checks below read, the last one included.
   wait_for 45 "istio-proxy of every SPIRE-enabled pod to receive default and ROOTCA over SDS" sds_served || true
-  collect_sds_logs
   server_cli bundle show -format pem >"$S/spire-bundle.pem"
   kc -n istio-system get configmap istio-ca-root-cert -o jsonpath='{.data.root-cert\.pem}' >"$S/istiod-root.pem"
   pods_js sds "$S/spire-pods.json" "$S/sds" "$S/spire-bundle.pem" "$S/istiod-root.pem" "$TRUST_DOMAIN" || {
