@@ -124,6 +124,19 @@ describe('SpireEnabledWorkload', () => {
     ]));
   });
 
+  test('the termination grace period is Kubernetes\' default unless set, and a whole number of seconds', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const workload = (id: string, seconds?: number) => new SpireEnabledWorkload(apps, id, {
+      profile, identity, namespace, name: id.toLowerCase(), image: IMAGE, terminationGracePeriodSeconds: seconds,
+    });
+    const gracePeriod = (id: string, seconds?: number) => workload(id, seconds).deployment.toJson().spec.template.spec.terminationGracePeriodSeconds;
+    expect(gracePeriod('Cart')).toBe(30);
+    expect(gracePeriod('Sleeper', 0)).toBe(0);
+    expect(synthErrors(app)).toEqual([]);
+    workload('Slow', 2.5);
+    expect(synthErrors(app)).toEqual([expect.stringContaining('terminationGracePeriodSeconds "2.5"')]);
+  });
+
   test('the ingress gateway uses the gateway templates and its own identity', () => {
     const { app, apps, profile, identity } = workloadStack();
     const namespace = MeshNamespace.create(apps, 'Ingress', { name: 'istio-ingress' });
