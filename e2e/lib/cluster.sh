@@ -24,6 +24,8 @@ S="$2"
 NETNS="$3"
 NODE_IMAGES="$4"
 FEDERATION="${5:-}"
+# How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
+ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
 CGROUP_ROOT="$NETNS"
 NODE=e2e-node-1
 # The API server's and the node's addresses are on the namespace's loopback interface.
@@ -356,6 +358,24 @@ check_security_contexts() {
 
 # ---- Istio --------------------------------------------------------------------------------------
 
+# apply_crds_then_rest NAME FILE: FILE's CRDs applied and waited for, then its other objects, as
+# istioctl install and helm install do.
+apply_crds_then_rest() {
+  local name="$1" all="$2"
+  node -e '
+    const { loadFile } = require(process.argv[1]); const YAML = require("yaml"); const fs = require("fs");
+    const all = loadFile(process.argv[2]).map((e) => e.obj);
+    const crd = (o) => o.kind === "CustomResourceDefinition";
+    fs.writeFileSync(process.argv[3], all.filter(crd).map((o) => YAML.stringify(o)).join("---\n"));
+    fs.writeFileSync(process.argv[4], all.filter((o) => !crd(o)).map((o) => YAML.stringify(o)).join("---\n"));' \
+    "$CONFORMANCE_DIR/lib/manifests.js" "$all" "$S/istio/$name-crds.yaml" "$S/istio/$name-objects.yaml"
+  if [[ -s "$S/istio/$name-crds.yaml" ]]; then
+    kc apply --server-side -f "$S/istio/$name-crds.yaml" >/dev/null
+    kc wait --for condition=established --timeout=60s -f "$S/istio/$name-crds.yaml" >/dev/null
+  fi
+  [[ ! -s "$S/istio/$name-objects.yaml" ]] || kc apply --server-side -f "$S/istio/$name-objects.yaml" >/dev/null
+}
+
 # The objects istioctl install creates, from `istioctl manifest generate`, applied as it does:
 # the namespace, the CRDs (waited for), then the rest.
 install_istio() {
@@ -365,17 +385,20 @@ install_istio() {
   "$(istioctl_bin "$ISTIO_NEW_VERSION")" manifest generate -f "$iop" --set hub=docker.io/istio --set "tag=$ISTIO_NEW_VERSION" \
     >"$S/istio/generated.yaml" 2>"$S/istio/generate.log" || { cat "$S/istio/generate.log"; return 1; }
   kc create namespace istio-system >/dev/null
-  node -e '
-    const { loadFile } = require(process.argv[1]); const YAML = require("yaml"); const fs = require("fs");
-    const all = loadFile(process.argv[2]).map((e) => e.obj);
-    const crd = (o) => o.kind === "CustomResourceDefinition";
-    fs.writeFileSync(process.argv[3], all.filter(crd).map((o) => YAML.stringify(o)).join("---\n"));
-    fs.writeFileSync(process.argv[4], all.filter((o) => !crd(o)).map((o) => YAML.stringify(o)).join("---\n"));' \
-    "$CONFORMANCE_DIR/lib/manifests.js" "$S/istio/generated.yaml" "$S/istio/crds.yaml" "$S/istio/objects.yaml"
-  kc apply --server-side -f "$S/istio/crds.yaml" >/dev/null
-  kc wait --for condition=established --timeout=60s -f "$S/istio/crds.yaml" >/dev/null
-  kc apply --server-side -f "$S/istio/objects.yaml" >/dev/null
+  apply_crds_then_rest istioctl "$S/istio/generated.yaml"
   log "istioctl $ISTIO_NEW_VERSION manifest generate: $(grep -c '^kind:' "$S/istio/generated.yaml") objects applied"
+}
+
+# The README's Helm route instead: the namespace, Istio's base chart, then its istiod chart with
+# the output's helm/istiod-values.yaml, each rendered as helm install renders it.
+install_istio_helm() {
+  local values="$DIR/helm/istiod-values.yaml"
+  mkdir -p "$S/istio"
+  render_istio_helm "$ISTIO_NEW_VERSION" "$values" "$S/istio/helm" || return 1
+  kc create namespace istio-system >/dev/null
+  apply_crds_then_rest base "$S/istio/helm/base.yaml"
+  apply_crds_then_rest istiod "$S/istio/helm/istiod.yaml"
+  log "helm template of Istio $ISTIO_NEW_VERSION's base and istiod charts with $(basename "$DIR")/helm/istiod-values.yaml: $(cat "$S/istio/helm/base.yaml" "$S/istio/helm/istiod.yaml" | grep -c '^kind:') objects applied"
 }
 
 injector_ca_bundle() { kc get mutatingwebhookconfiguration -l app=sidecar-injector -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}'; }
@@ -611,7 +634,11 @@ identities_stage() {
 }
 
 istio_stage() {
-  stage "Istio profile installed ($(basename "$1"))" install_istio "$1"
+  if [[ "$ISTIO_ROUTE" == helm ]]; then
+    stage "Istio installed from its Helm charts with helm/istiod-values.yaml, instead of $(basename "$1")" install_istio_helm
+  else
+    stage "Istio profile installed ($(basename "$1"))" install_istio "$1"
+  fi
   stage "istiod Ready on the node, its injection webhook's caBundle written" istiod_running
 }
 
