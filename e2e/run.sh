@@ -5,10 +5,11 @@
 # mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
 #   bash e2e/run.sh              the manifests in dist/, the federation example in dist-federation/
-#                                (two clusters joined) and the must-fail copies of both, each run
-#                                in a cluster of its own, a few at once
+#                                (two clusters joined), the faults run (lib/faults.sh) and the
+#                                must-fail copies, each run in a cluster of its own, a few at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead of dist/, without the federation example
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
+#   bash e2e/run.sh --no-faults  without the faults run
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
 #                                federation example's two copies)
 set -euo pipefail
@@ -33,7 +34,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -109,7 +110,7 @@ check_output() {
       "FAIL: $step") result fail "$step" ;;
     esac
   done <"$WORK/$name.log"
-  grep -q '^PASS: Pod Security labels hold' "$WORK/$name.log" || grep -q '^FAIL: ' "$WORK/$name.log" ||
+  grep -q '^END: every stage ran' "$WORK/$name.log" || grep -q '^FAIL: ' "$WORK/$name.log" ||
     result fail "the run on $dir stopped before its last check"
   echo "(${dir}: $((SECONDS - start))s)"
 }
@@ -209,6 +210,15 @@ federation_example() {
   wait
 }
 
+# fault_run INDEX: the faults a running mesh must survive (lib/faults.sh), on the suite's output
+# with SVIDs short enough to be renewed while the run watches.
+fault_run() {
+  local variant="$WORK/variants/faults" what
+  what="$(node "$E2E_DIR/lib/pods.js" vary short-svid-ttl "$BASE_DIR" "$variant")"
+  echo "($what)"
+  AFTER_STAGES=faults check_output faults "$1" "$variant"
+}
+
 # Its must-fail copies, also as a pair: east in the order the example had before its federated
 # identities became a stage of their own (SPIRE refuses their entries), west with a wrong
 # endpoint SPIFFE ID for east (the bundle fetch fails).
@@ -228,6 +238,7 @@ federation_copies() {
 run_all() {
   local names=() index=1 mutation cause
   [[ ${#ONLY_COPIES[@]} -gt 0 ]] || names+=(main)
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || names+=(faults)
   if [[ "$WITH_FEDERATION" == true && ${#ONLY_COPIES[@]} -eq 0 ]]; then
     names+=(federation-east federation-west)
     in_background federation 2 federation_example 20 21
@@ -236,6 +247,7 @@ run_all() {
     names+=(must-fail-federation-old-order must-fail-federation-endpoint-id)
     in_background federation-copies 2 federation_copies 22 23
   fi
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background faults 1 fault_run 24
   [[ ${#ONLY_COPIES[@]} -gt 0 ]] || in_background main 1 check_output main 0 "$BASE_DIR"
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
     [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
@@ -274,11 +286,13 @@ main() {
   BASE_DIR="$REPO_DIR/dist"
   WITH_COPIES=true
   WITH_FEDERATION=true
+  WITH_FAULTS=true
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
+      --no-faults) WITH_FAULTS=false; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;

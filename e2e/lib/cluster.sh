@@ -18,6 +18,8 @@ source "$CONFORMANCE_DIR/lib/checks.sh"
 source "$E2E_DIR/lib/node.sh"
 # shellcheck source=federation.sh
 source "$E2E_DIR/lib/federation.sh"
+# shellcheck source=faults.sh
+source "$E2E_DIR/lib/faults.sh"
 
 DIR="$1"
 S="$2"
@@ -26,6 +28,8 @@ NODE_IMAGES="$4"
 FEDERATION="${5:-}"
 # How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
 ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
+# What runs after the output's stages: the checks of an output (checks) or faults (faults.sh).
+AFTER_STAGES="${AFTER_STAGES:-checks}"
 CGROUP_ROOT="$NETNS"
 NODE=e2e-node-1
 # The API server's and the node's addresses are on the namespace's loopback interface.
@@ -678,7 +682,11 @@ main() {
   while read -r file role; do
     "${role}_stage" "$file"
   done < <(pods_js stages "$DIR")
-  after_all_stages
+  case "$AFTER_STAGES" in
+    checks) after_all_stages ;;
+    faults) fault_scenarios ;;
+  esac
+  echo "END: every stage ran"
 }
 
 main
