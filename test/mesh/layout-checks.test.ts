@@ -33,7 +33,7 @@ function oneChart(app: App = testApp()) {
 describe('apply-order layout', () => {
   test('the stages of SpireIstioMesh apply in order, with no layout finding', () => {
     const app = testApp();
-    const mesh = new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'c' });
+    const mesh = new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'c' });
     const namespace = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
     new SpireEnabledWorkload(mesh.workloads, 'Cart', { profile: mesh.profile, identity: mesh.meshIdentity, namespace, name: 'cart', image: IMAGE });
     expect(synthErrors(app)).toEqual([]);

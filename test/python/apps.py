@@ -26,7 +26,7 @@ def default_deployment(outdir: str, trust_domain: str = "example.org", cluster_n
                        sidecar_mode: spire_istio.SidecarMode = spire_istio.SidecarMode.NATIVE) -> None:
     """What `npm run synth` writes, composed and synthesized from Python."""
     app = spire_istio.SpireIstioApp(outdir=outdir)
-    mesh = spire_istio.SpireIstioMesh(app, trust_domain=trust_domain, cluster_name=cluster_name,
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain=trust_domain, cluster_name=cluster_name,
                                       istio=spire_istio.IstioSpireProfileOptions(sidecar_mode=sidecar_mode))
     profile = mesh.profile
     spire_istio.DemoWorkloads(mesh.workloads, "Demo", profile=profile, identity=mesh.mesh_identity)
@@ -54,7 +54,7 @@ def default_deployment(outdir: str, trust_domain: str = "example.org", cluster_n
 def user_app(outdir: str) -> None:
     """A user's own app: the stack in stages, and one SPIRE-enabled workload in a namespace of theirs."""
     app = spire_istio.SpireIstioApp(outdir=outdir)
-    mesh = spire_istio.SpireIstioMesh(app, trust_domain="shop.example", cluster_name="prod")
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
     shop = spire_istio.MeshNamespace.create(mesh.workloads, "Shop", name="shop")
     spire_istio.SpireEnabledWorkload(
         mesh.workloads, "Cart",
@@ -62,3 +62,10 @@ def user_app(outdir: str) -> None:
         name="cart", image="registry.example/cart:1.4.2", port=8080,
     )
     app.synth()
+
+
+def second_mesh(outdir: str) -> None:
+    """Two meshes in one app, which the library refuses: one mesh per cluster."""
+    app = spire_istio.SpireIstioApp(outdir=outdir)
+    spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
+    spire_istio.SpireIstioMesh(app, "Other", trust_domain="other.example", cluster_name="prod")

@@ -1,4 +1,5 @@
 import { Testing } from 'cdk8s';
+import { SpireIstioMesh } from '../../lib/charts/spire-istio-mesh';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
 import { SpiffeAuthorizationPolicy } from '../../lib/constructs/spiffe-authorization-policy';
@@ -32,6 +33,7 @@ describe('required props, checked at the boundary', () => {
     ['a construct prop given as a plain object', () => new IstioIngressGateway(stack.apps, 'Gateway', untyped({ profile, identity, namespace: { name: 'shop' } })), 'apps/Gateway: the prop "namespace" is a plain object, not a MeshNamespace'],
     ['enable without a profile', () => SpireEnabledWorkload.enable(web, untyped({ identity })), 'SpireEnabledWorkload.enable(apps/Web): the required prop "profile" is missing'],
     ['a namespace declared without saying whether injection is on', () => MeshNamespace.fromName(stack.apps, 'Payments', 'payments', untyped({})), 'apps/Payments: the required prop "istioInjection" is missing'],
+    ['a mesh without a trust domain', () => new SpireIstioMesh(Testing.app(), 'Mesh', untyped({ clusterName: 'prod' })), 'Mesh: the required prop "trustDomain" is missing'],
   ])('%s is refused at once', (_case, create, message) => {
     expect(create).toThrow(message);
   });
