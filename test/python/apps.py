@@ -5,6 +5,7 @@ Every call into the library is in this file, so an API change touches only it.
 from pathlib import Path
 
 import cdk8s
+import cdk8s_plus_27 as kplus
 import jsii
 import cdk8s_spire_istio as spire_istio
 
@@ -69,3 +70,17 @@ def second_mesh(outdir: str) -> None:
     app = spire_istio.SpireIstioApp(outdir=outdir)
     spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
     spire_istio.SpireIstioMesh(app, "Other", trust_domain="other.example", cluster_name="prod")
+
+
+def ledger_app(outdir: str, own_service_account: bool, allow_default_service_account: bool = False) -> None:
+    """A StatefulSet of the user's own given a SPIRE identity, with or without a service account of its own."""
+    app = spire_istio.SpireIstioApp(outdir=outdir)
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
+    shop = spire_istio.MeshNamespace.create(mesh.workloads, "Shop", name="shop")
+    metadata = cdk8s.ApiObjectMetadata(name="ledger", namespace="shop")
+    account = kplus.ServiceAccount(mesh.workloads, "LedgerAccount", metadata=metadata) if own_service_account else None
+    ledger = kplus.StatefulSet(mesh.workloads, "Ledger", metadata=metadata, service_account=account,
+                               containers=[kplus.ContainerProps(image="registry.example/ledger:3.2.0", port_number=7000)])
+    spire_istio.SpireEnabledWorkload.enable(ledger, profile=mesh.profile, identity=mesh.mesh_identity, namespace=shop,
+                                            allow_default_service_account=allow_default_service_account)
+    app.synth()
