@@ -84,3 +84,8 @@ def ledger_app(outdir: str, own_service_account: bool, allow_default_service_acc
     spire_istio.SpireEnabledWorkload.enable(ledger, profile=mesh.profile, identity=mesh.mesh_identity, namespace=shop,
                                             allow_default_service_account=allow_default_service_account)
     app.synth()
+
+
+def vault_without_auth() -> spire_istio.UpstreamAuthority:
+    """A factory's required prop passed as None."""
+    return spire_istio.UpstreamAuthority.vault(vault_addr="https://vault.example:8200/", auth=None)

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from apps import ledger_app, second_mesh
+from apps import ledger_app, second_mesh, vault_without_auth
 
 
 def test_a_second_mesh_in_one_app_is_refused_naming_both(tmp_path):
@@ -27,3 +27,8 @@ def test_a_service_account_of_its_own_gives_the_workload_its_own_id(tmp_path):
     docs = list(yaml.safe_load_all((tmp_path / "0004-workloads.k8s.yaml").read_text()))
     ledger = next(doc for doc in docs if doc["kind"] == "StatefulSet")
     assert ledger["spec"]["template"]["spec"]["serviceAccountName"] == "ledger"
+
+
+def test_a_required_prop_passed_as_none_is_refused_naming_it():
+    with pytest.raises(TypeError, match="argument auth"):
+        vault_without_auth()
