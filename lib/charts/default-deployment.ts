@@ -30,7 +30,7 @@ export interface DefaultDeployment {
  * in with the mesh identity's pod label.
  */
 export function buildDefaultDeployment(scope: Construct, settings: DefaultSettings, bookstoreManifest = BOOKSTORE_MANIFEST): DefaultDeployment {
-  const mesh = new SpireIstioMesh(scope, {
+  const mesh = new SpireIstioMesh(scope, 'Mesh', {
     trustDomain: settings.trustDomain,
     clusterName: settings.clusterName,
     istio: { sidecarMode: settings.sidecarMode },

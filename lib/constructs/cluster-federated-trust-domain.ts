@@ -1,4 +1,4 @@
-import { Lazy, Names } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
@@ -10,6 +10,7 @@ import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, c
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireServer } from './spire-server';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 /** Settings of a ClusterFederatedTrustDomain besides its server and partner. */
 export interface ClusterFederatedTrustDomainOptions {
@@ -75,7 +76,7 @@ export class ClusterFederatedTrustDomain extends Construct {
     this.partner = props.partner;
     this.trustDomain = props.partner.trustDomain;
     this.bundle = props.bundle ?? props.partner.bundle;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     ClusterFederatedTrustDomain.byServer.set(this.server, [...ClusterFederatedTrustDomain.of(this.server), this]);
 
     new ClusterFederatedTrustDomainResource(this, 'Resource', {

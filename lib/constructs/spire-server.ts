@@ -1,5 +1,5 @@
 import { isIP } from 'net';
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
@@ -30,6 +30,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions extends PodPlacementOptions {
@@ -282,7 +283,7 @@ export class SpireServer extends Construct {
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
     this.port = props.port ?? 8081;

@@ -93,6 +93,7 @@ describe('SpireEnabledWorkload', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const existing = new kplus.Deployment(apps, 'Legacy', {
       metadata: { name: 'legacy', namespace: 'default' },
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(apps, 'LegacyAccount', 'legacy'),
       containers: [{ image: IMAGE, resources: {} }],
     });
     SpireEnabledWorkload.enable(existing, { profile, identity, namespace });
