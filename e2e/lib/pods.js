@@ -7,6 +7,7 @@ const path = require('path');
 const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 const { assertInjection } = require('../../conformance/lib/assert-injection');
 const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
+const { rbacUse } = require('./rbac-use');
 const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -345,6 +346,7 @@ const commands = {
   'sds-errors-since': sdsErrorsSince,
   rotated,
   'pod-restarts': podRestarts,
+  'rbac-use': rbacUse,
   entries,
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
