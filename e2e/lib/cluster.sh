@@ -169,14 +169,18 @@ network() {
   ip addr add "$NODE_IP/32" dev lo
 }
 
-# Every request a service account makes, with the authorizer's decision: what the output's
-# service accounts used of what their roles grant.
+# Every request a service account makes, with the authorizer's decision, and every question the
+# kubelet asks about a caller of its own API (a SubjectAccessReview, with its answer): what the
+# output's service accounts used of what their roles grant.
 audit_policy() {
   cat <<'EOF'
 apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+  - level: RequestResponse
+    userGroups: ["system:nodes"]
+    resources: [{group: authorization.k8s.io, resources: [subjectaccessreviews]}]
   - level: Metadata
     userGroups: ["system:serviceaccounts"]
   - level: None
