@@ -8,6 +8,7 @@
 #                                (two clusters joined), the faults run (lib/faults.sh) and the
 #                                must-fail copies, each run in a cluster of its own, a few at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead of dist/, without the federation example
+#                                and the faults run
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
 #   bash e2e/run.sh --no-faults  without the faults run
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
@@ -34,7 +35,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -210,12 +211,16 @@ federation_example() {
   wait
 }
 
+# synth_variant NAME OUTDIR: the suite's output with one server setting changed (e2e/apps/variant.ts).
+synth_variant() {
+  (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs e2e/apps/variant.ts "$1" "$2") 2>&1 | tail -n 1
+}
+
 # fault_run INDEX: the faults a running mesh must survive (lib/faults.sh), on the suite's output
 # with SVIDs short enough to be renewed while the run watches.
 fault_run() {
-  local variant="$WORK/variants/faults" what
-  what="$(node "$E2E_DIR/lib/pods.js" vary short-svid-ttl "$BASE_DIR" "$variant")"
-  echo "($what)"
+  local variant="$WORK/variants/faults"
+  echo "(synthesized with $(synth_variant short-svid-ttl "$variant"))"
   AFTER_STAGES=faults check_output faults "$1" "$variant"
 }
 
@@ -290,7 +295,7 @@ main() {
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; shift 2 ;;
+      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; WITH_FAULTS=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
       --no-faults) WITH_FAULTS=false; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;

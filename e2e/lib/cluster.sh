@@ -169,13 +169,33 @@ network() {
   ip addr add "$NODE_IP/32" dev lo
 }
 
+# Every request a service account makes, with the authorizer's decision, and every question the
+# kubelet asks about a caller of its own API (a SubjectAccessReview, with its answer): what the
+# output's service accounts used of what their roles grant.
+audit_policy() {
+  cat <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: RequestResponse
+    userGroups: ["system:nodes"]
+    resources: [{group: authorization.k8s.io, resources: [subjectaccessreviews]}]
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+}
+
 start_control_plane() {
   start etcd "$(control_plane_bin etcd)" --data-dir "$S/etcd" --unsafe-no-fsync \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster default=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
   wait_for 30 "etcd to be healthy" curl -fsS http://127.0.0.1:2379/health
+  audit_policy >"$S/audit-policy.yaml"
   start kube-apiserver "$(control_plane_bin kube-apiserver)" --etcd-servers http://127.0.0.1:2379 \
+    --audit-policy-file "$S/audit-policy.yaml" --audit-log-path "$S/logs/audit.log" --audit-log-format json \
     --bind-address "$APISERVER_IP" --secure-port 6443 --advertise-address "$APISERVER_IP" \
     --tls-cert-file "$S/pki/apiserver.crt" --tls-private-key-file "$S/pki/apiserver.key" --client-ca-file "$S/pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local --service-account-key-file "$S/pki/sa.pub" \
@@ -662,6 +682,14 @@ after_all_stages() {
   stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
   stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
   stage "Pod Security labels hold for the pods of their namespace" check_pod_security
+  stage "the API server refused no request of the output's service accounts (audit log; unused grants listed)" check_rbac_use
+}
+
+# Least privilege, measured: each grant of the output's roles against what its service accounts
+# asked the API server for during the run.
+check_rbac_use() {
+  pods_js rbac-use "$DIR" "$S/logs/audit.log" >"$S/rbac-use.txt" || { cat "$S/rbac-use.txt"; return 1; }
+  sed 's/^/  /' "$S/rbac-use.txt"
 }
 
 main() {

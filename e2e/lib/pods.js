@@ -7,6 +7,7 @@ const path = require('path');
 const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 const { assertInjection } = require('../../conformance/lib/assert-injection');
 const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
+const { rbacUse } = require('./rbac-use');
 const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -236,23 +237,8 @@ function replaceInTemplates(all, from, to, what) {
   return `${describe(operator)} injection templates ${Object.keys(templates).join(', ')} now ${what}`;
 }
 
-// Variants of the output a run needs beside the must-fail copies.
-const VARIANTS = {
-  // SVIDs short-lived enough that the agent renews them while the run watches.
-  'short-svid-ttl': (all) => {
-    const cm = ofKind(all, 'ConfigMap', 'v1').find(({ obj }) => obj.data && 'server.conf' in obj.data);
-    const conf = JSON.parse(cm.obj.data['server.conf']);
-    conf.server.default_x509_svid_ttl = '2m';
-    cm.obj.data['server.conf'] = JSON.stringify(conf, null, 2);
-    return 'server default_x509_svid_ttl is now 2m';
-  },
-};
-
-const mutate = (name, inDir, outDir) => rewrite(MUTATIONS, 'mutation', name, inDir, outDir);
-const vary = (name, inDir, outDir) => rewrite(VARIANTS, 'variant', name, inDir, outDir);
-
-function rewrite(changes, kind, name, inDir, outDir) {
-  const mutation = changes[name] || fail(`unknown ${kind} ${name}; one of ${Object.keys(changes).join(', ')}`);
+function mutate(name, inDir, outDir) {
+  const mutation = MUTATIONS[name] || fail(`unknown mutation ${name}; one of ${Object.keys(MUTATIONS).join(', ')}`);
   const byFile = new Map();
   const all = loadDir(inDir);
   console.log(mutation(all));
@@ -330,7 +316,6 @@ const commands = {
   'entry-ids': entryIds,
   agents,
   mutate,
-  vary,
   'injected-pods': injectedPods,
   'metrics-port': metricsPort,
   'spire-enabled-pods': spireEnabledPods,
@@ -345,6 +330,7 @@ const commands = {
   'sds-errors-since': sdsErrorsSince,
   rotated,
   'pod-restarts': podRestarts,
+  'rbac-use': rbacUse,
   entries,
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
