@@ -195,7 +195,7 @@ function claimApp(mesh: SpireIstioMesh): void {
   const root = mesh.node.root;
   const first = meshOfApp.get(root);
   if (first !== undefined) {
-    throw synthFailure(`${mesh.node.path}: a second SpireIstioMesh in the app, beside ${first.node.path}. Both would emit the cluster-wide spire.spiffe.io CRDs and the CSIDriver csi.spiffe.io, and each mesh's ClusterSPIFFEIDs would select the other mesh's pods. Fix: one mesh per cluster: give another cluster an app of its own (a SpireIstioApp with its own outdir), and join another trust domain by federation (mesh.federateWith and mesh.addFederatedIdentity; README "Federation").`);
+    throw synthFailure(`${mesh.node.path}: a second SpireIstioMesh in the app, beside ${first.node.path}. Both would emit the cluster-wide spire.spiffe.io CRDs and the CSIDriver csi.spiffe.io, and each mesh's ClusterSPIFFEIDs would select the other mesh's pods. Fix: one mesh per cluster: give another cluster an app of its own (a SpireIstioApp with its own outdir), and join another trust domain by federation (mesh.federateWith and mesh.addFederatedIdentity; docs/federation.md).`);
   }
   meshOfApp.set(root, mesh);
 }

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { DocProgram, REPO } from './doc-blocks';
 
 /** Where the programs run: under build/, so that their imports resolve from the repository's node_modules. */
-const RUN_DIR = path.join(REPO, 'build', 'doc-programs');
+export const RUN_DIR = path.join(REPO, 'build', 'doc-programs');
 const RUN_TIMEOUT_MS = 60_000;
 
 /**

@@ -1,9 +1,13 @@
+import * as fs from 'fs';
 import { blocksOf, docBlocks, programsOf } from '../../support/doc-blocks';
-import { runTypeScriptProgram } from '../../support/doc-run';
+import { RUN_DIR, runTypeScriptProgram } from '../../support/doc-run';
 
 // Kept out of `npm test` for its time (a process per program): `npm run test:docs`, which CI runs.
 const TYPESCRIPT = ['ts', 'typescript'];
 const LAST_OF_EACH_CHAIN = programsOf(docBlocks(), TYPESCRIPT).filter((program) => !program.continuedBelow);
+
+// The directories of programs that moved or went, from earlier runs.
+beforeAll(() => fs.rmSync(RUN_DIR, { recursive: true, force: true }));
 
 describe('the TypeScript programs of the README and docs/', () => {
   test.each(LAST_OF_EACH_CHAIN.map((program) => [`${program.block.file}:${program.block.line}`, program] as const))(
