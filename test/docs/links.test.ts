@@ -15,8 +15,8 @@ describe('the link check', () => {
     expect(headingAnchor('JWT-SVIDs and OIDC discovery')).toBe('jwt-svids-and-oidc-discovery');
     expect(headingAnchor('`check`: manifests written elsewhere')).toBe('check-manifests-written-elsewhere');
     expect(headingAnchor('With [Argo CD](https://argo-cd.readthedocs.io) or Flux')).toBe('with-argo-cd-or-flux');
-    const text = ['# Notes', '## Setup', '```sh', '# not a heading', '```', '## Setup', '<a id="faults-table"></a>'].join('\n');
-    expect([...anchorsOf(text)]).toEqual(['notes', 'setup', 'setup-1', 'faults-table']);
+    const text = ['# Notes', '## Setup', '```sh', '# not a heading', '```', '## Setup', '<a id="faults-table"></a>', '## The rules of `check`'].join('\n');
+    expect([...anchorsOf(text)]).toEqual(['notes', 'setup', 'setup-1', 'faults-table', 'the-rules-of-check']);
   });
 
   test('a missing file, a missing anchor and a link out of the repository are reported with file and line', () => {

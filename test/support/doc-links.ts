@@ -4,9 +4,9 @@ import * as path from 'path';
 const LINK = /!?\[(?:[^\]]|\\\])*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
 const EXPLICIT_ANCHOR = /<a\s[^>]*?\b(?:id|name)="([^"]+)"/g;
 
-/** The lines of a Markdown text outside fenced code blocks, with their 1-based numbers, inline code removed. */
-function proseLines(text: string): { line: number; text: string }[] {
-  const lines: { line: number; text: string }[] = [];
+/** The lines of a Markdown text outside fenced code blocks, with their 1-based numbers, as written and with inline code removed. */
+function proseLines(text: string): { line: number; raw: string; text: string }[] {
+  const lines: { line: number; raw: string; text: string }[] = [];
   let fence: string | undefined;
   text.split('\n').forEach((line, i) => {
     const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
@@ -14,7 +14,7 @@ function proseLines(text: string): { line: number; text: string }[] {
       fence = fence ? undefined : marker;
       return;
     }
-    if (!fence) lines.push({ line: i + 1, text: line.replace(/(`+)[^`]*?\1/g, '') });
+    if (!fence) lines.push({ line: i + 1, raw: line, text: line.replace(/(`+)[^`]*?\1/g, '') });
   });
   return lines;
 }
@@ -29,8 +29,9 @@ export function headingAnchor(heading: string): string {
 export function anchorsOf(text: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  for (const { text: line } of proseLines(text)) {
-    const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
+  for (const { raw, text: line } of proseLines(text)) {
+    // A heading's inline code is part of its anchor.
+    const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(raw);
     if (heading) {
       const base = headingAnchor(heading[1]);
       const count = seen.get(base) ?? 0;
