@@ -202,7 +202,7 @@ join_or_fail() {
 }
 
 # The federation example as written, in two clusters joined as join_pair says; west installs
-# Istio the README's Helm way, east the istioctl way.
+# Istio the Helm way of docs/applying.md, east the istioctl way.
 federation_example() {
   local federation="$WORK/federation-$1"
   join_or_fail "$1" "$2" "$federation" federation-east federation-west || return 1

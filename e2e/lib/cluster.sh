@@ -236,7 +236,7 @@ EOF
   done < <(pods_js claims "$DIR")
 }
 
-# ---- applying, the README's order ---------------------------------------------------------------
+# ---- applying, in docs/applying.md's order -------------------------------------------------------
 
 # apply FILE [recheck]: kubectl apply; any API warning fails the step. With recheck, the re-apply
 # checks apply FILE again.
@@ -413,7 +413,7 @@ install_istio() {
   log "istioctl $ISTIO_NEW_VERSION manifest generate: $(grep -c '^kind:' "$S/istio/generated.yaml") objects applied"
 }
 
-# The README's Helm route instead: the namespace, Istio's base chart, then its istiod chart with
+# docs/applying.md's Helm route instead: the namespace, Istio's base chart, then its istiod chart with
 # the output's helm/istiod-values.yaml, each rendered as helm install renders it.
 install_istio_helm() {
   local values="$DIR/helm/istiod-values.yaml"
@@ -653,7 +653,7 @@ spire_stage() {
 identities_stage() {
   local partners
   partners="$(pods_js partner-bundles-needed "$1" "$DIR" | xargs)"
-  [[ -z "$partners" ]] || stage "the bundles of $partners set as the README says, before $(basename "$1")" set_partner_bundles $partners
+  [[ -z "$partners" ]] || stage "the bundles of $partners set as docs/federation.md says, before $(basename "$1")" set_partner_bundles $partners
   stage "ClusterSPIFFEIDs admitted by the controller manager's webhook ($(basename "$1"))" apply "$1" recheck
 }
 

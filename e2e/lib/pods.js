@@ -62,7 +62,7 @@ function stages(dir) {
   for (const file of [...byFile.keys()].sort()) console.log(`${file} ${role(byFile.get(file))}`);
 }
 
-// partner-bundles-needed FILE DIR: the trust domains whose bundle the README has the user set by
+// partner-bundles-needed FILE DIR: the trust domains whose bundle docs/federation.md has the user set by
 // hand before FILE: those its ClusterSPIFFEIDs federate with, declared in an earlier file of DIR
 // without their bundle.
 function partnerBundlesNeeded(file, dir) {
