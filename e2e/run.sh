@@ -11,6 +11,7 @@
 #                                and the faults run
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
 #   bash e2e/run.sh --no-faults  without the faults run
+#   bash e2e/run.sh --scale      only the scale measurements on dist/ (lib/scale.sh), a benchmark
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
 #                                federation example's two copies)
 set -euo pipefail
@@ -35,7 +36,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -224,6 +225,9 @@ fault_run() {
   AFTER_STAGES=faults check_output faults "$1" "$variant"
 }
 
+# scale_run INDEX: the scale measurements (lib/scale.sh) on the suite's output.
+scale_run() { AFTER_STAGES=scale check_output scale "$1" "$BASE_DIR"; }
+
 # Its must-fail copies, also as a pair: east in the order the example had before its federated
 # identities became a stage of their own (SPIRE refuses their entries), west with a wrong
 # endpoint SPIFFE ID for east (the bundle fetch fails).
@@ -242,6 +246,13 @@ federation_copies() {
 # waits for a pair and the last to start end soon.
 run_all() {
   local names=() index=1 mutation cause
+  if [[ "$SCALE_ONLY" == true ]]; then
+    names+=(scale)
+    in_background scale 1 scale_run 25
+    wait
+    report_all "${names[@]}"
+    return
+  fi
   [[ ${#ONLY_COPIES[@]} -gt 0 ]] || names+=(main)
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || names+=(faults)
   if [[ "$WITH_FEDERATION" == true && ${#ONLY_COPIES[@]} -eq 0 ]]; then
@@ -271,8 +282,13 @@ template-csi-driver csi\.spiffe\.example not found in the list of registered CSI
 metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
 MUST_FAIL
   wait
+  report_all "${names[@]}"
+}
+
+# report_all NAME...: each run's report, in order, and its results counted.
+report_all() {
   local name outcome what
-  for name in "${names[@]}"; do
+  for name in "$@"; do
     printf '\n'
     cat "$WORK/$name.report" 2>/dev/null || echo "FAIL: $name left no report"
     [[ -s "$WORK/$name.results" ]] || echo "fail $name left no result" >"$WORK/$name.results"
@@ -292,12 +308,14 @@ main() {
   WITH_COPIES=true
   WITH_FEDERATION=true
   WITH_FAULTS=true
+  SCALE_ONLY=false
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; WITH_FAULTS=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
       --no-faults) WITH_FAULTS=false; shift ;;
+      --scale) SCALE_ONLY=true; RUN_TIMEOUT=1800; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;

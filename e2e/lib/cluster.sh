@@ -20,6 +20,8 @@ source "$E2E_DIR/lib/node.sh"
 source "$E2E_DIR/lib/federation.sh"
 # shellcheck source=faults.sh
 source "$E2E_DIR/lib/faults.sh"
+# shellcheck source=scale.sh
+source "$E2E_DIR/lib/scale.sh"
 
 DIR="$1"
 S="$2"
@@ -28,8 +30,11 @@ NODE_IMAGES="$4"
 FEDERATION="${5:-}"
 # How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
 ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
-# What runs after the output's stages: the checks of an output (checks) or faults (faults.sh).
+# What runs after the output's stages: the checks of an output (checks), faults (faults.sh) or
+# the scale measurements (scale.sh), which need more pods on the node than the kubelet's 110.
 AFTER_STAGES="${AFTER_STAGES:-checks}"
+NODE_MAX_PODS=110
+[[ "$AFTER_STAGES" != scale ]] || NODE_MAX_PODS=250
 CGROUP_ROOT="$NETNS"
 NODE=e2e-node-1
 # The API server's and the node's addresses are on the namespace's loopback interface.
@@ -713,6 +718,7 @@ main() {
   case "$AFTER_STAGES" in
     checks) after_all_stages ;;
     faults) fault_scenarios ;;
+    scale) scale_measurements ;;
   esac
   echo "END: every stage ran"
 }

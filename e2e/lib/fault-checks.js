@@ -81,4 +81,4 @@ function entries(entriesFile) {
   lines.sort().forEach((line) => console.log(line));
 }
 
-module.exports = { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries };
+module.exports = { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries, timeline };

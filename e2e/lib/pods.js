@@ -8,6 +8,7 @@ const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../con
 const { assertInjection } = require('../../conformance/lib/assert-injection');
 const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
 const { rbacUse } = require('./rbac-use');
+const { probeDeployment, svidLatencies, standInPods, rss } = require('./scale-checks');
 const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -331,6 +332,10 @@ const commands = {
   rotated,
   'pod-restarts': podRestarts,
   'rbac-use': rbacUse,
+  'probe-deployment': probeDeployment,
+  'svid-latencies': svidLatencies,
+  'stand-in-pods': standInPods,
+  rss,
   entries,
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
