@@ -43,7 +43,7 @@ export { KubeletVerification } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
-export type { SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
 export { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,

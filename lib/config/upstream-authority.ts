@@ -1,8 +1,8 @@
 import { checkAwsRegion } from '../validation/aws';
-import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
-import { requireSecretKeyRef, SecretKeyRef } from './server-config';
+import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -211,12 +211,6 @@ export interface SecretVolumeModel {
   readonly secretName: string;
   readonly mountPath: string;
   readonly keys: string[];
-}
-
-/** An environment variable of the server, from a Secret key. */
-export interface SecretEnvModel {
-  readonly name: string;
-  readonly secret: SecretKeyRef;
 }
 
 /** One Vault auth method: its block in `plugin_data` and what the server needs for it. */
@@ -439,30 +433,14 @@ export class UpstreamAuthority {
   }
 }
 
-/** One path segment, which is also what a Secret key may be. */
-const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
-function isFileName(value: string): boolean {
-  return FILE_NAME.test(value) && value !== '.' && value !== '..';
-}
-
 function checkNotEmpty(value: string, what: string): Problem | undefined {
   if (value.length > 0) return undefined;
   return { value, rule: `${what} must be given`, fix: `set it to ${what}` };
-}
-
-/** A Secret key, which is also the file name it is mounted as. */
-function checkSecretKey(value: string): Problem | undefined {
-  if (isFileName(value)) return undefined;
-  return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
-}
-
-function secretKeyChecks(what: string, ref: SecretKeyRef): Check[] {
-  return [[`${what}.name`, checkDnsSubdomain(ref.name)], [`${what}.key`, checkSecretKey(ref.key)]];
 }
 
 function checkVaultAddr(value: string): Problem | undefined {

@@ -221,6 +221,24 @@ export function checkImageRegistry(value: string): Problem | undefined {
   return { value, rule: 'a registry is a host with an optional port and path, lowercase, without scheme or trailing "/"', fix: 'write it like "registry.example.com/mirror" or "localhost:5000"' };
 }
 
+/** One path segment, which is also what a Secret key may be. */
+const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
+
+export function isFileName(value: string): boolean {
+  return FILE_NAME.test(value) && value !== '.' && value !== '..';
+}
+
+/** A Secret key, which is also the file name it is mounted as. */
+export function checkSecretKey(value: string): Problem | undefined {
+  if (isFileName(value)) return undefined;
+  return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
+}
+
+/** The checks of a Secret key reference, each named `<what>.name` and `<what>.key`. */
+export function secretKeyChecks(what: string, ref: { readonly name: string; readonly key: string }): Array<[string, Problem | undefined]> {
+  return [[`${what}.name`, checkDnsSubdomain(ref.name)], [`${what}.key`, checkSecretKey(ref.key)]];
+}
+
 /** An absolute, normalized Unix path. */
 export function checkAbsolutePath(value: string): Problem | undefined {
   const normalized = value.length > 1 && !value.endsWith('/') && !value.includes('//') && !/(^|\/)\.\.?(\/|$)/.test(value);

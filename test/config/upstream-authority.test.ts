@@ -1,30 +1,13 @@
-import { KeyManager } from '../../lib/config/key-manager';
-import { renderServerConfig, ServerConfigModel, BundleFormat } from '../../lib/config/server-config';
-import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../../lib/config/spire-config';
+import { renderServerConfig } from '../../lib/config/server-config';
+import { renderJson } from '../../lib/config/spire-config';
 import { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
 import { formatProblem, Problem } from '../../lib/validation/rules';
+import { SERVER_CONFIG_MODEL as model } from '../support/server-config-model';
 
 const problems = (upstream: UpstreamAuthority) => upstream._model().checks
   .filter((check): check is [string, Problem] => check[1] !== undefined)
   .map(([what, problem]) => formatProblem(what, problem));
 
-const model: ServerConfigModel = {
-  datastore: { connectionStringEnv: 'DSN' },
-  trustDomain: 'example.org',
-  clusterName: 'test',
-  bindPort: 8081,
-  apiSocketPath: '/tmp/api.sock',
-  dataDir: '/run/spire/data',
-  logLevel: LogLevel.INFO,
-  caTtl: '24h',
-  x509SvidTtl: '1h',
-  keyManager: KeyManager.disk(),
-  keyPolicyFile: '/run/spire/config/kms-key-policy.json',
-  agentServiceAccount: { namespace: 'spire-agent', name: 'spire-agent' },
-  psatAudience: 'spire-server',
-  bundle: { namespace: 'spire-agent', configMapName: 'bundle', key: 'bundle.spiffe', format: BundleFormat.SPIFFE },
-  health: DEFAULT_HEALTH_CHECKS,
-};
 
 /** The plugin block as it lands in server.conf: undefined values are not written. */
 const rendered = (upstream: UpstreamAuthority) => JSON.parse(renderJson(renderServerConfig({ ...model, upstreamAuthority: upstream._model() }))).plugins.UpstreamAuthority;
