@@ -40,6 +40,7 @@ export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-se
 export type { AffinitySpec, ContainerResourceSpec, ContainerSizing, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export { LogLevel } from './config/spire-config';
 export { KubeletVerification } from './config/agent-config';
+export type { AgentSdsOptions } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';

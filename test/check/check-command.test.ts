@@ -87,6 +87,16 @@ test.each([
     const templates = docs[0].spec.values.sidecarInjectorWebhook.templates;
     templates['spire-gateway'] = templates['spire-gateway'].replace('csi.spiffe.io', 'csi.spife.io');
   }, 'injection template "spire-gateway": volume workload-socket uses CSI driver "csi.spife.io"'],
+  ...([
+    ['an agent serving certificates under another SDS name', { default_svid_name: 'svid' }, 'the agent serves workload certificates under SDS name "svid", but istio-proxy asks for "default"'],
+    ['an agent serving the roots under neither name Istio asks for', { default_bundle_name: 'own' }, 'the agent serves the roots under SDS names "own" and "ALL", but istio-proxy asks for "ROOTCA"'],
+    ['an agent with two equal bundle names', { default_all_bundles_name: 'ROOTCA' }, 'default_bundle_name and default_all_bundles_name are both "ROOTCA", so SPIRE ignores the all-bundles name'],
+  ] as const).map(([what, sds, message]): [string, string, (docs: any[]) => void, string] => [what, '0001-spire.k8s.yaml', (docs: any[]) => {
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['agent.conf']);
+    const conf = JSON.parse(configMap.data['agent.conf']);
+    conf.agent.sds = sds;
+    configMap.data['agent.conf'] = JSON.stringify(conf);
+  }, `ConfigMap spire-system/spire-agent: ${message}`]),
 ])('%s is reported', (_what, file, edit, message) => {
   const { status, lines } = runCheck(brokenCopy(file, edit));
   expect(status).toBe(1);
