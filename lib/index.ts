@@ -52,5 +52,7 @@ export type {
 } from './config/upstream-authority';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
+export { OidcKeySource } from './config/oidc-discovery-provider-config';
+export type { ConfigMapKeyRef } from './config/oidc-discovery-provider-config';
 export { Metrics } from './config/metrics';
 export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';
