@@ -10,6 +10,7 @@ import { describe, KubeObject, ManifestObject } from './manifests';
 import { AgentModel, buildModel, CsiNodePlugin, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, parseOrUndefined, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { SPIRE_SDS_DEFAULTS } from '../spire/sds';
+import { DEFAULT_PCA_TEMPLATE_ARN, templatePathLength } from '../config/upstream-authority';
 import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
@@ -585,6 +586,32 @@ function sdsOf(agent: AgentModel): { svidName: string; bundleName: string; allBu
   };
 }
 
+/**
+ * An AWS Private CA template caps how many CAs may follow the server's CA in
+ * a chain, and SPIRE's default template allows none. A downstream
+ * registration of the server's class, or a nested server of its trust
+ * domain, puts a CA below it, whose chain then fails validation. A warning:
+ * the output may not hold every CA below the server, nor the template's
+ * actual constraints.
+ */
+const casBelowAwsPcaCa: Rule = (model) => model.servers.flatMap((server) => {
+  const pca = pluginData(server.value, 'UpstreamAuthority', 'aws_pca');
+  const template = String(pca?.ca_signing_template_arn ?? DEFAULT_PCA_TEMPLATE_ARN);
+  if (pca === undefined || templatePathLength(template) !== 0) return [];
+  const trustDomain = server.value.server?.trust_domain;
+  const classes = model.controllerManagers.filter((manager) => manager.value.trustDomain === trustDomain).map((manager) => manager.value.className);
+  const below = [
+    ...registrations(model).filter(({ value }) => value.spec?.downstream === true && classes.includes(value.spec?.className))
+      .map(({ value }) => `${describe(value)} is a downstream entry`),
+    ...model.servers.filter((other) => other !== server && other.value.server?.trust_domain === trustDomain && pluginData(other.value, 'UpstreamAuthority', 'spire') !== undefined)
+      .map((other) => `${describe(other.source.doc)} holds a nested server of ${trustDomain}`),
+  ];
+  return below.length === 0 ? [] : [finding(server.source,
+    `the server's CA is issued by AWS Private CA with the template ${template.slice(template.indexOf('template/') + 'template/'.length)}, which allows no CA below it, but ${below.join(' and ')}, so the CAs of those servers fail chain validation`,
+    'issue it with a template that allows a CA below: caSigningTemplate: AwsPcaCaTemplate.subordinate(1) (ca_signing_template_arn .../SubordinateCACertificate_PathLen1/V1), more for deeper nesting',
+    'warning')];
+});
+
 /** The admin API must never sit in the directory the CSI driver hands to every workload. */
 const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
   const admin = agent.value.agent?.admin_socket_path;
@@ -642,4 +669,5 @@ const RULES: RuleEntry[] = [
   { name: 'partner endpoint IDs are in the partner trust domain', needs: [], check: federationEndpointIdsInPartnerDomain },
   { name: 'proxies validate federated peers', needs: ['ClusterSPIFFEID or ClusterStaticEntry', AGENT, ISTIO], check: proxiesValidateFederatedPeers },
   { name: 'proxies get their certificate and roots from the agent', needs: [AGENT, ISTIO], check: proxiesGetSdsResources },
+  { name: 'CAs below an AWS Private CA-issued server fit its template', needs: [SERVER], check: casBelowAwsPcaCa },
 ];
