@@ -1,3 +1,4 @@
+import { requireProps } from '../validation/required';
 import { LogLevel } from './spire-config';
 
 /** The Workload API the provider reads the JWT signing keys from. */
@@ -41,6 +42,10 @@ export class OidcKeySource {
    * must do so before the server signs with a new key.
    */
   public static bundleConfigMap(configMap: ConfigMapKeyRef): OidcKeySource {
+    requireProps('OidcKeySource.bundleConfigMap', configMap, [
+      ['name', 'string', 'the ConfigMap in the provider\'s namespace that holds the bundle'],
+      ['key', 'string', 'the key that holds the bundle in SPIFFE format, e.g. "bundle.spiffe"'],
+    ]);
     return new OidcKeySource(configMap);
   }
 

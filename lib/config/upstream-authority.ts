@@ -173,6 +173,7 @@ export class AwsPcaCaTemplate {
    * downstream or nested SPIRE servers one level deep. AWS offers 0 to 3.
    */
   public static subordinate(pathLength: number): AwsPcaCaTemplate {
+    requireProps('AwsPcaCaTemplate.subordinate', { pathLength }, [['pathLength', 'number', 'the CA levels allowed below the server\'s CA, e.g. 1']]);
     return new AwsPcaCaTemplate(pathLength, (partition) => `arn:${partition}:acm-pca:::template/${SUBORDINATE_TEMPLATE}${pathLength}/V1`);
   }
 
@@ -181,6 +182,7 @@ export class AwsPcaCaTemplate {
    * one; its path length is read from the `PathLen<n>` in its name, when it has one.
    */
   public static fromArn(arn: string): AwsPcaCaTemplate {
+    requireProps('AwsPcaCaTemplate.fromArn', { arn }, [['arn', 'string', 'the template\'s ARN, e.g. "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1"']]);
     return new AwsPcaCaTemplate(templatePathLength(arn), () => arn, arn);
   }
 
