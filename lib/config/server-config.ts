@@ -64,7 +64,9 @@ export interface SecretEnvModel {
  * is inside that replica's 20. A StatefulSet replaces one pod at a time and
  * deletes it before starting the next, so a rollout never adds a fourth pool.
  * SPIRE's own limits (100 open, 100 idle per replica) let three replicas open
- * 300 connections, and the database refuses clients long before that.
+ * 300 connections, and the database refuses clients long before that. (SPIRE's
+ * limits and its fixed 30 s idle time: `openDB` in
+ * `pkg/server/datastore/sqlstore/sqlstore.go`, v1.15.3.)
  */
 export interface ExternalDatastoreOptions {
   /**
@@ -120,7 +122,8 @@ export class ServerDatastore {
    * An external SQL database. The full connection string is read from a Secret
    * key and reaches SPIRE as an environment variable, so no secret lands in a
    * ConfigMap. SPIRE pastes the variable's value into the JSON of server.conf
-   * before it parses it (`-expandEnv`), so the Secret holds the string escaped
+   * before it parses it (`-expandEnv`: `ParseFile` in
+   * `cmd/spire-server/cli/run/run.go`, v1.15.3), so the Secret holds the string escaped
    * as inside a JSON string: `"` as `\"`, `\` as `\\`; a `${` in it is not
    * supported. A raw `"` stops the server at start; a raw `\` stops it too or
    * changes the string (`\n` becomes a line break).

@@ -227,7 +227,10 @@ export function templatePathLength(arn: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** SPIRE's template when `ca_signing_template_arn` is not set: no CA below the server's. */
+/**
+ * SPIRE's template when `ca_signing_template_arn` is not set, which allows no CA
+ * below the server's (`pkg/server/plugin/upstreamauthority/awspca/pca.go`, v1.15.3).
+ */
 export const DEFAULT_PCA_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1';
 const SUBORDINATE_TEMPLATE = 'SubordinateCACertificate_PathLen';
 const MAX_PCA_PATH_LENGTH = 3;

@@ -428,10 +428,12 @@ export class SpireAgentDaemonSet extends Construct {
   }
 
   /**
-   * SPIRE refuses a target below 24h, and ignores one its SVIDs do not
-   * outlive by 12h. An SVID is sure to get its TTL only up to a sixth of the
-   * CA's (and 7 days): SPIRE activates the next CA there and cuts SVIDs at the
-   * active CA's end.
+   * SPIRE refuses a target below 24h (`cmd/spire-agent/cli/run/run.go`), and
+   * ignores one its SVIDs do not outlive by 12h (`doc/spire_agent.md`,
+   * "Availability Target"). An SVID is sure to get its TTL only up to a sixth
+   * of the CA's, and 7 days: SPIRE activates the next CA there and cuts SVIDs
+   * at the active CA's end (`MaxSVIDTTLForCATTL` in
+   * `pkg/server/ca/manager/manager.go`). All v1.15.3.
    */
   private checkAvailabilityTarget(): Problem | undefined {
     const target = this.props.availabilityTarget;

@@ -12,7 +12,10 @@ export interface SdsModel {
   readonly disableSpiffeCertValidation: boolean;
 }
 
-/** SPIRE's own SDS settings; their names are Istio's, so a default agent needs no `sds` block. */
+/**
+ * SPIRE's own SDS settings (`defaultConfig` in `cmd/spire-agent/cli/run/run.go`,
+ * v1.15.3); their names are Istio's, so a default agent needs no `sds` block.
+ */
 export const SPIRE_SDS_DEFAULTS: SdsModel = {
   bundleName: ISTIO_ROOT_CA_RESOURCE,
   allBundlesName: 'ALL',
