@@ -19,7 +19,7 @@ import {
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import {
-  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
+  addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
   checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, checkTrustDomain, Problem, urlHost,
@@ -30,6 +30,8 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
+import { HighAvailability } from './spire-server/high-availability';
+import { Contributions } from './spire-server/part';
 
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 
@@ -126,6 +128,7 @@ export class SpireServer extends Construct {
   private readonly props: SpireServerProps;
   private readonly plusServiceAccount: kplus.ServiceAccount;
   private readonly plusStatefulSet: kplus.StatefulSet;
+  private readonly contributions: Contributions;
   private agent?: AgentRegistration;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
@@ -165,6 +168,9 @@ export class SpireServer extends Construct {
     this.bundleEndpointServicePort = props.bundleEndpoint ? props.bundleEndpoint.servicePort ?? this.bundleEndpointPort : undefined;
     this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
+    const parts = [new HighAvailability(this.replicas)];
+    this.contributions = new Contributions(parts, { scope: this, namespace: this.namespace, podLabels: this.podLabels, replicas: this.replicas });
+
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
@@ -177,7 +183,7 @@ export class SpireServer extends Construct {
     this.serviceAccount = ApiObject.of(this.plusServiceAccount);
     this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
     this.statefulSet = ApiObject.of(this.plusStatefulSet);
-    if (this.replicas > 1) this.createDisruptionBudget();
+    this.contributions.afterStatefulSet(this.plusStatefulSet);
     this.createBundleEndpointService();
     this.createWebhook();
     this.grantPermissions();
@@ -358,14 +364,6 @@ export class SpireServer extends Construct {
     });
   }
 
-  /** Voluntary disruptions (node drains, upgrades) take down one replica at a time. */
-  private createDisruptionBudget(): void {
-    new KubePodDisruptionBudget(this, 'DisruptionBudget', {
-      metadata: { name: this.name, namespace: this.namespace },
-      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
-    });
-  }
-
   private createBundleEndpointService(): void {
     if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined || this.bundleEndpointServicePort === undefined) return;
     const service = new kplus.Service(this, 'BundleEndpointService', {
@@ -402,7 +400,6 @@ export class SpireServer extends Construct {
     annotateConfigChecksum(statefulSet, () => this.configFiles());
     annotateScrape(statefulSet, this.metrics.endpoint);
     applyPodSpecSettings(statefulSet, this.props);
-    if (this.replicas > 1) spreadOverNodesAndZones(statefulSet, this.podLabels);
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
@@ -621,6 +618,7 @@ export class SpireServer extends Construct {
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ['replicas', this.checkReplicas()],
+      ...this.contributions.checks,
       ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
       ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
       ['keyManager', this.checkKeyManagerReplicas()],
@@ -729,9 +727,7 @@ export class SpireServer extends Construct {
   }
 
   private checkReplicas(): Problem | undefined {
-    const count = checkReplicaCount(this.replicas);
-    if (count !== undefined) return count;
-    if (this.replicas > 1 && this.datastore.isSqlite) {
+    if (checkReplicaCount(this.replicas) === undefined && this.replicas > 1 && this.datastore.isSqlite) {
       return {
         value: String(this.replicas),
         rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',

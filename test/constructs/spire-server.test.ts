@@ -312,26 +312,6 @@ describe('SpireServer high availability', () => {
     expect(synthErrors(ha({ keyManager: KeyManager.memory(), upstreamAuthority }).app)).toEqual([]);
   });
 
-  test('replicas get a PodDisruptionBudget that selects exactly the server pods', () => {
-    const stack = ha();
-    const budgets = objects(stack).filter((o: any) => o.kind === 'PodDisruptionBudget');
-    expect(budgets).toEqual([expect.objectContaining({ apiVersion: 'policy/v1' })]);
-    expect(budgets[0].spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: stack.server.podLabels } });
-    expect(statefulSetOf(stack).spec.template.metadata.labels).toEqual(expect.objectContaining(stack.server.podLabels));
-    expect(objects(buildStack()).filter((o: any) => o.kind === 'PodDisruptionBudget')).toEqual([]);
-  });
-
-  test('replicas spread over nodes (required) and zones (preferred), counting only server pods', () => {
-    const stack = ha();
-    const constraints = statefulSetOf(stack).spec.template.spec.topologySpreadConstraints;
-    expect(constraints.map((c: any) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
-      ['kubernetes.io/hostname', 'DoNotSchedule', 1],
-      ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
-    ]);
-    for (const constraint of constraints) expect(constraint.labelSelector).toEqual({ matchLabels: stack.server.podLabels });
-    expect(statefulSetOf(buildStack()).spec.template.spec.topologySpreadConstraints).toBeUndefined();
-  });
-
   test('the StatefulSet is governed by a headless Service selecting its pods; agents keep the ClusterIP Service', () => {
     const stack = ha();
     const services = objects(stack).filter((o: any) => o.kind === 'Service');
