@@ -8,7 +8,7 @@ import { checkCaSubject, KeyManager } from '../config/key-manager';
 import {
   BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
 } from '../config/federation-config';
-import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
+import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
 import { annotateConfigChecksum } from '../kube/config-checksum';
@@ -22,7 +22,7 @@ import {
   addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
-  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, checkTrustDomain, Problem, urlHost,
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem, urlHost,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -30,8 +30,9 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
+import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
-import { Contributions } from './spire-server/part';
+import { Contributions, ServerPart } from './spire-server/part';
 
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 
@@ -55,7 +56,6 @@ const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
 const ACME_CHALLENGE_PORT = 443;
-const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
 const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
 
@@ -129,6 +129,7 @@ export class SpireServer extends Construct {
   private readonly plusServiceAccount: kplus.ServiceAccount;
   private readonly plusStatefulSet: kplus.StatefulSet;
   private readonly contributions: Contributions;
+  private readonly dataOnVolume: boolean;
   private agent?: AgentRegistration;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
@@ -168,8 +169,20 @@ export class SpireServer extends Construct {
     this.bundleEndpointServicePort = props.bundleEndpoint ? props.bundleEndpoint.servicePort ?? this.bundleEndpointPort : undefined;
     this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
-    const parts = [new HighAvailability(this.replicas)];
-    this.contributions = new Contributions(parts, { scope: this, namespace: this.namespace, podLabels: this.podLabels, replicas: this.replicas });
+    const parts: ServerPart[] = [
+      new HighAvailability(this.replicas),
+      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
+    ];
+    // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
+    this.dataOnVolume = parts.some((part) => part.keepsData) || this.keyManager.needsVolume;
+    this.contributions = new Contributions(parts, {
+      scope: this,
+      namespace: this.namespace,
+      podLabels: this.podLabels,
+      replicas: this.replicas,
+      dataDir: DATA_DIR,
+      dataOnVolume: this.dataOnVolume,
+    });
 
     new kplus.Namespace(this, 'Namespace', {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
@@ -212,7 +225,7 @@ export class SpireServer extends Construct {
       bindPort: this.port,
       apiSocketPath: this.apiSocketPath,
       dataDir: DATA_DIR,
-      datastore: this.datastoreModel(),
+      ...this.contributions.config,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       caTtl: this.props.caTtl ?? '24h',
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
@@ -311,10 +324,6 @@ export class SpireServer extends Construct {
     return this.agent;
   }
 
-  private datastoreModel(): DatastoreModel {
-    return { databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
-  }
-
   /** The files of the config volume: what the server and the controller manager read. */
   private configFiles(): { [name: string]: string } {
     return {
@@ -405,15 +414,7 @@ export class SpireServer extends Construct {
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
     this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
-    if (this.needsDataVolume) {
-      addVolumeClaimTemplate(statefulSet, {
-        name: 'spire-data',
-        storage: this.props.storageSize ?? '1Gi',
-        storageClassName: this.props.storageClassName,
-        containerIndex: 0,
-        mountPath: DATA_DIR,
-      });
-    }
+    for (const claim of this.contributions.claims) addVolumeClaimTemplate(statefulSet, { ...claim, containerIndex: 0 });
     return statefulSet;
   }
 
@@ -434,7 +435,7 @@ export class SpireServer extends Construct {
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: { ...this.datastoreEnvironment(), ...this.upstreamEnvironment() },
+      envVariables: { ...this.contributions.env, ...this.upstreamEnvironment() },
     });
     applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
@@ -446,10 +447,7 @@ export class SpireServer extends Construct {
       const secret = kplus.Secret.fromSecretName(this, 'BundleEndpointCertSecret', servingCert.secretName);
       container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
     }
-    // Otherwise the data volume comes from the StatefulSet's volumeClaimTemplates.
-    if (!this.needsDataVolume) {
-      container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
-    }
+    for (const { path, volume, readOnly } of this.contributions.mounts) container.mount(path, volume, { readOnly });
     this.mountUpstreamVolumes(container);
   }
 
@@ -474,19 +472,6 @@ export class SpireServer extends Construct {
       const socketDir = kplus.Volume.fromCsi(this, 'UpstreamWorkloadApi', upstream.workloadApiCsiDriver, { name: 'upstream-agent-socket', readOnly: true });
       container.mount(WORKLOAD_API_DIR, socketDir, { readOnly: true });
     }
-  }
-
-  /** Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys. */
-  private get needsDataVolume(): boolean {
-    return this.datastore.isSqlite || this.keyManager.needsVolume;
-  }
-
-  private datastoreEnvironment(): Record<string, kplus.EnvValue> {
-    const secret = this.datastore.connectionStringSecret;
-    if (secret === undefined) return {};
-    return {
-      [DATASTORE_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'DatastoreSecret', secret.name), key: secret.key }),
-    };
   }
 
   private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
@@ -617,7 +602,6 @@ export class SpireServer extends Construct {
       // With an invalid trust domain the trustDomain check reports the cause.
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
-      ['replicas', this.checkReplicas()],
       ...this.contributions.checks,
       ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
       ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
@@ -692,7 +676,7 @@ export class SpireServer extends Construct {
         fix,
       };
     }
-    if (this.needsDataVolume) return undefined;
+    if (this.dataOnVolume) return undefined;
     return {
       value: 'ACME without a data volume',
       rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
@@ -724,17 +708,6 @@ export class SpireServer extends Construct {
       rule: 'a cluster domain is a DNS name of lowercase labels separated by "."',
       fix: 'use the kubelets\' clusterDomain, e.g. "cluster.local"',
     };
-  }
-
-  private checkReplicas(): Problem | undefined {
-    if (checkReplicaCount(this.replicas) === undefined && this.replicas > 1 && this.datastore.isSqlite) {
-      return {
-        value: String(this.replicas),
-        rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
-        fix: 'set replicas to 1, or use `datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })`',
-      };
-    }
-    return undefined;
   }
 
   private checkKeyManagerReplicas(): Problem | undefined {

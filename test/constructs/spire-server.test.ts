@@ -32,23 +32,6 @@ describe('SpireServer validation', () => {
     expect(errorsWith({ trustDomain })).toEqual([]);
   });
 
-  test('sqlite with more than one replica is rejected; an external datastore allows it', () => {
-    expect(errorsWith({ replicas: 3 })).toEqual([expect.stringContaining('replicas "3": the sqlite datastore lives on one replica\'s volume')]);
-    expect(errorsWith({
-      replicas: 3,
-      datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }),
-    })).toEqual([]);
-  });
-
-  test('an external datastore takes its connection string from a Secret, never the ConfigMap', () => {
-    const { server, app } = buildStack({
-      server: { datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }) },
-    });
-    const yaml = app.synthYaml();
-    expect(JSON.stringify(server.serverConfig)).toContain('"connection_string":"${SPIRE_DATASTORE_CONNECTION_STRING}"');
-    expect(yaml).toContain('secretKeyRef');
-  });
-
   test.each([
     [{ caTtl: '1d' }, 'caTtl "1d"', { caTtl: '48h' }],
     [{ x509SvidTtl: 'one hour' }, 'x509SvidTtl "one hour"', { x509SvidTtl: '90m' }],
@@ -279,25 +262,6 @@ describe('SpireServer high availability', () => {
   const ha = (server: StackOverrides['server'] = {}) => buildStack({ server: { replicas: 2, datastore: postgres, ...server } });
   const objects = (stack: ReturnType<typeof buildStack>) => stack.chart.toJson();
   const statefulSetOf = (stack: ReturnType<typeof buildStack>) => objects(stack).find((o: any) => o.kind === 'StatefulSet');
-  const dataMount = (statefulSet: any) => statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.mountPath === '/run/spire/data');
-  const claimNames = (statefulSet: any) => (statefulSet.spec.volumeClaimTemplates ?? []).map((c: any) => c.metadata.name);
-
-  test('with an external datastore the disk key manager still keeps its keys on the replica\'s claim', () => {
-    const stack = ha();
-    const statefulSet = statefulSetOf(stack);
-    expect(claimNames(statefulSet)).toEqual(['spire-data']);
-    expect(dataMount(statefulSet).name).toBe('spire-data');
-    expect(statefulSet.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain('spire-data');
-    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ disk: { plugin_data: { keys_path: '/run/spire/data/keys.json' } } }]);
-  });
-
-  test('the memory key manager with an external datastore keeps nothing, so there is no claim', () => {
-    const stack = buildStack({ server: { datastore: postgres, keyManager: KeyManager.memory() } });
-    const statefulSet = statefulSetOf(stack);
-    expect(claimNames(statefulSet)).toEqual([]);
-    expect(statefulSet.spec.template.spec.volumes.find((v: any) => v.name === dataMount(statefulSet).name).emptyDir).toEqual({});
-    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ memory: { plugin_data: {} } }]);
-  });
 
   test('the memory key manager with more than one replica is rejected, naming the fix', () => {
     const errors = synthErrors(ha({ keyManager: KeyManager.memory() }).app);

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { ServerConfigModel } from '../../config/server-config';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -10,6 +11,28 @@ export interface ServerBinding {
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
   readonly replicas: number;
+  /** SPIRE's data_dir in the spire-server container. */
+  readonly dataDir: string;
+  /** Whether data_dir is a volume that outlives the pod, because a part keeps something there. */
+  readonly dataOnVolume: boolean;
+}
+
+/** The blocks of server.conf that parts render. */
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore'>;
+
+/** A volume mounted into the spire-server container. */
+export interface ServerMount {
+  readonly path: string;
+  readonly volume: kplus.Volume;
+  readonly readOnly?: boolean;
+}
+
+/** A PersistentVolumeClaim per replica, mounted into the spire-server container. */
+export interface ServerClaim {
+  readonly name: string;
+  readonly storage: string;
+  readonly storageClassName?: string;
+  readonly mountPath: string;
 }
 
 /**
@@ -18,6 +41,11 @@ export interface ServerBinding {
  * own path.
  */
 export interface ServerContribution {
+  readonly config?: Partial<ServerConfigBlocks>;
+  /** Variables of the spire-server container. */
+  readonly env?: { [name: string]: kplus.EnvValue };
+  readonly mounts?: ServerMount[];
+  readonly claims?: ServerClaim[];
   /** What the part adds once the StatefulSet exists: objects of its own, changes to the pod spec. */
   readonly afterStatefulSet?: (statefulSet: kplus.StatefulSet) => void;
   readonly checks?: Check[];
@@ -25,6 +53,8 @@ export interface ServerContribution {
 
 /** One concern of the SPIRE server, with its settings, what it adds to the server and its checks. */
 export interface ServerPart {
+  /** Whether the part keeps something in data_dir that must outlive the pod. */
+  readonly keepsData?: boolean;
   bind(server: ServerBinding): ServerContribution;
 }
 
@@ -34,6 +64,23 @@ export class Contributions {
 
   constructor(parts: ServerPart[], server: ServerBinding) {
     this.all = parts.map((part) => part.bind(server));
+  }
+
+  /** Every server has a datastore part, so the blocks server.conf requires are there. */
+  public get config(): ServerConfigBlocks {
+    return Object.assign({}, ...this.all.map((contribution) => contribution.config)) as ServerConfigBlocks;
+  }
+
+  public get env(): { [name: string]: kplus.EnvValue } {
+    return Object.assign({}, ...this.all.map((contribution) => contribution.env));
+  }
+
+  public get mounts(): ServerMount[] {
+    return this.all.flatMap((contribution) => contribution.mounts ?? []);
+  }
+
+  public get claims(): ServerClaim[] {
+    return this.all.flatMap((contribution) => contribution.claims ?? []);
   }
 
   public afterStatefulSet(statefulSet: kplus.StatefulSet): void {
