@@ -32,6 +32,7 @@ import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
+import { KeyManagerPart } from './spire-server/key-manager';
 import { Contributions, ServerPart } from './spire-server/part';
 
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
@@ -49,7 +50,6 @@ const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
 const SERVER_CONFIG_FILE = 'server.conf';
 const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
-const KEY_POLICY_FILE = 'kms-key-policy.json';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
@@ -172,16 +172,19 @@ export class SpireServer extends Construct {
     const parts: ServerPart[] = [
       new HighAvailability(this.replicas),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
+      new KeyManagerPart(this.keyManager),
     ];
     // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
-    this.dataOnVolume = parts.some((part) => part.keepsData) || this.keyManager.needsVolume;
+    this.dataOnVolume = parts.some((part) => part.keepsData);
     this.contributions = new Contributions(parts, {
       scope: this,
       namespace: this.namespace,
       podLabels: this.podLabels,
       replicas: this.replicas,
+      configDir: CONFIG_DIR,
       dataDir: DATA_DIR,
       dataOnVolume: this.dataOnVolume,
+      upstreamSigned: this.upstreamAuthority !== undefined,
     });
 
     new kplus.Namespace(this, 'Namespace', {
@@ -231,8 +234,6 @@ export class SpireServer extends Construct {
       x509SvidTtl: this.props.x509SvidTtl ?? '1h',
       jwtSvidTtl: this.props.jwtSvidTtl,
       jwtIssuer: this.jwtIssuer,
-      keyManager: this.keyManager,
-      keyPolicyFile: `${CONFIG_DIR}/${KEY_POLICY_FILE}`,
       caKeyType: this.props.caKeyType,
       caSubject: this.props.caSubject,
       agentServiceAccount: agent.serviceAccount,
@@ -324,17 +325,13 @@ export class SpireServer extends Construct {
     return this.agent;
   }
 
-  /** The files of the config volume: what the server and the controller manager read. */
-  private configFiles(): { [name: string]: string } {
+  /** The files of the config volume, each rendered when the app synthesizes: what the server and the controller manager read. */
+  private get configFiles(): { [name: string]: () => string } {
     return {
-      [SERVER_CONFIG_FILE]: this.serverConfigFile(),
-      [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile(),
-      ...this.keyPolicyFiles(),
+      [SERVER_CONFIG_FILE]: () => this.serverConfigFile(),
+      [CONTROLLER_MANAGER_CONFIG_FILE]: () => this.controllerManagerConfigFile(),
+      ...this.contributions.configFiles,
     };
-  }
-
-  private keyPolicyFiles(): { [name: string]: string } {
-    return this.keyManager.keyPolicy === undefined ? {} : { [KEY_POLICY_FILE]: this.keyManager.keyPolicy };
   }
 
   private serverConfigFile(): string {
@@ -348,11 +345,7 @@ export class SpireServer extends Construct {
   private createConfigMap(): kplus.ConfigMap {
     return new kplus.ConfigMap(this, 'Config', {
       metadata: { name: this.name, namespace: this.namespace },
-      data: {
-        [SERVER_CONFIG_FILE]: Lazy.any({ produce: () => this.serverConfigFile() }),
-        [CONTROLLER_MANAGER_CONFIG_FILE]: Lazy.any({ produce: () => this.controllerManagerConfigFile() }),
-        ...this.keyPolicyFiles(),
-      },
+      data: Object.fromEntries(Object.entries(this.configFiles).map(([name, produce]) => [name, Lazy.any({ produce })])),
     });
   }
 
@@ -392,7 +385,7 @@ export class SpireServer extends Construct {
       serviceAccount: this.plusServiceAccount,
       automountServiceAccountToken: true,
       // Only the template: the selector cannot change on an existing StatefulSet.
-      podMetadata: { labels: { ...this.podLabels, ...this.keyManager.podLabels } },
+      podMetadata: { labels: { ...this.podLabels, ...this.contributions.podLabels } },
       securityContext: {
         ensureNonRoot: true,
         user: SERVER_UID,
@@ -406,7 +399,7 @@ export class SpireServer extends Construct {
     dropAddressLabel(statefulSet, service);
     selectPodLabels(service, this.podLabels);
     useRuntimeDefaultSeccomp(statefulSet);
-    annotateConfigChecksum(statefulSet, () => this.configFiles());
+    annotateConfigChecksum(statefulSet, () => Object.fromEntries(Object.entries(this.configFiles).map(([name, produce]) => [name, produce()])));
     annotateScrape(statefulSet, this.metrics.endpoint);
     applyPodSpecSettings(statefulSet, this.props);
 
@@ -602,10 +595,7 @@ export class SpireServer extends Construct {
       // With an invalid trust domain the trustDomain check reports the cause.
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
-      ...this.contributions.checks,
       ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
-      ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
-      ['keyManager', this.checkKeyManagerReplicas()],
       ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
@@ -616,6 +606,7 @@ export class SpireServer extends Construct {
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
         fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
       }],
+      ...this.contributions.checks,
     ];
   }
 
@@ -710,15 +701,7 @@ export class SpireServer extends Construct {
     };
   }
 
-  private checkKeyManagerReplicas(): Problem | undefined {
-    // Under an upstream authority the bundle holds the upstream root, which a new CA key leaves as it is.
-    if (this.replicas <= 1 || this.keyManager.needsVolume || this.upstream !== undefined) return undefined;
-    return {
-      value: this.keyManager.pluginName,
-      rule: `with ${this.replicas} replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key, which must reach every agent and workload through the trust bundle again`,
-      fix: 'use `keyManager: KeyManager.disk()` (keys on each replica\'s volume) or a cloud KMS key manager, or give the server an upstream authority',
-    };
-  }
+
 }
 
 

@@ -1,5 +1,5 @@
 import { Metrics } from '../../lib/config/metrics';
-import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
+import { CaKeyType } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
@@ -263,19 +263,6 @@ describe('SpireServer high availability', () => {
   const objects = (stack: ReturnType<typeof buildStack>) => stack.chart.toJson();
   const statefulSetOf = (stack: ReturnType<typeof buildStack>) => objects(stack).find((o: any) => o.kind === 'StatefulSet');
 
-  test('the memory key manager with more than one replica is rejected, naming the fix', () => {
-    const errors = synthErrors(ha({ keyManager: KeyManager.memory() }).app);
-    expect(errors).toEqual([expect.stringContaining('keyManager "memory": with 2 replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key')]);
-    expect(errors[0]).toContain('KeyManager.disk()');
-    expect(errors[0]).toContain('upstream authority');
-    expect(synthErrors(buildStack({ server: { keyManager: KeyManager.memory() } }).app)).toEqual([]);
-  });
-
-  test('the memory key manager may serve replicas under an upstream authority, whose root the bundle keeps', () => {
-    const upstreamAuthority = UpstreamAuthority.disk({ secretName: 'corp-ca' });
-    expect(synthErrors(ha({ keyManager: KeyManager.memory(), upstreamAuthority }).app)).toEqual([]);
-  });
-
   test('the StatefulSet is governed by a headless Service selecting its pods; agents keep the ClusterIP Service', () => {
     const stack = ha();
     const services = objects(stack).filter((o: any) => o.kind === 'Service');
@@ -298,36 +285,9 @@ describe('SpireServer high availability', () => {
     expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
   });
 
-  test('an Azure Key Vault key manager labels the server pods for Workload Identity, outside the selector', () => {
-    const statefulSet = statefulSetOf(ha({ keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }) }));
-    expect(statefulSet.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'spire-server', 'azure.workload.identity/use': 'true' });
-    expect(statefulSet.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'spire-server' });
-    expect(statefulSetOf(ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2' }) })).spec.template.metadata.labels)
-      .toEqual({ 'app.kubernetes.io/name': 'spire-server' });
-  });
-
-  test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
-    const checksum = (stack: ReturnType<typeof buildStack>) => statefulSetOf(stack).spec.template.metadata.annotations['checksum/config'];
-    const stack = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: policy }) });
-    const file: string = stack.server.serverConfig.plugins.KeyManager[0].aws_kms.plugin_data.key_policy_file;
-    const statefulSet = statefulSetOf(stack);
-    const configMount = statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
-    const configVolume = statefulSet.spec.template.spec.volumes.find((v: any) => v.name === configMount.name);
-    const configMap = objects(stack).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name);
-    expect(configMap.data[file.slice(configMount.mountPath.length + 1)]).toBe(policy);
-    const otherPolicy = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: JSON.stringify({ Version: '2012-10-17' }) }) });
-    expect(checksum(otherPolicy)).not.toBe(checksum(stack));
-    expect(Object.keys(objects(ha()).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name).data))
-      .toEqual(['controller-manager-config.yaml', 'server.conf']);
-  });
-
   test.each([
-    [{ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: 'not json' }) }, 'keyManager "not json": a key policy is a JSON object'],
     [{ caSubject: {} }, 'caSubject "{}": an empty CA subject is ignored by SPIRE'],
     [{ caSubject: { country: ['Germany'] } }, 'caSubject "Germany": a certificate\'s country is a two-letter ISO 3166 code'],
-    [{ keyManager: KeyManager.awsKms({ region: 'US East' }) }, 'keyManager "US East": an AWS region is a name such as "us-east-2"'],
-    [{ keyManager: KeyManager.gcpKms({ keyRing: 'spire-keys' }) }, 'keyManager "spire-keys": a key ring is named by its resource ID'],
   ])('%j is rejected (%s)', (bad, message) => {
     expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
   });

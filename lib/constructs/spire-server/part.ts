@@ -11,14 +11,18 @@ export interface ServerBinding {
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
   readonly replicas: number;
+  /** Where the config volume is mounted in the spire-server container. */
+  readonly configDir: string;
   /** SPIRE's data_dir in the spire-server container. */
   readonly dataDir: string;
   /** Whether data_dir is a volume that outlives the pod, because a part keeps something there. */
   readonly dataOnVolume: boolean;
+  /** Whether an upstream authority signs the server's CA. */
+  readonly upstreamSigned: boolean;
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore'>;
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -42,6 +46,10 @@ export interface ServerClaim {
  */
 export interface ServerContribution {
   readonly config?: Partial<ServerConfigBlocks>;
+  /** Files of the config volume besides server.conf, each rendered when the app synthesizes. */
+  readonly configFiles?: { [file: string]: () => string };
+  /** Labels of the server pods besides those that select them. */
+  readonly podLabels?: { [key: string]: string };
   /** Variables of the spire-server container. */
   readonly env?: { [name: string]: kplus.EnvValue };
   readonly mounts?: ServerMount[];
@@ -66,9 +74,17 @@ export class Contributions {
     this.all = parts.map((part) => part.bind(server));
   }
 
-  /** Every server has a datastore part, so the blocks server.conf requires are there. */
+  /** Every server has a datastore and a key manager part, so the blocks server.conf requires are there. */
   public get config(): ServerConfigBlocks {
     return Object.assign({}, ...this.all.map((contribution) => contribution.config)) as ServerConfigBlocks;
+  }
+
+  public get configFiles(): { [file: string]: () => string } {
+    return Object.assign({}, ...this.all.map((contribution) => contribution.configFiles));
+  }
+
+  public get podLabels(): { [key: string]: string } {
+    return Object.assign({}, ...this.all.map((contribution) => contribution.podLabels));
   }
 
   public get env(): { [name: string]: kplus.EnvValue } {
