@@ -10,7 +10,7 @@ import {
 } from '../config/federation-config';
 import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
-import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
+import { UpstreamAuthority } from '../config/upstream-authority';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
 import {
@@ -33,6 +33,7 @@ import { requireProps } from '../validation/required';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
+import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 import { Contributions, ServerPart } from './spire-server/part';
 
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
@@ -173,11 +174,13 @@ export class SpireServer extends Construct {
       new HighAvailability(this.replicas),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
       new KeyManagerPart(this.keyManager),
+      ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
     ];
     // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
     this.dataOnVolume = parts.some((part) => part.keepsData);
     this.contributions = new Contributions(parts, {
       scope: this,
+      name: this.name,
       namespace: this.namespace,
       podLabels: this.podLabels,
       replicas: this.replicas,
@@ -241,14 +244,8 @@ export class SpireServer extends Construct {
       bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
-      upstreamAuthority: this.upstream,
       bundleEndpoint: this.bundleEndpointModel(),
     });
-  }
-
-  /** What the upstream authority needs of the pod, its RBAC and its checks; undefined when there is none. */
-  private get upstream(): UpstreamAuthorityModel | undefined {
-    return this.upstreamAuthority?._model();
   }
 
   /**
@@ -428,7 +425,7 @@ export class SpireServer extends Construct {
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
       resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
       securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: { ...this.contributions.env, ...this.upstreamEnvironment() },
+      envVariables: this.contributions.env,
     });
     applyContainerResources(statefulSet, container.name, this.props.resources);
     container.mount(CONFIG_DIR, config, { readOnly: true });
@@ -441,30 +438,6 @@ export class SpireServer extends Construct {
       container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
     }
     for (const { path, volume, readOnly } of this.contributions.mounts) container.mount(path, volume, { readOnly });
-    this.mountUpstreamVolumes(container);
-  }
-
-  private upstreamEnvironment(): Record<string, kplus.EnvValue> {
-    return Object.fromEntries((this.upstream?.secretEnv ?? []).map(({ name, secret }) => [
-      name,
-      kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, `UpstreamSecret-${name}`, secret.name), key: secret.key }),
-    ]));
-  }
-
-  /** The upstream CA's files from Secrets, and in nested SPIRE the upstream agent's Workload API socket directory. */
-  private mountUpstreamVolumes(container: kplus.Container): void {
-    const upstream = this.upstream;
-    if (upstream === undefined) return;
-    for (const { secretName, mountPath, keys } of upstream.secretVolumes) {
-      const name = `upstream-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
-      const secret = kplus.Secret.fromSecretName(this, `${name}-secret`, secretName);
-      const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
-      container.mount(mountPath, kplus.Volume.fromSecret(this, name, secret, { name, items }), { readOnly: true });
-    }
-    if (upstream.workloadApiCsiDriver !== undefined) {
-      const socketDir = kplus.Volume.fromCsi(this, 'UpstreamWorkloadApi', upstream.workloadApiCsiDriver, { name: 'upstream-agent-socket', readOnly: true });
-      container.mount(WORKLOAD_API_DIR, socketDir, { readOnly: true });
-    }
   }
 
   private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
@@ -552,17 +525,11 @@ export class SpireServer extends Construct {
       role,
     });
     binding.addSubjects(this.plusServiceAccount);
-    this.grantCertificateRequests();
-  }
-
-  /** The cert-manager upstream authority creates CertificateRequests, polls them and deletes stale ones. */
-  private grantCertificateRequests(): void {
-    const namespace = this.upstream?.certificateRequestNamespace;
-    if (namespace === undefined) return;
-    const metadata = { name: `${this.namespace}-${this.name}-upstream-authority`, namespace };
-    const role = new kplus.Role(this, 'UpstreamAuthorityRole', { metadata });
-    role.allow(['get', 'list', 'create', 'delete'], kplus.ApiResource.custom({ apiGroup: 'cert-manager.io', resourceType: 'certificaterequests' }));
-    new kplus.RoleBinding(this, 'UpstreamAuthorityRoleBinding', { metadata, role }).addSubjects(this.plusServiceAccount);
+    for (const { id, metadata, rules } of this.contributions.roles) {
+      const grant = new kplus.Role(this, `${id}Role`, { metadata });
+      for (const { verbs, resources: allowed } of rules) grant.allow(verbs, ...allowed);
+      new kplus.RoleBinding(this, `${id}RoleBinding`, { metadata, role: grant }).addSubjects(this.plusServiceAccount);
+    }
   }
 
   /** The spire-server image the pods run. */
@@ -595,7 +562,6 @@ export class SpireServer extends Construct {
       // With an invalid trust domain the trustDomain check reports the cause.
       ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
-      ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
       ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),

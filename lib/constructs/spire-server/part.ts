@@ -7,6 +7,8 @@ import { Check } from '../../validation/validate';
 export interface ServerBinding {
   /** The SpireServer: the scope of what a part creates. */
   readonly scope: Construct;
+  /** Name of the StatefulSet, its Service and service account. */
+  readonly name: string;
   readonly namespace: string;
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
@@ -22,7 +24,7 @@ export interface ServerBinding {
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile'>;
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -37,6 +39,19 @@ export interface ServerClaim {
   readonly storage: string;
   readonly storageClassName?: string;
   readonly mountPath: string;
+}
+
+/** Verbs on resources, as a Role or ClusterRole allows them. */
+export interface RbacRule {
+  readonly verbs: string[];
+  readonly resources: kplus.IApiResource[];
+}
+
+/** A Role the server's service account is bound to; `id` names the Role's and the RoleBinding's constructs. */
+export interface RoleGrant {
+  readonly id: string;
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly rules: RbacRule[];
 }
 
 /**
@@ -56,6 +71,8 @@ export interface ServerContribution {
   readonly claims?: ServerClaim[];
   /** What the part adds once the StatefulSet exists: objects of its own, changes to the pod spec. */
   readonly afterStatefulSet?: (statefulSet: kplus.StatefulSet) => void;
+  /** Roles the server's service account is bound to. */
+  readonly roles?: RoleGrant[];
   readonly checks?: Check[];
 }
 
@@ -97,6 +114,10 @@ export class Contributions {
 
   public get claims(): ServerClaim[] {
     return this.all.flatMap((contribution) => contribution.claims ?? []);
+  }
+
+  public get roles(): RoleGrant[] {
+    return this.all.flatMap((contribution) => contribution.roles ?? []);
   }
 
   public afterStatefulSet(statefulSet: kplus.StatefulSet): void {
