@@ -1,13 +1,10 @@
-import { isIP } from 'net';
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { renderControllerManagerConfig } from '../config/controller-manager-config';
 import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
 import { checkCaSubject, KeyManager } from '../config/key-manager';
-import {
-  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
-} from '../config/federation-config';
+import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
 import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
@@ -19,10 +16,10 @@ import {
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import {
-  addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp,
+  addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, selectPodLabels, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
-  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem, urlHost,
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
@@ -30,6 +27,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
+import { BundleEndpoint } from './spire-server/bundle-endpoint';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
@@ -56,9 +54,6 @@ const API_SOCKET_DIR = '/tmp/spire-server/private';
 const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
 const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
-const ACME_CHALLENGE_PORT = 443;
-const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
-const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -130,6 +125,7 @@ export class SpireServer extends Construct {
   private readonly plusServiceAccount: kplus.ServiceAccount;
   private readonly plusStatefulSet: kplus.StatefulSet;
   private readonly contributions: Contributions;
+  private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly dataOnVolume: boolean;
   private agent?: AgentRegistration;
 
@@ -166,12 +162,14 @@ export class SpireServer extends Construct {
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
     this.bundleEndpoint = props.bundleEndpoint;
-    this.bundleEndpointPort = props.bundleEndpoint ? props.bundleEndpoint.port ?? 8443 : undefined;
-    this.bundleEndpointServicePort = props.bundleEndpoint ? props.bundleEndpoint.servicePort ?? this.bundleEndpointPort : undefined;
-    this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
+    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
+    this.bundleEndpointPort = this.bundleEndpointPart?.port;
+    this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
+    this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
 
     const parts: ServerPart[] = [
       new HighAvailability(this.replicas),
+      ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
       new KeyManagerPart(this.keyManager),
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
@@ -188,6 +186,8 @@ export class SpireServer extends Construct {
       dataDir: DATA_DIR,
       dataOnVolume: this.dataOnVolume,
       upstreamSigned: this.upstreamAuthority !== undefined,
+      serverPorts: [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])],
+      controllerManagerPorts: [WEBHOOK_PORT, CONTROLLER_MANAGER_HEALTH_PORT, ...(this.controllerManagerMetrics ? [this.controllerManagerMetrics.port] : [])],
     });
 
     new kplus.Namespace(this, 'Namespace', {
@@ -203,7 +203,6 @@ export class SpireServer extends Construct {
     this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
     this.statefulSet = ApiObject.of(this.plusStatefulSet);
     this.contributions.afterStatefulSet(this.plusStatefulSet);
-    this.createBundleEndpointService();
     this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
@@ -244,7 +243,6 @@ export class SpireServer extends Construct {
       bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
-      bundleEndpoint: this.bundleEndpointModel(),
     });
   }
 
@@ -254,31 +252,10 @@ export class SpireServer extends Construct {
    * `https_spiffe`, its own SPIFFE ID. Needs `bundleEndpoint`.
    */
   public get federationPartner(): FederationPartner {
-    const endpoint = this.bundleEndpoint;
-    if (endpoint === undefined) {
+    if (this.bundleEndpointPart === undefined) {
       throw new Error(`${this.node.path}: the server serves no bundle endpoint, so no other trust domain can federate with it. Fix: set \`bundleEndpoint\` on this SpireServer.`);
     }
-    const profile = this.bundleEndpointProfile.type;
-    return {
-      trustDomain: this.trustDomain,
-      bundleEndpointUrl: endpoint.url,
-      profile,
-      endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
-      bundle: endpoint.bundle,
-    };
-  }
-
-  private get bundleEndpointAddress(): string {
-    return this.bundleEndpoint?.address ?? '0.0.0.0';
-  }
-
-  private get bundleEndpointProfile(): BundleEndpointProfile {
-    return this.bundleEndpoint?.profile ?? BundleEndpointProfile.httpsSpiffe();
-  }
-
-  private bundleEndpointModel(): BundleEndpointModel | undefined {
-    if (this.bundleEndpointPort === undefined) return undefined;
-    return { address: this.bundleEndpointAddress, port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
+    return this.bundleEndpointPart.partner(this.trustDomain, this.spiffeId);
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -363,15 +340,6 @@ export class SpireServer extends Construct {
     });
   }
 
-  private createBundleEndpointService(): void {
-    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined || this.bundleEndpointServicePort === undefined) return;
-    const service = new kplus.Service(this, 'BundleEndpointService', {
-      metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
-      type: plusServiceType(this.bundleEndpoint.serviceType),
-      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointServicePort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(service, this.podLabels);
-  }
 
   private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
     const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
@@ -417,9 +385,7 @@ export class SpireServer extends Construct {
       ports: withMetricsPort([
         { name: 'grpc', number: this.port },
         { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
-        // A port the server uses already is reported by the checks; adding it twice would fail first.
-        ...(this.bundleEndpointPort === undefined || this.checkBundleEndpointPortFree(this.bundleEndpointPort)
-          ? [] : [{ name: BUNDLE_ENDPOINT_PORT_NAME, number: this.bundleEndpointPort }]),
+        ...this.contributions.ports,
       ], this.metricsPortName, this.metrics.endpoint),
       liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
       readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
@@ -432,11 +398,6 @@ export class SpireServer extends Construct {
     // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
     container.mount(API_SOCKET_DIR, socket);
-    const servingCert = this.bundleEndpointProfile.servingCert;
-    if (this.bundleEndpoint !== undefined && servingCert !== undefined) {
-      const secret = kplus.Secret.fromSecretName(this, 'BundleEndpointCertSecret', servingCert.secretName);
-      container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
-    }
     for (const { path, volume, readOnly } of this.contributions.mounts) container.mount(path, volume, { readOnly });
   }
 
@@ -566,7 +527,6 @@ export class SpireServer extends Construct {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
-      ...this.bundleEndpointChecks(),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
@@ -574,88 +534,6 @@ export class SpireServer extends Construct {
       }],
       ...this.contributions.checks,
     ];
-  }
-
-  private bundleEndpointChecks(): Check[] {
-    const endpoint = this.bundleEndpoint;
-    if (endpoint === undefined || this.bundleEndpointPort === undefined) return [];
-    const profile = this.bundleEndpointProfile;
-    return [
-      ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
-      ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
-      // An unset servicePort is the port, checked above.
-      ['bundleEndpoint.servicePort', endpoint.servicePort === undefined ? undefined : checkPort(endpoint.servicePort)],
-      ['bundleEndpoint.address', isIP(this.bundleEndpointAddress) !== 0 ? undefined : {
-        value: this.bundleEndpointAddress,
-        rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
-        fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
-      }],
-      ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
-      ['bundleEndpoint.profile', profile.acme === undefined || urlHost(endpoint.url) === profile.acme.domainName ? undefined : {
-        value: profile.acme.domainName,
-        rule: `the ACME certificate is issued for this name, but partners dial ${urlHost(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
-        fix: 'use the host of bundleEndpoint.url as the ACME domainName',
-      }],
-      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeReachable(endpoint.url)],
-      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeState()],
-      ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
-        value: 'tosAccepted: false',
-        rule: 'the ACME CA issues no certificate until its terms of service are accepted',
-        fix: 'read the CA\'s terms and set tosAccepted: true, or serve with httpsWebServingCert',
-      }],
-      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkDnsSubdomain(profile.servingCert.secretName)],
-      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkGoDuration(profile.servingCert.fileSyncInterval ?? '1h')],
-    ];
-  }
-
-  /** SPIRE's ACME client answers only the TLS-ALPN-01 challenge, which the CA sends to port 443 of the domain. */
-  private checkAcmeReachable(url: string): Problem | undefined {
-    const urlPort = portOf(url);
-    if (this.bundleEndpointServicePort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
-    return {
-      value: `servicePort ${this.bundleEndpointServicePort}, URL port ${urlPort}`,
-      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointServicePort} and partners dial port ${urlPort}`,
-      fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
-    };
-  }
-
-  /**
-   * SPIRE's ACME client keeps its account, order and certificate under the
-   * replica's data_dir and answers the challenge from its own memory, so only
-   * one replica with a volume can hold a certificate.
-   */
-  private checkAcmeState(): Problem | undefined {
-    const fix = 'serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager (or another issuer) keeps for every replica';
-    if (this.replicas > 1) {
-      return {
-        value: `ACME with ${this.replicas} replicas`,
-        rule: 'each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory, so the CA\'s validation lands on a replica that does not know it and issuance fails',
-        fix,
-      };
-    }
-    if (this.dataOnVolume) return undefined;
-    return {
-      value: 'ACME without a data volume',
-      rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
-      fix: `${fix}, or keep the data_dir on a volume (KeyManager.disk())`,
-    };
-  }
-
-  private checkBundleEndpointPortFree(port: number): Problem | undefined {
-    const server = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
-    if (server.includes(port)) {
-      return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
-    }
-    // The controller manager shares the pod's network namespace, so its ports are taken too.
-    const controllerManager = [WEBHOOK_PORT, CONTROLLER_MANAGER_HEALTH_PORT, ...(this.controllerManagerMetrics ? [this.controllerManagerMetrics.port] : [])];
-    if (controllerManager.includes(port)) {
-      return {
-        value: String(port),
-        rule: 'the spire-controller-manager container in the same pod already listens on this port (webhook, health checks or metrics)',
-        fix: 'pick another port, e.g. 8443',
-      };
-    }
-    return undefined;
   }
 
   private checkClusterDomain(): Problem | undefined {
@@ -670,16 +548,6 @@ export class SpireServer extends Construct {
 
 }
 
-
-/** The port a URL dials, its scheme's default when it names none. */
-function portOf(url: string): number {
-  try {
-    const parsed = new URL(url);
-    return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
-  } catch {
-    return 0;
-  }
-}
 
 /** The controller manager matches ignored namespaces as unanchored regular expressions. */
 function exactNamespacePattern(namespace: string): string {

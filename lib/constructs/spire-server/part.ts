@@ -21,10 +21,14 @@ export interface ServerBinding {
   readonly dataOnVolume: boolean;
   /** Whether an upstream authority signs the server's CA. */
   readonly upstreamSigned: boolean;
+  /** The ports spire-server listens on (agent API, health checks, metrics). */
+  readonly serverPorts: number[];
+  /** The ports the controller manager listens on, in the same pod. */
+  readonly controllerManagerPorts: number[];
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority'>;
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -65,6 +69,8 @@ export interface ServerContribution {
   readonly configFiles?: { [file: string]: () => string };
   /** Labels of the server pods besides those that select them. */
   readonly podLabels?: { [key: string]: string };
+  /** Ports of the spire-server container. */
+  readonly ports?: kplus.ContainerPort[];
   /** Variables of the spire-server container. */
   readonly env?: { [name: string]: kplus.EnvValue };
   readonly mounts?: ServerMount[];
@@ -102,6 +108,10 @@ export class Contributions {
 
   public get podLabels(): { [key: string]: string } {
     return Object.assign({}, ...this.all.map((contribution) => contribution.podLabels));
+  }
+
+  public get ports(): kplus.ContainerPort[] {
+    return this.all.flatMap((contribution) => contribution.ports ?? []);
   }
 
   public get env(): { [name: string]: kplus.EnvValue } {
