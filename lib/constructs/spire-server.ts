@@ -1,8 +1,7 @@
 import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { renderControllerManagerConfig } from '../config/controller-manager-config';
-import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
+import { Metrics, MetricsTarget } from '../config/metrics';
 import { checkCaSubject, KeyManager } from '../config/key-manager';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
 import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
@@ -16,21 +15,20 @@ import {
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import {
-  addVolumeClaimTemplate, dropAddressLabel, KubeValidatingWebhookConfiguration, selectPodLabels, useRuntimeDefaultSeccomp,
+  addVolumeClaimTemplate, dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp,
 } from '../kube/objects';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
-import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
 import { Check, validateAtSynth } from '../validation/validate';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
-import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
 import { requireProps } from '../validation/required';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
+import { ControllerManager } from './spire-server/controller-manager';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 import { Contributions, ServerPart } from './spire-server/part';
 
@@ -48,12 +46,8 @@ export interface AgentRegistration {
 const SERVER_UID = 1000;
 const CONFIG_DIR = '/run/spire/config';
 const SERVER_CONFIG_FILE = 'server.conf';
-const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
 const DATA_DIR = '/run/spire/data';
 const API_SOCKET_DIR = '/tmp/spire-server/private';
-const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
-const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
-const WEBHOOK_PORT = 9443;
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -106,9 +100,9 @@ export class SpireServer extends Construct {
   /** Name of the spire-server container port serving metrics. */
   public readonly metricsPortName = 'metrics';
   /** Name of the controller manager's container port serving metrics. */
-  public readonly controllerManagerMetricsPortName = 'cm-metrics';
+  public readonly controllerManagerMetricsPortName: string;
   /** Port the controller manager serves metrics on, when metrics are on. */
-  public readonly controllerManagerMetricsPort = 8082;
+  public readonly controllerManagerMetricsPort: number;
   /** SPIFFE ID of the server's own X509-SVID, which its `https_spiffe` bundle endpoint presents. */
   public readonly spiffeId: string;
   /** The federation bundle endpoint, when the server serves one. */
@@ -126,6 +120,7 @@ export class SpireServer extends Construct {
   private readonly plusStatefulSet: kplus.StatefulSet;
   private readonly contributions: Contributions;
   private readonly bundleEndpointPart?: BundleEndpoint;
+  private readonly controllerManager: ControllerManager;
   private readonly dataOnVolume: boolean;
   private agent?: AgentRegistration;
 
@@ -144,17 +139,10 @@ export class SpireServer extends Construct {
     this.serviceName = this.name;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;
-    this.className = props.className ?? `${this.namespace}-spire`;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
     this.headlessServiceName = `${this.name}-headless`;
-    this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
-    this.ignoreNamespaces = props.ignoreNamespaces
-      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
-    this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
-    this.watchClassless = props.watchClassless ?? false;
-    this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
     this.imageRegistry = props.imageRegistry;
     this.jwtIssuer = props.jwtIssuer;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
@@ -166,12 +154,31 @@ export class SpireServer extends Construct {
     this.bundleEndpointPort = this.bundleEndpointPart?.port;
     this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
     this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
+    this.controllerManager = new ControllerManager({
+      trustDomain: this.trustDomain,
+      clusterName: this.clusterName,
+      clusterDomain: this.clusterDomain,
+      namespace: this.namespace,
+      apiSocketPath: this.apiSocketPath,
+      serverMetrics: this.metrics.endpoint,
+      imageRegistry: this.imageRegistry,
+      agentNamespace: () => this.agent?.serviceAccount.namespace,
+    }, props);
+    this.className = this.controllerManager.className;
+    this.ignoreNamespaces = this.controllerManager.ignoreNamespaces;
+    this.parentIdTemplate = this.controllerManager.parentIdTemplate;
+    this.watchClassless = this.controllerManager.watchClassless;
+    this.webhookFailurePolicy = this.controllerManager.webhookFailurePolicy;
+    this.webhookConfigurationName = this.controllerManager.webhookConfigurationName;
+    this.controllerManagerMetricsPortName = this.controllerManager.metricsPortName;
+    this.controllerManagerMetricsPort = this.controllerManager.metricsPort;
 
     const parts: ServerPart[] = [
       new HighAvailability(this.replicas),
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
       new KeyManagerPart(this.keyManager),
+      this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
     ];
     // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
@@ -187,7 +194,7 @@ export class SpireServer extends Construct {
       dataOnVolume: this.dataOnVolume,
       upstreamSigned: this.upstreamAuthority !== undefined,
       serverPorts: [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])],
-      controllerManagerPorts: [WEBHOOK_PORT, CONTROLLER_MANAGER_HEALTH_PORT, ...(this.controllerManagerMetrics ? [this.controllerManagerMetrics.port] : [])],
+      controllerManagerPorts: this.controllerManager.ports,
     });
 
     new kplus.Namespace(this, 'Namespace', {
@@ -203,7 +210,6 @@ export class SpireServer extends Construct {
     this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
     this.statefulSet = ApiObject.of(this.plusStatefulSet);
     this.contributions.afterStatefulSet(this.plusStatefulSet);
-    this.createWebhook();
     this.grantPermissions();
     validateAtSynth(this, () => this.checks());
     registerLayoutChecks(this);
@@ -268,28 +274,9 @@ export class SpireServer extends Construct {
     };
   }
 
-  /** The controller manager's metrics endpoint: the server's host, its own port. */
-  private get controllerManagerMetrics(): PrometheusEndpoint | undefined {
-    const server = this.metrics.endpoint;
-    return server === undefined ? undefined : { host: server.host, port: this.controllerManagerMetricsPort };
-  }
-
   /** The controller manager's configuration. */
   public get controllerManagerConfig(): any {
-    return renderControllerManagerConfig({
-      trustDomain: this.trustDomain,
-      clusterName: this.clusterName,
-      clusterDomain: this.clusterDomain,
-      className: this.className,
-      serverSocketPath: this.apiSocketPath,
-      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [exactNamespacePattern(this.agent.serviceAccount.namespace)] : [])],
-      webhookConfigurationName: this.webhookConfigurationName,
-      leaderElectionNamespace: this.namespace,
-      healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
-      metrics: this.controllerManagerMetrics,
-      watchClassless: this.watchClassless,
-      parentIdTemplate: this.props.parentIdTemplate,
-    });
+    return this.controllerManager.config;
   }
 
   private registeredAgent(): AgentRegistration {
@@ -303,17 +290,12 @@ export class SpireServer extends Construct {
   private get configFiles(): { [name: string]: () => string } {
     return {
       [SERVER_CONFIG_FILE]: () => this.serverConfigFile(),
-      [CONTROLLER_MANAGER_CONFIG_FILE]: () => this.controllerManagerConfigFile(),
       ...this.contributions.configFiles,
     };
   }
 
   private serverConfigFile(): string {
     return renderJson(this.serverConfig);
-  }
-
-  private controllerManagerConfigFile(): string {
-    return renderJson(this.controllerManagerConfig);
   }
 
   private createConfigMap(): kplus.ConfigMap {
@@ -371,7 +353,7 @@ export class SpireServer extends Construct {
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
     const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
     this.addServerContainer(statefulSet, configVolume, socketVolume);
-    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
+    this.contributions.addContainers({ statefulSet, user: SERVER_UID, configVolume, apiSocketDir: API_SOCKET_DIR, apiSocketVolume: socketVolume });
     for (const claim of this.contributions.claims) addVolumeClaimTemplate(statefulSet, { ...claim, containerIndex: 0 });
     return statefulSet;
   }
@@ -401,91 +383,18 @@ export class SpireServer extends Construct {
     for (const { path, volume, readOnly } of this.contributions.mounts) container.mount(path, volume, { readOnly });
   }
 
-  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
-    const container = statefulSet.addContainer({
-      name: 'spire-controller-manager',
-      image: this.controllerManagerImage,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/${CONTROLLER_MANAGER_CONFIG_FILE}`],
-      ports: withMetricsPort([
-        { name: 'https', number: WEBHOOK_PORT },
-        { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
-      ], this.controllerManagerMetricsPortName, this.controllerManagerMetrics),
-      liveness: httpProbe('/healthz', CONTROLLER_MANAGER_HEALTH_PORT, 30),
-      readiness: httpProbe('/readyz', CONTROLLER_MANAGER_HEALTH_PORT, 5),
-      resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
-      securityContext: restrictedSecurityContext(SERVER_UID),
-    });
-    applyContainerResources(statefulSet, container.name, this.props.controllerManagerResources);
-    container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
-    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp'));
-    container.mount(API_SOCKET_DIR, socket, { readOnly: true });
-  }
-
-  private createWebhook(): void {
-    const webhookService = new kplus.Service(this, 'WebhookService', {
-      metadata: { name: 'spire-controller-manager-webhook', namespace: this.namespace },
-      ports: [{ name: 'https', port: 443, targetPort: WEBHOOK_PORT, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(webhookService, this.podLabels);
-    const hook = (resource: string) => ({
-      name: `v${resource}.kb.io`,
-      admissionReviewVersions: ['v1'],
-      sideEffects: 'None',
-      failurePolicy: this.webhookFailurePolicy,
-      // The controller manager fills in caBundle with the SPIRE trust bundle once it runs.
-      clientConfig: {
-        service: {
-          name: webhookService.name,
-          namespace: this.namespace,
-          path: `/validate-spire-spiffe-io-${SPIRE_API_VERSION}-${resource}`,
-        },
-      },
-      rules: [{
-        apiGroups: [SPIRE_API_GROUP],
-        apiVersions: [SPIRE_API_VERSION],
-        operations: ['CREATE', 'UPDATE'],
-        resources: [`${resource}s`],
-        // The server's default, written out: rules are replaced as a whole on apply.
-        scope: '*',
-      }],
-    });
-    new KubeValidatingWebhookConfiguration(this, 'Webhook', {
-      metadata: { name: this.webhookConfigurationName },
-      webhooks: [hook('clusterfederatedtrustdomain'), hook('clusterspiffeid')],
-    });
-  }
-
   private grantPermissions(): void {
     const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
     // k8s_psat validates agent tokens and reads the agent's pod and node.
     clusterRole.allow(['create'], kplus.ApiResource.TOKEN_REVIEWS);
     clusterRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
       kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS);
-    // The controller manager reconciles the spire.spiffe.io resources and keeps its webhook's CA bundle.
-    const spireResources = ['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries'];
-    clusterRole.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType })));
-    clusterRole.allow(['get', 'patch', 'update'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/status` })));
-    clusterRole.allow(['update'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/finalizers` })));
-    clusterRole.allow(['get', 'list', 'watch', 'patch'], kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS);
+    for (const { verbs, resources: allowed } of this.contributions.clusterRules) clusterRole.allow(verbs, ...allowed);
     const clusterBinding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${this.namespace}-${this.name}` },
       role: clusterRole,
     });
     clusterBinding.addSubjects(this.plusServiceAccount);
-
-    // Leader election of the controller manager, in the server's own namespace.
-    const role = new kplus.Role(this, 'LeaderElectionRole', { metadata: { name: `${this.name}-leader-election`, namespace: this.namespace } });
-    role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.LEASES);
-    role.allow(['create', 'patch'], kplus.ApiResource.EVENTS);
-    const binding = new kplus.RoleBinding(this, 'LeaderElectionRoleBinding', {
-      metadata: { name: `${this.name}-leader-election`, namespace: this.namespace },
-      role,
-    });
-    binding.addSubjects(this.plusServiceAccount);
     for (const { id, metadata, rules } of this.contributions.roles) {
       const grant = new kplus.Role(this, `${id}Role`, { metadata });
       for (const { verbs, resources: allowed } of rules) grant.allow(verbs, ...allowed);
@@ -498,10 +407,6 @@ export class SpireServer extends Construct {
     return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
-  private get controllerManagerImage(): string {
-    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.imageRegistry);
-  }
-
   private checks(): Check[] {
     return [
       ['trustDomain', checkTrustDomain(this.trustDomain)],
@@ -509,8 +414,6 @@ export class SpireServer extends Construct {
       ['clusterDomain', this.checkClusterDomain()],
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
-      // A derived class name is only as wrong as the namespace, which is reported already.
-      ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
       ['port', checkPort(this.port)],
       ...metricsChecks(this.metrics, this.plusStatefulSet, this.metricsPortName),
       ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
@@ -519,14 +422,9 @@ export class SpireServer extends Construct {
       ['jwtIssuer', this.jwtIssuer === undefined ? undefined : checkJwtIssuer(this.jwtIssuer)],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
-      ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
-      // With an invalid trust domain the trustDomain check reports the cause.
-      ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
-      ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
-      ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
       ['agent', this.agent ? undefined : {
         value: 'none',
         rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
@@ -546,10 +444,4 @@ export class SpireServer extends Construct {
   }
 
 
-}
-
-
-/** The controller manager matches ignored namespaces as unanchored regular expressions. */
-function exactNamespacePattern(namespace: string): string {
-  return `^${namespace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }

@@ -3,7 +3,7 @@ import { CaKeyType } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
-import { SpireServer, WebhookFailurePolicy } from '../../lib/constructs/spire-server';
+import { SpireServer } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
@@ -45,7 +45,6 @@ describe('SpireServer validation', () => {
     [{ namespace: 'Spire_Server' }, 'namespace "Spire_Server"', { namespace: 'spire' }],
     [{ image: 'ghcr.io/spiffe/spire-server' }, 'image "ghcr.io/spiffe/spire-server"', { image: 'ghcr.io/spiffe/spire-server:1.15.3' }],
     [{ image: 'ghcr.io/spiffe/spire-server:latest' }, 'the "latest" tag is not a version', { image: `ghcr.io/spiffe/spire-server@sha256:${'a'.repeat(64)}` }],
-    [{ controllerManagerImage: 'localhost:5000/cm' }, 'controllerManagerImage "localhost:5000/cm"', { controllerManagerImage: 'localhost:5000/cm:0.6.6' }],
   ])('%j is rejected (%s); its neighbour %j is accepted', (bad, message, good) => {
     expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
     expect(errorsWith(good)).toEqual([]);
@@ -57,11 +56,6 @@ describe('SpireServer validation', () => {
     expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
   });
 
-  test('ignored namespaces are regular expressions that must compile under RE2', () => {
-    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^team-(a|b$": it does not compile as a regular expression')]);
-    expect(errorsWith({ ignoreNamespaces: ['^(?!team-).*$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^(?!team-).*$": RE2, which the SPIRE Controller Manager compiles it with, has no lookarounds')]);
-    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b)$'] })).toEqual([]);
-  });
 });
 
 describe('SpireServer JWT-SVIDs', () => {
@@ -72,64 +66,6 @@ describe('SpireServer JWT-SVIDs', () => {
     expect(unset).not.toHaveProperty('jwt_issuer');
     const set = written({ jwtSvidTtl: '10m', jwtIssuer: 'https://oidc.example.org' });
     expect(set).toMatchObject({ default_jwt_svid_ttl: '10m', jwt_issuer: 'https://oidc.example.org' });
-  });
-});
-
-describe('SpireServer ignored namespaces', () => {
-  // The controller manager ignores a namespace when any pattern matches anywhere in its name.
-  const ignoredBy = (patterns: string[], namespace: string) => patterns.some((pattern) => new RegExp(pattern).test(namespace));
-
-  test('the defaults ignore exactly the system and SPIRE namespaces, not names that contain them', () => {
-    const { server } = buildStack();
-    const patterns: string[] = server.controllerManagerConfig.ignoreNamespaces;
-    for (const namespace of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'spire-server', 'spire-agent']) {
-      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, true]);
-    }
-    for (const namespace of ['team-spire-server-dev', 'spire-server-2', 'my-kube-system', 'istio-system-tests', 'demo']) {
-      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, false]);
-    }
-  });
-
-  test('the agent\'s namespace is added anchored to namespaces the user gives', () => {
-    const { server } = buildStack({ server: { ignoreNamespaces: ['^legacy-'] } });
-    expect(server.controllerManagerConfig.ignoreNamespaces).toEqual(['^legacy-', '^spire-agent$']);
-  });
-});
-
-describe('SpireServer controller manager settings', () => {
-  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
-  const failurePolicies = (server: StackOverrides['server']) => {
-    const webhook = ApiObject.of(buildStack({ server }).server.node.findChild('Webhook'));
-    return webhook.toJson().webhooks.map((hook: any) => hook.failurePolicy);
-  };
-
-  test('parentIDTemplate is written only when set', () => {
-    expect(managerConfig({})).not.toHaveProperty('parentIDTemplate');
-    const template = 'spiffe://{{ .TrustDomain }}/spire/agent/aws_iid/{{ .NodeSpec.ProviderID }}';
-    expect(managerConfig({ parentIdTemplate: template }).parentIDTemplate).toBe(template);
-  });
-
-  test.each([
-    ['spiffe://{{ .TrustDomain }}/agent/{{ .PodMeta.Name }}', '{{ .PodMeta.Name }} is not a field the SPIRE Controller Manager provides here'],
-    ['spiffe://other.org/spire/agent/{{ .NodeMeta.UID }}', 'the ID must be spiffe://example.org/<path>'],
-  ])('parentIdTemplate %s is rejected', (parentIdTemplate, rule) => {
-    expect(errorsWith({ parentIdTemplate })).toEqual([expect.stringContaining(`parentIdTemplate ${JSON.stringify(parentIdTemplate)}: ${rule}`)]);
-  });
-
-  test('the cluster domain is stated, not left to the controller manager to guess', () => {
-    expect(managerConfig({}).clusterDomain).toBe('cluster.local');
-    expect(managerConfig({ clusterDomain: 'corp.internal' }).clusterDomain).toBe('corp.internal');
-    expect(errorsWith({ clusterDomain: 'Cluster.Local' })).toEqual([expect.stringContaining('clusterDomain "Cluster.Local": a cluster domain is a DNS name')]);
-  });
-
-  test('watchClassless is off unless asked for', () => {
-    expect(managerConfig({}).watchClassless).toBe(false);
-    expect(managerConfig({ watchClassless: true }).watchClassless).toBe(true);
-  });
-
-  test('the webhook fails closed by default; the failure policy is a choice', () => {
-    expect(failurePolicies({})).toEqual(['Fail', 'Fail']);
-    expect(failurePolicies({ webhookFailurePolicy: WebhookFailurePolicy.IGNORE })).toEqual(['Ignore', 'Ignore']);
   });
 });
 

@@ -45,10 +45,22 @@ export interface ServerClaim {
   readonly mountPath: string;
 }
 
+/** The server's pod, as the containers beside spire-server join it. */
+export interface ServerPod {
+  readonly statefulSet: kplus.StatefulSet;
+  /** The user every container runs as. */
+  readonly user: number;
+  /** The config volume: server.conf and the files the parts add. */
+  readonly configVolume: kplus.Volume;
+  /** The directory of the server API socket, an emptyDir the containers share. */
+  readonly apiSocketDir: string;
+  readonly apiSocketVolume: kplus.Volume;
+}
+
 /** Verbs on resources, as a Role or ClusterRole allows them. */
 export interface RbacRule {
   readonly verbs: string[];
-  readonly resources: kplus.IApiResource[];
+  readonly resources: kplus.ApiResource[];
 }
 
 /** A Role the server's service account is bound to; `id` names the Role's and the RoleBinding's constructs. */
@@ -75,8 +87,12 @@ export interface ServerContribution {
   readonly env?: { [name: string]: kplus.EnvValue };
   readonly mounts?: ServerMount[];
   readonly claims?: ServerClaim[];
+  /** Adds the part's containers beside spire-server. */
+  readonly containers?: (pod: ServerPod) => void;
   /** What the part adds once the StatefulSet exists: objects of its own, changes to the pod spec. */
   readonly afterStatefulSet?: (statefulSet: kplus.StatefulSet) => void;
+  /** Rules of the server's ClusterRole. */
+  readonly clusterRules?: RbacRule[];
   /** Roles the server's service account is bound to. */
   readonly roles?: RoleGrant[];
   readonly checks?: Check[];
@@ -124,6 +140,14 @@ export class Contributions {
 
   public get claims(): ServerClaim[] {
     return this.all.flatMap((contribution) => contribution.claims ?? []);
+  }
+
+  public addContainers(pod: ServerPod): void {
+    for (const contribution of this.all) contribution.containers?.(pod);
+  }
+
+  public get clusterRules(): RbacRule[] {
+    return this.all.flatMap((contribution) => contribution.clusterRules ?? []);
   }
 
   public get roles(): RoleGrant[] {
