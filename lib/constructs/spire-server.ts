@@ -1,38 +1,30 @@
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Metrics, MetricsTarget } from '../config/metrics';
-import { checkCaSubject, KeyManager } from '../config/key-manager';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
+import { checkCaSubject, KeyManager } from '../config/key-manager';
+import { Metrics, MetricsTarget } from '../config/metrics';
 import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
-import { annotateConfigChecksum } from '../kube/config-checksum';
-import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
-import {
-  applyContainerResources, applyPodSpecSettings, podSpecChecks, resourceChecks,
-} from '../kube/pod-settings';
-import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { DefaultImages } from '../spire/images';
-import {
-  addVolumeClaimTemplate, dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp,
-} from '../kube/objects';
-import {
-  checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
-} from '../validation/rules';
+import { metricsChecks } from '../kube/metrics-endpoint';
+import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
 import { registerLayoutChecks } from '../mesh/layout-checks';
-import { Check, validateAtSynth } from '../validation/validate';
+import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { requireProps } from '../validation/required';
+import { checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
-import { ControllerManager } from './spire-server/controller-manager';
-import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
-import { Contributions, ServerPart } from './spire-server/part';
-
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
+import { Contributions, ServerPart } from './spire-server/part';
+import { createServerWorkload, SERVER_POD } from './spire-server/workload';
+import { grantServerPermissions } from './spire-server/rbac';
+import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 
 export { WebhookFailurePolicy } from './spire-server/options';
 export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
@@ -43,17 +35,12 @@ export interface AgentRegistration {
   readonly bundle: TrustBundleRef;
 }
 
-const SERVER_UID = 1000;
-const CONFIG_DIR = '/run/spire/config';
-const SERVER_CONFIG_FILE = 'server.conf';
-const DATA_DIR = '/run/spire/data';
-const API_SOCKET_DIR = '/tmp/spire-server/private';
-
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
  * it in the same pod (they share the server API socket through an emptyDir),
  * the Service agents connect to, the controller manager's validating webhook,
- * a service account and least-privilege RBAC.
+ * a service account and least-privilege RBAC. Its concerns are parts of their
+ * own (lib/constructs/spire-server/), each adding what it needs to the server.
  */
 export class SpireServer extends Construct {
   public readonly trustDomain: string;
@@ -71,7 +58,7 @@ export class SpireServer extends Construct {
   /** Audience of the projected token agents present for `k8s_psat` attestation. */
   public readonly psatAudience = 'spire-server';
   /** Path of the server API socket shared with the controller manager. */
-  public readonly apiSocketPath = `${API_SOCKET_DIR}/api.sock`;
+  public readonly apiSocketPath = `${SERVER_POD.apiSocketDir}/api.sock`;
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
   public readonly keyManager: KeyManager;
@@ -116,12 +103,10 @@ export class SpireServer extends Construct {
 
   private readonly name: string;
   private readonly props: SpireServerProps;
-  private readonly plusServiceAccount: kplus.ServiceAccount;
   private readonly plusStatefulSet: kplus.StatefulSet;
-  private readonly contributions: Contributions;
-  private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly controllerManager: ControllerManager;
-  private readonly dataOnVolume: boolean;
+  private readonly bundleEndpointPart?: BundleEndpoint;
+  private readonly contributions: Contributions;
   private agent?: AgentRegistration;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
@@ -137,23 +122,19 @@ export class SpireServer extends Construct {
     this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
+    this.headlessServiceName = `${this.name}-headless`;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
-    this.headlessServiceName = `${this.name}-headless`;
     this.imageRegistry = props.imageRegistry;
     this.jwtIssuer = props.jwtIssuer;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
-    this.bundleEndpoint = props.bundleEndpoint;
-    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
-    this.bundleEndpointPort = this.bundleEndpointPart?.port;
-    this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
-    this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
+
     this.controllerManager = new ControllerManager({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
@@ -172,7 +153,42 @@ export class SpireServer extends Construct {
     this.webhookConfigurationName = this.controllerManager.webhookConfigurationName;
     this.controllerManagerMetricsPortName = this.controllerManager.metricsPortName;
     this.controllerManagerMetricsPort = this.controllerManager.metricsPort;
+    this.bundleEndpoint = props.bundleEndpoint;
+    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
+    this.bundleEndpointPort = this.bundleEndpointPart?.port;
+    this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
+    this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
+    this.contributions = this.bindParts();
 
+    const workload = createServerWorkload(this, {
+      name: this.name,
+      headlessServiceName: this.headlessServiceName,
+      namespace: this.namespace,
+      replicas: this.replicas,
+      podLabels: this.podLabels,
+      serviceAccountAnnotations: props.serviceAccountAnnotations,
+      configFiles: () => this.configFiles,
+      image: this.image,
+      port: this.port,
+      metrics: this.metrics.endpoint,
+      metricsPortName: this.metricsPortName,
+      settings: props,
+    }, this.contributions);
+    this.serviceAccount = ApiObject.of(workload.serviceAccount);
+    this.plusStatefulSet = workload.statefulSet;
+    this.statefulSet = ApiObject.of(this.plusStatefulSet);
+    this.contributions.afterStatefulSet(this.plusStatefulSet);
+    grantServerPermissions(this, workload.serviceAccount, this.contributions);
+    validateAtSynth(this, () => this.checks());
+    registerLayoutChecks(this);
+  }
+
+  /**
+   * The parts of the server, in the order their objects, mounts and variables
+   * appear in the output, bound to it.
+   */
+  private bindParts(): Contributions {
+    const props = this.props;
     const parts: ServerPart[] = [
       new HighAvailability(this.replicas),
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
@@ -181,38 +197,20 @@ export class SpireServer extends Construct {
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
     ];
-    // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
-    this.dataOnVolume = parts.some((part) => part.keepsData);
-    this.contributions = new Contributions(parts, {
+    return new Contributions(parts, {
       scope: this,
       name: this.name,
       namespace: this.namespace,
       podLabels: this.podLabels,
       replicas: this.replicas,
-      configDir: CONFIG_DIR,
-      dataDir: DATA_DIR,
-      dataOnVolume: this.dataOnVolume,
-      upstreamSigned: this.upstreamAuthority !== undefined,
+      configDir: SERVER_POD.configDir,
+      dataDir: SERVER_POD.dataDir,
+      // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
+      dataOnVolume: parts.some((part) => part.keepsData),
+      upstreamSigned: props.upstreamAuthority !== undefined,
       serverPorts: [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])],
       controllerManagerPorts: this.controllerManager.ports,
     });
-
-    new kplus.Namespace(this, 'Namespace', {
-      metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
-    });
-    this.plusServiceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
-      automountToken: true,
-    });
-    const config = this.createConfigMap();
-    this.createService();
-    this.serviceAccount = ApiObject.of(this.plusServiceAccount);
-    this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
-    this.statefulSet = ApiObject.of(this.plusStatefulSet);
-    this.contributions.afterStatefulSet(this.plusStatefulSet);
-    this.grantPermissions();
-    validateAtSynth(this, () => this.checks());
-    registerLayoutChecks(this);
   }
 
   /**
@@ -235,7 +233,7 @@ export class SpireServer extends Construct {
       clusterName: this.clusterName,
       bindPort: this.port,
       apiSocketPath: this.apiSocketPath,
-      dataDir: DATA_DIR,
+      dataDir: SERVER_POD.dataDir,
       ...this.contributions.config,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       caTtl: this.props.caTtl ?? '24h',
@@ -279,6 +277,11 @@ export class SpireServer extends Construct {
     return this.controllerManager.config;
   }
 
+  /** The spire-server image the pods run. */
+  public get image(): string {
+    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
+  }
+
   private registeredAgent(): AgentRegistration {
     if (!this.agent) {
       throw new Error(`${this.node.path}: no agent is registered, so the server would attest no node and publish no bundle. Fix: create a SpireAgentDaemonSet with \`server\` set to this SpireServer.`);
@@ -286,125 +289,9 @@ export class SpireServer extends Construct {
     return this.agent;
   }
 
-  /** The files of the config volume, each rendered when the app synthesizes: what the server and the controller manager read. */
+  /** The files of the config volume, each rendered when the app synthesizes: server.conf and what the parts add. */
   private get configFiles(): { [name: string]: () => string } {
-    return {
-      [SERVER_CONFIG_FILE]: () => this.serverConfigFile(),
-      ...this.contributions.configFiles,
-    };
-  }
-
-  private serverConfigFile(): string {
-    return renderJson(this.serverConfig);
-  }
-
-  private createConfigMap(): kplus.ConfigMap {
-    return new kplus.ConfigMap(this, 'Config', {
-      metadata: { name: this.name, namespace: this.namespace },
-      data: Object.fromEntries(Object.entries(this.configFiles).map(([name, produce]) => [name, Lazy.any({ produce })])),
-    });
-  }
-
-  private createService(): void {
-    const service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.serviceName, namespace: this.namespace },
-      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(service, this.podLabels);
-  }
-
-  /** A StatefulSet's governing Service must be headless: it gives each replica a stable DNS name. */
-  private createHeadlessService(): kplus.Service {
-    return new kplus.Service(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, namespace: this.namespace },
-      clusterIP: 'None',
-      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
-    });
-  }
-
-
-  private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
-    const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, namespace: this.namespace },
-      service,
-      replicas: this.replicas,
-      select: false,
-      serviceAccount: this.plusServiceAccount,
-      automountServiceAccountToken: true,
-      // Only the template: the selector cannot change on an existing StatefulSet.
-      podMetadata: { labels: { ...this.podLabels, ...this.contributions.podLabels } },
-      securityContext: {
-        ensureNonRoot: true,
-        user: SERVER_UID,
-        group: SERVER_UID,
-        fsGroup: SERVER_UID,
-        fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
-      },
-    });
-    statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    // The StatefulSet adds its own pod selector to the Service it is given; it selects by name like the others.
-    dropAddressLabel(statefulSet, service);
-    selectPodLabels(service, this.podLabels);
-    useRuntimeDefaultSeccomp(statefulSet);
-    annotateConfigChecksum(statefulSet, () => Object.fromEntries(Object.entries(this.configFiles).map(([name, produce]) => [name, produce()])));
-    annotateScrape(statefulSet, this.metrics.endpoint);
-    applyPodSpecSettings(statefulSet, this.props);
-
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
-    const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
-    this.addServerContainer(statefulSet, configVolume, socketVolume);
-    this.contributions.addContainers({ statefulSet, user: SERVER_UID, configVolume, apiSocketDir: API_SOCKET_DIR, apiSocketVolume: socketVolume });
-    for (const claim of this.contributions.claims) addVolumeClaimTemplate(statefulSet, { ...claim, containerIndex: 0 });
-    return statefulSet;
-  }
-
-  private addServerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
-    const container = statefulSet.addContainer({
-      name: 'spire-server',
-      image: this.image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
-      ports: withMetricsPort([
-        { name: 'grpc', number: this.port },
-        { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
-        ...this.contributions.ports,
-      ], this.metricsPortName, this.metrics.endpoint),
-      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
-      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
-      resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
-      securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: this.contributions.env,
-    });
-    applyContainerResources(statefulSet, container.name, this.props.resources);
-    container.mount(CONFIG_DIR, config, { readOnly: true });
-    // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
-    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
-    container.mount(API_SOCKET_DIR, socket);
-    for (const { path, volume, readOnly } of this.contributions.mounts) container.mount(path, volume, { readOnly });
-  }
-
-  private grantPermissions(): void {
-    const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
-    // k8s_psat validates agent tokens and reads the agent's pod and node.
-    clusterRole.allow(['create'], kplus.ApiResource.TOKEN_REVIEWS);
-    clusterRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
-      kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS);
-    for (const { verbs, resources: allowed } of this.contributions.clusterRules) clusterRole.allow(verbs, ...allowed);
-    const clusterBinding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${this.namespace}-${this.name}` },
-      role: clusterRole,
-    });
-    clusterBinding.addSubjects(this.plusServiceAccount);
-    for (const { id, metadata, rules } of this.contributions.roles) {
-      const grant = new kplus.Role(this, `${id}Role`, { metadata });
-      for (const { verbs, resources: allowed } of rules) grant.allow(verbs, ...allowed);
-      new kplus.RoleBinding(this, `${id}RoleBinding`, { metadata, role: grant }).addSubjects(this.plusServiceAccount);
-    }
-  }
-
-  /** The spire-server image the pods run. */
-  public get image(): string {
-    return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
+    return { [SERVER_POD.configFile]: () => renderJson(this.serverConfig), ...this.contributions.configFiles };
   }
 
   private checks(): Check[] {
@@ -442,6 +329,4 @@ export class SpireServer extends Construct {
       fix: 'use the kubelets\' clusterDomain, e.g. "cluster.local"',
     };
   }
-
-
 }
