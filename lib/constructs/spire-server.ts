@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
 import { checkCaSubject, KeyManager } from '../config/key-manager';
 import { Metrics, MetricsTarget } from '../config/metrics';
-import { renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
+import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
 import { metricsChecks } from '../kube/metrics-endpoint';
@@ -15,6 +15,8 @@ import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { requireProps } from '../validation/required';
 import { checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { AgentAttestation } from './spire-server/agent-attestation';
+import { AgentRegistration, registerAgent, registeredAgent } from './spire-server/agent-registration';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
@@ -29,11 +31,7 @@ import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 export { WebhookFailurePolicy } from './spire-server/options';
 export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
 
-/** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
-export interface AgentRegistration {
-  readonly serviceAccount: ServiceAccountRef;
-  readonly bundle: TrustBundleRef;
-}
+export type { AgentRegistration } from './spire-server/agent-registration';
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -107,7 +105,6 @@ export class SpireServer extends Construct {
   private readonly controllerManager: ControllerManager;
   private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly contributions: Contributions;
-  private agent?: AgentRegistration;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
@@ -143,7 +140,7 @@ export class SpireServer extends Construct {
       apiSocketPath: this.apiSocketPath,
       serverMetrics: this.metrics.endpoint,
       imageRegistry: this.imageRegistry,
-      agentNamespace: () => this.agent?.serviceAccount.namespace,
+      agentNamespace: () => registeredAgent(this)?.serviceAccount.namespace,
     }, props);
     this.className = this.controllerManager.className;
     this.ignoreNamespaces = this.controllerManager.ignoreNamespaces;
@@ -190,6 +187,7 @@ export class SpireServer extends Construct {
   private bindParts(): Contributions {
     const props = this.props;
     const parts: ServerPart[] = [
+      new AgentAttestation(this.psatAudience),
       new HighAvailability(this.replicas),
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
@@ -219,15 +217,11 @@ export class SpireServer extends Construct {
    * @internal
    */
   public _registerAgent(agent: AgentRegistration): void {
-    if (this.agent) {
-      throw new Error(`${this.node.path}: an agent is already registered (${this.agent.serviceAccount.namespace}:${this.agent.serviceAccount.name}). Fix: create one SpireAgentDaemonSet per SpireServer.`);
-    }
-    this.agent = agent;
+    registerAgent(this, agent);
   }
 
   /** The server's configuration as SPIRE reads it. Needs a registered agent. */
   public get serverConfig(): any {
-    const agent = this.registeredAgent();
     return renderServerConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
@@ -242,9 +236,6 @@ export class SpireServer extends Construct {
       jwtIssuer: this.jwtIssuer,
       caKeyType: this.props.caKeyType,
       caSubject: this.props.caSubject,
-      agentServiceAccount: agent.serviceAccount,
-      psatAudience: this.psatAudience,
-      bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
     });
@@ -282,13 +273,6 @@ export class SpireServer extends Construct {
     return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
-  private registeredAgent(): AgentRegistration {
-    if (!this.agent) {
-      throw new Error(`${this.node.path}: no agent is registered, so the server would attest no node and publish no bundle. Fix: create a SpireAgentDaemonSet with \`server\` set to this SpireServer.`);
-    }
-    return this.agent;
-  }
-
   /** The files of the config volume, each rendered when the app synthesizes: server.conf and what the parts add. */
   private get configFiles(): { [name: string]: () => string } {
     return { [SERVER_POD.configFile]: () => renderJson(this.serverConfig), ...this.contributions.configFiles };
@@ -312,11 +296,6 @@ export class SpireServer extends Construct {
       ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
-      ['agent', this.agent ? undefined : {
-        value: 'none',
-        rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
-        fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
-      }],
       ...this.contributions.checks,
     ];
   }

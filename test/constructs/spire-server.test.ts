@@ -1,9 +1,7 @@
 import { Metrics } from '../../lib/config/metrics';
 import { CaKeyType } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
-import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
-import { SpireServer } from '../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
@@ -50,11 +48,6 @@ describe('SpireServer validation', () => {
     expect(errorsWith(good)).toEqual([]);
   });
 
-  test('a server without an agent is rejected', () => {
-    const { app } = buildStack();
-    new SpireServer(new Chart(app, 'lonely'), 'Server', { trustDomain: 'example.org', clusterName: 'x', namespace: 'other' });
-    expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
-  });
 
 });
 

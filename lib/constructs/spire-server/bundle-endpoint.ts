@@ -48,12 +48,12 @@ export class BundleEndpoint implements ServerPart {
   public bind(server: ServerBinding): ServerContribution {
     const portTaken = this.portTaken(server);
     return {
-      config: { bundleEndpoint: { address: this.address, port: this.port, profile: this.profile, servingCertDir: SERVING_CERT_DIR } },
+      config: () => ({ bundleEndpoint: { address: this.address, port: this.port, profile: this.profile, servingCertDir: SERVING_CERT_DIR } }),
       // A port the pod uses already is reported by the checks; adding it twice would fail first.
       ports: portTaken ? [] : [{ name: PORT_NAME, number: this.port }],
       mounts: this.servingCertMounts(server),
       afterStatefulSet: () => this.createService(server),
-      checks: [
+      checks: () => [
         ['bundleEndpoint.url', checkBundleEndpointUrl(this.options.url)],
         ['bundleEndpoint.port', checkPort(this.port) ?? portTaken],
         // An unset servicePort is the port, checked above.

@@ -109,7 +109,7 @@ export class ControllerManager implements ServerPart {
           { verbs: ['create', 'patch'], resources: [kplus.ApiResource.EVENTS] },
         ],
       }],
-      checks: this.checks(),
+      checks: () => this.checks(),
     };
   }
 

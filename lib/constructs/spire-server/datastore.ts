@@ -23,12 +23,12 @@ export class Datastore implements ServerPart {
 
   public bind(server: ServerBinding): ServerContribution {
     return {
-      config: { datastore: { databaseType: this.datastore.databaseType, connectionStringEnv: CONNECTION_STRING_ENV } },
+      config: () => ({ datastore: { databaseType: this.datastore.databaseType, connectionStringEnv: CONNECTION_STRING_ENV } }),
       env: this.connectionString(server),
       ...(server.dataOnVolume
         ? { claims: [{ name: DATA_VOLUME, storage: this.volume.size ?? '1Gi', storageClassName: this.volume.storageClassName, mountPath: server.dataDir }] }
         : { mounts: [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }] }),
-      checks: [['replicas', this.checkReplicas(server.replicas)]],
+      checks: () => [['replicas', this.checkReplicas(server.replicas)]],
     };
   }
 

@@ -21,7 +21,7 @@ export class HighAvailability implements ServerPart {
           spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: server.podLabels } },
         });
       },
-      checks: [['replicas', checkReplicaCount(this.replicas)]],
+      checks: () => [['replicas', checkReplicaCount(this.replicas)]],
     };
   }
 }

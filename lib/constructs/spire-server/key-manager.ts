@@ -21,10 +21,10 @@ export class KeyManagerPart implements ServerPart {
   public bind(server: ServerBinding): ServerContribution {
     const policy = this.keyManager.keyPolicy;
     return {
-      config: { keyManager: this.keyManager, keyPolicyFile: `${server.configDir}/${KEY_POLICY_FILE}` },
+      config: () => ({ keyManager: this.keyManager, keyPolicyFile: `${server.configDir}/${KEY_POLICY_FILE}` }),
       configFiles: policy === undefined ? {} : { [KEY_POLICY_FILE]: () => policy },
       podLabels: this.keyManager.podLabels,
-      checks: [
+      checks: () => [
         ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
         ['keyManager', this.checkReplicas(server)],
       ],

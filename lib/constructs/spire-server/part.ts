@@ -28,7 +28,8 @@ export interface ServerBinding {
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'>;
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'
+  | 'agentServiceAccount' | 'psatAudience' | 'bundle'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -76,7 +77,8 @@ export interface RoleGrant {
  * own path.
  */
 export interface ServerContribution {
-  readonly config?: Partial<ServerConfigBlocks>;
+  /** Blocks of server.conf, rendered when the app synthesizes, once every agent registered. */
+  readonly config?: () => Partial<ServerConfigBlocks>;
   /** Files of the config volume besides server.conf, each rendered when the app synthesizes. */
   readonly configFiles?: { [file: string]: () => string };
   /** Labels of the server pods besides those that select them. */
@@ -95,7 +97,8 @@ export interface ServerContribution {
   readonly clusterRules?: RbacRule[];
   /** Roles the server's service account is bound to. */
   readonly roles?: RoleGrant[];
-  readonly checks?: Check[];
+  /** The part's checks, run when the app synthesizes. */
+  readonly checks?: () => Check[];
 }
 
 /** One concern of the SPIRE server, with its settings, what it adds to the server and its checks. */
@@ -113,9 +116,9 @@ export class Contributions {
     this.all = parts.map((part) => part.bind(server));
   }
 
-  /** Every server has a datastore and a key manager part, so the blocks server.conf requires are there. */
+  /** Every server has the parts that render the blocks server.conf requires: agent attestation, datastore and key manager. */
   public get config(): ServerConfigBlocks {
-    return Object.assign({}, ...this.all.map((contribution) => contribution.config)) as ServerConfigBlocks;
+    return Object.assign({}, ...this.all.map((contribution) => contribution.config?.())) as ServerConfigBlocks;
   }
 
   public get configFiles(): { [file: string]: () => string } {
@@ -159,6 +162,6 @@ export class Contributions {
   }
 
   public get checks(): Check[] {
-    return this.all.flatMap((contribution) => contribution.checks ?? []);
+    return this.all.flatMap((contribution) => contribution.checks?.() ?? []);
   }
 }

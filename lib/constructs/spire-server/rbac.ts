@@ -3,16 +3,13 @@ import { Construct } from 'constructs';
 import { Contributions } from './part';
 
 /**
- * The server's least-privilege RBAC: a ClusterRole with what `k8s_psat` needs
- * to validate agent tokens and read an agent's pod and node, and the rules of
- * the parts; then every Role a part grants, each bound to the server's
- * service account.
+ * The server's least-privilege RBAC: a ClusterRole with the rules of its
+ * parts, and every Role a part grants, each bound to the server's service
+ * account.
  */
 export function grantServerPermissions(scope: Construct, serviceAccount: kplus.ServiceAccount, contributions: Contributions): void {
   const name = `${serviceAccount.metadata.namespace}-${serviceAccount.name}`;
   const clusterRole = new kplus.ClusterRole(scope, 'ClusterRole', { metadata: { name } });
-  clusterRole.allow(['create'], kplus.ApiResource.TOKEN_REVIEWS);
-  clusterRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NODES, kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS);
   for (const { verbs, resources } of contributions.clusterRules) clusterRole.allow(verbs, ...resources);
   new kplus.ClusterRoleBinding(scope, 'ClusterRoleBinding', { metadata: { name }, role: clusterRole }).addSubjects(serviceAccount);
   for (const { id, metadata, rules } of contributions.roles) {

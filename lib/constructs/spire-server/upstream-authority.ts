@@ -18,14 +18,14 @@ export class UpstreamAuthorityPart implements ServerPart {
 
   public bind(server: ServerBinding): ServerContribution {
     return {
-      config: { upstreamAuthority: { pluginName: this.model.pluginName, pluginData: this.model.pluginData } },
+      config: () => ({ upstreamAuthority: { pluginName: this.model.pluginName, pluginData: this.model.pluginData } }),
       env: Object.fromEntries(this.model.secretEnv.map(({ name, secret }) => [
         name,
         kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, `UpstreamSecret-${name}`, secret.name), key: secret.key }),
       ])),
       mounts: [...this.secretMounts(server), ...this.workloadApiMounts(server)],
       roles: this.certificateRequestRoles(server),
-      checks: this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
+      checks: () => this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
     };
   }
 
