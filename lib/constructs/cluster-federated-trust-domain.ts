@@ -8,7 +8,7 @@ import { FederationPartner, FederationProfileType, PartnerBundle } from '../conf
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
 /** Settings of a ClusterFederatedTrustDomain besides its server and partner. */
@@ -27,7 +27,7 @@ export interface ClusterFederatedTrustDomainOptions {
 
 export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustDomainOptions {
   /** The local server whose controller manager creates the federation relationship; its class is used. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /**
    * The trust domain federated with, and how its bundle endpoint is reached
    * and authenticated. For a partner this app also defines, pass its server's
@@ -45,7 +45,7 @@ export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustD
  */
 export class ClusterFederatedTrustDomain extends Construct {
   /** The ClusterFederatedTrustDomains a server reconciles, in creation order. */
-  public static of(server: SpireServer): ClusterFederatedTrustDomain[] {
+  public static of(server: ISpireServer): ClusterFederatedTrustDomain[] {
     return ClusterFederatedTrustDomain.byServer.get(server) ?? [];
   }
 
@@ -54,10 +54,10 @@ export class ClusterFederatedTrustDomain extends Construct {
     return scope.node.root.node.findAll().filter((construct): construct is ClusterFederatedTrustDomain => construct instanceof ClusterFederatedTrustDomain);
   }
 
-  private static readonly byServer = new WeakMap<SpireServer, ClusterFederatedTrustDomain[]>();
+  private static readonly byServer = new WeakMap<ISpireServer, ClusterFederatedTrustDomain[]>();
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly partner: FederationPartner;
   /** The partner's trust domain, the value `federatesWith` lists. */
   public readonly trustDomain: string;
@@ -68,7 +68,7 @@ export class ClusterFederatedTrustDomain extends Construct {
   constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer that federates'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer that federates'],
       ['partner', 'object', 'the partner\'s FederationPartner, e.g. partnerServer.federationPartner'],
     ]);
     this.server = props.server;
@@ -147,11 +147,11 @@ export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]
  * `federatesWith` of a ClusterSpiffeId or ClusterStaticEntry: each trust
  * domain must be one the same server federates with, and not its own.
  */
-export function federatesWithChecks(domains: ClusterFederatedTrustDomain[], server: SpireServer): Check[] {
+export function federatesWithChecks(domains: ClusterFederatedTrustDomain[], server: ISpireServer): Check[] {
   return domains.map((domain): Check => ['federatesWith', federatesWithProblem(domain, server)]);
 }
 
-function federatesWithProblem(domain: ClusterFederatedTrustDomain, server: SpireServer): Problem | undefined {
+function federatesWithProblem(domain: ClusterFederatedTrustDomain, server: ISpireServer): Problem | undefined {
   if (domain.trustDomain === server.trustDomain) {
     return { value: domain.trustDomain, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
   }

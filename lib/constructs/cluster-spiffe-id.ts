@@ -8,7 +8,7 @@ import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '.
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
 export { SPIRE_MANAGED_IDENTITY_LABEL };
@@ -52,7 +52,7 @@ export interface ClusterSpiffeIdOptions {
 
 export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
   /** The server whose controller manager reconciles this resource; trust domain and class come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
 }
 
 /**
@@ -76,7 +76,7 @@ export class ClusterSpiffeId extends Construct {
   private static readonly byRoot = new WeakMap<IConstruct, ClusterSpiffeId[]>();
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly spiffeIdTemplate: string;
   public readonly podSelector: LabelSelectorSpec;
@@ -91,7 +91,7 @@ export class ClusterSpiffeId extends Construct {
   constructor(scope: Construct, id: string, props: ClusterSpiffeIdProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose controller manager reconciles it'],
     ]);
     this.props = props;
     this.server = props.server;

@@ -7,12 +7,12 @@ import {
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
 export interface ClusterStaticEntryProps {
   /** The server whose controller manager registers this entry; trust domain and class come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /** Name of the cluster-scoped resource. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /** The SPIFFE ID the entry issues, in the server's trust domain, e.g. `spiffe://example.org/vm/billing`. */
@@ -51,7 +51,7 @@ export class ClusterStaticEntry extends Construct {
   }
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly spiffeId: string;
   public readonly parentId: string;
@@ -62,7 +62,7 @@ export class ClusterStaticEntry extends Construct {
   constructor(scope: Construct, id: string, props: ClusterStaticEntryProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose controller manager reconciles it'],
       ['spiffeId', 'string', 'the entry\'s SPIFFE ID, e.g. "spiffe://corp.example/vm/billing"'],
       ['parentId', 'string', 'the SPIFFE ID of the agent that attests the workload'],
       ['selectors', 'array', 'the selectors as "type:value" strings, e.g. ["unix:uid:1000"]'],

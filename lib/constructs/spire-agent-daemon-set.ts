@@ -19,7 +19,8 @@ import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRu
 import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { registerAgent } from './spire-server/agent-registration';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
@@ -90,7 +91,7 @@ export interface SpireAgentOptions extends PodPlacementOptions {
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
   /** The server this agent attests to; trust domain, cluster name, address and bundle come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
 }
 
 const CONFIG_DIR = '/run/spire/config';
@@ -110,7 +111,7 @@ const KUBELET_HOST_ENV = 'KUBELET_HOST';
  * a host directory that the SPIFFE CSI driver mounts into pods.
  */
 export class SpireAgentDaemonSet extends Construct {
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly clusterName: string;
   public readonly namespace: string;
@@ -135,7 +136,7 @@ export class SpireAgentDaemonSet extends Construct {
   constructor(scope: Construct, id: string, props: SpireAgentDaemonSetProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer the agents attest to'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer the agents attest to'],
     ]);
     this.props = props;
     this.server = props.server;
@@ -173,7 +174,7 @@ export class SpireAgentDaemonSet extends Construct {
     this.daemonSet = ApiObject.of(daemonSet);
     this.serviceAccount = ApiObject.of(serviceAccount);
     this.grantPermissions(serviceAccount);
-    props.server._registerAgent({
+    registerAgent(props.server, {
       serviceAccount: { namespace: this.namespace, name: this.name },
       bundle: this.bundle,
     });
@@ -245,7 +246,7 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
       role,
     });
-    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'ServerServiceAccount', this.server.serviceAccount.name, { namespaceName: this.server.namespace }));
+    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'ServerServiceAccount', this.server.serviceAccountName, { namespaceName: this.server.namespace }));
     return bundle;
   }
 

@@ -13,7 +13,7 @@ import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
 export interface SpireOidcDiscoveryProviderProps {
@@ -21,7 +21,7 @@ export interface SpireOidcDiscoveryProviderProps {
    * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
    * manager that registers the provider come from it. It must have a `jwtIssuer`.
    */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /** The CSI driver that mounts the agent's Workload API socket into the provider's pods. */
   readonly csiDriver: SpiffeCsiDriver;
   /**
@@ -89,12 +89,12 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly podLabels: { [key: string]: string };
 
   private readonly props: SpireOidcDiscoveryProviderProps;
-  private readonly server: SpireServer;
+  private readonly server: ISpireServer;
 
   constructor(scope: Construct, id: string, props: SpireOidcDiscoveryProviderProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose keys it serves'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose keys it serves'],
       ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver that mounts the agent socket, e.g. mesh.csiDriver'],
       ['domains', 'array', 'the domains it answers for, e.g. ["oidc.example.org"]'],
     ]);
@@ -255,8 +255,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
 
   /** The controller manager registers no pod in a namespace it ignores, so the provider would get no keys. */
   private checkNamespaceNotIgnored(): Problem | undefined {
-    const ignoredBy = (this.server.controllerManagerConfig.ignoreNamespaces as string[])
-      .find((pattern) => matchesAnywhere(pattern, this.namespace));
+    const ignoredBy = this.server.ignoreNamespaces.find((pattern) => matchesAnywhere(pattern, this.namespace));
     if (ignoredBy === undefined) return undefined;
     return {
       value: this.namespace,

@@ -16,7 +16,6 @@ import { requireProps } from '../validation/required';
 import { checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
-import { AgentRegistration, registerAgent, registeredAgent } from './spire-server/agent-registration';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
@@ -24,6 +23,7 @@ import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
+import type { ISpireServer } from './spire-server/reference';
 import { createServerWorkload, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
@@ -32,6 +32,7 @@ export { WebhookFailurePolicy } from './spire-server/options';
 export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
 
 export type { AgentRegistration } from './spire-server/agent-registration';
+export type { ISpireServer } from './spire-server/reference';
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
@@ -40,7 +41,7 @@ export type { AgentRegistration } from './spire-server/agent-registration';
  * a service account and least-privilege RBAC. Its concerns are parts of their
  * own (lib/constructs/spire-server/), each adding what it needs to the server.
  */
-export class SpireServer extends Construct {
+export class SpireServer extends Construct implements ISpireServer {
   public readonly trustDomain: string;
   public readonly clusterName: string;
   /** DNS domain of the cluster's Services. */
@@ -64,6 +65,8 @@ export class SpireServer extends Construct {
   public readonly headlessServiceName: string;
   /** The ServiceAccount the server runs as. */
   public readonly serviceAccount: ApiObject;
+  /** Name of the service account the server runs as. */
+  public readonly serviceAccountName: string;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
   public readonly ignoreNamespaces: string[];
@@ -132,16 +135,7 @@ export class SpireServer extends Construct {
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
 
-    this.controllerManager = new ControllerManager({
-      trustDomain: this.trustDomain,
-      clusterName: this.clusterName,
-      clusterDomain: this.clusterDomain,
-      namespace: this.namespace,
-      apiSocketPath: this.apiSocketPath,
-      serverMetrics: this.metrics.endpoint,
-      imageRegistry: this.imageRegistry,
-      agentNamespace: () => registeredAgent(this)?.serviceAccount.namespace,
-    }, props);
+    this.controllerManager = new ControllerManager(this, props);
     this.className = this.controllerManager.className;
     this.ignoreNamespaces = this.controllerManager.ignoreNamespaces;
     this.parentIdTemplate = this.controllerManager.parentIdTemplate;
@@ -172,6 +166,7 @@ export class SpireServer extends Construct {
       settings: props,
     }, this.contributions);
     this.serviceAccount = ApiObject.of(workload.serviceAccount);
+    this.serviceAccountName = this.serviceAccount.name;
     this.plusStatefulSet = workload.statefulSet;
     this.statefulSet = ApiObject.of(this.plusStatefulSet);
     this.contributions.afterStatefulSet(this.plusStatefulSet);
@@ -209,15 +204,6 @@ export class SpireServer extends Construct {
       serverPorts: [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])],
       controllerManagerPorts: this.controllerManager.ports,
     });
-  }
-
-  /**
-   * Authorizes an agent's service account for `k8s_psat` attestation and
-   * publishes the trust bundle where it reads it. Called by SpireAgentDaemonSet.
-   * @internal
-   */
-  public _registerAgent(agent: AgentRegistration): void {
-    registerAgent(this, agent);
   }
 
   /** The server's configuration as SPIRE reads it. Needs a registered agent. */

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
+import { IConstruct } from 'constructs';
 import { renderControllerManagerConfig } from '../../config/controller-manager-config';
-import { PrometheusEndpoint } from '../../config/metrics';
+import { Metrics, PrometheusEndpoint } from '../../config/metrics';
 import { renderJson } from '../../config/spire-config';
 import { httpProbe, resources, restrictedSecurityContext } from '../../kube/container-defaults';
 import { withMetricsPort } from '../../kube/metrics-endpoint';
@@ -11,6 +12,7 @@ import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../../spire/s
 import { checkDnsSubdomain, checkGoRegexp, checkPinnedImage, checkTrustDomain } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from '../spire-crds';
+import { registeredAgent } from './agent-registration';
 import { SpireServerOptions, WebhookFailurePolicy } from './options';
 import { RbacRule, ServerBinding, ServerContribution, ServerPart, ServerPod } from './part';
 
@@ -20,18 +22,16 @@ const HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
 const METRICS_PORT = 8082;
 
-/** What the controller manager takes of the server. */
-export interface ControllerManagerContext {
+/** What the controller manager reads of the server it runs beside. */
+export interface ControllerManagerServer extends IConstruct {
   readonly trustDomain: string;
   readonly clusterName: string;
   readonly clusterDomain: string;
   readonly namespace: string;
   readonly apiSocketPath: string;
-  /** The server's metrics endpoint; the controller manager serves its own on the same host. */
-  readonly serverMetrics?: PrometheusEndpoint;
+  /** The controller manager serves its metrics on the host the server's are on. */
+  readonly metrics: Metrics;
   readonly imageRegistry?: string;
-  /** The namespace of the agent registered with the server, once one is. */
-  readonly agentNamespace: () => string | undefined;
 }
 
 /**
@@ -51,19 +51,19 @@ export class ControllerManager implements ServerPart {
   public readonly metricsPortName = 'cm-metrics';
   public readonly metricsPort = METRICS_PORT;
 
-  constructor(private readonly context: ControllerManagerContext, private readonly props: SpireServerOptions) {
-    this.className = props.className ?? `${context.namespace}-spire`;
+  constructor(private readonly server: ControllerManagerServer, private readonly props: SpireServerOptions) {
+    this.className = props.className ?? `${server.namespace}-spire`;
     this.ignoreNamespaces = props.ignoreNamespaces
-      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', context.namespace].map(exactNamespacePattern);
+      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', server.namespace].map(exactNamespacePattern);
     this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
     this.watchClassless = props.watchClassless ?? false;
     this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
-    this.webhookConfigurationName = `${context.namespace}-spire-controller-manager-webhook`;
+    this.webhookConfigurationName = `${server.namespace}-spire-controller-manager-webhook`;
   }
 
   /** Its metrics endpoint: the server's host, its own port. */
   public get metrics(): PrometheusEndpoint | undefined {
-    const server = this.context.serverMetrics;
+    const server = this.server.metrics.endpoint;
     return server === undefined ? undefined : { host: server.host, port: this.metricsPort };
   }
 
@@ -74,16 +74,16 @@ export class ControllerManager implements ServerPart {
 
   /** Its configuration; the registered agent's namespace is always ignored. */
   public get config(): any {
-    const agentNamespace = this.context.agentNamespace();
+    const agentNamespace = registeredAgent(this.server)?.serviceAccount.namespace;
     return renderControllerManagerConfig({
-      trustDomain: this.context.trustDomain,
-      clusterName: this.context.clusterName,
-      clusterDomain: this.context.clusterDomain,
+      trustDomain: this.server.trustDomain,
+      clusterName: this.server.clusterName,
+      clusterDomain: this.server.clusterDomain,
       className: this.className,
-      serverSocketPath: this.context.apiSocketPath,
+      serverSocketPath: this.server.apiSocketPath,
       ignoreNamespaces: [...this.ignoreNamespaces, ...(agentNamespace === undefined ? [] : [exactNamespacePattern(agentNamespace)])],
       webhookConfigurationName: this.webhookConfigurationName,
-      leaderElectionNamespace: this.context.namespace,
+      leaderElectionNamespace: this.server.namespace,
       healthPort: HEALTH_PORT,
       metrics: this.metrics,
       watchClassless: this.watchClassless,
@@ -92,7 +92,7 @@ export class ControllerManager implements ServerPart {
   }
 
   private get image(): string {
-    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.context.imageRegistry);
+    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.server.imageRegistry);
   }
 
   public bind(server: ServerBinding): ServerContribution {
@@ -165,7 +165,7 @@ export class ControllerManager implements ServerPart {
   }
 
   private checks(): Check[] {
-    const trustDomain = this.context.trustDomain;
+    const trustDomain = this.server.trustDomain;
     return [
       // A derived class name is only as wrong as the namespace, which the server reports.
       ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
