@@ -1,10 +1,11 @@
-import { Lazy, Names } from 'cdk8s';
+import { Chart, Lazy, Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
   ClusterFederatedTrustDomainSpecBundleEndpointProfileType as ProfileTypeSpec,
 } from '../../imports/spire.spiffe.io';
 import { FederationPartner, FederationProfileType, PartnerBundle } from '../config/federation-config';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
@@ -43,7 +44,7 @@ export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustD
  * bundle when their ClusterSpiffeId or ClusterStaticEntry lists this construct
  * in `federatesWith`. Its `className` is always the server's.
  */
-export class ClusterFederatedTrustDomain extends Construct {
+export class ClusterFederatedTrustDomain extends Construct implements IApplyStaged {
   /** The ClusterFederatedTrustDomains a server reconciles, in creation order. */
   public static of(server: ISpireServer): ClusterFederatedTrustDomain[] {
     return ClusterFederatedTrustDomain.byServer.get(server) ?? [];
@@ -63,6 +64,8 @@ export class ClusterFederatedTrustDomain extends Construct {
   public readonly trustDomain: string;
   /** The partner's bundle the resource carries; undefined when it must be set by hand. */
   public readonly bundle?: PartnerBundle;
+  /** The controller manager's webhook admits it, so SPIRE runs first. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
 
   constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
@@ -92,7 +95,12 @@ export class ClusterFederatedTrustDomain extends Construct {
       },
     });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
+  }
+
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterFederatedTrustDomains, so SPIRE must run first' }];
   }
 
   private checks(): Check[] {
@@ -141,6 +149,28 @@ export class ClusterFederatedTrustDomain extends Construct {
 /** The trust domain names a `federatesWith` field lists; none gives no field. */
 export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]): string[] | undefined {
   return domains.length === 0 ? undefined : domains.map((domain) => domain.trustDomain);
+}
+
+/**
+ * SPIRE refuses an entry that federates with a trust domain whose bundle it
+ * does not hold ("unable to find federated bundle"), so no pod of such an
+ * identity gets an SVID. The bundle is held from the start when the
+ * ClusterFederatedTrustDomain carries it and is applied no later than the
+ * identity; otherwise it is set by hand, which needs a stage boundary between
+ * the declaration and the identities that federate. A domain of another
+ * server is reported by the identity's own federatesWith check.
+ */
+export function federationPrerequisites(registration: IConstruct, domains: ClusterFederatedTrustDomain[], server: ISpireServer): ApplyPrerequisite[] {
+  return domains.filter((domain) => domain.server === server).map((domain): ApplyPrerequisite => (domain.bundle !== undefined ? {
+    construct: domain,
+    reason: `it federates with ${domain.trustDomain}, whose bundle comes with ${domain.node.path}, which is applied later`,
+    mayShareChart: true,
+    fix: `apply ${Chart.of(domain).node.id} first: ${Chart.of(registration).node.id}.addDependency(${Chart.of(domain).node.id})`,
+  } : {
+    construct: domain,
+    reason: `it federates with ${domain.trustDomain}, but no bundle of ${domain.trustDomain} is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID`,
+    fix: `give ${domain.node.path} the partner's bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson, or the partner server's bundleEndpoint.bundle), or put the identity into a chart applied after ${Chart.of(domain).node.id} and set the bundle with \`spire-server bundle set\` in between (SpireIstioMesh.addFederatedIdentity does)`,
+  }));
 }
 
 /**

@@ -5,9 +5,10 @@ import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spire/spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
@@ -60,7 +61,7 @@ export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
  * SPIFFE ID. Its `className` is always the server's, so the controller manager
  * that serves this trust domain is the one that reconciles it.
  */
-export class ClusterSpiffeId extends Construct {
+export class ClusterSpiffeId extends Construct implements IApplyStaged {
   /** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
   public static readonly ISTIO_SPIFFE_ID_TEMPLATE = ISTIO_SPIFFE_ID_TEMPLATE;
 
@@ -84,6 +85,8 @@ export class ClusterSpiffeId extends Construct {
   public readonly istioIdentity: boolean;
   /** Labels that put a pod under this identity's podSelector, for workloads to adopt. */
   public readonly podLabels: { [key: string]: string };
+  /** The controller manager's webhook admits it, so SPIRE runs first. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
   private readonly props: ClusterSpiffeIdProps;
   private readonly federatedDomains: ClusterFederatedTrustDomain[];
@@ -108,7 +111,15 @@ export class ClusterSpiffeId extends Construct {
 
     new ClusterSpiffeid(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
+  }
+
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [
+      { construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first' },
+      ...federationPrerequisites(this, this.federatedDomains, this.server),
+    ];
   }
 
   /** The trust domains these workloads federate with. */

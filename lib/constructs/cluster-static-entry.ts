@@ -1,12 +1,13 @@
 import { Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterStaticEntry as ClusterStaticEntryResource, ClusterStaticEntrySpec } from '../../imports/spire.spiffe.io';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import {
   checkDnsSubdomain, checkGoDuration, checkSelector, checkSpiffeId, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 
@@ -44,7 +45,7 @@ export interface ClusterStaticEntryProps {
  * keeps in SPIRE as written, for workloads that are no pods of this cluster
  * (nodes, VMs, downstream servers). Its `className` is always the server's.
  */
-export class ClusterStaticEntry extends Construct {
+export class ClusterStaticEntry extends Construct implements IApplyStaged {
   /** Every ClusterStaticEntry in the app that holds `scope`. */
   public static allIn(scope: IConstruct): ClusterStaticEntry[] {
     return scope.node.root.node.findAll().filter((construct): construct is ClusterStaticEntry => construct instanceof ClusterStaticEntry);
@@ -56,6 +57,8 @@ export class ClusterStaticEntry extends Construct {
   public readonly spiffeId: string;
   public readonly parentId: string;
   public readonly selectors: string[];
+  /** The controller manager registers it, so it applies with the identities once SPIRE runs. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
   private readonly props: ClusterStaticEntryProps;
 
@@ -77,12 +80,20 @@ export class ClusterStaticEntry extends Construct {
 
     new ClusterStaticEntryResource(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
   }
 
   /** The trust domains this entry federates with. */
   public get federatesWith(): ClusterFederatedTrustDomain[] {
     return [...this.props.federatesWith ?? []];
+  }
+
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [
+      { construct: this.server, reason: 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs' },
+      ...federationPrerequisites(this, this.federatesWith, this.server),
+    ];
   }
 
   private renderSpec(): ClusterStaticEntrySpec {

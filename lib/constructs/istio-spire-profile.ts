@@ -7,6 +7,7 @@ import { mergeSettings, Settings, settingsConflicts, userMeshConfig, userValuesB
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireIstioApp } from './spire-istio-app';
@@ -102,7 +103,7 @@ const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
  * gateways, whose istio-proxy is always a container. `helmValues` holds the
  * same settings for installing istiod with Helm.
  */
-export class IstioSpireProfile extends Construct {
+export class IstioSpireProfile extends Construct implements IApplyStaged {
   /** Every IstioSpireProfile in the app that holds `scope`, in creation order. */
   public static allIn(scope: IConstruct): IstioSpireProfile[] {
     return IstioSpireProfile.byRoot.get(scope.node.root) ?? [];
@@ -113,6 +114,8 @@ export class IstioSpireProfile extends Construct {
   public readonly trustDomain: string;
   public readonly sidecarMode: SidecarMode;
   public readonly csiDriver: SpiffeCsiDriver;
+  /** Istio is installed once SPIRE runs. */
+  public readonly applyStage = ApplyStage.ISTIO;
   /** Name of the injection template for application pods. */
   public readonly sidecarTemplateName = 'spire';
   /** Name of the injection template for gateways. */
@@ -176,6 +179,11 @@ export class IstioSpireProfile extends Construct {
     });
     validateAtSynth(this, () => this.checks());
     registerLayoutChecks(this);
+    ApplyStages.declare(this);
+  }
+
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.csiDriver.agent, reason: 'SPIRE must run before Istio and its gateways start' }];
   }
 
   /** The namespace whose Istio policies apply to the whole mesh (`meshConfig.rootNamespace`). */

@@ -133,7 +133,7 @@ describe('no identity federates before the server holds the partner\'s bundle', 
 
   test('without a bundle in the output the identity is refused in the same stage, and accepted in a later one', () => {
     expect(federating(undefined, 'same')).toEqual([expect.stringContaining(
-      'identities/Federated federates with partner.example and is in the same chart as identities/Partner: no bundle of partner.example is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID. Fix: give identities/Partner the partner\'s bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson',
+      'identities/Federated is in the same chart as identities: it federates with partner.example, but no bundle of partner.example is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID. Fix: give identities/Partner the partner\'s bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson',
     )]);
     expect(federating(undefined, 'later')).toEqual([]);
   });
@@ -142,7 +142,7 @@ describe('no identity federates before the server holds the partner\'s bundle', 
     const bundle = PartnerBundle.fromSpiffeJson(BUNDLE);
     expect(federating(bundle, 'same')).toEqual([]);
     expect(federating(bundle, 'earlier')).toEqual([expect.stringContaining(
-      `identities/Federated federates with partner.example and is in chart identities, which does not come after ${LATER}: the bundle of partner.example comes with ${LATER}/Partner, which is applied later. Fix: apply ${LATER} first`,
+      `identities/Federated is in chart identities, which does not come after ${LATER}: it federates with partner.example, whose bundle comes with ${LATER}/Partner, which is applied later. Fix: apply ${LATER} first`,
     )]);
   });
 
@@ -150,7 +150,7 @@ describe('no identity federates before the server holds the partner\'s bundle', 
     const stack = buildStack();
     const domain = new ClusterFederatedTrustDomain(stack.identities, 'Partner', { server: stack.server, partner: WEB_PARTNER });
     new ClusterStaticEntry(stack.identities, 'Vm', { server: stack.server, spiffeId: 'spiffe://example.org/vm', parentId: 'spiffe://example.org/node', selectors: ['unix:uid:0'], federatesWith: [domain] });
-    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('identities/Vm federates with partner.example and is in the same chart as identities/Partner: no bundle of partner.example is in the output')]);
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('identities/Vm is in the same chart as identities: it federates with partner.example, but no bundle of partner.example is in the output')]);
   });
 });
 
