@@ -10,7 +10,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { SpireIstioApp } from './spire-istio-app';
+import { isSpireIstioApp } from './spire-istio-app/brand';
 import { requireProps } from '../validation/required';
 
 /**
@@ -296,7 +296,7 @@ export class IstioSpireProfile extends Construct implements IApplyStaged {
 
   private checkHelmValuesWritten(): Problem | undefined {
     if (!this.writesHelmValues) return undefined;
-    if (!SpireIstioApp.isSpireIstioApp(this.node.root)) {
+    if (!isSpireIstioApp(this.node.root)) {
       return {
         value: this.helmValuesFile,
         rule: 'a plain cdk8s App writes only manifests, so the istiod Helm values would be missing from the output',
