@@ -117,7 +117,7 @@ main() {
     CHECK_DIR="$WORK/checks/helm"
     mkdir -p "$CHECK_DIR"
     section "helm: ${only_dir:-$REPO_DIR/dist}"
-    run_check "readme: the Helm commands install the charts these checks render" check_helm_readme
+    run_check "docs: the Helm commands of docs/applying.md install the charts these checks render" check_helm_docs
     check_helm_output "helm" "${only_dir:-$REPO_DIR/dist}" "$DEFAULT_TRUST_DOMAIN" native
   elif [[ -n "$only_scenario" ]]; then
     run_scenario "$only_scenario"
@@ -126,7 +126,7 @@ main() {
   else
     section "imports"
     run_check "imports: Istio $ISTIO_NEW_VERSION classes are what cdk8s import generates from its CRDs" check_istio_imports
-    run_check "readme: the Helm commands install the charts these checks render" check_helm_readme
+    run_check "docs: the Helm commands of docs/applying.md install the charts these checks render" check_helm_docs
     section "synthesis"
     synth_variant native
     synth_variant classic ISTIO_SIDECAR_MODE=classic

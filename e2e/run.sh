@@ -5,10 +5,13 @@
 # mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
 #   bash e2e/run.sh              the manifests in dist/, the federation example in dist-federation/
-#                                (two clusters joined) and the must-fail copies of both, each run
-#                                in a cluster of its own, a few at once
+#                                (two clusters joined), the faults run (lib/faults.sh) and the
+#                                must-fail copies, each run in a cluster of its own, a few at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead of dist/, without the federation example
+#                                and the faults run
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
+#   bash e2e/run.sh --no-faults  without the faults run
+#   bash e2e/run.sh --scale      only the scale measurements on dist/ (lib/scale.sh), a benchmark
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
 #                                federation example's two copies)
 set -euo pipefail
@@ -24,7 +27,7 @@ source "$E2E_DIR/lib/node.sh"
 # A run that hangs past this is stopped and counted as failed.
 RUN_TIMEOUT=600
 # Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
-PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-4}"
+PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-7}"
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -33,7 +36,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -109,7 +112,7 @@ check_output() {
       "FAIL: $step") result fail "$step" ;;
     esac
   done <"$WORK/$name.log"
-  grep -q '^PASS: Pod Security labels hold' "$WORK/$name.log" || grep -q '^FAIL: ' "$WORK/$name.log" ||
+  grep -q '^END: every stage ran' "$WORK/$name.log" || grep -q '^FAIL: ' "$WORK/$name.log" ||
     result fail "the run on $dir stopped before its last check"
   echo "(${dir}: $((SECONDS - start))s)"
 }
@@ -199,14 +202,31 @@ join_or_fail() {
   return 1
 }
 
-# The federation example as written, in two clusters joined as join_pair says.
+# The federation example as written, in two clusters joined as join_pair says; west installs
+# Istio the Helm way of docs/applying.md, east the istioctl way.
 federation_example() {
   local federation="$WORK/federation-$1"
   join_or_fail "$1" "$2" "$federation" federation-east federation-west || return 1
   check_output federation-east "$1" "$FEDERATION_DIR/east" "$federation" >"$WORK/federation-east.report" 2>&1 &
-  check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1 &
+  ISTIO_ROUTE=helm check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1 &
   wait
 }
+
+# synth_variant NAME OUTDIR: the suite's output with one server setting changed (e2e/apps/variant.ts).
+synth_variant() {
+  (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs e2e/apps/variant.ts "$1" "$2") 2>&1 | tail -n 1
+}
+
+# fault_run INDEX: the faults a running mesh must survive (lib/faults.sh), on the suite's output
+# with SVIDs short enough to be renewed while the run watches.
+fault_run() {
+  local variant="$WORK/variants/faults"
+  echo "(synthesized with $(synth_variant short-svid-ttl "$variant"))"
+  AFTER_STAGES=faults check_output faults "$1" "$variant"
+}
+
+# scale_run INDEX: the scale measurements (lib/scale.sh) on the suite's output.
+scale_run() { AFTER_STAGES=scale check_output scale "$1" "$BASE_DIR"; }
 
 # Its must-fail copies, also as a pair: east in the order the example had before its federated
 # identities became a stage of their own (SPIRE refuses their entries), west with a wrong
@@ -222,12 +242,19 @@ federation_copies() {
 }
 
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
+# The longest start first (the pairs, main, then the copies that fail late), so that no slot
+# waits for a pair and the last to start end soon.
 run_all() {
   local names=() index=1 mutation cause
-  if [[ ${#ONLY_COPIES[@]} -eq 0 ]]; then
-    names+=(main)
-    in_background main 1 check_output main 0 "$BASE_DIR"
+  if [[ "$SCALE_ONLY" == true ]]; then
+    names+=(scale)
+    in_background scale 1 scale_run 25
+    wait
+    report_all "${names[@]}"
+    return
   fi
+  [[ ${#ONLY_COPIES[@]} -gt 0 ]] || names+=(main)
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || names+=(faults)
   if [[ "$WITH_FEDERATION" == true && ${#ONLY_COPIES[@]} -eq 0 ]]; then
     names+=(federation-east federation-west)
     in_background federation 2 federation_example 20 21
@@ -236,25 +263,32 @@ run_all() {
     names+=(must-fail-federation-old-order must-fail-federation-endpoint-id)
     in_background federation-copies 2 federation_copies 22 23
   fi
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background faults 1 fault_run 24
+  [[ ${#ONLY_COPIES[@]} -gt 0 ]] || in_background main 1 check_output main 0 "$BASE_DIR"
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
     [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
     names+=("must-fail-$mutation")
     in_background "must-fail-$mutation" 1 must_fail "$index" "$mutation" "$cause"
     index=$((index + 1))
   done <<'MUST_FAIL'
-cluster-name not configured for cluster .*-elsewhere
-metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
-class-name was never reconciled.*className
-template-csi-driver csi\.spiffe\.example not found in the list of registered CSI drivers
-template-socket-path signed by istiod's CA|no SVID
-identity-selector no SVID \(SDS resource default\)
 agent-socket-dir waiting for the SPIRE agent socket|signed by istiod's CA
+identity-selector no SVID \(SDS resource default\)
+cluster-name not configured for cluster .*-elsewhere
 kubelet-verification x509
+class-name was never reconciled.*className
 rbac-tokenreviews tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"
+template-socket-path signed by istiod's CA|no SVID
+template-csi-driver csi\.spiffe\.example not found in the list of registered CSI drivers
+metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
 MUST_FAIL
   wait
+  report_all "${names[@]}"
+}
+
+# report_all NAME...: each run's report, in order, and its results counted.
+report_all() {
   local name outcome what
-  for name in "${names[@]}"; do
+  for name in "$@"; do
     printf '\n'
     cat "$WORK/$name.report" 2>/dev/null || echo "FAIL: $name left no report"
     [[ -s "$WORK/$name.results" ]] || echo "fail $name left no result" >"$WORK/$name.results"
@@ -273,11 +307,15 @@ main() {
   BASE_DIR="$REPO_DIR/dist"
   WITH_COPIES=true
   WITH_FEDERATION=true
+  WITH_FAULTS=true
+  SCALE_ONLY=false
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; shift 2 ;;
+      --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; WITH_FAULTS=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
+      --no-faults) WITH_FAULTS=false; shift ;;
+      --scale) SCALE_ONLY=true; RUN_TIMEOUT=1800; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;

@@ -18,7 +18,7 @@ import { testApp } from './support/stack';
 
 function synthMesh(gitOpsOrdering?: GitOpsOrdering) {
   const app = testApp();
-  const mesh = new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo', gitOpsOrdering });
+  const mesh = new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'demo', gitOpsOrdering });
   const shop = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
   // A workload of the user's, added to the workloads stage after the mesh was built.
   const cart = new SpireEnabledWorkload(mesh.workloads, 'Cart', {
@@ -67,7 +67,7 @@ test('without the option no object carries an Argo CD annotation', () => {
 test('a folder per chart gives Flux one directory per stage for its Kustomizations', () => {
   const outdir = path.join(scratchDir(), 'out');
   const app = new SpireIstioApp({ outdir, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE, wiringReport: false });
-  new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo' });
+  new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'demo' });
   app.synth();
   expect(fs.readdirSync(outdir).sort()).toEqual(['0000-crds', '0001-spire', '0002-identities', '0003-istio-profile', '0004-workloads', 'helm']);
   expect(loadManifests([path.join(outdir, '0002-identities')]).map(({ doc }) => doc.kind)).toEqual(['ClusterSPIFFEID']);

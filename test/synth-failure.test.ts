@@ -15,7 +15,7 @@ function runApp(body: string): { status: number | null; stdout: string; stderr: 
     `const app = new SpireIstioApp({ outdir: ${JSON.stringify(path.join(dir, 'dist'))} });`,
     'const mesh = (props: { trustDomain: string; classic?: boolean }) => {',
     '  const istio = props.classic ? { sidecarMode: SidecarMode.CLASSIC, meshConfig: { defaultConfig: { holdApplicationUntilProxyStarts: true } } } : {};',
-    '  const built = new SpireIstioMesh(app, { trustDomain: props.trustDomain, clusterName: \'demo\', istio });',
+    '  const built = new SpireIstioMesh(app, \'Mesh\', { trustDomain: props.trustDomain, clusterName: \'demo\', istio });',
     '  new DemoWorkloads(built.workloads, \'Demo\', { profile: built.profile, identity: built.meshIdentity });',
     '};',
     body,

@@ -7,7 +7,7 @@ import { filesUnder, scratchDir } from './support/files';
 
 function meshApp(outdir: string, trustDomain: string, clusterName = 'demo'): SpireIstioApp {
   const app = new SpireIstioApp({ outdir });
-  new SpireIstioMesh(app, { trustDomain, clusterName });
+  new SpireIstioMesh(app, 'Mesh', { trustDomain, clusterName });
   return app;
 }
 

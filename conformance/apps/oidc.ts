@@ -6,7 +6,7 @@ import { SpireIstioApp, SpireIstioMesh, SpireOidcDiscoveryProvider } from '../..
 const JWT_ISSUER = 'https://oidc.conformance.test/tenant-a';
 
 const app = new SpireIstioApp({ outdir: process.argv[2], wiringReport: false });
-const mesh = new SpireIstioMesh(app, {
+const mesh = new SpireIstioMesh(app, 'Mesh', {
   trustDomain: 'conformance.test',
   clusterName: 'conformance-cluster',
   server: { jwtIssuer: JWT_ISSUER, jwtSvidTtl: '10m' },

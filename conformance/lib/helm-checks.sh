@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The Helm route of the README: Istio's `base` and `istiod` charts rendered with the output's
+# The Helm route of docs/applying.md: Istio's `base` and `istiod` charts rendered with the output's
 # helm/istiod-values.yaml (lib/istio-helm.sh), checked like the IstioOperator route. Sourced by
 # conformance/run.sh after checks.sh.
 
@@ -104,17 +104,17 @@ check_helm_injection() {
   return 1
 }
 
-# The README's Helm commands are the route these checks render: base, then istiod with the values,
-# in istio-system, at the newer pinned release, between the identities and the workloads. A copy
-# without the base chart's install must be rejected for it.
-check_helm_readme() {
-  local readme="$REPO_DIR/README.md" copy="$WORK/readme-without-base.md" dropped
+# The Helm commands of docs/applying.md are the route these checks render: base, then istiod with
+# the values, in istio-system, at the newer pinned release, between the identities and the
+# workloads. A copy without the base chart's install must be rejected for it.
+check_helm_docs() {
+  local page="$REPO_DIR/docs/applying.md" copy="$WORK/applying-without-base.md" dropped
   local args=("$ISTIO_NEW_VERSION" "$ISTIO_HELM_NAMESPACE" dist/helm/istiod-values.yaml)
-  node_lib helm.js readme-commands "$readme" "${args[@]}"
-  dropped="$(node_lib helm.js readme-without "$readme" "$copy" "helm install istio-base ")"
+  node_lib helm.js doc-commands "$page" "${args[@]}"
+  dropped="$(node_lib helm.js doc-without "$page" "$copy" "helm install istio-base ")"
   echo "  copy without the $dropped \`helm install istio-base\` line(s)"
-  expect_failure_naming "the README without the base chart's install" "has no \`helm install istio-base istio/base " \
-    node_lib helm.js readme-commands "$copy" "${args[@]}"
+  expect_failure_naming "docs/applying.md without the base chart's install" "has no \`helm install istio-base istio/base " \
+    node_lib helm.js doc-commands "$copy" "${args[@]}"
 }
 
 # check_helm_output LABEL DIR TRUST_DOMAIN MODE: the Helm checks of one output, for each pinned Istio.

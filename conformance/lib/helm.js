@@ -121,7 +121,7 @@ function alteredValues(valuesFile, out, how) {
   console.log(what);
 }
 
-// The shell lines of the README's ```sh blocks, in order.
+// The shell lines of a Markdown page's ```sh blocks, in order.
 function shellLines(text) {
   const lines = [];
   let inShell = false;
@@ -143,9 +143,10 @@ const helmInstall = (release, chart, flags) => ({
 });
 const exactLine = (command) => ({ what: command, matches: (line) => line === command });
 
-// The README's Helm route, in the order it must run: after the identities the repository, the
-// namespace, base, istiod, all before the workloads, at the pinned release and with the output's values.
-function readmeCommands(readme, version, namespace, values) {
+// The Helm route of the docs page PAGE, in the order it must run: after the identities the
+// repository, the namespace, base, istiod, all before the workloads, at the pinned release and with
+// the output's values.
+function docCommands(page, version, namespace, values) {
   const steps = [
     exactLine('kubectl apply -f dist/0002-identities.k8s.yaml'),
     exactLine('helm repo add istio https://istio-release.storage.googleapis.com/charts'),
@@ -155,27 +156,27 @@ function readmeCommands(readme, version, namespace, values) {
     helmInstall('istiod', 'istio/istiod', [`-n ${namespace}`, `--version ${version}`, `-f ${values}`]),
     exactLine('kubectl apply -f dist/0004-workloads.k8s.yaml'),
   ];
-  const lines = shellLines(fs.readFileSync(readme, 'utf8'));
+  const lines = shellLines(fs.readFileSync(page, 'utf8'));
   let at = -1;
   for (const step of steps) {
     const found = lines.findIndex((line, i) => i > at && step.matches(line));
-    if (found < 0) fail(`${readme} has no \`${step.what}\` ${at < 0 ? '' : `after \`${lines[at]}\``}`);
+    if (found < 0) fail(`${page} has no \`${step.what}\` ${at < 0 ? '' : `after \`${lines[at]}\``}`);
     console.log(`ok: ${lines[found]}`);
     at = found;
   }
 }
 
-// A copy of the README without the lines that start with PREFIX; prints how many it dropped.
-function readmeWithout(readme, out, prefix) {
-  const lines = fs.readFileSync(readme, 'utf8').split('\n');
+// A copy of the docs page PAGE without the lines that start with PREFIX; prints how many it dropped.
+function docWithout(page, out, prefix) {
+  const lines = fs.readFileSync(page, 'utf8').split('\n');
   const kept = lines.filter((line) => !line.trim().startsWith(prefix));
   fs.writeFileSync(out, kept.join('\n'));
   console.log(lines.length - kept.length);
 }
 
 runCommand({
-  'readme-commands': readmeCommands,
-  'readme-without': readmeWithout,
+  'doc-commands': docCommands,
+  'doc-without': docWithout,
   'base-crds': baseCrds,
   'base-without-crd': baseWithoutCrd,
   'istiod-settings': istiodSettings,

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Istio's `base` and `istiod` Helm charts rendered the way the README's `helm install` commands
-# install them. Needs tools.sh (the pins, helm_bin, die) sourced first.
+# Istio's `base` and `istiod` Helm charts rendered the way the `helm install` commands of
+# docs/applying.md install them. Needs tools.sh (the pins, helm_bin, die) sourced first.
 
 ISTIO_HELM_NAMESPACE=istio-system
 # What `helm install` against a cluster of the Kubernetes version the output is validated against

@@ -18,12 +18,23 @@ source "$CONFORMANCE_DIR/lib/checks.sh"
 source "$E2E_DIR/lib/node.sh"
 # shellcheck source=federation.sh
 source "$E2E_DIR/lib/federation.sh"
+# shellcheck source=faults.sh
+source "$E2E_DIR/lib/faults.sh"
+# shellcheck source=scale.sh
+source "$E2E_DIR/lib/scale.sh"
 
 DIR="$1"
 S="$2"
 NETNS="$3"
 NODE_IMAGES="$4"
 FEDERATION="${5:-}"
+# How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
+ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
+# What runs after the output's stages: the checks of an output (checks), faults (faults.sh) or
+# the scale measurements (scale.sh), which need more pods on the node than the kubelet's 110.
+AFTER_STAGES="${AFTER_STAGES:-checks}"
+NODE_MAX_PODS=110
+[[ "$AFTER_STAGES" != scale ]] || NODE_MAX_PODS=250
 CGROUP_ROOT="$NETNS"
 NODE=e2e-node-1
 # The API server's and the node's addresses are on the namespace's loopback interface.
@@ -163,13 +174,33 @@ network() {
   ip addr add "$NODE_IP/32" dev lo
 }
 
+# Every request a service account makes, with the authorizer's decision, and every question the
+# kubelet asks about a caller of its own API (a SubjectAccessReview, with its answer): what the
+# output's service accounts used of what their roles grant.
+audit_policy() {
+  cat <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: RequestResponse
+    userGroups: ["system:nodes"]
+    resources: [{group: authorization.k8s.io, resources: [subjectaccessreviews]}]
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+}
+
 start_control_plane() {
   start etcd "$(control_plane_bin etcd)" --data-dir "$S/etcd" --unsafe-no-fsync \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
     --initial-cluster default=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:2381
   wait_for 30 "etcd to be healthy" curl -fsS http://127.0.0.1:2379/health
+  audit_policy >"$S/audit-policy.yaml"
   start kube-apiserver "$(control_plane_bin kube-apiserver)" --etcd-servers http://127.0.0.1:2379 \
+    --audit-policy-file "$S/audit-policy.yaml" --audit-log-path "$S/logs/audit.log" --audit-log-format json \
     --bind-address "$APISERVER_IP" --secure-port 6443 --advertise-address "$APISERVER_IP" \
     --tls-cert-file "$S/pki/apiserver.crt" --tls-private-key-file "$S/pki/apiserver.key" --client-ca-file "$S/pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local --service-account-key-file "$S/pki/sa.pub" \
@@ -210,7 +241,7 @@ EOF
   done < <(pods_js claims "$DIR")
 }
 
-# ---- applying, the README's order ---------------------------------------------------------------
+# ---- applying, in docs/applying.md's order -------------------------------------------------------
 
 # apply FILE [recheck]: kubectl apply; any API warning fails the step. With recheck, the re-apply
 # checks apply FILE again.
@@ -356,6 +387,24 @@ check_security_contexts() {
 
 # ---- Istio --------------------------------------------------------------------------------------
 
+# apply_crds_then_rest NAME FILE: FILE's CRDs applied and waited for, then its other objects, as
+# istioctl install and helm install do.
+apply_crds_then_rest() {
+  local name="$1" all="$2"
+  node -e '
+    const { loadFile } = require(process.argv[1]); const YAML = require("yaml"); const fs = require("fs");
+    const all = loadFile(process.argv[2]).map((e) => e.obj);
+    const crd = (o) => o.kind === "CustomResourceDefinition";
+    fs.writeFileSync(process.argv[3], all.filter(crd).map((o) => YAML.stringify(o)).join("---\n"));
+    fs.writeFileSync(process.argv[4], all.filter((o) => !crd(o)).map((o) => YAML.stringify(o)).join("---\n"));' \
+    "$CONFORMANCE_DIR/lib/manifests.js" "$all" "$S/istio/$name-crds.yaml" "$S/istio/$name-objects.yaml"
+  if [[ -s "$S/istio/$name-crds.yaml" ]]; then
+    kc apply --server-side -f "$S/istio/$name-crds.yaml" >/dev/null
+    kc wait --for condition=established --timeout=60s -f "$S/istio/$name-crds.yaml" >/dev/null
+  fi
+  [[ ! -s "$S/istio/$name-objects.yaml" ]] || kc apply --server-side -f "$S/istio/$name-objects.yaml" >/dev/null
+}
+
 # The objects istioctl install creates, from `istioctl manifest generate`, applied as it does:
 # the namespace, the CRDs (waited for), then the rest.
 install_istio() {
@@ -365,17 +414,20 @@ install_istio() {
   "$(istioctl_bin "$ISTIO_NEW_VERSION")" manifest generate -f "$iop" --set hub=docker.io/istio --set "tag=$ISTIO_NEW_VERSION" \
     >"$S/istio/generated.yaml" 2>"$S/istio/generate.log" || { cat "$S/istio/generate.log"; return 1; }
   kc create namespace istio-system >/dev/null
-  node -e '
-    const { loadFile } = require(process.argv[1]); const YAML = require("yaml"); const fs = require("fs");
-    const all = loadFile(process.argv[2]).map((e) => e.obj);
-    const crd = (o) => o.kind === "CustomResourceDefinition";
-    fs.writeFileSync(process.argv[3], all.filter(crd).map((o) => YAML.stringify(o)).join("---\n"));
-    fs.writeFileSync(process.argv[4], all.filter((o) => !crd(o)).map((o) => YAML.stringify(o)).join("---\n"));' \
-    "$CONFORMANCE_DIR/lib/manifests.js" "$S/istio/generated.yaml" "$S/istio/crds.yaml" "$S/istio/objects.yaml"
-  kc apply --server-side -f "$S/istio/crds.yaml" >/dev/null
-  kc wait --for condition=established --timeout=60s -f "$S/istio/crds.yaml" >/dev/null
-  kc apply --server-side -f "$S/istio/objects.yaml" >/dev/null
+  apply_crds_then_rest istioctl "$S/istio/generated.yaml"
   log "istioctl $ISTIO_NEW_VERSION manifest generate: $(grep -c '^kind:' "$S/istio/generated.yaml") objects applied"
+}
+
+# docs/applying.md's Helm route instead: the namespace, Istio's base chart, then its istiod chart with
+# the output's helm/istiod-values.yaml, each rendered as helm install renders it.
+install_istio_helm() {
+  local values="$DIR/helm/istiod-values.yaml"
+  mkdir -p "$S/istio"
+  render_istio_helm "$ISTIO_NEW_VERSION" "$values" "$S/istio/helm" || return 1
+  kc create namespace istio-system >/dev/null
+  apply_crds_then_rest base "$S/istio/helm/base.yaml"
+  apply_crds_then_rest istiod "$S/istio/helm/istiod.yaml"
+  log "helm template of Istio $ISTIO_NEW_VERSION's base and istiod charts with $(basename "$DIR")/helm/istiod-values.yaml: $(cat "$S/istio/helm/base.yaml" "$S/istio/helm/istiod.yaml" | grep -c '^kind:') objects applied"
 }
 
 injector_ca_bundle() { kc get mutatingwebhookconfiguration -l app=sidecar-injector -o jsonpath='{.items[*].webhooks[*].clientConfig.caBundle}'; }
@@ -606,12 +658,16 @@ spire_stage() {
 identities_stage() {
   local partners
   partners="$(pods_js partner-bundles-needed "$1" "$DIR" | xargs)"
-  [[ -z "$partners" ]] || stage "the bundles of $partners set as the README says, before $(basename "$1")" set_partner_bundles $partners
+  [[ -z "$partners" ]] || stage "the bundles of $partners set as docs/federation.md says, before $(basename "$1")" set_partner_bundles $partners
   stage "ClusterSPIFFEIDs admitted by the controller manager's webhook ($(basename "$1"))" apply "$1" recheck
 }
 
 istio_stage() {
-  stage "Istio profile installed ($(basename "$1"))" install_istio "$1"
+  if [[ "$ISTIO_ROUTE" == helm ]]; then
+    stage "Istio installed from its Helm charts with helm/istiod-values.yaml, instead of $(basename "$1")" install_istio_helm
+  else
+    stage "Istio profile installed ($(basename "$1"))" install_istio "$1"
+  fi
   stage "istiod Ready on the node, its injection webhook's caBundle written" istiod_running
 }
 
@@ -631,6 +687,14 @@ after_all_stages() {
   stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
   stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
   stage "Pod Security labels hold for the pods of their namespace" check_pod_security
+  stage "the API server refused no request of the output's service accounts (audit log; unused grants listed)" check_rbac_use
+}
+
+# Least privilege, measured: each grant of the output's roles against what its service accounts
+# asked the API server for during the run.
+check_rbac_use() {
+  pods_js rbac-use "$DIR" "$S/logs/audit.log" >"$S/rbac-use.txt" || { cat "$S/rbac-use.txt"; return 1; }
+  sed 's/^/  /' "$S/rbac-use.txt"
 }
 
 main() {
@@ -651,7 +715,12 @@ main() {
   while read -r file role; do
     "${role}_stage" "$file"
   done < <(pods_js stages "$DIR")
-  after_all_stages
+  case "$AFTER_STAGES" in
+    checks) after_all_stages ;;
+    faults) fault_scenarios ;;
+    scale) scale_measurements ;;
+  esac
+  echo "END: every stage ran"
 }
 
 main

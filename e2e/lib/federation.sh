@@ -2,7 +2,7 @@
 # Two runs that federate: e2e/run.sh joins their network namespaces with a veth pair and gives
 # each a load balancer address the other routes to; FEDERATION_DIR holds, per run,
 # NETNS.lb (its load balancer address) and NETNS.hosts (the partners' bundle endpoint names, as
-# cluster DNS answers them), and per trust domain TD.bundle (its bundle, for the README's hand
+# cluster DNS answers them), and per trust domain TD.bundle (its bundle, for docs/federation.md's hand
 # step). Sourced by cluster.sh.
 
 # The hosts file cluster DNS answers from, when the run has partners.
@@ -10,7 +10,7 @@ federation_hosts_file() { [[ -n "$FEDERATION" && -s "$FEDERATION/$NETNS.hosts" ]
 
 # Every LoadBalancer Service gets the run's address, as a cloud's load balancer controller would
 # write it (the one part of this stood in), so kube-proxy forwards it to the bundle endpoint; the
-# server's bundle goes where the partner's run reads it for the README's hand step.
+# server's bundle goes where the partner's run reads it for docs/federation.md's hand step.
 expose_bundle_endpoint() {
   local address ns name
   address="$(cat "$FEDERATION/$NETNS.lb")"
@@ -24,7 +24,7 @@ expose_bundle_endpoint() {
   log "bundle of $TRUST_DOMAIN shared for the partner's hand step"
 }
 
-# set_partner_bundles TD...: the README's step before the federated identities: each partner's
+# set_partner_bundles TD...: docs/federation.md's step before the federated identities: each partner's
 # bundle, from the partner's own server, set with spire-server bundle set.
 set_partner_bundles() {
   local td

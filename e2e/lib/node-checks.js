@@ -232,4 +232,4 @@ function securityContexts(podsFile) {
   if (problems.length > 0) fail(problems.join('\n  '));
 }
 
-module.exports = { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck };
+module.exports = { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck, STAND_IN_PREFIX, certificates, logFileOf, taskPids };

@@ -168,6 +168,7 @@ resolvConf: $S/node/resolv.conf
 imageGCHighThresholdPercent: 100
 volumePluginDir: /var/lib/kubelet/volume-plugins
 serializeImagePulls: false
+maxPods: $NODE_MAX_PODS
 EOF
 }
 

@@ -7,6 +7,9 @@ const path = require('path');
 const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
 const { assertInjection } = require('../../conformance/lib/assert-injection');
 const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
+const { rbacUse } = require('./rbac-use');
+const { probeDeployment, svidLatencies, standInPods, rss } = require('./scale-checks');
+const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const containerOf = (pod, name) => pod.spec.containers.find((c) => c.name === name) || fail(`pod ${pod.metadata.name} has no container ${name}`);
@@ -60,7 +63,7 @@ function stages(dir) {
   for (const file of [...byFile.keys()].sort()) console.log(`${file} ${role(byFile.get(file))}`);
 }
 
-// partner-bundles-needed FILE DIR: the trust domains whose bundle the README has the user set by
+// partner-bundles-needed FILE DIR: the trust domains whose bundle docs/federation.md has the user set by
 // hand before FILE: those its ClusterSPIFFEIDs federate with, declared in an earlier file of DIR
 // without their bundle.
 function partnerBundlesNeeded(file, dir) {
@@ -324,6 +327,16 @@ const commands = {
   sds,
   'security-contexts': securityContexts,
   'sidecar-deployments': sidecarDeployments,
+  'sds-again-since': sdsAgainSince,
+  'sds-errors-since': sdsErrorsSince,
+  rotated,
+  'pod-restarts': podRestarts,
+  'rbac-use': rbacUse,
+  'probe-deployment': probeDeployment,
+  'svid-latencies': svidLatencies,
+  'stand-in-pods': standInPods,
+  rss,
+  entries,
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
   mutations: () => console.log(Object.keys(MUTATIONS).join(' ')),

@@ -90,6 +90,8 @@ install_envoy_stand_in() {
     go_build_envoy_stand_in
 }
 
+# shellcheck source=../../conformance/lib/istio-helm.sh
+source "$CONFORMANCE_DIR/lib/istio-helm.sh"
 # shellcheck source=images.sh
 source "$E2E_DIR/lib/images.sh"
 
@@ -97,6 +99,9 @@ install_e2e_tools() {
   require_go
   echo "tools cache: $TOOLS_ROOT"
   install_istioctl_new
+  install_helm
+  istio_charts_dir "$ISTIO_NEW_VERSION" >/dev/null
+  echo "ok: Istio $ISTIO_NEW_VERSION's Helm charts (module cache)"
   install_istiod
   install_pilot_agent
   install_envoy_stand_in

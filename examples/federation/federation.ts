@@ -33,7 +33,7 @@ export const FEDERATION_CLUSTERS: FederationCluster[] = [EAST, WEST];
 /** One cluster's app: the whole stack, its bundle endpoint behind a load balancer. */
 function clusterStack(outdir: string, cluster: FederationCluster): { app: SpireIstioApp; mesh: SpireIstioMesh } {
   const app = new SpireIstioApp({ outdir: path.join(outdir, cluster.clusterName) });
-  const mesh = new SpireIstioMesh(app, {
+  const mesh = new SpireIstioMesh(app, 'Mesh', {
     trustDomain: cluster.trustDomain,
     clusterName: cluster.clusterName,
     server: { bundleEndpoint: { url: cluster.bundleEndpointUrl, serviceType: ServiceType.LOAD_BALANCER } },

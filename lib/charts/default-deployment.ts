@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { ClusterSpiffeId, SPIRE_MANAGED_IDENTITY_LABEL } from '../constructs/cluster-spiffe-id';
 import { DemoWorkloads } from '../constructs/demo-workloads';
 import { MeshNamespace } from '../constructs/mesh-namespace';
+import { SpireServerOptions } from '../constructs/spire-server';
 import { LabelSelectorOperator } from '../kube/label-selector';
 import { LocalInclude } from '../kube/local-include';
 import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
@@ -29,10 +30,12 @@ export interface DefaultDeployment {
  * IDs from a namespace-selecting ClusterSPIFFEID, except `ratings`, which opts
  * in with the mesh identity's pod label.
  */
-export function buildDefaultDeployment(scope: Construct, settings: DefaultSettings, bookstoreManifest = BOOKSTORE_MANIFEST): DefaultDeployment {
-  const mesh = new SpireIstioMesh(scope, {
+export function buildDefaultDeployment(scope: Construct, settings: DefaultSettings, bookstoreManifest = BOOKSTORE_MANIFEST,
+  server: SpireServerOptions = {}): DefaultDeployment {
+  const mesh = new SpireIstioMesh(scope, 'Mesh', {
     trustDomain: settings.trustDomain,
     clusterName: settings.clusterName,
+    server,
     istio: { sidecarMode: settings.sidecarMode },
   });
   const profile = mesh.profile;

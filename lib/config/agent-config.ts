@@ -2,6 +2,7 @@ import { renderFederatedSds } from './federation-config';
 import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
+import { requireProps } from '../validation/required';
 
 /** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
 export class KubeletVerification {
@@ -21,6 +22,7 @@ export class KubeletVerification {
 
   /** Verify against a CA bundle file on every node, e.g. `/var/lib/kubelet/pki/kubelet-ca.crt`, mounted read-only. */
   public static hostCa(hostPath: string): KubeletVerification {
+    requireProps('KubeletVerification.hostCa', { hostPath }, [['hostPath', 'string', 'the CA bundle\'s path on every node, e.g. "/var/lib/kubelet/pki/kubelet-ca.crt"']]);
     return new KubeletVerification(true, hostPath);
   }
 

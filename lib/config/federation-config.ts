@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Problem } from '../validation/rules';
+import { requireProps } from '../validation/required';
 import { ServiceType } from '../kube/service-type';
 
 /**
@@ -50,11 +51,17 @@ export class BundleEndpointProfile {
 
   /** Serve with a Web PKI certificate that the server obtains over ACME. */
   public static httpsWebAcme(acme: AcmeOptions): BundleEndpointProfile {
+    requireProps('BundleEndpointProfile.httpsWebAcme', acme, [
+      ['domainName', 'string', 'the DNS name the certificate is issued for, e.g. "spire-bundle.example.org"'],
+      ['email', 'string', 'the contact address of the ACME account'],
+      ['tosAccepted', 'boolean', 'true once you accept the ACME CA\'s terms of service'],
+    ]);
     return new BundleEndpointProfile(FederationProfileType.HTTPS_WEB, { ...acme, directoryUrl: acme.directoryUrl ?? LETS_ENCRYPT });
   }
 
   /** Serve with a Web PKI certificate from a Kubernetes TLS Secret, e.g. one cert-manager keeps. */
   public static httpsWebServingCert(cert: ServingCertOptions): BundleEndpointProfile {
+    requireProps('BundleEndpointProfile.httpsWebServingCert', cert, [['secretName', 'string', 'the kubernetes.io/tls Secret holding the certificate, e.g. "spire-bundle-tls"']]);
     return new BundleEndpointProfile(FederationProfileType.HTTPS_WEB, undefined, { ...cert, fileSyncInterval: cert.fileSyncInterval ?? '1h' });
   }
 
@@ -86,11 +93,13 @@ const BUNDLE_FIX = 'use the output of `spire-server bundle show -format spiffe` 
 export class PartnerBundle {
   /** The bundle in SPIFFE format, as `spire-server bundle show -format spiffe` prints it on the partner. */
   public static fromSpiffeJson(json: string): PartnerBundle {
+    requireProps('PartnerBundle.fromSpiffeJson', { json }, [['json', 'string', `the bundle as text; ${BUNDLE_FIX}`]]);
     return new PartnerBundle('inline bundle', () => checkedBundle(json));
   }
 
   /** A file holding the bundle in SPIFFE format, read at synth; a relative path is taken from the working directory. */
   public static fromFile(path: string): PartnerBundle {
+    requireProps('PartnerBundle.fromFile', { path }, [['path', 'string', 'the path of the saved bundle, e.g. "partner-bundle.json"']]);
     return new PartnerBundle(`file ${path}`, () => {
       if (!fs.existsSync(path)) {
         return { problem: { value: path, rule: 'the bundle file does not exist', fix: `save the partner's bundle there: spire-server bundle show -format spiffe > ${path}` } };
@@ -104,6 +113,10 @@ export class PartnerBundle {
    * e.g. one an Include loads from a manifest exported from the partner.
    */
   public static fromConfigMap(configMap: IConstruct, key: string): PartnerBundle {
+    requireProps('PartnerBundle.fromConfigMap', { configMap, key }, [
+      ['configMap', 'object', 'the ConfigMap construct of this app that holds the bundle'],
+      ['key', 'string', 'the ConfigMap key that holds the bundle, e.g. "bundle.spiffe"'],
+    ]);
     return new PartnerBundle(`ConfigMap ${configMap.node.path} key ${key}`, () => {
       const json = ApiObject.of(configMap).toJson();
       const value = json.kind === 'ConfigMap' ? json.data?.[key] : undefined;

@@ -1,5 +1,6 @@
 import { checkAwsRegion } from '../validation/aws';
 import { Problem } from '../validation/rules';
+import { requireProps } from '../validation/required';
 import { PluginSection, plugin } from './spire-config';
 
 /** Key types SPIRE's server CA can use (`ca_key_type`); it also sets the JWT signing key type. */
@@ -123,6 +124,7 @@ export class KeyManager {
    * `key_identifier_value` would be the same for every replica).
    */
   public static awsKms(options: AwsKmsKeyManagerOptions): KeyManager {
+    requireProps('KeyManager.awsKms', options, [['region', 'string', 'the AWS region the keys are created in, e.g. "us-east-2"']]);
     return new KeyManager('aws_kms', (dataDir, keyPolicyFile) => ({
       region: options.region,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
@@ -137,6 +139,7 @@ export class KeyManager {
    * Each replica's key identifier is kept on its volume, as with `awsKms`.
    */
   public static gcpKms(options: GcpKmsKeyManagerOptions): KeyManager {
+    requireProps('KeyManager.gcpKms', options, [['keyRing', 'string', 'the key ring\'s resource ID, "projects/<project>/locations/<location>/keyRings/<name>"']]);
     return new KeyManager('gcp_kms', (dataDir, keyPolicyFile) => ({
       key_ring: options.keyRing,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,
@@ -159,6 +162,7 @@ export class KeyManager {
    * (`serviceAccountAnnotations`). With a managed identity the label does nothing.
    */
   public static azureKeyVault(options: AzureKeyVaultKeyManagerOptions): KeyManager {
+    requireProps('KeyManager.azureKeyVault', options, [['keyVaultUri', 'string', 'the URI of the Key Vault, e.g. "https://spire-keys.vault.azure.net/"']]);
     return new KeyManager('azure_key_vault', (dataDir) => ({
       key_vault_uri: options.keyVaultUri,
       key_identifier_file: `${dataDir}/${KEY_IDENTIFIER_FILE}`,

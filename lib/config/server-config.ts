@@ -2,6 +2,7 @@ import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
+import { requireProps } from '../validation/required';
 
 /** Trust bundle formats SPIRE writes and reads. */
 export enum BundleFormat {
@@ -32,6 +33,15 @@ export interface SecretKeyRef {
   readonly key: string;
 }
 
+/** Checks a Secret key reference passed to a factory: both fields set, as strings. */
+export function requireSecretKeyRef(factory: string, prop: string, ref: SecretKeyRef): void {
+  requireProps(factory, { [prop]: ref }, [[prop, 'object', 'a SecretKeyRef, { name, key }']]);
+  requireProps(`${factory} ${prop}`, ref, [
+    ['name', 'string', 'the name of the Secret'],
+    ['key', 'string', 'the key of the Secret that holds the value'],
+  ]);
+}
+
 /** Where the SPIRE server keeps registrations, agents and bundles. */
 export class ServerDatastore {
   /** sqlite on each replica's own volume; only one replica can use it. */
@@ -45,6 +55,8 @@ export class ServerDatastore {
    * ConfigMap.
    */
   public static external(databaseType: DatabaseType, connectionStringSecret: SecretKeyRef): ServerDatastore {
+    requireProps('ServerDatastore.external', { databaseType }, [['databaseType', 'string', 'DatabaseType.POSTGRES or DatabaseType.MYSQL']]);
+    requireSecretKeyRef('ServerDatastore.external', 'connectionStringSecret', connectionStringSecret);
     return new ServerDatastore(databaseType, connectionStringSecret);
   }
 

@@ -1,7 +1,8 @@
 import { checkAwsRegion } from '../validation/aws';
 import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
-import { SecretKeyRef } from './server-config';
+import { requireProps } from '../validation/required';
+import { requireSecretKeyRef, SecretKeyRef } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -83,6 +84,7 @@ export interface VaultCertificateAuthOptions {
 export class VaultAuth {
   /** Vault's Kubernetes auth method, with the server's own service account token. */
   public static kubernetes(options: VaultKubernetesAuthOptions): VaultAuth {
+    requireProps('VaultAuth.kubernetes', options, [['role', 'string', 'the Vault role bound to the server\'s service account, e.g. "spire-server"']]);
     return new VaultAuth({
       block: 'k8s_auth',
       data: { k8s_auth_mount_point: options.mountPoint, k8s_auth_role_name: options.role, token_path: SERVICE_ACCOUNT_TOKEN },
@@ -94,6 +96,7 @@ export class VaultAuth {
 
   /** A Vault token from a Secret key; it reaches SPIRE as `VAULT_TOKEN`. */
   public static token(tokenSecret: SecretKeyRef): VaultAuth {
+    requireSecretKeyRef('VaultAuth.token', 'tokenSecret', tokenSecret);
     return new VaultAuth({
       block: 'token_auth',
       data: {},
@@ -105,6 +108,8 @@ export class VaultAuth {
 
   /** Vault's AppRole auth method. */
   public static appRole(options: VaultAppRoleAuthOptions): VaultAuth {
+    requireProps('VaultAuth.appRole', options, [['roleId', 'string', 'the AppRole\'s role ID']]);
+    requireSecretKeyRef('VaultAuth.appRole', 'secretIdSecret', options.secretIdSecret);
     return new VaultAuth({
       block: 'approle_auth',
       data: { approle_auth_mount_point: options.mountPoint, approle_id: options.roleId },
@@ -119,6 +124,7 @@ export class VaultAuth {
 
   /** Vault's TLS certificate auth method, with a client certificate from a Secret. */
   public static certificate(options: VaultCertificateAuthOptions): VaultAuth {
+    requireProps('VaultAuth.certificate', options, [['secretName', 'string', 'the kubernetes.io/tls Secret holding the client certificate, e.g. "vault-client"']]);
     const dir = `${UPSTREAM_SECRETS_DIR}/vault-client`;
     return new VaultAuth({
       block: 'cert_auth',
@@ -255,6 +261,7 @@ export class UpstreamAuthority {
    * SPIRE re-reads them on each CA rotation, so replacing the Secret rotates the upstream CA.
    */
   public static disk(options: DiskUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.disk', options, [['secretName', 'string', 'the Secret holding the upstream CA\'s certificate and key, e.g. "upstream-ca"']]);
     const certKey = options.certFileKey ?? TLS_CERT_KEY;
     const keyKey = options.keyFileKey ?? TLS_KEY_KEY;
     const bundleKey = options.bundleFileKey;
@@ -288,6 +295,10 @@ export class UpstreamAuthority {
 
   /** A cert-manager issuer, through CertificateRequests in a namespace the server gets a Role in. */
   public static certManager(options: CertManagerUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.certManager', options, [
+      ['issuerName', 'string', 'the cert-manager Issuer or ClusterIssuer that signs the server\'s CA'],
+      ['namespace', 'string', 'the namespace the server creates its CertificateRequests in, e.g. "spire-upstream"'],
+    ]);
     const group = options.issuerGroup ?? CERT_MANAGER_GROUP;
     const kind = options.issuerKind ?? 'Issuer';
     return new UpstreamAuthority({
@@ -303,7 +314,7 @@ export class UpstreamAuthority {
       certificateRequestNamespace: options.namespace,
       checks: [
         ['issuerName', checkNotEmpty(options.issuerName, 'the cert-manager Issuer or ClusterIssuer that signs the server\'s CA') ?? checkDnsSubdomain(options.issuerName)],
-        ['namespace', checkDnsLabel(options.namespace ?? '')],
+        ['namespace', checkDnsLabel(options.namespace)],
         ['issuerGroup', checkDnsSubdomain(group)],
         ['issuerKind', group === CERT_MANAGER_GROUP && !CERT_MANAGER_KINDS.includes(kind) ? {
           value: kind,
@@ -316,7 +327,12 @@ export class UpstreamAuthority {
 
   /** Vault's PKI secrets engine. */
   public static vault(options: VaultUpstreamOptions): UpstreamAuthority {
-    const auth = options.auth?._model();
+    requireProps('UpstreamAuthority.vault', options, [
+      ['vaultAddr', 'string', 'the URL of the Vault server, e.g. "https://vault.example.com:8200/"'],
+      ['auth', VaultAuth, 'how the server logs in: VaultAuth.kubernetes({ role }), VaultAuth.token(secret), VaultAuth.appRole(...) or VaultAuth.certificate(...)'],
+    ]);
+    if (options.caCertSecret !== undefined) requireSecretKeyRef('UpstreamAuthority.vault', 'caCertSecret', options.caCertSecret);
+    const auth = options.auth._model();
     const caDir = `${UPSTREAM_SECRETS_DIR}/vault-ca`;
     const ca = options.caCertSecret;
     return new UpstreamAuthority({
@@ -326,26 +342,25 @@ export class UpstreamAuthority {
         namespace: options.vaultNamespace,
         pki_mount_point: options.pkiMountPoint,
         ca_cert_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
-        ...(auth === undefined ? {} : { [auth.block]: auth.data }),
+        [auth.block]: auth.data,
       },
-      secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...(auth?.volumes ?? [])],
-      secretEnv: auth?.env ?? [],
+      secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...auth.volumes],
+      secretEnv: auth.env,
       checks: [
         ['vaultAddr', checkVaultAddr(options.vaultAddr)],
-        ['auth', auth === undefined ? {
-          value: 'none',
-          rule: 'SPIRE logs in to Vault with exactly one auth method; without one the config passes spire-server validate, but the server dies at startup',
-          fix: 'set auth to VaultAuth.kubernetes({ role }), VaultAuth.token(secret), VaultAuth.appRole(...) or VaultAuth.certificate(...)',
-        } : undefined],
         ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
         ...(ca === undefined ? [] : secretKeyChecks('caCertSecret', ca)),
-        ...(auth?.checks ?? []),
+        ...auth.checks,
       ],
     });
   }
 
   /** AWS Private Certificate Authority. */
   public static awsPca(options: AwsPcaUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.awsPca', options, [
+      ['region', 'string', 'the AWS region of the private CA, e.g. "eu-west-1"'],
+      ['certificateAuthorityArn', 'string', 'the ARN of the private CA'],
+    ]);
     return new UpstreamAuthority({
       pluginName: 'aws_pca',
       pluginData: {
@@ -376,6 +391,10 @@ export class UpstreamAuthority {
 
   /** An upstream SPIRE server of the same trust domain (nested SPIRE). */
   public static spire(options: SpireUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.spire', options, [
+      ['serverAddress', 'string', 'the host name of the upstream SPIRE server, e.g. "spire-server.spire-root.svc"'],
+      ['csiDriverName', 'string', 'the CSI driver that serves the upstream agent\'s socket directory, e.g. "csi.root.spiffe.io"'],
+    ]);
     const port = options.serverPort ?? 8081;
     const socketFile = options.socketFileName ?? 'socket';
     return new UpstreamAuthority({
@@ -389,13 +408,13 @@ export class UpstreamAuthority {
       secretEnv: [],
       workloadApiCsiDriver: options.csiDriverName,
       checks: [
-        ['serverAddress', HOST.test(options.serverAddress ?? '') ? undefined : {
+        ['serverAddress', HOST.test(options.serverAddress) ? undefined : {
           value: options.serverAddress,
           rule: 'the upstream server address is a host name or IPv4 address, without scheme or port',
           fix: 'write it like "spire-server.spire-root.svc" and set serverPort separately',
         }],
         ['serverPort', checkPort(port)],
-        ['csiDriverName', checkDnsSubdomain(options.csiDriverName ?? '')],
+        ['csiDriverName', checkDnsSubdomain(options.csiDriverName)],
         ['socketFileName', isFileName(socketFile) ? undefined : {
           value: socketFile,
           rule: 'the socket file name is one path segment of letters, digits, "-", "_" and "."',
@@ -431,9 +450,9 @@ function isFileName(value: string): boolean {
   return FILE_NAME.test(value) && value !== '.' && value !== '..';
 }
 
-function checkNotEmpty(value: string | undefined, what: string): Problem | undefined {
-  if (value !== undefined && value.length > 0) return undefined;
-  return { value: value ?? '', rule: `${what} must be given`, fix: `set it to ${what}` };
+function checkNotEmpty(value: string, what: string): Problem | undefined {
+  if (value.length > 0) return undefined;
+  return { value, rule: `${what} must be given`, fix: `set it to ${what}` };
 }
 
 /** A Secret key, which is also the file name it is mounted as. */

@@ -1,4 +1,4 @@
-import { Chart, Lazy, Names } from 'cdk8s';
+import { Chart, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
@@ -11,6 +11,7 @@ import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, c
 import { Check, validateAtSynth } from '../validation/validate';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 /** Settings of a ClusterFederatedTrustDomain besides its server and partner. */
 export interface ClusterFederatedTrustDomainOptions {
@@ -78,7 +79,7 @@ export class ClusterFederatedTrustDomain extends Construct implements IApplyStag
     this.partner = props.partner;
     this.trustDomain = props.partner.trustDomain;
     this.bundle = props.bundle ?? props.partner.bundle;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     ClusterFederatedTrustDomain.byServer.set(this.server, [...ClusterFederatedTrustDomain.of(this.server), this]);
 
     new ClusterFederatedTrustDomainResource(this, 'Resource', {

@@ -1,4 +1,4 @@
-import { Lazy, Names } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe.io';
@@ -11,6 +11,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 export { SPIRE_MANAGED_IDENTITY_LABEL };
 
@@ -99,7 +100,7 @@ export class ClusterSpiffeId extends Construct implements IApplyStaged {
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.spiffeIdTemplate = props.spiffeIdTemplate ?? ISTIO_SPIFFE_ID_TEMPLATE;
     this.podSelector = props.podSelector ?? { matchLabels: { [SPIRE_MANAGED_IDENTITY_LABEL]: 'true' } };
     this.namespaceSelector = props.namespaceSelector;

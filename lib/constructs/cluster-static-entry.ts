@@ -1,4 +1,3 @@
-import { Names } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ClusterStaticEntry as ClusterStaticEntryResource, ClusterStaticEntrySpec } from '../../imports/spire.spiffe.io';
 import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
@@ -10,6 +9,7 @@ import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 export interface ClusterStaticEntryProps {
   /** The server whose controller manager registers this entry; trust domain and class come from it. */
@@ -73,7 +73,7 @@ export class ClusterStaticEntry extends Construct implements IApplyStaged {
     this.props = props;
     this.server = props.server;
     this.trustDomain = props.server.trustDomain;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.spiffeId = props.spiffeId;
     this.parentId = props.parentId;
     this.selectors = props.selectors;

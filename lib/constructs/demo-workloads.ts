@@ -69,6 +69,7 @@ export class DemoWorkloads extends Construct {
       name: DemoWorkloads.SLEEP_NAME,
       image: DefaultImages.DEMO_CURL,
       command: ['/bin/sleep', 'infinity'],
+      terminationGracePeriodSeconds: 0,
     });
     this.httpbin = new SpireEnabledWorkload(this, 'Httpbin', {
       ...workloads,

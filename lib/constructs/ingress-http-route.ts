@@ -1,4 +1,4 @@
-import { ApiObject, Names } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { objectPodView } from '../mesh/spire-identity';
@@ -8,6 +8,7 @@ import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mes
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 export interface IngressHttpRouteProps {
   /** The ingress gateway that takes the requests in. */
@@ -67,7 +68,7 @@ export class IngressHttpRoute extends Construct implements IApplyStaged {
     }
     const servicePorts = [props.backend.port];
     this.gateway = props.gateway;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.hosts = props.hosts;
     this.port = props.port ?? servicePorts[0];
     const gatewayNamespace = props.gateway.service.metadata.namespace!;

@@ -1,4 +1,4 @@
-import { ApiObject, Names } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { resources, restrictedSecurityContext } from '../kube/container-defaults';
@@ -12,6 +12,7 @@ import { MeshNamespace } from './mesh-namespace';
 import { checkDnsLabel, checkPinnedImage, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 export interface IstioIngressGatewayProps {
   /** The Istio profile whose gateway templates mount the SPIRE socket into the gateway's istio-proxy. */
@@ -78,7 +79,7 @@ export class IstioIngressGateway extends Construct {
     this.profile = props.profile;
     this.namespace = props.namespace;
     this.identity = props.identity;
-    const name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    const name = props.name ?? defaultName(this);
     const namespace = props.namespace.name;
     const labels = { app: name, ...this.selectorLabel };
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {

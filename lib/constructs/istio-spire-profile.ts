@@ -1,4 +1,4 @@
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import * as YAML from 'yaml';
 import { sidecarModeAwareTemplate } from '../istio/injection-template';
@@ -12,6 +12,7 @@ import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { isSpireIstioApp } from './spire-istio-app/brand';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 /**
  * Where the injector puts istio-proxy in application pods, mesh-wide
@@ -147,7 +148,7 @@ export class IstioSpireProfile extends Construct implements IApplyStaged {
       ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver whose socket istio-proxy mounts, e.g. mesh.csiDriver'],
     ]);
     this.props = props;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.csiDriver = props.csiDriver;
     this.trustDomain = props.csiDriver.agent.trustDomain;
     this.sidecarMode = props.sidecarMode ?? SidecarMode.NATIVE;

@@ -1,4 +1,4 @@
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
@@ -22,6 +22,7 @@ import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { registerAgent } from './spire-server/agent-registration';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 /** Where the agent serves the SPIFFE Workload API, on the node and inside the agent container. */
 export interface WorkloadApiSocket {
@@ -143,7 +144,7 @@ export class SpireAgentDaemonSet extends Construct {
     this.trustDomain = props.server.trustDomain;
     this.clusterName = props.server.clusterName;
     this.imageRegistry = props.imageRegistry ?? props.server.imageRegistry;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.namespace = props.namespace ?? this.name;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? props.server.metrics;

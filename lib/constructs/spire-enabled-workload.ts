@@ -1,4 +1,4 @@
-import { ApiObject, Include } from 'cdk8s';
+import { ApiObject, Duration, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { plusProbe, resources, restrictedSecurityContext } from '../kube/container-defaults';
@@ -10,7 +10,7 @@ import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identit
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
-import { checkDnsLabel, checkPinnedImage, checkPort } from '../validation/rules';
+import { checkDnsLabel, checkGracePeriod, checkPinnedImage, checkPort } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
 import { RequiredProp, requireProps } from '../validation/required';
 
@@ -47,6 +47,13 @@ export interface SpireEnabledWorkloadProps {
   readonly sizing?: ContainerSizing;
   /** Readiness and liveness probe. @default an HTTP GET of "/" when a port is set, else a command that succeeds while the container runs */
   readonly probe?: WorkloadProbe;
+  /**
+   * Seconds a deleted pod has to stop after SIGTERM before it is killed. Set 0
+   * for a process that ignores SIGTERM (e.g. `sleep` as PID 1), whose deletion
+   * would otherwise wait the whole period.
+   * @default 30, Kubernetes' default
+   */
+  readonly terminationGracePeriodSeconds?: number;
 }
 
 /**
@@ -122,6 +129,7 @@ export class SpireEnabledWorkload extends Construct {
       serviceAccount,
       podMetadata: { labels: this.selectorLabels },
       securityContext: { ensureNonRoot: true },
+      terminationGracePeriod: gracePeriod(props.terminationGracePeriodSeconds ?? 30),
     });
     deployment.select(kplus.LabelSelector.of({ labels: this.selectorLabels }));
     dropAddressLabel(deployment);
@@ -154,8 +162,14 @@ export class SpireEnabledWorkload extends Construct {
       ['name', checkDnsLabel(props.name)],
       ['image', checkPinnedImage(props.image)],
       ['port', props.port === undefined ? undefined : checkPort(props.port)],
+      ['terminationGracePeriodSeconds', checkGracePeriod(props.terminationGracePeriodSeconds ?? 30)],
     ]);
   }
+}
+
+// An invalid value is reported by the construct's own check; cdk8s would only throw while serializing.
+function gracePeriod(seconds: number): Duration | undefined {
+  return checkGracePeriod(seconds) ? undefined : Duration.seconds(seconds);
 }
 
 function defaultProbe(port: number | undefined): WorkloadProbe {

@@ -1,4 +1,4 @@
-import { ApiObject, Lazy, Names } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDiscoveryProviderConfig } from '../config/oidc-discovery-provider-config';
@@ -15,6 +15,7 @@ import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
+import { defaultName } from '../kube/default-name';
 
 export interface SpireOidcDiscoveryProviderProps {
   /**
@@ -100,7 +101,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
     ]);
     this.props = props;
     this.server = props.server;
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.namespace = props.namespace ?? this.name;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.domains = [...props.domains, ...this.serviceHostNames()];

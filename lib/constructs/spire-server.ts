@@ -1,4 +1,4 @@
-import { ApiObject, Names } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
@@ -27,6 +27,7 @@ import type { ISpireServer } from './spire-server/reference';
 import { createServerWorkload, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
+import { defaultName } from '../kube/default-name';
 
 export { WebhookFailurePolicy } from './spire-server/options';
 export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
@@ -119,7 +120,7 @@ export class SpireServer extends Construct implements ISpireServer {
     this.trustDomain = props.trustDomain;
     this.clusterName = props.clusterName;
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    this.name = props.name ?? Names.toDnsLabel(this, { includeHash: false });
+    this.name = props.name ?? defaultName(this);
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
     this.headlessServiceName = `${this.name}-headless`;

@@ -7,6 +7,7 @@ import { IConstruct } from 'constructs';
 import { changeRendered } from './objects';
 import { checkAnnotationKey, checkCanonicalQuantity, checkDnsSubdomain, checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
+import { requireProps } from '../validation/required';
 
 /** Requests and memory limit of one container; CPU is left unlimited to avoid throttling the data path. */
 export interface ContainerSizing {
@@ -29,6 +30,7 @@ export class PodPriority {
 
   /** A PriorityClass of the cluster, by name. */
   public static of(priorityClassName: string): PodPriority {
+    requireProps('PodPriority.of', { priorityClassName }, [['priorityClassName', 'string', 'the name of a PriorityClass of the cluster']]);
     return new PodPriority(priorityClassName);
   }
 

@@ -1,3 +1,5 @@
+import { requireProps } from '../validation/required';
+
 /** When a probe runs and how many results count; unset fields keep the Kubernetes defaults. */
 export interface WorkloadProbeOptions {
   /** Seconds after the container started before the first probe. @default 0 */
@@ -32,11 +34,13 @@ export type ProbeAction =
 export class WorkloadProbe {
   /** An HTTP GET of `path`; a status from 200 to 399 passes. */
   public static fromHttpGet(path: string, options: PortProbeOptions = {}): WorkloadProbe {
+    requireProps('WorkloadProbe.fromHttpGet', { path }, [['path', 'string', 'the path to GET, e.g. "/healthz"']]);
     return new WorkloadProbe({ kind: 'httpGet', path, port: options.port }, options);
   }
 
   /** A command run in the container; exit status 0 passes. */
   public static fromCommand(command: string[], options: WorkloadProbeOptions = {}): WorkloadProbe {
+    requireProps('WorkloadProbe.fromCommand', { command }, [['command', 'array', 'the command and its arguments, e.g. ["cat", "/tmp/ready"]']]);
     return new WorkloadProbe({ kind: 'command', command: [...command] }, options);
   }
 

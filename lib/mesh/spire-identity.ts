@@ -22,7 +22,18 @@ export interface SpireIdentityOptions {
    * @default the MeshNamespace known to the app by the workload's metadata.namespace
    */
   readonly namespace?: MeshNamespace;
+  /**
+   * Accept pods that run as their namespace's `default` service account. Every
+   * such pod of the namespace gets the same ID,
+   * `spiffe://<trust domain>/ns/<namespace>/sa/default`, so no authorization
+   * policy can tell them apart.
+   * @default false: a pod running as `default` is a synth error; give the workload a ServiceAccount of its own
+   */
+  readonly allowDefaultServiceAccount?: boolean;
 }
+
+/** The service account Kubernetes runs a pod as when its spec names none. */
+const DEFAULT_SERVICE_ACCOUNT = 'default';
 
 const enabledByRoot = new WeakMap<IConstruct, ApiObject[]>();
 const guardedByRoot = new WeakMap<IConstruct, Set<ApiObject>>();
@@ -141,7 +152,7 @@ export function objectPodView(apiObject: ApiObject): PodView {
   return {
     labels: template.metadata?.labels ?? {},
     annotations: template.metadata?.annotations ?? {},
-    serviceAccountName: template.spec?.serviceAccountName ?? template.spec?.serviceAccount ?? 'default',
+    serviceAccountName: template.spec?.serviceAccountName ?? template.spec?.serviceAccount ?? DEFAULT_SERVICE_ACCOUNT,
     namespace: json.metadata?.namespace,
   };
 }
@@ -154,6 +165,7 @@ function meshPodChecks(scope: IConstruct, pod: PodView, options: SpireIdentityOp
       fix: `remove the ${SIDECAR_INJECT_LABEL} label`,
     } : undefined],
     [INJECT_TEMPLATES_ANNOTATION, checkTemplates(pod.annotations[INJECT_TEMPLATES_ANNOTATION], requiredTemplates)],
+    ['service account', checkOwnServiceAccount(pod, options)],
     ['identity trust domain', options.identity.trustDomain === options.profile.trustDomain ? undefined : {
       value: options.identity.trustDomain,
       rule: `the ClusterSPIFFEID signs for ${options.identity.trustDomain} but the mesh trusts ${options.profile.trustDomain}`,
@@ -237,6 +249,17 @@ function checkNotAmbient(namespace: MeshNamespace, labels: { [key: string]: stri
     value: `${namespace.name} (${namespace.origin})`,
     rule: `the namespace is in Istio ambient mode (${ISTIO_DATAPLANE_MODE_LABEL}=ambient), and ztunnel does not take identities from SPIRE`,
     fix: 'run SPIRE-enabled workloads in a sidecar-injected namespace',
+  };
+}
+
+/** Pods running as their namespace's `default` service account share one ID, so a workload needs its own, unless it opts in. */
+function checkOwnServiceAccount(pod: PodView, options: SpireIdentityOptions): Problem | undefined {
+  if (pod.serviceAccountName !== DEFAULT_SERVICE_ACCOUNT || options.allowDefaultServiceAccount === true) return undefined;
+  const namespace = pod.namespace ?? options.namespace?.name ?? '<namespace>';
+  return {
+    value: DEFAULT_SERVICE_ACCOUNT,
+    rule: `the pods run as the default service account of namespace ${namespace}, so they share the ID ${options.identity.spiffeIdFor(namespace, DEFAULT_SERVICE_ACCOUNT)} with every other pod there that runs as it, and no authorization policy can tell them apart`,
+    fix: 'give the workload a ServiceAccount of its own (serviceAccountName in its pod spec), or set allowDefaultServiceAccount: true to accept the shared ID',
   };
 }
 

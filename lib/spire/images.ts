@@ -1,3 +1,5 @@
+import { requireProps } from '../validation/required';
+
 /**
  * Container images every component runs, pinned by release. Override any of
  * them through the constructs' `image` props (e.g. to pin a digest), or pull
@@ -24,6 +26,7 @@ export class DefaultImages {
    * `mirror.example/ghcr/spiffe/spire-server:1.15.3`. Without a registry, the image as it is.
    */
   public static fromRegistry(image: string, registry?: string): string {
+    requireProps('DefaultImages.fromRegistry', { image }, [['image', 'string', 'the image to pull from the registry, e.g. DefaultImages.SPIRE_SERVER']]);
     if (registry === undefined) return image;
     return `${registry}/${image.slice(image.indexOf('/') + 1)}`;
   }

@@ -36,7 +36,7 @@ export function checkAgentServerSkew(agentImage: string, serverImage: string): P
     return {
       value: agentImage,
       rule: `the agent (${format(agent)}) is newer than the server (${format(server)}); SPIRE supports agents no newer than the oldest server`,
-      fix: 'roll the servers to the new release first, then the agents (see the README\'s upgrade order)',
+      fix: 'roll the servers to the new release first, then the agents (see docs/production.md, "Upgrades")',
     };
   }
   if (agent.major !== server.major || server.minor - agent.minor > 1) {

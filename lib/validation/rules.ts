@@ -302,6 +302,11 @@ export function checkSelectorMatches(selector: { [key: string]: string }, labels
   };
 }
 
+export function checkGracePeriod(value: number): Problem | undefined {
+  if (Number.isInteger(value) && value >= 0) return undefined;
+  return { value: String(value), rule: 'a termination grace period is a whole number of seconds, 0 or more', fix: 'set it to 0 for a process that ignores SIGTERM, else to the seconds it needs to stop' };
+}
+
 export function checkReplicaCount(value: number): Problem | undefined {
   if (Number.isInteger(value) && value >= 1) return undefined;
   return { value: String(value), rule: 'replicas is a whole number of at least 1', fix: 'set replicas to 1 or more' };

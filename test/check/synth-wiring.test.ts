@@ -12,7 +12,7 @@ import { filesUnder, scratchDir } from '../support/files';
 /** A mesh with the demo workloads, synthesized into `outdir`; `extend` adds to it before the synth. */
 function synthMesh(outdir: string, props: Partial<SpireIstioMeshProps> = {}, extend: (mesh: SpireIstioMesh) => void = () => {}): void {
   const app = new SpireIstioApp({ outdir, wiringReport: false });
-  const mesh = new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo', ...props });
+  const mesh = new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'demo', ...props });
   new DemoWorkloads(mesh.workloads, 'Demo', { profile: mesh.profile, identity: mesh.meshIdentity });
   extend(mesh);
   app.synth();

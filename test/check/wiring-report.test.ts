@@ -16,7 +16,7 @@ const report = fs.readFileSync(path.join(dir, WIRING_REPORT_FILE), 'utf8');
 function meshReport(agentNodeDir?: string): string {
   const outdir = path.join(scratchDir(), 'out');
   const app = new SpireIstioApp({ outdir });
-  new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo', agent: { hostSocketDir: agentNodeDir } });
+  new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'demo', agent: { hostSocketDir: agentNodeDir } });
   app.synth();
   return fs.readFileSync(path.join(outdir, WIRING_REPORT_FILE), 'utf8');
 }
@@ -62,7 +62,7 @@ test('the report command prints the same report for manifests read from elsewher
 test('an app writing a folder per chart reports what its files hold, as the report command reads them', () => {
   const outdir = path.join(scratchDir(), 'out');
   const app = new SpireIstioApp({ outdir, yamlOutputType: YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE });
-  new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'demo' });
+  new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'demo' });
   app.synth();
   const result = runCheckCommand(['report', outdir]);
   expect(result.status).toBe(0);

@@ -122,7 +122,6 @@ describe('UpstreamAuthority checks', () => {
   test.each([
     ['a cert-manager upstream without an issuer', UpstreamAuthority.certManager({ issuerName: '', namespace: 'pki' }), 'issuerName "": the cert-manager Issuer or ClusterIssuer that signs the server\'s CA must be given'],
     ['a cert-manager.io issuer of a kind cert-manager does not have', UpstreamAuthority.certManager({ issuerName: 'corp', issuerKind: 'Certificate', namespace: 'pki' }), 'issuerKind "Certificate": cert-manager\'s own issuers'],
-    ['vault without an auth method', UpstreamAuthority.vault({ vaultAddr } as any), 'auth "none": SPIRE logs in to Vault with exactly one auth method'],
     ['vault with an address that is no URL', UpstreamAuthority.vault({ vaultAddr: 'vault:8200', auth: VaultAuth.kubernetes({ role: 'spire' }) }), 'vaultAddr "vault:8200": the Vault address is an http(s) URL'],
     ['vault kubernetes auth without a role', UpstreamAuthority.vault({ vaultAddr, auth: VaultAuth.kubernetes({ role: '' }) }), 'auth.role "": the Vault role'],
     ['disk with the key and the certificate in one Secret key', UpstreamAuthority.disk({ secretName: 'ca', keyFileKey: 'tls.crt' }), 'keyFileKey "tls.crt": the private key and the certificates are separate files'],

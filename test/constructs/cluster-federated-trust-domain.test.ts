@@ -182,10 +182,12 @@ describe('federation wiring of agent and Istio', () => {
 
 describe('SpireIstioMesh federation', () => {
   function meshes(gitOpsOrdering?: GitOpsOrdering) {
-    const app = Testing.app();
-    const east = new SpireIstioMesh(app, { trustDomain: 'east.example', clusterName: 'east', gitOpsOrdering, server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.east.example' } } });
-    const west = new SpireIstioMesh(app, { prefix: 'west-', trustDomain: 'west.example', clusterName: 'west', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.west.example', bundle: PartnerBundle.fromSpiffeJson(BUNDLE) } } });
-    return { app, east, west };
+    // One mesh per app: each cluster is an app of its own.
+    const eastApp = Testing.app();
+    const east = new SpireIstioMesh(eastApp, 'Mesh', { trustDomain: 'east.example', clusterName: 'east', gitOpsOrdering, server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.east.example' } } });
+    const westApp = Testing.app();
+    const west = new SpireIstioMesh(westApp, 'Mesh', { trustDomain: 'west.example', clusterName: 'west', server: { bundleEndpoint: { ...ENDPOINT, url: 'https://bundle.west.example', bundle: PartnerBundle.fromSpiffeJson(BUNDLE) } } });
+    return { westApp, east, west };
   }
 
   test('federateWith declares the partner in the identities chart and federates no identity', () => {
@@ -213,12 +215,12 @@ describe('SpireIstioMesh federation', () => {
   });
 
   test('without it, the identity gets a stage of its own between the identities and Istio', () => {
-    const { app, east, west } = meshes();
+    const { westApp, east, west } = meshes();
     const identity = west.addFederatedIdentity('Payments', [west.federateWith('East', east.server.federationPartner)]);
-    expect(identity.node.scope?.node.path).toBe('west-federated-identities');
+    expect(identity.node.scope?.node.path).toBe('federated-identities');
     // The order the app writes the numbered files in.
-    const order = app.charts.map((chart) => chart.node.id).filter((id) => id.startsWith('west-'));
-    expect(order).toEqual(['west-crds', 'west-spire', 'west-identities', 'west-federated-identities', 'west-istio-profile', 'west-workloads']);
+    const order = westApp.charts.map((chart) => chart.node.id);
+    expect(order).toEqual(['crds', 'spire', 'identities', 'federated-identities', 'istio-profile', 'workloads']);
   });
 
   test('Argo CD sync waves leave no room for the hand step, so a partner without bundle is refused', () => {

@@ -93,6 +93,7 @@ describe('SpireEnabledWorkload', () => {
     const { app, apps, namespace, profile, identity } = workloadStack();
     const existing = new kplus.Deployment(apps, 'Legacy', {
       metadata: { name: 'legacy', namespace: 'default' },
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(apps, 'LegacyAccount', 'legacy'),
       containers: [{ image: IMAGE, resources: {} }],
     });
     SpireEnabledWorkload.enable(existing, { profile, identity, namespace });
@@ -122,6 +123,19 @@ describe('SpireEnabledWorkload', () => {
       expect.stringContaining('image "cart"'),
       expect.stringContaining('port "0"'),
     ]));
+  });
+
+  test('the termination grace period is Kubernetes\' default unless set, and a whole number of seconds', () => {
+    const { app, apps, namespace, profile, identity } = workloadStack();
+    const workload = (id: string, seconds?: number) => new SpireEnabledWorkload(apps, id, {
+      profile, identity, namespace, name: id.toLowerCase(), image: IMAGE, terminationGracePeriodSeconds: seconds,
+    });
+    const gracePeriod = (id: string, seconds?: number) => workload(id, seconds).deployment.toJson().spec.template.spec.terminationGracePeriodSeconds;
+    expect(gracePeriod('Cart')).toBe(30);
+    expect(gracePeriod('Sleeper', 0)).toBe(0);
+    expect(synthErrors(app)).toEqual([]);
+    workload('Slow', 2.5);
+    expect(synthErrors(app)).toEqual([expect.stringContaining('terminationGracePeriodSeconds "2.5"')]);
   });
 
   test('the ingress gateway uses the gateway templates and its own identity', () => {

@@ -65,7 +65,7 @@ describe('SpirePodMonitor', () => {
 
 describe('SpireIstioMesh podMonitors', () => {
   const meshPodMonitors = (enabled?: boolean) => {
-    const mesh = new SpireIstioMesh(testApp(), { trustDomain: 'example.org', clusterName: 'test', podMonitors: enabled });
+    const mesh = new SpireIstioMesh(testApp(), 'Mesh', { trustDomain: 'example.org', clusterName: 'test', podMonitors: enabled });
     return podMonitors(mesh.spire).map((monitor: any) => `${monitor.metadata.namespace}/${monitor.metadata.name}`);
   };
 

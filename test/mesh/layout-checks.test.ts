@@ -1,4 +1,5 @@
 import { App, Chart, YamlOutputType } from 'cdk8s';
+import { Construct } from 'constructs';
 import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { IstioSpireProfile } from '../../lib/constructs/istio-spire-profile';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
@@ -33,7 +34,7 @@ function oneChart(app: App = testApp()) {
 describe('apply-order layout', () => {
   test('the stages of SpireIstioMesh apply in order, with no layout finding', () => {
     const app = testApp();
-    const mesh = new SpireIstioMesh(app, { trustDomain: 'example.org', clusterName: 'c' });
+    const mesh = new SpireIstioMesh(app, 'Mesh', { trustDomain: 'example.org', clusterName: 'c' });
     const namespace = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
     new SpireEnabledWorkload(mesh.workloads, 'Cart', { profile: mesh.profile, identity: mesh.meshIdentity, namespace, name: 'cart', image: IMAGE });
     expect(synthErrors(app)).toEqual([]);
@@ -94,6 +95,26 @@ describe('collisions', () => {
     const stack = buildStack();
     new ClusterSpiffeId(stack.identities, 'Again', { server: stack.server, name: 'istio-mesh-workloads' });
     expect(synthErrors(stack.app)).toEqual([expect.stringContaining('ClusterSPIFFEID istio-mesh-workloads (spire.spiffe.io/v1alpha1) is defined twice, at identities/Identity/Resource and at identities/Again/Resource')]);
+  });
+
+  test('two ClusterSpiffeIds whose long paths differ only where a name is cut to 63 characters do not collide', () => {
+    const stack = buildStack();
+    const long = 'PaymentsLedgerReconciliationWorkersOfTheNightlySettlementRun';
+    const identities = ['TeamAlpha', 'TeamBeta'].map((team) => new ClusterSpiffeId(new Construct(stack.identities, team), long, { server: stack.server }));
+    expect(identities[0].name).not.toBe(identities[1].name);
+    expect(synthErrors(stack.app)).toEqual([]);
+  });
+
+  test('names that come out equal from different paths are still reported, as are equal explicit names', () => {
+    const stack = buildStack();
+    new ClusterSpiffeId(stack.identities, 'team-a', { server: stack.server });
+    new ClusterSpiffeId(new Construct(stack.identities, 'team'), 'a', { server: stack.server });
+    new ClusterSpiffeId(stack.identities, 'Payments', { server: stack.server, name: 'payments' });
+    new ClusterSpiffeId(stack.identities, 'PaymentsAgain', { server: stack.server, name: 'payments' });
+    expect(synthErrors(stack.app)).toEqual([
+      expect.stringContaining('ClusterSPIFFEID identities-team-a (spire.spiffe.io/v1alpha1) is defined twice, at identities/team-a/Resource and at identities/team/a/Resource'),
+      expect.stringContaining('ClusterSPIFFEID payments (spire.spiffe.io/v1alpha1) is defined twice, at identities/Payments/Resource and at identities/PaymentsAgain/Resource'),
+    ]);
   });
 
   test('objects differing only in namespace do not collide', () => {

@@ -9,7 +9,7 @@ import { SpireEnabledWorkload } from '../../lib/constructs/spire-enabled-workloa
 import { buildStack, synthErrors } from '../support/stack';
 
 const IMAGE = 'registry.example/cart:1.4.2';
-const pod = { spec: { containers: [{ name: 'app', image: IMAGE }] } };
+const pod = { spec: { serviceAccountName: 'owner', containers: [{ name: 'app', image: IMAGE }] } };
 const POD_OWNERS: Array<[kind: string, apiVersion: string, spec: any, templatePath: string[]]> = [
   ['Deployment', 'apps/v1', { selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, ...pod } }, ['spec', 'template']],
   ['StatefulSet', 'apps/v1', { serviceName: 'x', selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, ...pod } }, ['spec', 'template']],
@@ -43,7 +43,11 @@ describe('any pod owner gets a SPIRE identity', () => {
   test('a cdk8s-plus-33 Deployment is enabled like a plus-27 one, and finds its namespace by name', () => {
     const stack = buildStack();
     MeshNamespace.create(stack.apps, 'Shop', { name: 'shop' });
-    const deployment = new kplus33.Deployment(stack.apps, 'Modern', { metadata: { name: 'modern', namespace: 'shop' }, containers: [{ image: IMAGE }] });
+    const deployment = new kplus33.Deployment(stack.apps, 'Modern', {
+      metadata: { name: 'modern', namespace: 'shop' },
+      serviceAccount: kplus33.ServiceAccount.fromServiceAccountName(stack.apps, 'ModernAccount', 'modern'),
+      containers: [{ image: IMAGE }],
+    });
     SpireEnabledWorkload.enable(deployment, { profile: stack.profile, identity: stack.identity });
     expect(synthErrors(stack.app)).toEqual([]);
     expect(deployment.podMetadata.getLabel('spiffe.io/spire-managed-identity')).toBe('true');
@@ -81,10 +85,70 @@ spec:
   });
 });
 
+describe('the service account the pods run as', () => {
+  const DEFAULT_ACCOUNT = '[apps/Ledger] service account "default": the pods run as the default service account of namespace shop, so they share the ID spiffe://example.org/ns/shop/sa/default with every other pod there that runs as it, and no authorization policy can tell them apart. Fix: give the workload a ServiceAccount of its own (serviceAccountName in its pod spec), or set allowDefaultServiceAccount: true to accept the shared ID.';
+
+  function ledger(serviceAccountName?: string) {
+    const stack = buildStack();
+    const namespace = MeshNamespace.create(stack.apps, 'Shop', { name: 'shop' });
+    const template = { metadata: { labels: { app: 'ledger' } }, spec: { ...(serviceAccountName ? { serviceAccountName } : {}), containers: [{ name: 'ledger', image: IMAGE }] } };
+    const owner = new ApiObject(stack.apps, 'Ledger', {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ledger', namespace: 'shop' },
+      spec: { serviceName: 'ledger', selector: { matchLabels: { app: 'ledger' } }, template },
+    });
+    return { stack, enable: (allowDefaultServiceAccount?: boolean) => SpireEnabledWorkload.enable(owner, { profile: stack.profile, identity: stack.identity, namespace, allowDefaultServiceAccount }) };
+  }
+
+  test.each([
+    ['names none', undefined],
+    ['names "default"', 'default'],
+  ])('a pod owner that %s shares the namespace\'s default ID: a synth error naming the construct, the namespace and the fix', (_case, serviceAccountName) => {
+    const { stack, enable } = ledger(serviceAccountName);
+    enable();
+    expect(synthErrors(stack.app)).toEqual([DEFAULT_ACCOUNT]);
+  });
+
+  test('a service account of its own passes', () => {
+    const { stack, enable } = ledger('ledger');
+    enable();
+    expect(synthErrors(stack.app)).toEqual([]);
+  });
+
+  test('opting in accepts the shared ID', () => {
+    const { stack, enable } = ledger();
+    enable(true);
+    expect(synthErrors(stack.app)).toEqual([]);
+  });
+
+  test('a cdk8s-plus workload without a service account, and included YAML, are checked alike', () => {
+    const stack = buildStack();
+    const namespace = MeshNamespace.create(stack.apps, 'Shop', { name: 'shop' });
+    const plain = new kplus33.Deployment(stack.apps, 'Plain', { metadata: { name: 'plain', namespace: 'shop' }, containers: [{ image: IMAGE }] });
+    SpireEnabledWorkload.enable(plain, { profile: stack.profile, identity: stack.identity, namespace });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'include-')), 'app.yaml');
+    fs.writeFileSync(file, `apiVersion: batch/v1
+kind: Job
+metadata: { name: migrate, namespace: shop }
+spec:
+  template:
+    spec: { restartPolicy: Never, containers: [{ name: migrate, image: "${IMAGE}" }] }
+`);
+    SpireEnabledWorkload.enableIncluded(new Include(stack.apps, 'Migrations', { url: file }), { profile: stack.profile, identity: stack.identity, namespace });
+    expect(synthErrors(stack.app)).toEqual([
+      expect.stringMatching(/^\[apps\/Plain\] service account "default": the pods run as the default service account of namespace shop/),
+      expect.stringMatching(/^\[apps\/Migrations\/migrate-job-shop\] service account "default"/),
+    ]);
+  });
+});
+
 describe('namespaces', () => {
   const workloadIn = (namespace: string, options: { mesh?: MeshNamespace } = {}) => {
     const stack = buildStack();
-    const deployment = new kplus33.Deployment(stack.apps, 'Cart', { metadata: { name: 'cart', namespace }, containers: [{ image: IMAGE }] });
+    const deployment = new kplus33.Deployment(stack.apps, 'Cart', {
+      metadata: { name: 'cart', namespace },
+      serviceAccount: kplus33.ServiceAccount.fromServiceAccountName(stack.apps, 'CartAccount', 'cart'),
+      containers: [{ image: IMAGE }],
+    });
     return { stack, enable: (mesh = options.mesh) => SpireEnabledWorkload.enable(deployment, { profile: stack.profile, identity: stack.identity, namespace: mesh }) };
   };
 
@@ -109,7 +173,7 @@ describe('namespaces', () => {
     expect(synthErrors(unknown.stack.app)).toEqual([expect.stringContaining('namespace "payments": the app does not know this namespace')]);
     const stack = buildStack();
     const bare = new kplus33.Deployment(stack.apps, 'Bare', { metadata: { name: 'bare' }, containers: [{ image: IMAGE }] });
-    SpireEnabledWorkload.enable(bare, { profile: stack.profile, identity: stack.identity });
+    SpireEnabledWorkload.enable(bare, { profile: stack.profile, identity: stack.identity, allowDefaultServiceAccount: true });
     expect(synthErrors(stack.app)).toEqual([expect.stringContaining('workload namespace "(none)": the workload names no namespace')]);
   });
 

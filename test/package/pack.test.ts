@@ -20,7 +20,7 @@ import * as kplus from 'cdk8s-plus-33';
 import { IstioIngressGateway, MeshNamespace, ServiceType, SpireEnabledWorkload, SpireIstioApp, SpireIstioMesh, WorkloadProbe } from 'cdk8s-spire-istio';
 
 const app = new SpireIstioApp();
-const mesh = new SpireIstioMesh(app, { trustDomain: 'corp.example', clusterName: 'prod' });
+const mesh = new SpireIstioMesh(app, 'Mesh', { trustDomain: 'corp.example', clusterName: 'prod' });
 const { profile, meshIdentity: identity } = mesh;
 const shop = MeshNamespace.create(mesh.workloads, 'Shop', { name: 'shop' });
 const cart = new SpireEnabledWorkload(mesh.workloads, 'Cart', {

@@ -5,6 +5,7 @@ Every call into the library is in this file, so an API change touches only it.
 from pathlib import Path
 
 import cdk8s
+import cdk8s_plus_27 as kplus
 import jsii
 import cdk8s_spire_istio as spire_istio
 
@@ -26,7 +27,7 @@ def default_deployment(outdir: str, trust_domain: str = "example.org", cluster_n
                        sidecar_mode: spire_istio.SidecarMode = spire_istio.SidecarMode.NATIVE) -> None:
     """What `npm run synth` writes, composed and synthesized from Python."""
     app = spire_istio.SpireIstioApp(outdir=outdir)
-    mesh = spire_istio.SpireIstioMesh(app, trust_domain=trust_domain, cluster_name=cluster_name,
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain=trust_domain, cluster_name=cluster_name,
                                       istio=spire_istio.IstioSpireProfileOptions(sidecar_mode=sidecar_mode))
     profile = mesh.profile
     spire_istio.DemoWorkloads(mesh.workloads, "Demo", profile=profile, identity=mesh.mesh_identity)
@@ -54,7 +55,7 @@ def default_deployment(outdir: str, trust_domain: str = "example.org", cluster_n
 def user_app(outdir: str) -> None:
     """A user's own app: the stack in stages, and one SPIRE-enabled workload in a namespace of theirs."""
     app = spire_istio.SpireIstioApp(outdir=outdir)
-    mesh = spire_istio.SpireIstioMesh(app, trust_domain="shop.example", cluster_name="prod")
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
     shop = spire_istio.MeshNamespace.create(mesh.workloads, "Shop", name="shop")
     spire_istio.SpireEnabledWorkload(
         mesh.workloads, "Cart",
@@ -62,3 +63,29 @@ def user_app(outdir: str) -> None:
         name="cart", image="registry.example/cart:1.4.2", port=8080,
     )
     app.synth()
+
+
+def second_mesh(outdir: str) -> None:
+    """Two meshes in one app, which the library refuses: one mesh per cluster."""
+    app = spire_istio.SpireIstioApp(outdir=outdir)
+    spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
+    spire_istio.SpireIstioMesh(app, "Other", trust_domain="other.example", cluster_name="prod")
+
+
+def ledger_app(outdir: str, own_service_account: bool, allow_default_service_account: bool = False) -> None:
+    """A StatefulSet of the user's own given a SPIRE identity, with or without a service account of its own."""
+    app = spire_istio.SpireIstioApp(outdir=outdir)
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
+    shop = spire_istio.MeshNamespace.create(mesh.workloads, "Shop", name="shop")
+    metadata = cdk8s.ApiObjectMetadata(name="ledger", namespace="shop")
+    account = kplus.ServiceAccount(mesh.workloads, "LedgerAccount", metadata=metadata) if own_service_account else None
+    ledger = kplus.StatefulSet(mesh.workloads, "Ledger", metadata=metadata, service_account=account,
+                               containers=[kplus.ContainerProps(image="registry.example/ledger:3.2.0", port_number=7000)])
+    spire_istio.SpireEnabledWorkload.enable(ledger, profile=mesh.profile, identity=mesh.mesh_identity, namespace=shop,
+                                            allow_default_service_account=allow_default_service_account)
+    app.synth()
+
+
+def vault_without_auth() -> spire_istio.UpstreamAuthority:
+    """A factory's required prop passed as None."""
+    return spire_istio.UpstreamAuthority.vault(vault_addr="https://vault.example:8200/", auth=None)
