@@ -100,6 +100,7 @@ export class ClusterFederatedTrustDomain extends Construct implements IApplyStag
     registerLayoutChecks(this);
   }
 
+  /** The server, whose controller manager admits it. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterFederatedTrustDomains, so SPIRE must run first' }];
   }

@@ -116,6 +116,7 @@ export class ClusterSpiffeId extends Construct implements IApplyStaged {
     registerLayoutChecks(this);
   }
 
+  /** The server, whose controller manager admits it, and the declarations of the trust domains it federates with. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [
       { construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first' },

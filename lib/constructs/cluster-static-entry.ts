@@ -89,6 +89,7 @@ export class ClusterStaticEntry extends Construct implements IApplyStaged {
     return [...this.props.federatesWith ?? []];
   }
 
+  /** The server, whose controller manager registers it, and the declarations of the trust domains it federates with. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [
       { construct: this.server, reason: 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs' },

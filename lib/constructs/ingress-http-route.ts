@@ -101,6 +101,7 @@ export class IngressHttpRoute extends Construct implements IApplyStaged {
     ApplyStages.declare(this);
   }
 
+  /** The gateway's Istio profile: installing Istio creates the Gateway and VirtualService kinds. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.gateway.profile, reason: 'its Gateway and VirtualService are Istio CRDs, which installing Istio creates' }];
   }

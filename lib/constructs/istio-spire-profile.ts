@@ -179,10 +179,11 @@ export class IstioSpireProfile extends Construct implements IApplyStaged {
       },
     });
     validateAtSynth(this, () => this.checks());
-    registerLayoutChecks(this);
     ApplyStages.declare(this);
+    registerLayoutChecks(this);
   }
 
+  /** The SPIRE agent whose socket Istio's proxies read. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.csiDriver.agent, reason: 'SPIRE must run before Istio and its gateways start' }];
   }

@@ -98,6 +98,7 @@ export class PartnerService extends Construct implements IApplyStaged {
     ApplyStages.declare(this);
   }
 
+  /** The Istio profile: installing Istio creates the ServiceEntry and DestinationRule kinds. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.profile, reason: 'its ServiceEntry and DestinationRule are Istio CRDs, which installing Istio creates' }];
   }

@@ -82,6 +82,7 @@ export class SpiffeAuthorizationPolicy extends Construct implements IApplyStaged
     ApplyStages.declare(this);
   }
 
+  /** The Istio profile of its mTLS policy: installing Istio creates the AuthorizationPolicy kind. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.mtls.profile, reason: 'its AuthorizationPolicy is an Istio CRD, which installing Istio creates' }];
   }

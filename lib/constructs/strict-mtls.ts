@@ -53,6 +53,7 @@ export class StrictMtls extends Construct implements IApplyStaged {
     ApplyStages.declare(this);
   }
 
+  /** The Istio profile: installing Istio creates the PeerAuthentication kind. */
   public get applyPrerequisites(): ApplyPrerequisite[] {
     return [{ construct: this.profile, reason: 'its PeerAuthentication is an Istio CRD, which installing Istio creates' }];
   }
