@@ -7,6 +7,7 @@ import { Metrics, MetricsTarget } from '../config/metrics';
 import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
+import { defaultName } from '../kube/default-name';
 import { metricsChecks } from '../kube/metrics-endpoint';
 import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
 import { registerLayoutChecks } from '../mesh/layout-checks';
@@ -27,7 +28,6 @@ import type { ISpireServer } from './spire-server/reference';
 import { createServerWorkload, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
-import { defaultName } from '../kube/default-name';
 
 export { WebhookFailurePolicy } from './spire-server/options';
 export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
