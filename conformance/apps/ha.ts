@@ -1,4 +1,5 @@
-// Two SPIRE servers sharing a PostgreSQL datastore, for the `ha` real-server scenario. A second
+// Two SPIRE servers sharing a PostgreSQL datastore, with a read-only connection and pool limits
+// of their own, for the `ha` real-server scenario. A second
 // argument picks a key-manager variant whose config is only validated:
 // aws-kms, gcp-kms, azure-key-vault or memory (one replica, since memory keys die with the pod).
 import { CrdsChart } from '../../lib/charts/crds-chart';
@@ -39,7 +40,12 @@ const spire = new SpireChart(app, 'spire', {
     trustDomain: 'ha.test',
     clusterName: 'ha-cluster',
     replicas: 2,
-    datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-datastore', key: 'connection-string' }),
+    datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-datastore', key: 'connection-string' }, {
+      readOnlyConnectionStringSecret: { name: 'spire-datastore', key: 'ro-connection-string' },
+      maxOpenConns: 15,
+      maxIdleConns: 5,
+      connMaxLifetime: '10m',
+    }),
     ...settings,
   },
 });

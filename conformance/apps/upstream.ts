@@ -1,7 +1,7 @@
 // One SPIRE server per UpstreamAuthority variant, each with its agent in a chart and namespaces
 // of its own: conformance/scenarios/upstream.sh validates every server.conf and runs the disk one.
 import { App, Chart } from 'cdk8s';
-import { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
+import { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { SpireServer } from '../../lib/constructs/spire-server';
 
@@ -28,7 +28,7 @@ const VARIANTS: Record<string, UpstreamAuthority> = {
   'aws-pca': UpstreamAuthority.awsPca({
     region: 'eu-west-1',
     certificateAuthorityArn: 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772',
-    caSigningTemplateArn: 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1',
+    caSigningTemplate: AwsPcaCaTemplate.subordinate(1),
     signingAlgorithm: AwsPcaSigningAlgorithm.SHA256_WITH_ECDSA,
     assumeRoleArn: 'arn:aws:iam::123456789012:role/spire-server',
   }),

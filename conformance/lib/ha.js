@@ -79,15 +79,28 @@ function serverCopy(dist, outDir, bindPort, healthPort, metricsPort, kubeconfig)
   console.log(seen.map((line) => `  ${line}`).join('\n'));
 }
 
-// The datastore block of the synthesized config and the variable its connection string comes from.
+// The datastore block of the synthesized config: the variables its connection strings come from,
+// each set from a Secret, and its pool limits.
 function datastore(dist) {
   const { conf, container } = serverPod(dist);
   const sql = [].concat(conf.plugins.DataStore)[0].sql.plugin_data;
-  const variable = /^\$\{(\w+)\}$/.exec(sql.connection_string);
-  if (!variable) fail(`the sql datastore's connection_string is ${JSON.stringify(sql.connection_string)}, not one environment variable`);
-  const env = (container.env || []).find((e) => e.name === variable[1]);
-  if (!env || !env.valueFrom || !env.valueFrom.secretKeyRef) fail(`the spire-server container does not set ${variable[1]} from a Secret`);
-  console.log(JSON.stringify({ databaseType: sql.database_type, variable: variable[1], secret: env.valueFrom.secretKeyRef }));
+  const fromSecret = (key) => {
+    const variable = /^\$\{(\w+)\}$/.exec(sql[key]);
+    if (!variable) fail(`the sql datastore's ${key} is ${JSON.stringify(sql[key])}, not one environment variable`);
+    const env = (container.env || []).find((e) => e.name === variable[1]);
+    if (!env || !env.valueFrom || !env.valueFrom.secretKeyRef) fail(`the spire-server container does not set ${variable[1]} (${key}) from a Secret`);
+    return { variable: variable[1], secret: env.valueFrom.secretKeyRef };
+  };
+  const main = fromSecret('connection_string');
+  const readOnly = sql.ro_connection_string === undefined ? {} : fromSecret('ro_connection_string');
+  console.log(JSON.stringify({
+    databaseType: sql.database_type,
+    variable: main.variable,
+    secret: main.secret,
+    roVariable: readOnly.variable,
+    roSecret: readOnly.secret,
+    pool: { max_open_conns: sql.max_open_conns, max_idle_conns: sql.max_idle_conns, conn_max_lifetime: sql.conn_max_lifetime },
+  }));
 }
 
 // The replicas and the high-availability objects around the StatefulSet.

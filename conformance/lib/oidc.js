@@ -2,12 +2,13 @@
 // The pieces of conformance/scenarios/oidc.sh that read or judge JSON.
 //
 //   node oidc.js prepare DIST OUT
-//       server.conf, agent.conf and oidc-discovery-provider.conf from the output, remapped to run on
-//       loopback under OUT, plus the deliberately broken copies; prints what it changed and, last,
-//       one JSON line of facts the scenario needs
+//       server.conf, agent.conf and the providers' oidc-discovery-provider.conf (Workload API and
+//       bundle file) from the output, remapped to run on loopback under OUT, plus the deliberately
+//       broken copies; prints what it changed and, last, one JSON line of facts the scenario needs
 //   node oidc.js discovery DOC ISSUER      the discovery document names the issuer and its keys
-//   node oidc.js jwt-svid SVID_JSON KEYS ISSUER TTL
+//   node oidc.js jwt-svid SVID_JSON KEYS ISSUER TTL USE
 //       the JWT-SVID the agent issued carries the issuer and lifetime, and is signed by a served key
+//       whose "use" is USE ("none": no use)
 const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
@@ -20,6 +21,19 @@ function configFrom(all, key) {
   const found = configMapWith(all, key);
   console.log(`read ${key} from ${describe(found)}`);
   return JSON.parse(found.obj.data[key]);
+}
+
+// The provider config of each key source: the one with a workload_api block and the one with a file block.
+function providerConfigs(all) {
+  const key = 'oidc-discovery-provider.conf';
+  const configs = ofKind(all, 'ConfigMap', 'v1').filter(({ obj }) => obj.data && key in obj.data);
+  const bySource = (source) => {
+    const found = configs.filter(({ obj }) => source in JSON.parse(obj.data[key]));
+    if (found.length !== 1) fail(`expected one ${key} with a ${source} block, found ${found.length}`);
+    console.log(`read ${key} with ${source} from ${describe(found[0])}`);
+    return JSON.parse(found[0].obj.data[key]);
+  };
+  return { oidc: bySource('workload_api'), fromBundle: bySource('file') };
 }
 
 function freePort() {
@@ -58,8 +72,8 @@ async function prepare(dist, out) {
   const all = loadDir(dist);
   const server = configFrom(all, 'server.conf');
   const agent = configFrom(all, 'agent.conf');
-  const oidc = configFrom(all, 'oidc-discovery-provider.conf');
-  const [serverPort, serverHealth, agentHealth, oidcPort, oidcHealth] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
+  const { oidc, fromBundle } = providerConfigs(all);
+  const [serverPort, serverHealth, agentHealth, oidcPort, oidcHealth, bundlePort, bundleHealth] = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(freePort));
   const notes = [];
   const dirs = Object.fromEntries(['server', 'agent'].map((role) => [role, path.join(out, role)]));
   Object.values(dirs).forEach((dir) => fs.mkdirSync(dir, { recursive: true }));
@@ -94,10 +108,17 @@ async function prepare(dist, out) {
   oidc.health_checks.bind_port = oidcHealth;
   notes.push(`provider: ${emittedSocket} -> ${agentSocket}, serves 127.0.0.1:${oidcPort}, health :${oidcHealth}`);
 
+  // The scenario writes what `spire-server bundle show -format spiffe` prints where the ConfigMap was mounted.
+  const bundleFile = path.join(out, path.basename(fromBundle.file.path));
+  notes.push(`bundle provider: ${fromBundle.file.path} -> ${bundleFile}, serves 127.0.0.1:${bundlePort}, health :${bundleHealth}`);
+  Object.assign(fromBundle, { file: { ...fromBundle.file, path: bundleFile }, insecure_addr: `127.0.0.1:${bundlePort}` });
+  fromBundle.health_checks.bind_port = bundleHealth;
+
   const providerId = providerSpiffeId(all, s.trust_domain);
   writeJson(path.join(out, 'server.conf'), server);
   writeJson(path.join(out, 'agent.conf'), agent);
   writeJson(path.join(out, 'oidc.conf'), oidc);
+  writeJson(path.join(out, 'oidc-from-bundle.conf'), fromBundle);
   writeJson(path.join(out, 'broken-jwt-svid-ttl-server.conf'), { ...server, server: { ...s, default_jwt_svid_ttl: '10 minutes' } });
   writeJson(path.join(out, 'broken-jwt-issuer-oidc.conf'), { ...oidc, jwt_issuer: new URL(oidc.jwt_issuer).host });
   notes.forEach((note) => console.log(`remapped ${note}`));
@@ -115,15 +136,20 @@ async function prepare(dist, out) {
     agentHealth: `127.0.0.1:${agentHealth}`,
     oidcAddress: `127.0.0.1:${oidcPort}`,
     oidcHealth: `127.0.0.1:${oidcHealth}`,
+    bundleFile,
+    bundleAddress: `127.0.0.1:${bundlePort}`,
+    keyUse: oidc.set_key_use === true ? 'sig' : 'none',
+    bundleKeyUse: fromBundle.set_key_use === true ? 'sig' : 'none',
   }));
 }
 
-// The SPIFFE ID the provider's pods get: the one ClusterSPIFFEID selecting their labels and
-// namespace, rendered for the Deployment's namespace and service account.
+// The SPIFFE ID the Workload API provider's pods get: the one ClusterSPIFFEID selecting their
+// labels and namespace, rendered for the Deployment's namespace and service account.
 function providerSpiffeId(all, trustDomain) {
   const deployments = ofKind(all, 'Deployment', 'apps')
-    .filter(({ obj }) => obj.spec.template.spec.containers.some((c) => /oidc-discovery-provider/.test(c.image)));
-  if (deployments.length !== 1) fail(`expected one Deployment running oidc-discovery-provider, found ${deployments.length}`);
+    .filter(({ obj }) => obj.spec.template.spec.containers.some((c) => /oidc-discovery-provider/.test(c.image))
+      && (obj.spec.template.spec.volumes || []).some((volume) => volume.csi));
+  if (deployments.length !== 1) fail(`expected one Deployment running oidc-discovery-provider on the Workload API, found ${deployments.length}`);
   const deployment = deployments[0].obj;
   const namespace = deployment.metadata.namespace;
   const podLabels = deployment.spec.template.metadata.labels;
@@ -162,7 +188,7 @@ function seconds(duration) {
   return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit], 0);
 }
 
-function jwtSvid(svidFile, keysFile, issuer, ttl) {
+function jwtSvid(svidFile, keysFile, issuer, ttl, use) {
   const ttlSeconds = seconds(ttl);
   const text = fs.readFileSync(svidFile, 'utf8');
   const token = (text.match(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/) || [])[0] || fail(`no JWT in ${svidFile}`);
@@ -176,7 +202,8 @@ function jwtSvid(svidFile, keysFile, issuer, ttl) {
   if (claims.exp - claims.iat !== ttlSeconds) fail(`the JWT-SVID lives ${claims.exp - claims.iat}s, default_jwt_svid_ttl ${ttl} is ${ttlSeconds}s`);
   const key = keys.find((k) => k.kid === header.kid) || fail(`the JWT-SVID is signed with key ${header.kid}, which /keys does not serve`);
   if (!verifySignature(token, header.alg, key)) fail(`the JWT-SVID's ${header.alg} signature does not verify with key ${header.kid} from /keys`);
-  console.log(`ok: iss is the issuer, lifetime is default_jwt_svid_ttl, and the ${header.alg} signature verifies with key ${header.kid} from /keys`);
+  if ((key.use || 'none') !== use) fail(`key ${header.kid} from /keys has use ${key.use || 'none'}, expected ${use}`);
+  console.log(`ok: iss is the issuer, lifetime is default_jwt_svid_ttl, and the ${header.alg} signature verifies with key ${header.kid} from /keys, whose use is ${use}`);
 }
 
 const DIGESTS = { ES256: 'sha256', ES384: 'sha384', RS256: 'sha256' };

@@ -15,6 +15,7 @@ scenario_ha() {
   at_exit ha_stop_all
 
   run_check "ha: replicas, headless Service, disruption budget, spread, claims" ha_check_layout
+  run_check "ha: the datastore's pool limits and read-only connection string are ha.ts's" ha_check_datastore_settings
   run_check "ha: kubectl-validate (Kubernetes $KUBERNETES_SCHEMA_VERSION)" ha_check_kubectl_validate
   run_check "ha: spire-server validate on every key manager, CA key type and subject" ha_check_validate
   run_check "ha: PostgreSQL runs" ha_start_postgres
@@ -23,6 +24,8 @@ scenario_ha() {
   run_check "ha: the trust bundle holds both servers' CA keys" ha_check_bundle
   run_check "ha: a restarted server keeps its CA key; one without its keys.json does not" ha_check_restart
   run_check "ha: a wrong connection string fails with SPIRE's own error" ha_check_wrong_connection_string
+  run_check "ha: a wrong read-only connection string fails with SPIRE's own error" ha_check_wrong_ro_connection_string
+  run_check "ha: a password with \" and \\, JSON-escaped in the Secret, reaches PostgreSQL; unescaped it stops the server" ha_check_escaped_connection_string
   run_check "ha: azure_key_vault with tenant_id passes validate but stops the server" ha_check_azure_tenant_id
 
   ha_stop_all
@@ -59,6 +62,24 @@ ha_check_layout() {
   datastore="$(ha_lib datastore "$HA_DIR/dist")"
   echo "ok: datastore $(json_field "$datastore" databaseType), connection string from \$$(json_field "$datastore" variable) set from a Secret"
   printf '%s' "$(json_field "$datastore" variable)" >"$HA_DIR/connection-string-variable"
+  printf '%s' "$(json_field "$datastore" roVariable)" >"$HA_DIR/ro-connection-string-variable"
+  printf '%s' "$datastore" >"$HA_DIR/datastore.json"
+}
+
+# conformance/apps/ha.ts sets 15 open and 5 idle connections, a 10m lifetime and a read-only
+# connection string from the Secret key ro-connection-string.
+ha_check_datastore_settings() {
+  [[ -f "$HA_DIR/datastore.json" ]] || { echo "FAIL: the datastore was not read"; return 1; }
+  echo "seen: $(cat "$HA_DIR/datastore.json")"
+  node -e '
+    const d = JSON.parse(process.argv[1]);
+    const problems = [];
+    const pool = JSON.stringify(d.pool);
+    if (pool !== JSON.stringify({ max_open_conns: 15, max_idle_conns: 5, conn_max_lifetime: "10m" })) problems.push(`pool ${pool}, expected 15 open, 5 idle, 10m`);
+    if (!d.roVariable || !d.roSecret || d.roSecret.key !== "ro-connection-string") problems.push(`ro_connection_string from ${JSON.stringify(d.roSecret)}, expected the Secret key ro-connection-string`);
+    if (problems.length) { console.log(`FAIL: ${problems.join("; ")}`); process.exit(1); }
+  ' "$(cat "$HA_DIR/datastore.json")"
+  echo "ok: max_open_conns 15, max_idle_conns 5, conn_max_lifetime 10m; ro_connection_string from \$$(cat "$HA_DIR/ro-connection-string-variable") set from the Secret key ro-connection-string"
 }
 
 ha_check_kubectl_validate() {
@@ -180,12 +201,15 @@ ha_start_postgres() {
   echo "ok: $("$bin/postgres" --version) on 127.0.0.1:$port, database spire created"
 }
 
-# ha_start_server NAME: a server from its remapped copy, with the container's own args after `run`.
+# ha_start_server NAME [CONNECTION_STRING_FILE [RO_CONNECTION_STRING_FILE]]: a server from its
+# remapped copy, with the container's own args after `run` and each connection string variable the
+# config reads set as its Secret would set it (the read-only one to the main string unless given).
 ha_start_server() {
-  local name="$1" dir="$HA_DIR/servers/$1" args
+  local name="$1" dir="$HA_DIR/servers/$1" main="${2:-$HA_DIR/connection-string}" args env
   mapfile -t args <"$dir/args"
-  env "$(cat "$HA_DIR/connection-string-variable")=$(cat "${2:-$HA_DIR/connection-string}")" \
-    "$(spire_server_bin)" run "${args[@]}" >>"$dir/log" 2>&1 &
+  env=("$(cat "$HA_DIR/connection-string-variable")=$(cat "$main")")
+  [[ -s "$HA_DIR/ro-connection-string-variable" ]] && env+=("$(cat "$HA_DIR/ro-connection-string-variable")=$(cat "${3:-$main}")")
+  env "${env[@]}" "$(spire_server_bin)" run "${args[@]}" >>"$dir/log" 2>&1 &
   echo $! >"$dir/pid"
 }
 
@@ -368,6 +392,54 @@ ha_check_wrong_connection_string() {
   ha_start_server wrong "$HA_DIR/wrong-connection-string"
   ha_expect_exit wrong 'database \"spire_missing\" does not exist' || return 1
   echo "ok: the wrong connection string fails at start with SPIRE's own error"
+}
+
+# A copy of server b whose read-only connection string names a database that does not exist must
+# stop with the error SPIRE's sql datastore reports: the server opens that connection at start.
+ha_check_wrong_ro_connection_string() {
+  [[ -f "$HA_DIR/wrong-connection-string" ]] || { echo "FAIL: no wrong connection string"; return 1; }
+  [[ -s "$HA_DIR/ro-connection-string-variable" ]] || { echo "FAIL: the config reads no read-only connection string"; return 1; }
+  ha_copy wrong-ro >/dev/null
+  echo "read-only connection string of the copy: $(cat "$HA_DIR/wrong-connection-string")"
+  ha_start_server wrong-ro "$HA_DIR/connection-string" "$HA_DIR/wrong-connection-string"
+  ha_expect_exit wrong-ro 'database \"spire_missing\" does not exist' || return 1
+  echo "ok: the wrong read-only connection string fails at start with SPIRE's own error"
+}
+
+# SPIRE pastes the Secret's value into the JSON of server.conf before parsing it, so the README
+# has the Secret hold the connection string JSON-escaped. A role whose password holds " and \
+# (and $), with password authentication, and a database of its own: escaped, a server copy
+# connects with it; unescaped, the config no longer parses and the server stops.
+HA_QUOTED_PASSWORD='p"w\d$x'
+ha_check_escaped_connection_string() {
+  [[ -f "$HA_DIR/postgres-bin" ]] || { echo "FAIL: no database"; return 1; }
+  local bin port data="$HA_DIR/postgres/data"
+  bin="$(cat "$HA_DIR/postgres-bin")"
+  port="$(sed 's/.*port=\([0-9]*\).*/\1/' "$HA_DIR/connection-string")"
+  # psql quotes the variable as an SQL literal; it interpolates only what it reads, not -c.
+  printf '%s\n' "CREATE ROLE spire_quoted LOGIN PASSWORD :'password';" 'CREATE DATABASE spire_quoted OWNER spire_quoted;' |
+    "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -v password="$HA_QUOTED_PASSWORD" >/dev/null || return 1
+  ha_as_postgres sh -c "{ echo 'host all spire_quoted 127.0.0.1/32 scram-sha-256'; cat '$data/pg_hba.conf'; } > '$data/pg_hba.conf.new' && mv '$data/pg_hba.conf.new' '$data/pg_hba.conf'"
+  ha_as_postgres "$bin/pg_ctl" -D "$data" reload >/dev/null || return 1
+  # lib/pq's key=value form quotes the value and escapes \ in it.
+  local connection="host=127.0.0.1 port=$port user=spire_quoted password='${HA_QUOTED_PASSWORD//\\/\\\\}' dbname=spire_quoted sslmode=disable"
+  printf '%s' "$connection" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")).slice(1, -1))' >"$HA_DIR/quoted-connection-string"
+  printf '%s' "$connection" >"$HA_DIR/raw-connection-string"
+  if PGPASSWORD=wrong "$bin/psql" -h 127.0.0.1 -p "$port" -U spire_quoted -d spire_quoted -w -c 'SELECT 1' >/dev/null 2>&1; then
+    echo "FAIL: PostgreSQL lets spire_quoted in with a wrong password, so a connection would prove nothing"
+    return 1
+  fi
+  echo "connection string: $connection"
+  echo "in the Secret:     $(cat "$HA_DIR/quoted-connection-string")"
+  ha_copy quoted >/dev/null
+  ha_start_server quoted "$HA_DIR/quoted-connection-string"
+  ha_wait_healthy quoted || return 1
+  ha_stop_server quoted
+  echo "ok: the server connected as spire_quoted with the password $HA_QUOTED_PASSWORD"
+  ha_copy raw >/dev/null
+  ha_start_server raw "$HA_DIR/raw-connection-string"
+  ha_expect_exit raw 'unable to decode configuration' || return 1
+  echo "ok: the unescaped connection string stops the server before it connects"
 }
 
 # Why KeyManager.azureKeyVault offers no tenant: SPIRE's tenant_id switches the plugin to a client

@@ -3,9 +3,12 @@
 # configs that conformance/apps/oidc.ts synthesizes, remapped to loopback (conformance/lib/oidc.js
 # says what it changes), run together. The provider must serve a discovery document naming the
 # server's jwt_issuer and, at /keys, the key that signed a JWT-SVID the agent issued with that
-# issuer and the configured lifetime. Must-fail copies: a broken default_jwt_svid_ttl (spire-server
-# validate), a jwt_issuer without a scheme (the provider itself), a request for a host outside the
-# provider's domains.
+# issuer and the configured lifetime, with "use": "sig" as set_key_use asks; the second provider,
+# reading the keys from a bundle file where its ConfigMap is mounted, must serve that key without a
+# use. The agent runs with the app's SDS name, cache size and availability target. Must-fail
+# copies: a broken default_jwt_svid_ttl (spire-server validate), an availability target below 24h
+# (spire-agent validate), a jwt_issuer without a scheme (the provider itself), a request for a host
+# outside the provider's domains.
 
 OIDC_PIDS=()
 
@@ -81,7 +84,25 @@ oidc_discovery() {
 oidc_jwt_svid() {
   oidc_get /keys "$OIDC_RUN/keys.json"
   "$(spire_agent_bin)" api fetch jwt -audience sts.amazonaws.com -socketPath "$(oidc_fact agentSocket)" -output json >"$OIDC_RUN/jwt-svid.json"
-  node_lib oidc.js jwt-svid "$OIDC_RUN/jwt-svid.json" "$OIDC_RUN/keys.json" "$(oidc_fact jwtIssuer)" "$(oidc_fact jwtSvidTtl)"
+  node_lib oidc.js jwt-svid "$OIDC_RUN/jwt-svid.json" "$OIDC_RUN/keys.json" "$(oidc_fact jwtIssuer)" "$(oidc_fact jwtSvidTtl)" "$(oidc_fact keyUse)"
+}
+
+oidc_validate_agent() {
+  local agent="$OIDC_RUN/agent.conf"
+  echo "agent.conf sets $(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).agent; console.log(JSON.stringify({ sds: a.sds, x509_svid_cache_max_size: a.x509_svid_cache_max_size, availability_target: a.availability_target }))' "$agent")"
+  spire_validate agent "$(spire_agent_bin)" "$agent" valid || return 1
+  node -e 'const fs = require("fs"); const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); c.agent.availability_target = "23h"; fs.writeFileSync(process.argv[2], JSON.stringify(c));' \
+    "$agent" "$OIDC_RUN/broken-availability-target-agent.conf"
+  spire_validate agent "$(spire_agent_bin)" "$OIDC_RUN/broken-availability-target-agent.conf" invalid
+}
+
+# The bundle the ConfigMap would hold, written where the second provider reads it.
+oidc_bundle_provider() {
+  "$(spire_server_bin)" bundle show -socketPath "$(oidc_fact serverSocket)" -format spiffe >"$(oidc_fact bundleFile)" || return 1
+  oidc_start oidc-from-bundle "$(oidc_discovery_provider_bin)" -config "$OIDC_RUN/oidc-from-bundle.conf"
+  oidc_wait oidc-from-bundle "the bundle provider serves keys" \
+    curl -fsS -H "Host: $(oidc_fact domain)" -o "$OIDC_RUN/bundle-keys.json" "http://$(oidc_fact bundleAddress)$(oidc_fact prefix)/keys"
+  node_lib oidc.js jwt-svid "$OIDC_RUN/jwt-svid.json" "$OIDC_RUN/bundle-keys.json" "$(oidc_fact jwtIssuer)" "$(oidc_fact jwtSvidTtl)" "$(oidc_fact bundleKeyUse)"
 }
 
 oidc_health() {
@@ -129,11 +150,13 @@ scenario_oidc() {
     oidc_start spire-server "$(spire_server_bin)" run -config "$OIDC_RUN/server.conf"
     run_check "oidc: spire-server up, join token issued" oidc_server_up
     if [[ -s "$OIDC_RUN/join-token" ]]; then
+      run_check "oidc: spire-agent validate accepts the SDS, cache and availability settings, rejects a target below 24h" oidc_validate_agent
       oidc_start spire-agent "$(spire_agent_bin)" run -config "$OIDC_RUN/agent.conf" -joinToken "$(cat "$OIDC_RUN/join-token")"
       run_check "oidc: agent attested, provider registered" oidc_register_provider
       oidc_start oidc-discovery-provider "$(oidc_discovery_provider_bin)" -config "$OIDC_RUN/oidc.conf"
       run_check "oidc: discovery document names the server's issuer" oidc_discovery
       run_check "oidc: a JWT-SVID verifies against the served keys" oidc_jwt_svid
+      run_check "oidc: the provider reading a bundle file serves the same key" oidc_bundle_provider
       run_check "oidc: provider health endpoints" oidc_health
       run_check "oidc: a host outside the domains is refused" oidc_foreign_host_refused
     fi

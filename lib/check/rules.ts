@@ -1,12 +1,16 @@
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { NATIVE_SIDECAR_ANNOTATION } from '../istio/injection-template';
-import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_WORKLOAD_SOCKET_DIRS, PROXY_CONFIG_ANNOTATION, SIDECAR_INJECT_LABEL } from '../istio/names';
+import {
+  INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_INJECTION_LABEL, ISTIO_ROOT_CA_RESOURCE, ISTIO_SVID_RESOURCE, ISTIO_WORKLOAD_SOCKET_DIRS, PROXY_CONFIG_ANNOTATION, SIDECAR_INJECT_LABEL,
+} from '../istio/names';
 import { selectorMatches } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, renderTemplate, yieldsIstioIdPath } from '../spire/spiffe-id-template';
 import { describe, KubeObject, ManifestObject } from './manifests';
 import { AgentModel, buildModel, CsiNodePlugin, hostPathMountedAt, InjectionTemplate, IstioModel, Located, MeshModel, parseOrUndefined, PodTemplate } from './model';
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
+import { SPIRE_SDS_DEFAULTS } from '../spire/sds';
+import { DEFAULT_PCA_TEMPLATE_ARN, templatePathLength } from '../config/upstream-authority';
 import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
@@ -526,13 +530,14 @@ const proxiesValidateFederatedPeers: Rule = (model) => {
   const federated = federatedTrustDomains(model);
   if (federated.length === 0) return [];
   const agentFindings = model.agents.flatMap((agent) => {
-    const sds = agent.value.agent?.sds ?? {};
-    const allBundles = sds.default_all_bundles_name ?? 'ALL';
-    const ownBundle = sds.default_bundle_name ?? 'ROOTCA';
-    if (allBundles === 'ROOTCA' && ownBundle !== 'ROOTCA') return [];
-    return [finding(agent.source,
-      `the agent serves the federated bundles under SDS name "${allBundles}" and "${ownBundle}" with its own bundle only, but istio-proxy asks for "ROOTCA", so peers of ${federated.join(', ')} fail validation`,
-      'set agent.sds default_all_bundles_name = "ROOTCA" and default_bundle_name to another name, e.g. "null"')];
+    const { bundleName, allBundlesName, disableSpiffeCertValidation } = sdsOf(agent);
+    const names = allBundlesName === ISTIO_ROOT_CA_RESOURCE && bundleName !== ISTIO_ROOT_CA_RESOURCE ? [] : [finding(agent.source,
+      `the agent serves the federated bundles under SDS name "${allBundlesName}" and "${bundleName}" with its own bundle only, but istio-proxy asks for "${ISTIO_ROOT_CA_RESOURCE}", so peers of ${federated.join(', ')} fail validation`,
+      `set agent.sds default_all_bundles_name = "${ISTIO_ROOT_CA_RESOURCE}" and default_bundle_name to another name, e.g. "null"`)];
+    const validator = disableSpiffeCertValidation !== true ? [] : [finding(agent.source,
+      `the agent sets disable_spiffe_cert_validation, so Envoy accepts any certificate chaining to any bundle and a CA of ${federated.join(', ')} could vouch for IDs of this trust domain`,
+      'remove disable_spiffe_cert_validation from the agent\'s sds block')];
+    return [...names, ...validator];
   });
   const istioFindings = model.istioSources.flatMap((istio) => {
     const missing = federated.filter((trustDomain) => trustDomain !== istio.trustDomain && !istio.acceptedTrustDomains.includes(trustDomain));
@@ -542,6 +547,70 @@ const proxiesValidateFederatedPeers: Rule = (model) => {
   });
   return [...agentFindings, ...istioFindings];
 };
+
+/**
+ * istio-proxy asks the agent's SDS for its certificate under "default" and for
+ * the roots under "ROOTCA"; SPIRE ignores the all-bundles name when it is the
+ * own bundle's. With federation the roots must be all bundles, which
+ * `proxiesValidateFederatedPeers` checks.
+ */
+const proxiesGetSdsResources: Rule = (model) => {
+  const federated = federatedTrustDomains(model).length > 0;
+  return model.agents.flatMap((agent) => {
+    const { svidName, bundleName, allBundlesName } = sdsOf(agent);
+    const findings: Finding[] = [];
+    if (svidName !== ISTIO_SVID_RESOURCE) {
+      findings.push(finding(agent.source, `the agent serves workload certificates under SDS name "${svidName}", but istio-proxy asks for "${ISTIO_SVID_RESOURCE}", so the proxies get no certificate`,
+        'remove default_svid_name from the agent\'s sds block'));
+    }
+    if (federated) return findings;
+    if (bundleName === allBundlesName) {
+      findings.push(finding(agent.source, `default_bundle_name and default_all_bundles_name are both "${bundleName}", so SPIRE ignores the all-bundles name`,
+        'give the two names different values'));
+    } else if (bundleName !== ISTIO_ROOT_CA_RESOURCE && allBundlesName !== ISTIO_ROOT_CA_RESOURCE) {
+      findings.push(finding(agent.source, `the agent serves the roots under SDS names "${bundleName}" and "${allBundlesName}", but istio-proxy asks for "${ISTIO_ROOT_CA_RESOURCE}", so no proxy can validate a peer`,
+        `name one of them "${ISTIO_ROOT_CA_RESOURCE}", or remove them from the agent's sds block`));
+    }
+    return findings;
+  });
+};
+
+/** The agent's SDS names and validation as SPIRE serves them: its `sds` block over SPIRE's defaults. */
+function sdsOf(agent: AgentModel): { svidName: string; bundleName: string; allBundlesName: string; disableSpiffeCertValidation: boolean } {
+  const sds = agent.value.agent?.sds ?? {};
+  return {
+    svidName: String(sds.default_svid_name ?? ISTIO_SVID_RESOURCE),
+    bundleName: String(sds.default_bundle_name ?? SPIRE_SDS_DEFAULTS.bundleName),
+    allBundlesName: String(sds.default_all_bundles_name ?? SPIRE_SDS_DEFAULTS.allBundlesName),
+    disableSpiffeCertValidation: sds.disable_spiffe_cert_validation === true,
+  };
+}
+
+/**
+ * An AWS Private CA template caps how many CAs may follow the server's CA in
+ * a chain, and SPIRE's default template allows none. A downstream
+ * registration of the server's class, or a nested server of its trust
+ * domain, puts a CA below it, whose chain then fails validation. A warning:
+ * the output may not hold every CA below the server, nor the template's
+ * actual constraints.
+ */
+const casBelowAwsPcaCa: Rule = (model) => model.servers.flatMap((server) => {
+  const pca = pluginData(server.value, 'UpstreamAuthority', 'aws_pca');
+  const template = String(pca?.ca_signing_template_arn ?? DEFAULT_PCA_TEMPLATE_ARN);
+  if (pca === undefined || templatePathLength(template) !== 0) return [];
+  const trustDomain = server.value.server?.trust_domain;
+  const classes = model.controllerManagers.filter((manager) => manager.value.trustDomain === trustDomain).map((manager) => manager.value.className);
+  const below = [
+    ...registrations(model).filter(({ value }) => value.spec?.downstream === true && classes.includes(value.spec?.className))
+      .map(({ value }) => `${describe(value)} is a downstream entry`),
+    ...model.servers.filter((other) => other !== server && other.value.server?.trust_domain === trustDomain && pluginData(other.value, 'UpstreamAuthority', 'spire') !== undefined)
+      .map((other) => `${describe(other.source.doc)} holds a nested server of ${trustDomain}`),
+  ];
+  return below.length === 0 ? [] : [finding(server.source,
+    `the server's CA is issued by AWS Private CA with the template ${template.slice(template.indexOf('template/') + 'template/'.length)}, which allows no CA below it, but ${below.join(' and ')}, so the CAs of those servers fail chain validation`,
+    'issue it with a template that allows a CA below: caSigningTemplate: AwsPcaCaTemplate.subordinate(1) (ca_signing_template_arn .../SubordinateCACertificate_PathLen1/V1), more for deeper nesting',
+    'warning')];
+});
 
 /** The admin API must never sit in the directory the CSI driver hands to every workload. */
 const adminSocketPrivate: Rule = (model) => model.agents.flatMap((agent) => {
@@ -599,4 +668,6 @@ const RULES: RuleEntry[] = [
   { name: 'federated trust domains are declared', needs: ['ClusterSPIFFEID or ClusterStaticEntry'], check: federatedTrustDomainsDeclared },
   { name: 'partner endpoint IDs are in the partner trust domain', needs: [], check: federationEndpointIdsInPartnerDomain },
   { name: 'proxies validate federated peers', needs: ['ClusterSPIFFEID or ClusterStaticEntry', AGENT, ISTIO], check: proxiesValidateFederatedPeers },
+  { name: 'proxies get their certificate and roots from the agent', needs: [AGENT, ISTIO], check: proxiesGetSdsResources },
+  { name: 'CAs below an AWS Private CA-issued server fit its template', needs: [SERVER], check: casBelowAwsPcaCa },
 ];

@@ -1,6 +1,7 @@
 import { LabelSelectorSpec } from '../kube/label-selector';
 import { describe, KubeObject, ManifestObject } from './manifests';
 import { MeshModel, PodTemplate } from './model';
+import { SPIRE_SDS_DEFAULTS } from '../spire/sds';
 import { federatedTrustDomains, identitiesSelecting, spiffeIdsOf, spireEnabledPods, templatesOf } from './rules';
 
 /** One SPIRE-enabled workload's identity as the controller manager will register it. */
@@ -66,7 +67,7 @@ export function federationLinks(model: MeshModel): FederationLink[] {
     ...[...model.clusterSpiffeIds, ...model.clusterStaticEntries].filter(({ value }) => (value.spec?.federatesWith ?? []).length > 0)
       .map(({ value, source }) => ({ what: 'federates with', subject: describe(value), values: value.spec.federatesWith.map(String), source })),
     ...model.agents.map((agent) => ({
-      what: 'SDS name of all bundles', subject: describe(agent.source.doc), values: [String(agent.value.agent?.sds?.default_all_bundles_name ?? 'ALL')], source: agent.source,
+      what: 'SDS name of all bundles', subject: describe(agent.source.doc), values: [String(agent.value.agent?.sds?.default_all_bundles_name ?? SPIRE_SDS_DEFAULTS.allBundlesName)], source: agent.source,
     })),
     ...model.istioSources.map((istio) => ({
       what: 'accepted trust domains', subject: describe(istio.source.doc), values: istio.acceptedTrustDomains, source: istio.source,

@@ -1,4 +1,5 @@
-import { renderFederatedSds } from './federation-config';
+import { ISTIO_ROOT_CA_RESOURCE } from '../istio/names';
+import { SdsModel, SPIRE_SDS_DEFAULTS } from '../spire/sds';
 import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
@@ -33,6 +34,48 @@ export class KubeletVerification {
   private constructor(public readonly verify: boolean, public readonly hostPath?: string) {}
 }
 
+/**
+ * Envoy SDS settings of the SPIRE agent (its `sds` block). SPIRE serves a
+ * workload's roots under two validation context names: its own trust
+ * domain's bundle (`default_bundle_name`) and that bundle with the federated
+ * ones (`default_all_bundles_name`). istio-proxy asks for "ROOTCA" only, so
+ * one of the two must be "ROOTCA", with federation the second; and they must
+ * differ, or SPIRE ignores the second.
+ */
+export interface AgentSdsOptions {
+  /**
+   * Name of the own trust domain's bundle (`default_bundle_name`).
+   * @default "ROOTCA", SPIRE's and Istio's; with federation "null", a name no proxy asks for
+   */
+  readonly defaultBundleName?: string;
+  /**
+   * Name of all bundles, the federated ones included (`default_all_bundles_name`).
+   * @default "ALL", SPIRE's; with federation "ROOTCA", so that Istio's proxies validate federated peers
+   */
+  readonly defaultAllBundlesName?: string;
+  /**
+   * Leave the SPIFFE certificate validator out of the validation contexts,
+   * so that Envoy validates peers by plain X.509 chains
+   * (`disable_spiffe_cert_validation`). Refused with federation: a partner's
+   * CA could then vouch for IDs of this trust domain.
+   * @default false, SPIRE's
+   */
+  readonly disableSpiffeCertValidation?: boolean;
+}
+
+/**
+ * The SDS settings an agent serves with. With federation, all bundles go
+ * under the name Istio asks for, and the own bundle alone under one it never
+ * asks for.
+ */
+export function resolveSds(options: AgentSdsOptions, federated: boolean): SdsModel {
+  return {
+    bundleName: options.defaultBundleName ?? (federated ? 'null' : SPIRE_SDS_DEFAULTS.bundleName),
+    allBundlesName: options.defaultAllBundlesName ?? (federated ? ISTIO_ROOT_CA_RESOURCE : SPIRE_SDS_DEFAULTS.allBundlesName),
+    disableSpiffeCertValidation: options.disableSpiffeCertValidation ?? SPIRE_SDS_DEFAULTS.disableSpiffeCertValidation,
+  };
+}
+
 export interface AgentConfigModel {
   readonly trustDomain: string;
   readonly clusterName: string;
@@ -54,8 +97,11 @@ export interface AgentConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
-  /** Serve Istio's proxies the federated bundles with their own (SDS names). */
-  readonly federatedSds: boolean;
+  readonly sds: SdsModel;
+  /** Undefined: SPIRE's own soft limit (1000). */
+  readonly x509SvidCacheMaxSize?: number;
+  /** Undefined: SVIDs are rotated at half their lifetime. */
+  readonly availabilityTarget?: string;
 }
 
 /** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
@@ -83,7 +129,9 @@ export function renderAgentConfig(model: AgentConfigModel): object {
       trust_bundle_path: model.trustBundlePath,
       trust_bundle_format: model.bundle.format,
       trust_domain: model.trustDomain,
-      ...(model.federatedSds ? renderFederatedSds() : {}),
+      ...renderSds(model.sds),
+      ...(model.x509SvidCacheMaxSize === undefined ? {} : { x509_svid_cache_max_size: model.x509SvidCacheMaxSize }),
+      ...(model.availabilityTarget === undefined ? {} : { availability_target: model.availabilityTarget }),
     },
     plugins,
     health_checks: renderHealthChecks(model.health),
@@ -97,4 +145,14 @@ function renderKubeletVerification(model: AgentConfigModel): object {
     skip_kubelet_verification: !verify,
     ...(hostPath === undefined ? {} : { kubelet_ca_path: model.kubeletCaMountPath }),
   };
+}
+
+/** The `sds` block with the settings that differ from SPIRE's own; none differing, no block. */
+function renderSds(sds: SdsModel): object {
+  const differing = {
+    ...(sds.bundleName === SPIRE_SDS_DEFAULTS.bundleName ? {} : { default_bundle_name: sds.bundleName }),
+    ...(sds.allBundlesName === SPIRE_SDS_DEFAULTS.allBundlesName ? {} : { default_all_bundles_name: sds.allBundlesName }),
+    ...(sds.disableSpiffeCertValidation === SPIRE_SDS_DEFAULTS.disableSpiffeCertValidation ? {} : { disable_spiffe_cert_validation: sds.disableSpiffeCertValidation }),
+  };
+  return Object.keys(differing).length === 0 ? {} : { sds: differing };
 }

@@ -254,24 +254,3 @@ function renderProfile(endpoint: BundleEndpointModel): object {
     },
   };
 }
-
-/**
- * SPIRE's agent serves Envoy SDS validation contexts under two names: one
- * with its own trust domain's bundle only (`default_bundle_name`, "ROOTCA" by
- * default) and one with the federated bundles too (`default_all_bundles_name`,
- * "ALL"). Istio's proxies ask for "ROOTCA", so with federation that name must
- * be the one holding all bundles, and the own-bundle name moves out of the
- * way; the two must differ or SPIRE ignores the second.
- */
-export const ISTIO_ROOT_CA_RESOURCE = 'ROOTCA';
-
-/** The agent's `sds` block when the workloads' proxies must validate federated peers. */
-export function renderFederatedSds(): object {
-  return {
-    sds: {
-      default_svid_name: 'default',
-      default_bundle_name: 'null',
-      default_all_bundles_name: ISTIO_ROOT_CA_RESOURCE,
-    },
-  };
-}

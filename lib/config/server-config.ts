@@ -3,6 +3,8 @@ import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
+import { checkGoDuration, secretKeyChecks } from '../validation/rules';
+import { Check } from '../validation/validate';
 
 /** Trust bundle formats SPIRE writes and reads. */
 export enum BundleFormat {
@@ -42,6 +44,73 @@ export function requireSecretKeyRef(factory: string, prop: string, ref: SecretKe
   ]);
 }
 
+/** An environment variable of the server, from a Secret key. */
+export interface SecretEnvModel {
+  readonly name: string;
+  readonly secret: SecretKeyRef;
+}
+
+/**
+ * Settings of an external SQL datastore besides its connection string. The
+ * pool limits apply per server replica, and again to the read-only connection
+ * when there is one (SPIRE opens a second pool of the same size for it).
+ *
+ * The defaults fit three replicas on a small PostgreSQL: with its default
+ * `max_connections = 100`, of which `superuser_reserved_connections = 3` are
+ * kept for superusers, 97 remain; 3 replicas × 20 open connections = 60 at
+ * most, which leaves 37 for migrations and psql sessions, a metrics exporter,
+ * backups and other databases of the instance. The controller manager opens
+ * none: it reaches the database through its replica's server API, so its load
+ * is inside that replica's 20. A StatefulSet replaces one pod at a time and
+ * deletes it before starting the next, so a rollout never adds a fourth pool.
+ * SPIRE's own limits (100 open, 100 idle per replica) let three replicas open
+ * 300 connections, and the database refuses clients long before that. (SPIRE's
+ * limits and its fixed 30 s idle time: `openDB` in
+ * `pkg/server/datastore/sqlstore/sqlstore.go`, v1.15.3.)
+ */
+export interface ExternalDatastoreOptions {
+  /**
+   * Connection string of a read-only replica (`ro_connection_string`), from a
+   * Secret key like the main one; SPIRE sends read-only queries there. Count
+   * its pool against the replica's `max_connections`, or twice against the
+   * primary's if the string names the primary.
+   * @default none: every query uses the main connection
+   */
+  readonly readOnlyConnectionStringSecret?: SecretKeyRef;
+  /**
+   * Open connections per replica and pool (`max_open_conns`); requests beyond
+   * it wait for a free connection.
+   * @default 20 (see the arithmetic above)
+   */
+  readonly maxOpenConns?: number;
+  /**
+   * Idle connections each pool keeps (`max_idle_conns`), at most
+   * `maxOpenConns`; SPIRE closes an idle connection after 30 seconds anyway.
+   * @default 10, so three idle replicas hold 30 connections rather than 60
+   */
+  readonly maxIdleConns?: number;
+  /**
+   * Longest time a connection is reused (`conn_max_lifetime`, Go duration),
+   * so that a failover, a DNS change or a connection pooler's rebalancing
+   * reaches every connection within it.
+   * @default "30m" (SPIRE's own is unlimited)
+   */
+  readonly connMaxLifetime?: string;
+}
+
+/** The pool limits of an external datastore, as server.conf names them. */
+export interface ConnectionPoolModel {
+  readonly maxOpenConns: number;
+  readonly maxIdleConns: number;
+  readonly connMaxLifetime: string;
+}
+
+/** Variables the server's container sets from Secrets; `-expandEnv` puts them into server.conf. */
+export const DATASTORE_CONNECTION_STRING_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
+export const DATASTORE_RO_CONNECTION_STRING_ENV = 'SPIRE_DATASTORE_RO_CONNECTION_STRING';
+
+const DEFAULT_POOL: ConnectionPoolModel = { maxOpenConns: 20, maxIdleConns: 10, connMaxLifetime: '30m' };
+
 /** Where the SPIRE server keeps registrations, agents and bundles. */
 export class ServerDatastore {
   /** sqlite on each replica's own volume; only one replica can use it. */
@@ -52,28 +121,111 @@ export class ServerDatastore {
   /**
    * An external SQL database. The full connection string is read from a Secret
    * key and reaches SPIRE as an environment variable, so no secret lands in a
-   * ConfigMap.
+   * ConfigMap. SPIRE pastes the variable's value into the JSON of server.conf
+   * before it parses it (`-expandEnv`: `ParseFile` in
+   * `cmd/spire-server/cli/run/run.go`, v1.15.3), so the Secret holds the string escaped
+   * as inside a JSON string: `"` as `\"`, `\` as `\\`; a `${` in it is not
+   * supported. A raw `"` stops the server at start; a raw `\` stops it too or
+   * changes the string (`\n` becomes a line break).
    */
-  public static external(databaseType: DatabaseType, connectionStringSecret: SecretKeyRef): ServerDatastore {
+  public static external(databaseType: DatabaseType, connectionStringSecret: SecretKeyRef, options: ExternalDatastoreOptions = {}): ServerDatastore {
     requireProps('ServerDatastore.external', { databaseType }, [['databaseType', 'string', 'DatabaseType.POSTGRES or DatabaseType.MYSQL']]);
     requireSecretKeyRef('ServerDatastore.external', 'connectionStringSecret', connectionStringSecret);
-    return new ServerDatastore(databaseType, connectionStringSecret);
+    if (options.readOnlyConnectionStringSecret !== undefined) {
+      requireSecretKeyRef('ServerDatastore.external', 'readOnlyConnectionStringSecret', options.readOnlyConnectionStringSecret);
+    }
+    return new ServerDatastore(databaseType, connectionStringSecret, options);
   }
 
   /** The external database type; undefined for sqlite. */
   public readonly databaseType?: DatabaseType;
   /** The Secret key holding the connection string; undefined for sqlite. */
   public readonly connectionStringSecret?: SecretKeyRef;
+  /** The Secret key holding the read-only replica's connection string, when there is one. */
+  public readonly readOnlyConnectionStringSecret?: SecretKeyRef;
+  private readonly options: ExternalDatastoreOptions;
 
-  private constructor(databaseType?: DatabaseType, connectionStringSecret?: SecretKeyRef) {
+  private constructor(databaseType?: DatabaseType, connectionStringSecret?: SecretKeyRef, options: ExternalDatastoreOptions = {}) {
     this.databaseType = databaseType;
     this.connectionStringSecret = connectionStringSecret;
+    this.readOnlyConnectionStringSecret = options.readOnlyConnectionStringSecret;
+    this.options = options;
   }
 
   /** Whether the data lives on the replica's own volume. */
   public get isSqlite(): boolean {
     return this.databaseType === undefined;
   }
+
+  /** The pool limits of an external database; undefined for sqlite. */
+  private get pool(): ConnectionPoolModel | undefined {
+    if (this.isSqlite) return undefined;
+    return {
+      maxOpenConns: this.options.maxOpenConns ?? DEFAULT_POOL.maxOpenConns,
+      maxIdleConns: this.options.maxIdleConns ?? DEFAULT_POOL.maxIdleConns,
+      connMaxLifetime: this.options.connMaxLifetime ?? DEFAULT_POOL.connMaxLifetime,
+    };
+  }
+
+  /**
+   * What server.conf renders.
+   * @internal
+   */
+  public _model(): DatastoreModel {
+    return {
+      databaseType: this.databaseType,
+      connectionStringEnv: DATASTORE_CONNECTION_STRING_ENV,
+      readOnlyConnectionStringEnv: this.readOnlyConnectionStringSecret === undefined ? undefined : DATASTORE_RO_CONNECTION_STRING_ENV,
+      pool: this.pool,
+    };
+  }
+
+  /**
+   * The server's variables from Secrets: the connection strings.
+   * @internal
+   */
+  public _secretEnv(): SecretEnvModel[] {
+    return [
+      ...(this.connectionStringSecret === undefined ? [] : [{ name: DATASTORE_CONNECTION_STRING_ENV, secret: this.connectionStringSecret }]),
+      ...(this.readOnlyConnectionStringSecret === undefined ? [] : [{ name: DATASTORE_RO_CONNECTION_STRING_ENV, secret: this.readOnlyConnectionStringSecret }]),
+    ];
+  }
+
+  /**
+   * The checks of the Secret references and pool limits, each named by its option.
+   * @internal
+   */
+  public _checks(): Check[] {
+    const main = this.connectionStringSecret;
+    const readOnly = this.readOnlyConnectionStringSecret;
+    const pool = this.pool;
+    if (main === undefined || pool === undefined) return [];
+    return [
+      ...secretKeyChecks('connectionStringSecret', main),
+      ...(readOnly === undefined ? [] : secretKeyChecks('readOnlyConnectionStringSecret', readOnly)),
+      ['readOnlyConnectionStringSecret', readOnly !== undefined && readOnly.name === main.name && readOnly.key === main.key ? {
+        value: `${readOnly.name}/${readOnly.key}`,
+        rule: 'it is the main connection string, so SPIRE opens a second pool to the same database and doubles the connections each replica may hold',
+        fix: 'point it at a Secret key holding the read-only replica\'s connection string, or leave it out',
+      } : undefined],
+      ['maxOpenConns', isPoolLimit(pool.maxOpenConns) ? undefined : {
+        value: String(pool.maxOpenConns),
+        rule: 'the limit is a whole number of at least 1; SPIRE reads 0 as no limit at all, which lets the replicas exhaust the database\'s max_connections',
+        fix: `set it to at most (max_connections - reserved) / replicas, e.g. ${DEFAULT_POOL.maxOpenConns}`,
+      }],
+      // Against an invalid maxOpenConns, which is reported above, no idle limit is right.
+      ['maxIdleConns', !isPoolLimit(pool.maxOpenConns) || (Number.isInteger(pool.maxIdleConns) && pool.maxIdleConns >= 0 && pool.maxIdleConns <= pool.maxOpenConns) ? undefined : {
+        value: String(pool.maxIdleConns),
+        rule: `idle connections are a whole number from 0 to maxOpenConns (${pool.maxOpenConns}); Go's connection pool silently lowers a larger one`,
+        fix: `set it to at most ${pool.maxOpenConns}, or raise maxOpenConns`,
+      }],
+      ['connMaxLifetime', checkGoDuration(pool.connMaxLifetime)],
+    ];
+  }
+}
+
+function isPoolLimit(value: number): boolean {
+  return Number.isInteger(value) && value >= 1;
 }
 
 /** A service account, qualified by namespace, as the `k8s_psat` allow-list spells it. */
@@ -84,14 +236,18 @@ export interface ServiceAccountRef {
 
 /**
  * The server's datastore: sqlite on the server's volume (one replica only), or
- * an external SQL database whose connection string SPIRE expands from an
- * environment variable at start (`-expandEnv`), so no secret lands in a ConfigMap.
+ * an external SQL database whose connection strings SPIRE expands from
+ * environment variables at start (`-expandEnv`), so no secret lands in a ConfigMap.
  */
 export interface DatastoreModel {
   /** Undefined for sqlite. */
   readonly databaseType?: DatabaseType;
   /** The variable holding the connection string of an external database. */
   readonly connectionStringEnv: string;
+  /** The variable holding the read-only replica's connection string; undefined: none. */
+  readonly readOnlyConnectionStringEnv?: string;
+  /** Undefined: SPIRE's own pool limits. */
+  readonly pool?: ConnectionPoolModel;
 }
 
 export interface ServerConfigModel {
@@ -184,7 +340,19 @@ function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
   if (datastore.databaseType === undefined) {
     return { database_type: 'sqlite3', connection_string: `${dataDir}/datastore.sqlite3` };
   }
-  return { database_type: datastore.databaseType, connection_string: `\${${datastore.connectionStringEnv}}` };
+  const readOnlyEnv = datastore.readOnlyConnectionStringEnv;
+  const pool = datastore.pool;
+  return {
+    database_type: datastore.databaseType,
+    connection_string: expandedEnv(datastore.connectionStringEnv),
+    ...(readOnlyEnv === undefined ? {} : { ro_connection_string: expandedEnv(readOnlyEnv) }),
+    ...(pool === undefined ? {} : { max_open_conns: pool.maxOpenConns, max_idle_conns: pool.maxIdleConns, conn_max_lifetime: pool.connMaxLifetime }),
+  };
+}
+
+/** What `-expandEnv` replaces with the variable's value, verbatim, before SPIRE parses the file. */
+function expandedEnv(name: string): string {
+  return `\${${name}}`;
 }
 
 function renderUpstreamAuthority(upstream: UpstreamAuthorityPlugin | undefined): object {

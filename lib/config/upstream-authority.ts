@@ -1,8 +1,8 @@
 import { checkAwsRegion } from '../validation/aws';
-import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
-import { requireSecretKeyRef, SecretKeyRef } from './server-config';
+import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -163,6 +163,79 @@ export enum AwsPcaSigningAlgorithm {
 }
 
 /**
+ * An AWS Private CA certificate template for the server's CA, by the path
+ * length it allows below that CA (how many CAs may follow it in a chain).
+ */
+export class AwsPcaCaTemplate {
+  /**
+   * AWS's `SubordinateCACertificate_PathLen<n>/V1`, in the partition of the
+   * private CA's ARN: `pathLength` CAs may sit below the server's, e.g. 1 for
+   * downstream or nested SPIRE servers one level deep. AWS offers 0 to 3.
+   */
+  public static subordinate(pathLength: number): AwsPcaCaTemplate {
+    requireProps('AwsPcaCaTemplate.subordinate', { pathLength }, [['pathLength', 'number', 'the CA levels allowed below the server\'s CA, e.g. 1']]);
+    return new AwsPcaCaTemplate(pathLength, (partition) => `arn:${partition}:acm-pca:::template/${SUBORDINATE_TEMPLATE}${pathLength}/V1`);
+  }
+
+  /**
+   * Any template by its ARN, e.g. a `BlankSubordinateCACertificate_PathLen1_APIPassthrough/V1`
+   * one; its path length is read from the `PathLen<n>` in its name, when it has one.
+   */
+  public static fromArn(arn: string): AwsPcaCaTemplate {
+    requireProps('AwsPcaCaTemplate.fromArn', { arn }, [['arn', 'string', 'the template\'s ARN, e.g. "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1"']]);
+    return new AwsPcaCaTemplate(templatePathLength(arn), () => arn, arn);
+  }
+
+  /**
+   * @param pathLength the CAs the template allows below the server's; undefined when its name does not say
+   */
+  private constructor(
+    public readonly pathLength: number | undefined,
+    private readonly arnIn: (partition: string) => string,
+    private readonly givenArn?: string,
+  ) {}
+
+  /**
+   * The template's ARN in the partition of the private CA.
+   * @internal
+   */
+  public _arn(partition: string): string {
+    return this.arnIn(partition);
+  }
+
+  /** @internal */
+  public _checks(): Check[] {
+    if (this.givenArn !== undefined) {
+      return [['caSigningTemplate', PCA_TEMPLATE_ARN.test(this.givenArn) ? undefined : {
+        value: this.givenArn,
+        rule: 'a certificate template ARN looks like "arn:aws:acm-pca:::template/<name>/V<n>"',
+        fix: 'use AwsPcaCaTemplate.subordinate(pathLength), or a template ARN from AWS Private CA',
+      }]];
+    }
+    const pathLength = this.pathLength ?? -1;
+    return [['caSigningTemplate', Number.isInteger(pathLength) && pathLength >= 0 && pathLength <= MAX_PCA_PATH_LENGTH ? undefined : {
+      value: String(this.pathLength),
+      rule: `AWS Private CA has subordinate CA templates for path lengths 0 to ${MAX_PCA_PATH_LENGTH}`,
+      fix: 'use the number of CA levels below the server\'s CA, e.g. 1 for downstream or nested SPIRE servers',
+    }]];
+  }
+}
+
+/** The path length in a template's name (`...PathLen<n>...`); undefined when it has none. */
+export function templatePathLength(arn: string): number | undefined {
+  const match = /PathLen([0-9]+)/.exec(arn);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * SPIRE's template when `ca_signing_template_arn` is not set, which allows no CA
+ * below the server's (`pkg/server/plugin/upstreamauthority/awspca/pca.go`, v1.15.3).
+ */
+export const DEFAULT_PCA_TEMPLATE_ARN = 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1';
+const SUBORDINATE_TEMPLATE = 'SubordinateCACertificate_PathLen';
+const MAX_PCA_PATH_LENGTH = 3;
+
+/**
  * Options of the `aws_pca` upstream authority. SPIRE finds AWS credentials
  * through the default chain, e.g. IAM Roles for Service Accounts set with the
  * server's `serviceAccountAnnotations`.
@@ -173,11 +246,12 @@ export interface AwsPcaUpstreamOptions {
   /** ARN of the private CA, in `region`. */
   readonly certificateAuthorityArn: string;
   /**
-   * ARN of the certificate template for the server's CA; it must allow a
-   * CA certificate, as the subordinate CA templates do.
-   * @default `arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1` (SPIRE's default)
+   * The certificate template the server's CA is issued with
+   * (`ca_signing_template_arn`). Its path length caps the CAs below the
+   * server's: downstream entries and nested SPIRE servers need at least 1.
+   * @default SPIRE's, AwsPcaCaTemplate.subordinate(0): no CA below the server's, which `check` and the synth warn about when the output has one
    */
-  readonly caSigningTemplateArn?: string;
+  readonly caSigningTemplate?: AwsPcaCaTemplate;
   /** @default the private CA's own signing algorithm */
   readonly signingAlgorithm?: AwsPcaSigningAlgorithm;
   /** ARN of an IAM role to assume. @default none */
@@ -211,12 +285,6 @@ export interface SecretVolumeModel {
   readonly secretName: string;
   readonly mountPath: string;
   readonly keys: string[];
-}
-
-/** An environment variable of the server, from a Secret key. */
-export interface SecretEnvModel {
-  readonly name: string;
-  readonly secret: SecretKeyRef;
 }
 
 /** One Vault auth method: its block in `plugin_data` and what the server needs for it. */
@@ -366,7 +434,7 @@ export class UpstreamAuthority {
       pluginData: {
         region: options.region,
         certificate_authority_arn: options.certificateAuthorityArn,
-        ca_signing_template_arn: options.caSigningTemplateArn,
+        ca_signing_template_arn: options.caSigningTemplate?._arn(arnPartition(options.certificateAuthorityArn)),
         signing_algorithm: options.signingAlgorithm,
         assume_role_arn: options.assumeRoleArn,
       },
@@ -375,11 +443,7 @@ export class UpstreamAuthority {
       checks: [
         ['region', checkAwsRegion(options.region, 'the private CA')],
         ['certificateAuthorityArn', checkCaArn(options.certificateAuthorityArn, options.region)],
-        ['caSigningTemplateArn', options.caSigningTemplateArn === undefined || PCA_TEMPLATE_ARN.test(options.caSigningTemplateArn) ? undefined : {
-          value: options.caSigningTemplateArn,
-          rule: 'a certificate template ARN looks like "arn:aws:acm-pca:::template/<name>/V<n>"',
-          fix: 'use a subordinate CA template, e.g. "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1"',
-        }],
+        ...(options.caSigningTemplate?._checks() ?? []),
         ['assumeRoleArn', options.assumeRoleArn === undefined || IAM_ROLE_ARN.test(options.assumeRoleArn) ? undefined : {
           value: options.assumeRoleArn,
           rule: 'an IAM role ARN looks like "arn:aws:iam::<account>:role/<name>"',
@@ -439,30 +503,14 @@ export class UpstreamAuthority {
   }
 }
 
-/** One path segment, which is also what a Secret key may be. */
-const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
 const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0-9]+$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
-function isFileName(value: string): boolean {
-  return FILE_NAME.test(value) && value !== '.' && value !== '..';
-}
-
 function checkNotEmpty(value: string, what: string): Problem | undefined {
   if (value.length > 0) return undefined;
   return { value, rule: `${what} must be given`, fix: `set it to ${what}` };
-}
-
-/** A Secret key, which is also the file name it is mounted as. */
-function checkSecretKey(value: string): Problem | undefined {
-  if (isFileName(value)) return undefined;
-  return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
-}
-
-function secretKeyChecks(what: string, ref: SecretKeyRef): Check[] {
-  return [[`${what}.name`, checkDnsSubdomain(ref.name)], [`${what}.key`, checkSecretKey(ref.key)]];
 }
 
 function checkVaultAddr(value: string): Problem | undefined {
@@ -473,6 +521,11 @@ function checkVaultAddr(value: string): Problem | undefined {
     // Not a URL at all: reported below.
   }
   return { value, rule: 'the Vault address is an http(s) URL', fix: 'write it like "https://vault.example.com:8200/"' };
+}
+
+/** The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, ...); `aws` when it is none, which its own check reports. */
+function arnPartition(arn: string): string {
+  return /^arn:(aws[a-z-]*):/.exec(arn)?.[1] ?? 'aws';
 }
 
 function checkCaArn(value: string, region: string): Problem | undefined {

@@ -1,7 +1,8 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { KubeletVerification, renderAgentConfig } from '../config/agent-config';
+import { AgentSdsOptions, KubeletVerification, renderAgentConfig, resolveSds } from '../config/agent-config';
+import { SdsModel } from '../spire/sds';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
@@ -14,9 +15,9 @@ import {
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { checkAgentServerSkew } from '../spire/version-skew';
-import { ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
+import { ISTIO_ROOT_CA_RESOURCE, ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { checkAbsolutePath, checkDnsLabel, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
+import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { registerAgent } from './spire-server/agent-registration';
@@ -88,6 +89,32 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   readonly imageRegistry?: string;
   /** @default DefaultImages.SPIRE_AGENT, from `imageRegistry` when set */
   readonly image?: string;
+  /**
+   * Envoy SDS names and validation (SPIRE's `sds` block). Istio's proxies ask
+   * for "default" (their certificate, SPIRE's default name, which is not
+   * offered as a setting) and "ROOTCA" (the roots); only what differs from
+   * SPIRE's own settings is written.
+   * @default SPIRE's names, which are Istio's; with a ClusterFederatedTrustDomain of the server, all bundles under "ROOTCA" and the own bundle alone under "null"
+   */
+  readonly sds?: AgentSdsOptions;
+  /**
+   * Soft limit of X509-SVIDs the agent caches (`x509_svid_cache_max_size`);
+   * SVIDs of running workloads stay cached beyond it. Raise it for nodes with
+   * more registration entries than that.
+   * @default SPIRE's own, 1000
+   */
+  readonly x509SvidCacheMaxSize?: number;
+  /**
+   * How long the node's workloads must keep working while the SPIRE server or
+   * agent is down (`availability_target`, Go duration, at least 24h): the
+   * agent renews an X509-SVID once its remaining lifetime reaches it. It needs
+   * SVIDs living at least 12h longer, so the server's `x509SvidTtl` must be at
+   * least this plus 12h, and its `caTtl` six times that (SPIRE cuts SVIDs at the
+   * CA's rotation); ClusterSPIFFEIDs with a shorter `ttl` keep the default
+   * rotation.
+   * @default none: SVIDs are renewed at half their lifetime
+   */
+  readonly availabilityTarget?: string;
 }
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
@@ -203,8 +230,20 @@ export class SpireAgentDaemonSet extends Construct {
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
-      federatedSds: ClusterFederatedTrustDomain.of(this.server).length > 0,
+      sds: this.sdsSettings,
+      x509SvidCacheMaxSize: this.props.x509SvidCacheMaxSize,
+      availabilityTarget: this.props.availabilityTarget,
     });
+  }
+
+  /** The SDS settings the agent serves Istio's proxies with. */
+  private get sdsSettings(): SdsModel {
+    return resolveSds(this.props.sds ?? {}, this.federated);
+  }
+
+  /** Whether the server federates with another trust domain, whose bundles the proxies then need. */
+  private get federated(): boolean {
+    return ClusterFederatedTrustDomain.of(this.server).length > 0;
   }
 
   /** Where scrapers find the agents' metrics. */
@@ -338,12 +377,86 @@ export class SpireAgentDaemonSet extends Construct {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ['kubeletVerification.hostPath', caHostPath === undefined ? undefined : checkAbsolutePath(caHostPath)],
+      ...this.sdsChecks(),
+      ['x509SvidCacheMaxSize', this.checkCacheSize()],
+      ['availabilityTarget', this.checkAvailabilityTarget()],
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
         rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',
         fix: 'keep the agent in its own namespace, e.g. "spire-system"',
       } : undefined],
     ];
+  }
+
+  private sdsChecks(): Check[] {
+    const options = this.props.sds ?? {};
+    const { bundleName, allBundlesName, disableSpiffeCertValidation } = this.sdsSettings;
+    const names = `default_bundle_name "${bundleName}", default_all_bundles_name "${allBundlesName}"`;
+    return [
+      ['sds.defaultBundleName', options.defaultBundleName === '' ? EMPTY_SDS_NAME : undefined],
+      ['sds.defaultAllBundlesName', options.defaultAllBundlesName === '' ? EMPTY_SDS_NAME : undefined],
+      ['sds', bundleName === allBundlesName ? {
+        value: names,
+        rule: 'SPIRE ignores the all-bundles name when both names are the same',
+        fix: 'give the two bundle names different values',
+      } : undefined],
+      ['sds', this.federated || bundleName === ISTIO_ROOT_CA_RESOURCE || allBundlesName === ISTIO_ROOT_CA_RESOURCE ? undefined : {
+        value: names,
+        rule: `istio-proxy asks for the roots under "${ISTIO_ROOT_CA_RESOURCE}", which neither name is, so no proxy can validate a peer`,
+        fix: `leave one of the names at "${ISTIO_ROOT_CA_RESOURCE}"`,
+      }],
+      ['sds.defaultAllBundlesName', !this.federated || allBundlesName === ISTIO_ROOT_CA_RESOURCE ? undefined : {
+        value: allBundlesName,
+        rule: `the server federates, and istio-proxy asks for the roots under "${ISTIO_ROOT_CA_RESOURCE}" only, so the federated bundles must be served under that name or peers of partner trust domains fail validation`,
+        fix: `leave defaultAllBundlesName unset ("${ISTIO_ROOT_CA_RESOURCE}" with federation)`,
+      }],
+      ['sds.disableSpiffeCertValidation', this.federated && disableSpiffeCertValidation ? {
+        value: 'true',
+        rule: 'the server federates, and without the SPIFFE validator Envoy accepts any certificate that chains to any bundle, so a partner\'s CA could vouch for IDs of this trust domain',
+        fix: 'leave disableSpiffeCertValidation unset',
+      } : undefined],
+    ];
+  }
+
+  private checkCacheSize(): Problem | undefined {
+    const size = this.props.x509SvidCacheMaxSize;
+    if (size === undefined || (Number.isInteger(size) && size >= 1)) return undefined;
+    return {
+      value: String(size),
+      rule: 'the cache size is a whole number of at least 1; SPIRE refuses a negative one and reads 0 as its default, 1000',
+      fix: 'set a positive number, or leave it unset for 1000',
+    };
+  }
+
+  /**
+   * SPIRE refuses a target below 24h (`cmd/spire-agent/cli/run/run.go`), and
+   * ignores one its SVIDs do not outlive by 12h (`doc/spire_agent.md`,
+   * "Availability Target"). An SVID is sure to get its TTL only up to a sixth
+   * of the CA's, and 7 days: SPIRE activates the next CA there and cuts SVIDs
+   * at the active CA's end (`MaxSVIDTTLForCATTL` in
+   * `pkg/server/ca/manager/manager.go`). All v1.15.3.
+   */
+  private checkAvailabilityTarget(): Problem | undefined {
+    const target = this.props.availabilityTarget;
+    if (target === undefined) return undefined;
+    const targetSeconds = goDurationSeconds(target);
+    if (targetSeconds === undefined) return checkGoDuration(target);
+    if (targetSeconds < MINIMUM_AVAILABILITY_TARGET_SECONDS) {
+      return { value: target, rule: 'SPIRE refuses an availability target below 24h and the agent does not start', fix: 'set it to "24h" or more, or leave it unset' };
+    }
+    const server = this.server;
+    const svidTtl = goDurationSeconds(server.x509SvidTtl);
+    const caTtl = goDurationSeconds(server.caTtl);
+    // An invalid TTL is reported by the server.
+    if (svidTtl === undefined || caTtl === undefined) return undefined;
+    const lifetime = Math.min(svidTtl, caTtl / CA_TTL_PER_SVID_TTL, MAX_GUARANTEED_SVID_SECONDS);
+    const needed = targetSeconds + AVAILABILITY_GRACE_SECONDS;
+    if (lifetime >= needed) return undefined;
+    return {
+      value: target,
+      rule: `the server's X509-SVIDs are sure to live ${formatGoDuration(lifetime)} (the least of x509SvidTtl ${server.x509SvidTtl}, a sixth of caTtl ${server.caTtl}, and 7 days), less than the target plus 12h, so SPIRE ignores the target and renews at half the lifetime`,
+      fix: `set the server's x509SvidTtl to at least "${formatGoDuration(needed)}" and its caTtl to at least "${formatGoDuration(needed * CA_TTL_PER_SVID_TTL)}", or leave availabilityTarget unset`,
+    };
   }
 
   private checkAdminSocketDir(): Problem | undefined {
@@ -362,6 +475,13 @@ export class SpireAgentDaemonSet extends Construct {
     return undefined;
   }
 }
+
+const MINIMUM_AVAILABILITY_TARGET_SECONDS = 24 * 3600;
+const AVAILABILITY_GRACE_SECONDS = 12 * 3600;
+const CA_TTL_PER_SVID_TTL = 6;
+const MAX_GUARANTEED_SVID_SECONDS = 7 * 24 * 3600;
+
+const EMPTY_SDS_NAME: Problem = { value: '', rule: 'SPIRE reads an empty name as its default', fix: 'give a name, or leave it unset' };
 
 function checkFileName(value: string): Problem | undefined {
   if (/^[A-Za-z0-9._-]+$/.test(value) && value !== '.' && value !== '..') return undefined;

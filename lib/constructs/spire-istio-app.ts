@@ -86,7 +86,10 @@ export class SpireIstioApp extends App {
         .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       this.checkEveryObjectRecorded(written.length);
       const output = [...written, ...this.helmValuesObjects()];
-      assertWiring(output, (finding) => this.constructOf(finding));
+      const warnings = assertWiring(output, (finding) => this.constructOf(finding));
+      if (warnings.length > 0) {
+        process.stderr.write(`Wiring check: ${warnings.length} warning(s) of \`cdk8s-spire-istio check\`; the output is written:\n  ${warnings.join('\n  ')}\n`);
+      }
       for (const { file, docs } of manifests) Yaml.save(file, docs);
       this.writeHelmValues(dir);
       if (this.writesWiringReport) fs.writeFileSync(path.join(dir, WIRING_REPORT_FILE), wiringReport(output));

@@ -1,15 +1,19 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { OidcDiscoveryProviderConfigModel, ProviderHealthChecks, renderOidcDiscoveryProviderConfig } from '../config/oidc-discovery-provider-config';
+import {
+  OidcDiscoveryProviderConfigModel, OidcKeySource, ProviderHealthChecks, renderOidcDiscoveryProviderConfig,
+} from '../config/oidc-discovery-provider-config';
 import { LogLevel, renderJson } from '../config/spire-config';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { addDisruptionBudget, dropAddressLabel, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
 import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, Problem, urlHost } from '../validation/rules';
+import {
+  checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, isFileName, Problem, urlHost,
+} from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
@@ -23,8 +27,17 @@ export interface SpireOidcDiscoveryProviderProps {
    * manager that registers the provider come from it. It must have a `jwtIssuer`.
    */
   readonly server: ISpireServer;
-  /** The CSI driver that mounts the agent's Workload API socket into the provider's pods. */
-  readonly csiDriver: SpiffeCsiDriver;
+  /**
+   * The CSI driver that mounts the agent's Workload API socket into the
+   * provider's pods; needed for `OidcKeySource.workloadApi()`.
+   * @default none: only keys from a ConfigMap
+   */
+  readonly csiDriver?: SpiffeCsiDriver;
+  /**
+   * Where the provider reads the JWT signing keys.
+   * @default OidcKeySource.workloadApi()
+   */
+  readonly keySource?: OidcKeySource;
   /**
    * Public host names the provider is reached at, e.g. `oidc.example.org`
    * (lowercase, punycode). It refuses requests for any other host; the
@@ -41,8 +54,19 @@ export interface SpireOidcDiscoveryProviderProps {
    * @default the name
    */
   readonly namespace?: string;
-  /** @default 2, so that relying parties can fetch keys during a rollout */
+  /**
+   * Replicas of the provider. Two or more get a PodDisruptionBudget
+   * (`maxUnavailable: 1`) and are spread over nodes and zones, like the
+   * server's replicas.
+   * @default 2, so that relying parties can fetch keys during a rollout or a node drain
+   */
   readonly replicas?: number;
+  /**
+   * Give every served key `"use": "sig"` (`set_key_use`), which some relying
+   * parties require, e.g. Keycloak's SPIFFE identity provider.
+   * @default false, SPIRE's: keys without `use`
+   */
+  readonly setKeyUse?: boolean;
   /** Port of the Service (plain HTTP; terminate TLS in front of it). @default 80 */
   readonly port?: number;
   /** @default LogLevel.INFO */
@@ -61,6 +85,7 @@ const HEALTH: ProviderHealthChecks = { port: 8008, livePath: '/live', readyPath:
 const CONFIG_DIR = '/run/spire/oidc-config';
 const CONFIG_FILE = 'oidc-discovery-provider.conf';
 const WORKLOAD_API_DIR = '/spiffe-workload-api';
+const BUNDLE_DIR = '/run/spire/oidc-bundle';
 
 /**
  * SPIRE's OIDC Discovery Provider: serves `/.well-known/openid-configuration`
@@ -70,7 +95,8 @@ const WORKLOAD_API_DIR = '/spiffe-workload-api';
  * It reads the keys through the Workload API, like any workload: the SPIFFE
  * CSI driver mounts the agent's socket and a ClusterSPIFFEID created here
  * gives its pods an identity. That keeps it out of the server's pod, needs no
- * access to the server API, and lets it scale on its own. It listens on plain
+ * access to the server API, and lets it scale on its own. Alternatively it
+ * reads them from a trust bundle in a ConfigMap (`OidcKeySource.bundleConfigMap`). It listens on plain
  * HTTP behind the TLS-terminating ingress the relying parties reach it
  * through; the discovery document still names https URLs. Place it in a chart
  * after the server's, like other ClusterSPIFFEIDs.
@@ -84,8 +110,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly service: ApiObject;
   /** The provider's Deployment. */
   public readonly deployment: ApiObject;
-  /** The identity of the provider's pods. */
-  public readonly identity: ClusterSpiffeId;
+  /** The identity of the provider's pods; undefined when the keys come from a ConfigMap. */
+  public readonly identity?: ClusterSpiffeId;
   /** Labels of the provider pods. */
   public readonly podLabels: { [key: string]: string };
 
@@ -96,7 +122,6 @@ export class SpireOidcDiscoveryProvider extends Construct {
     super(scope, id);
     requireProps(this.node.path, props, [
       ['server', SPIRE_SERVER_KIND, 'the SpireServer whose keys it serves'],
-      ['csiDriver', SpiffeCsiDriver, 'the SpiffeCsiDriver that mounts the agent socket, e.g. mesh.csiDriver'],
       ['domains', 'array', 'the domains it answers for, e.g. ["oidc.example.org"]'],
     ]);
     this.props = props;
@@ -119,7 +144,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
     });
     this.deployment = ApiObject.of(this.createDeployment(serviceAccount, config));
     this.service = ApiObject.of(this.createService());
-    this.identity = new ClusterSpiffeId(this, 'Identity', {
+    if (this.replicas > 1) addDisruptionBudget(this, { name: this.name, namespace: this.namespace }, this.podLabels);
+    this.identity = this.keySource.bundle !== undefined ? undefined : new ClusterSpiffeId(this, 'Identity', {
       name: this.name,
       server: this.server,
       podSelector: { matchLabels: this.podLabels },
@@ -133,7 +159,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
     const model: OidcDiscoveryProviderConfigModel = {
       domains: this.domains,
       insecureAddress: `:${HTTP_PORT}`,
-      workloadApi: { socketPath: `${WORKLOAD_API_DIR}/${this.props.csiDriver.workloadApi.fileName}`, trustDomain: this.server.trustDomain },
+      ...this.keySourceModel(),
+      setKeyUse: this.props.setKeyUse ?? false,
       health: HEALTH,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       jwtIssuer: this.server.jwtIssuer,
@@ -145,6 +172,25 @@ export class SpireOidcDiscoveryProvider extends Construct {
   /** The Service's port. */
   public get port(): number {
     return this.props.port ?? 80;
+  }
+
+  /** Where the provider reads the keys. */
+  public get keySource(): OidcKeySource {
+    return this.props.keySource ?? OidcKeySource.workloadApi();
+  }
+
+  private get replicas(): number {
+    return this.props.replicas ?? 2;
+  }
+
+  /** The `workload_api` or the `file` source, with what the container mounts for it. */
+  private keySourceModel(): Pick<OidcDiscoveryProviderConfigModel, 'workloadApi' | 'file'> {
+    const bundle = this.keySource.bundle;
+    if (bundle !== undefined) return { file: { path: `${BUNDLE_DIR}/${bundle.key}` } };
+    const driver = this.props.csiDriver;
+    // Without a CSI driver there is no socket to name; the checks stop the synth.
+    if (driver === undefined) return {};
+    return { workloadApi: { socketPath: `${WORKLOAD_API_DIR}/${driver.workloadApi.fileName}`, trustDomain: this.server.trustDomain } };
   }
 
   private configFile(): string {
@@ -172,7 +218,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
   private createDeployment(serviceAccount: kplus.ServiceAccount, config: kplus.ConfigMap): kplus.Deployment {
     const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: this.name, namespace: this.namespace },
-      replicas: this.props.replicas ?? 2,
+      replicas: this.replicas,
       select: false,
       serviceAccount,
       automountServiceAccountToken: false,
@@ -182,6 +228,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
     deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     dropAddressLabel(deployment);
     useRuntimeDefaultSeccomp(deployment);
+    if (this.replicas > 1) spreadOverNodesAndZones(deployment, this.podLabels);
     annotateConfigChecksum(deployment, () => ({ [CONFIG_FILE]: this.configFile() }));
     const container = deployment.addContainer({
       name: 'oidc-discovery-provider',
@@ -196,9 +243,23 @@ export class SpireOidcDiscoveryProvider extends Construct {
     });
     applyContainerResources(deployment, container.name, this.props.resources);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
-    const workloadApi = kplus.Volume.fromCsi(this, 'WorkloadApi', this.props.csiDriver.driverName, { name: 'spiffe-workload-api', readOnly: true });
-    container.mount(WORKLOAD_API_DIR, workloadApi, { readOnly: true });
+    this.mountKeySource(container);
     return deployment;
+  }
+
+  /** The bundle's ConfigMap key, or the agent's Workload API socket directory from the CSI driver. */
+  private mountKeySource(container: kplus.Container): void {
+    const bundle = this.keySource.bundle;
+    if (bundle !== undefined) {
+      const configMap = kplus.ConfigMap.fromConfigMapName(this, 'BundleConfigMap', bundle.name);
+      const volume = kplus.Volume.fromConfigMap(this, 'BundleVolume', configMap, { name: 'bundle', items: { [bundle.key]: { path: bundle.key } } });
+      container.mount(BUNDLE_DIR, volume, { readOnly: true });
+      return;
+    }
+    const driver = this.props.csiDriver;
+    if (driver === undefined) return;
+    const workloadApi = kplus.Volume.fromCsi(this, 'WorkloadApi', driver.driverName, { name: 'spiffe-workload-api', readOnly: true });
+    container.mount(WORKLOAD_API_DIR, workloadApi, { readOnly: true });
   }
 
   private createService(): kplus.Service {
@@ -215,7 +276,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
     return [
       ['name', checkDnsLabel(this.name)],
       ['namespace', checkDnsLabel(this.namespace)],
-      ['namespace', this.checkNamespaceNotIgnored()],
+      ['namespace', this.identity === undefined ? undefined : this.checkNamespaceNotIgnored()],
+      ...this.keySourceChecks(),
       ['domains', props.domains.length === 0 ? {
         value: '[]',
         rule: 'relying parties reach the provider at a public host name, and it refuses requests for hosts it does not know',
@@ -223,10 +285,29 @@ export class SpireOidcDiscoveryProvider extends Construct {
       } : undefined],
       ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
       ['server.jwtIssuer', this.issuerProblem()],
-      ['replicas', checkReplicaCount(this.props.replicas ?? 2)],
+      ['replicas', checkReplicaCount(this.replicas)],
       ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
+    ];
+  }
+
+  private keySourceChecks(): Check[] {
+    const bundle = this.keySource.bundle;
+    if (bundle === undefined) {
+      return [['csiDriver', this.props.csiDriver !== undefined ? undefined : {
+        value: 'none',
+        rule: 'the Workload API key source reads the keys through the agent\'s socket, which only a SPIFFE CSI driver mounts into the provider\'s pods',
+        fix: 'pass csiDriver, e.g. mesh.csiDriver, or read the keys from a ConfigMap with keySource: OidcKeySource.bundleConfigMap({ name, key })',
+      }]];
+    }
+    return [
+      ['keySource.name', checkDnsSubdomain(bundle.name)],
+      ['keySource.key', isFileName(bundle.key) ? undefined : {
+        value: bundle.key,
+        rule: 'a ConfigMap key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."',
+        fix: 'use the key as the ConfigMap names it, e.g. "bundle.spiffe"',
+      }],
     ];
   }
 

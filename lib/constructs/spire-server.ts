@@ -53,6 +53,10 @@ export class SpireServer extends Construct implements ISpireServer {
   /** In-cluster DNS name agents dial. */
   public readonly address: string;
   public readonly port: number;
+  /** Lifetime of the server's signing CA (Go duration). */
+  public readonly caTtl: string;
+  /** Default lifetime of X.509 SVIDs (Go duration). */
+  public readonly x509SvidTtl: string;
   /** The controller manager's class; every ClusterSPIFFEID must carry it. */
   public readonly className: string;
   /** Audience of the projected token agents present for `k8s_psat` attestation. */
@@ -126,6 +130,8 @@ export class SpireServer extends Construct implements ISpireServer {
     this.headlessServiceName = `${this.name}-headless`;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;
+    this.caTtl = props.caTtl ?? '24h';
+    this.x509SvidTtl = props.x509SvidTtl ?? '1h';
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
@@ -217,8 +223,8 @@ export class SpireServer extends Construct implements ISpireServer {
       dataDir: SERVER_POD.dataDir,
       ...this.contributions.config,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
-      caTtl: this.props.caTtl ?? '24h',
-      x509SvidTtl: this.props.x509SvidTtl ?? '1h',
+      caTtl: this.caTtl,
+      x509SvidTtl: this.x509SvidTtl,
       jwtSvidTtl: this.props.jwtSvidTtl,
       jwtIssuer: this.jwtIssuer,
       caKeyType: this.props.caKeyType,
@@ -274,8 +280,8 @@ export class SpireServer extends Construct implements ISpireServer {
       ['name', checkDnsLabel(this.name)],
       ['port', checkPort(this.port)],
       ...metricsChecks(this.metrics, this.plusStatefulSet, this.metricsPortName),
-      ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
-      ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
+      ['caTtl', checkGoDuration(this.caTtl)],
+      ['x509SvidTtl', checkGoDuration(this.x509SvidTtl)],
       ['jwtSvidTtl', this.props.jwtSvidTtl === undefined ? undefined : checkGoDuration(this.props.jwtSvidTtl)],
       ['jwtIssuer', this.jwtIssuer === undefined ? undefined : checkJwtIssuer(this.jwtIssuer)],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],

@@ -30,6 +30,14 @@ export const SIDECAR_INJECT_LABEL = 'sidecar.istio.io/inject';
 /** istio-proxy reads the SDS socket from this directory; `/var/run` is a link to `/run` in its image. */
 export const ISTIO_WORKLOAD_SOCKET_DIRS = ['/run/secrets/workload-spiffe-uds', '/var/run/secrets/workload-spiffe-uds'];
 
+/**
+ * The Envoy SDS resource names istio-proxy asks the SPIRE agent for: its own
+ * certificate ("default") and the roots it validates peers against ("ROOTCA").
+ * Istio fixes both (`pkg/security`); no setting changes them.
+ */
+export const ISTIO_SVID_RESOURCE = 'default';
+export const ISTIO_ROOT_CA_RESOURCE = 'ROOTCA';
+
 /** Whether Istio injects sidecars into new pods of a namespace with these labels. */
 export function injectionEnabled(namespaceLabels: { [key: string]: string }): boolean {
   const injection = namespaceLabels[ISTIO_INJECTION_LABEL];

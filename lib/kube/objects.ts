@@ -6,7 +6,7 @@
  */
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Pod, Service, ServiceType as PlusServiceType } from 'cdk8s-plus-27';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
 import { ServiceType } from './service-type';
 
@@ -19,7 +19,7 @@ export {
   KubeValidatingWebhookConfiguration,
   Quantity,
 } from 'cdk8s-plus-27/lib/imports/k8s';
-import { Quantity } from 'cdk8s-plus-27/lib/imports/k8s';
+import { IntOrString, KubePodDisruptionBudget, Quantity } from 'cdk8s-plus-27/lib/imports/k8s';
 
 /** Shares the node's PID namespace, which the SPIRE agent's `k8s` workload attestor needs. */
 export function enableHostPid(workload: IConstruct): void {
@@ -104,6 +104,18 @@ export function spreadOverNodesAndZones(workload: IConstruct, podLabels: { [key:
     constraint('kubernetes.io/hostname', 'DoNotSchedule'),
     constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'),
   ]));
+}
+
+/**
+ * A PodDisruptionBudget that lets voluntary disruptions (node drains,
+ * upgrades) take down one replica at a time, as the `DisruptionBudget` child
+ * of `scope`; with `spreadOverNodesAndZones` it is what two or more replicas get.
+ */
+export function addDisruptionBudget(scope: Construct, metadata: { name: string; namespace: string }, podLabels: { [key: string]: string }): void {
+  new KubePodDisruptionBudget(scope, 'DisruptionBudget', {
+    metadata,
+    spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: podLabels } },
+  });
 }
 
 /**

@@ -168,6 +168,22 @@ export function checkGoDuration(value: string): Problem | undefined {
   };
 }
 
+const GO_DURATION_UNIT_SECONDS: { [unit: string]: number } = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** The seconds a Go duration stands for; undefined when it is not one `checkGoDuration` accepts. */
+export function goDurationSeconds(value: string): number | undefined {
+  if (checkGoDuration(value) !== undefined) return undefined;
+  return [...value.matchAll(/([0-9.]+)(ns|us|µs|ms|s|m|h)/g)]
+    .reduce((sum, [, amount, unit]) => sum + Number(amount) * GO_DURATION_UNIT_SECONDS[unit], 0);
+}
+
+/** Seconds as a Go duration in whole hours, minutes and seconds, e.g. `47h50m`. */
+export function formatGoDuration(seconds: number): string {
+  const whole = Math.floor(seconds);
+  const parts = [[Math.floor(whole / 3600), 'h'], [Math.floor((whole % 3600) / 60), 'm'], [whole % 60, 's']] as const;
+  return parts.filter(([amount]) => amount > 0).map(([amount, unit]) => `${amount}${unit}`).join('') || '0s';
+}
+
 export function checkPort(value: number): Problem | undefined {
   if (Number.isInteger(value) && value >= 1 && value <= 65535) return undefined;
   return { value: String(value), rule: 'a port is a whole number from 1 to 65535', fix: 'pick a free port in that range' };
@@ -219,6 +235,24 @@ const IMAGE_REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]+([.
 export function checkImageRegistry(value: string): Problem | undefined {
   if (IMAGE_REGISTRY.test(value)) return undefined;
   return { value, rule: 'a registry is a host with an optional port and path, lowercase, without scheme or trailing "/"', fix: 'write it like "registry.example.com/mirror" or "localhost:5000"' };
+}
+
+/** One path segment, which is also what a Secret key may be. */
+const FILE_NAME = /^[-._a-zA-Z0-9]+$/;
+
+export function isFileName(value: string): boolean {
+  return FILE_NAME.test(value) && value !== '.' && value !== '..';
+}
+
+/** A Secret key, which is also the file name it is mounted as. */
+export function checkSecretKey(value: string): Problem | undefined {
+  if (isFileName(value)) return undefined;
+  return { value, rule: 'a Secret key (and the file it is mounted as) holds only letters, digits, "-", "_" and "."', fix: 'use the key as the Secret names it, e.g. "tls.crt"' };
+}
+
+/** The checks of a Secret key reference, each named `<what>.name` and `<what>.key`. */
+export function secretKeyChecks(what: string, ref: { readonly name: string; readonly key: string }): Array<[string, Problem | undefined]> {
+  return [[`${what}.name`, checkDnsSubdomain(ref.name)], [`${what}.key`, checkSecretKey(ref.key)]];
 }
 
 /** An absolute, normalized Unix path. */

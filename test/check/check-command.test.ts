@@ -87,6 +87,16 @@ test.each([
     const templates = docs[0].spec.values.sidecarInjectorWebhook.templates;
     templates['spire-gateway'] = templates['spire-gateway'].replace('csi.spiffe.io', 'csi.spife.io');
   }, 'injection template "spire-gateway": volume workload-socket uses CSI driver "csi.spife.io"'],
+  ...([
+    ['an agent serving certificates under another SDS name', { default_svid_name: 'svid' }, 'the agent serves workload certificates under SDS name "svid", but istio-proxy asks for "default"'],
+    ['an agent serving the roots under neither name Istio asks for', { default_bundle_name: 'own' }, 'the agent serves the roots under SDS names "own" and "ALL", but istio-proxy asks for "ROOTCA"'],
+    ['an agent with two equal bundle names', { default_all_bundles_name: 'ROOTCA' }, 'default_bundle_name and default_all_bundles_name are both "ROOTCA", so SPIRE ignores the all-bundles name'],
+  ] as const).map(([what, sds, message]): [string, string, (docs: any[]) => void, string] => [what, '0001-spire.k8s.yaml', (docs: any[]) => {
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['agent.conf']);
+    const conf = JSON.parse(configMap.data['agent.conf']);
+    conf.agent.sds = sds;
+    configMap.data['agent.conf'] = JSON.stringify(conf);
+  }, `ConfigMap spire-system/spire-agent: ${message}`]),
 ])('%s is reported', (_what, file, edit, message) => {
   const { status, lines } = runCheck(brokenCopy(file, edit));
   expect(status).toBe(1);
@@ -176,6 +186,53 @@ describe('pods with a SPIRE identity but no SPIRE template', () => {
       docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === 'httpbin').spec.template.metadata.labels['sidecar.istio.io/inject'] = 'false';
     }));
     expect(lines.filter((line) => line.includes('asks for no SPIRE template'))).toEqual([]);
+  });
+});
+
+describe('CAs below a server whose CA AWS Private CA issues', () => {
+  const PCA_ARN = 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772';
+  const editServerConf = (docs: any[], edit: (conf: any) => void) => {
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['server.conf']);
+    const conf = JSON.parse(configMap.data['server.conf']);
+    edit(conf);
+    configMap.data['server.conf'] = JSON.stringify(conf);
+  };
+  /** dist/ with the server's CA from AWS Private CA (with the given template ARN) and `below` added. */
+  const withPca = (templateArn: string | undefined, below: (docs: any[]) => void) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
+    editServerConf(docs, (conf) => {
+      conf.plugins.UpstreamAuthority = [{ aws_pca: { plugin_data: { region: 'eu-west-1', certificate_authority_arn: PCA_ARN, ca_signing_template_arn: templateArn } } }];
+    });
+    below(docs);
+  });
+  const downstreamEntry = (docs: any[]) => docs.push({
+    apiVersion: 'spire.spiffe.io/v1alpha1',
+    kind: 'ClusterStaticEntry',
+    metadata: { name: 'nested' },
+    spec: { className: 'spire-server-spire', downstream: true, spiffeID: 'spiffe://example.org/spire/nested', parentID: 'spiffe://example.org/node', selectors: ['k8s:ns:nested'] },
+  });
+  const nestedServer = (docs: any[]) => {
+    const server = structuredClone(docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['server.conf']));
+    server.metadata.namespace = 'spire-nested';
+    editServerConf([server], (conf) => {
+      conf.plugins.UpstreamAuthority = [{ spire: { plugin_data: { server_address: 'spire-server.spire-server.svc', server_port: '8081', workload_api_socket: '/run/spire/upstream-agent/socket' } } }];
+    });
+    docs.push(server);
+  };
+  const WARNING = 'warning: ConfigMap spire-server/spire-server: the server\'s CA is issued by AWS Private CA with the template SubordinateCACertificate_PathLen0/V1, which allows no CA below it, but';
+
+  test.each([
+    ['a downstream entry of its class', downstreamEntry, 'ClusterStaticEntry nested is a downstream entry'],
+    ['a nested server of its trust domain', nestedServer, 'ConfigMap spire-nested/spire-server holds a nested server of example.org'],
+  ])('SPIRE\'s default template under %s is a warning, not an error', (_, below, evidence) => {
+    const { status, lines } = runCheck(withPca(undefined, below));
+    expect(status).toBe(0);
+    expect(lines).toContainEqual(expect.stringContaining(`${WARNING} ${evidence}`));
+    expect(lines.at(-1)).toBe('0 error(s), 1 warning(s)');
+  });
+
+  test('a template that allows a CA below, or nothing below, is no warning', () => {
+    expect(runCheck(withPca('arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1', downstreamEntry)).lines.at(-1)).toBe('0 error(s), 0 warning(s)');
+    expect(runCheck(withPca(undefined, () => {})).lines.at(-1)).toBe('0 error(s), 0 warning(s)');
   });
 });
 

@@ -137,6 +137,12 @@ describe('wiring rules on the federation example', () => {
     }))).toEqual([expect.stringContaining(`the agent serves the federated bundles ${message} with its own bundle only, but istio-proxy asks for "ROOTCA"`)]);
   });
 
+  test('an agent that leaves out the SPIFFE validator lets partner CAs vouch for own IDs', () => {
+    expect(messages(east((object) => {
+      if (agentConfigMap(object)) editAgentConf(object, (conf) => { conf.agent.sds.disable_spiffe_cert_validation = true; });
+    }))).toEqual([expect.stringContaining(`the agent sets disable_spiffe_cert_validation, so Envoy accepts any certificate chaining to any bundle and a CA of ${WEST.trustDomain} could vouch for IDs of this trust domain`)]);
+  });
+
   test('an Istio source that does not list the partner trust domain is reported, each of them', () => {
     const findings = messages(east((object) => {
       // The IstioOperator and the istiod Helm values both hold it under spec.

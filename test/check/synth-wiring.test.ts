@@ -7,6 +7,8 @@ import { SpireIstioMesh, SpireIstioMeshProps } from '../../lib/charts/spire-isti
 import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { IstioSpireProfile, SidecarMode } from '../../lib/constructs/istio-spire-profile';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
+import { ClusterStaticEntry } from '../../lib/constructs/cluster-static-entry';
+import { AwsPcaCaTemplate, UpstreamAuthority } from '../../lib/config/upstream-authority';
 import { filesUnder, scratchDir } from '../support/files';
 
 /** A mesh with the demo workloads, synthesized into `outdir`; `extend` adds to it before the synth. */
@@ -96,5 +98,43 @@ describe('synth runs the wiring rules of check on what it would write', () => {
     });
     expect(fs.readFileSync(path.join(elsewhere, '0004-workloads.k8s.yaml'), 'utf8')).toContain('name: elsewhere');
     expect(checkManifests(loadManifests([elsewhere]))).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('namespace created-elsewhere is not in the input') })]);
+  });
+});
+
+describe('synth prints the warnings of check and writes the output', () => {
+  const PCA = { region: 'eu-west-1', certificateAuthorityArn: 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772' };
+
+  /** What a synth of a mesh whose server's CA AWS Private CA issues, with a downstream entry, writes to stderr. */
+  function stderrOfDownstreamSynth(caSigningTemplate?: AwsPcaCaTemplate): string {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => { written.push(String(chunk)); return true; });
+    const out = path.join(scratchDir(), 'out');
+    try {
+      synthMesh(out, { server: { upstreamAuthority: UpstreamAuthority.awsPca({ ...PCA, caSigningTemplate }) } }, (mesh) => {
+        new ClusterStaticEntry(mesh.identities, 'Nested', {
+          server: mesh.server,
+          spiffeId: 'spiffe://example.org/spire/nested',
+          parentId: 'spiffe://example.org/spire/agent/k8s_psat/demo/node-1',
+          selectors: ['k8s:ns:spire-nested'],
+          downstream: true,
+        });
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(fs.readFileSync(path.join(out, '0002-identities.k8s.yaml'), 'utf8')).toContain('downstream: true');
+    return written.join('');
+  }
+
+  test('AWS Private CA\'s default template under a downstream entry is a warning naming the server and the fix', () => {
+    expect(stderrOfDownstreamSynth().split('\n')).toEqual([
+      'Wiring check: 1 warning(s) of `cdk8s-spire-istio check`; the output is written:',
+      expect.stringMatching(/^ {2}\[spire\/Server\/Config\] 0001-spire\.k8s\.yaml: warning: ConfigMap spire-server\/spire-server: the server's CA is issued by AWS Private CA with the template SubordinateCACertificate_PathLen0\/V1, which allows no CA below it, but ClusterStaticEntry identities-nested is a downstream entry, .* Fix: .*AwsPcaCaTemplate\.subordinate\(1\)/),
+      '',
+    ]);
+  });
+
+  test('a template that allows a CA below the server\'s removes the warning', () => {
+    expect(stderrOfDownstreamSynth(AwsPcaCaTemplate.subordinate(1))).toBe('');
   });
 });

@@ -1,30 +1,13 @@
-import { KeyManager } from '../../lib/config/key-manager';
-import { renderServerConfig, ServerConfigModel, BundleFormat } from '../../lib/config/server-config';
-import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../../lib/config/spire-config';
-import { AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
+import { renderServerConfig } from '../../lib/config/server-config';
+import { renderJson } from '../../lib/config/spire-config';
+import { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
 import { formatProblem, Problem } from '../../lib/validation/rules';
+import { SERVER_CONFIG_MODEL as model } from '../support/server-config-model';
 
 const problems = (upstream: UpstreamAuthority) => upstream._model().checks
   .filter((check): check is [string, Problem] => check[1] !== undefined)
   .map(([what, problem]) => formatProblem(what, problem));
 
-const model: ServerConfigModel = {
-  datastore: { connectionStringEnv: 'DSN' },
-  trustDomain: 'example.org',
-  clusterName: 'test',
-  bindPort: 8081,
-  apiSocketPath: '/tmp/api.sock',
-  dataDir: '/run/spire/data',
-  logLevel: LogLevel.INFO,
-  caTtl: '24h',
-  x509SvidTtl: '1h',
-  keyManager: KeyManager.disk(),
-  keyPolicyFile: '/run/spire/config/kms-key-policy.json',
-  agentServiceAccount: { namespace: 'spire-agent', name: 'spire-agent' },
-  psatAudience: 'spire-server',
-  bundle: { namespace: 'spire-agent', configMapName: 'bundle', key: 'bundle.spiffe', format: BundleFormat.SPIFFE },
-  health: DEFAULT_HEALTH_CHECKS,
-};
 
 /** The plugin block as it lands in server.conf: undefined values are not written. */
 const rendered = (upstream: UpstreamAuthority) => JSON.parse(renderJson(renderServerConfig({ ...model, upstreamAuthority: upstream._model() }))).plugins.UpstreamAuthority;
@@ -97,6 +80,18 @@ describe('UpstreamAuthority rendering', () => {
       .aws_pca.plugin_data.signing_algorithm).toBe('SHA384WITHECDSA');
   });
 
+  test('aws_pca names the template by its path length, in the private CA\'s partition', () => {
+    const template = (certificateAuthorityArn: string, caSigningTemplate: AwsPcaCaTemplate) => rendered(UpstreamAuthority.awsPca({
+      region: 'eu-west-1', certificateAuthorityArn, caSigningTemplate,
+    }))[0].aws_pca.plugin_data.ca_signing_template_arn;
+    expect(template(caArn, AwsPcaCaTemplate.subordinate(1))).toBe('arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen1/V1');
+    expect(template(caArn.replace('arn:aws:', 'arn:aws-cn:'), AwsPcaCaTemplate.subordinate(2))).toBe('arn:aws-cn:acm-pca:::template/SubordinateCACertificate_PathLen2/V1');
+    const passthrough = 'arn:aws:acm-pca:::template/BlankSubordinateCACertificate_PathLen1_APIPassthrough/V1';
+    expect(template(caArn, AwsPcaCaTemplate.fromArn(passthrough))).toBe(passthrough);
+    expect(AwsPcaCaTemplate.fromArn(passthrough).pathLength).toBe(1);
+    expect(AwsPcaCaTemplate.fromArn('arn:aws:acm-pca:::template/CustomTemplate/V1').pathLength).toBeUndefined();
+  });
+
   test('nested spire reads the upstream agent\'s socket from the CSI volume', () => {
     const upstream = UpstreamAuthority.spire({ serverAddress: 'spire-server.root.svc', csiDriverName: 'csi.root.spiffe.io' });
     expect(rendered(upstream)[0].spire.plugin_data).toEqual({
@@ -112,7 +107,7 @@ describe('UpstreamAuthority checks', () => {
     ['cert-manager', UpstreamAuthority.certManager({ issuerName: 'corp', issuerKind: 'ClusterIssuer', namespace: 'pki' })],
     ['external issuer', UpstreamAuthority.certManager({ issuerName: 'corp', issuerKind: 'AWSPCAClusterIssuer', issuerGroup: 'awspca.cert-manager.io', namespace: 'pki' })],
     ['vault', UpstreamAuthority.vault({ vaultAddr, auth: VaultAuth.kubernetes({ role: 'spire' }) })],
-    ['aws_pca', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, assumeRoleArn: 'arn:aws:iam::123456789012:role/spire', caSigningTemplateArn: 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1' })],
+    ['aws_pca', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, assumeRoleArn: 'arn:aws:iam::123456789012:role/spire', caSigningTemplate: AwsPcaCaTemplate.fromArn('arn:aws:acm-pca:::template/BlankSubordinateCACertificate_PathLen1_APIPassthrough/V1') })],
     ['aws_pca in a sovereign-cloud region', UpstreamAuthority.awsPca({ region: 'eusc-de-east-1', certificateAuthorityArn: 'arn:aws-eusc:acm-pca:eusc-de-east-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772' })],
     ['spire', UpstreamAuthority.spire({ serverAddress: '10.0.0.1', serverPort: 443, csiDriverName: 'csi.root.spiffe.io' })],
   ])('%s with consistent options passes', (_, upstream) => {
@@ -128,6 +123,8 @@ describe('UpstreamAuthority checks', () => {
     ['disk with the bundle being the certificate', UpstreamAuthority.disk({ secretName: 'ca', bundleFileKey: 'tls.crt' }), 'bundleFileKey "tls.crt": the bundle holds the roots'],
     ['aws_pca with a CA in another region', UpstreamAuthority.awsPca({ region: 'us-east-1', certificateAuthorityArn: caArn }), 'certificateAuthorityArn "arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772": the private CA is in region eu-west-1, but SPIRE calls region us-east-1. Fix: set region to "eu-west-1"'],
     ['aws_pca with a role ARN that is not one', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, assumeRoleArn: 'spire-role' }), 'assumeRoleArn "spire-role"'],
+    ['aws_pca with a path length AWS has no template for', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, caSigningTemplate: AwsPcaCaTemplate.subordinate(4) }), 'caSigningTemplate "4": AWS Private CA has subordinate CA templates for path lengths 0 to 3'],
+    ['aws_pca with a template ARN that is not one', UpstreamAuthority.awsPca({ region: 'eu-west-1', certificateAuthorityArn: caArn, caSigningTemplate: AwsPcaCaTemplate.fromArn('SubordinateCACertificate_PathLen1/V1') }), 'caSigningTemplate "SubordinateCACertificate_PathLen1/V1": a certificate template ARN looks like'],
     ['nested spire with a URL as address', UpstreamAuthority.spire({ serverAddress: 'https://root:8081', csiDriverName: 'csi.root.spiffe.io' }), 'serverAddress "https://root:8081"'],
     ['nested spire with a socket path instead of a file name', UpstreamAuthority.spire({ serverAddress: 'root', csiDriverName: 'csi.root.spiffe.io', socketFileName: '/run/agent.sock' }), 'socketFileName "/run/agent.sock": the socket file name is one path segment'],
     ['nested spire on an invalid port', UpstreamAuthority.spire({ serverAddress: 'root', serverPort: 0, csiDriverName: 'csi.root.spiffe.io' }), 'serverPort "0"'],

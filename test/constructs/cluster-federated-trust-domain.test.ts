@@ -163,7 +163,7 @@ describe('federation wiring of agent and Istio', () => {
 
   test('the agent serves all bundles under ROOTCA, the name Istio\'s proxies ask for', () => {
     const { agent } = federated();
-    expect(agent.agentConfig.agent.sds).toEqual({ default_svid_name: 'default', default_bundle_name: 'null', default_all_bundles_name: 'ROOTCA' });
+    expect(agent.agentConfig.agent.sds).toEqual({ default_bundle_name: 'null', default_all_bundles_name: 'ROOTCA' });
   });
 
   test('Istio accepts peers of each federated trust domain, in the IstioOperator and the Helm values', () => {

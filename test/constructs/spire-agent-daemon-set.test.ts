@@ -1,5 +1,7 @@
 import { Metrics } from '../../lib/config/metrics';
-import { KubeletVerification } from '../../lib/config/agent-config';
+import { AgentSdsOptions, KubeletVerification } from '../../lib/config/agent-config';
+import { FederationPartner, FederationProfileType } from '../../lib/config/federation-config';
+import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
@@ -66,5 +68,69 @@ describe('SpireAgentDaemonSet metrics', () => {
 
   test('a port the CSI driver containers of the pod bind is rejected', () => {
     expect(errorsWith({ metrics: Metrics.prometheus({ port: 9809 }) })).toEqual([expect.stringContaining('[spire/Agent] metrics.port "9809": the pod\'s container port')]);
+  });
+});
+
+describe('SpireAgentDaemonSet SDS and SVID settings', () => {
+  const PARTNER: FederationPartner = { trustDomain: 'partner.example', bundleEndpointUrl: 'https://bundle.partner.example', profile: FederationProfileType.HTTPS_WEB };
+  const federatedStack = (agent: StackOverrides['agent']) => {
+    const stack = buildStack({ agent });
+    new ClusterFederatedTrustDomain(stack.identities, 'Partner', { server: stack.server, partner: PARTNER });
+    return stack;
+  };
+
+  test('SPIRE\'s SDS names are Istio\'s, so a default agent writes no sds block', () => {
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('sds');
+  });
+
+  test('only the settings that differ from SPIRE\'s are written', () => {
+    const { agent, app } = buildStack({ agent: { sds: { defaultAllBundlesName: 'spire-all', disableSpiffeCertValidation: true } } });
+    expect(synthErrors(app)).toEqual([]);
+    expect(agent.agentConfig.agent.sds).toEqual({ default_all_bundles_name: 'spire-all', disable_spiffe_cert_validation: true });
+  });
+
+  test('with federation the own bundle may take another name no proxy asks for', () => {
+    const { agent, app } = federatedStack({ sds: { defaultBundleName: 'own-only' } });
+    expect(synthErrors(app)).toEqual([]);
+    expect(agent.agentConfig.agent.sds).toEqual({ default_bundle_name: 'own-only', default_all_bundles_name: 'ROOTCA' });
+  });
+
+  test.each<[string, AgentSdsOptions, string]>([
+    ['two equal names', { defaultAllBundlesName: 'ROOTCA' }, 'sds "default_bundle_name \\"ROOTCA\\", default_all_bundles_name \\"ROOTCA\\"": SPIRE ignores the all-bundles name'],
+    ['roots under neither name Istio asks for', { defaultBundleName: 'own' }, 'sds "default_bundle_name \\"own\\", default_all_bundles_name \\"ALL\\"": istio-proxy asks for the roots under "ROOTCA", which neither name is'],
+    ['an empty name', { defaultAllBundlesName: '' }, 'sds.defaultAllBundlesName "": SPIRE reads an empty name as its default'],
+  ])('%s is refused', (_, sds, message) => {
+    expect(errorsWith({ sds })).toEqual([expect.stringContaining(message)]);
+  });
+
+  test.each<[string, AgentSdsOptions, string]>([
+    ['all bundles under another name than ROOTCA', { defaultAllBundlesName: 'ALL' }, 'sds.defaultAllBundlesName "ALL": the server federates, and istio-proxy asks for the roots under "ROOTCA" only'],
+    ['the SPIFFE validator turned off', { disableSpiffeCertValidation: true }, 'sds.disableSpiffeCertValidation "true": the server federates, and without the SPIFFE validator Envoy accepts any certificate'],
+  ])('with federation, %s is refused', (_, sds, message) => {
+    expect(synthErrors(federatedStack({ sds }).app)).toEqual([expect.stringContaining(message)]);
+  });
+
+  test('the X.509-SVID cache size is written when set, and must be positive', () => {
+    expect(buildStack({ agent: { x509SvidCacheMaxSize: 5000 } }).agent.agentConfig.agent.x509_svid_cache_max_size).toBe(5000);
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('x509_svid_cache_max_size');
+    expect(errorsWith({ x509SvidCacheMaxSize: 0 })).toEqual([expect.stringContaining('x509SvidCacheMaxSize "0": the cache size is a whole number of at least 1; SPIRE refuses a negative one and reads 0 as its default')]);
+  });
+
+  test('the availability target needs SVIDs that are sure to outlive it by 12h', () => {
+    const longLived = buildStack({ server: { x509SvidTtl: '48h', caTtl: '288h' }, agent: { availabilityTarget: '36h' } });
+    expect(synthErrors(longLived.app)).toEqual([]);
+    expect(longLived.agent.agentConfig.agent.availability_target).toBe('36h');
+    expect(synthErrors(buildStack({ server: { x509SvidTtl: '47h59m', caTtl: '288h' }, agent: { availabilityTarget: '36h' } }).app)).toEqual([
+      expect.stringContaining('availabilityTarget "36h": the server\'s X509-SVIDs are sure to live 47h59m (the least of x509SvidTtl 47h59m'),
+    ]);
+    expect(synthErrors(buildStack({ server: { x509SvidTtl: '48h', caTtl: '287h' }, agent: { availabilityTarget: '36h' } }).app)).toEqual([
+      expect.stringContaining('sure to live 47h50m (the least of x509SvidTtl 48h, a sixth of caTtl 287h, and 7 days), less than the target plus 12h, so SPIRE ignores the target and renews at half the lifetime. Fix: set the server\'s x509SvidTtl to at least "48h" and its caTtl to at least "288h"'),
+    ]);
+    expect(errorsWith({ availabilityTarget: '24h' })).toEqual([expect.stringContaining('availabilityTarget "24h": the server\'s X509-SVIDs are sure to live 1h')]);
+  });
+
+  test('the availability target is at least 24h and a Go duration', () => {
+    expect(errorsWith({ availabilityTarget: '23h59m' })).toEqual([expect.stringContaining('availabilityTarget "23h59m": SPIRE refuses an availability target below 24h')]);
+    expect(errorsWith({ availabilityTarget: '2d' })).toEqual([expect.stringContaining('availabilityTarget "2d": a TTL is a positive Go duration')]);
   });
 });

@@ -1,4 +1,5 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
+import { OidcKeySource } from '../../lib/config/oidc-discovery-provider-config';
 import { SpireOidcDiscoveryProvider, SpireOidcDiscoveryProviderProps } from '../../lib/constructs/spire-oidc-discovery-provider';
 import { DefaultImages } from '../../lib/spire/images';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
@@ -57,9 +58,10 @@ describe('SpireOidcDiscoveryProvider configuration', () => {
   test('its pods get an identity from a ClusterSPIFFEID of the server\'s class', () => {
     const { oidc, server } = withProvider({ namespace: 'spire-oidc' });
     const podLabels = ApiObject.of(oidc.deployment).toJson().spec.template.metadata.labels;
-    expect(oidc.identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'spire-oidc' })).toBe(true);
-    expect(oidc.identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'other' })).toBe(false);
-    expect(ApiObject.of(oidc.identity.node.findChild('Resource')).toJson().spec.className).toBe(server.className);
+    const identity = oidc.identity!;
+    expect(identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'spire-oidc' })).toBe(true);
+    expect(identity.selects(podLabels, { 'kubernetes.io/metadata.name': 'other' })).toBe(false);
+    expect(ApiObject.of(identity.node.findChild('Resource')).toJson().spec.className).toBe(server.className);
   });
 
   test('the pinned image follows the server\'s registry unless set', () => {
@@ -129,5 +131,65 @@ describe('SpireOidcDiscoveryProvider validation', () => {
     const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org' } });
     new SpireOidcDiscoveryProvider(stack.chart, 'Oidc', { server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'] });
     expect(synthErrors(stack.app)).toEqual([expect.stringContaining('spire/Oidc/Identity')]);
+  });
+});
+
+describe('SpireOidcDiscoveryProvider availability', () => {
+  const objectsOf = (chart: Chart, kind: string) => chart.toJson().filter((object: any) => object.kind === kind);
+
+  test('two or more replicas get a disruption budget and are spread over nodes and zones, like the server\'s', () => {
+    const { oidc, identities } = withProvider({ name: 'oidc', namespace: 'spire-oidc' });
+    const podLabels = ApiObject.of(oidc.deployment).toJson().spec.template.metadata.labels;
+    expect(objectsOf(identities, 'PodDisruptionBudget')).toEqual([expect.objectContaining({
+      metadata: { name: 'oidc', namespace: 'spire-oidc' },
+      spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } },
+    })]);
+    expect(podSpec(oidc).topologySpreadConstraints.map((constraint: any) => [constraint.topologyKey, constraint.whenUnsatisfiable, constraint.labelSelector.matchLabels]))
+      .toEqual([['kubernetes.io/hostname', 'DoNotSchedule', podLabels], ['topology.kubernetes.io/zone', 'ScheduleAnyway', podLabels]]);
+  });
+
+  test('one replica gets neither', () => {
+    const { oidc, identities } = withProvider({ replicas: 1 });
+    expect(objectsOf(identities, 'PodDisruptionBudget')).toEqual([]);
+    expect(podSpec(oidc)).not.toHaveProperty('topologySpreadConstraints');
+  });
+});
+
+describe('SpireOidcDiscoveryProvider keys', () => {
+  test('every key gets "use": "sig" when asked, and none by default', () => {
+    expect(withProvider({ setKeyUse: true }).oidc.config.set_key_use).toBe(true);
+    expect(withProvider().oidc.config).not.toHaveProperty('set_key_use');
+  });
+
+  test('keys from a bundle in a ConfigMap need no CSI driver and no identity', () => {
+    const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org' } });
+    const oidc = new SpireOidcDiscoveryProvider(stack.identities, 'Oidc', {
+      server: stack.server, domains: ['oidc.example.org'], keySource: OidcKeySource.bundleConfigMap({ name: 'spire-bundle', key: 'bundle.spiffe' }),
+    });
+    expect(synthErrors(stack.app)).toEqual([]);
+    expect(oidc.config.file).toEqual({ path: '/run/spire/oidc-bundle/bundle.spiffe' });
+    expect(oidc.config).not.toHaveProperty('workload_api');
+    const spec = podSpec(oidc);
+    expect(spec.volumes.filter((volume: any) => volume.csi)).toEqual([]);
+    const bundle = spec.volumes.find((volume: any) => volume.configMap?.name === 'spire-bundle');
+    expect(bundle.configMap.items).toEqual([{ key: 'bundle.spiffe', path: 'bundle.spiffe' }]);
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: bundle.name, mountPath: '/run/spire/oidc-bundle', readOnly: true });
+    expect(oidc.identity).toBeUndefined();
+    expect(stack.identities.toJson().filter((object: any) => object.kind === 'ClusterSPIFFEID' && object.metadata.name === oidc.name)).toEqual([]);
+  });
+
+  test('keys from the Workload API need the CSI driver', () => {
+    const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org' } });
+    new SpireOidcDiscoveryProvider(stack.identities, 'Oidc', { server: stack.server, domains: ['oidc.example.org'] });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining(
+      '[identities/Oidc] csiDriver "none": the Workload API key source reads the keys through the agent\'s socket, which only a SPIFFE CSI driver mounts',
+    )]);
+  });
+
+  test.each([
+    [{ name: 'Spire_Bundle', key: 'bundle.spiffe' }, 'keySource.name "Spire_Bundle": a Kubernetes object name is a DNS-1123 subdomain'],
+    [{ name: 'spire-bundle', key: 'keys/bundle' }, 'keySource.key "keys/bundle": a ConfigMap key (and the file it is mounted as) holds only letters'],
+  ])('a bundle ConfigMap %j is checked', (configMap, message) => {
+    expect(errorsWith({ keySource: OidcKeySource.bundleConfigMap(configMap) })).toEqual([expect.stringContaining(message)]);
   });
 });

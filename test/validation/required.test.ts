@@ -4,7 +4,8 @@ import { KubeletVerification } from '../../lib/config/agent-config';
 import { BundleEndpointProfile, PartnerBundle } from '../../lib/config/federation-config';
 import { KeyManager } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
-import { UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
+import { AwsPcaCaTemplate, UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
+import { OidcKeySource } from '../../lib/config/oidc-discovery-provider-config';
 import { IstioIngressGateway } from '../../lib/constructs/istio-ingress-gateway';
 import { MeshNamespace } from '../../lib/constructs/mesh-namespace';
 import { SpiffeAuthorizationPolicy } from '../../lib/constructs/spiffe-authorization-policy';
@@ -66,6 +67,10 @@ describe('required props of the factories, checked where the options are passed'
     ['KeyManager.gcpKms', () => KeyManager.gcpKms(untyped({ keyRing: null })), 'KeyManager.gcpKms: the required prop "keyRing" is missing'],
     ['KeyManager.azureKeyVault', () => KeyManager.azureKeyVault(untyped(undefined)), 'KeyManager.azureKeyVault: the required prop "keyVaultUri" is missing'],
     ['ServerDatastore.external', () => ServerDatastore.external(DatabaseType.POSTGRES, untyped(undefined)), 'ServerDatastore.external: the required prop "connectionStringSecret" is missing'],
+    ['ServerDatastore.external, a read-only ref without its key', () => ServerDatastore.external(DatabaseType.POSTGRES, { name: 'db', key: 'url' }, untyped({ readOnlyConnectionStringSecret: { name: 'db' } })), 'ServerDatastore.external readOnlyConnectionStringSecret: the required prop "key" is missing'],
+    ['AwsPcaCaTemplate.subordinate', () => AwsPcaCaTemplate.subordinate(untyped('1')), 'AwsPcaCaTemplate.subordinate: the prop "pathLength" is the string "1", not a number'],
+    ['AwsPcaCaTemplate.fromArn', () => AwsPcaCaTemplate.fromArn(untyped(undefined)), 'AwsPcaCaTemplate.fromArn: the required prop "arn" is missing'],
+    ['OidcKeySource.bundleConfigMap', () => OidcKeySource.bundleConfigMap(untyped({ name: 'spire-bundle' })), 'OidcKeySource.bundleConfigMap: the required prop "key" is missing'],
     ['ServerDatastore.external, no database type', () => ServerDatastore.external(untyped(null), { name: 'db', key: 'url' }), 'ServerDatastore.external: the required prop "databaseType" is missing'],
     ['BundleEndpointProfile.httpsWebAcme', () => BundleEndpointProfile.httpsWebAcme(untyped({ domainName: 'bundle.example', email: 'ops@example' })), 'BundleEndpointProfile.httpsWebAcme: the required prop "tosAccepted" is missing'],
     ['BundleEndpointProfile.httpsWebServingCert', () => BundleEndpointProfile.httpsWebServingCert(untyped({})), 'BundleEndpointProfile.httpsWebServingCert: the required prop "secretName" is missing'],

@@ -30,6 +30,10 @@ export interface ISpireServer extends IConstruct {
   readonly psatAudience: string;
   /** Name of the service account the server runs as, in its namespace; it publishes the trust bundle to the agents. */
   readonly serviceAccountName: string;
+  /** Lifetime of the server's signing CA (Go duration); agents weigh their availability target against it. */
+  readonly caTtl: string;
+  /** Default lifetime of the X.509 SVIDs the server signs (Go duration). */
+  readonly x509SvidTtl: string;
   /** The spire-server image, which agents must not be newer than. */
   readonly image: string;
   /** Namespaces (RE2 patterns, matched anywhere in the name) whose pods the controller manager never registers. */

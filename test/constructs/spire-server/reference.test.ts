@@ -17,6 +17,8 @@ class InstalledElsewhere extends Construct implements ISpireServer {
   public readonly serviceName = 'spire';
   public readonly address = 'spire.platform-spire.svc';
   public readonly port = 8081;
+  public readonly caTtl = '24h';
+  public readonly x509SvidTtl = '1h';
   public readonly className = 'platform';
   public readonly psatAudience = 'spire-server';
   public readonly serviceAccountName = 'spire';
