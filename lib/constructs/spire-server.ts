@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
-import { checkCaSubject, KeyManager } from '../config/key-manager';
+import { KeyManager } from '../config/key-manager';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
@@ -12,12 +12,12 @@ import { metricsChecks } from '../kube/metrics-endpoint';
 import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { DefaultImages } from '../spire/images';
-import { checkJwtIssuer } from '../validation/jwt-issuer';
 import { requireProps } from '../validation/required';
-import { checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { CertificateAuthority } from './spire-server/certificate-authority';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
@@ -110,6 +110,7 @@ export class SpireServer extends Construct implements ISpireServer {
   private readonly name: string;
   private readonly props: SpireServerProps;
   private readonly plusStatefulSet: kplus.StatefulSet;
+  private readonly certificateAuthority: CertificateAuthority;
   private readonly controllerManager: ControllerManager;
   private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly contributions: Contributions;
@@ -130,8 +131,9 @@ export class SpireServer extends Construct implements ISpireServer {
     this.headlessServiceName = `${this.name}-headless`;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;
-    this.caTtl = props.caTtl ?? '24h';
-    this.x509SvidTtl = props.x509SvidTtl ?? '1h';
+    this.certificateAuthority = new CertificateAuthority(props);
+    this.caTtl = this.certificateAuthority.caTtl;
+    this.x509SvidTtl = this.certificateAuthority.x509SvidTtl;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
@@ -190,6 +192,7 @@ export class SpireServer extends Construct implements ISpireServer {
     const props = this.props;
     const parts: ServerPart[] = [
       new AgentAttestation(this.psatAudience),
+      this.certificateAuthority,
       new HighAvailability(this.replicas),
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
@@ -223,12 +226,6 @@ export class SpireServer extends Construct implements ISpireServer {
       dataDir: SERVER_POD.dataDir,
       ...this.contributions.config,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
-      caTtl: this.caTtl,
-      x509SvidTtl: this.x509SvidTtl,
-      jwtSvidTtl: this.props.jwtSvidTtl,
-      jwtIssuer: this.jwtIssuer,
-      caKeyType: this.props.caKeyType,
-      caSubject: this.props.caSubject,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
     });
@@ -280,13 +277,8 @@ export class SpireServer extends Construct implements ISpireServer {
       ['name', checkDnsLabel(this.name)],
       ['port', checkPort(this.port)],
       ...metricsChecks(this.metrics, this.plusStatefulSet, this.metricsPortName),
-      ['caTtl', checkGoDuration(this.caTtl)],
-      ['x509SvidTtl', checkGoDuration(this.x509SvidTtl)],
-      ['jwtSvidTtl', this.props.jwtSvidTtl === undefined ? undefined : checkGoDuration(this.props.jwtSvidTtl)],
-      ['jwtIssuer', this.jwtIssuer === undefined ? undefined : checkJwtIssuer(this.jwtIssuer)],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
-      ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...this.contributions.checks,

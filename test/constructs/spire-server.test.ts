@@ -1,5 +1,4 @@
 import { Metrics } from '../../lib/config/metrics';
-import { CaKeyType } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { ApiObject } from 'cdk8s';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
@@ -30,15 +29,6 @@ describe('SpireServer validation', () => {
   });
 
   test.each([
-    [{ caTtl: '1d' }, 'caTtl "1d"', { caTtl: '48h' }],
-    [{ x509SvidTtl: 'one hour' }, 'x509SvidTtl "one hour"', { x509SvidTtl: '90m' }],
-    [{ jwtSvidTtl: '5 minutes' }, 'jwtSvidTtl "5 minutes": a TTL is a positive Go duration', { jwtSvidTtl: '5m' }],
-    [{ jwtIssuer: 'oidc.example.org' }, 'jwtIssuer "oidc.example.org": it is not an absolute URL', { jwtIssuer: 'https://oidc.example.org' }],
-    [{ jwtIssuer: 'http://oidc.example.org' }, 'jwtIssuer "http://oidc.example.org": OpenID Connect relying parties (cloud IAM among them) accept only an https issuer', { jwtIssuer: 'https://oidc.example.org/tenant-a' }],
-    [{ jwtIssuer: 'https://OIDC.example.org' }, 'the issuer host is written in lowercase ASCII', { jwtIssuer: 'https://oidc.example.org:8443' }],
-    [{ jwtIssuer: 'https://oidc.example.org/?tenant=a' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://oidc.example.org/' }],
-    [{ jwtIssuer: 'https://oidc.example.org/#keys' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://xn--bcher-kva.example' }],
-    [{ jwtIssuer: 'https://user:pw@oidc.example.org' }, 'an issuer URL carries no credentials', { jwtIssuer: 'https://oidc.example.org' }],
     [{ port: 70000 }, 'port "70000"', { port: 8443 }],
     [{ namespace: 'Spire_Server' }, 'namespace "Spire_Server"', { namespace: 'spire' }],
     [{ image: 'ghcr.io/spiffe/spire-server' }, 'image "ghcr.io/spiffe/spire-server"', { image: 'ghcr.io/spiffe/spire-server:1.15.3' }],
@@ -49,17 +39,6 @@ describe('SpireServer validation', () => {
   });
 
 
-});
-
-describe('SpireServer JWT-SVIDs', () => {
-  test('default_jwt_svid_ttl and jwt_issuer are written only when set', () => {
-    const written = (server: StackOverrides['server']) => JSON.parse(JSON.stringify(buildStack({ server }).server.serverConfig)).server;
-    const unset = written({});
-    expect(unset).not.toHaveProperty('default_jwt_svid_ttl');
-    expect(unset).not.toHaveProperty('jwt_issuer');
-    const set = written({ jwtSvidTtl: '10m', jwtIssuer: 'https://oidc.example.org' });
-    expect(set).toMatchObject({ default_jwt_svid_ttl: '10m', jwt_issuer: 'https://oidc.example.org' });
-  });
 });
 
 describe('SpireServer pod', () => {
@@ -113,7 +92,7 @@ describe('SpireServer metrics', () => {
   });
 });
 
-describe('SpireServer high availability', () => {
+describe('SpireServer workload', () => {
   const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
   const ha = (server: StackOverrides['server'] = {}) => buildStack({ server: { replicas: 2, datastore: postgres, ...server } });
   const objects = (stack: ReturnType<typeof buildStack>) => stack.chart.toJson();
@@ -129,22 +108,5 @@ describe('SpireServer high availability', () => {
     const agentFacing = services.find((s: any) => s.metadata.name === stack.server.serviceName);
     expect(agentFacing.spec.clusterIP).toBeUndefined();
     expect(stack.server.address.startsWith(`${agentFacing.metadata.name}.`)).toBe(true);
-  });
-
-  test('CA key type and subject are written only when set, in SPIRE\'s own shape', () => {
-    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_key_type');
-    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_subject');
-    const { server } = buildStack({
-      server: { caKeyType: CaKeyType.EC_P384, caSubject: { country: ['DE'], organization: ['Example'], commonName: 'spire-ca' } },
-    });
-    expect(server.serverConfig.server.ca_key_type).toBe('ec-p384');
-    expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
-  });
-
-  test.each([
-    [{ caSubject: {} }, 'caSubject "{}": an empty CA subject is ignored by SPIRE'],
-    [{ caSubject: { country: ['Germany'] } }, 'caSubject "Germany": a certificate\'s country is a two-letter ISO 3166 code'],
-  ])('%j is rejected (%s)', (bad, message) => {
-    expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
   });
 });

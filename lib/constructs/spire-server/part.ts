@@ -29,7 +29,7 @@ export interface ServerBinding {
 
 /** The blocks of server.conf that parts render. */
 export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'
-  | 'agentServiceAccount' | 'psatAudience' | 'bundle'>;
+  | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -116,7 +116,7 @@ export class Contributions {
     this.all = parts.map((part) => part.bind(server));
   }
 
-  /** Every server has the parts that render the blocks server.conf requires: agent attestation, datastore and key manager. */
+  /** Every server has the parts that render the blocks server.conf requires: agent attestation, CA, datastore and key manager. */
   public get config(): ServerConfigBlocks {
     return Object.assign({}, ...this.all.map((contribution) => contribution.config?.())) as ServerConfigBlocks;
   }
