@@ -1,17 +1,18 @@
 import * as kplus from 'cdk8s-plus-27';
 import { ServerDatastore } from '../../config/server-config';
 import { checkReplicaCount, Problem } from '../../validation/rules';
-import { ServerBinding, ServerContribution, ServerPart } from './part';
+import { Check } from '../../validation/validate';
+import { secretVariables, ServerBinding, ServerContribution, ServerPart } from './part';
 
-const CONNECTION_STRING_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 const DATA_VOLUME = 'spire-data';
 
 /**
  * Where the server keeps registrations, agents and bundles, and its data_dir:
  * a PersistentVolumeClaim per replica when anything there must outlive the
  * pod (the sqlite database, or what another part keeps), else an emptyDir. An
- * external database's connection string reaches SPIRE as a variable from its
- * Secret, which SPIRE expands (`-expandEnv`), so no secret lands in the ConfigMap.
+ * external database's connection strings reach SPIRE as variables from their
+ * Secrets, which SPIRE expands (`-expandEnv`), so no secret lands in the
+ * ConfigMap; its pool limits are checked here, on the server's path.
  */
 export class Datastore implements ServerPart {
   constructor(private readonly datastore: ServerDatastore, private readonly volume: { readonly size?: string; readonly storageClassName?: string }) {}
@@ -23,20 +24,15 @@ export class Datastore implements ServerPart {
 
   public bind(server: ServerBinding): ServerContribution {
     return {
-      config: () => ({ datastore: { databaseType: this.datastore.databaseType, connectionStringEnv: CONNECTION_STRING_ENV } }),
-      env: this.connectionString(server),
+      config: () => ({ datastore: this.datastore._model() }),
+      env: secretVariables(server, 'Datastore', this.datastore._secretEnv()),
       ...(server.dataOnVolume
         ? { claims: [{ name: DATA_VOLUME, storage: this.volume.size ?? '1Gi', storageClassName: this.volume.storageClassName, mountPath: server.dataDir }] }
         : { mounts: [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }] }),
-      checks: () => [['replicas', this.checkReplicas(server.replicas)]],
-    };
-  }
-
-  private connectionString(server: ServerBinding): { [name: string]: kplus.EnvValue } {
-    const secret = this.datastore.connectionStringSecret;
-    if (secret === undefined) return {};
-    return {
-      [CONNECTION_STRING_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, 'DatastoreSecret', secret.name), key: secret.key }),
+      checks: () => [
+        ['replicas', this.checkReplicas(server.replicas)],
+        ...this.datastore._checks().map(([what, problem]): Check => [`datastore.${what}`, problem]),
+      ],
     };
   }
 

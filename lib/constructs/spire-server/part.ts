@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ServerConfigModel } from '../../config/server-config';
+import { SecretEnvModel, ServerConfigModel } from '../../config/server-config';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -106,6 +106,14 @@ export interface ServerPart {
   /** Whether the part keeps something in data_dir that must outlive the pod. */
   readonly keepsData?: boolean;
   bind(server: ServerBinding): ServerContribution;
+}
+
+/** Variables of the spire-server container from Secret keys; `source` tells the Secrets' constructs of one part from another's. */
+export function secretVariables(server: ServerBinding, source: string, variables: SecretEnvModel[]): { [name: string]: kplus.EnvValue } {
+  return Object.fromEntries(variables.map(({ name, secret }) => [
+    name,
+    kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, `${source}Secret-${name}`, secret.name), key: secret.key }),
+  ]));
 }
 
 /** The contributions of a server's parts, each field the union of theirs in the parts' order. */

@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../../config/upstream-authority';
 import { Check } from '../../validation/validate';
-import { RoleGrant, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
+import { RoleGrant, secretVariables, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
 
 /**
  * The CA that signs the server's CA (SPIRE's UpstreamAuthority plugin). Its
@@ -19,10 +19,7 @@ export class UpstreamAuthorityPart implements ServerPart {
   public bind(server: ServerBinding): ServerContribution {
     return {
       config: () => ({ upstreamAuthority: { pluginName: this.model.pluginName, pluginData: this.model.pluginData } }),
-      env: Object.fromEntries(this.model.secretEnv.map(({ name, secret }) => [
-        name,
-        kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, `UpstreamSecret-${name}`, secret.name), key: secret.key }),
-      ])),
+      env: secretVariables(server, 'Upstream', this.model.secretEnv),
       mounts: [...this.secretMounts(server), ...this.workloadApiMounts(server)],
       roles: this.certificateRequestRoles(server),
       checks: () => this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),

@@ -24,8 +24,25 @@ describe('SpireServer datastore', () => {
     const stack = stackWith({ datastore: postgres });
     const env = serverContainer(statefulSetOf(stack)).env;
     expect(env).toEqual([{ name: 'SPIRE_DATASTORE_CONNECTION_STRING', valueFrom: { secretKeyRef: { name: 'spire-db', key: 'dsn' } } }]);
-    expect(stack.server.serverConfig.plugins.DataStore).toEqual([{ sql: { plugin_data: { database_type: 'postgres', connection_string: '${SPIRE_DATASTORE_CONNECTION_STRING}' } } }]);
+    expect(stack.server.serverConfig.plugins.DataStore[0].sql.plugin_data).toMatchObject({ database_type: 'postgres', connection_string: '${SPIRE_DATASTORE_CONNECTION_STRING}' });
     expect(serverContainer(statefulSetOf(stack)).args).toContain('-expandEnv');
+  });
+
+  test('a read-only replica\'s connection string and the pool limits reach the server\'s container and server.conf', () => {
+    const readOnly = { name: 'spire-db', key: 'ro-dsn' };
+    const stack = stackWith({ datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }, { readOnlyConnectionStringSecret: readOnly, maxOpenConns: 15 }) });
+    expect(serverContainer(statefulSetOf(stack)).env).toEqual([
+      { name: 'SPIRE_DATASTORE_CONNECTION_STRING', valueFrom: { secretKeyRef: { name: 'spire-db', key: 'dsn' } } },
+      { name: 'SPIRE_DATASTORE_RO_CONNECTION_STRING', valueFrom: { secretKeyRef: { name: 'spire-db', key: 'ro-dsn' } } },
+    ]);
+    expect(stack.server.serverConfig.plugins.DataStore[0].sql.plugin_data).toMatchObject({
+      ro_connection_string: '${SPIRE_DATASTORE_RO_CONNECTION_STRING}', max_open_conns: 15, max_idle_conns: 10, conn_max_lifetime: '30m',
+    });
+  });
+
+  test('the datastore\'s own problems are reported on the server\'s path, named by their option', () => {
+    const errors = synthErrors(stackWith({ datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }, { maxOpenConns: 0 }) }).app);
+    expect(errors).toEqual([expect.stringContaining('[spire/Server] datastore.maxOpenConns "0": the limit is a whole number of at least 1')]);
   });
 
   test('with an external datastore the disk key manager still keeps its keys on the replica\'s claim', () => {
