@@ -20,6 +20,8 @@ export * from './constructs/strict-mtls';
 export * from './constructs/spiffe-authorization-policy';
 export * from './constructs/partner-service';
 export { Caller } from './mesh/caller';
+export { ApplyStage, ApplyStages } from './mesh/apply-stage';
+export type { ApplyPrerequisite, IApplyStaged } from './mesh/apply-stage';
 export * from './constructs/demo-workloads';
 export * from './constructs/spire-istio-app';
 export * from './charts/crds-chart';

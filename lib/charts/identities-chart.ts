@@ -1,11 +1,11 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../constructs/cluster-spiffe-id';
-import { SpireServer } from '../constructs/spire-server';
+import type { ISpireServer } from '../constructs/spire-server/reference';
 
 export interface IdentitiesChartProps {
   /** The server whose controller manager reconciles the identities; trust domain and class come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /** @default one ClusterSPIFFEID giving Istio-form IDs to pods labelled `spiffe.io/spire-managed-identity: "true"` */
   readonly meshIdentity?: ClusterSpiffeIdOptions;
 }

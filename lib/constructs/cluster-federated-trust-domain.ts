@@ -1,14 +1,15 @@
-import { Lazy } from 'cdk8s';
+import { Chart, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import {
   ClusterFederatedTrustDomain as ClusterFederatedTrustDomainResource,
   ClusterFederatedTrustDomainSpecBundleEndpointProfileType as ProfileTypeSpec,
 } from '../../imports/spire.spiffe.io';
 import { FederationPartner, FederationProfileType, PartnerBundle } from '../config/federation-config';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { checkBundleEndpointUrl, checkDnsSubdomain, checkFederatedTrustDomain, checkSpiffeId, ONLY_PARTNER_SERVER_ENDPOINTS, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -28,7 +29,7 @@ export interface ClusterFederatedTrustDomainOptions {
 
 export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustDomainOptions {
   /** The local server whose controller manager creates the federation relationship; its class is used. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /**
    * The trust domain federated with, and how its bundle endpoint is reached
    * and authenticated. For a partner this app also defines, pass its server's
@@ -44,9 +45,9 @@ export interface ClusterFederatedTrustDomainProps extends ClusterFederatedTrustD
  * bundle when their ClusterSpiffeId or ClusterStaticEntry lists this construct
  * in `federatesWith`. Its `className` is always the server's.
  */
-export class ClusterFederatedTrustDomain extends Construct {
+export class ClusterFederatedTrustDomain extends Construct implements IApplyStaged {
   /** The ClusterFederatedTrustDomains a server reconciles, in creation order. */
-  public static of(server: SpireServer): ClusterFederatedTrustDomain[] {
+  public static of(server: ISpireServer): ClusterFederatedTrustDomain[] {
     return ClusterFederatedTrustDomain.byServer.get(server) ?? [];
   }
 
@@ -55,21 +56,23 @@ export class ClusterFederatedTrustDomain extends Construct {
     return scope.node.root.node.findAll().filter((construct): construct is ClusterFederatedTrustDomain => construct instanceof ClusterFederatedTrustDomain);
   }
 
-  private static readonly byServer = new WeakMap<SpireServer, ClusterFederatedTrustDomain[]>();
+  private static readonly byServer = new WeakMap<ISpireServer, ClusterFederatedTrustDomain[]>();
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly partner: FederationPartner;
   /** The partner's trust domain, the value `federatesWith` lists. */
   public readonly trustDomain: string;
   /** The partner's bundle the resource carries; undefined when it must be set by hand. */
   public readonly bundle?: PartnerBundle;
+  /** The controller manager's webhook admits it, so SPIRE runs first. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
 
   constructor(scope: Construct, id: string, props: ClusterFederatedTrustDomainProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer that federates'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer that federates'],
       ['partner', 'object', 'the partner\'s FederationPartner, e.g. partnerServer.federationPartner'],
     ]);
     this.server = props.server;
@@ -93,7 +96,13 @@ export class ClusterFederatedTrustDomain extends Construct {
       },
     });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
+  }
+
+  /** The server, whose controller manager admits it. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterFederatedTrustDomains, so SPIRE must run first' }];
   }
 
   private checks(): Check[] {
@@ -145,14 +154,36 @@ export function federatedTrustDomainNames(domains: ClusterFederatedTrustDomain[]
 }
 
 /**
+ * SPIRE refuses an entry that federates with a trust domain whose bundle it
+ * does not hold ("unable to find federated bundle"), so no pod of such an
+ * identity gets an SVID. The bundle is held from the start when the
+ * ClusterFederatedTrustDomain carries it and is applied no later than the
+ * identity; otherwise it is set by hand, which needs a stage boundary between
+ * the declaration and the identities that federate. A domain of another
+ * server is reported by the identity's own federatesWith check.
+ */
+export function federationPrerequisites(registration: IConstruct, domains: ClusterFederatedTrustDomain[], server: ISpireServer): ApplyPrerequisite[] {
+  return domains.filter((domain) => domain.server === server).map((domain): ApplyPrerequisite => (domain.bundle !== undefined ? {
+    construct: domain,
+    reason: `it federates with ${domain.trustDomain}, whose bundle comes with ${domain.node.path}, which is applied later`,
+    mayShareChart: true,
+    fix: `apply ${Chart.of(domain).node.id} first: ${Chart.of(registration).node.id}.addDependency(${Chart.of(domain).node.id})`,
+  } : {
+    construct: domain,
+    reason: `it federates with ${domain.trustDomain}, but no bundle of ${domain.trustDomain} is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID`,
+    fix: `give ${domain.node.path} the partner's bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson, or the partner server's bundleEndpoint.bundle), or put the identity into a chart applied after ${Chart.of(domain).node.id} and set the bundle with \`spire-server bundle set\` in between (SpireIstioMesh.addFederatedIdentity does)`,
+  }));
+}
+
+/**
  * `federatesWith` of a ClusterSpiffeId or ClusterStaticEntry: each trust
  * domain must be one the same server federates with, and not its own.
  */
-export function federatesWithChecks(domains: ClusterFederatedTrustDomain[], server: SpireServer): Check[] {
+export function federatesWithChecks(domains: ClusterFederatedTrustDomain[], server: ISpireServer): Check[] {
   return domains.map((domain): Check => ['federatesWith', federatesWithProblem(domain, server)]);
 }
 
-function federatesWithProblem(domain: ClusterFederatedTrustDomain, server: SpireServer): Problem | undefined {
+function federatesWithProblem(domain: ClusterFederatedTrustDomain, server: ISpireServer): Problem | undefined {
   if (domain.trustDomain === server.trustDomain) {
     return { value: domain.trustDomain, rule: 'a workload does not federate with its own trust domain', fix: 'remove it from federatesWith' };
   }

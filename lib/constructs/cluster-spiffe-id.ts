@@ -5,10 +5,11 @@ import { ClusterSpiffeid, ClusterSpiffeidSpec } from '../../imports/spire.spiffe
 import { LabelSelectorSpec, selectorMatches, selectorProblems } from '../kube/label-selector';
 import { checkSpiffeIdTemplate, ISTIO_SPIFFE_ID_TEMPLATE, renderTemplate } from '../spire/spiffe-id-template';
 import { checkDnsSubdomain, checkGoDuration, checkTrustDomain, Problem } from '../validation/rules';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -53,7 +54,7 @@ export interface ClusterSpiffeIdOptions {
 
 export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
   /** The server whose controller manager reconciles this resource; trust domain and class come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
 }
 
 /**
@@ -61,7 +62,7 @@ export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
  * SPIFFE ID. Its `className` is always the server's, so the controller manager
  * that serves this trust domain is the one that reconciles it.
  */
-export class ClusterSpiffeId extends Construct {
+export class ClusterSpiffeId extends Construct implements IApplyStaged {
   /** The SPIFFE ID form Istio requires: it derives the peer identity from namespace and service account. */
   public static readonly ISTIO_SPIFFE_ID_TEMPLATE = ISTIO_SPIFFE_ID_TEMPLATE;
 
@@ -77,7 +78,7 @@ export class ClusterSpiffeId extends Construct {
   private static readonly byRoot = new WeakMap<IConstruct, ClusterSpiffeId[]>();
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly spiffeIdTemplate: string;
   public readonly podSelector: LabelSelectorSpec;
@@ -85,6 +86,8 @@ export class ClusterSpiffeId extends Construct {
   public readonly istioIdentity: boolean;
   /** Labels that put a pod under this identity's podSelector, for workloads to adopt. */
   public readonly podLabels: { [key: string]: string };
+  /** The controller manager's webhook admits it, so SPIRE runs first. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
   private readonly props: ClusterSpiffeIdProps;
   private readonly federatedDomains: ClusterFederatedTrustDomain[];
@@ -92,7 +95,7 @@ export class ClusterSpiffeId extends Construct {
   constructor(scope: Construct, id: string, props: ClusterSpiffeIdProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose controller manager reconciles it'],
     ]);
     this.props = props;
     this.server = props.server;
@@ -109,7 +112,16 @@ export class ClusterSpiffeId extends Construct {
 
     new ClusterSpiffeid(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
+  }
+
+  /** The server, whose controller manager admits it, and the declarations of the trust domains it federates with. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [
+      { construct: this.server, reason: 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first' },
+      ...federationPrerequisites(this, this.federatedDomains, this.server),
+    ];
   }
 
   /** The trust domains these workloads federate with. */

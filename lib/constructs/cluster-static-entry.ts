@@ -1,18 +1,19 @@
 import { Construct, IConstruct } from 'constructs';
 import { ClusterStaticEntry as ClusterStaticEntryResource, ClusterStaticEntrySpec } from '../../imports/spire.spiffe.io';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import {
   checkDnsSubdomain, checkGoDuration, checkSelector, checkSpiffeId, checkTrustDomain, Problem,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
-import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
 export interface ClusterStaticEntryProps {
   /** The server whose controller manager registers this entry; trust domain and class come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /** Name of the cluster-scoped resource. @default derived from the construct path, unique in the app */
   readonly name?: string;
   /** The SPIFFE ID the entry issues, in the server's trust domain, e.g. `spiffe://example.org/vm/billing`. */
@@ -44,25 +45,27 @@ export interface ClusterStaticEntryProps {
  * keeps in SPIRE as written, for workloads that are no pods of this cluster
  * (nodes, VMs, downstream servers). Its `className` is always the server's.
  */
-export class ClusterStaticEntry extends Construct {
+export class ClusterStaticEntry extends Construct implements IApplyStaged {
   /** Every ClusterStaticEntry in the app that holds `scope`. */
   public static allIn(scope: IConstruct): ClusterStaticEntry[] {
     return scope.node.root.node.findAll().filter((construct): construct is ClusterStaticEntry => construct instanceof ClusterStaticEntry);
   }
 
   public readonly name: string;
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly spiffeId: string;
   public readonly parentId: string;
   public readonly selectors: string[];
+  /** The controller manager registers it, so it applies with the identities once SPIRE runs. */
+  public readonly applyStage = ApplyStage.IDENTITIES;
 
   private readonly props: ClusterStaticEntryProps;
 
   constructor(scope: Construct, id: string, props: ClusterStaticEntryProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose controller manager reconciles it'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose controller manager reconciles it'],
       ['spiffeId', 'string', 'the entry\'s SPIFFE ID, e.g. "spiffe://corp.example/vm/billing"'],
       ['parentId', 'string', 'the SPIFFE ID of the agent that attests the workload'],
       ['selectors', 'array', 'the selectors as "type:value" strings, e.g. ["unix:uid:1000"]'],
@@ -77,12 +80,21 @@ export class ClusterStaticEntry extends Construct {
 
     new ClusterStaticEntryResource(this, 'Resource', { metadata: { name: this.name }, spec: this.renderSpec() });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
   }
 
   /** The trust domains this entry federates with. */
   public get federatesWith(): ClusterFederatedTrustDomain[] {
     return [...this.props.federatesWith ?? []];
+  }
+
+  /** The server, whose controller manager registers it, and the declarations of the trust domains it federates with. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [
+      { construct: this.server, reason: 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs' },
+      ...federationPrerequisites(this, this.federatesWith, this.server),
+    ];
   }
 
   private renderSpec(): ClusterStaticEntrySpec {

@@ -4,6 +4,7 @@ import { Gateway, VirtualService } from '../../imports/networking.istio.io';
 import { objectPodView } from '../mesh/spire-identity';
 import { checkDnsLabel, checkExposedPort, checkRouteHost, checkSelectorMatches, Problem } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { IstioIngressGateway } from './istio-ingress-gateway';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { requireProps } from '../validation/required';
@@ -33,7 +34,7 @@ export interface IngressHttpRouteProps {
  * in that chart after the namespaces they live in, since kubectl applies a
  * file top to bottom.
  */
-export class IngressHttpRoute extends Construct {
+export class IngressHttpRoute extends Construct implements IApplyStaged {
   /** Every IngressHttpRoute of the app that holds `scope`. */
   public static allIn(scope: IConstruct): IngressHttpRoute[] {
     return scope.node.root.node.findAll().filter((construct): construct is IngressHttpRoute => construct instanceof IngressHttpRoute);
@@ -50,6 +51,8 @@ export class IngressHttpRoute extends Construct {
   /** The Service port requests go to. */
   public readonly port: number;
   public readonly gatewayObject: ApiObject;
+  /** Its Gateway and VirtualService are Istio CRDs. */
+  public readonly applyStage = ApplyStage.WORKLOADS;
   public readonly virtualService: ApiObject;
 
   constructor(scope: Construct, id: string, props: IngressHttpRouteProps) {
@@ -95,6 +98,12 @@ export class IngressHttpRoute extends Construct {
       ['port', checkExposedPort(this.port, servicePorts)],
       ['gateway selector', checkSelectorMatches(props.gateway.selectorLabel, objectPodView(props.gateway.deployment).labels)],
     ]);
+    ApplyStages.declare(this);
+  }
+
+  /** The gateway's Istio profile: installing Istio creates the Gateway and VirtualService kinds. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.gateway.profile, reason: 'its Gateway and VirtualService are Istio CRDs, which installing Istio creates' }];
   }
 }
 

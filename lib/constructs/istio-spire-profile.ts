@@ -7,9 +7,10 @@ import { mergeSettings, Settings, settingsConflicts, userMeshConfig, userValuesB
 import { checkDnsLabel, checkRelativeFile, checkTrustDomain, Problem } from '../validation/rules';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { SpireIstioApp } from './spire-istio-app';
+import { isSpireIstioApp } from './spire-istio-app/brand';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -103,7 +104,7 @@ const ISTIO_DEFAULT_SOCKET_FILE = 'socket';
  * gateways, whose istio-proxy is always a container. `helmValues` holds the
  * same settings for installing istiod with Helm.
  */
-export class IstioSpireProfile extends Construct {
+export class IstioSpireProfile extends Construct implements IApplyStaged {
   /** Every IstioSpireProfile in the app that holds `scope`, in creation order. */
   public static allIn(scope: IConstruct): IstioSpireProfile[] {
     return IstioSpireProfile.byRoot.get(scope.node.root) ?? [];
@@ -114,6 +115,8 @@ export class IstioSpireProfile extends Construct {
   public readonly trustDomain: string;
   public readonly sidecarMode: SidecarMode;
   public readonly csiDriver: SpiffeCsiDriver;
+  /** Istio is installed once SPIRE runs. */
+  public readonly applyStage = ApplyStage.ISTIO;
   /** Name of the injection template for application pods. */
   public readonly sidecarTemplateName = 'spire';
   /** Name of the injection template for gateways. */
@@ -176,7 +179,13 @@ export class IstioSpireProfile extends Construct {
       },
     });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
     registerLayoutChecks(this);
+  }
+
+  /** The SPIRE agent whose socket Istio's proxies read. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.csiDriver.agent, reason: 'SPIRE must run before Istio and its gateways start' }];
   }
 
   /** The namespace whose Istio policies apply to the whole mesh (`meshConfig.rootNamespace`). */
@@ -289,7 +298,7 @@ export class IstioSpireProfile extends Construct {
 
   private checkHelmValuesWritten(): Problem | undefined {
     if (!this.writesHelmValues) return undefined;
-    if (!SpireIstioApp.isSpireIstioApp(this.node.root)) {
+    if (!isSpireIstioApp(this.node.root)) {
       return {
         value: this.helmValuesFile,
         rule: 'a plain cdk8s App writes only manifests, so the istiod Helm values would be missing from the output',

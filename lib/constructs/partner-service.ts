@@ -5,6 +5,7 @@ import {
 import { ISTIO_TLS_MODE_LABEL } from '../istio/names';
 import { checkDnsLabel, checkDnsSubdomain, checkPort, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
@@ -40,13 +41,15 @@ export interface PartnerServiceProps {
  * caller's sidecar opens the mTLS connection straight to the partner pod's
  * sidecar, so the partner's policies see the caller's own ID, not a gateway's.
  */
-export class PartnerService extends Construct {
+export class PartnerService extends Construct implements IApplyStaged {
   /** Every PartnerService of the app that holds `scope`. */
   public static allIn(scope: IConstruct): PartnerService[] {
     return scope.node.root.node.findAll().filter((construct): construct is PartnerService => construct instanceof PartnerService);
   }
 
   public readonly profile: IstioSpireProfile;
+  /** Its ServiceEntry and DestinationRule are Istio CRDs. */
+  public readonly applyStage = ApplyStage.WORKLOADS;
   /** The SPIFFE ID the partner workload must present. */
   public readonly spiffeId: string;
   public readonly host: string;
@@ -92,6 +95,12 @@ export class PartnerService extends Construct {
       },
     });
     validateAtSynth(this, () => this.checks());
+    ApplyStages.declare(this);
+  }
+
+  /** The Istio profile: installing Istio creates the ServiceEntry and DestinationRule kinds. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.profile, reason: 'its ServiceEntry and DestinationRule are Istio CRDs, which installing Istio creates' }];
   }
 
   private checks(): Check[] {

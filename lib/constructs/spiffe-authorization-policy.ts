@@ -5,6 +5,7 @@ import { Caller } from '../mesh/caller';
 import { recordAllowPolicy } from '../mesh/spire-identity';
 import { checkDnsSubdomain, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { SpireEnabledWorkload } from './spire-enabled-workload';
 import { StrictMtls } from './strict-mtls';
 import { requireProps } from '../validation/required';
@@ -36,7 +37,7 @@ export interface SpiffeAuthorizationPolicyProps {
  * without a peer ID. Istio CRD, so it belongs in a chart applied after Istio
  * is installed, after the namespace it lives in.
  */
-export class SpiffeAuthorizationPolicy extends Construct {
+export class SpiffeAuthorizationPolicy extends Construct implements IApplyStaged {
   /** Every SpiffeAuthorizationPolicy of the app that holds `scope`. */
   public static allIn(scope: IConstruct): SpiffeAuthorizationPolicy[] {
     return scope.node.root.node.findAll().filter((construct): construct is SpiffeAuthorizationPolicy => construct instanceof SpiffeAuthorizationPolicy);
@@ -44,6 +45,8 @@ export class SpiffeAuthorizationPolicy extends Construct {
 
   public readonly workload: SpireEnabledWorkload;
   public readonly mtls: StrictMtls;
+  /** Its AuthorizationPolicy is an Istio CRD. */
+  public readonly applyStage = ApplyStage.WORKLOADS;
   public readonly name: string;
   /** The callers' IDs as the policy names them, in the order of `allowFrom`. */
   public readonly principals: string[];
@@ -76,6 +79,12 @@ export class SpiffeAuthorizationPolicy extends Construct {
       ...props.allowFrom.map((caller, index): Check => ['allowFrom', this.checkCaller(caller, index)]),
       ['mtls', this.checkMtls()],
     ]);
+    ApplyStages.declare(this);
+  }
+
+  /** The Istio profile of its mTLS policy: installing Istio creates the AuthorizationPolicy kind. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.mtls.profile, reason: 'its AuthorizationPolicy is an Istio CRD, which installing Istio creates' }];
   }
 
   private checkCaller(caller: Caller, index: number): Problem | undefined {

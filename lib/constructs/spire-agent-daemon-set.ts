@@ -20,7 +20,8 @@ import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRu
 import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
-import { SpireServer } from './spire-server';
+import { registerAgent } from './spire-server/agent-registration';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -118,7 +119,7 @@ export interface SpireAgentOptions extends PodPlacementOptions {
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
   /** The server this agent attests to; trust domain, cluster name, address and bundle come from it. */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
 }
 
 const CONFIG_DIR = '/run/spire/config';
@@ -138,7 +139,7 @@ const KUBELET_HOST_ENV = 'KUBELET_HOST';
  * a host directory that the SPIFFE CSI driver mounts into pods.
  */
 export class SpireAgentDaemonSet extends Construct {
-  public readonly server: SpireServer;
+  public readonly server: ISpireServer;
   public readonly trustDomain: string;
   public readonly clusterName: string;
   public readonly namespace: string;
@@ -163,7 +164,7 @@ export class SpireAgentDaemonSet extends Construct {
   constructor(scope: Construct, id: string, props: SpireAgentDaemonSetProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer the agents attest to'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer the agents attest to'],
     ]);
     this.props = props;
     this.server = props.server;
@@ -201,7 +202,7 @@ export class SpireAgentDaemonSet extends Construct {
     this.daemonSet = ApiObject.of(daemonSet);
     this.serviceAccount = ApiObject.of(serviceAccount);
     this.grantPermissions(serviceAccount);
-    props.server._registerAgent({
+    registerAgent(props.server, {
       serviceAccount: { namespace: this.namespace, name: this.name },
       bundle: this.bundle,
     });
@@ -285,7 +286,7 @@ export class SpireAgentDaemonSet extends Construct {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
       role,
     });
-    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'ServerServiceAccount', this.server.serviceAccount.name, { namespaceName: this.server.namespace }));
+    binding.addSubjects(kplus.ServiceAccount.fromServiceAccountName(this, 'ServerServiceAccount', this.server.serviceAccountName, { namespaceName: this.server.namespace }));
     return bundle;
   }
 
@@ -443,9 +444,9 @@ export class SpireAgentDaemonSet extends Construct {
     if (targetSeconds < MINIMUM_AVAILABILITY_TARGET_SECONDS) {
       return { value: target, rule: 'SPIRE refuses an availability target below 24h and the agent does not start', fix: 'set it to "24h" or more, or leave it unset' };
     }
-    const server = this.server.serverConfig.server;
-    const svidTtl = goDurationSeconds(String(server.default_x509_svid_ttl));
-    const caTtl = goDurationSeconds(String(server.ca_ttl));
+    const server = this.server;
+    const svidTtl = goDurationSeconds(server.x509SvidTtl);
+    const caTtl = goDurationSeconds(server.caTtl);
     // An invalid TTL is reported by the server.
     if (svidTtl === undefined || caTtl === undefined) return undefined;
     const lifetime = Math.min(svidTtl, caTtl / CA_TTL_PER_SVID_TTL, MAX_GUARANTEED_SVID_SECONDS);
@@ -453,7 +454,7 @@ export class SpireAgentDaemonSet extends Construct {
     if (lifetime >= needed) return undefined;
     return {
       value: target,
-      rule: `the server's X509-SVIDs are sure to live ${formatGoDuration(lifetime)} (the least of x509SvidTtl ${server.default_x509_svid_ttl}, a sixth of caTtl ${server.ca_ttl}, and 7 days), less than the target plus 12h, so SPIRE ignores the target and renews at half the lifetime`,
+      rule: `the server's X509-SVIDs are sure to live ${formatGoDuration(lifetime)} (the least of x509SvidTtl ${server.x509SvidTtl}, a sixth of caTtl ${server.caTtl}, and 7 days), less than the target plus 12h, so SPIRE ignores the target and renews at half the lifetime`,
       fix: `set the server's x509SvidTtl to at least "${formatGoDuration(needed)}" and its caTtl to at least "${formatGoDuration(needed * CA_TTL_PER_SVID_TTL)}", or leave availabilityTarget unset`,
     };
   }

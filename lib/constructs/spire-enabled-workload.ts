@@ -5,7 +5,7 @@ import { plusProbe, resources, restrictedSecurityContext } from '../kube/contain
 import { ContainerSizing } from '../kube/pod-settings';
 import { WorkloadProbe } from '../kube/probe';
 import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
+import { enableIncludedPodOwners, IncludedWorkloadOptions } from '../mesh/included-pod-owners';
 import { enableSpireIdentity, SpireIdentityOptions } from '../mesh/spire-identity';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { IstioSpireProfile } from './istio-spire-profile';
@@ -14,31 +14,13 @@ import { checkDnsLabel, checkGracePeriod, checkPinnedImage, checkPort } from '..
 import { validateAtSynth } from '../validation/validate';
 import { RequiredProp, requireProps } from '../validation/required';
 
-/** The options every way of enabling a workload requires; a function, as the classes may not be loaded yet when this module is. */
-function identityOptions(): RequiredProp[] {
-  return [
-    ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
-    ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that selects the pods, e.g. mesh.meshIdentity'],
-  ];
-}
+export type { IApiObjectPredicate, IncludedWorkloadOptions } from '../mesh/included-pod-owners';
 
-/** Chooses objects of an Include, for rules a selection cannot express. */
-export interface IApiObjectPredicate {
-  /** Whether this object is chosen. */
-  matches(apiObject: ApiObject): boolean;
-}
-
-/** Which pod owners of an Include get a SPIRE identity; every condition given must hold. */
-export interface IncludedWorkloadOptions extends SpireIdentityOptions {
-  /** Kinds to choose, e.g. ["Deployment"]. @default every pod-owning kind */
-  readonly kinds?: string[];
-  /** Object names to choose. @default any name */
-  readonly names?: string[];
-  /** Labels the object itself (not its pods) must carry. @default any labels */
-  readonly matchLabels?: { [key: string]: string };
-  /** A rule of your own. @default every object */
-  readonly predicate?: IApiObjectPredicate;
-}
+/** The options every way of enabling a workload requires. */
+const IDENTITY_OPTIONS: RequiredProp[] = [
+  ['profile', IstioSpireProfile, 'the IstioSpireProfile, e.g. mesh.profile'],
+  ['identity', ClusterSpiffeId, 'the ClusterSpiffeId that selects the pods, e.g. mesh.meshIdentity'],
+];
 
 export interface SpireEnabledWorkloadProps {
   /** The Istio profile whose templates mount the SPIRE socket into istio-proxy. */
@@ -92,7 +74,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API object that was changed
    */
   public static enable(workload: IConstruct, options: SpireIdentityOptions): ApiObject {
-    requireProps(`SpireEnabledWorkload.enable(${workload?.node?.path})`, options, identityOptions());
+    requireProps(`SpireEnabledWorkload.enable(${workload?.node?.path})`, options, IDENTITY_OPTIONS);
     return enableSpireIdentity(workload, options, options.profile.sidecarTemplates);
   }
 
@@ -102,7 +84,7 @@ export class SpireEnabledWorkload extends Construct {
    * @returns the API objects that were changed
    */
   public static enableIncluded(include: Include, options: IncludedWorkloadOptions): ApiObject[] {
-    requireProps(`SpireEnabledWorkload.enableIncluded(${include?.node?.path})`, options, identityOptions());
+    requireProps(`SpireEnabledWorkload.enableIncluded(${include?.node?.path})`, options, IDENTITY_OPTIONS);
     return enableIncludedPodOwners(include, options);
   }
 
@@ -126,7 +108,7 @@ export class SpireEnabledWorkload extends Construct {
   constructor(scope: Construct, id: string, props: SpireEnabledWorkloadProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ...identityOptions(),
+      ...IDENTITY_OPTIONS,
       ['namespace', MeshNamespace, 'the workload\'s MeshNamespace, e.g. MeshNamespace.create(scope, \'Shop\', { name: \'shop\' })'],
       ['name', 'string', 'the workload\'s name, e.g. "cart"'],
       ['image', 'string', 'the container image pinned by tag or digest, e.g. "registry.example/cart:1.4.2"'],

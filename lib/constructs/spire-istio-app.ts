@@ -10,8 +10,7 @@ import { omitServerNormalisedFields } from '../kube/server-normal-form';
 import { synthFailure } from '../validation/synth-failure';
 import { synthOnceValidated } from '../validation/validate';
 import { IstioSpireProfile } from './istio-spire-profile';
-
-const APP_SYMBOL = Symbol.for('cdk8s-spire-istio.SpireIstioApp');
+import { brandSpireIstioApp, isSpireIstioApp } from './spire-istio-app/brand';
 
 /** One manifest file cdk8s would write, and its objects. */
 interface Manifest {
@@ -38,7 +37,7 @@ export interface SpireIstioAppProps extends AppProps {
 export class SpireIstioApp extends App {
   /** Whether a construct is a SpireIstioApp (also across copies of this library). */
   public static isSpireIstioApp(construct: IConstruct): boolean {
-    return (construct as unknown as Record<symbol, unknown>)[APP_SYMBOL] === true;
+    return isSpireIstioApp(construct);
   }
 
   /** Whether synth writes `WIRING.md` next to the manifests. */
@@ -47,7 +46,7 @@ export class SpireIstioApp extends App {
   constructor(props: SpireIstioAppProps = {}) {
     super(props);
     this.writesWiringReport = props.wiringReport ?? true;
-    Object.defineProperty(this, APP_SYMBOL, { value: true });
+    brandSpireIstioApp(this);
   }
 
   /**

@@ -17,7 +17,7 @@ import {
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { SpireServer } from './spire-server';
+import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -26,7 +26,7 @@ export interface SpireOidcDiscoveryProviderProps {
    * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
    * manager that registers the provider come from it. It must have a `jwtIssuer`.
    */
-  readonly server: SpireServer;
+  readonly server: ISpireServer;
   /**
    * The CSI driver that mounts the agent's Workload API socket into the
    * provider's pods; needed for `OidcKeySource.workloadApi()`.
@@ -116,12 +116,12 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly podLabels: { [key: string]: string };
 
   private readonly props: SpireOidcDiscoveryProviderProps;
-  private readonly server: SpireServer;
+  private readonly server: ISpireServer;
 
   constructor(scope: Construct, id: string, props: SpireOidcDiscoveryProviderProps) {
     super(scope, id);
     requireProps(this.node.path, props, [
-      ['server', SpireServer, 'the SpireServer whose keys it serves'],
+      ['server', SPIRE_SERVER_KIND, 'the SpireServer whose keys it serves'],
       ['domains', 'array', 'the domains it answers for, e.g. ["oidc.example.org"]'],
     ]);
     this.props = props;
@@ -337,8 +337,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
 
   /** The controller manager registers no pod in a namespace it ignores, so the provider would get no keys. */
   private checkNamespaceNotIgnored(): Problem | undefined {
-    const ignoredBy = (this.server.controllerManagerConfig.ignoreNamespaces as string[])
-      .find((pattern) => matchesAnywhere(pattern, this.namespace));
+    const ignoredBy = this.server.ignoreNamespaces.find((pattern) => matchesAnywhere(pattern, this.namespace));
     if (ignoredBy === undefined) return undefined;
     return {
       value: this.namespace,

@@ -1,214 +1,48 @@
-import { isIP } from 'net';
-import { ApiObject, Lazy } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { renderControllerManagerConfig } from '../config/controller-manager-config';
-import { Metrics, MetricsTarget, PrometheusEndpoint } from '../config/metrics';
-import { CaKeyType, CaSubject, checkCaSubject, KeyManager } from '../config/key-manager';
-import {
-  BundleEndpointModel, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType,
-} from '../config/federation-config';
-import { DatastoreModel, renderServerConfig, ServerDatastore, ServiceAccountRef, TrustBundleRef } from '../config/server-config';
+import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
+import { KeyManager } from '../config/key-manager';
+import { Metrics, MetricsTarget } from '../config/metrics';
+import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
-import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../config/upstream-authority';
-import { annotateConfigChecksum } from '../kube/config-checksum';
-import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
-import {
-  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
-} from '../kube/pod-settings';
-import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { DefaultImages } from '../spire/images';
-import {
-  addVolumeClaimTemplate, dropAddressLabel, IntOrString, KubePodDisruptionBudget, KubeValidatingWebhookConfiguration, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp,
-} from '../kube/objects';
-import {
-  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, checkTrustDomain, Problem, urlHost,
-} from '../validation/rules';
-import { registerLayoutChecks } from '../mesh/layout-checks';
-import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../spire/spiffe-id-template';
-import { Check, validateAtSynth } from '../validation/validate';
-import { checkJwtIssuer } from '../validation/jwt-issuer';
-import { SPIRE_API_GROUP, SPIRE_API_VERSION } from './spire-crds';
-import { requireProps } from '../validation/required';
+import { UpstreamAuthority } from '../config/upstream-authority';
 import { defaultName } from '../kube/default-name';
+import { metricsChecks } from '../kube/metrics-endpoint';
+import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
+import { registerLayoutChecks } from '../mesh/layout-checks';
+import { DefaultImages } from '../spire/images';
+import { requireProps } from '../validation/required';
+import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
+import { Check, validateAtSynth } from '../validation/validate';
+import { AgentAttestation } from './spire-server/agent-attestation';
+import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { CertificateAuthority } from './spire-server/certificate-authority';
+import { ControllerManager } from './spire-server/controller-manager';
+import { Datastore } from './spire-server/datastore';
+import { HighAvailability } from './spire-server/high-availability';
+import { KeyManagerPart } from './spire-server/key-manager';
+import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
+import { Contributions, ServerPart } from './spire-server/part';
+import type { ISpireServer } from './spire-server/reference';
+import { createServerWorkload, SERVER_POD } from './spire-server/workload';
+import { grantServerPermissions } from './spire-server/rbac';
+import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 
-/** Settings of a SPIRE server besides its identity (trust domain and cluster). */
-export interface SpireServerOptions extends PodPlacementOptions {
-  /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
-  readonly namespace?: string;
-  /** Name of the StatefulSet, its Service, service account and PodDisruptionBudget; the headless Service is `<name>-headless`. @default derived from the construct path, unique in the app */
-  readonly name?: string;
-  /**
-   * Server replicas. More than one needs an external datastore and a key
-   * manager that keeps each replica's CA key across restarts; they then get a
-   * PodDisruptionBudget and are spread over nodes and zones.
-   * @default 1
-   */
-  readonly replicas?: number;
-  /** @default ServerDatastore.sqlite(), on a 1Gi PersistentVolumeClaim per replica */
-  readonly datastore?: ServerDatastore;
-  /**
-   * Where each replica keeps its CA's private keys.
-   * @default KeyManager.disk(), on the replica's PersistentVolumeClaim
-   */
-  readonly keyManager?: KeyManager;
-  /** Key type of the server CA, X.509 and JWT alike (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
-  readonly caKeyType?: CaKeyType;
-  /** Subject of the server's CA certificates (`ca_subject`). @default SPIRE's own subject */
-  readonly caSubject?: CaSubject;
-  /**
-   * Size of each replica's data volume (sqlite database, CA keys or the
-   * replica's KMS key identifier); there is none with an external datastore
-   * and `KeyManager.memory()`.
-   * @default "1Gi"
-   */
-  readonly storageSize?: string;
-  /** StorageClass of the data volume. @default the cluster's default StorageClass */
-  readonly storageClassName?: string;
-  /** gRPC port the agents connect to. @default 8081 */
-  readonly port?: number;
-  /** Lifetime of the server's signing CA (Go duration). @default "24h" */
-  readonly caTtl?: string;
-  /** Default lifetime of X.509 SVIDs (Go duration). @default "1h" */
-  readonly x509SvidTtl?: string;
-  /**
-   * Default lifetime of JWT-SVIDs (Go duration, SPIRE's `default_jwt_svid_ttl`);
-   * keep it short, a JWT cannot be revoked.
-   * @default SPIRE's own default (5 minutes)
-   */
-  readonly jwtSvidTtl?: string;
-  /**
-   * The `iss` claim of every JWT-SVID (SPIRE's `jwt_issuer`): the https URL a
-   * SpireOidcDiscoveryProvider serves the keys at, which cloud IAM trusts as an
-   * OpenID Connect provider. Its host must be one of the provider's domains.
-   * @default no `iss` claim
-   */
-  readonly jwtIssuer?: string;
-  /** @default LogLevel.INFO */
-  readonly logLevel?: LogLevel;
-  /**
-   * The CA that signs the server's X.509 CA (SPIRE's UpstreamAuthority plugin),
-   * so that SVIDs chain up to an existing PKI. Its credentials reach the server
-   * as read-only Secret volumes or variables from Secrets, never through the ConfigMap.
-   * @default none: the server's CA is self-signed
-   */
-  readonly upstreamAuthority?: UpstreamAuthority;
-  /**
-   * Prometheus metrics of the server (SPIRE's `telemetry` block) and of the
-   * controller manager, which serves them on port 8082 of the same host. Each
-   * gets a named container port, and the pod the `prometheus.io/*` scrape
-   * annotations for the server's.
-   * @default Metrics.prometheus(): port 9988 on every address
-   */
-  readonly metrics?: Metrics;
-  /**
-   * Class name of the controller manager; it reconciles only ClusterSPIFFEIDs
-   * with this `className`. @default "<namespace>-spire"
-   */
-  readonly className?: string;
-  /**
-   * Namespaces whose pods the controller manager never registers. Each entry is
-   * a regular expression (Go RE2) matched anywhere in the name: anchor it
-   * yourself (`^team-a$`), or `spire` also ignores `team-spire-dev`. The agent's
-   * namespace is always added.
-   * @default ^kube-system$, ^kube-public$, ^kube-node-lease$, ^istio-system$ and the server's namespace, anchored
-   */
-  readonly ignoreNamespaces?: string[];
-  /**
-   * Template of the parent ID the controller manager gives pod entries; it is
-   * rendered with node fields only (`.NodeMeta.*`, `.NodeSpec.*`, `.TrustDomain`,
-   * `.ClusterName`, `.ClusterDomain`). Pods get SVIDs only from agents with that
-   * ID, so change it only for agents attested otherwise than with `k8s_psat`.
-   * @default the controller manager's own: "spiffe://{{ .TrustDomain }}/spire/agent/k8s_psat/{{ .ClusterName }}/{{ .NodeMeta.UID }}"
-   */
-  readonly parentIdTemplate?: string;
-  /**
-   * Also reconcile ClusterSPIFFEIDs, ClusterStaticEntries and
-   * ClusterFederatedTrustDomains that have no `className`, e.g. ones other tools apply.
-   * @default false
-   */
-  readonly watchClassless?: boolean;
-  /** What the API server does with ClusterSPIFFEIDs and ClusterFederatedTrustDomains while the controller manager's webhook cannot be called. @default WebhookFailurePolicy.FAIL */
-  readonly webhookFailurePolicy?: WebhookFailurePolicy;
-  /**
-   * DNS domain of the cluster's Services, for the DNS names the controller
-   * manager puts into SVIDs (`autoPopulateDnsNames`). Stated so that it does not
-   * depend on the controller manager guessing it from DNS at start.
-   * @default "cluster.local"
-   */
-  readonly clusterDomain?: string;
-  /** PriorityClass of the server pods. @default PodPriority.NONE */
-  readonly priority?: PodPriority;
-  /** Taints the server pods tolerate. @default none */
-  readonly tolerations?: TolerationSpec[];
-  /** Resources of the spire-server container. @default requests cpu 100m, memory 128Mi; limits memory 512Mi */
-  readonly resources?: ContainerResourceSpec;
-  /** Resources of the spire-controller-manager container. @default requests cpu 50m, memory 64Mi; limits memory 256Mi */
-  readonly controllerManagerResources?: ContainerResourceSpec;
-  /**
-   * Registry (host, optional port and path) the default images are pulled from
-   * instead of their own, e.g. a mirror: `registry.example.com/ghcr` pulls
-   * `registry.example.com/ghcr/spiffe/spire-server:1.15.3`. The agent and the
-   * CSI driver use it too unless they set their own; images set explicitly are used as given.
-   * @default each default image's own registry
-   */
-  readonly imageRegistry?: string;
-  /** @default DefaultImages.SPIRE_SERVER, from `imageRegistry` when set */
-  readonly image?: string;
-  /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
-  readonly controllerManagerImage?: string;
-  /**
-   * Serve the trust bundle to other trust domains on SPIRE's federation bundle
-   * endpoint, behind a Service of its own, so that their servers can federate
-   * with this one (see ClusterFederatedTrustDomain and `federationPartner`).
-   * @default no bundle endpoint
-   */
-  readonly bundleEndpoint?: BundleEndpointOptions;
-}
+export { WebhookFailurePolicy } from './spire-server/options';
+export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
 
-export interface SpireServerProps extends SpireServerOptions {
-  /** Trust domain of every SPIFFE ID this server signs, e.g. `example.org`. */
-  readonly trustDomain: string;
-  /** Name of this Kubernetes cluster in SPIRE (`k8s_psat` cluster, controller manager `clusterName`). */
-  readonly clusterName: string;
-}
-
-/** What the API server does when the controller manager's validating webhook cannot be called. */
-export enum WebhookFailurePolicy {
-  /** Refuse the change until the controller manager answers: nothing unvalidated is stored. */
-  FAIL = 'Fail',
-  /** Store the change unvalidated; an invalid spec then shows only in the controller manager's logs. */
-  IGNORE = 'Ignore',
-}
-
-/** What an agent tells the server so that it can attest the agent and publish the bundle to it. */
-export interface AgentRegistration {
-  readonly serviceAccount: ServiceAccountRef;
-  readonly bundle: TrustBundleRef;
-}
-
-const SERVER_UID = 1000;
-const CONFIG_DIR = '/run/spire/config';
-const SERVER_CONFIG_FILE = 'server.conf';
-const CONTROLLER_MANAGER_CONFIG_FILE = 'controller-manager-config.yaml';
-const KEY_POLICY_FILE = 'kms-key-policy.json';
-const DATA_DIR = '/run/spire/data';
-const API_SOCKET_DIR = '/tmp/spire-server/private';
-const CONTROLLER_MANAGER_CONFIG_DIR = '/etc/spire-controller-manager';
-const CONTROLLER_MANAGER_HEALTH_PORT = 8083;
-const WEBHOOK_PORT = 9443;
-const ACME_CHALLENGE_PORT = 443;
-const DATASTORE_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
-const BUNDLE_ENDPOINT_PORT_NAME = 'federation';
-const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
+export type { AgentRegistration } from './spire-server/agent-registration';
+export type { ISpireServer } from './spire-server/reference';
 
 /**
  * The SPIRE server as a StatefulSet, with the SPIRE Controller Manager beside
  * it in the same pod (they share the server API socket through an emptyDir),
  * the Service agents connect to, the controller manager's validating webhook,
- * a service account and least-privilege RBAC.
+ * a service account and least-privilege RBAC. Its concerns are parts of their
+ * own (lib/constructs/spire-server/), each adding what it needs to the server.
  */
-export class SpireServer extends Construct {
+export class SpireServer extends Construct implements ISpireServer {
   public readonly trustDomain: string;
   public readonly clusterName: string;
   /** DNS domain of the cluster's Services. */
@@ -219,12 +53,16 @@ export class SpireServer extends Construct {
   /** In-cluster DNS name agents dial. */
   public readonly address: string;
   public readonly port: number;
+  /** Lifetime of the server's signing CA (Go duration). */
+  public readonly caTtl: string;
+  /** Default lifetime of X.509 SVIDs (Go duration). */
+  public readonly x509SvidTtl: string;
   /** The controller manager's class; every ClusterSPIFFEID must carry it. */
   public readonly className: string;
   /** Audience of the projected token agents present for `k8s_psat` attestation. */
   public readonly psatAudience = 'spire-server';
   /** Path of the server API socket shared with the controller manager. */
-  public readonly apiSocketPath = `${API_SOCKET_DIR}/api.sock`;
+  public readonly apiSocketPath = `${SERVER_POD.apiSocketDir}/api.sock`;
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
   public readonly keyManager: KeyManager;
@@ -232,6 +70,8 @@ export class SpireServer extends Construct {
   public readonly headlessServiceName: string;
   /** The ServiceAccount the server runs as. */
   public readonly serviceAccount: ApiObject;
+  /** Name of the service account the server runs as. */
+  public readonly serviceAccountName: string;
   /** Name of the ValidatingWebhookConfiguration the controller manager keeps the CA bundle of. */
   public readonly webhookConfigurationName: string;
   public readonly ignoreNamespaces: string[];
@@ -253,9 +93,9 @@ export class SpireServer extends Construct {
   /** Name of the spire-server container port serving metrics. */
   public readonly metricsPortName = 'metrics';
   /** Name of the controller manager's container port serving metrics. */
-  public readonly controllerManagerMetricsPortName = 'cm-metrics';
+  public readonly controllerManagerMetricsPortName: string;
   /** Port the controller manager serves metrics on, when metrics are on. */
-  public readonly controllerManagerMetricsPort = 8082;
+  public readonly controllerManagerMetricsPort: number;
   /** SPIFFE ID of the server's own X509-SVID, which its `https_spiffe` bundle endpoint presents. */
   public readonly spiffeId: string;
   /** The federation bundle endpoint, when the server serves one. */
@@ -269,9 +109,11 @@ export class SpireServer extends Construct {
 
   private readonly name: string;
   private readonly props: SpireServerProps;
-  private readonly plusServiceAccount: kplus.ServiceAccount;
   private readonly plusStatefulSet: kplus.StatefulSet;
-  private agent?: AgentRegistration;
+  private readonly certificateAuthority: CertificateAuthority;
+  private readonly controllerManager: ControllerManager;
+  private readonly bundleEndpointPart?: BundleEndpoint;
+  private readonly contributions: Contributions;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
@@ -286,94 +128,107 @@ export class SpireServer extends Construct {
     this.name = props.name ?? defaultName(this);
     this.namespace = props.namespace ?? this.name;
     this.serviceName = this.name;
+    this.headlessServiceName = `${this.name}-headless`;
     this.port = props.port ?? 8081;
     this.address = `${this.serviceName}.${this.namespace}.svc`;
-    this.className = props.className ?? `${this.namespace}-spire`;
+    this.certificateAuthority = new CertificateAuthority(props);
+    this.caTtl = this.certificateAuthority.caTtl;
+    this.x509SvidTtl = this.certificateAuthority.x509SvidTtl;
     this.replicas = props.replicas ?? 1;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
-    this.headlessServiceName = `${this.name}-headless`;
-    this.webhookConfigurationName = `${this.namespace}-spire-controller-manager-webhook`;
-    this.ignoreNamespaces = props.ignoreNamespaces
-      ?? ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', this.namespace].map(exactNamespacePattern);
-    this.parentIdTemplate = props.parentIdTemplate ?? DEFAULT_PARENT_ID_TEMPLATE;
-    this.watchClassless = props.watchClassless ?? false;
-    this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
     this.imageRegistry = props.imageRegistry;
     this.jwtIssuer = props.jwtIssuer;
     this.podLabels = { 'app.kubernetes.io/name': this.name };
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
-    this.bundleEndpoint = props.bundleEndpoint;
-    this.bundleEndpointPort = props.bundleEndpoint ? props.bundleEndpoint.port ?? 8443 : undefined;
-    this.bundleEndpointServicePort = props.bundleEndpoint ? props.bundleEndpoint.servicePort ?? this.bundleEndpointPort : undefined;
-    this.bundleEndpointServiceName = props.bundleEndpoint ? props.bundleEndpoint.serviceName ?? `${this.name}-bundle-endpoint` : undefined;
 
-    new kplus.Namespace(this, 'Namespace', {
-      metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
-    });
-    this.plusServiceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
-      automountToken: true,
-    });
-    const config = this.createConfigMap();
-    this.createService();
-    this.serviceAccount = ApiObject.of(this.plusServiceAccount);
-    this.plusStatefulSet = this.createStatefulSet(this.createHeadlessService(), config);
+    this.controllerManager = new ControllerManager(this, props);
+    this.className = this.controllerManager.className;
+    this.ignoreNamespaces = this.controllerManager.ignoreNamespaces;
+    this.parentIdTemplate = this.controllerManager.parentIdTemplate;
+    this.watchClassless = this.controllerManager.watchClassless;
+    this.webhookFailurePolicy = this.controllerManager.webhookFailurePolicy;
+    this.webhookConfigurationName = this.controllerManager.webhookConfigurationName;
+    this.controllerManagerMetricsPortName = this.controllerManager.metricsPortName;
+    this.controllerManagerMetricsPort = this.controllerManager.metricsPort;
+    this.bundleEndpoint = props.bundleEndpoint;
+    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
+    this.bundleEndpointPort = this.bundleEndpointPart?.port;
+    this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
+    this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
+    this.contributions = this.bindParts();
+
+    const workload = createServerWorkload(this, {
+      name: this.name,
+      headlessServiceName: this.headlessServiceName,
+      namespace: this.namespace,
+      replicas: this.replicas,
+      podLabels: this.podLabels,
+      serviceAccountAnnotations: props.serviceAccountAnnotations,
+      configFiles: () => this.configFiles,
+      image: this.image,
+      port: this.port,
+      metrics: this.metrics.endpoint,
+      metricsPortName: this.metricsPortName,
+      settings: props,
+    }, this.contributions);
+    this.serviceAccount = ApiObject.of(workload.serviceAccount);
+    this.serviceAccountName = this.serviceAccount.name;
+    this.plusStatefulSet = workload.statefulSet;
     this.statefulSet = ApiObject.of(this.plusStatefulSet);
-    if (this.replicas > 1) this.createDisruptionBudget();
-    this.createBundleEndpointService();
-    this.createWebhook();
-    this.grantPermissions();
+    this.contributions.afterStatefulSet(this.plusStatefulSet);
+    grantServerPermissions(this, workload.serviceAccount, this.contributions);
     validateAtSynth(this, () => this.checks());
     registerLayoutChecks(this);
   }
 
   /**
-   * Authorizes an agent's service account for `k8s_psat` attestation and
-   * publishes the trust bundle where it reads it. Called by SpireAgentDaemonSet.
-   * @internal
+   * The parts of the server, in the order their objects, mounts and variables
+   * appear in the output, bound to it.
    */
-  public _registerAgent(agent: AgentRegistration): void {
-    if (this.agent) {
-      throw new Error(`${this.node.path}: an agent is already registered (${this.agent.serviceAccount.namespace}:${this.agent.serviceAccount.name}). Fix: create one SpireAgentDaemonSet per SpireServer.`);
-    }
-    this.agent = agent;
+  private bindParts(): Contributions {
+    const props = this.props;
+    const parts: ServerPart[] = [
+      new AgentAttestation(this.psatAudience),
+      this.certificateAuthority,
+      new HighAvailability(this.replicas),
+      ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
+      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
+      new KeyManagerPart(this.keyManager),
+      this.controllerManager,
+      ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
+    ];
+    return new Contributions(parts, {
+      scope: this,
+      name: this.name,
+      namespace: this.namespace,
+      podLabels: this.podLabels,
+      replicas: this.replicas,
+      configDir: SERVER_POD.configDir,
+      dataDir: SERVER_POD.dataDir,
+      // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
+      dataOnVolume: parts.some((part) => part.keepsData),
+      upstreamSigned: props.upstreamAuthority !== undefined,
+      serverPorts: [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])],
+      controllerManagerPorts: this.controllerManager.ports,
+    });
   }
 
   /** The server's configuration as SPIRE reads it. Needs a registered agent. */
   public get serverConfig(): any {
-    const agent = this.registeredAgent();
     return renderServerConfig({
       trustDomain: this.trustDomain,
       clusterName: this.clusterName,
       bindPort: this.port,
       apiSocketPath: this.apiSocketPath,
-      dataDir: DATA_DIR,
-      datastore: this.datastoreModel(),
+      dataDir: SERVER_POD.dataDir,
+      ...this.contributions.config,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
-      caTtl: this.props.caTtl ?? '24h',
-      x509SvidTtl: this.props.x509SvidTtl ?? '1h',
-      jwtSvidTtl: this.props.jwtSvidTtl,
-      jwtIssuer: this.jwtIssuer,
-      keyManager: this.keyManager,
-      keyPolicyFile: `${CONFIG_DIR}/${KEY_POLICY_FILE}`,
-      caKeyType: this.props.caKeyType,
-      caSubject: this.props.caSubject,
-      agentServiceAccount: agent.serviceAccount,
-      psatAudience: this.psatAudience,
-      bundle: agent.bundle,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
-      upstreamAuthority: this.upstream,
-      bundleEndpoint: this.bundleEndpointModel(),
     });
-  }
-
-  /** What the upstream authority needs of the pod, its RBAC and its checks; undefined when there is none. */
-  private get upstream(): UpstreamAuthorityModel | undefined {
-    return this.upstreamAuthority?._model();
   }
 
   /**
@@ -382,31 +237,10 @@ export class SpireServer extends Construct {
    * `https_spiffe`, its own SPIFFE ID. Needs `bundleEndpoint`.
    */
   public get federationPartner(): FederationPartner {
-    const endpoint = this.bundleEndpoint;
-    if (endpoint === undefined) {
+    if (this.bundleEndpointPart === undefined) {
       throw new Error(`${this.node.path}: the server serves no bundle endpoint, so no other trust domain can federate with it. Fix: set \`bundleEndpoint\` on this SpireServer.`);
     }
-    const profile = this.bundleEndpointProfile.type;
-    return {
-      trustDomain: this.trustDomain,
-      bundleEndpointUrl: endpoint.url,
-      profile,
-      endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? this.spiffeId : undefined,
-      bundle: endpoint.bundle,
-    };
-  }
-
-  private get bundleEndpointAddress(): string {
-    return this.bundleEndpoint?.address ?? '0.0.0.0';
-  }
-
-  private get bundleEndpointProfile(): BundleEndpointProfile {
-    return this.bundleEndpoint?.profile ?? BundleEndpointProfile.httpsSpiffe();
-  }
-
-  private bundleEndpointModel(): BundleEndpointModel | undefined {
-    if (this.bundleEndpointPort === undefined) return undefined;
-    return { address: this.bundleEndpointAddress, port: this.bundleEndpointPort, profile: this.bundleEndpointProfile, servingCertDir: SERVING_CERT_DIR };
+    return this.bundleEndpointPart.partner(this.trustDomain, this.spiffeId);
   }
 
   /** Where scrapers find the server's and the controller manager's metrics. */
@@ -419,320 +253,9 @@ export class SpireServer extends Construct {
     };
   }
 
-  /** The controller manager's metrics endpoint: the server's host, its own port. */
-  private get controllerManagerMetrics(): PrometheusEndpoint | undefined {
-    const server = this.metrics.endpoint;
-    return server === undefined ? undefined : { host: server.host, port: this.controllerManagerMetricsPort };
-  }
-
   /** The controller manager's configuration. */
   public get controllerManagerConfig(): any {
-    return renderControllerManagerConfig({
-      trustDomain: this.trustDomain,
-      clusterName: this.clusterName,
-      clusterDomain: this.clusterDomain,
-      className: this.className,
-      serverSocketPath: this.apiSocketPath,
-      ignoreNamespaces: [...this.ignoreNamespaces, ...(this.agent ? [exactNamespacePattern(this.agent.serviceAccount.namespace)] : [])],
-      webhookConfigurationName: this.webhookConfigurationName,
-      leaderElectionNamespace: this.namespace,
-      healthPort: CONTROLLER_MANAGER_HEALTH_PORT,
-      metrics: this.controllerManagerMetrics,
-      watchClassless: this.watchClassless,
-      parentIdTemplate: this.props.parentIdTemplate,
-    });
-  }
-
-  private registeredAgent(): AgentRegistration {
-    if (!this.agent) {
-      throw new Error(`${this.node.path}: no agent is registered, so the server would attest no node and publish no bundle. Fix: create a SpireAgentDaemonSet with \`server\` set to this SpireServer.`);
-    }
-    return this.agent;
-  }
-
-  private datastoreModel(): DatastoreModel {
-    return { databaseType: this.datastore.databaseType, connectionStringEnv: DATASTORE_ENV };
-  }
-
-  /** The files of the config volume: what the server and the controller manager read. */
-  private configFiles(): { [name: string]: string } {
-    return {
-      [SERVER_CONFIG_FILE]: this.serverConfigFile(),
-      [CONTROLLER_MANAGER_CONFIG_FILE]: this.controllerManagerConfigFile(),
-      ...this.keyPolicyFiles(),
-    };
-  }
-
-  private keyPolicyFiles(): { [name: string]: string } {
-    return this.keyManager.keyPolicy === undefined ? {} : { [KEY_POLICY_FILE]: this.keyManager.keyPolicy };
-  }
-
-  private serverConfigFile(): string {
-    return renderJson(this.serverConfig);
-  }
-
-  private controllerManagerConfigFile(): string {
-    return renderJson(this.controllerManagerConfig);
-  }
-
-  private createConfigMap(): kplus.ConfigMap {
-    return new kplus.ConfigMap(this, 'Config', {
-      metadata: { name: this.name, namespace: this.namespace },
-      data: {
-        [SERVER_CONFIG_FILE]: Lazy.any({ produce: () => this.serverConfigFile() }),
-        [CONTROLLER_MANAGER_CONFIG_FILE]: Lazy.any({ produce: () => this.controllerManagerConfigFile() }),
-        ...this.keyPolicyFiles(),
-      },
-    });
-  }
-
-  private createService(): void {
-    const service = new kplus.Service(this, 'Service', {
-      metadata: { name: this.serviceName, namespace: this.namespace },
-      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(service, this.podLabels);
-  }
-
-  /** A StatefulSet's governing Service must be headless: it gives each replica a stable DNS name. */
-  private createHeadlessService(): kplus.Service {
-    return new kplus.Service(this, 'HeadlessService', {
-      metadata: { name: this.headlessServiceName, namespace: this.namespace },
-      clusterIP: 'None',
-      ports: [{ name: 'grpc', port: this.port, targetPort: this.port, protocol: kplus.Protocol.TCP }],
-    });
-  }
-
-  /** Voluntary disruptions (node drains, upgrades) take down one replica at a time. */
-  private createDisruptionBudget(): void {
-    new KubePodDisruptionBudget(this, 'DisruptionBudget', {
-      metadata: { name: this.name, namespace: this.namespace },
-      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
-    });
-  }
-
-  private createBundleEndpointService(): void {
-    if (this.bundleEndpoint === undefined || this.bundleEndpointPort === undefined || this.bundleEndpointServicePort === undefined) return;
-    const service = new kplus.Service(this, 'BundleEndpointService', {
-      metadata: { name: this.bundleEndpointServiceName, namespace: this.namespace },
-      type: plusServiceType(this.bundleEndpoint.serviceType),
-      ports: [{ name: BUNDLE_ENDPOINT_PORT_NAME, port: this.bundleEndpointServicePort, targetPort: this.bundleEndpointPort, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(service, this.podLabels);
-  }
-
-  private createStatefulSet(service: kplus.Service, config: kplus.ConfigMap): kplus.StatefulSet {
-    const statefulSet = new kplus.StatefulSet(this, 'StatefulSet', {
-      metadata: { name: this.name, namespace: this.namespace },
-      service,
-      replicas: this.replicas,
-      select: false,
-      serviceAccount: this.plusServiceAccount,
-      automountServiceAccountToken: true,
-      // Only the template: the selector cannot change on an existing StatefulSet.
-      podMetadata: { labels: { ...this.podLabels, ...this.keyManager.podLabels } },
-      securityContext: {
-        ensureNonRoot: true,
-        user: SERVER_UID,
-        group: SERVER_UID,
-        fsGroup: SERVER_UID,
-        fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
-      },
-    });
-    statefulSet.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    // The StatefulSet adds its own pod selector to the Service it is given; it selects by name like the others.
-    dropAddressLabel(statefulSet, service);
-    selectPodLabels(service, this.podLabels);
-    useRuntimeDefaultSeccomp(statefulSet);
-    annotateConfigChecksum(statefulSet, () => this.configFiles());
-    annotateScrape(statefulSet, this.metrics.endpoint);
-    applyPodSpecSettings(statefulSet, this.props);
-    if (this.replicas > 1) spreadOverNodesAndZones(statefulSet, this.podLabels);
-
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'spire-config' });
-    const socketVolume = kplus.Volume.fromEmptyDir(this, 'SocketVolume', 'spire-server-socket');
-    this.addServerContainer(statefulSet, configVolume, socketVolume);
-    this.addControllerManagerContainer(statefulSet, configVolume, socketVolume);
-    if (this.needsDataVolume) {
-      addVolumeClaimTemplate(statefulSet, {
-        name: 'spire-data',
-        storage: this.props.storageSize ?? '1Gi',
-        storageClassName: this.props.storageClassName,
-        containerIndex: 0,
-        mountPath: DATA_DIR,
-      });
-    }
-    return statefulSet;
-  }
-
-  private addServerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
-    const container = statefulSet.addContainer({
-      name: 'spire-server',
-      image: this.image,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-expandEnv', '-config', `${CONFIG_DIR}/${SERVER_CONFIG_FILE}`],
-      ports: withMetricsPort([
-        { name: 'grpc', number: this.port },
-        { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
-        // A port the server uses already is reported by the checks; adding it twice would fail first.
-        ...(this.bundleEndpointPort === undefined || this.checkBundleEndpointPortFree(this.bundleEndpointPort)
-          ? [] : [{ name: BUNDLE_ENDPOINT_PORT_NAME, number: this.bundleEndpointPort }]),
-      ], this.metricsPortName, this.metrics.endpoint),
-      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
-      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
-      resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
-      securityContext: restrictedSecurityContext(SERVER_UID),
-      envVariables: { ...this.datastoreEnvironment(), ...this.upstreamEnvironment() },
-    });
-    applyContainerResources(statefulSet, container.name, this.props.resources);
-    container.mount(CONFIG_DIR, config, { readOnly: true });
-    // The root filesystem is read-only; the socket directory is a volume of its own inside /tmp.
-    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'ServerTmpVolume', 'spire-server-tmp'));
-    container.mount(API_SOCKET_DIR, socket);
-    const servingCert = this.bundleEndpointProfile.servingCert;
-    if (this.bundleEndpoint !== undefined && servingCert !== undefined) {
-      const secret = kplus.Secret.fromSecretName(this, 'BundleEndpointCertSecret', servingCert.secretName);
-      container.mount(SERVING_CERT_DIR, kplus.Volume.fromSecret(this, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), { readOnly: true });
-    }
-    // Otherwise the data volume comes from the StatefulSet's volumeClaimTemplates.
-    if (!this.needsDataVolume) {
-      container.mount(DATA_DIR, kplus.Volume.fromEmptyDir(this, 'DataVolume', 'spire-data'));
-    }
-    this.mountUpstreamVolumes(container);
-  }
-
-  private upstreamEnvironment(): Record<string, kplus.EnvValue> {
-    return Object.fromEntries((this.upstream?.secretEnv ?? []).map(({ name, secret }) => [
-      name,
-      kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, `UpstreamSecret-${name}`, secret.name), key: secret.key }),
-    ]));
-  }
-
-  /** The upstream CA's files from Secrets, and in nested SPIRE the upstream agent's Workload API socket directory. */
-  private mountUpstreamVolumes(container: kplus.Container): void {
-    const upstream = this.upstream;
-    if (upstream === undefined) return;
-    for (const { secretName, mountPath, keys } of upstream.secretVolumes) {
-      const name = `upstream-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
-      const secret = kplus.Secret.fromSecretName(this, `${name}-secret`, secretName);
-      const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
-      container.mount(mountPath, kplus.Volume.fromSecret(this, name, secret, { name, items }), { readOnly: true });
-    }
-    if (upstream.workloadApiCsiDriver !== undefined) {
-      const socketDir = kplus.Volume.fromCsi(this, 'UpstreamWorkloadApi', upstream.workloadApiCsiDriver, { name: 'upstream-agent-socket', readOnly: true });
-      container.mount(WORKLOAD_API_DIR, socketDir, { readOnly: true });
-    }
-  }
-
-  /** Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys. */
-  private get needsDataVolume(): boolean {
-    return this.datastore.isSqlite || this.keyManager.needsVolume;
-  }
-
-  private datastoreEnvironment(): Record<string, kplus.EnvValue> {
-    const secret = this.datastore.connectionStringSecret;
-    if (secret === undefined) return {};
-    return {
-      [DATASTORE_ENV]: kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(this, 'DatastoreSecret', secret.name), key: secret.key }),
-    };
-  }
-
-  private addControllerManagerContainer(statefulSet: kplus.StatefulSet, config: kplus.Volume, socket: kplus.Volume): void {
-    const container = statefulSet.addContainer({
-      name: 'spire-controller-manager',
-      image: this.controllerManagerImage,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: [`--config=${CONTROLLER_MANAGER_CONFIG_DIR}/${CONTROLLER_MANAGER_CONFIG_FILE}`],
-      ports: withMetricsPort([
-        { name: 'https', number: WEBHOOK_PORT },
-        { name: 'manager-health', number: CONTROLLER_MANAGER_HEALTH_PORT },
-      ], this.controllerManagerMetricsPortName, this.controllerManagerMetrics),
-      liveness: httpProbe('/healthz', CONTROLLER_MANAGER_HEALTH_PORT, 30),
-      readiness: httpProbe('/readyz', CONTROLLER_MANAGER_HEALTH_PORT, 5),
-      resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
-      securityContext: restrictedSecurityContext(SERVER_UID),
-    });
-    applyContainerResources(statefulSet, container.name, this.props.controllerManagerResources);
-    container.mount(CONTROLLER_MANAGER_CONFIG_DIR, config, { readOnly: true });
-    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'controller-manager-tmp'));
-    container.mount(API_SOCKET_DIR, socket, { readOnly: true });
-  }
-
-  private createWebhook(): void {
-    const webhookService = new kplus.Service(this, 'WebhookService', {
-      metadata: { name: 'spire-controller-manager-webhook', namespace: this.namespace },
-      ports: [{ name: 'https', port: 443, targetPort: WEBHOOK_PORT, protocol: kplus.Protocol.TCP }],
-    });
-    selectPodLabels(webhookService, this.podLabels);
-    const hook = (resource: string) => ({
-      name: `v${resource}.kb.io`,
-      admissionReviewVersions: ['v1'],
-      sideEffects: 'None',
-      failurePolicy: this.webhookFailurePolicy,
-      // The controller manager fills in caBundle with the SPIRE trust bundle once it runs.
-      clientConfig: {
-        service: {
-          name: webhookService.name,
-          namespace: this.namespace,
-          path: `/validate-spire-spiffe-io-${SPIRE_API_VERSION}-${resource}`,
-        },
-      },
-      rules: [{
-        apiGroups: [SPIRE_API_GROUP],
-        apiVersions: [SPIRE_API_VERSION],
-        operations: ['CREATE', 'UPDATE'],
-        resources: [`${resource}s`],
-        // The server's default, written out: rules are replaced as a whole on apply.
-        scope: '*',
-      }],
-    });
-    new KubeValidatingWebhookConfiguration(this, 'Webhook', {
-      metadata: { name: this.webhookConfigurationName },
-      webhooks: [hook('clusterfederatedtrustdomain'), hook('clusterspiffeid')],
-    });
-  }
-
-  private grantPermissions(): void {
-    const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
-    // k8s_psat validates agent tokens and reads the agent's pod and node.
-    clusterRole.allow(['create'], kplus.ApiResource.TOKEN_REVIEWS);
-    clusterRole.allow(['get', 'list', 'watch'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
-      kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS);
-    // The controller manager reconciles the spire.spiffe.io resources and keeps its webhook's CA bundle.
-    const spireResources = ['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries'];
-    clusterRole.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType })));
-    clusterRole.allow(['get', 'patch', 'update'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/status` })));
-    clusterRole.allow(['update'],
-      ...spireResources.map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}/finalizers` })));
-    clusterRole.allow(['get', 'list', 'watch', 'patch'], kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS);
-    const clusterBinding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${this.namespace}-${this.name}` },
-      role: clusterRole,
-    });
-    clusterBinding.addSubjects(this.plusServiceAccount);
-
-    // Leader election of the controller manager, in the server's own namespace.
-    const role = new kplus.Role(this, 'LeaderElectionRole', { metadata: { name: `${this.name}-leader-election`, namespace: this.namespace } });
-    role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.LEASES);
-    role.allow(['create', 'patch'], kplus.ApiResource.EVENTS);
-    const binding = new kplus.RoleBinding(this, 'LeaderElectionRoleBinding', {
-      metadata: { name: `${this.name}-leader-election`, namespace: this.namespace },
-      role,
-    });
-    binding.addSubjects(this.plusServiceAccount);
-    this.grantCertificateRequests();
-  }
-
-  /** The cert-manager upstream authority creates CertificateRequests, polls them and deletes stale ones. */
-  private grantCertificateRequests(): void {
-    const namespace = this.upstream?.certificateRequestNamespace;
-    if (namespace === undefined) return;
-    const metadata = { name: `${this.namespace}-${this.name}-upstream-authority`, namespace };
-    const role = new kplus.Role(this, 'UpstreamAuthorityRole', { metadata });
-    role.allow(['get', 'list', 'create', 'delete'], kplus.ApiResource.custom({ apiGroup: 'cert-manager.io', resourceType: 'certificaterequests' }));
-    new kplus.RoleBinding(this, 'UpstreamAuthorityRoleBinding', { metadata, role }).addSubjects(this.plusServiceAccount);
+    return this.controllerManager.config;
   }
 
   /** The spire-server image the pods run. */
@@ -740,8 +263,9 @@ export class SpireServer extends Construct {
     return this.props.image ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_SERVER, this.imageRegistry);
   }
 
-  private get controllerManagerImage(): string {
-    return this.props.controllerManagerImage ?? DefaultImages.fromRegistry(DefaultImages.SPIRE_CONTROLLER_MANAGER, this.imageRegistry);
+  /** The files of the config volume, each rendered when the app synthesizes: server.conf and what the parts add. */
+  private get configFiles(): { [name: string]: () => string } {
+    return { [SERVER_POD.configFile]: () => renderJson(this.serverConfig), ...this.contributions.configFiles };
   }
 
   private checks(): Check[] {
@@ -751,117 +275,14 @@ export class SpireServer extends Construct {
       ['clusterDomain', this.checkClusterDomain()],
       ['namespace', checkDnsLabel(this.namespace)],
       ['name', checkDnsLabel(this.name)],
-      // A derived class name is only as wrong as the namespace, which is reported already.
-      ['className', this.props.className === undefined ? undefined : checkDnsSubdomain(this.className)],
       ['port', checkPort(this.port)],
       ...metricsChecks(this.metrics, this.plusStatefulSet, this.metricsPortName),
-      ['caTtl', checkGoDuration(this.props.caTtl ?? '24h')],
-      ['x509SvidTtl', checkGoDuration(this.props.x509SvidTtl ?? '1h')],
-      ['jwtSvidTtl', this.props.jwtSvidTtl === undefined ? undefined : checkGoDuration(this.props.jwtSvidTtl)],
-      ['jwtIssuer', this.jwtIssuer === undefined ? undefined : checkJwtIssuer(this.jwtIssuer)],
       ['imageRegistry', this.imageRegistry === undefined ? undefined : checkImageRegistry(this.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
-      ['controllerManagerImage', checkPinnedImage(this.controllerManagerImage)],
-      // With an invalid trust domain the trustDomain check reports the cause.
-      ['parentIdTemplate', checkTrustDomain(this.trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, this.trustDomain)],
-      ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
-      ['replicas', this.checkReplicas()],
-      ...(this.upstream?.checks ?? []).map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
-      ...this.keyManager._problems().map((problem): Check => ['keyManager', problem]),
-      ['keyManager', this.checkKeyManagerReplicas()],
-      ...(this.props.caSubject === undefined ? [] : checkCaSubject(this.props.caSubject)).map((problem): Check => ['caSubject', problem]),
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
-      ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
-      ...this.bundleEndpointChecks(),
-      ['agent', this.agent ? undefined : {
-        value: 'none',
-        rule: 'no SpireAgentDaemonSet is registered, so no node can attest and no trust bundle is published',
-        fix: 'create a SpireAgentDaemonSet with `server` set to this SpireServer',
-      }],
+      ...this.contributions.checks,
     ];
-  }
-
-  private bundleEndpointChecks(): Check[] {
-    const endpoint = this.bundleEndpoint;
-    if (endpoint === undefined || this.bundleEndpointPort === undefined) return [];
-    const profile = this.bundleEndpointProfile;
-    return [
-      ['bundleEndpoint.url', checkBundleEndpointUrl(endpoint.url)],
-      ['bundleEndpoint.port', checkPort(this.bundleEndpointPort) ?? this.checkBundleEndpointPortFree(this.bundleEndpointPort)],
-      // An unset servicePort is the port, checked above.
-      ['bundleEndpoint.servicePort', endpoint.servicePort === undefined ? undefined : checkPort(endpoint.servicePort)],
-      ['bundleEndpoint.address', isIP(this.bundleEndpointAddress) !== 0 ? undefined : {
-        value: this.bundleEndpointAddress,
-        rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
-        fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
-      }],
-      ['bundleEndpoint.serviceName', checkDnsLabel(this.bundleEndpointServiceName ?? '')],
-      ['bundleEndpoint.profile', profile.acme === undefined || urlHost(endpoint.url) === profile.acme.domainName ? undefined : {
-        value: profile.acme.domainName,
-        rule: `the ACME certificate is issued for this name, but partners dial ${urlHost(endpoint.url)} (bundleEndpoint.url), so their TLS check fails`,
-        fix: 'use the host of bundleEndpoint.url as the ACME domainName',
-      }],
-      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeReachable(endpoint.url)],
-      ['bundleEndpoint.profile', profile.acme === undefined ? undefined : this.checkAcmeState()],
-      ['bundleEndpoint.profile', profile.acme === undefined || profile.acme.tosAccepted ? undefined : {
-        value: 'tosAccepted: false',
-        rule: 'the ACME CA issues no certificate until its terms of service are accepted',
-        fix: 'read the CA\'s terms and set tosAccepted: true, or serve with httpsWebServingCert',
-      }],
-      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkDnsSubdomain(profile.servingCert.secretName)],
-      ['bundleEndpoint.profile', profile.servingCert === undefined ? undefined : checkGoDuration(profile.servingCert.fileSyncInterval ?? '1h')],
-    ];
-  }
-
-  /** SPIRE's ACME client answers only the TLS-ALPN-01 challenge, which the CA sends to port 443 of the domain. */
-  private checkAcmeReachable(url: string): Problem | undefined {
-    const urlPort = portOf(url);
-    if (this.bundleEndpointServicePort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
-    return {
-      value: `servicePort ${this.bundleEndpointServicePort}, URL port ${urlPort}`,
-      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.bundleEndpointServicePort} and partners dial port ${urlPort}`,
-      fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
-    };
-  }
-
-  /**
-   * SPIRE's ACME client keeps its account, order and certificate under the
-   * replica's data_dir and answers the challenge from its own memory, so only
-   * one replica with a volume can hold a certificate.
-   */
-  private checkAcmeState(): Problem | undefined {
-    const fix = 'serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager (or another issuer) keeps for every replica';
-    if (this.replicas > 1) {
-      return {
-        value: `ACME with ${this.replicas} replicas`,
-        rule: 'each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory, so the CA\'s validation lands on a replica that does not know it and issuance fails',
-        fix,
-      };
-    }
-    if (this.needsDataVolume) return undefined;
-    return {
-      value: 'ACME without a data volume',
-      rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
-      fix: `${fix}, or keep the data_dir on a volume (KeyManager.disk())`,
-    };
-  }
-
-  private checkBundleEndpointPortFree(port: number): Problem | undefined {
-    const server = [this.port, DEFAULT_HEALTH_CHECKS.port, ...(this.metrics.endpoint ? [this.metrics.endpoint.port] : [])];
-    if (server.includes(port)) {
-      return { value: String(port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
-    }
-    // The controller manager shares the pod's network namespace, so its ports are taken too.
-    const controllerManager = [WEBHOOK_PORT, CONTROLLER_MANAGER_HEALTH_PORT, ...(this.controllerManagerMetrics ? [this.controllerManagerMetrics.port] : [])];
-    if (controllerManager.includes(port)) {
-      return {
-        value: String(port),
-        rule: 'the spire-controller-manager container in the same pod already listens on this port (webhook, health checks or metrics)',
-        fix: 'pick another port, e.g. 8443',
-      };
-    }
-    return undefined;
   }
 
   private checkClusterDomain(): Problem | undefined {
@@ -872,43 +293,4 @@ export class SpireServer extends Construct {
       fix: 'use the kubelets\' clusterDomain, e.g. "cluster.local"',
     };
   }
-
-  private checkReplicas(): Problem | undefined {
-    const count = checkReplicaCount(this.replicas);
-    if (count !== undefined) return count;
-    if (this.replicas > 1 && this.datastore.isSqlite) {
-      return {
-        value: String(this.replicas),
-        rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
-        fix: 'set replicas to 1, or use `datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })`',
-      };
-    }
-    return undefined;
-  }
-
-  private checkKeyManagerReplicas(): Problem | undefined {
-    // Under an upstream authority the bundle holds the upstream root, which a new CA key leaves as it is.
-    if (this.replicas <= 1 || this.keyManager.needsVolume || this.upstream !== undefined) return undefined;
-    return {
-      value: this.keyManager.pluginName,
-      rule: `with ${this.replicas} replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key, which must reach every agent and workload through the trust bundle again`,
-      fix: 'use `keyManager: KeyManager.disk()` (keys on each replica\'s volume) or a cloud KMS key manager, or give the server an upstream authority',
-    };
-  }
-}
-
-
-/** The port a URL dials, its scheme's default when it names none. */
-function portOf(url: string): number {
-  try {
-    const parsed = new URL(url);
-    return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
-  } catch {
-    return 0;
-  }
-}
-
-/** The controller manager matches ignored namespaces as unanchored regular expressions. */
-function exactNamespacePattern(namespace: string): string {
-  return `^${namespace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
 }

@@ -3,6 +3,7 @@ import { Construct, IConstruct } from 'constructs';
 import { PeerAuthentication, PeerAuthenticationSpecMtlsMode } from '../../imports/security.istio.io';
 import { checkDnsSubdomain } from '../validation/rules';
 import { validateAtSynth } from '../validation/validate';
+import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mesh/apply-stage';
 import { IstioSpireProfile } from './istio-spire-profile';
 import { MeshNamespace } from './mesh-namespace';
 import { requireProps } from '../validation/required';
@@ -22,13 +23,15 @@ export interface StrictMtlsProps {
  * SPIFFE ID that authorization policies match. Istio CRD, so it belongs in a
  * chart applied after Istio is installed, after the namespace it lives in.
  */
-export class StrictMtls extends Construct {
+export class StrictMtls extends Construct implements IApplyStaged {
   /** Every StrictMtls of the app that holds `scope`. */
   public static allIn(scope: IConstruct): StrictMtls[] {
     return scope.node.root.node.findAll().filter((construct): construct is StrictMtls => construct instanceof StrictMtls);
   }
 
   public readonly profile: IstioSpireProfile;
+  /** Its PeerAuthentication is an Istio CRD. */
+  public readonly applyStage = ApplyStage.WORKLOADS;
   /** The namespace it applies to; none when it applies to the whole mesh. */
   public readonly namespace?: MeshNamespace;
   public readonly name: string;
@@ -47,6 +50,12 @@ export class StrictMtls extends Construct {
       spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode.STRICT } },
     });
     validateAtSynth(this, () => [['name', checkDnsSubdomain(this.name)]]);
+    ApplyStages.declare(this);
+  }
+
+  /** The Istio profile: installing Istio creates the PeerAuthentication kind. */
+  public get applyPrerequisites(): ApplyPrerequisite[] {
+    return [{ construct: this.profile, reason: 'its PeerAuthentication is an Istio CRD, which installing Istio creates' }];
   }
 
   /** Whether the workloads of this namespace accept mTLS only under this policy. */

@@ -43,7 +43,6 @@ export class Caller {
       ['name', 'string', 'the service account\'s name, e.g. "frontend"'],
     ]);
     return Caller.local(namespace, name, `service account ${namespace.name}/${name}`, (scope) => spireEnabledPods(scope)
-      .map(({ apiObject }) => apiObject)
       .filter((apiObject) => {
         const pod = objectPodView(apiObject);
         return pod.namespace === namespace.name && pod.serviceAccountName === name;

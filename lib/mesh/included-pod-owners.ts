@@ -1,8 +1,25 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import type { IncludedWorkloadOptions } from '../constructs/spire-enabled-workload';
 import { POD_TEMPLATE_PATHS } from '../kube/pod-template';
-import { enableSpireIdentity } from './spire-identity';
+import { enableSpireIdentity, SpireIdentityOptions } from './spire-identity';
+
+/** Chooses objects of an Include, for rules a selection cannot express. */
+export interface IApiObjectPredicate {
+  /** Whether this object is chosen. */
+  matches(apiObject: ApiObject): boolean;
+}
+
+/** Which pod owners of an Include get a SPIRE identity; every condition given must hold. */
+export interface IncludedWorkloadOptions extends SpireIdentityOptions {
+  /** Kinds to choose, e.g. ["Deployment"]. @default every pod-owning kind */
+  readonly kinds?: string[];
+  /** Object names to choose. @default any name */
+  readonly names?: string[];
+  /** Labels the object itself (not its pods) must carry. @default any labels */
+  readonly matchLabels?: { [key: string]: string };
+  /** A rule of your own. @default every object */
+  readonly predicate?: IApiObjectPredicate;
+}
 
 /** A construct holding the objects of a manifest: a cdk8s Include or a LocalInclude. */
 export interface IncludedObjects extends IConstruct {

@@ -1,15 +1,7 @@
 import { ApiObject, App, Chart, YamlOutputType } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { ClusterFederatedTrustDomain } from '../constructs/cluster-federated-trust-domain';
-import { ClusterSpiffeId } from '../constructs/cluster-spiffe-id';
-import { ClusterStaticEntry } from '../constructs/cluster-static-entry';
-import { IngressHttpRoute } from '../constructs/ingress-http-route';
-import { IstioSpireProfile } from '../constructs/istio-spire-profile';
-import { PartnerService } from '../constructs/partner-service';
-import { SpiffeAuthorizationPolicy } from '../constructs/spiffe-authorization-policy';
-import { StrictMtls } from '../constructs/strict-mtls';
 import { addSynthValidation } from '../validation/validate';
-import { spireEnabledPods } from './spire-identity';
+import { ApplyStage, ApplyStages, IApplyStaged } from './apply-stage';
 
 /** What the layout checks learn of the SPIRE CRDs: the constructs that emit them, or that the cluster has them already. */
 export interface CrdSources {
@@ -32,10 +24,8 @@ export function recordSpireCrds(scope: IConstruct, emitter?: IConstruct): void {
 /**
  * Registers, once per app, the checks that the app's output applies in order
  * and without collisions: no two objects share a name, every IstioOperator is
- * a file of its own, and each stage's chart comes after the charts it needs
- * (CRDs before their resources, SPIRE before its ClusterSPIFFEIDs, its
- * ClusterStaticEntries and Istio, Istio before SPIRE-enabled workloads,
- * ingress routes and Istio security policies).
+ * a file of its own, CRDs come before their resources, and every construct
+ * that states its apply stage (IApplyStaged) comes after its prerequisites.
  */
 export function registerLayoutChecks(scope: IConstruct): void {
   const root = scope.node.root;
@@ -51,8 +41,7 @@ function layoutProblems(root: IConstruct): string[] {
     ...collisions(tree),
     ...istioOperatorProblems(tree),
     ...crdOrderProblems(root, tree),
-    ...stageOrderProblems(root, tree),
-    ...federationOrderProblems(root, tree),
+    ...stageOrderProblems(tree),
   ];
 }
 
@@ -114,72 +103,22 @@ function crdOrderProblems(root: IConstruct, tree: ChartTree): string[] {
   });
 }
 
-function stageOrderProblems(root: IConstruct, tree: ChartTree): string[] {
-  const problems: string[] = [];
-  const require = (construct: IConstruct, before: IConstruct, why: string) => {
-    const chart = tree.chartOf(construct);
-    const beforeChart = tree.chartOf(before);
-    if (!tree.isAfter(chart, beforeChart)) problems.push(orderProblem(construct, chart, beforeChart, why));
-  };
-  for (const identity of ClusterSpiffeId.allIn(root)) {
-    require(identity, identity.server, 'the SPIRE controller manager\'s webhook admits ClusterSPIFFEIDs, so SPIRE must run first');
-  }
-  for (const domain of ClusterFederatedTrustDomain.allIn(root)) {
-    require(domain, domain.server, 'the SPIRE controller manager\'s webhook admits ClusterFederatedTrustDomains, so SPIRE must run first');
-  }
-  for (const entry of ClusterStaticEntry.allIn(root)) {
-    require(entry, entry.server, 'the SPIRE controller manager registers ClusterStaticEntries, so it applies with the identities once SPIRE runs');
-  }
-  for (const profile of IstioSpireProfile.allIn(root)) {
-    require(profile, profile.csiDriver.agent, 'SPIRE must run before Istio and its gateways start');
-  }
-  for (const pod of spireEnabledPods(root)) {
-    require(pod.apiObject, pod.profile, 'istio-proxy looks for the SPIRE socket once, at start, so Istio with the SPIRE templates must be installed first');
-  }
-  for (const route of IngressHttpRoute.allIn(root)) {
-    require(route, route.gateway.profile, 'its Gateway and VirtualService are Istio CRDs, which installing Istio creates');
-  }
-  for (const mtls of StrictMtls.allIn(root)) {
-    require(mtls, mtls.profile, 'its PeerAuthentication is an Istio CRD, which installing Istio creates');
-  }
-  for (const service of PartnerService.allIn(root)) {
-    require(service, service.profile, 'its ServiceEntry and DestinationRule are Istio CRDs, which installing Istio creates');
-  }
-  for (const policy of SpiffeAuthorizationPolicy.allIn(root)) {
-    require(policy, policy.mtls.profile, 'its AuthorizationPolicy is an Istio CRD, which installing Istio creates');
-  }
-  return problems;
-}
+const STAGE_ORDER = [ApplyStage.CRDS, ApplyStage.SPIRE, ApplyStage.IDENTITIES, ApplyStage.ISTIO, ApplyStage.WORKLOADS];
 
-/**
- * SPIRE refuses an entry that federates with a trust domain whose bundle it
- * does not hold ("unable to find federated bundle"), so no pod of such an
- * identity gets an SVID. The bundle is held from the start when the
- * ClusterFederatedTrustDomain carries it and is applied no later than the
- * identity; otherwise it is set by hand, which needs a stage boundary between
- * the declaration and the identities that federate.
- */
-function federationOrderProblems(root: IConstruct, tree: ChartTree): string[] {
-  const registrations = [...ClusterSpiffeId.allIn(root), ...ClusterStaticEntry.allIn(root)];
-  // A domain of another server is reported by the registration's own federatesWith check.
-  return registrations.flatMap((registration) => registration.federatesWith.filter((domain) => domain.server === registration.server).flatMap((domain) => {
-    const chart = tree.chartOf(registration);
-    const domainChart = tree.chartOf(domain);
-    if (domain.bundle !== undefined ? chart === domainChart || tree.isAfter(chart, domainChart) : tree.isAfter(chart, domainChart)) return [];
-    const where = chart === domainChart ? `is in the same chart as ${domain.node.path}` : `is in chart ${chart.node.path}, which does not come after ${domainChart.node.path}`;
-    const rule = domain.bundle !== undefined
-      ? `the bundle of ${domain.trustDomain} comes with ${domain.node.path}, which is applied later`
-      : `no bundle of ${domain.trustDomain} is in the output, so the server does not hold it when this is applied and SPIRE refuses its entries ("unable to find federated bundle"): none of its pods gets an SVID`;
-    const fix = domain.bundle !== undefined
-      ? `apply ${domainChart.node.id} first: ${chart.node.id}.addDependency(${domainChart.node.id})`
-      : `give ${domain.node.path} the partner's bundle (bundle: PartnerBundle.fromFile, fromConfigMap or fromSpiffeJson, or the partner server's bundleEndpoint.bundle), or put the identity into a chart applied after ${domainChart.node.id} and set the bundle with \`spire-server bundle set\` in between (SpireIstioMesh.addFederatedIdentity does)`;
-    return [`${registration.node.path} federates with ${domain.trustDomain} and ${where}: ${rule}. Fix: ${fix}.`];
+/** Each staged construct, in the order of the stages, must be applied after its prerequisites. */
+function stageOrderProblems(tree: ChartTree): string[] {
+  const staged = [...tree.staged].sort((a, b) => STAGE_ORDER.indexOf(a.applyStage) - STAGE_ORDER.indexOf(b.applyStage));
+  return staged.flatMap((construct) => construct.applyPrerequisites.flatMap((prerequisite) => {
+    const chart = tree.chartOf(construct);
+    const before = tree.chartOf(prerequisite.construct);
+    if (tree.isAfter(chart, before) || (prerequisite.mayShareChart && chart === before)) return [];
+    return [orderProblem(construct, chart, before, prerequisite.reason, prerequisite.fix)];
   }));
 }
 
-function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: string): string {
+function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: string, fix?: string): string {
   const where = chart === before ? `is in the same chart as ${before.node.path}` : `is in chart ${chart.node.path}, which does not come after ${before.node.path}`;
-  return `${construct.node.path} ${where}: ${why}. Fix: move it to a chart of its own and call ${chart === before ? 'thatChart' : chart.node.id}.addDependency(${before.node.id}), or compose the stages with SpireIstioMesh.`;
+  return `${construct.node.path} ${where}: ${why}. Fix: ${fix ?? `move it to a chart of its own and call ${chart === before ? 'thatChart' : chart.node.id}.addDependency(${before.node.id}), or compose the stages with SpireIstioMesh`}.`;
 }
 
 /**
@@ -189,6 +128,8 @@ function orderProblem(construct: IConstruct, chart: Chart, before: Chart, why: s
  */
 class ChartTree {
   public readonly apiObjects: ApiObject[] = [];
+  /** The constructs that state their apply stage, in the tree's order. */
+  public readonly staged: IApplyStaged[] = [];
   private readonly charts = new Map<IConstruct, Chart>();
   private readonly edges = new Map<Chart, Set<Chart>>();
   private readonly closures = new Map<Chart, Set<Chart>>();
@@ -199,6 +140,7 @@ class ChartTree {
       const chart = Chart.isChart(construct) ? construct : enclosing;
       if (chart) this.charts.set(construct, chart);
       if (construct instanceof ApiObject) this.apiObjects.push(construct);
+      if (ApplyStages.isStaged(construct)) this.staged.push(construct);
       if (construct.node.dependencies.length > 0) dependents.push(construct);
       for (const child of construct.node.children) visit(child, chart);
     };

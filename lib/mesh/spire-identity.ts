@@ -7,6 +7,7 @@ import { INJECT_TEMPLATES_ANNOTATION, injectionEnabled, ISTIO_DATAPLANE_MODE_LAB
 import { podTemplateIn, podTemplatePointer, pointerKey } from '../kube/pod-template';
 import { selectorKeys } from '../kube/label-selector';
 import { Problem } from '../validation/rules';
+import { ApplyStage, ApplyStages } from './apply-stage';
 import { registerLayoutChecks } from './layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 
@@ -31,16 +32,10 @@ export interface SpireIdentityOptions {
   readonly allowDefaultServiceAccount?: boolean;
 }
 
-/** A pod owner given a SPIRE identity, as the layout checks need it. */
-export interface SpireEnabledPod {
-  readonly apiObject: ApiObject;
-  readonly profile: IstioSpireProfile;
-}
-
 /** The service account Kubernetes runs a pod as when its spec names none. */
 const DEFAULT_SERVICE_ACCOUNT = 'default';
 
-const enabledByRoot = new WeakMap<IConstruct, SpireEnabledPod[]>();
+const enabledByRoot = new WeakMap<IConstruct, ApiObject[]>();
 const guardedByRoot = new WeakMap<IConstruct, Set<ApiObject>>();
 
 /** Records a pod owner an Istio ALLOW policy guards, for the federation check. */
@@ -49,7 +44,7 @@ export function recordAllowPolicy(scope: IConstruct, podOwner: ApiObject): void 
 }
 
 /** Every pod owner given a SPIRE identity in the app holding `scope`. */
-export function spireEnabledPods(scope: IConstruct): SpireEnabledPod[] {
+export function spireEnabledPods(scope: IConstruct): ApiObject[] {
   return enabledByRoot.get(scope.node.root) ?? [];
 }
 
@@ -104,7 +99,11 @@ export function enableSpireIdentity(workload: IConstruct, options: SpireIdentity
   } else {
     patchPodMetadata(apiObject, options.identity.podLabels, annotations);
   }
-  enabledByRoot.set(workload.node.root, [...spireEnabledPods(workload), { apiObject, profile: options.profile }]);
+  enabledByRoot.set(workload.node.root, [...spireEnabledPods(workload), apiObject]);
+  ApplyStages.stage(apiObject, ApplyStage.WORKLOADS, {
+    construct: options.profile,
+    reason: 'istio-proxy looks for the SPIRE socket once, at start, so Istio with the SPIRE templates must be installed first',
+  });
   registerLayoutChecks(workload);
   // Read off the rendered object, so that the checks see JSON patches too.
   validateAtSynth(workload, () => meshPodChecks(workload, objectPodView(apiObject), options, templates.split(',')));

@@ -1,5 +1,11 @@
-/** What a required prop must be: a JavaScript type, or a class of the library. */
-export type PropKind = 'string' | 'number' | 'boolean' | 'array' | 'object' | Function;
+/** A kind told by what a value has rather than by its class, as for an interface: its name in messages, and the test. */
+export interface ShapeKind {
+  readonly name: string;
+  readonly is: (value: unknown) => boolean;
+}
+
+/** What a required prop must be: a JavaScript type, a class of the library, or a shape. */
+export type PropKind = 'string' | 'number' | 'boolean' | 'array' | 'object' | Function | ShapeKind;
 
 /** A required prop: its name, what it must be, and what to pass for it. */
 export type RequiredProp = [name: string, kind: PropKind, pass: string];
@@ -26,7 +32,8 @@ export function requireProps(where: string, props: unknown, required: RequiredPr
 function isKind(value: unknown, kind: PropKind): boolean {
   if (kind === 'array') return Array.isArray(value);
   if (typeof kind === 'string') return typeof value === kind;
-  return value instanceof kind;
+  if (typeof kind === 'function') return value instanceof kind;
+  return kind.is(value);
 }
 
 function kindName(kind: PropKind): string {

@@ -123,6 +123,10 @@ describe('SpireOidcDiscoveryProvider validation', () => {
     expect(errorsWith({ namespace: 'oidc' }, { ignoreNamespaces: ['^platform-'] })).toEqual([]);
   });
 
+  test('the agent\'s namespace, which the controller manager ignores too, is the agent\'s alone', () => {
+    expect(errorsWith({ namespace: 'spire-agent' })).toEqual([expect.stringContaining('Namespace spire-agent (v1) is defined twice')]);
+  });
+
   test('in the server\'s own chart its ClusterSPIFFEID would apply before the controller manager runs, which the layout checks report', () => {
     const stack = buildStack({ server: { jwtIssuer: 'https://oidc.example.org' } });
     new SpireOidcDiscoveryProvider(stack.chart, 'Oidc', { server: stack.server, csiDriver: stack.csiDriver, domains: ['oidc.example.org'] });

@@ -1,10 +1,6 @@
 import { Metrics } from '../../lib/config/metrics';
-import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
 import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
-import { Chart } from 'cdk8s';
 import { ApiObject } from 'cdk8s';
-import { SpireServer, WebhookFailurePolicy } from '../../lib/constructs/spire-server';
-import { UpstreamAuthority, VaultAuth } from '../../lib/config/upstream-authority';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
 const errorsWith = (server: StackOverrides['server']) => synthErrors(buildStack({ server }).app);
@@ -32,123 +28,17 @@ describe('SpireServer validation', () => {
     expect(errorsWith({ trustDomain })).toEqual([]);
   });
 
-  test('sqlite with more than one replica is rejected; an external datastore allows it', () => {
-    expect(errorsWith({ replicas: 3 })).toEqual([expect.stringContaining('replicas "3": the sqlite datastore lives on one replica\'s volume')]);
-    expect(errorsWith({
-      replicas: 3,
-      datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }),
-    })).toEqual([]);
-  });
-
-  test('an external datastore takes its connection string from a Secret, never the ConfigMap', () => {
-    const { server, app } = buildStack({
-      server: { datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }) },
-    });
-    const yaml = app.synthYaml();
-    expect(JSON.stringify(server.serverConfig)).toContain('"connection_string":"${SPIRE_DATASTORE_CONNECTION_STRING}"');
-    expect(yaml).toContain('secretKeyRef');
-  });
-
   test.each([
-    [{ caTtl: '1d' }, 'caTtl "1d"', { caTtl: '48h' }],
-    [{ x509SvidTtl: 'one hour' }, 'x509SvidTtl "one hour"', { x509SvidTtl: '90m' }],
-    [{ jwtSvidTtl: '5 minutes' }, 'jwtSvidTtl "5 minutes": a TTL is a positive Go duration', { jwtSvidTtl: '5m' }],
-    [{ jwtIssuer: 'oidc.example.org' }, 'jwtIssuer "oidc.example.org": it is not an absolute URL', { jwtIssuer: 'https://oidc.example.org' }],
-    [{ jwtIssuer: 'http://oidc.example.org' }, 'jwtIssuer "http://oidc.example.org": OpenID Connect relying parties (cloud IAM among them) accept only an https issuer', { jwtIssuer: 'https://oidc.example.org/tenant-a' }],
-    [{ jwtIssuer: 'https://OIDC.example.org' }, 'the issuer host is written in lowercase ASCII', { jwtIssuer: 'https://oidc.example.org:8443' }],
-    [{ jwtIssuer: 'https://oidc.example.org/?tenant=a' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://oidc.example.org/' }],
-    [{ jwtIssuer: 'https://oidc.example.org/#keys' }, 'an issuer URL has no query or fragment', { jwtIssuer: 'https://xn--bcher-kva.example' }],
-    [{ jwtIssuer: 'https://user:pw@oidc.example.org' }, 'an issuer URL carries no credentials', { jwtIssuer: 'https://oidc.example.org' }],
     [{ port: 70000 }, 'port "70000"', { port: 8443 }],
     [{ namespace: 'Spire_Server' }, 'namespace "Spire_Server"', { namespace: 'spire' }],
     [{ image: 'ghcr.io/spiffe/spire-server' }, 'image "ghcr.io/spiffe/spire-server"', { image: 'ghcr.io/spiffe/spire-server:1.15.3' }],
     [{ image: 'ghcr.io/spiffe/spire-server:latest' }, 'the "latest" tag is not a version', { image: `ghcr.io/spiffe/spire-server@sha256:${'a'.repeat(64)}` }],
-    [{ controllerManagerImage: 'localhost:5000/cm' }, 'controllerManagerImage "localhost:5000/cm"', { controllerManagerImage: 'localhost:5000/cm:0.6.6' }],
   ])('%j is rejected (%s); its neighbour %j is accepted', (bad, message, good) => {
     expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
     expect(errorsWith(good)).toEqual([]);
   });
 
-  test('a server without an agent is rejected', () => {
-    const { app } = buildStack();
-    new SpireServer(new Chart(app, 'lonely'), 'Server', { trustDomain: 'example.org', clusterName: 'x', namespace: 'other' });
-    expect(synthErrors(app)).toEqual([expect.stringContaining('[lonely/Server] agent "none": no SpireAgentDaemonSet is registered')]);
-  });
 
-  test('ignored namespaces are regular expressions that must compile under RE2', () => {
-    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^team-(a|b$": it does not compile as a regular expression')]);
-    expect(errorsWith({ ignoreNamespaces: ['^(?!team-).*$'] })).toEqual([expect.stringContaining('ignoreNamespaces "^(?!team-).*$": RE2, which the SPIRE Controller Manager compiles it with, has no lookarounds')]);
-    expect(errorsWith({ ignoreNamespaces: ['^team-(a|b)$'] })).toEqual([]);
-  });
-});
-
-describe('SpireServer JWT-SVIDs', () => {
-  test('default_jwt_svid_ttl and jwt_issuer are written only when set', () => {
-    const written = (server: StackOverrides['server']) => JSON.parse(JSON.stringify(buildStack({ server }).server.serverConfig)).server;
-    const unset = written({});
-    expect(unset).not.toHaveProperty('default_jwt_svid_ttl');
-    expect(unset).not.toHaveProperty('jwt_issuer');
-    const set = written({ jwtSvidTtl: '10m', jwtIssuer: 'https://oidc.example.org' });
-    expect(set).toMatchObject({ default_jwt_svid_ttl: '10m', jwt_issuer: 'https://oidc.example.org' });
-  });
-});
-
-describe('SpireServer ignored namespaces', () => {
-  // The controller manager ignores a namespace when any pattern matches anywhere in its name.
-  const ignoredBy = (patterns: string[], namespace: string) => patterns.some((pattern) => new RegExp(pattern).test(namespace));
-
-  test('the defaults ignore exactly the system and SPIRE namespaces, not names that contain them', () => {
-    const { server } = buildStack();
-    const patterns: string[] = server.controllerManagerConfig.ignoreNamespaces;
-    for (const namespace of ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'spire-server', 'spire-agent']) {
-      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, true]);
-    }
-    for (const namespace of ['team-spire-server-dev', 'spire-server-2', 'my-kube-system', 'istio-system-tests', 'demo']) {
-      expect([namespace, ignoredBy(patterns, namespace)]).toEqual([namespace, false]);
-    }
-  });
-
-  test('the agent\'s namespace is added anchored to namespaces the user gives', () => {
-    const { server } = buildStack({ server: { ignoreNamespaces: ['^legacy-'] } });
-    expect(server.controllerManagerConfig.ignoreNamespaces).toEqual(['^legacy-', '^spire-agent$']);
-  });
-});
-
-describe('SpireServer controller manager settings', () => {
-  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
-  const failurePolicies = (server: StackOverrides['server']) => {
-    const webhook = ApiObject.of(buildStack({ server }).server.node.findChild('Webhook'));
-    return webhook.toJson().webhooks.map((hook: any) => hook.failurePolicy);
-  };
-
-  test('parentIDTemplate is written only when set', () => {
-    expect(managerConfig({})).not.toHaveProperty('parentIDTemplate');
-    const template = 'spiffe://{{ .TrustDomain }}/spire/agent/aws_iid/{{ .NodeSpec.ProviderID }}';
-    expect(managerConfig({ parentIdTemplate: template }).parentIDTemplate).toBe(template);
-  });
-
-  test.each([
-    ['spiffe://{{ .TrustDomain }}/agent/{{ .PodMeta.Name }}', '{{ .PodMeta.Name }} is not a field the SPIRE Controller Manager provides here'],
-    ['spiffe://other.org/spire/agent/{{ .NodeMeta.UID }}', 'the ID must be spiffe://example.org/<path>'],
-  ])('parentIdTemplate %s is rejected', (parentIdTemplate, rule) => {
-    expect(errorsWith({ parentIdTemplate })).toEqual([expect.stringContaining(`parentIdTemplate ${JSON.stringify(parentIdTemplate)}: ${rule}`)]);
-  });
-
-  test('the cluster domain is stated, not left to the controller manager to guess', () => {
-    expect(managerConfig({}).clusterDomain).toBe('cluster.local');
-    expect(managerConfig({ clusterDomain: 'corp.internal' }).clusterDomain).toBe('corp.internal');
-    expect(errorsWith({ clusterDomain: 'Cluster.Local' })).toEqual([expect.stringContaining('clusterDomain "Cluster.Local": a cluster domain is a DNS name')]);
-  });
-
-  test('watchClassless is off unless asked for', () => {
-    expect(managerConfig({}).watchClassless).toBe(false);
-    expect(managerConfig({ watchClassless: true }).watchClassless).toBe(true);
-  });
-
-  test('the webhook fails closed by default; the failure policy is a choice', () => {
-    expect(failurePolicies({})).toEqual(['Fail', 'Fail']);
-    expect(failurePolicies({ webhookFailurePolicy: WebhookFailurePolicy.IGNORE })).toEqual(['Ignore', 'Ignore']);
-  });
 });
 
 describe('SpireServer pod', () => {
@@ -202,135 +92,11 @@ describe('SpireServer metrics', () => {
   });
 });
 
-describe('SpireServer upstream authority', () => {
-  const podOf = (server: SpireServer) => ApiObject.of(server.statefulSet).toJson().spec.template.spec;
-  const container = (server: SpireServer, name: string) => podOf(server).containers.find((c: any) => c.name === name);
-  const upstreamPluginData = (server: SpireServer) => Object.values<any>(server.serverConfig.plugins.UpstreamAuthority[0])[0].plugin_data;
-  const dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));
-
-  test('by default the CA is self-signed: no UpstreamAuthority plugin, no upstream volume', () => {
-    const { server } = buildStack();
-    expect(server.serverConfig.plugins).not.toHaveProperty('UpstreamAuthority');
-    expect(podOf(server).volumes.map((v: any) => v.name)).not.toContainEqual(expect.stringMatching(/^upstream/));
-  });
-
-  test('disk: the CA Secret is mounted read-only into spire-server only, where server.conf looks for the files', () => {
-    const { server } = buildStack({ server: { upstreamAuthority: UpstreamAuthority.disk({ secretName: 'corp-ca', bundleFileKey: 'ca.crt' }) } });
-    const data = upstreamPluginData(server);
-    const volume = podOf(server).volumes.find((v: any) => v.secret?.secretName === 'corp-ca');
-    expect(volume.secret.items).toEqual([{ key: 'ca.crt', path: 'ca.crt' }, { key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }]);
-    const mount = container(server, 'spire-server').volumeMounts.find((m: any) => m.name === volume.name);
-    expect(mount).toEqual({ name: volume.name, mountPath: dirOf(data.cert_file_path), readOnly: true });
-    for (const key of ['cert_file_path', 'key_file_path', 'bundle_file_path']) expect(dirOf(data[key])).toBe(mount.mountPath);
-    expect(container(server, 'spire-controller-manager').volumeMounts.map((m: any) => m.name)).not.toContain(volume.name);
-  });
-
-  test('vault: the token comes from its Secret as VAULT_TOKEN; the server.conf in the ConfigMap holds no token', () => {
-    const { server, app } = buildStack({
-      server: { upstreamAuthority: UpstreamAuthority.vault({ vaultAddr: 'https://vault:8200', auth: VaultAuth.token({ name: 'vault-token', key: 'token' }) }) },
-    });
-    const vaultToken = container(server, 'spire-server').env.filter((e: any) => e.name === 'VAULT_TOKEN');
-    expect(vaultToken).toEqual([{ name: 'VAULT_TOKEN', valueFrom: { secretKeyRef: { name: 'vault-token', key: 'token' } } }]);
-    const configMap = app.charts.flatMap((chart) => chart.toJson()).find((o: any) => o.kind === 'ConfigMap' && o.data?.['server.conf']);
-    const written = JSON.parse(configMap.data['server.conf']).plugins.UpstreamAuthority[0].vault.plugin_data;
-    expect(written.token_auth).toEqual({});
-  });
-
-  test('vault kubernetes auth reads the token of the service account the server runs as', () => {
-    const { server } = buildStack({ server: { upstreamAuthority: UpstreamAuthority.vault({ vaultAddr: 'https://vault:8200', auth: VaultAuth.kubernetes({ role: 'spire' }) }) } });
-    const pod = podOf(server);
-    expect(pod.automountServiceAccountToken).toBe(true);
-    expect(pod.serviceAccountName).toBe(server.serviceAccount.name);
-    expect(upstreamPluginData(server).k8s_auth.token_path).toBe('/var/run/secrets/kubernetes.io/serviceaccount/token');
-  });
-
-  test('cert-manager: the server\'s service account may create, read, list and delete CertificateRequests in the issuer\'s namespace', () => {
-    const { server, chart } = buildStack({ server: { upstreamAuthority: UpstreamAuthority.certManager({ issuerName: 'corp', namespace: 'pki' }) } });
-    const objects = chart.toJson();
-    const role = objects.find((o: any) => o.kind === 'Role' && o.metadata.namespace === 'pki');
-    expect(role.rules).toEqual([{ apiGroups: ['cert-manager.io'], resources: ['certificaterequests'], verbs: ['get', 'list', 'create', 'delete'] }]);
-    const binding = objects.find((o: any) => o.kind === 'RoleBinding' && o.roleRef.name === role.metadata.name);
-    expect(binding.metadata.namespace).toBe('pki');
-    expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: server.serviceAccount.name, namespace: server.namespace }]);
-    expect(upstreamPluginData(server).namespace).toBe(role.metadata.namespace);
-  });
-
-  test('nested spire: the upstream agent\'s CSI volume is mounted read-only where workload_api_socket points', () => {
-    const { server } = buildStack({ server: { upstreamAuthority: UpstreamAuthority.spire({ serverAddress: 'root.example.org', csiDriverName: 'csi.root.spiffe.io' }) } });
-    const volume = podOf(server).volumes.find((v: any) => v.csi);
-    expect(volume.csi).toEqual({ driver: 'csi.root.spiffe.io', readOnly: true });
-    const mount = container(server, 'spire-server').volumeMounts.find((m: any) => m.name === volume.name);
-    expect([mount.mountPath, mount.readOnly]).toEqual([dirOf(upstreamPluginData(server).workload_api_socket), true]);
-  });
-
-  test('nested spire through the CSI driver of the server\'s own agent is rejected', () => {
-    const upstreamAuthority = UpstreamAuthority.spire({ serverAddress: 'root.example.org', csiDriverName: 'csi.spiffe.io' });
-    expect(errorsWith({ upstreamAuthority })).toEqual([expect.stringContaining('[spire/Csi] driverName "csi.spiffe.io": the upstreamAuthority of spire/Server reads the upstream agent\'s socket through this driver')]);
-  });
-
-  test('a cert-manager upstream without an issuer is rejected, naming the server and the option', () => {
-    const upstreamAuthority = UpstreamAuthority.certManager({ issuerName: '', namespace: 'pki' });
-    expect(errorsWith({ upstreamAuthority })).toEqual([expect.stringContaining('[spire/Server] upstreamAuthority.issuerName "": the cert-manager Issuer or ClusterIssuer')]);
-  });
-});
-
-describe('SpireServer high availability', () => {
+describe('SpireServer workload', () => {
   const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
   const ha = (server: StackOverrides['server'] = {}) => buildStack({ server: { replicas: 2, datastore: postgres, ...server } });
   const objects = (stack: ReturnType<typeof buildStack>) => stack.chart.toJson();
   const statefulSetOf = (stack: ReturnType<typeof buildStack>) => objects(stack).find((o: any) => o.kind === 'StatefulSet');
-  const dataMount = (statefulSet: any) => statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.mountPath === '/run/spire/data');
-  const claimNames = (statefulSet: any) => (statefulSet.spec.volumeClaimTemplates ?? []).map((c: any) => c.metadata.name);
-
-  test('with an external datastore the disk key manager still keeps its keys on the replica\'s claim', () => {
-    const stack = ha();
-    const statefulSet = statefulSetOf(stack);
-    expect(claimNames(statefulSet)).toEqual(['spire-data']);
-    expect(dataMount(statefulSet).name).toBe('spire-data');
-    expect(statefulSet.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain('spire-data');
-    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ disk: { plugin_data: { keys_path: '/run/spire/data/keys.json' } } }]);
-  });
-
-  test('the memory key manager with an external datastore keeps nothing, so there is no claim', () => {
-    const stack = buildStack({ server: { datastore: postgres, keyManager: KeyManager.memory() } });
-    const statefulSet = statefulSetOf(stack);
-    expect(claimNames(statefulSet)).toEqual([]);
-    expect(statefulSet.spec.template.spec.volumes.find((v: any) => v.name === dataMount(statefulSet).name).emptyDir).toEqual({});
-    expect(stack.server.serverConfig.plugins.KeyManager).toEqual([{ memory: { plugin_data: {} } }]);
-  });
-
-  test('the memory key manager with more than one replica is rejected, naming the fix', () => {
-    const errors = synthErrors(ha({ keyManager: KeyManager.memory() }).app);
-    expect(errors).toEqual([expect.stringContaining('keyManager "memory": with 2 replicas and no upstream authority, every restart of a replica makes it a new self-signed CA key')]);
-    expect(errors[0]).toContain('KeyManager.disk()');
-    expect(errors[0]).toContain('upstream authority');
-    expect(synthErrors(buildStack({ server: { keyManager: KeyManager.memory() } }).app)).toEqual([]);
-  });
-
-  test('the memory key manager may serve replicas under an upstream authority, whose root the bundle keeps', () => {
-    const upstreamAuthority = UpstreamAuthority.disk({ secretName: 'corp-ca' });
-    expect(synthErrors(ha({ keyManager: KeyManager.memory(), upstreamAuthority }).app)).toEqual([]);
-  });
-
-  test('replicas get a PodDisruptionBudget that selects exactly the server pods', () => {
-    const stack = ha();
-    const budgets = objects(stack).filter((o: any) => o.kind === 'PodDisruptionBudget');
-    expect(budgets).toEqual([expect.objectContaining({ apiVersion: 'policy/v1' })]);
-    expect(budgets[0].spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: stack.server.podLabels } });
-    expect(statefulSetOf(stack).spec.template.metadata.labels).toEqual(expect.objectContaining(stack.server.podLabels));
-    expect(objects(buildStack()).filter((o: any) => o.kind === 'PodDisruptionBudget')).toEqual([]);
-  });
-
-  test('replicas spread over nodes (required) and zones (preferred), counting only server pods', () => {
-    const stack = ha();
-    const constraints = statefulSetOf(stack).spec.template.spec.topologySpreadConstraints;
-    expect(constraints.map((c: any) => [c.topologyKey, c.whenUnsatisfiable, c.maxSkew])).toEqual([
-      ['kubernetes.io/hostname', 'DoNotSchedule', 1],
-      ['topology.kubernetes.io/zone', 'ScheduleAnyway', 1],
-    ]);
-    for (const constraint of constraints) expect(constraint.labelSelector).toEqual({ matchLabels: stack.server.podLabels });
-    expect(statefulSetOf(buildStack()).spec.template.spec.topologySpreadConstraints).toBeUndefined();
-  });
 
   test('the StatefulSet is governed by a headless Service selecting its pods; agents keep the ClusterIP Service', () => {
     const stack = ha();
@@ -342,49 +108,5 @@ describe('SpireServer high availability', () => {
     const agentFacing = services.find((s: any) => s.metadata.name === stack.server.serviceName);
     expect(agentFacing.spec.clusterIP).toBeUndefined();
     expect(stack.server.address.startsWith(`${agentFacing.metadata.name}.`)).toBe(true);
-  });
-
-  test('CA key type and subject are written only when set, in SPIRE\'s own shape', () => {
-    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_key_type');
-    expect(buildStack().server.serverConfig.server).not.toHaveProperty('ca_subject');
-    const { server } = buildStack({
-      server: { caKeyType: CaKeyType.EC_P384, caSubject: { country: ['DE'], organization: ['Example'], commonName: 'spire-ca' } },
-    });
-    expect(server.serverConfig.server.ca_key_type).toBe('ec-p384');
-    expect(server.serverConfig.server.ca_subject).toEqual({ country: ['DE'], organization: ['Example'], common_name: 'spire-ca' });
-  });
-
-  test('an Azure Key Vault key manager labels the server pods for Workload Identity, outside the selector', () => {
-    const statefulSet = statefulSetOf(ha({ keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire.vault.azure.net/' }) }));
-    expect(statefulSet.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'spire-server', 'azure.workload.identity/use': 'true' });
-    expect(statefulSet.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'spire-server' });
-    expect(statefulSetOf(ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2' }) })).spec.template.metadata.labels)
-      .toEqual({ 'app.kubernetes.io/name': 'spire-server' });
-  });
-
-  test('a KMS key policy is a file of the config volume the server mounts, and part of the config checksum', () => {
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
-    const checksum = (stack: ReturnType<typeof buildStack>) => statefulSetOf(stack).spec.template.metadata.annotations['checksum/config'];
-    const stack = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: policy }) });
-    const file: string = stack.server.serverConfig.plugins.KeyManager[0].aws_kms.plugin_data.key_policy_file;
-    const statefulSet = statefulSetOf(stack);
-    const configMount = statefulSet.spec.template.spec.containers[0].volumeMounts.find((m: any) => file.startsWith(`${m.mountPath}/`));
-    const configVolume = statefulSet.spec.template.spec.volumes.find((v: any) => v.name === configMount.name);
-    const configMap = objects(stack).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name);
-    expect(configMap.data[file.slice(configMount.mountPath.length + 1)]).toBe(policy);
-    const otherPolicy = ha({ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: JSON.stringify({ Version: '2012-10-17' }) }) });
-    expect(checksum(otherPolicy)).not.toBe(checksum(stack));
-    expect(Object.keys(objects(ha()).find((o: any) => o.kind === 'ConfigMap' && o.metadata.name === configVolume.configMap.name).data))
-      .toEqual(['controller-manager-config.yaml', 'server.conf']);
-  });
-
-  test.each([
-    [{ keyManager: KeyManager.awsKms({ region: 'us-east-2', keyPolicy: 'not json' }) }, 'keyManager "not json": a key policy is a JSON object'],
-    [{ caSubject: {} }, 'caSubject "{}": an empty CA subject is ignored by SPIRE'],
-    [{ caSubject: { country: ['Germany'] } }, 'caSubject "Germany": a certificate\'s country is a two-letter ISO 3166 code'],
-    [{ keyManager: KeyManager.awsKms({ region: 'US East' }) }, 'keyManager "US East": an AWS region is a name such as "us-east-2"'],
-    [{ keyManager: KeyManager.gcpKms({ keyRing: 'spire-keys' }) }, 'keyManager "spire-keys": a key ring is named by its resource ID'],
-  ])('%j is rejected (%s)', (bad, message) => {
-    expect(errorsWith(bad)).toEqual([expect.stringContaining(message)]);
   });
 });

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cdk8s
 import cdk8s_plus_27 as kplus
+import constructs
 import jsii
 import cdk8s_spire_istio as spire_istio
 
@@ -89,3 +90,32 @@ def ledger_app(outdir: str, own_service_account: bool, allow_default_service_acc
 def vault_without_auth() -> spire_istio.UpstreamAuthority:
     """A factory's required prop passed as None."""
     return spire_istio.UpstreamAuthority.vault(vault_addr="https://vault.example:8200/", auth=None)
+
+
+@jsii.implements(spire_istio.IApplyStaged)
+class EgressSidecar(constructs.Construct):
+    """An Istio Sidecar of the user's own, which needs Istio installed first."""
+
+    def __init__(self, scope: constructs.Construct, id: str, profile: spire_istio.IstioSpireProfile) -> None:
+        super().__init__(scope, id)
+        self._prerequisites = [spire_istio.ApplyPrerequisite(construct=profile, reason="its Sidecar is an Istio CRD")]
+        cdk8s.ApiObject(self, "Resource", api_version="networking.istio.io/v1", kind="Sidecar",
+                        metadata=cdk8s.ApiObjectMetadata(name="default", namespace="shop"))
+        spire_istio.ApplyStages.declare(self)
+
+    @property
+    def apply_stage(self) -> spire_istio.ApplyStage:
+        return spire_istio.ApplyStage.WORKLOADS
+
+    @property
+    def apply_prerequisites(self) -> list[spire_istio.ApplyPrerequisite]:
+        return self._prerequisites
+
+
+def staged_sidecar_app(outdir: str, chart: str) -> None:
+    """A user construct stating its apply stage, in the mesh chart named."""
+    app = spire_istio.SpireIstioApp(outdir=outdir)
+    mesh = spire_istio.SpireIstioMesh(app, "Mesh", trust_domain="shop.example", cluster_name="prod")
+    spire_istio.MeshNamespace.create(mesh.workloads, "Shop", name="shop")
+    EgressSidecar(getattr(mesh, chart), "Sidecar", mesh.profile)
+    app.synth()

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from apps import ledger_app, second_mesh, vault_without_auth
+from apps import ledger_app, second_mesh, staged_sidecar_app, vault_without_auth
 
 
 def test_a_second_mesh_in_one_app_is_refused_naming_both(tmp_path):
@@ -32,3 +32,10 @@ def test_a_service_account_of_its_own_gives_the_workload_its_own_id(tmp_path):
 def test_a_required_prop_passed_as_none_is_refused_naming_it():
     with pytest.raises(TypeError, match="argument auth"):
         vault_without_auth()
+
+
+def test_a_construct_of_ones_own_that_states_its_stage_is_ordered_after_its_prerequisites(tmp_path):
+    with pytest.raises(Exception, match=r"identities/Sidecar is in chart identities, which does not come after istio-profile: its Sidecar is an Istio CRD"):
+        staged_sidecar_app(str(tmp_path / "early"), "identities")
+    staged_sidecar_app(str(tmp_path / "late"), "workloads")
+    assert (tmp_path / "late" / "0004-workloads.k8s.yaml").is_file()

@@ -1,0 +1,185 @@
+import { isIP } from 'net';
+import * as kplus from 'cdk8s-plus-27';
+import { AcmeOptions, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType } from '../../config/federation-config';
+import { plusServiceType, selectPodLabels } from '../../kube/objects';
+import { checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPort, Problem, urlHost } from '../../validation/rules';
+import { Check } from '../../validation/validate';
+import { ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
+
+const PORT_NAME = 'federation';
+const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
+const ACME_CHALLENGE_PORT = 443;
+
+/**
+ * SPIRE's federation bundle endpoint, behind a Service of its own, so that
+ * servers of other trust domains fetch this one's bundle: `https_spiffe` with
+ * the server's own SVID, or `https_web` with an ACME certificate or one from
+ * a Secret.
+ */
+export class BundleEndpoint implements ServerPart {
+  /** Port the server listens on, inside its pod. */
+  public readonly port: number;
+  /** Port of the Service, which partners dial. */
+  public readonly servicePort: number;
+  public readonly serviceName: string;
+  private readonly address: string;
+  private readonly profile: BundleEndpointProfile;
+
+  constructor(private readonly options: BundleEndpointOptions, serverName: string) {
+    this.port = options.port ?? 8443;
+    this.servicePort = options.servicePort ?? this.port;
+    this.serviceName = options.serviceName ?? `${serverName}-bundle-endpoint`;
+    this.address = options.address ?? '0.0.0.0';
+    this.profile = options.profile ?? BundleEndpointProfile.httpsSpiffe();
+  }
+
+  /** The server as the partner of another trust domain's ClusterFederatedTrustDomain. */
+  public partner(trustDomain: string, serverSpiffeId: string): FederationPartner {
+    const profile = this.profile.type;
+    return {
+      trustDomain,
+      bundleEndpointUrl: this.options.url,
+      profile,
+      endpointSpiffeId: profile === FederationProfileType.HTTPS_SPIFFE ? serverSpiffeId : undefined,
+      bundle: this.options.bundle,
+    };
+  }
+
+  public bind(server: ServerBinding): ServerContribution {
+    const portTaken = this.portTaken(server);
+    return {
+      config: () => ({ bundleEndpoint: { address: this.address, port: this.port, profile: this.profile, servingCertDir: SERVING_CERT_DIR } }),
+      // A port the pod uses already is reported by the checks; adding it twice would fail first.
+      ports: portTaken ? [] : [{ name: PORT_NAME, number: this.port }],
+      mounts: this.servingCertMounts(server),
+      afterStatefulSet: () => this.createService(server),
+      checks: () => [
+        ['bundleEndpoint.url', checkBundleEndpointUrl(this.options.url)],
+        ['bundleEndpoint.port', checkPort(this.port) ?? portTaken],
+        // An unset servicePort is the port, checked above.
+        ['bundleEndpoint.servicePort', this.options.servicePort === undefined ? undefined : checkPort(this.options.servicePort)],
+        ['bundleEndpoint.address', this.checkAddress()],
+        ['bundleEndpoint.serviceName', checkDnsLabel(this.serviceName)],
+        ...this.acmeChecks(server),
+        ...this.servingCertChecks(),
+      ],
+    };
+  }
+
+  private createService(server: ServerBinding): void {
+    const service = new kplus.Service(server.scope, 'BundleEndpointService', {
+      metadata: { name: this.serviceName, namespace: server.namespace },
+      type: plusServiceType(this.options.serviceType),
+      ports: [{ name: PORT_NAME, port: this.servicePort, targetPort: this.port, protocol: kplus.Protocol.TCP }],
+    });
+    selectPodLabels(service, server.podLabels);
+  }
+
+  private servingCertMounts(server: ServerBinding): ServerMount[] {
+    const servingCert = this.profile.servingCert;
+    if (servingCert === undefined) return [];
+    const secret = kplus.Secret.fromSecretName(server.scope, 'BundleEndpointCertSecret', servingCert.secretName);
+    return [{ path: SERVING_CERT_DIR, volume: kplus.Volume.fromSecret(server.scope, 'BundleEndpointCertVolume', secret, { name: 'bundle-endpoint-tls' }), readOnly: true }];
+  }
+
+  private portTaken(server: ServerBinding): Problem | undefined {
+    if (server.serverPorts.includes(this.port)) {
+      return { value: String(this.port), rule: 'the server already listens on this port (agent API, health checks or metrics)', fix: 'pick another port, e.g. 8443' };
+    }
+    // The controller manager shares the pod's network namespace, so its ports are taken too.
+    if (server.controllerManagerPorts.includes(this.port)) {
+      return {
+        value: String(this.port),
+        rule: 'the spire-controller-manager container in the same pod already listens on this port (webhook, health checks or metrics)',
+        fix: 'pick another port, e.g. 8443',
+      };
+    }
+    return undefined;
+  }
+
+  private checkAddress(): Problem | undefined {
+    if (isIP(this.address) !== 0) return undefined;
+    return {
+      value: this.address,
+      rule: 'SPIRE listens for the bundle endpoint on an IP address; a host name is not resolved',
+      fix: 'leave it out to listen on every address ("0.0.0.0"), or give one of the pod\'s IP addresses',
+    };
+  }
+
+  private servingCertChecks(): Check[] {
+    const servingCert = this.profile.servingCert;
+    if (servingCert === undefined) return [];
+    return [
+      ['bundleEndpoint.profile', checkDnsSubdomain(servingCert.secretName)],
+      ['bundleEndpoint.profile', checkGoDuration(servingCert.fileSyncInterval ?? '1h')],
+    ];
+  }
+
+  private acmeChecks(server: ServerBinding): Check[] {
+    const acme = this.profile.acme;
+    if (acme === undefined) return [];
+    return [
+      ['bundleEndpoint.profile', this.checkAcmeDomain(acme)],
+      ['bundleEndpoint.profile', this.checkAcmeReachable()],
+      ['bundleEndpoint.profile', checkAcmeState(server)],
+      ['bundleEndpoint.profile', acme.tosAccepted ? undefined : {
+        value: 'tosAccepted: false',
+        rule: 'the ACME CA issues no certificate until its terms of service are accepted',
+        fix: 'read the CA\'s terms and set tosAccepted: true, or serve with httpsWebServingCert',
+      }],
+    ];
+  }
+
+  private checkAcmeDomain(acme: AcmeOptions): Problem | undefined {
+    const host = urlHost(this.options.url);
+    if (host === acme.domainName) return undefined;
+    return {
+      value: acme.domainName,
+      rule: `the ACME certificate is issued for this name, but partners dial ${host} (bundleEndpoint.url), so their TLS check fails`,
+      fix: 'use the host of bundleEndpoint.url as the ACME domainName',
+    };
+  }
+
+  /** SPIRE's ACME client answers only the TLS-ALPN-01 challenge, which the CA sends to port 443 of the domain. */
+  private checkAcmeReachable(): Problem | undefined {
+    const urlPort = portOf(this.options.url);
+    if (this.servicePort === ACME_CHALLENGE_PORT && urlPort === ACME_CHALLENGE_PORT) return undefined;
+    return {
+      value: `servicePort ${this.servicePort}, URL port ${urlPort}`,
+      rule: `the ACME CA proves the domain with the TLS-ALPN-01 challenge on port ${ACME_CHALLENGE_PORT}, the only one SPIRE answers, but the Service serves the endpoint on port ${this.servicePort} and partners dial port ${urlPort}`,
+      fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
+    };
+  }
+}
+
+/**
+ * SPIRE's ACME client keeps its account, order and certificate under the
+ * replica's data_dir and answers the challenge from its own memory, so only
+ * one replica with a volume can hold a certificate.
+ */
+function checkAcmeState(server: ServerBinding): Problem | undefined {
+  const fix = 'serve with `BundleEndpointProfile.httpsWebServingCert({ secretName })`, a kubernetes.io/tls Secret that cert-manager (or another issuer) keeps for every replica';
+  if (server.replicas > 1) {
+    return {
+      value: `ACME with ${server.replicas} replicas`,
+      rule: 'each replica runs its own ACME order and answers the TLS-ALPN-01 challenge from its own memory, so the CA\'s validation lands on a replica that does not know it and issuance fails',
+      fix,
+    };
+  }
+  if (server.dataOnVolume) return undefined;
+  return {
+    value: 'ACME without a data volume',
+    rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
+    fix: `${fix}, or keep the data_dir on a volume (KeyManager.disk())`,
+  };
+}
+
+/** The port a URL dials, its scheme's default when it names none. */
+function portOf(url: string): number {
+  try {
+    const parsed = new URL(url);
+    return parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  } catch {
+    return 0;
+  }
+}

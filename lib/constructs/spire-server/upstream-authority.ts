@@ -1,0 +1,56 @@
+import * as kplus from 'cdk8s-plus-27';
+import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../../config/upstream-authority';
+import { Check } from '../../validation/validate';
+import { RoleGrant, secretVariables, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
+
+/**
+ * The CA that signs the server's CA (SPIRE's UpstreamAuthority plugin). Its
+ * credentials reach spire-server as read-only Secret volumes or variables
+ * from Secrets, never through the ConfigMap; in nested SPIRE, the upstream
+ * agent's Workload API socket comes through its CSI driver.
+ */
+export class UpstreamAuthorityPart implements ServerPart {
+  private readonly model: UpstreamAuthorityModel;
+
+  constructor(authority: UpstreamAuthority) {
+    this.model = authority._model();
+  }
+
+  public bind(server: ServerBinding): ServerContribution {
+    return {
+      config: () => ({ upstreamAuthority: { pluginName: this.model.pluginName, pluginData: this.model.pluginData } }),
+      env: secretVariables(server, 'Upstream', this.model.secretEnv),
+      mounts: [...this.secretMounts(server), ...this.workloadApiMounts(server)],
+      roles: this.certificateRequestRoles(server),
+      checks: () => this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
+    };
+  }
+
+  /** The upstream CA's files, each Secret in a directory of its own. */
+  private secretMounts(server: ServerBinding): ServerMount[] {
+    return this.model.secretVolumes.map(({ secretName, mountPath, keys }) => {
+      const name = `upstream-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
+      const secret = kplus.Secret.fromSecretName(server.scope, `${name}-secret`, secretName);
+      const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
+      return { path: mountPath, volume: kplus.Volume.fromSecret(server.scope, name, secret, { name, items }), readOnly: true };
+    });
+  }
+
+  private workloadApiMounts(server: ServerBinding): ServerMount[] {
+    const driver = this.model.workloadApiCsiDriver;
+    if (driver === undefined) return [];
+    const socketDir = kplus.Volume.fromCsi(server.scope, 'UpstreamWorkloadApi', driver, { name: 'upstream-agent-socket', readOnly: true });
+    return [{ path: WORKLOAD_API_DIR, volume: socketDir, readOnly: true }];
+  }
+
+  /** The cert-manager upstream authority creates CertificateRequests, polls them and deletes stale ones. */
+  private certificateRequestRoles(server: ServerBinding): RoleGrant[] {
+    const namespace = this.model.certificateRequestNamespace;
+    if (namespace === undefined) return [];
+    return [{
+      id: 'UpstreamAuthority',
+      metadata: { name: `${server.namespace}-${server.name}-upstream-authority`, namespace },
+      rules: [{ verbs: ['get', 'list', 'create', 'delete'], resources: [kplus.ApiResource.custom({ apiGroup: 'cert-manager.io', resourceType: 'certificaterequests' })] }],
+    }];
+  }
+}
