@@ -39,6 +39,7 @@ export { ServiceType } from './kube/service-type';
 export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
 export type { AffinitySpec, ContainerResourceSpec, ContainerSizing, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export { LogLevel } from './config/spire-config';
+export { LogFormat } from './config/log-format';
 export { KubeletVerification } from './config/agent-config';
 export type { AgentSdsOptions } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';

@@ -4,6 +4,7 @@ import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
+import { LogFormat } from './log-format';
 
 /** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
 export class KubeletVerification {
@@ -85,6 +86,8 @@ export interface AgentConfigModel {
   readonly adminSocketPath?: string;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Undefined: SPIRE's own, text. */
+  readonly logFormat?: LogFormat;
   readonly trustBundlePath: string;
   readonly bundle: TrustBundleRef;
   readonly psatTokenPath: string;
@@ -122,6 +125,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
     agent: {
       data_dir: model.dataDir,
       log_level: model.logLevel,
+      ...(model.logFormat === undefined ? {} : { log_format: model.logFormat }),
       server_address: model.serverAddress,
       server_port: String(model.serverPort),
       socket_path: model.socketPath,

@@ -1,5 +1,6 @@
 import { requireProps } from '../validation/required';
 import { LogLevel } from './spire-config';
+import { LogFormat } from './log-format';
 
 /** The Workload API the provider reads the JWT signing keys from. */
 export interface WorkloadApiSource {
@@ -74,6 +75,8 @@ export interface OidcDiscoveryProviderConfigModel {
   readonly setKeyUse: boolean;
   readonly health: ProviderHealthChecks;
   readonly logLevel: LogLevel;
+  /** Undefined: the provider's own, text. */
+  readonly logFormat?: LogFormat;
   /** The issuer the discovery document names; undefined: `https://<requested host>`. */
   readonly jwtIssuer?: string;
   /** Prefix of every endpoint; undefined: served at the root. */
@@ -88,6 +91,7 @@ export interface OidcDiscoveryProviderConfigModel {
 export function renderOidcDiscoveryProviderConfig(model: OidcDiscoveryProviderConfigModel): object {
   return {
     log_level: model.logLevel,
+    ...(model.logFormat === undefined ? {} : { log_format: model.logFormat }),
     domains: model.domains,
     insecure_addr: model.insecureAddress,
     jwt_issuer: model.jwtIssuer,

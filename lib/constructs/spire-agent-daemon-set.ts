@@ -6,6 +6,7 @@ import { SdsModel } from '../spire/sds';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { LogFormat } from '../config/log-format';
 import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
@@ -67,6 +68,8 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   readonly disableContainerSelectors?: boolean;
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
+  /** @default LogFormat.TEXT, SPIRE's; LogFormat.JSON for log pipelines that parse fields */
+  readonly logFormat?: LogFormat;
   /**
    * Prometheus metrics of the agent (SPIRE's `telemetry` block), on a named
    * container port, with the `prometheus.io/*` scrape annotations on the pod.
@@ -219,6 +222,7 @@ export class SpireAgentDaemonSet extends Construct {
       adminSocketPath: this.adminSocketPath,
       dataDir: DATA_DIR,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
+      logFormat: this.props.logFormat,
       trustBundlePath: `${BUNDLE_DIR}/${this.bundle.key}`,
       bundle: this.bundle,
       psatTokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`,

@@ -5,10 +5,13 @@ import {
   OidcDiscoveryProviderConfigModel, OidcKeySource, ProviderHealthChecks, renderOidcDiscoveryProviderConfig,
 } from '../config/oidc-discovery-provider-config';
 import { LogLevel, renderJson } from '../config/spire-config';
+import { LogFormat } from '../config/log-format';
 import { annotateConfigChecksum } from '../kube/config-checksum';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { addDisruptionBudget, dropAddressLabel, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import {
@@ -21,7 +24,7 @@ import { SpireServer } from './spire-server';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
-export interface SpireOidcDiscoveryProviderProps {
+export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   /**
    * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
    * manager that registers the provider come from it. It must have a `jwtIssuer`.
@@ -71,10 +74,14 @@ export interface SpireOidcDiscoveryProviderProps {
   readonly port?: number;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /** @default LogFormat.TEXT, the provider's; LogFormat.JSON for log pipelines that parse fields */
+  readonly logFormat?: LogFormat;
   /** Resources of the provider container. @default requests cpu 10m, memory 32Mi; limits memory 128Mi */
   readonly resources?: ContainerResourceSpec;
   /** Registry the default image is pulled from. @default the server's imageRegistry */
   readonly imageRegistry?: string;
+  /** Taints the provider's pods tolerate. @default none, so that it runs on ordinary worker nodes */
+  readonly tolerations?: TolerationSpec[];
   /** @default DefaultImages.OIDC_DISCOVERY_PROVIDER, from `imageRegistry` when set */
   readonly image?: string;
 }
@@ -135,7 +142,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: false,
     });
     const config = new kplus.ConfigMap(this, 'Config', {
@@ -163,6 +170,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       setKeyUse: this.props.setKeyUse ?? false,
       health: HEALTH,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
+      logFormat: this.props.logFormat,
       jwtIssuer: this.server.jwtIssuer,
       serverPathPrefix: this.issuerPath(),
     };
@@ -242,6 +250,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       securityContext: restrictedSecurityContext(PROVIDER_UID),
     });
     applyContainerResources(deployment, container.name, this.props.resources);
+    applyPodSpecSettings(deployment, this.props);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
     this.mountKeySource(container);
     return deployment;
@@ -289,6 +298,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
+      ...podSpecChecks(props),
+      ...resourceChecks('resources', props.resources),
     ];
   }
 

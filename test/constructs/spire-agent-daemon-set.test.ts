@@ -1,3 +1,4 @@
+import { LogFormat } from '../../lib/config/log-format';
 import { Metrics } from '../../lib/config/metrics';
 import { AgentSdsOptions, KubeletVerification } from '../../lib/config/agent-config';
 import { FederationPartner, FederationProfileType } from '../../lib/config/federation-config';
@@ -108,6 +109,11 @@ describe('SpireAgentDaemonSet SDS and SVID settings', () => {
     ['the SPIFFE validator turned off', { disableSpiffeCertValidation: true }, 'sds.disableSpiffeCertValidation "true": the server federates, and without the SPIFFE validator Envoy accepts any certificate'],
   ])('with federation, %s is refused', (_, sds, message) => {
     expect(synthErrors(federatedStack({ sds }).app)).toEqual([expect.stringContaining(message)]);
+  });
+
+  test('the log format is written only when set', () => {
+    expect(buildStack({ agent: { logFormat: LogFormat.JSON } }).agent.agentConfig.agent.log_format).toBe('json');
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('log_format');
   });
 
   test('the X.509-SVID cache size is written when set, and must be positive', () => {

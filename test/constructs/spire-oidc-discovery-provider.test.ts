@@ -1,6 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { OidcKeySource } from '../../lib/config/oidc-discovery-provider-config';
 import { SpireOidcDiscoveryProvider, SpireOidcDiscoveryProviderProps } from '../../lib/constructs/spire-oidc-discovery-provider';
+import { LogFormat } from '../../lib/config/log-format';
+import { TolerationEffect, TolerationOperator } from '../../lib/kube/pod-settings';
 import { DefaultImages } from '../../lib/spire/images';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
@@ -187,5 +189,31 @@ describe('SpireOidcDiscoveryProvider keys', () => {
     [{ name: 'spire-bundle', key: 'keys/bundle' }, 'keySource.key "keys/bundle": a ConfigMap key (and the file it is mounted as) holds only letters'],
   ])('a bundle ConfigMap %j is checked', (configMap, message) => {
     expect(errorsWith({ keySource: OidcKeySource.bundleConfigMap(configMap) })).toEqual([expect.stringContaining(message)]);
+  });
+});
+
+describe('SpireOidcDiscoveryProvider placement and logs', () => {
+  test('pull secrets, node selector, affinity, tolerations and service account annotations reach its pods', () => {
+    const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['edge'] }] }] } } };
+    const tolerations = [{ key: 'edge', operator: TolerationOperator.EXISTS, effect: TolerationEffect.NO_SCHEDULE }];
+    const { oidc, app } = withProvider({
+      imagePullSecrets: ['mirror-pull'], nodeSelector: { pool: 'edge' }, affinity, tolerations,
+      serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/oidc' },
+    });
+    expect(synthErrors(app)).toEqual([]);
+    expect(podSpec(oidc)).toMatchObject({ imagePullSecrets: [{ name: 'mirror-pull' }], nodeSelector: { pool: 'edge' }, affinity, tolerations });
+    const serviceAccount = oidc.node.findChild('ServiceAccount') as any;
+    expect(serviceAccount.apiObject.toJson().metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/oidc' });
+  });
+
+  test('placement settings and resources are checked, naming the prop', () => {
+    expect(errorsWith({ imagePullSecrets: ['Mirror_Pull'] })).toEqual([expect.stringContaining('[identities/Oidc] imagePullSecrets "Mirror_Pull"')]);
+    expect(errorsWith({ tolerations: [{ value: 'x' }] })).toEqual([expect.stringContaining('[identities/Oidc] tolerations')]);
+    expect(errorsWith({ resources: { requests: { memory: '64 MB' } } })).toEqual([expect.stringContaining('[identities/Oidc] resources "64 MB"')]);
+  });
+
+  test('the log format is written only when set', () => {
+    expect(withProvider({ logFormat: LogFormat.JSON }).oidc.config.log_format).toBe('json');
+    expect(withProvider().oidc.config).not.toHaveProperty('log_format');
   });
 });
