@@ -6,6 +6,16 @@ import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, rend
 import { requireProps } from '../validation/required';
 import { LogFormat } from './log-format';
 
+/** Whether the agent attests again from its bootstrap bundle once the server presents a certificate it does not trust (`rebootstrap_mode`). */
+export enum RebootstrapMode {
+  /** Never: an agent that lost trust in the server needs its data deleted by hand. */
+  NEVER = 'never',
+  /** When the node attestor supports it (k8s_psat does); otherwise as NEVER. */
+  AUTO = 'auto',
+  /** Always; the agent fails to start if its node attestor or the server cannot re-attest. */
+  ALWAYS = 'always',
+}
+
 /** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
 export class KubeletVerification {
   /** No verification. Works on kind and kubeadm, whose kubelets serve self-signed certificates. */
@@ -105,6 +115,10 @@ export interface AgentConfigModel {
   readonly x509SvidCacheMaxSize?: number;
   /** Undefined: SVIDs are rotated at half their lifetime. */
   readonly availabilityTarget?: string;
+  /** Undefined: SPIRE's own, never. */
+  readonly rebootstrapMode?: RebootstrapMode;
+  /** Undefined: SPIRE's own, 10m. */
+  readonly rebootstrapDelay?: string;
 }
 
 /** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
@@ -136,6 +150,8 @@ export function renderAgentConfig(model: AgentConfigModel): object {
       ...renderSds(model.sds),
       ...(model.x509SvidCacheMaxSize === undefined ? {} : { x509_svid_cache_max_size: model.x509SvidCacheMaxSize }),
       ...(model.availabilityTarget === undefined ? {} : { availability_target: model.availabilityTarget }),
+      ...(model.rebootstrapMode === undefined ? {} : { rebootstrap_mode: model.rebootstrapMode }),
+      ...(model.rebootstrapDelay === undefined ? {} : { rebootstrap_delay: model.rebootstrapDelay }),
     },
     plugins,
     health_checks: renderHealthChecks(model.health),

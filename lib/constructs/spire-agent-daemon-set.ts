@@ -1,15 +1,17 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AgentSdsOptions, KubeletVerification, renderAgentConfig, resolveSds } from '../config/agent-config';
+import { AgentSdsOptions, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
 import { SdsModel } from '../spire/sds';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
 import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
-import { annotateConfigChecksum } from '../kube/config-checksum';
-import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
+import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
+import { applyUpdateStrategy, checkMaxUnavailable, DaemonSetUpdateStrategy } from '../kube/daemon-set-update-strategy';
+import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { annotateScrape, metricsChecks, SCRAPE_ANNOTATIONS, withMetricsPort } from '../kube/metrics-endpoint';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
@@ -117,6 +119,31 @@ export interface SpireAgentOptions extends PodPlacementOptions {
    * @default none: SVIDs are renewed at half their lifetime
    */
   readonly availabilityTarget?: string;
+  /**
+   * Let an agent that no longer trusts the server (its CA was replaced, e.g.
+   * after a `KeyManager.memory()` server restarted, or the agent was offline
+   * longer than the bundle's keys lived) attest again from the bundle in the
+   * `spire-bundle` ConfigMap (`rebootstrap_mode`).
+   * @default SPIRE's, RebootstrapMode.NEVER: such an agent needs its pod deleted
+   */
+  readonly rebootstrapMode?: RebootstrapMode;
+  /**
+   * How long the agent keeps seeing an untrusted server before it attests
+   * again (`rebootstrap_delay`, Go duration); longer rides out a
+   * man-in-the-middle without needless re-attestation, shorter recovers
+   * sooner. Needs `rebootstrapMode` AUTO or ALWAYS.
+   * @default SPIRE's, 10m
+   */
+  readonly rebootstrapDelay?: string;
+  /** Labels and annotations added to the agent's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
+  /**
+   * How the agent's pods, and the CSI driver in them, are replaced when their
+   * template changes. While a node's pod is replaced, new pods there wait for
+   * the socket; running workloads keep their SVIDs.
+   * @default Kubernetes': DaemonSetUpdateStrategy.rollingUpdate(), one node at a time
+   */
+  readonly updateStrategy?: DaemonSetUpdateStrategy;
 }
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
@@ -236,6 +263,8 @@ export class SpireAgentDaemonSet extends Construct {
       sds: this.sdsSettings,
       x509SvidCacheMaxSize: this.props.x509SvidCacheMaxSize,
       availabilityTarget: this.props.availabilityTarget,
+      rebootstrapMode: this.props.rebootstrapMode,
+      rebootstrapDelay: this.props.rebootstrapDelay,
     });
   }
 
@@ -313,6 +342,8 @@ export class SpireAgentDaemonSet extends Construct {
     annotateConfigChecksum(daemonSet, () => this.configFiles());
     annotateScrape(daemonSet, this.metrics.endpoint);
     applyPodSpecSettings(daemonSet, { ...this.props, priority: this.props.priority ?? PodPriority.SYSTEM_NODE_CRITICAL });
+    addPodMetadata(daemonSet, this.props.podMetadata, this.ownPodMetadata);
+    applyUpdateStrategy(daemonSet, this.props.updateStrategy);
 
     const container = daemonSet.addContainer({
       name: 'spire-agent',
@@ -383,6 +414,9 @@ export class SpireAgentDaemonSet extends Construct {
       ...this.sdsChecks(),
       ['x509SvidCacheMaxSize', this.checkCacheSize()],
       ['availabilityTarget', this.checkAvailabilityTarget()],
+      ['rebootstrapDelay', this.checkRebootstrapDelay()],
+      ...podMetadataChecks(this.props.podMetadata, this.ownPodMetadata),
+      ['updateStrategy.maxUnavailable', checkMaxUnavailable(this.props.updateStrategy)],
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
         rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',
@@ -439,6 +473,23 @@ export class SpireAgentDaemonSet extends Construct {
    * at the active CA's end (`MaxSVIDTTLForCATTL` in
    * `pkg/server/ca/manager/manager.go`). All v1.15.3.
    */
+  /** The labels and annotations the agent's pod template carries of its own. */
+  private get ownPodMetadata(): OwnPodMetadata {
+    const scrape = this.metrics.endpoint === undefined ? [] : Object.values(SCRAPE_ANNOTATIONS);
+    return { labels: this.podLabels, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION, ...scrape] };
+  }
+
+  /** A delay without re-attestation would be ignored; a delay that is not a duration, refused by SPIRE. */
+  private checkRebootstrapDelay(): Problem | undefined {
+    const delay = this.props.rebootstrapDelay;
+    if (delay === undefined) return undefined;
+    const mode = this.props.rebootstrapMode ?? RebootstrapMode.NEVER;
+    if (mode === RebootstrapMode.NEVER) {
+      return { value: delay, rule: `the agent never attests again (rebootstrapMode ${mode}), so the delay would be ignored`, fix: 'set rebootstrapMode: RebootstrapMode.AUTO (or ALWAYS), or leave rebootstrapDelay unset' };
+    }
+    return checkGoDuration(delay);
+  }
+
   private checkAvailabilityTarget(): Problem | undefined {
     const target = this.props.availabilityTarget;
     if (target === undefined) return undefined;

@@ -1,6 +1,8 @@
+import { ApiObject } from 'cdk8s';
+import { DaemonSetUpdateStrategy } from '../../lib/kube/daemon-set-update-strategy';
 import { LogFormat } from '../../lib/config/log-format';
 import { Metrics } from '../../lib/config/metrics';
-import { AgentSdsOptions, KubeletVerification } from '../../lib/config/agent-config';
+import { AgentSdsOptions, KubeletVerification, RebootstrapMode } from '../../lib/config/agent-config';
 import { FederationPartner, FederationProfileType } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
@@ -138,5 +140,55 @@ describe('SpireAgentDaemonSet SDS and SVID settings', () => {
   test('the availability target is at least 24h and a Go duration', () => {
     expect(errorsWith({ availabilityTarget: '23h59m' })).toEqual([expect.stringContaining('availabilityTarget "23h59m": SPIRE refuses an availability target below 24h')]);
     expect(errorsWith({ availabilityTarget: '2d' })).toEqual([expect.stringContaining('availabilityTarget "2d": a TTL is a positive Go duration')]);
+  });
+});
+
+describe('SpireAgentDaemonSet re-attestation, pod metadata and updates', () => {
+  const daemonSetOf = (agent: SpireAgentDaemonSet) => ApiObject.of(agent.daemonSet).toJson();
+
+  test('rebootstrap settings are written only when set', () => {
+    const agent = buildStack({ agent: { rebootstrapMode: RebootstrapMode.AUTO, rebootstrapDelay: '30m' } }).agent;
+    expect(agent.agentConfig.agent).toMatchObject({ rebootstrap_mode: 'auto', rebootstrap_delay: '30m' });
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('rebootstrap_mode');
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('rebootstrap_delay');
+  });
+
+  test('a rebootstrap delay needs re-attestation and must be a Go duration', () => {
+    expect(errorsWith({ rebootstrapDelay: '5m' })).toEqual([expect.stringContaining('rebootstrapDelay "5m": the agent never attests again (rebootstrapMode never)')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.NEVER, rebootstrapDelay: '5m' })).toEqual([expect.stringContaining('set rebootstrapMode: RebootstrapMode.AUTO')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.ALWAYS, rebootstrapDelay: '1d' })).toEqual([expect.stringContaining('rebootstrapDelay "1d"')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.ALWAYS, rebootstrapDelay: '1h' })).toEqual([]);
+  });
+
+  test('pod labels and annotations are added to the template, next to the agent\'s own', () => {
+    const { agent, app } = buildStack({ agent: { podMetadata: { labels: { team: 'platform' }, annotations: { 'fluentbit.io/parser': 'json' } } } });
+    expect(synthErrors(app)).toEqual([]);
+    const template = daemonSetOf(agent).spec.template.metadata;
+    expect(template.labels).toEqual({ ...agent.podLabels, team: 'platform' });
+    expect(template.annotations).toMatchObject({ 'fluentbit.io/parser': 'json', 'checksum/config': expect.any(String) });
+    expect(daemonSetOf(agent).spec.selector.matchLabels).toEqual(agent.podLabels);
+  });
+
+  test('pod labels and annotations the agent sets itself, and invalid keys, are refused', () => {
+    expect(errorsWith({ podMetadata: { labels: { 'app.kubernetes.io/name': 'other' } } }))
+      .toEqual([expect.stringContaining('podMetadata.labels "app.kubernetes.io/name": the component selects its pods by this label')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'checksum/config': 'x' } } }))
+      .toEqual([expect.stringContaining('podMetadata.annotations "checksum/config": the component sets this annotation itself')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'prometheus.io/port': '1' } } })).toEqual([expect.stringContaining('podMetadata.annotations "prometheus.io/port"')]);
+    expect(errorsWith({ podMetadata: { labels: { team: 'a b' } } })).toEqual([expect.stringContaining('podMetadata.labels "a b"')]);
+  });
+
+  test('the update strategy is written only when set, with maxUnavailable as nodes or a share of them', () => {
+    expect(daemonSetOf(buildStack().agent).spec).not.toHaveProperty('updateStrategy');
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable: '3' }) } }).agent).spec.updateStrategy)
+      .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 3 } });
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable: '10%' }) } }).agent).spec.updateStrategy)
+      .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } });
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.onDelete() } }).agent).spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  });
+
+  test.each(['0', '0%', '101%', 'one', '-1'])('maxUnavailable %s is refused', (maxUnavailable) => {
+    expect(errorsWith({ updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable }) }))
+      .toEqual([expect.stringContaining(`updateStrategy.maxUnavailable "${maxUnavailable}": maxUnavailable is a whole number of nodes of at least 1`)]);
   });
 });
