@@ -6,9 +6,11 @@ import {
 } from '../config/oidc-discovery-provider-config';
 import { LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
-import { annotateConfigChecksum } from '../kube/config-checksum';
+import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
+import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { ServiceType } from '../kube/service-type';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { addDisruptionBudget, dropAddressLabel, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { addDisruptionBudget, dropAddressLabel, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
@@ -72,6 +74,15 @@ export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   readonly setKeyUse?: boolean;
   /** Port of the Service (plain HTTP; terminate TLS in front of it). @default 80 */
   readonly port?: number;
+  /**
+   * How the Service is reached. A LoadBalancer or NodePort serves plain HTTP
+   * outside the cluster, so put a TLS-terminating proxy in front of it: relying
+   * parties fetch the keys over https only.
+   * @default ServiceType.CLUSTER_IP, behind an ingress in the cluster
+   */
+  readonly serviceType?: ServiceType;
+  /** Labels and annotations added to the provider's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
   /** @default LogFormat.TEXT, the provider's; LogFormat.JSON for log pipelines that parse fields */
@@ -251,6 +262,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
     });
     applyContainerResources(deployment, container.name, this.props.resources);
     applyPodSpecSettings(deployment, this.props);
+    addPodMetadata(deployment, this.props.podMetadata, this.ownPodMetadata);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
     this.mountKeySource(container);
     return deployment;
@@ -274,6 +286,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
   private createService(): kplus.Service {
     const service = new kplus.Service(this, 'Service', {
       metadata: { name: this.name, namespace: this.namespace },
+      type: plusServiceType(this.props.serviceType ?? ServiceType.CLUSTER_IP),
       ports: [{ name: 'http', port: this.port, targetPort: HTTP_PORT, protocol: kplus.Protocol.TCP }],
     });
     selectPodLabels(service, this.podLabels);
@@ -299,8 +312,14 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
       ...podSpecChecks(props),
+      ...podMetadataChecks(props.podMetadata, this.ownPodMetadata),
       ...resourceChecks('resources', props.resources),
     ];
+  }
+
+  /** The labels and annotations the provider's pod template carries of its own. */
+  private get ownPodMetadata(): OwnPodMetadata {
+    return { labels: this.podLabels, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION] };
   }
 
   private keySourceChecks(): Check[] {

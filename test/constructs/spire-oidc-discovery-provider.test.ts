@@ -1,3 +1,4 @@
+import { ServiceType } from '../../lib/kube/service-type';
 import { ApiObject, Chart } from 'cdk8s';
 import { OidcKeySource } from '../../lib/config/oidc-discovery-provider-config';
 import { SpireOidcDiscoveryProvider, SpireOidcDiscoveryProviderProps } from '../../lib/constructs/spire-oidc-discovery-provider';
@@ -215,5 +216,20 @@ describe('SpireOidcDiscoveryProvider placement and logs', () => {
   test('the log format is written only when set', () => {
     expect(withProvider({ logFormat: LogFormat.JSON }).oidc.config.log_format).toBe('json');
     expect(withProvider().oidc.config).not.toHaveProperty('log_format');
+  });
+
+  test('the Service type is ClusterIP unless set', () => {
+    expect(ApiObject.of(withProvider({ serviceType: ServiceType.LOAD_BALANCER }).oidc.service).toJson().spec.type).toBe('LoadBalancer');
+    expect(ApiObject.of(withProvider().oidc.service).toJson().spec.type).toBe('ClusterIP');
+  });
+
+  test('pod labels and annotations are added next to the provider\'s own, which cannot be replaced', () => {
+    const { oidc, app } = withProvider({ podMetadata: { labels: { team: 'identity' }, annotations: { 'fluentbit.io/parser': 'json' } } });
+    expect(synthErrors(app)).toEqual([]);
+    const metadata = ApiObject.of(oidc.deployment).toJson().spec.template.metadata;
+    expect(metadata.labels).toEqual({ ...oidc.podLabels, team: 'identity' });
+    expect(metadata.annotations).toMatchObject({ 'fluentbit.io/parser': 'json', 'checksum/config': expect.any(String) });
+    expect(errorsWith({ podMetadata: { labels: { 'app.kubernetes.io/name': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.labels "app.kubernetes.io/name"')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'checksum/config': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.annotations "checksum/config"')]);
   });
 });
