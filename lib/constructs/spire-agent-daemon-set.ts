@@ -10,6 +10,7 @@ import { LogFormat } from '../config/log-format';
 import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
 import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
 import { applyUpdateStrategy, checkMaxUnavailable, DaemonSetUpdateStrategy } from '../kube/daemon-set-update-strategy';
+import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
 import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
 import { annotateScrape, metricsChecks, SCRAPE_ANNOTATIONS, withMetricsPort } from '../kube/metrics-endpoint';
 import {
@@ -144,6 +145,10 @@ export interface SpireAgentOptions extends PodPlacementOptions {
    * @default Kubernetes': DaemonSetUpdateStrategy.rollingUpdate(), one node at a time
    */
   readonly updateStrategy?: DaemonSetUpdateStrategy;
+  /** Timing of the liveness probe, HTTP /live on the health port. @default every 30s, failing after 3 failures */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on the health port. @default every 10s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
 }
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
@@ -352,8 +357,8 @@ export class SpireAgentDaemonSet extends Construct {
       args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: withMetricsPort([{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }], this.metricsPortName, this.metrics.endpoint),
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
-      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
-      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),
+      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30, this.props.livenessProbe),
+      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10, this.props.readinessProbe),
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
       // Root without capabilities: it creates the socket in a root-owned node directory.
       securityContext: rootWithoutCapabilities(),
@@ -417,6 +422,8 @@ export class SpireAgentDaemonSet extends Construct {
       ['rebootstrapDelay', this.checkRebootstrapDelay()],
       ...podMetadataChecks(this.props.podMetadata, this.ownPodMetadata),
       ['updateStrategy.maxUnavailable', checkMaxUnavailable(this.props.updateStrategy)],
+      ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...probeTimingChecks('readinessProbe', this.props.readinessProbe, false),
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
         rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',

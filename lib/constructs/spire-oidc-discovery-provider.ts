@@ -7,6 +7,7 @@ import {
 import { LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
 import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
+import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
 import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
 import { ServiceType } from '../kube/service-type';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
@@ -83,6 +84,10 @@ export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   readonly serviceType?: ServiceType;
   /** Labels and annotations added to the provider's pods. @default none */
   readonly podMetadata?: PodMetadataOptions;
+  /** Timing of the liveness probe, HTTP /live on port 8008. @default every 30s, failing after 3 failures */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on port 8008. @default every 5s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
   /** @default LogFormat.TEXT, the provider's; LogFormat.JSON for log pipelines that parse fields */
@@ -255,8 +260,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: [{ name: 'http', number: HTTP_PORT }, { name: 'health', number: HEALTH.port }],
-      liveness: httpProbe(HEALTH.livePath, HEALTH.port, 30),
-      readiness: httpProbe(HEALTH.readyPath, HEALTH.port, 5),
+      liveness: httpProbe(HEALTH.livePath, HEALTH.port, 30, this.props.livenessProbe),
+      readiness: httpProbe(HEALTH.readyPath, HEALTH.port, 5, this.props.readinessProbe),
       resources: resources({ cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 128 }),
       securityContext: restrictedSecurityContext(PROVIDER_UID),
     });
@@ -313,6 +318,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ['image', checkPinnedImage(this.image)],
       ...podSpecChecks(props),
       ...podMetadataChecks(props.podMetadata, this.ownPodMetadata),
+      ...probeTimingChecks('livenessProbe', props.livenessProbe, true),
+      ...probeTimingChecks('readinessProbe', props.readinessProbe, false),
       ...resourceChecks('resources', props.resources),
     ];
   }

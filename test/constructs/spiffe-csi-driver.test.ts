@@ -38,4 +38,10 @@ describe('SpiffeCsiDriver', () => {
     expect(csiDriverObject(buildStack()).metadata).not.toHaveProperty('labels');
     expect(errorsWith({ csiDriverLabels: { 'bad key!': 'x' } })).toEqual([expect.stringContaining('csiDriverLabels "bad key!"')]);
   });
+
+  test('the driver\'s liveness probe timing replaces the defaults and is checked', () => {
+    expect(driverContainer(buildStack({ csiDriver: { livenessProbe: { initialDelaySeconds: 5, timeoutSeconds: 5 } } })).livenessProbe)
+      .toMatchObject({ initialDelaySeconds: 5, timeoutSeconds: 5, periodSeconds: 30, httpGet: { path: '/healthz', port: 9808 } });
+    expect(errorsWith({ livenessProbe: { timeoutSeconds: 0 } })).toEqual([expect.stringContaining('livenessProbe.timeoutSeconds "0"')]);
+  });
 });

@@ -191,4 +191,19 @@ describe('SpireAgentDaemonSet re-attestation, pod metadata and updates', () => {
     expect(errorsWith({ updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable }) }))
       .toEqual([expect.stringContaining(`updateStrategy.maxUnavailable "${maxUnavailable}": maxUnavailable is a whole number of nodes of at least 1`)]);
   });
+
+  test('probe timing replaces the defaults field by field', () => {
+    const container = (agent: SpireAgentDaemonSet) => daemonSetOf(agent).spec.template.spec.containers.find((c: any) => c.name === 'spire-agent');
+    const tuned = container(buildStack({ agent: { livenessProbe: { initialDelaySeconds: 15, periodSeconds: 60 }, readinessProbe: { timeoutSeconds: 3 } } }).agent);
+    expect(tuned.livenessProbe).toMatchObject({ initialDelaySeconds: 15, periodSeconds: 60, failureThreshold: 3, httpGet: { path: '/live' } });
+    expect(tuned.readinessProbe).toMatchObject({ timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 3 });
+    expect(container(buildStack().agent).livenessProbe).not.toHaveProperty('initialDelaySeconds');
+  });
+
+  test('probe timing follows the API server\'s rules', () => {
+    expect(errorsWith({ livenessProbe: { periodSeconds: 0 } })).toEqual([expect.stringContaining('livenessProbe.periodSeconds "0": probe timing is a whole number of at least 1')]);
+    expect(errorsWith({ readinessProbe: { initialDelaySeconds: 1.5 } })).toEqual([expect.stringContaining('readinessProbe.initialDelaySeconds "1.5"')]);
+    expect(errorsWith({ livenessProbe: { successThreshold: 2 } })).toEqual([expect.stringContaining('livenessProbe.successThreshold "2": Kubernetes takes only 1')]);
+    expect(errorsWith({ readinessProbe: { successThreshold: 2 } })).toEqual([]);
+  });
 });

@@ -232,4 +232,11 @@ describe('SpireOidcDiscoveryProvider placement and logs', () => {
     expect(errorsWith({ podMetadata: { labels: { 'app.kubernetes.io/name': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.labels "app.kubernetes.io/name"')]);
     expect(errorsWith({ podMetadata: { annotations: { 'checksum/config': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.annotations "checksum/config"')]);
   });
+
+  test('probe timing replaces the defaults and is checked', () => {
+    const container = podSpec(withProvider({ livenessProbe: { periodSeconds: 5 }, readinessProbe: { initialDelaySeconds: 5 } }).oidc).containers[0];
+    expect(container.livenessProbe).toMatchObject({ periodSeconds: 5, httpGet: { path: '/live', port: 8008 } });
+    expect(container.readinessProbe).toMatchObject({ initialDelaySeconds: 5, periodSeconds: 5 });
+    expect(errorsWith({ livenessProbe: { failureThreshold: 0 } })).toEqual([expect.stringContaining('[identities/Oidc] livenessProbe.failureThreshold "0"')]);
+  });
 });
