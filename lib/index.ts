@@ -44,7 +44,7 @@ export type { DaemonSetRollingUpdateOptions } from './kube/daemon-set-update-str
 export { LogLevel } from './config/spire-config';
 export { LogFormat } from './config/log-format';
 export { KubeletVerification, RebootstrapMode } from './config/agent-config';
-export type { AgentSdsOptions } from './config/agent-config';
+export type { AgentExperimentalOptions, AgentSdsOptions } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';

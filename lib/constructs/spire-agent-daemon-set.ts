@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AgentSdsOptions, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
+import { AgentExperimentalOptions, AgentSdsOptions, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
 import { SdsModel } from '../spire/sds';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
@@ -21,7 +21,7 @@ import { DefaultImages } from '../spire/images';
 import { checkAgentServerSkew } from '../spire/version-skew';
 import { ISTIO_ROOT_CA_RESOURCE, ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
+import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, checkSpiffeId, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { SpireServer } from './spire-server';
@@ -145,6 +145,22 @@ export interface SpireAgentOptions extends PodPlacementOptions {
    * @default Kubernetes': DaemonSetUpdateStrategy.rollingUpdate(), one node at a time
    */
   readonly updateStrategy?: DaemonSetUpdateStrategy;
+  /**
+   * SPIFFE IDs of workloads that may fetch other workloads' SVIDs through
+   * the Delegated Identity API on the admin socket (`authorized_delegates`),
+   * e.g. a node proxy; needs `adminSocketDir`.
+   * @default none
+   */
+  readonly authorizedDelegates?: string[];
+  /**
+   * Locate containers with the `k8s` attestor's cgroups v2 aware algorithm
+   * (`use_new_container_locator`). @default the attestor's own, true
+   */
+  readonly useNewContainerLocator?: boolean;
+  /** Log the mountinfo and cgroups the `k8s` attestor reads (`verbose_container_locator_logs`). @default false */
+  readonly verboseContainerLocatorLogs?: boolean;
+  /** Experimental settings (SPIRE's `experimental` block). @default none */
+  readonly experimental?: AgentExperimentalOptions;
   /** Timing of the liveness probe, HTTP /live on the health port. @default every 30s, failing after 3 failures */
   readonly livenessProbe?: WorkloadProbeOptions;
   /** Timing of the readiness probe, HTTP /ready on the health port. @default every 10s, failing after 3 failures */
@@ -270,6 +286,10 @@ export class SpireAgentDaemonSet extends Construct {
       availabilityTarget: this.props.availabilityTarget,
       rebootstrapMode: this.props.rebootstrapMode,
       rebootstrapDelay: this.props.rebootstrapDelay,
+      authorizedDelegates: this.props.authorizedDelegates,
+      useNewContainerLocator: this.props.useNewContainerLocator,
+      verboseContainerLocatorLogs: this.props.verboseContainerLocatorLogs,
+      experimental: this.props.experimental,
     });
   }
 
@@ -423,6 +443,8 @@ export class SpireAgentDaemonSet extends Construct {
       ...podMetadataChecks(this.props.podMetadata, this.ownPodMetadata),
       ['updateStrategy.maxUnavailable', checkMaxUnavailable(this.props.updateStrategy)],
       ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...this.authorizedDelegatesChecks(),
+      ['experimental.syncInterval', this.props.experimental?.syncInterval === undefined ? undefined : checkGoDuration(this.props.experimental.syncInterval)],
       ...probeTimingChecks('readinessProbe', this.props.readinessProbe, false),
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
@@ -484,6 +506,19 @@ export class SpireAgentDaemonSet extends Construct {
   private get ownPodMetadata(): OwnPodMetadata {
     const scrape = this.metrics.endpoint === undefined ? [] : Object.values(SCRAPE_ANNOTATIONS);
     return { labels: this.podLabels, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION, ...scrape] };
+  }
+
+  /** Delegates call the admin socket, and are workloads of this trust domain. */
+  private authorizedDelegatesChecks(): Check[] {
+    const delegates = this.props.authorizedDelegates ?? [];
+    return [
+      ['authorizedDelegates', delegates.length > 0 && this.adminSocketPath === undefined ? {
+        value: delegates.join(', '),
+        rule: 'delegates call the Delegated Identity API on the agent\'s admin socket, which the agent only opens with adminSocketDir',
+        fix: 'set adminSocketDir, e.g. "/run/spire/agent-admin", and mount it into the delegate\'s pods',
+      } : undefined],
+      ...delegates.map((id): Check => ['authorizedDelegates', checkSpiffeId(id, this.trustDomain, 'the agent\'s, whose workloads the delegates are')]),
+    ];
   }
 
   /** A delay without re-attestation would be ignored; a delay that is not a duration, refused by SPIRE. */

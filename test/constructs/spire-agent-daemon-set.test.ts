@@ -206,4 +206,28 @@ describe('SpireAgentDaemonSet re-attestation, pod metadata and updates', () => {
     expect(errorsWith({ livenessProbe: { successThreshold: 2 } })).toEqual([expect.stringContaining('livenessProbe.successThreshold "2": Kubernetes takes only 1')]);
     expect(errorsWith({ readinessProbe: { successThreshold: 2 } })).toEqual([]);
   });
+
+  test('authorized delegates are written when set, and need the admin socket and IDs of the trust domain', () => {
+    const delegate = 'spiffe://example.org/ns/proxy/sa/node-proxy';
+    expect(buildStack({ agent: { adminSocketDir: '/run/spire/agent-admin', authorizedDelegates: [delegate] } }).agent.agentConfig.agent.authorized_delegates).toEqual([delegate]);
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('authorized_delegates');
+    expect(errorsWith({ authorizedDelegates: [delegate] })).toEqual([expect.stringContaining('authorizedDelegates "spiffe://example.org/ns/proxy/sa/node-proxy": delegates call the Delegated Identity API on the agent\'s admin socket')]);
+    expect(errorsWith({ adminSocketDir: '/run/spire/agent-admin', authorizedDelegates: ['spiffe://other.org/proxy'] })).toEqual([expect.stringContaining('the ID is not in the trust domain example.org')]);
+  });
+
+  test('the k8s attestor\'s container locator settings are written only when set', () => {
+    const k8s = (agent: SpireAgentDaemonSet) => pluginData(agent.agentConfig, 'WorkloadAttestor', 'k8s');
+    expect(k8s(buildStack({ agent: { useNewContainerLocator: false, verboseContainerLocatorLogs: true } }).agent))
+      .toMatchObject({ use_new_container_locator: false, verbose_container_locator_logs: true });
+    expect(k8s(buildStack().agent)).not.toHaveProperty('use_new_container_locator');
+    expect(k8s(buildStack().agent)).not.toHaveProperty('verbose_container_locator_logs');
+  });
+
+  test('experimental settings make an experimental block of what is set, with a Go duration for the sync interval', () => {
+    expect(buildStack({ agent: { experimental: { syncInterval: '10s', featureFlags: [] } } }).agent.agentConfig.agent.experimental).toEqual({ sync_interval: '10s' });
+    expect(buildStack({ agent: { experimental: { requirePqKem: true, featureFlags: ['flag_a'] } } }).agent.agentConfig.agent.experimental)
+      .toEqual({ require_pq_kem: true, feature_flags: ['flag_a'] });
+    expect(buildStack({ agent: { experimental: {} } }).agent.agentConfig.agent).not.toHaveProperty('experimental');
+    expect(errorsWith({ experimental: { syncInterval: '5' } })).toEqual([expect.stringContaining('experimental.syncInterval "5"')]);
+  });
 });
