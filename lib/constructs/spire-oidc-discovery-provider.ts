@@ -11,14 +11,14 @@ import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
 import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
 import { ServiceType } from '../kube/service-type';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { addDisruptionBudget, dropAddressLabel, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
+import { addDisruptionBudget, dropAddressLabel, KubeIngress, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, isFileName, Problem, urlHost,
+  checkAnnotationKey, checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, isFileName, Problem, urlHost,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -26,6 +26,20 @@ import { SpiffeCsiDriver } from './spiffe-csi-driver';
 import { SpireServer } from './spire-server';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
+
+/** An Ingress that serves the provider at its public domains over https. */
+export interface OidcIngressOptions {
+  /** IngressClass of the controller that serves it. @default the cluster's default class */
+  readonly className?: string;
+  /** Annotations of the Ingress, e.g. for cert-manager or the controller. @default none */
+  readonly annotations?: { [key: string]: string };
+  /**
+   * kubernetes.io/tls Secret in the provider's namespace with a certificate for all `domains`,
+   * which relying parties must trust (Web PKI).
+   * @default none: TLS is terminated before the Ingress, e.g. by a cloud load balancer
+   */
+  readonly tlsSecretName?: string;
+}
 
 export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   /**
@@ -84,6 +98,11 @@ export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   readonly serviceType?: ServiceType;
   /** Labels and annotations added to the provider's pods. @default none */
   readonly podMetadata?: PodMetadataOptions;
+  /**
+   * An Ingress for the provider's `domains`, routing the issuer's path (or
+   * all paths) to its Service. @default none: expose the Service yourself
+   */
+  readonly ingress?: OidcIngressOptions;
   /** Timing of the liveness probe, HTTP /live on port 8008. @default every 30s, failing after 3 failures */
   readonly livenessProbe?: WorkloadProbeOptions;
   /** Timing of the readiness probe, HTTP /ready on port 8008. @default every 5s, failing after 3 failures */
@@ -133,6 +152,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly service: ApiObject;
   /** The provider's Deployment. */
   public readonly deployment: ApiObject;
+  /** The Ingress for the provider's domains; undefined without `ingress`. */
+  public readonly ingress?: ApiObject;
   /** The identity of the provider's pods; undefined when the keys come from a ConfigMap. */
   public readonly identity?: ClusterSpiffeId;
   /** Labels of the provider pods. */
@@ -167,6 +188,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
     });
     this.deployment = ApiObject.of(this.createDeployment(serviceAccount, config));
     this.service = ApiObject.of(this.createService());
+    this.ingress = props.ingress === undefined ? undefined : this.createIngress(props.ingress);
     if (this.replicas > 1) addDisruptionBudget(this, { name: this.name, namespace: this.namespace }, this.podLabels);
     this.identity = this.keySource.bundle !== undefined ? undefined : new ClusterSpiffeId(this, 'Identity', {
       name: this.name,
@@ -298,6 +320,30 @@ export class SpireOidcDiscoveryProvider extends Construct {
     return service;
   }
 
+  /** One rule per public domain, each sending the issuer's path (where relying parties look) to the Service. */
+  private createIngress(options: OidcIngressOptions): ApiObject {
+    const domains = this.props.domains;
+    const backend = { service: { name: this.name, port: { number: this.port } } };
+    return new KubeIngress(this, 'Ingress', {
+      metadata: { name: this.name, namespace: this.namespace, annotations: options.annotations },
+      spec: {
+        ingressClassName: options.className,
+        rules: domains.map((host) => ({ host, http: { paths: [{ path: this.issuerPath() ?? '/', pathType: 'Prefix', backend }] } })),
+        tls: options.tlsSecretName === undefined ? undefined : [{ hosts: domains, secretName: options.tlsSecretName }],
+      },
+    });
+  }
+
+  private ingressChecks(): Check[] {
+    const options = this.props.ingress;
+    if (options === undefined) return [];
+    return [
+      ['ingress.className', options.className === undefined ? undefined : checkDnsSubdomain(options.className)],
+      ['ingress.tlsSecretName', options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(options.tlsSecretName)],
+      ...Object.keys(options.annotations ?? {}).map((key): Check => ['ingress.annotations', checkAnnotationKey(key)]),
+    ];
+  }
+
   private checks(): Check[] {
     const props = this.props;
     return [
@@ -319,6 +365,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ...podSpecChecks(props),
       ...podMetadataChecks(props.podMetadata, this.ownPodMetadata),
       ...probeTimingChecks('livenessProbe', props.livenessProbe, true),
+      ...this.ingressChecks(),
       ...probeTimingChecks('readinessProbe', props.readinessProbe, false),
       ...resourceChecks('resources', props.resources),
     ];

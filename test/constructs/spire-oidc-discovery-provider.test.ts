@@ -239,4 +239,30 @@ describe('SpireOidcDiscoveryProvider placement and logs', () => {
     expect(container.readinessProbe).toMatchObject({ initialDelaySeconds: 5, periodSeconds: 5 });
     expect(errorsWith({ livenessProbe: { failureThreshold: 0 } })).toEqual([expect.stringContaining('[identities/Oidc] livenessProbe.failureThreshold "0"')]);
   });
+
+  test('an Ingress serves the public domains at the issuer\'s path, with TLS from a Secret when named', () => {
+    const { oidc, app } = withProvider({
+      name: 'oidc', namespace: 'spire-oidc', domains: ['oidc.example.org', 'keys.example.org'],
+      ingress: { className: 'nginx', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' }, tlsSecretName: 'oidc-tls' },
+    }, { jwtIssuer: 'https://oidc.example.org/tenant' });
+    expect(synthErrors(app)).toEqual([]);
+    const ingress = oidc.ingress!.toJson();
+    expect(ingress.metadata).toEqual({ name: 'oidc', namespace: 'spire-oidc', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' } });
+    const backend = { service: { name: 'oidc', port: { number: 80 } } };
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      rules: ['oidc.example.org', 'keys.example.org'].map((host) => ({ host, http: { paths: [{ path: '/tenant', pathType: 'Prefix', backend }] } })),
+      tls: [{ hosts: ['oidc.example.org', 'keys.example.org'], secretName: 'oidc-tls' }],
+    });
+    expect(withProvider({ ingress: {} }).oidc.ingress!.toJson().spec).toEqual({
+      rules: [{ host: 'oidc.example.org', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: expect.any(String), port: { number: 80 } } } }] } }],
+    });
+    expect(withProvider().oidc.ingress).toBeUndefined();
+  });
+
+  test('the Ingress settings are checked', () => {
+    expect(errorsWith({ ingress: { className: 'Nginx_Class' } })).toEqual([expect.stringContaining('[identities/Oidc] ingress.className "Nginx_Class"')]);
+    expect(errorsWith({ ingress: { tlsSecretName: 'TLS' } })).toEqual([expect.stringContaining('ingress.tlsSecretName "TLS"')]);
+    expect(errorsWith({ ingress: { annotations: { 'bad key!': 'x' } } })).toEqual([expect.stringContaining('ingress.annotations "bad key!"')]);
+  });
 });
