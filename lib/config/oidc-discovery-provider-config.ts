@@ -79,6 +79,8 @@ export interface OidcDiscoveryProviderConfigModel {
   readonly logFormat?: LogFormat;
   /** The issuer the discovery document names; undefined: `https://<requested host>`. */
   readonly jwtIssuer?: string;
+  /** The keys' URL the document names; undefined: `<issuer>/keys`. */
+  readonly jwksUri?: string;
   /** Prefix of every endpoint; undefined: served at the root. */
   readonly serverPathPrefix?: string;
 }
@@ -95,6 +97,7 @@ export function renderOidcDiscoveryProviderConfig(model: OidcDiscoveryProviderCo
     domains: model.domains,
     insecure_addr: model.insecureAddress,
     jwt_issuer: model.jwtIssuer,
+    jwks_uri: model.jwksUri,
     server_path_prefix: model.serverPathPrefix,
     ...(model.setKeyUse ? { set_key_use: true } : {}),
     ...(model.workloadApi === undefined ? {} : {

@@ -87,6 +87,12 @@ export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
    * @default false, SPIRE's: keys without `use`
    */
   readonly setKeyUse?: boolean;
+  /**
+   * The URL of the keys the discovery document names (`jwks_uri`), when a
+   * proxy or CDN serves them elsewhere than `<issuer>/keys`; an https URL.
+   * @default the issuer's `/keys`
+   */
+  readonly jwksUri?: string;
   /** Port of the Service (plain HTTP; terminate TLS in front of it). @default 80 */
   readonly port?: number;
   /**
@@ -210,6 +216,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       logFormat: this.props.logFormat,
       jwtIssuer: this.server.jwtIssuer,
+      jwksUri: this.props.jwksUri,
       serverPathPrefix: this.issuerPath(),
     };
     return renderOidcDiscoveryProviderConfig(model);
@@ -366,6 +373,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ...podMetadataChecks(props.podMetadata, this.ownPodMetadata),
       ...probeTimingChecks('livenessProbe', props.livenessProbe, true),
       ...this.ingressChecks(),
+      ['jwksUri', props.jwksUri === undefined ? undefined : checkJwksUri(props.jwksUri)],
       ...probeTimingChecks('readinessProbe', props.readinessProbe, false),
       ...resourceChecks('resources', props.resources),
     ];
@@ -439,4 +447,16 @@ function matchesAnywhere(pattern: string, namespace: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Relying parties fetch the keys over https from an absolute URL, as SPIRE requires one. */
+function checkJwksUri(value: string): Problem | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === 'https:' && url.host !== '') return undefined;
+  return { value, rule: 'the keys\' URL is an absolute https URL, which relying parties fetch them from', fix: 'write it like "https://keys.example.org/keys", or leave jwksUri unset for the issuer\'s /keys' };
 }

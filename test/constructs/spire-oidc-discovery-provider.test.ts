@@ -265,4 +265,11 @@ describe('SpireOidcDiscoveryProvider placement and logs', () => {
     expect(errorsWith({ ingress: { tlsSecretName: 'TLS' } })).toEqual([expect.stringContaining('ingress.tlsSecretName "TLS"')]);
     expect(errorsWith({ ingress: { annotations: { 'bad key!': 'x' } } })).toEqual([expect.stringContaining('ingress.annotations "bad key!"')]);
   });
+
+  test('the keys\' URL is written when set, and must be an absolute https URL', () => {
+    expect(withProvider({ jwksUri: 'https://cdn.example.org/oidc/keys' }).oidc.config.jwks_uri).toBe('https://cdn.example.org/oidc/keys');
+    expect(withProvider().oidc.config.jwks_uri).toBeUndefined();
+    expect(errorsWith({ jwksUri: 'http://cdn.example.org/keys' })).toEqual([expect.stringContaining('jwksUri "http://cdn.example.org/keys": the keys\' URL is an absolute https URL')]);
+    expect(errorsWith({ jwksUri: '/keys' })).toEqual([expect.stringContaining('jwksUri "/keys"')]);
+  });
 });
