@@ -27,7 +27,11 @@ time_to_svid() {
   wait_for 300 "the probe pods to be gone" probe_pods_gone || return 1
   since="$(now_ms)"
   kc -n "$SCALE_NAMESPACE" scale deploy "$PROBE" --replicas="$count" >/dev/null
-  wait_for 600 "$count probe pods to hold their SVID" svid_latencies "$since" "$count" || return 1
+  wait_for 600 "$count probe pods to hold their SVID" svid_latencies "$since" "$count" || {
+    log "pods by phase: $(kc -n "$SCALE_NAMESPACE" get pods --no-headers | awk '{print $3}' | sort | uniq -c | xargs)"
+    kc -n "$SCALE_NAMESPACE" get events --field-selector type=Warning --no-headers 2>&1 | awk '{$1=$2=$3=""; print}' | sort | uniq -c | sort -rn | head -n 3 | sed 's/^/    /'
+    return 1
+  }
   log "$(cat "$S/latencies.txt")"
   kc get pods -A -o json >"$S/pods.json"
   log "memory: $(pods_js rss "$S/pods.json" spire-server/spire-server-0/spire-server spire-system/spire-agent/spire-agent | paste -sd, | sed 's/,/, /g')"
