@@ -5,10 +5,10 @@
 # server's jwt_issuer and, at /keys, the key that signed a JWT-SVID the agent issued with that
 # issuer and the configured lifetime, with "use": "sig" as set_key_use asks; the second provider,
 # reading the keys from a bundle file where its ConfigMap is mounted, must serve that key without a
-# use. The agent runs with the app's SDS name, cache size and availability target. Must-fail
-# copies: a broken default_jwt_svid_ttl (spire-server validate), an availability target below 24h
-# (spire-agent validate), a jwt_issuer without a scheme (the provider itself), a request for a host
-# outside the provider's domains.
+# use. The agent runs with the app's SDS name, cache size, availability target, JSON logs and
+# experimental settings. Must-fail copies: a broken default_jwt_svid_ttl
+# (spire-server validate), an availability target below 24h (spire-agent validate), a jwt_issuer
+# without a scheme (the provider itself), a request for a host outside the provider's domains.
 
 OIDC_PIDS=()
 
@@ -89,7 +89,7 @@ oidc_jwt_svid() {
 
 oidc_validate_agent() {
   local agent="$OIDC_RUN/agent.conf"
-  echo "agent.conf sets $(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).agent; console.log(JSON.stringify({ sds: a.sds, x509_svid_cache_max_size: a.x509_svid_cache_max_size, availability_target: a.availability_target }))' "$agent")"
+  echo "agent.conf sets $(node -e 'const a = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).agent; console.log(JSON.stringify({ sds: a.sds, x509_svid_cache_max_size: a.x509_svid_cache_max_size, availability_target: a.availability_target, log_format: a.log_format, experimental: a.experimental }))' "$agent")"
   spire_validate agent "$(spire_agent_bin)" "$agent" valid || return 1
   node -e 'const fs = require("fs"); const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); c.agent.availability_target = "23h"; fs.writeFileSync(process.argv[2], JSON.stringify(c));' \
     "$agent" "$OIDC_RUN/broken-availability-target-agent.conf"
@@ -150,7 +150,7 @@ scenario_oidc() {
     oidc_start spire-server "$(spire_server_bin)" run -config "$OIDC_RUN/server.conf"
     run_check "oidc: spire-server up, join token issued" oidc_server_up
     if [[ -s "$OIDC_RUN/join-token" ]]; then
-      run_check "oidc: spire-agent validate accepts the SDS, cache and availability settings, rejects a target below 24h" oidc_validate_agent
+      run_check "oidc: spire-agent validate accepts the SDS, cache, availability, log and experimental settings, rejects a target below 24h" oidc_validate_agent
       oidc_start spire-agent "$(spire_agent_bin)" run -config "$OIDC_RUN/agent.conf" -joinToken "$(cat "$OIDC_RUN/join-token")"
       run_check "oidc: agent attested, provider registered" oidc_register_provider
       oidc_start oidc-discovery-provider "$(oidc_discovery_provider_bin)" -config "$OIDC_RUN/oidc.conf"

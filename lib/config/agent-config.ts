@@ -4,6 +4,27 @@ import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
 import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
+import { LogFormat } from './log-format';
+
+/** Experimental agent settings (SPIRE's `experimental` block); they may change or go in any SPIRE release. */
+export interface AgentExperimentalOptions {
+  /** How often the agent syncs its entries and SVIDs with the server (`sync_interval`, Go duration). @default SPIRE's, 5s */
+  readonly syncInterval?: string;
+  /** Accept only TLS key exchanges with a post-quantum KEM towards the server (`require_pq_kem`). @default false */
+  readonly requirePqKem?: boolean;
+  /** SPIRE feature flags to turn on (`feature_flags`); SPIRE refuses names it does not know. @default none */
+  readonly featureFlags?: string[];
+}
+
+/** Whether the agent attests again from its bootstrap bundle once the server presents a certificate it does not trust (`rebootstrap_mode`). */
+export enum RebootstrapMode {
+  /** Never: an agent that lost trust in the server needs its data deleted by hand. */
+  NEVER = 'never',
+  /** When the node attestor supports it (k8s_psat does); otherwise as NEVER. */
+  AUTO = 'auto',
+  /** Always; the agent fails to start if its node attestor or the server cannot re-attest. */
+  ALWAYS = 'always',
+}
 
 /** How the `k8s` workload attestor trusts the kubelet's serving certificate. */
 export class KubeletVerification {
@@ -85,6 +106,8 @@ export interface AgentConfigModel {
   readonly adminSocketPath?: string;
   readonly dataDir: string;
   readonly logLevel: LogLevel;
+  /** Undefined: SPIRE's own, text. */
+  readonly logFormat?: LogFormat;
   readonly trustBundlePath: string;
   readonly bundle: TrustBundleRef;
   readonly psatTokenPath: string;
@@ -102,6 +125,17 @@ export interface AgentConfigModel {
   readonly x509SvidCacheMaxSize?: number;
   /** Undefined: SVIDs are rotated at half their lifetime. */
   readonly availabilityTarget?: string;
+  /** Undefined: SPIRE's own, never. */
+  readonly rebootstrapMode?: RebootstrapMode;
+  /** Undefined: SPIRE's own, 10m. */
+  readonly rebootstrapDelay?: string;
+  /** Undefined or empty: no Delegated Identity API callers. */
+  readonly authorizedDelegates?: string[];
+  /** Undefined: the `k8s` attestor's own, true. */
+  readonly useNewContainerLocator?: boolean;
+  /** Undefined: the `k8s` attestor's own, false. */
+  readonly verboseContainerLocatorLogs?: boolean;
+  readonly experimental?: AgentExperimentalOptions;
 }
 
 /** The agent's `agent.conf`, as JSON that SPIRE reads as HCL. */
@@ -114,6 +148,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
         ...renderKubeletVerification(model),
         node_name_env: model.nodeNameEnv,
         disable_container_selectors: model.disableContainerSelectors,
+        ...definedOnly({ use_new_container_locator: model.useNewContainerLocator, verbose_container_locator_logs: model.verboseContainerLocatorLogs }),
       }),
       ...(model.unixAttestor ? plugin('unix', {}) : []),
     ],
@@ -122,6 +157,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
     agent: {
       data_dir: model.dataDir,
       log_level: model.logLevel,
+      ...(model.logFormat === undefined ? {} : { log_format: model.logFormat }),
       server_address: model.serverAddress,
       server_port: String(model.serverPort),
       socket_path: model.socketPath,
@@ -132,11 +168,29 @@ export function renderAgentConfig(model: AgentConfigModel): object {
       ...renderSds(model.sds),
       ...(model.x509SvidCacheMaxSize === undefined ? {} : { x509_svid_cache_max_size: model.x509SvidCacheMaxSize }),
       ...(model.availabilityTarget === undefined ? {} : { availability_target: model.availabilityTarget }),
+      ...(model.rebootstrapMode === undefined ? {} : { rebootstrap_mode: model.rebootstrapMode }),
+      ...(model.rebootstrapDelay === undefined ? {} : { rebootstrap_delay: model.rebootstrapDelay }),
+      ...((model.authorizedDelegates ?? []).length === 0 ? {} : { authorized_delegates: model.authorizedDelegates }),
+      ...renderExperimental(model.experimental),
     },
     plugins,
     health_checks: renderHealthChecks(model.health),
     ...renderTelemetry(model.prometheus),
   };
+}
+
+/** The `experimental` block with what is set; nothing set, no block. */
+function renderExperimental(experimental: AgentExperimentalOptions | undefined): object {
+  const block = definedOnly({
+    sync_interval: experimental?.syncInterval,
+    require_pq_kem: experimental?.requirePqKem,
+    feature_flags: (experimental?.featureFlags ?? []).length === 0 ? undefined : experimental?.featureFlags,
+  });
+  return Object.keys(block).length === 0 ? {} : { experimental: block };
+}
+
+function definedOnly(fields: { [key: string]: unknown }): { [key: string]: unknown } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
 function renderKubeletVerification(model: AgentConfigModel): object {

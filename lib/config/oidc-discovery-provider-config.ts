@@ -1,5 +1,6 @@
 import { requireProps } from '../validation/required';
 import { LogLevel } from './spire-config';
+import { LogFormat } from './log-format';
 
 /** The Workload API the provider reads the JWT signing keys from. */
 export interface WorkloadApiSource {
@@ -74,8 +75,12 @@ export interface OidcDiscoveryProviderConfigModel {
   readonly setKeyUse: boolean;
   readonly health: ProviderHealthChecks;
   readonly logLevel: LogLevel;
+  /** Undefined: the provider's own, text. */
+  readonly logFormat?: LogFormat;
   /** The issuer the discovery document names; undefined: `https://<requested host>`. */
   readonly jwtIssuer?: string;
+  /** The keys' URL the document names; undefined: `<issuer>/keys`. */
+  readonly jwksUri?: string;
   /** Prefix of every endpoint; undefined: served at the root. */
   readonly serverPathPrefix?: string;
 }
@@ -88,9 +93,11 @@ export interface OidcDiscoveryProviderConfigModel {
 export function renderOidcDiscoveryProviderConfig(model: OidcDiscoveryProviderConfigModel): object {
   return {
     log_level: model.logLevel,
+    ...(model.logFormat === undefined ? {} : { log_format: model.logFormat }),
     domains: model.domains,
     insecure_addr: model.insecureAddress,
     jwt_issuer: model.jwtIssuer,
+    jwks_uri: model.jwksUri,
     server_path_prefix: model.serverPathPrefix,
     ...(model.setKeyUse ? { set_key_use: true } : {}),
     ...(model.workloadApi === undefined ? {} : {

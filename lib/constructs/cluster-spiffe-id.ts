@@ -50,6 +50,14 @@ export interface ClusterSpiffeIdOptions {
   readonly fallback?: boolean;
   /** Hint workloads use to choose between several SVIDs. @default none */
   readonly hint?: string;
+  /** The workloads may call the server's admin API. @default false, so that workloads cannot manage entries */
+  readonly admin?: boolean;
+  /**
+   * The workloads are downstream SPIRE servers, which mint SVIDs of their
+   * own under this server's CA (nested SPIRE, see `UpstreamAuthority.spire`).
+   * @default false, so that workloads cannot sign for others
+   */
+  readonly downstream?: boolean;
 }
 
 export interface ClusterSpiffeIdProps extends ClusterSpiffeIdOptions {
@@ -165,6 +173,8 @@ export class ClusterSpiffeId extends Construct implements IApplyStaged {
       workloadSelectorTemplates: props.workloadSelectorTemplates,
       fallback: props.fallback,
       hint: props.hint,
+      admin: props.admin || undefined,
+      downstream: props.downstream || undefined,
     };
   }
 

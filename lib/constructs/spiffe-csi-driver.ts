@@ -4,7 +4,9 @@ import { AgentPod, agentPodOf } from '../kube/agent-pod';
 import { httpProbe, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';
 import { KubeCsiDriver } from '../kube/objects';
-import { checkAbsolutePath, checkImageRegistry, checkPinnedImage, Problem } from '../validation/rules';
+import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
+import { applyContainerResources, ContainerResourceSpec, resourceChecks } from '../kube/pod-settings';
+import { checkAbsolutePath, checkDnsSubdomain, checkImageRegistry, checkLabelKey, checkLabelValue, checkPinnedImage, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { SpireAgentDaemonSet, WorkloadApiSocket } from './spire-agent-daemon-set';
 import { requireProps } from '../validation/required';
@@ -25,6 +27,20 @@ export interface SpiffeCsiDriverOptions {
   readonly registrarImage?: string;
   /** @default DefaultImages.CSI_LIVENESS_PROBE, from `imageRegistry` when set */
   readonly livenessProbeImage?: string;
+  /**
+   * Name of the driver, which pods put in their CSI volumes and the
+   * cluster-wide CSIDriver object carries. Another name lets a second driver
+   * run in the same cluster, e.g. "upstream.csi.spiffe.io" for the agent of an
+   * upstream server in nested SPIRE (`UpstreamAuthority.spire`'s `csiDriverName`).
+   * @default "csi.spiffe.io", the name Istio's and SPIRE's docs use
+   */
+  readonly driverName?: string;
+  /** Resources of the spiffe-csi-driver container. @default requests cpu 10m, memory 32Mi; limits memory 64Mi */
+  readonly resources?: ContainerResourceSpec;
+  /** Labels of the cluster-wide CSIDriver object. @default none */
+  readonly csiDriverLabels?: { [key: string]: string };
+  /** Timing of the driver container's liveness probe, its CSI health on port 9808. @default every 30s, failing after 3 failures */
+  readonly livenessProbe?: WorkloadProbeOptions;
 }
 
 export interface SpiffeCsiDriverProps extends SpiffeCsiDriverOptions {
@@ -32,7 +48,7 @@ export interface SpiffeCsiDriverProps extends SpiffeCsiDriverOptions {
   readonly agent: SpireAgentDaemonSet;
 }
 
-const DRIVER_NAME = 'csi.spiffe.io';
+const DEFAULT_DRIVER_NAME = 'csi.spiffe.io';
 const AGENT_SOCKET_MOUNT = '/spire-agent-socket';
 const CSI_SOCKET_DIR = '/spiffe-csi';
 const REGISTRATION_DIR = '/registration';
@@ -48,7 +64,7 @@ const DRIVER_HEALTH_PORT = 9808;
  */
 export class SpiffeCsiDriver extends Construct {
   /** The CSI driver name pods put in their inline volume. */
-  public readonly driverName = DRIVER_NAME;
+  public readonly driverName: string;
   public readonly agent: SpireAgentDaemonSet;
   /** The Workload API socket every mounted volume exposes: the agent's. */
   public readonly workloadApi: WorkloadApiSocket;
@@ -68,10 +84,11 @@ export class SpiffeCsiDriver extends Construct {
     this.agent = props.agent;
     this.workloadApi = props.agent.workloadApi;
     this.kubeletDir = props.kubeletDir ?? '/var/lib/kubelet';
+    this.driverName = props.driverName ?? DEFAULT_DRIVER_NAME;
     this.imageRegistry = props.imageRegistry ?? props.agent.imageRegistry;
 
     new KubeCsiDriver(this, 'CsiDriver', {
-      metadata: { name: DRIVER_NAME },
+      metadata: { name: this.driverName, labels: props.csiDriverLabels },
       spec: {
         attachRequired: false,
         podInfoOnMount: true,
@@ -96,7 +113,7 @@ export class SpiffeCsiDriver extends Construct {
   }
 
   private get pluginDir(): string {
-    return `${this.kubeletDir}/plugins/${DRIVER_NAME}`;
+    return `${this.kubeletDir}/plugins/${this.driverName}`;
   }
 
   private addNodePlugin({ daemonSet, socketVolume }: AgentPod): void {
@@ -120,16 +137,17 @@ export class SpiffeCsiDriver extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: [
         '-workload-api-socket-dir', AGENT_SOCKET_MOUNT,
-        '-plugin-name', DRIVER_NAME,
+        '-plugin-name', this.driverName,
         '-csi-socket-path', csiSocket,
       ],
       envVariables: { MY_NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
       ports: [{ name: 'csi-healthz', number: DRIVER_HEALTH_PORT }],
-      liveness: httpProbe('/healthz', DRIVER_HEALTH_PORT, 30),
+      liveness: httpProbe('/healthz', DRIVER_HEALTH_PORT, 30, this.props.livenessProbe),
       resources: resources({ cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 64 }),
       // Bind mounts into pod directories need privilege and Bidirectional propagation.
       securityContext: { ...rootWithoutCapabilities(), privileged: true, allowPrivilegeEscalation: true },
     });
+    applyContainerResources(daemonSet, driver.name, this.props.resources);
     driver.mount(AGENT_SOCKET_MOUNT, socketVolume, { readOnly: true });
     driver.mount(CSI_SOCKET_DIR, csiSocketDir);
     driver.mount(`${this.kubeletDir}/pods`, podsDir, { propagation: kplus.MountPropagation.BIDIRECTIONAL });
@@ -171,8 +189,20 @@ export class SpiffeCsiDriver extends Construct {
       ['image', checkPinnedImage(this.driverImage)],
       ['registrarImage', checkPinnedImage(this.registrarImage)],
       ['livenessProbeImage', checkPinnedImage(this.livenessProbeImage)],
+      ['driverName', this.checkDriverName()],
       ['driverName', this.checkNotUpstreamSocket()],
+      ...resourceChecks('resources', this.props.resources),
+      ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...Object.entries(this.props.csiDriverLabels ?? {}).flatMap(([key, value]): Check[] => [['csiDriverLabels', checkLabelKey(key)], ['csiDriverLabels', checkLabelValue(value)]]),
     ];
+  }
+
+  /** Kubernetes takes a CSI driver name of at most 63 characters in DNS subdomain form. */
+  private checkDriverName(): Problem | undefined {
+    if (this.driverName.length > 63) {
+      return { value: this.driverName, rule: 'a CSI driver name has at most 63 characters', fix: 'use a shorter name, e.g. "upstream.csi.spiffe.io"' };
+    }
+    return checkDnsSubdomain(this.driverName);
   }
 
   /** In nested SPIRE the server fetches its own SVID from an agent of the upstream server, never from the agent it signs for. */

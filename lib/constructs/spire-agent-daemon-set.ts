@@ -1,14 +1,18 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AgentSdsOptions, KubeletVerification, renderAgentConfig, resolveSds } from '../config/agent-config';
+import { AgentExperimentalOptions, AgentSdsOptions, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
 import { SdsModel } from '../spire/sds';
 import { Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
+import { LogFormat } from '../config/log-format';
 import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
-import { annotateConfigChecksum } from '../kube/config-checksum';
-import { annotateScrape, metricsChecks, withMetricsPort } from '../kube/metrics-endpoint';
+import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
+import { applyUpdateStrategy, checkMaxUnavailable, DaemonSetUpdateStrategy } from '../kube/daemon-set-update-strategy';
+import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
+import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { annotateScrape, metricsChecks, SCRAPE_ANNOTATIONS, withMetricsPort } from '../kube/metrics-endpoint';
 import {
   applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
@@ -17,7 +21,7 @@ import { DefaultImages } from '../spire/images';
 import { checkAgentServerSkew } from '../spire/version-skew';
 import { ISTIO_ROOT_CA_RESOURCE, ISTIO_WORKLOAD_SOCKET_DIRS } from '../istio/names';
 import { addProjectedServiceAccountToken, dropAddressLabel, enableHostPid, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
+import { checkAbsolutePath, checkDnsLabel, checkGoDuration, checkImageRegistry, checkPinnedImage, checkSpiffeId, formatGoDuration, goDurationSeconds, Problem } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain } from './cluster-federated-trust-domain';
 import { registerAgent } from './spire-server/agent-registration';
@@ -68,6 +72,8 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   readonly disableContainerSelectors?: boolean;
   /** @default "INFO" */
   readonly logLevel?: LogLevel;
+  /** @default LogFormat.TEXT, SPIRE's; LogFormat.JSON for log pipelines that parse fields */
+  readonly logFormat?: LogFormat;
   /**
    * Prometheus metrics of the agent (SPIRE's `telemetry` block), on a named
    * container port, with the `prometheus.io/*` scrape annotations on the pod.
@@ -115,6 +121,51 @@ export interface SpireAgentOptions extends PodPlacementOptions {
    * @default none: SVIDs are renewed at half their lifetime
    */
   readonly availabilityTarget?: string;
+  /**
+   * Let an agent that no longer trusts the server (its CA was replaced, e.g.
+   * after a `KeyManager.memory()` server restarted, or the agent was offline
+   * longer than the bundle's keys lived) attest again from the bundle in the
+   * `spire-bundle` ConfigMap (`rebootstrap_mode`).
+   * @default SPIRE's, RebootstrapMode.NEVER: such an agent needs its pod deleted
+   */
+  readonly rebootstrapMode?: RebootstrapMode;
+  /**
+   * How long the agent keeps seeing an untrusted server before it attests
+   * again (`rebootstrap_delay`, Go duration); longer rides out a
+   * man-in-the-middle without needless re-attestation, shorter recovers
+   * sooner. Needs `rebootstrapMode` AUTO or ALWAYS.
+   * @default SPIRE's, 10m
+   */
+  readonly rebootstrapDelay?: string;
+  /** Labels and annotations added to the agent's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
+  /**
+   * How the agent's pods, and the CSI driver in them, are replaced when their
+   * template changes. While a node's pod is replaced, new pods there wait for
+   * the socket; running workloads keep their SVIDs.
+   * @default Kubernetes': DaemonSetUpdateStrategy.rollingUpdate(), one node at a time
+   */
+  readonly updateStrategy?: DaemonSetUpdateStrategy;
+  /**
+   * SPIFFE IDs of workloads that may fetch other workloads' SVIDs through
+   * the Delegated Identity API on the admin socket (`authorized_delegates`),
+   * e.g. a node proxy; needs `adminSocketDir`.
+   * @default none
+   */
+  readonly authorizedDelegates?: string[];
+  /**
+   * Locate containers with the `k8s` attestor's cgroups v2 aware algorithm
+   * (`use_new_container_locator`). @default the attestor's own, true
+   */
+  readonly useNewContainerLocator?: boolean;
+  /** Log the mountinfo and cgroups the `k8s` attestor reads (`verbose_container_locator_logs`). @default false */
+  readonly verboseContainerLocatorLogs?: boolean;
+  /** Experimental settings (SPIRE's `experimental` block). @default none */
+  readonly experimental?: AgentExperimentalOptions;
+  /** Timing of the liveness probe, HTTP /live on the health port. @default every 30s, failing after 3 failures */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on the health port. @default every 10s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
 }
 
 export interface SpireAgentDaemonSetProps extends SpireAgentOptions {
@@ -220,6 +271,7 @@ export class SpireAgentDaemonSet extends Construct {
       adminSocketPath: this.adminSocketPath,
       dataDir: DATA_DIR,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
+      logFormat: this.props.logFormat,
       trustBundlePath: `${BUNDLE_DIR}/${this.bundle.key}`,
       bundle: this.bundle,
       psatTokenPath: `${TOKEN_DIR}/${TOKEN_FILE}`,
@@ -233,6 +285,12 @@ export class SpireAgentDaemonSet extends Construct {
       sds: this.sdsSettings,
       x509SvidCacheMaxSize: this.props.x509SvidCacheMaxSize,
       availabilityTarget: this.props.availabilityTarget,
+      rebootstrapMode: this.props.rebootstrapMode,
+      rebootstrapDelay: this.props.rebootstrapDelay,
+      authorizedDelegates: this.props.authorizedDelegates,
+      useNewContainerLocator: this.props.useNewContainerLocator,
+      verboseContainerLocatorLogs: this.props.verboseContainerLocatorLogs,
+      experimental: this.props.experimental,
     });
   }
 
@@ -310,6 +368,8 @@ export class SpireAgentDaemonSet extends Construct {
     annotateConfigChecksum(daemonSet, () => this.configFiles());
     annotateScrape(daemonSet, this.metrics.endpoint);
     applyPodSpecSettings(daemonSet, { ...this.props, priority: this.props.priority ?? PodPriority.SYSTEM_NODE_CRITICAL });
+    addPodMetadata(daemonSet, this.props.podMetadata, this.ownPodMetadata);
+    applyUpdateStrategy(daemonSet, this.props.updateStrategy);
 
     const container = daemonSet.addContainer({
       name: 'spire-agent',
@@ -318,8 +378,8 @@ export class SpireAgentDaemonSet extends Construct {
       args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: withMetricsPort([{ name: 'agent-health', number: DEFAULT_HEALTH_CHECKS.port }], this.metricsPortName, this.metrics.endpoint),
       envVariables: { [KUBELET_HOST_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP) },
-      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
-      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10),
+      liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30, this.props.livenessProbe),
+      readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 10, this.props.readinessProbe),
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
       // Root without capabilities: it creates the socket in a root-owned node directory.
       securityContext: rootWithoutCapabilities(),
@@ -380,6 +440,13 @@ export class SpireAgentDaemonSet extends Construct {
       ...this.sdsChecks(),
       ['x509SvidCacheMaxSize', this.checkCacheSize()],
       ['availabilityTarget', this.checkAvailabilityTarget()],
+      ['rebootstrapDelay', this.checkRebootstrapDelay()],
+      ...podMetadataChecks(this.props.podMetadata, this.ownPodMetadata),
+      ['updateStrategy.maxUnavailable', checkMaxUnavailable(this.props.updateStrategy)],
+      ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...this.authorizedDelegatesChecks(),
+      ['experimental.syncInterval', this.props.experimental?.syncInterval === undefined ? undefined : checkGoDuration(this.props.experimental.syncInterval)],
+      ...probeTimingChecks('readinessProbe', this.props.readinessProbe, false),
       ['namespace', this.namespace === this.server.namespace ? {
         value: this.namespace,
         rule: 'the agent needs a privileged namespace, the server a restricted one, so they cannot share it',
@@ -436,6 +503,36 @@ export class SpireAgentDaemonSet extends Construct {
    * at the active CA's end (`MaxSVIDTTLForCATTL` in
    * `pkg/server/ca/manager/manager.go`). All v1.15.3.
    */
+  /** The labels and annotations the agent's pod template carries of its own. */
+  private get ownPodMetadata(): OwnPodMetadata {
+    const scrape = this.metrics.endpoint === undefined ? [] : Object.values(SCRAPE_ANNOTATIONS);
+    return { labels: this.podLabels, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION, ...scrape] };
+  }
+
+  /** Delegates call the admin socket, and are workloads of this trust domain. */
+  private authorizedDelegatesChecks(): Check[] {
+    const delegates = this.props.authorizedDelegates ?? [];
+    return [
+      ['authorizedDelegates', delegates.length > 0 && this.adminSocketPath === undefined ? {
+        value: delegates.join(', '),
+        rule: 'delegates call the Delegated Identity API on the agent\'s admin socket, which the agent only opens with adminSocketDir',
+        fix: 'set adminSocketDir, e.g. "/run/spire/agent-admin", and mount it into the delegate\'s pods',
+      } : undefined],
+      ...delegates.map((id): Check => ['authorizedDelegates', checkSpiffeId(id, this.trustDomain, 'the agent\'s, whose workloads the delegates are')]),
+    ];
+  }
+
+  /** A delay without re-attestation would be ignored; a delay that is not a duration, refused by SPIRE. */
+  private checkRebootstrapDelay(): Problem | undefined {
+    const delay = this.props.rebootstrapDelay;
+    if (delay === undefined) return undefined;
+    const mode = this.props.rebootstrapMode ?? RebootstrapMode.NEVER;
+    if (mode === RebootstrapMode.NEVER) {
+      return { value: delay, rule: `the agent never attests again (rebootstrapMode ${mode}), so the delay would be ignored`, fix: 'set rebootstrapMode: RebootstrapMode.AUTO (or ALWAYS), or leave rebootstrapDelay unset' };
+    }
+    return checkGoDuration(delay);
+  }
+
   private checkAvailabilityTarget(): Problem | undefined {
     const target = this.props.availabilityTarget;
     if (target === undefined) return undefined;

@@ -5,14 +5,20 @@ import {
   OidcDiscoveryProviderConfigModel, OidcKeySource, ProviderHealthChecks, renderOidcDiscoveryProviderConfig,
 } from '../config/oidc-discovery-provider-config';
 import { LogLevel, renderJson } from '../config/spire-config';
-import { annotateConfigChecksum } from '../kube/config-checksum';
+import { LogFormat } from '../config/log-format';
+import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
+import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
+import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { ServiceType } from '../kube/service-type';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
-import { addDisruptionBudget, dropAddressLabel, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
-import { applyContainerResources, ContainerResourceSpec } from '../kube/pod-settings';
+import { addDisruptionBudget, dropAddressLabel, KubeIngress, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
+import {
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
+} from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';
 import {
-  checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, isFileName, Problem, urlHost,
+  checkAnnotationKey, checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkReplicaCount, isFileName, Problem, urlHost,
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
@@ -21,7 +27,21 @@ import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
-export interface SpireOidcDiscoveryProviderProps {
+/** An Ingress that serves the provider at its public domains over https. */
+export interface OidcIngressOptions {
+  /** IngressClass of the controller that serves it. @default the cluster's default class */
+  readonly className?: string;
+  /** Annotations of the Ingress, e.g. for cert-manager or the controller. @default none */
+  readonly annotations?: { [key: string]: string };
+  /**
+   * kubernetes.io/tls Secret in the provider's namespace with a certificate for all `domains`,
+   * which relying parties must trust (Web PKI).
+   * @default none: TLS is terminated before the Ingress, e.g. by a cloud load balancer
+   */
+  readonly tlsSecretName?: string;
+}
+
+export interface SpireOidcDiscoveryProviderProps extends PodPlacementOptions {
   /**
    * The server whose JWT-SVIDs relying parties verify: trust domain, issuer and the controller
    * manager that registers the provider come from it. It must have a `jwtIssuer`.
@@ -67,14 +87,42 @@ export interface SpireOidcDiscoveryProviderProps {
    * @default false, SPIRE's: keys without `use`
    */
   readonly setKeyUse?: boolean;
+  /**
+   * The URL of the keys the discovery document names (`jwks_uri`), when a
+   * proxy or CDN serves them elsewhere than `<issuer>/keys`; an https URL.
+   * @default the issuer's `/keys`
+   */
+  readonly jwksUri?: string;
   /** Port of the Service (plain HTTP; terminate TLS in front of it). @default 80 */
   readonly port?: number;
+  /**
+   * How the Service is reached. A LoadBalancer or NodePort serves plain HTTP
+   * outside the cluster, so put a TLS-terminating proxy in front of it: relying
+   * parties fetch the keys over https only.
+   * @default ServiceType.CLUSTER_IP, behind an ingress in the cluster
+   */
+  readonly serviceType?: ServiceType;
+  /** Labels and annotations added to the provider's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
+  /**
+   * An Ingress for the provider's `domains`, routing the issuer's path (or
+   * all paths) to its Service. @default none: expose the Service yourself
+   */
+  readonly ingress?: OidcIngressOptions;
+  /** Timing of the liveness probe, HTTP /live on port 8008. @default every 30s, failing after 3 failures */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on port 8008. @default every 5s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
   /** @default LogLevel.INFO */
   readonly logLevel?: LogLevel;
+  /** @default LogFormat.TEXT, the provider's; LogFormat.JSON for log pipelines that parse fields */
+  readonly logFormat?: LogFormat;
   /** Resources of the provider container. @default requests cpu 10m, memory 32Mi; limits memory 128Mi */
   readonly resources?: ContainerResourceSpec;
   /** Registry the default image is pulled from. @default the server's imageRegistry */
   readonly imageRegistry?: string;
+  /** Taints the provider's pods tolerate. @default none, so that it runs on ordinary worker nodes */
+  readonly tolerations?: TolerationSpec[];
   /** @default DefaultImages.OIDC_DISCOVERY_PROVIDER, from `imageRegistry` when set */
   readonly image?: string;
 }
@@ -110,6 +158,8 @@ export class SpireOidcDiscoveryProvider extends Construct {
   public readonly service: ApiObject;
   /** The provider's Deployment. */
   public readonly deployment: ApiObject;
+  /** The Ingress for the provider's domains; undefined without `ingress`. */
+  public readonly ingress?: ApiObject;
   /** The identity of the provider's pods; undefined when the keys come from a ConfigMap. */
   public readonly identity?: ClusterSpiffeId;
   /** Labels of the provider pods. */
@@ -135,7 +185,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
       metadata: { name: this.namespace, labels: podSecurityLabels('restricted') },
     });
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: { name: this.name, namespace: this.namespace, annotations: props.serviceAccountAnnotations },
       automountToken: false,
     });
     const config = new kplus.ConfigMap(this, 'Config', {
@@ -144,6 +194,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
     });
     this.deployment = ApiObject.of(this.createDeployment(serviceAccount, config));
     this.service = ApiObject.of(this.createService());
+    this.ingress = props.ingress === undefined ? undefined : this.createIngress(props.ingress);
     if (this.replicas > 1) addDisruptionBudget(this, { name: this.name, namespace: this.namespace }, this.podLabels);
     this.identity = this.keySource.bundle !== undefined ? undefined : new ClusterSpiffeId(this, 'Identity', {
       name: this.name,
@@ -163,7 +214,9 @@ export class SpireOidcDiscoveryProvider extends Construct {
       setKeyUse: this.props.setKeyUse ?? false,
       health: HEALTH,
       logLevel: this.props.logLevel ?? LogLevel.INFO,
+      logFormat: this.props.logFormat,
       jwtIssuer: this.server.jwtIssuer,
+      jwksUri: this.props.jwksUri,
       serverPathPrefix: this.issuerPath(),
     };
     return renderOidcDiscoveryProviderConfig(model);
@@ -236,12 +289,14 @@ export class SpireOidcDiscoveryProvider extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-config', `${CONFIG_DIR}/${CONFIG_FILE}`],
       ports: [{ name: 'http', number: HTTP_PORT }, { name: 'health', number: HEALTH.port }],
-      liveness: httpProbe(HEALTH.livePath, HEALTH.port, 30),
-      readiness: httpProbe(HEALTH.readyPath, HEALTH.port, 5),
+      liveness: httpProbe(HEALTH.livePath, HEALTH.port, 30, this.props.livenessProbe),
+      readiness: httpProbe(HEALTH.readyPath, HEALTH.port, 5, this.props.readinessProbe),
       resources: resources({ cpuMillis: 10, memoryMiB: 32, memoryLimitMiB: 128 }),
       securityContext: restrictedSecurityContext(PROVIDER_UID),
     });
     applyContainerResources(deployment, container.name, this.props.resources);
+    applyPodSpecSettings(deployment, this.props);
+    addPodMetadata(deployment, this.props.podMetadata, this.ownPodMetadata);
     container.mount(CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', config, { name: 'config' }), { readOnly: true });
     this.mountKeySource(container);
     return deployment;
@@ -265,10 +320,35 @@ export class SpireOidcDiscoveryProvider extends Construct {
   private createService(): kplus.Service {
     const service = new kplus.Service(this, 'Service', {
       metadata: { name: this.name, namespace: this.namespace },
+      type: plusServiceType(this.props.serviceType ?? ServiceType.CLUSTER_IP),
       ports: [{ name: 'http', port: this.port, targetPort: HTTP_PORT, protocol: kplus.Protocol.TCP }],
     });
     selectPodLabels(service, this.podLabels);
     return service;
+  }
+
+  /** One rule per public domain, each sending the issuer's path (where relying parties look) to the Service. */
+  private createIngress(options: OidcIngressOptions): ApiObject {
+    const domains = this.props.domains;
+    const backend = { service: { name: this.name, port: { number: this.port } } };
+    return new KubeIngress(this, 'Ingress', {
+      metadata: { name: this.name, namespace: this.namespace, annotations: options.annotations },
+      spec: {
+        ingressClassName: options.className,
+        rules: domains.map((host) => ({ host, http: { paths: [{ path: this.issuerPath() ?? '/', pathType: 'Prefix', backend }] } })),
+        tls: options.tlsSecretName === undefined ? undefined : [{ hosts: domains, secretName: options.tlsSecretName }],
+      },
+    });
+  }
+
+  private ingressChecks(): Check[] {
+    const options = this.props.ingress;
+    if (options === undefined) return [];
+    return [
+      ['ingress.className', options.className === undefined ? undefined : checkDnsSubdomain(options.className)],
+      ['ingress.tlsSecretName', options.tlsSecretName === undefined ? undefined : checkDnsSubdomain(options.tlsSecretName)],
+      ...Object.keys(options.annotations ?? {}).map((key): Check => ['ingress.annotations', checkAnnotationKey(key)]),
+    ];
   }
 
   private checks(): Check[] {
@@ -289,7 +369,19 @@ export class SpireOidcDiscoveryProvider extends Construct {
       ['port', checkPort(this.port)],
       ['imageRegistry', props.imageRegistry === undefined ? undefined : checkImageRegistry(props.imageRegistry)],
       ['image', checkPinnedImage(this.image)],
+      ...podSpecChecks(props),
+      ...podMetadataChecks(props.podMetadata, this.ownPodMetadata),
+      ...probeTimingChecks('livenessProbe', props.livenessProbe, true),
+      ...this.ingressChecks(),
+      ['jwksUri', props.jwksUri === undefined ? undefined : checkJwksUri(props.jwksUri)],
+      ...probeTimingChecks('readinessProbe', props.readinessProbe, false),
+      ...resourceChecks('resources', props.resources),
     ];
+  }
+
+  /** The labels and annotations the provider's pod template carries of its own. */
+  private get ownPodMetadata(): OwnPodMetadata {
+    return { labels: this.podLabels, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION] };
   }
 
   private keySourceChecks(): Check[] {
@@ -354,4 +446,16 @@ function matchesAnywhere(pattern: string, namespace: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Relying parties fetch the keys over https from an absolute URL, as SPIRE requires one. */
+function checkJwksUri(value: string): Problem | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol === 'https:' && url.host !== '') return undefined;
+  return { value, rule: 'the keys\' URL is an absolute https URL, which relying parties fetch them from', fix: 'write it like "https://keys.example.org/keys", or leave jwksUri unset for the issuer\'s /keys' };
 }

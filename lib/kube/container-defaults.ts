@@ -1,7 +1,7 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ContainerSizing } from './pod-settings';
-import { WorkloadProbe } from './probe';
+import { WorkloadProbe, WorkloadProbeOptions } from './probe';
 
 // cdk8s-plus lists single capabilities only; Kubernetes spells "every capability" as ALL.
 const ALL_CAPABILITIES = 'ALL' as kplus.Capability;
@@ -30,8 +30,15 @@ export function restrictedSecurityContext(user: number): kplus.ContainerSecurity
 }
 
 /** An HTTP probe against a container port. */
-export function httpProbe(path: string, port: number, periodSeconds: number): kplus.Probe {
-  return kplus.Probe.fromHttpGet(path, { port, periodSeconds: Duration.seconds(periodSeconds), failureThreshold: 3 });
+export function httpProbe(path: string, port: number, periodSeconds: number, timing: WorkloadProbeOptions = {}): kplus.Probe {
+  return kplus.Probe.fromHttpGet(path, {
+    port,
+    initialDelaySeconds: seconds(timing.initialDelaySeconds),
+    periodSeconds: Duration.seconds(timing.periodSeconds ?? periodSeconds),
+    timeoutSeconds: seconds(timing.timeoutSeconds),
+    failureThreshold: timing.failureThreshold ?? 3,
+    successThreshold: timing.successThreshold,
+  });
 }
 
 /** Pod Security Admission labels enforcing, auditing and warning at one level. */

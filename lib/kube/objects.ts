@@ -15,6 +15,7 @@ export {
   IntOrString,
   KubeCsiDriver,
   KubeCustomResourceDefinition,
+  KubeIngress,
   KubePodDisruptionBudget,
   KubeValidatingWebhookConfiguration,
   Quantity,

@@ -1,4 +1,6 @@
 import { requireProps } from '../validation/required';
+import { Problem } from '../validation/rules';
+import { Check } from '../validation/validate';
 
 /** When a probe runs and how many results count; unset fields keep the Kubernetes defaults. */
 export interface WorkloadProbeOptions {
@@ -58,4 +60,25 @@ export class WorkloadProbe {
   private constructor(action: ProbeAction, options: WorkloadProbeOptions) {
     this._definition = { action, options };
   }
+}
+
+const PROBE_MINIMUMS: Array<[keyof WorkloadProbeOptions, number]> = [
+  ['initialDelaySeconds', 0], ['periodSeconds', 1], ['timeoutSeconds', 1], ['failureThreshold', 1], ['successThreshold', 1],
+];
+
+/** The API server's rules for probe timing: whole numbers from their minimum, and a liveness probe passes on one success. */
+export function probeTimingChecks(prop: string, options: WorkloadProbeOptions | undefined, liveness: boolean): Check[] {
+  return [
+    ...PROBE_MINIMUMS.map(([field, minimum]): Check => [`${prop}.${field}`, checkAtLeast(options?.[field], minimum)]),
+    [`${prop}.successThreshold`, liveness && options?.successThreshold !== undefined && options.successThreshold !== 1 ? {
+      value: String(options.successThreshold),
+      rule: 'Kubernetes takes only 1 as the success threshold of a liveness probe',
+      fix: 'leave successThreshold unset, or 1',
+    } : undefined],
+  ];
+}
+
+function checkAtLeast(value: number | undefined, minimum: number): Problem | undefined {
+  if (value === undefined || (Number.isInteger(value) && value >= minimum)) return undefined;
+  return { value: String(value), rule: `probe timing is a whole number of at least ${minimum}`, fix: `use a whole number from ${minimum}, or leave it unset for the default` };
 }

@@ -8,6 +8,7 @@ import { DemoWorkloads } from '../../lib/constructs/demo-workloads';
 import { IstioSpireProfile, SidecarMode } from '../../lib/constructs/istio-spire-profile';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
 import { ClusterStaticEntry } from '../../lib/constructs/cluster-static-entry';
+import { ClusterSpiffeId } from '../../lib/constructs/cluster-spiffe-id';
 import { AwsPcaCaTemplate, UpstreamAuthority } from '../../lib/config/upstream-authority';
 import { filesUnder, scratchDir } from '../support/files';
 
@@ -104,21 +105,21 @@ describe('synth runs the wiring rules of check on what it would write', () => {
 describe('synth prints the warnings of check and writes the output', () => {
   const PCA = { region: 'eu-west-1', certificateAuthorityArn: 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/12ac02bc-d425-49f7-ab78-570a44972772' };
 
-  /** What a synth of a mesh whose server's CA AWS Private CA issues, with a downstream entry, writes to stderr. */
-  function stderrOfDownstreamSynth(caSigningTemplate?: AwsPcaCaTemplate): string {
+  const downstreamStaticEntry = (mesh: SpireIstioMesh) => new ClusterStaticEntry(mesh.identities, 'Nested', {
+    server: mesh.server,
+    spiffeId: 'spiffe://example.org/spire/nested',
+    parentId: 'spiffe://example.org/spire/agent/k8s_psat/demo/node-1',
+    selectors: ['k8s:ns:spire-nested'],
+    downstream: true,
+  });
+
+  /** What a synth of a mesh whose server's CA AWS Private CA issues, with a downstream registration, writes to stderr. */
+  function stderrOfDownstreamSynth(caSigningTemplate?: AwsPcaCaTemplate, addDownstream: (mesh: SpireIstioMesh) => void = downstreamStaticEntry): string {
     const written: string[] = [];
     const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => { written.push(String(chunk)); return true; });
     const out = path.join(scratchDir(), 'out');
     try {
-      synthMesh(out, { server: { upstreamAuthority: UpstreamAuthority.awsPca({ ...PCA, caSigningTemplate }) } }, (mesh) => {
-        new ClusterStaticEntry(mesh.identities, 'Nested', {
-          server: mesh.server,
-          spiffeId: 'spiffe://example.org/spire/nested',
-          parentId: 'spiffe://example.org/spire/agent/k8s_psat/demo/node-1',
-          selectors: ['k8s:ns:spire-nested'],
-          downstream: true,
-        });
-      });
+      synthMesh(out, { server: { upstreamAuthority: UpstreamAuthority.awsPca({ ...PCA, caSigningTemplate }) } }, addDownstream);
     } finally {
       spy.mockRestore();
     }
@@ -132,6 +133,16 @@ describe('synth prints the warnings of check and writes the output', () => {
       expect.stringMatching(/^ {2}\[spire\/Server\/Config\] 0001-spire\.k8s\.yaml: warning: ConfigMap spire-server\/spire-server: the server's CA is issued by AWS Private CA with the template SubordinateCACertificate_PathLen0\/V1, which allows no CA below it, but ClusterStaticEntry identities-nested is a downstream entry, .* Fix: .*AwsPcaCaTemplate\.subordinate\(1\)/),
       '',
     ]);
+  });
+
+  test('a downstream ClusterSpiffeId, e.g. for child servers in the cluster, is warned about too', () => {
+    const childServers = (mesh: SpireIstioMesh) => new ClusterSpiffeId(mesh.identities, 'ChildServers', {
+      server: mesh.server,
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'spire-child-server' } },
+      istioIdentity: false,
+      downstream: true,
+    });
+    expect(stderrOfDownstreamSynth(undefined, childServers)).toMatch(/ClusterSPIFFEID identities-childservers is a downstream entry/);
   });
 
   test('a template that allows a CA below the server\'s removes the warning', () => {

@@ -85,4 +85,11 @@ describe('ClusterSpiffeId validation', () => {
     expect((identity.node.findChild('Resource') as any).toJson().spec.className).toBe(server.className);
     expect(server.className).toBe('mesh');
   });
+
+  test('admin and downstream are written only when set, as the CRD fields of the same name', () => {
+    const specOf = (identity: StackOverrides['identity']) => (buildStack({ identity }).identity.node.findChild('Resource') as any).toJson().spec;
+    expect(specOf({ admin: true, downstream: true })).toMatchObject({ admin: true, downstream: true });
+    expect(specOf({ admin: false, downstream: false })).not.toHaveProperty('admin');
+    expect(specOf({})).not.toHaveProperty('downstream');
+  });
 });

@@ -1,5 +1,8 @@
+import { ApiObject } from 'cdk8s';
+import { DaemonSetUpdateStrategy } from '../../lib/kube/daemon-set-update-strategy';
+import { LogFormat } from '../../lib/config/log-format';
 import { Metrics } from '../../lib/config/metrics';
-import { AgentSdsOptions, KubeletVerification } from '../../lib/config/agent-config';
+import { AgentSdsOptions, KubeletVerification, RebootstrapMode } from '../../lib/config/agent-config';
 import { FederationPartner, FederationProfileType } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
@@ -110,6 +113,11 @@ describe('SpireAgentDaemonSet SDS and SVID settings', () => {
     expect(synthErrors(federatedStack({ sds }).app)).toEqual([expect.stringContaining(message)]);
   });
 
+  test('the log format is written only when set', () => {
+    expect(buildStack({ agent: { logFormat: LogFormat.JSON } }).agent.agentConfig.agent.log_format).toBe('json');
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('log_format');
+  });
+
   test('the X.509-SVID cache size is written when set, and must be positive', () => {
     expect(buildStack({ agent: { x509SvidCacheMaxSize: 5000 } }).agent.agentConfig.agent.x509_svid_cache_max_size).toBe(5000);
     expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('x509_svid_cache_max_size');
@@ -132,5 +140,94 @@ describe('SpireAgentDaemonSet SDS and SVID settings', () => {
   test('the availability target is at least 24h and a Go duration', () => {
     expect(errorsWith({ availabilityTarget: '23h59m' })).toEqual([expect.stringContaining('availabilityTarget "23h59m": SPIRE refuses an availability target below 24h')]);
     expect(errorsWith({ availabilityTarget: '2d' })).toEqual([expect.stringContaining('availabilityTarget "2d": a TTL is a positive Go duration')]);
+  });
+});
+
+describe('SpireAgentDaemonSet re-attestation, pod metadata and updates', () => {
+  const daemonSetOf = (agent: SpireAgentDaemonSet) => ApiObject.of(agent.daemonSet).toJson();
+
+  test('rebootstrap settings are written only when set', () => {
+    const agent = buildStack({ agent: { rebootstrapMode: RebootstrapMode.AUTO, rebootstrapDelay: '30m' } }).agent;
+    expect(agent.agentConfig.agent).toMatchObject({ rebootstrap_mode: 'auto', rebootstrap_delay: '30m' });
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('rebootstrap_mode');
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('rebootstrap_delay');
+  });
+
+  test('a rebootstrap delay needs re-attestation and must be a Go duration', () => {
+    expect(errorsWith({ rebootstrapDelay: '5m' })).toEqual([expect.stringContaining('rebootstrapDelay "5m": the agent never attests again (rebootstrapMode never)')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.NEVER, rebootstrapDelay: '5m' })).toEqual([expect.stringContaining('set rebootstrapMode: RebootstrapMode.AUTO')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.ALWAYS, rebootstrapDelay: '1d' })).toEqual([expect.stringContaining('rebootstrapDelay "1d"')]);
+    expect(errorsWith({ rebootstrapMode: RebootstrapMode.ALWAYS, rebootstrapDelay: '1h' })).toEqual([]);
+  });
+
+  test('pod labels and annotations are added to the template, next to the agent\'s own', () => {
+    const { agent, app } = buildStack({ agent: { podMetadata: { labels: { team: 'platform' }, annotations: { 'fluentbit.io/parser': 'json' } } } });
+    expect(synthErrors(app)).toEqual([]);
+    const template = daemonSetOf(agent).spec.template.metadata;
+    expect(template.labels).toEqual({ ...agent.podLabels, team: 'platform' });
+    expect(template.annotations).toMatchObject({ 'fluentbit.io/parser': 'json', 'checksum/config': expect.any(String) });
+    expect(daemonSetOf(agent).spec.selector.matchLabels).toEqual(agent.podLabels);
+  });
+
+  test('pod labels and annotations the agent sets itself, and invalid keys, are refused', () => {
+    expect(errorsWith({ podMetadata: { labels: { 'app.kubernetes.io/name': 'other' } } }))
+      .toEqual([expect.stringContaining('podMetadata.labels "app.kubernetes.io/name": the component selects its pods by this label')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'checksum/config': 'x' } } }))
+      .toEqual([expect.stringContaining('podMetadata.annotations "checksum/config": the component sets this annotation itself')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'prometheus.io/port': '1' } } })).toEqual([expect.stringContaining('podMetadata.annotations "prometheus.io/port"')]);
+    expect(errorsWith({ podMetadata: { labels: { team: 'a b' } } })).toEqual([expect.stringContaining('podMetadata.labels "a b"')]);
+  });
+
+  test('the update strategy is written only when set, with maxUnavailable as nodes or a share of them', () => {
+    expect(daemonSetOf(buildStack().agent).spec).not.toHaveProperty('updateStrategy');
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable: '3' }) } }).agent).spec.updateStrategy)
+      .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 3 } });
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable: '10%' }) } }).agent).spec.updateStrategy)
+      .toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } });
+    expect(daemonSetOf(buildStack({ agent: { updateStrategy: DaemonSetUpdateStrategy.onDelete() } }).agent).spec.updateStrategy).toEqual({ type: 'OnDelete' });
+  });
+
+  test.each(['0', '0%', '101%', 'one', '-1'])('maxUnavailable %s is refused', (maxUnavailable) => {
+    expect(errorsWith({ updateStrategy: DaemonSetUpdateStrategy.rollingUpdate({ maxUnavailable }) }))
+      .toEqual([expect.stringContaining(`updateStrategy.maxUnavailable "${maxUnavailable}": maxUnavailable is a whole number of nodes of at least 1`)]);
+  });
+
+  test('probe timing replaces the defaults field by field', () => {
+    const container = (agent: SpireAgentDaemonSet) => daemonSetOf(agent).spec.template.spec.containers.find((c: any) => c.name === 'spire-agent');
+    const tuned = container(buildStack({ agent: { livenessProbe: { initialDelaySeconds: 15, periodSeconds: 60 }, readinessProbe: { timeoutSeconds: 3 } } }).agent);
+    expect(tuned.livenessProbe).toMatchObject({ initialDelaySeconds: 15, periodSeconds: 60, failureThreshold: 3, httpGet: { path: '/live' } });
+    expect(tuned.readinessProbe).toMatchObject({ timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 3 });
+    expect(container(buildStack().agent).livenessProbe).not.toHaveProperty('initialDelaySeconds');
+  });
+
+  test('probe timing follows the API server\'s rules', () => {
+    expect(errorsWith({ livenessProbe: { periodSeconds: 0 } })).toEqual([expect.stringContaining('livenessProbe.periodSeconds "0": probe timing is a whole number of at least 1')]);
+    expect(errorsWith({ readinessProbe: { initialDelaySeconds: 1.5 } })).toEqual([expect.stringContaining('readinessProbe.initialDelaySeconds "1.5"')]);
+    expect(errorsWith({ livenessProbe: { successThreshold: 2 } })).toEqual([expect.stringContaining('livenessProbe.successThreshold "2": Kubernetes takes only 1')]);
+    expect(errorsWith({ readinessProbe: { successThreshold: 2 } })).toEqual([]);
+  });
+
+  test('authorized delegates are written when set, and need the admin socket and IDs of the trust domain', () => {
+    const delegate = 'spiffe://example.org/ns/proxy/sa/node-proxy';
+    expect(buildStack({ agent: { adminSocketDir: '/run/spire/agent-admin', authorizedDelegates: [delegate] } }).agent.agentConfig.agent.authorized_delegates).toEqual([delegate]);
+    expect(buildStack().agent.agentConfig.agent).not.toHaveProperty('authorized_delegates');
+    expect(errorsWith({ authorizedDelegates: [delegate] })).toEqual([expect.stringContaining('authorizedDelegates "spiffe://example.org/ns/proxy/sa/node-proxy": delegates call the Delegated Identity API on the agent\'s admin socket')]);
+    expect(errorsWith({ adminSocketDir: '/run/spire/agent-admin', authorizedDelegates: ['spiffe://other.org/proxy'] })).toEqual([expect.stringContaining('the ID is not in the trust domain example.org')]);
+  });
+
+  test('the k8s attestor\'s container locator settings are written only when set', () => {
+    const k8s = (agent: SpireAgentDaemonSet) => pluginData(agent.agentConfig, 'WorkloadAttestor', 'k8s');
+    expect(k8s(buildStack({ agent: { useNewContainerLocator: false, verboseContainerLocatorLogs: true } }).agent))
+      .toMatchObject({ use_new_container_locator: false, verbose_container_locator_logs: true });
+    expect(k8s(buildStack().agent)).not.toHaveProperty('use_new_container_locator');
+    expect(k8s(buildStack().agent)).not.toHaveProperty('verbose_container_locator_logs');
+  });
+
+  test('experimental settings make an experimental block of what is set, with a Go duration for the sync interval', () => {
+    expect(buildStack({ agent: { experimental: { syncInterval: '10s', featureFlags: [] } } }).agent.agentConfig.agent.experimental).toEqual({ sync_interval: '10s' });
+    expect(buildStack({ agent: { experimental: { requirePqKem: true, featureFlags: ['flag_a'] } } }).agent.agentConfig.agent.experimental)
+      .toEqual({ require_pq_kem: true, feature_flags: ['flag_a'] });
+    expect(buildStack({ agent: { experimental: {} } }).agent.agentConfig.agent).not.toHaveProperty('experimental');
+    expect(errorsWith({ experimental: { syncInterval: '5' } })).toEqual([expect.stringContaining('experimental.syncInterval "5"')]);
   });
 });

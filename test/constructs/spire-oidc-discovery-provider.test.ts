@@ -1,6 +1,9 @@
+import { ServiceType } from '../../lib/kube/service-type';
 import { ApiObject, Chart } from 'cdk8s';
 import { OidcKeySource } from '../../lib/config/oidc-discovery-provider-config';
 import { SpireOidcDiscoveryProvider, SpireOidcDiscoveryProviderProps } from '../../lib/constructs/spire-oidc-discovery-provider';
+import { LogFormat } from '../../lib/config/log-format';
+import { TolerationEffect, TolerationOperator } from '../../lib/kube/pod-settings';
 import { DefaultImages } from '../../lib/spire/images';
 import { buildStack, StackOverrides, synthErrors } from '../support/stack';
 
@@ -191,5 +194,86 @@ describe('SpireOidcDiscoveryProvider keys', () => {
     [{ name: 'spire-bundle', key: 'keys/bundle' }, 'keySource.key "keys/bundle": a ConfigMap key (and the file it is mounted as) holds only letters'],
   ])('a bundle ConfigMap %j is checked', (configMap, message) => {
     expect(errorsWith({ keySource: OidcKeySource.bundleConfigMap(configMap) })).toEqual([expect.stringContaining(message)]);
+  });
+});
+
+describe('SpireOidcDiscoveryProvider placement and logs', () => {
+  test('pull secrets, node selector, affinity, tolerations and service account annotations reach its pods', () => {
+    const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['edge'] }] }] } } };
+    const tolerations = [{ key: 'edge', operator: TolerationOperator.EXISTS, effect: TolerationEffect.NO_SCHEDULE }];
+    const { oidc, app } = withProvider({
+      imagePullSecrets: ['mirror-pull'], nodeSelector: { pool: 'edge' }, affinity, tolerations,
+      serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/oidc' },
+    });
+    expect(synthErrors(app)).toEqual([]);
+    expect(podSpec(oidc)).toMatchObject({ imagePullSecrets: [{ name: 'mirror-pull' }], nodeSelector: { pool: 'edge' }, affinity, tolerations });
+    const serviceAccount = oidc.node.findChild('ServiceAccount') as any;
+    expect(serviceAccount.apiObject.toJson().metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/oidc' });
+  });
+
+  test('placement settings and resources are checked, naming the prop', () => {
+    expect(errorsWith({ imagePullSecrets: ['Mirror_Pull'] })).toEqual([expect.stringContaining('[identities/Oidc] imagePullSecrets "Mirror_Pull"')]);
+    expect(errorsWith({ tolerations: [{ value: 'x' }] })).toEqual([expect.stringContaining('[identities/Oidc] tolerations')]);
+    expect(errorsWith({ resources: { requests: { memory: '64 MB' } } })).toEqual([expect.stringContaining('[identities/Oidc] resources "64 MB"')]);
+  });
+
+  test('the log format is written only when set', () => {
+    expect(withProvider({ logFormat: LogFormat.JSON }).oidc.config.log_format).toBe('json');
+    expect(withProvider().oidc.config).not.toHaveProperty('log_format');
+  });
+
+  test('the Service type is ClusterIP unless set', () => {
+    expect(ApiObject.of(withProvider({ serviceType: ServiceType.LOAD_BALANCER }).oidc.service).toJson().spec.type).toBe('LoadBalancer');
+    expect(ApiObject.of(withProvider().oidc.service).toJson().spec.type).toBe('ClusterIP');
+  });
+
+  test('pod labels and annotations are added next to the provider\'s own, which cannot be replaced', () => {
+    const { oidc, app } = withProvider({ podMetadata: { labels: { team: 'identity' }, annotations: { 'fluentbit.io/parser': 'json' } } });
+    expect(synthErrors(app)).toEqual([]);
+    const metadata = ApiObject.of(oidc.deployment).toJson().spec.template.metadata;
+    expect(metadata.labels).toEqual({ ...oidc.podLabels, team: 'identity' });
+    expect(metadata.annotations).toMatchObject({ 'fluentbit.io/parser': 'json', 'checksum/config': expect.any(String) });
+    expect(errorsWith({ podMetadata: { labels: { 'app.kubernetes.io/name': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.labels "app.kubernetes.io/name"')]);
+    expect(errorsWith({ podMetadata: { annotations: { 'checksum/config': 'x' } } })).toEqual([expect.stringContaining('[identities/Oidc] podMetadata.annotations "checksum/config"')]);
+  });
+
+  test('probe timing replaces the defaults and is checked', () => {
+    const container = podSpec(withProvider({ livenessProbe: { periodSeconds: 5 }, readinessProbe: { initialDelaySeconds: 5 } }).oidc).containers[0];
+    expect(container.livenessProbe).toMatchObject({ periodSeconds: 5, httpGet: { path: '/live', port: 8008 } });
+    expect(container.readinessProbe).toMatchObject({ initialDelaySeconds: 5, periodSeconds: 5 });
+    expect(errorsWith({ livenessProbe: { failureThreshold: 0 } })).toEqual([expect.stringContaining('[identities/Oidc] livenessProbe.failureThreshold "0"')]);
+  });
+
+  test('an Ingress serves the public domains at the issuer\'s path, with TLS from a Secret when named', () => {
+    const { oidc, app } = withProvider({
+      name: 'oidc', namespace: 'spire-oidc', domains: ['oidc.example.org', 'keys.example.org'],
+      ingress: { className: 'nginx', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' }, tlsSecretName: 'oidc-tls' },
+    }, { jwtIssuer: 'https://oidc.example.org/tenant' });
+    expect(synthErrors(app)).toEqual([]);
+    const ingress = oidc.ingress!.toJson();
+    expect(ingress.metadata).toEqual({ name: 'oidc', namespace: 'spire-oidc', annotations: { 'cert-manager.io/cluster-issuer': 'letsencrypt' } });
+    const backend = { service: { name: 'oidc', port: { number: 80 } } };
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      rules: ['oidc.example.org', 'keys.example.org'].map((host) => ({ host, http: { paths: [{ path: '/tenant', pathType: 'Prefix', backend }] } })),
+      tls: [{ hosts: ['oidc.example.org', 'keys.example.org'], secretName: 'oidc-tls' }],
+    });
+    expect(withProvider({ ingress: {} }).oidc.ingress!.toJson().spec).toEqual({
+      rules: [{ host: 'oidc.example.org', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: expect.any(String), port: { number: 80 } } } }] } }],
+    });
+    expect(withProvider().oidc.ingress).toBeUndefined();
+  });
+
+  test('the Ingress settings are checked', () => {
+    expect(errorsWith({ ingress: { className: 'Nginx_Class' } })).toEqual([expect.stringContaining('[identities/Oidc] ingress.className "Nginx_Class"')]);
+    expect(errorsWith({ ingress: { tlsSecretName: 'TLS' } })).toEqual([expect.stringContaining('ingress.tlsSecretName "TLS"')]);
+    expect(errorsWith({ ingress: { annotations: { 'bad key!': 'x' } } })).toEqual([expect.stringContaining('ingress.annotations "bad key!"')]);
+  });
+
+  test('the keys\' URL is written when set, and must be an absolute https URL', () => {
+    expect(withProvider({ jwksUri: 'https://cdn.example.org/oidc/keys' }).oidc.config.jwks_uri).toBe('https://cdn.example.org/oidc/keys');
+    expect(withProvider().oidc.config.jwks_uri).toBeUndefined();
+    expect(errorsWith({ jwksUri: 'http://cdn.example.org/keys' })).toEqual([expect.stringContaining('jwksUri "http://cdn.example.org/keys": the keys\' URL is an absolute https URL')]);
+    expect(errorsWith({ jwksUri: '/keys' })).toEqual([expect.stringContaining('jwksUri "/keys"')]);
   });
 });

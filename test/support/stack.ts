@@ -4,7 +4,7 @@ import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { ClusterSpiffeId, ClusterSpiffeIdOptions } from '../../lib/constructs/cluster-spiffe-id';
 import { IstioSpireProfile, IstioSpireProfileOptions } from '../../lib/constructs/istio-spire-profile';
-import { SpiffeCsiDriver } from '../../lib/constructs/spiffe-csi-driver';
+import { SpiffeCsiDriver, SpiffeCsiDriverOptions } from '../../lib/constructs/spiffe-csi-driver';
 import { SpireAgentOptions, SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
 import { SpireCrds } from '../../lib/constructs/spire-crds';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
@@ -13,6 +13,7 @@ import { SpireServer, SpireServerProps } from '../../lib/constructs/spire-server
 export interface StackOverrides {
   readonly server?: Partial<SpireServerProps>;
   readonly agent?: SpireAgentOptions;
+  readonly csiDriver?: SpiffeCsiDriverOptions;
   readonly identity?: ClusterSpiffeIdOptions;
   readonly profile?: IstioSpireProfileOptions;
 }
@@ -39,7 +40,7 @@ export function buildStack(overrides: StackOverrides = {}) {
   const chart = stageChart(app, 'spire', crds);
   const server = new SpireServer(chart, 'Server', { trustDomain: 'example.org', clusterName: 'test', ...overrides.server });
   const agent = new SpireAgentDaemonSet(chart, 'Agent', { ...overrides.agent, server });
-  const csiDriver = new SpiffeCsiDriver(chart, 'Csi', { agent });
+  const csiDriver = new SpiffeCsiDriver(chart, 'Csi', { ...overrides.csiDriver, agent });
   const identities = stageChart(app, 'identities', chart);
   const identity = new ClusterSpiffeId(identities, 'Identity', { name: 'istio-mesh-workloads', ...overrides.identity, server });
   const istio = stageChart(app, 'istio', identities);
