@@ -40,7 +40,7 @@ export type { PortProbeOptions, WorkloadProbeOptions } from './kube/probe';
 export { ServiceType } from './kube/service-type';
 export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
 export type { AffinitySpec, ContainerResourceSpec, ContainerSizing, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
-export type { PodMetadataOptions } from './kube/pod-metadata';
+export type { PodMetadataOptions } from './kube/pod-settings';
 export { DaemonSetUpdateStrategy } from './kube/daemon-set-update-strategy';
 export type { DaemonSetRollingUpdateOptions } from './kube/daemon-set-update-strategy';
 export { LogLevel } from './config/spire-config';

@@ -11,10 +11,10 @@ import { agentPodOf, recordAgentPod } from '../kube/agent-pod';
 import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
 import { applyUpdateStrategy, checkMaxUnavailable, DaemonSetUpdateStrategy } from '../kube/daemon-set-update-strategy';
 import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
-import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { addPodMetadata, OwnPodMetadata, podMetadataChecks } from '../kube/pod-metadata';
 import { annotateScrape, metricsChecks, SCRAPE_ANNOTATIONS, withMetricsPort } from '../kube/metrics-endpoint';
 import {
-  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodMetadataOptions, PodPlacementOptions, PodPriority, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
 import { httpProbe, podSecurityLabels, resources, rootWithoutCapabilities } from '../kube/container-defaults';
 import { DefaultImages } from '../spire/images';

@@ -8,12 +8,12 @@ import { LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
 import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../kube/config-checksum';
 import { probeTimingChecks, WorkloadProbeOptions } from '../kube/probe';
-import { addPodMetadata, OwnPodMetadata, PodMetadataOptions, podMetadataChecks } from '../kube/pod-metadata';
+import { addPodMetadata, OwnPodMetadata, podMetadataChecks } from '../kube/pod-metadata';
 import { ServiceType } from '../kube/service-type';
 import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { addDisruptionBudget, dropAddressLabel, KubeIngress, plusServiceType, selectPodLabels, spreadOverNodesAndZones, useRuntimeDefaultSeccomp } from '../kube/objects';
 import {
-  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
+  applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodMetadataOptions, PodPlacementOptions, podSpecChecks, resourceChecks, TolerationSpec,
 } from '../kube/pod-settings';
 import { DefaultImages } from '../spire/images';
 import { checkJwtIssuer } from '../validation/jwt-issuer';

@@ -7,14 +7,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { checkAnnotationKey, checkLabelKey, checkLabelValue, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
-
-/** Labels and annotations added to a component's pods. */
-export interface PodMetadataOptions {
-  /** Labels added to the pods; the component's selector labels cannot be replaced. @default none */
-  readonly labels?: { [key: string]: string };
-  /** Annotations added to the pods; those the component sets itself cannot be replaced. @default none */
-  readonly annotations?: { [key: string]: string };
-}
+import { PodMetadataOptions } from './pod-settings';
 
 /** The keys a construct writes into its pod template itself. */
 export interface OwnPodMetadata {

@@ -181,3 +181,11 @@ function nonEmptyObject<T extends object>(object: T | undefined): T | undefined 
 function sortedKeys(object: { [key: string]: unknown }): { [key: string]: unknown } {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined).sort(([a], [b]) => a.localeCompare(b)));
 }
+
+/** Labels and annotations added to a component's pods. */
+export interface PodMetadataOptions {
+  /** Labels added to the pods; the component's selector labels cannot be replaced. @default none */
+  readonly labels?: { [key: string]: string };
+  /** Annotations added to the pods; those the component sets itself cannot be replaced. @default none */
+  readonly annotations?: { [key: string]: string };
+}
