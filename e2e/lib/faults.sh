@@ -33,14 +33,16 @@ no_sds_error_since() {
 
 record_pods() { spire_enabled_pods && pods_js pod-restarts "$S/spire-pods.json" >"$S/$1"; }
 
+# unchanged BEFORE AFTER WHAT: two recordings are the same, else fails naming WHAT and the lines
+# that differ.
+unchanged() {
+  diff "$S/$1" "$S/$2" >"$S/$2.diff" || { echo "FAIL: $3:"; sed 's/^/    /' "$S/$2.diff"; return 1; }
+}
+
 # same_pods_unrestarted BEFORE: the SPIRE-enabled pods recorded in BEFORE still run, none restarted.
 same_pods_unrestarted() {
   record_pods pods.after
-  diff "$S/$1" "$S/pods.after" >"$S/pods.diff" || {
-    echo "FAIL: SPIRE-enabled pods replaced or restarted (namespace/name uid restarts):"
-    sed 's/^/    /' "$S/pods.diff"
-    return 1
-  }
+  unchanged "$1" pods.after "SPIRE-enabled pods replaced or restarted (namespace/name uid restarts)" || return 1
   log "$(grep -c . "$S/$1") SPIRE-enabled pods kept running, none restarted"
 }
 
@@ -49,11 +51,7 @@ record_entries() { server_cli entry show -output json >"$S/entries.json" && pods
 # same_entries BEFORE: the server holds exactly the entries recorded in BEFORE, by ID.
 same_entries() {
   record_entries entries.after
-  diff "$S/$1" "$S/entries.after" >"$S/entries.diff" || {
-    echo "FAIL: entries changed (id spiffe-id dns-names):"
-    sed 's/^/    /' "$S/entries.diff"
-    return 1
-  }
+  unchanged "$1" entries.after "entries changed (id spiffe-id dns-names)" || return 1
   log "the same $(grep -c . "$S/$1") entries, by ID"
 }
 
