@@ -10,12 +10,15 @@
 # (spire-server validate), an availability target below 24h (spire-agent validate), a jwt_issuer
 # without a scheme (the provider itself), a request for a host outside the provider's domains.
 
-OIDC_PIDS=()
-
+# Every process oidc_start began, by its pid file: a check runs in a subshell, so a pid kept in a
+# variable there would be lost and the process left running.
 oidc_stop_processes() {
-  local pid
-  for pid in "${OIDC_PIDS[@]}"; do stop_process "$pid"; done
-  OIDC_PIDS=()
+  local file
+  for file in "$OIDC_RUN"/*.pid; do
+    [[ -f "$file" ]] || continue
+    stop_process "$(cat "$file")"
+    rm -f "$file"
+  done
 }
 
 # oidc_start NAME COMMAND...: runs a process in the background, logging to $OIDC_RUN/NAME.log.
@@ -23,7 +26,6 @@ oidc_start() {
   local name="$1"
   shift
   "$@" >"$OIDC_RUN/$name.log" 2>&1 &
-  OIDC_PIDS+=($!)
   echo $! >"$OIDC_RUN/$name.pid"
   echo "started $name (pid $!)"
 }
