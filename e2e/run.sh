@@ -56,7 +56,7 @@ cleanup() {
   local job
   for job in $(jobs -p); do kill -- "-$job" 2>/dev/null || kill "$job" 2>/dev/null || true; done
   remove_namespaces "$NETNS_PREFIX"
-  [[ -z "$WORK" ]] || rm -rf "$WORK"
+  [[ -z "$WORK" ]] || { restore_inotify_instances; rm -rf "$WORK"; }
 }
 
 netns_of() { echo "$NETNS_PREFIX-$1"; }
@@ -225,20 +225,20 @@ fault_run() {
   AFTER_STAGES=faults check_output faults "$1" "$variant"
 }
 
-# with_inotify_instances N COMMAND...: COMMAND with the kernel's inotify instances per user raised
-# to at least N, as nodes that run many pods are tuned (every istio-proxy of a pod, all running as
-# the same user, takes some: the default 128 runs out before 100 pods), restored afterwards.
-with_inotify_instances() {
-  local wanted="$1" was rc=0
-  shift
+# raise_inotify_instances N: the kernel's inotify instances per user raised to at least N for this
+# suite, as nodes that run many pods are tuned (every istio-proxy of a pod, all running as the same
+# user, takes some: the default 128 runs out before 100 pods); cleanup restores the value.
+raise_inotify_instances() {
+  local was
   was="$(sysctl -n fs.inotify.max_user_instances)"
-  if ((was < wanted)); then
-    sysctl -qw "fs.inotify.max_user_instances=$wanted"
-    echo "fs.inotify.max_user_instances raised from $was to $wanted for this run"
-  fi
-  "$@" || rc=$?
-  sysctl -qw "fs.inotify.max_user_instances=$was"
-  return $rc
+  ((was < $1)) || return 0
+  echo "$was" >"$WORK/inotify-instances.was"
+  sysctl -qw "fs.inotify.max_user_instances=$1"
+  echo "fs.inotify.max_user_instances raised from $was to $1 while the suite runs"
+}
+
+restore_inotify_instances() {
+  [[ ! -f "$WORK/inotify-instances.was" ]] || sysctl -qw "fs.inotify.max_user_instances=$(cat "$WORK/inotify-instances.was")"
 }
 
 # scale_run INDEX: the scale measurements (lib/scale.sh) on the suite's output.
@@ -264,7 +264,9 @@ run_all() {
   local names=() index=1 mutation cause
   if [[ "$SCALE_ONLY" == true ]]; then
     names+=(scale)
-    with_inotify_instances 1024 scale_run 25 >"$WORK/scale.report" 2>&1 || true
+    raise_inotify_instances 1024
+    in_background scale 1 scale_run 25
+    wait
     report_all "${names[@]}"
     return
   fi

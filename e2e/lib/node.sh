@@ -68,7 +68,8 @@ remove_run_cgroup() {
     kill -9 $pids 2>/dev/null || true
     sleep 0.2
   done
-  for controller in "${CGROUP_CONTROLLERS[@]}"; do
+  # unified: the cgroup v2 hierarchy beside the v1 controllers, where runc names the run's tree too.
+  for controller in "${CGROUP_CONTROLLERS[@]}" unified; do
     [[ -d "/sys/fs/cgroup/$controller/$root" ]] &&
       find "/sys/fs/cgroup/$controller/$root" -depth -type d -exec rmdir {} + 2>/dev/null
   done
