@@ -492,11 +492,14 @@ check_entries() {
 
 # What Envoy would hold: the stand-in in its place logs every secret it receives over SDS; the last
 # of each of default and ROOTCA, per SPIRE-enabled pod, into $S/sds/NS.POD.log.
+# collect_sds_logs [DIR [LOGS_FLAG...]]: into $S/DIR (default sds), fresh, with kubectl logs' flags.
 collect_sds_logs() {
-  local ns pod
-  mkdir -p "$S/sds"
+  local dir="$S/${1:-sds}" ns pod
+  shift || true
+  rm -rf "$dir"
+  mkdir -p "$dir"
   while read -r ns pod; do
-    kc -n "$ns" logs "$pod" -c istio-proxy >"$S/sds/$ns.$pod.log" 2>&1 || true
+    kc -n "$ns" logs "$pod" -c istio-proxy "$@" >"$dir/$ns.$pod.log" 2>&1 || true
   done < <(pods_js names "$S/spire-pods.json")
 }
 

@@ -9,14 +9,7 @@ now_ms() { date +%s%3N; }
 since_s() { awk -v ms="$(($(now_ms) - $1))" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 
 # The stand-in's log of every SPIRE-enabled pod, with the kubelet's timestamps.
-collect_timed_sds_logs() {
-  local ns pod
-  rm -rf "$S/sds-timed"
-  mkdir -p "$S/sds-timed"
-  while read -r ns pod; do
-    kc -n "$ns" logs "$pod" -c istio-proxy --timestamps >"$S/sds-timed/$ns.$pod.log" 2>&1 || true
-  done < <(pods_js names "$S/spire-pods.json")
-}
+collect_timed_sds_logs() { collect_sds_logs sds-timed --timestamps; }
 
 # sds_again_since SINCE_MS: every pod's SDS stream broke since then and an SVID came over a new one.
 sds_again_since() {
