@@ -164,41 +164,18 @@ ha_changed_copy() {
 
 ha_broken_copy() { ha_changed_copy "$1" "broken-$2" "$3"; }
 
-# Debian's PostgreSQL, installed when missing; the cluster lives in the scratch directory, owned
-# by the postgres user (the server refuses to run as root), listening on loopback only.
-ha_postgres_bin() {
-  local found
-  found="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-  [[ -n "$found" ]] && echo "$found"
-}
-
-ha_as_postgres() {
-  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
+# The database cluster lives in the scratch directory, listening on loopback only.
 ha_start_postgres() {
-  local bin
-  bin="$(ha_postgres_bin)" || true
-  if [[ -z "$bin" ]]; then
-    [[ $EUID -eq 0 ]] || { echo "FAIL: PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql"; return 1; }
-    echo "installing Debian's postgresql package"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >"$HA_DIR/apt.log" 2>&1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >>"$HA_DIR/apt.log" 2>&1 || { tail -n 20 "$HA_DIR/apt.log"; return 1; }
-    bin="$(ha_postgres_bin)"
-  fi
+  install_postgres "$HA_DIR/apt.log" || return 1
   local pg="$HA_DIR/postgres" port
   port="$(free_ports 1)"
-  mkdir -p "$pg"
   # The postgres user must reach its directories inside the suite's private scratch directory.
   chmod a+x "$WORK" "$HA_DIR"
-  [[ $EUID -eq 0 ]] && chown postgres "$pg"
-  ha_as_postgres "$bin/initdb" -D "$pg/data" -A trust -U postgres >"$HA_DIR/initdb.log" 2>&1 || { cat "$HA_DIR/initdb.log"; return 1; }
-  ha_as_postgres "$bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $pg" start >"$HA_DIR/pg_ctl.log" 2>&1 || { cat "$HA_DIR/pg_ctl.log" "$pg/log"; return 1; }
-  echo "$bin" >"$HA_DIR/postgres-bin"
-  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE spire' >/dev/null
+  init_postgres "$pg" && start_postgres "$pg" 127.0.0.1 "$port" || return 1
+  postgres_bin >"$HA_DIR/postgres-bin"
+  create_spire_database 127.0.0.1 "$port"
   echo "host=127.0.0.1 port=$port user=postgres dbname=spire sslmode=disable" >"$HA_DIR/connection-string"
-  echo "ok: $("$bin/postgres" --version) on 127.0.0.1:$port, database spire created"
+  echo "ok: $("$(postgres_bin)/postgres" --version) on 127.0.0.1:$port, database spire created"
 }
 
 # ha_start_server NAME [CONNECTION_STRING_FILE [RO_CONNECTION_STRING_FILE]]: a server from its
@@ -236,9 +213,7 @@ ha_stop_server() {
 ha_stop_all() {
   local dir
   for dir in "$HA_DIR"/servers/*/; do [[ -d "$dir" ]] && ha_stop_server "$(basename "$dir")"; done
-  if [[ -f "$HA_DIR/postgres-bin" && -f "$HA_DIR/postgres/data/postmaster.pid" ]]; then
-    ha_as_postgres "$(cat "$HA_DIR/postgres-bin")/pg_ctl" -D "$HA_DIR/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  stop_postgres "$HA_DIR/postgres" || true
 }
 
 # ha_copy NAME: the remapped copy of the synthesized server, on its own free ports.
@@ -419,8 +394,8 @@ ha_check_escaped_connection_string() {
   # psql quotes the variable as an SQL literal; it interpolates only what it reads, not -c.
   printf '%s\n' "CREATE ROLE spire_quoted LOGIN PASSWORD :'password';" 'CREATE DATABASE spire_quoted OWNER spire_quoted;' |
     "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -v password="$HA_QUOTED_PASSWORD" >/dev/null || return 1
-  ha_as_postgres sh -c "{ echo 'host all spire_quoted 127.0.0.1/32 scram-sha-256'; cat '$data/pg_hba.conf'; } > '$data/pg_hba.conf.new' && mv '$data/pg_hba.conf.new' '$data/pg_hba.conf'"
-  ha_as_postgres "$bin/pg_ctl" -D "$data" reload >/dev/null || return 1
+  as_postgres sh -c "{ echo 'host all spire_quoted 127.0.0.1/32 scram-sha-256'; cat '$data/pg_hba.conf'; } > '$data/pg_hba.conf.new' && mv '$data/pg_hba.conf.new' '$data/pg_hba.conf'"
+  as_postgres "$bin/pg_ctl" -D "$data" reload >/dev/null || return 1
   # lib/pq's key=value form quotes the value and escapes \ in it.
   local connection="host=127.0.0.1 port=$port user=spire_quoted password='${HA_QUOTED_PASSWORD//\\/\\\\}' dbname=spire_quoted sslmode=disable"
   printf '%s' "$connection" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")).slice(1, -1))' >"$HA_DIR/quoted-connection-string"

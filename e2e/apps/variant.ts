@@ -1,6 +1,7 @@
 // The suite's output with one server setting changed, for the runs that need it:
 //   node --require ./scripts/register-typescript.cjs e2e/apps/variant.ts NAME OUTDIR
 import { KubeletPodsPermission } from '../../lib/config/agent-config';
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
 import { BOOKSTORE_MANIFEST, buildDefaultDeployment, DefaultDeploymentComponents } from '../../lib/charts/default-deployment';
 import { settingsFromEnvironment } from '../../lib/charts/default-settings';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
@@ -11,6 +12,16 @@ const VARIANTS: { [name: string]: { what: string; components: DefaultDeploymentC
   'short-svid-ttl': {
     what: 'X.509-SVIDs of 2 minutes (x509SvidTtl), the agent granted nodes/pods (kubeletPodsPermission)',
     components: { server: { x509SvidTtl: '2m' }, agent: { kubeletPodsPermission: KubeletPodsPermission.NODES_PODS } },
+  },
+  // Three replicas on a PostgreSQL outside the cluster, each keeping its CA key on its own volume.
+  'ha-postgres': {
+    what: '3 server replicas on PostgreSQL (replicas, ServerDatastore.external)',
+    components: {
+      server: {
+        replicas: 3,
+        datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-datastore', key: 'connection-string' }),
+      },
+    },
   },
 };
 
