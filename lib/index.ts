@@ -61,4 +61,4 @@ export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCert
 export { OidcKeySource } from './config/oidc-discovery-provider-config';
 export type { ConfigMapKeyRef } from './config/oidc-discovery-provider-config';
 export { Metrics } from './config/metrics';
-export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';
+export type { DogStatsdOptions, DogStatsdSink, MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

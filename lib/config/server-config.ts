@@ -281,6 +281,8 @@ export interface ServerConfigModel {
   readonly upstreamAuthority?: UpstreamAuthorityPlugin;
   /** Undefined: no federation bundle endpoint. */
   readonly bundleEndpoint?: BundleEndpointModel;
+  /** Undefined: no DogStatsd sink. */
+  readonly dogStatsdAddress?: string;
 }
 
 /** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
@@ -332,7 +334,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
       ...renderUpstreamAuthority(model.upstreamAuthority),
     },
     health_checks: renderHealthChecks(model.health),
-    ...renderTelemetry(model.prometheus),
+    ...renderTelemetry(model.prometheus, model.dogStatsdAddress),
   };
 }
 

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
 import { KeyManager } from '../config/key-manager';
-import { Metrics, MetricsTarget } from '../config/metrics';
+import { dogStatsdAddress, Metrics, MetricsTarget } from '../config/metrics';
 import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
@@ -228,6 +228,7 @@ export class SpireServer extends Construct implements ISpireServer {
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      dogStatsdAddress: dogStatsdAddress(this.metrics.dogStatsdSink),
     });
   }
 
