@@ -51,6 +51,7 @@ export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-con
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
 export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export type { AuthorizationPolicyOptions, ServerExperimentalOptions, ServerRateLimitOptions, ServerSettingsOptions } from './config/server-settings';
 export { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
