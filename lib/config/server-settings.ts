@@ -263,9 +263,11 @@ function checkEventsOutliveReload(experimental: ServerExperimentalOptions): Prob
 
 function authorizationPolicyChecks(policy: AuthorizationPolicyOptions | undefined): Check[] {
   if (policy === undefined) return [];
+  // JavaScript and Python callers may pass no text at all.
+  const rego = typeof policy.rego === 'string' ? policy.rego : '';
   return [
-    ['experimental.authorizationPolicy.rego', /^\s*package\s+spire\s*$/m.test(policy.rego) ? undefined : {
-      value: firstLine(policy.rego),
+    ['experimental.authorizationPolicy.rego', /^\s*package\s+spire\s*$/m.test(rego) ? undefined : {
+      value: firstLine(rego),
       rule: 'SPIRE evaluates data.spire.result, so the policy is a Rego module of package spire',
       fix: 'start the policy with "package spire" and define result',
     }],

@@ -149,6 +149,7 @@ describe('SpireServer experimental settings', () => {
     [{ cacheReloadInterval: '1m', pruneEventsOlderThan: '30s' }, 'experimental.pruneEventsOlderThan "30s": events are deleted before the cache, reloaded every 1m', { cacheReloadInterval: '1m', pruneEventsOlderThan: '1h' }],
     [{ featureFlags: [' '] }, 'experimental.featureFlags " ": a feature flag is a name', { featureFlags: ['wit-svid'] }],
     [{ authorizationPolicy: { rego: 'package authz\nallow := true' } }, 'experimental.authorizationPolicy.rego "package authz": SPIRE evaluates data.spire.result', { authorizationPolicy: { rego } }],
+    [{ authorizationPolicy: {} as any }, 'experimental.authorizationPolicy.rego "": SPIRE evaluates data.spire.result', { authorizationPolicy: { rego } }],
     [{ authorizationPolicy: { rego, policyData: '[]' } }, 'experimental.authorizationPolicy.policyData "[]": SPIRE reads the policy data as a JSON object', { authorizationPolicy: { rego, policyData: '{}' } }],
     [{ authorizationPolicy: { rego, policyData: '{admins: []}' } }, 'experimental.authorizationPolicy.policyData "{admins: []}"', { authorizationPolicy: { rego, policyData: '{"admins": []}' } }],
   ])('%j is rejected (%s); its neighbour %j is accepted', (bad, message, good) => {
