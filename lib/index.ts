@@ -51,6 +51,7 @@ export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-con
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
 export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export type { AuthorizationPolicyOptions, ServerExperimentalOptions, ServerRateLimitOptions, ServerSettingsOptions } from './config/server-settings';
 export { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
@@ -61,4 +62,4 @@ export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCert
 export { OidcKeySource } from './config/oidc-discovery-provider-config';
 export type { ConfigMapKeyRef } from './config/oidc-discovery-provider-config';
 export { Metrics } from './config/metrics';
-export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';
+export type { DogStatsdOptions, DogStatsdSink, MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

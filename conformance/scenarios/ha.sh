@@ -5,7 +5,7 @@
 # conformance/run.sh, which provides WORK, run_check, synth_app and the tool locations.
 
 HA_TRUST_DOMAIN=ha.test
-HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory)
+HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory server-settings)
 
 scenario_ha() {
   HA_DIR="$WORK/ha"
@@ -27,6 +27,7 @@ scenario_ha() {
   run_check "ha: a wrong read-only connection string fails with SPIRE's own error" ha_check_wrong_ro_connection_string
   run_check "ha: a password with \" and \\, JSON-escaped in the Secret, reaches PostgreSQL; unescaped it stops the server" ha_check_escaped_connection_string
   run_check "ha: azure_key_vault with tenant_id passes validate but stops the server" ha_check_azure_tenant_id
+  run_check "ha: the server-settings variant's authorization policy decides who may list entries" ha_check_authorization_policy
 
   ha_stop_all
 }
@@ -438,6 +439,48 @@ ha_check_azure_tenant_id() {
   ha_start_server azure-tenant
   ha_expect_exit azure-tenant 'missing subscription id' || return 1
   echo "ok: with tenant_id the server stops at startup although validate accepts the file"
+}
+
+# The server-settings variant's experimental block runs: a server copy given it, with the policy
+# files from the variant's ConfigMap, lets local callers list entries as the policy data says; the
+# same policy with data that denies local callers refuses them, which proves SPIRE reads both files.
+# The policy lets anyone fetch the bundle: the server's own readiness check does, as a local caller.
+ha_check_authorization_policy() {
+  [[ -f "$HA_DIR/connection-string" ]] || { echo "FAIL: no database"; return 1; }
+  local name dir out
+  for name in authz-allowed authz-denied; do
+    dir="$HA_DIR/servers/$name"
+    ha_copy "$name" >/dev/null
+    node -e '
+      const fs = require("fs"), path = require("path");
+      const { loadDir, configMapWith } = require(process.argv[1]);
+      const [, dir, dist, name] = process.argv.slice(1);
+      const data = configMapWith(loadDir(dist), "server.conf").obj.data;
+      const experimental = JSON.parse(data["server.conf"]).server.experimental;
+      const local = experimental.auth_opa_policy_engine.local;
+      const policyData = JSON.parse(data[path.basename(local.policy_data_path)]);
+      if (name === "authz-denied") policyData.allow_local = false;
+      local.rego_path = path.join(dir, path.basename(local.rego_path));
+      local.policy_data_path = path.join(dir, path.basename(local.policy_data_path));
+      fs.writeFileSync(local.rego_path, data[path.basename(local.rego_path)]);
+      fs.writeFileSync(local.policy_data_path, JSON.stringify(policyData));
+      const file = path.join(dir, "server.conf");
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      c.server.experimental = experimental;
+      fs.writeFileSync(file, JSON.stringify(c, null, 2));
+    ' "$CONFORMANCE_DIR/lib/manifests.js" "$dir" "$HA_DIR/server-settings/dist" "$name" || return 1
+    ha_start_server "$name"
+    wait_for_process "server $name ready" 90 "$(cat "$dir/pid")" "$dir/log" curl -fsS "http://127.0.0.1:$(cat "$dir/health_port")/ready" || return 1
+  done
+  out="$("$(spire_server_bin)" entry show -socketPath "$(ha_socket authz-allowed)" 2>&1)" ||
+    { echo "FAIL: the policy's data allows local callers, but entry show failed:"; sed 's/^/    /' <<<"$out"; return 1; }
+  echo "ok: authz-allowed lists entries for a local caller ($(grep -c '^Entry ID' <<<"$out") entries)"
+  out="$("$(spire_server_bin)" entry show -socketPath "$(ha_socket authz-denied)" 2>&1)" &&
+    { echo "FAIL: the policy's data denies local callers, but entry show succeeded"; return 1; }
+  grep -q 'PermissionDenied' <<<"$out" || { echo "FAIL: expected PermissionDenied:"; sed 's/^/    /' <<<"$out"; return 1; }
+  echo "ok: authz-denied refuses a local caller: $(grep -o 'PermissionDenied.*' <<<"$out")"
+  ha_stop_server authz-allowed
+  ha_stop_server authz-denied
 }
 
 # ha_expect_exit NAME TEXT: the server must exit non-zero within 30 s, logging an error with TEXT.

@@ -139,6 +139,8 @@ export interface AgentConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
+  /** Undefined: no DogStatsd sink. */
+  readonly dogStatsdAddress?: string;
   readonly sds: SdsModel;
   /** Undefined: SPIRE's own soft limit (1000). */
   readonly x509SvidCacheMaxSize?: number;
@@ -194,7 +196,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
     },
     plugins,
     health_checks: renderHealthChecks(model.health),
-    ...renderTelemetry(model.prometheus),
+    ...renderTelemetry(model.prometheus, model.dogStatsdAddress),
   };
 }
 

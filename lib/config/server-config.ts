@@ -1,6 +1,7 @@
 import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
+import { renderPsatLabelKeys, renderServerSettings, renderSettingsPlugins, ServerSettingsModel } from './server-settings';
 import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
 import { checkGoDuration, secretKeyChecks } from '../validation/rules';
@@ -281,6 +282,10 @@ export interface ServerConfigModel {
   readonly upstreamAuthority?: UpstreamAuthorityPlugin;
   /** Undefined: no federation bundle endpoint. */
   readonly bundleEndpoint?: BundleEndpointModel;
+  /** Undefined: SPIRE's own for every setting. */
+  readonly settings?: ServerSettingsModel;
+  /** Undefined: no DogStatsd sink. */
+  readonly dogStatsdAddress?: string;
 }
 
 /** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
@@ -306,6 +311,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
       ...(model.caKeyType === undefined ? {} : { ca_key_type: model.caKeyType }),
       ...(model.caSubject === undefined ? {} : { ca_subject: renderCaSubject(model.caSubject) }),
       ...(model.bundleEndpoint === undefined ? {} : renderFederation(model.bundleEndpoint)),
+      ...renderServerSettings(model.settings),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
@@ -315,6 +321,7 @@ export function renderServerConfig(model: ServerConfigModel): object {
           [model.clusterName]: {
             service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
             audience: [model.psatAudience],
+            ...renderPsatLabelKeys(model.settings),
           },
         },
       }),
@@ -330,9 +337,10 @@ export function renderServerConfig(model: ServerConfigModel): object {
         },
       }),
       ...renderUpstreamAuthority(model.upstreamAuthority),
+      ...renderSettingsPlugins(model.settings),
     },
     health_checks: renderHealthChecks(model.health),
-    ...renderTelemetry(model.prometheus),
+    ...renderTelemetry(model.prometheus, model.dogStatsdAddress),
   };
 }
 

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AgentExperimentalOptions, AgentSdsOptions, KubeletPodsPermission, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
 import { SdsModel } from '../spire/sds';
-import { Metrics, MetricsTarget } from '../config/metrics';
+import { dogStatsdAddress, Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
@@ -288,6 +288,7 @@ export class SpireAgentDaemonSet extends Construct {
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      dogStatsdAddress: dogStatsdAddress(this.metrics.dogStatsdSink),
       sds: this.sdsSettings,
       x509SvidCacheMaxSize: this.props.x509SvidCacheMaxSize,
       availabilityTarget: this.props.availabilityTarget,

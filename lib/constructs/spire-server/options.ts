@@ -2,12 +2,13 @@ import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
 import { ServerDatastore } from '../../config/server-config';
+import { ServerSettingsOptions } from '../../config/server-settings';
 import { LogLevel } from '../../config/spire-config';
 import { UpstreamAuthority } from '../../config/upstream-authority';
 import { ContainerResourceSpec, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
-export interface SpireServerOptions extends PodPlacementOptions {
+export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service, service account and PodDisruptionBudget; the headless Service is `<name>-headless`. @default derived from the construct path, unique in the app */
@@ -26,7 +27,7 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default KeyManager.disk(), on the replica's PersistentVolumeClaim
    */
   readonly keyManager?: KeyManager;
-  /** Key type of the server CA, X.509 and JWT alike (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
+  /** Key type of the server CA, X.509 and, unless `jwtKeyType` is set, JWT (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
   readonly caKeyType?: CaKeyType;
   /** Subject of the server's CA certificates (`ca_subject`). @default SPIRE's own subject */
   readonly caSubject?: CaSubject;

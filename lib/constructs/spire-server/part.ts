@@ -30,7 +30,8 @@ export interface ServerBinding {
 
 /** The blocks of server.conf that parts render. */
 export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'
-  | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'>;
+  | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'
+  | 'settings'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
