@@ -56,6 +56,10 @@ export type {
   AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
+export { NodeAttestor } from './config/node-attestor';
+export type {
+  AwsIidAttestorOptions, AwsOrganizationOptions, GcpIitAttestorOptions, GcpInstanceMetadataOptions, HttpChallengeAttestorOptions, X509PopAttestorOptions,
+} from './config/node-attestor';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { OidcKeySource } from './config/oidc-discovery-provider-config';

@@ -1,7 +1,7 @@
 import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
-import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
+import { HealthChecks, LogLevel, plugin, PluginSection, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
 import { checkGoDuration, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
@@ -48,6 +48,13 @@ export function requireSecretKeyRef(factory: string, prop: string, ref: SecretKe
 export interface SecretEnvModel {
   readonly name: string;
   readonly secret: SecretKeyRef;
+}
+
+/** A Secret whose keys the server reads as files `<mountPath>/<key>`, mounted read-only; the last path segment names the volume. */
+export interface SecretVolumeModel {
+  readonly secretName: string;
+  readonly mountPath: string;
+  readonly keys: string[];
 }
 
 /**
@@ -278,13 +285,17 @@ export interface ServerConfigModel {
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
   /** Undefined: the server's CA is self-signed. */
-  readonly upstreamAuthority?: UpstreamAuthorityPlugin;
+  readonly upstreamAuthority?: ServerPluginModel;
+  /** Node attestors besides `k8s_psat`; undefined: none. */
+  readonly nodeAttestors?: ServerPluginModel[];
+  /** Bundle publishers besides the agents' ConfigMap; undefined: none. */
+  readonly bundlePublishers?: ServerPluginModel[];
   /** Undefined: no federation bundle endpoint. */
   readonly bundleEndpoint?: BundleEndpointModel;
 }
 
-/** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
-export interface UpstreamAuthorityPlugin {
+/** A plugin of the server, as `server.conf` names and configures it. */
+export interface ServerPluginModel {
   readonly pluginName: string;
   readonly pluginData: object;
 }
@@ -310,25 +321,31 @@ export function renderServerConfig(model: ServerConfigModel): object {
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
       KeyManager: model.keyManager._render(model.dataDir, model.keyPolicyFile),
-      NodeAttestor: plugin('k8s_psat', {
-        clusters: {
-          [model.clusterName]: {
-            service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
-            audience: [model.psatAudience],
+      NodeAttestor: [
+        ...plugin('k8s_psat', {
+          clusters: {
+            [model.clusterName]: {
+              service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
+              audience: [model.psatAudience],
+            },
           },
-        },
-      }),
+        }),
+        ...plugins(model.nodeAttestors),
+      ],
       // k8s_configmap replaces the deprecated k8sbundle notifier.
-      BundlePublisher: plugin('k8s_configmap', {
-        clusters: {
-          [model.clusterName]: {
-            namespace: model.bundle.namespace,
-            configmap_name: model.bundle.configMapName,
-            configmap_key: model.bundle.key,
-            format: model.bundle.format,
+      BundlePublisher: [
+        ...plugin('k8s_configmap', {
+          clusters: {
+            [model.clusterName]: {
+              namespace: model.bundle.namespace,
+              configmap_name: model.bundle.configMapName,
+              configmap_key: model.bundle.key,
+              format: model.bundle.format,
+            },
           },
-        },
-      }),
+        }),
+        ...plugins(model.bundlePublishers),
+      ],
       ...renderUpstreamAuthority(model.upstreamAuthority),
     },
     health_checks: renderHealthChecks(model.health),
@@ -355,7 +372,11 @@ function expandedEnv(name: string): string {
   return `\${${name}}`;
 }
 
-function renderUpstreamAuthority(upstream: UpstreamAuthorityPlugin | undefined): object {
+function plugins(models: ServerPluginModel[] | undefined): PluginSection {
+  return (models ?? []).flatMap(({ pluginName, pluginData }) => plugin(pluginName, pluginData));
+}
+
+function renderUpstreamAuthority(upstream: ServerPluginModel | undefined): object {
   if (upstream === undefined) return {};
   return { UpstreamAuthority: plugin(upstream.pluginName, upstream.pluginData) };
 }

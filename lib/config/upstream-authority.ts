@@ -2,7 +2,7 @@ import { checkAwsRegion } from '../validation/aws';
 import { checkDnsLabel, checkDnsSubdomain, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
-import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef } from './server-config';
+import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef, SecretVolumeModel } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -278,13 +278,6 @@ export interface SpireUpstreamOptions {
   readonly csiDriverName: string;
   /** File name of the upstream agent's socket in that directory. @default "socket" */
   readonly socketFileName?: string;
-}
-
-/** A Secret whose keys the server reads as files `<mountPath>/<key>`; the last path segment names the volume. */
-export interface SecretVolumeModel {
-  readonly secretName: string;
-  readonly mountPath: string;
-  readonly keys: string[];
 }
 
 /** One Vault auth method: its block in `plugin_data` and what the server needs for it. */

@@ -22,6 +22,7 @@ import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
+import { NodeAttestors } from './spire-server/node-attestors';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
 import type { ISpireServer } from './spire-server/reference';
@@ -199,6 +200,7 @@ export class SpireServer extends Construct implements ISpireServer {
       new KeyManagerPart(this.keyManager),
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
+      ...(props.nodeAttestors === undefined ? [] : [new NodeAttestors(props.nodeAttestors)]),
     ];
     return new Contributions(parts, {
       scope: this,

@@ -273,10 +273,10 @@ export function checkRelativeFile(value: string): Problem | undefined {
  * close enough for a compile check once Go's flag and named groups are rewritten;
  * what RE2 lacks (lookarounds, backreferences) is rejected here.
  */
-export function checkGoRegexp(value: string): Problem | undefined {
-  const fix = 'write an RE2 expression such as "^team-.*-dev$" (no lookarounds or backreferences)';
+export function checkGoRegexp(value: string, compiler = 'the SPIRE Controller Manager', example = '^team-.*-dev$'): Problem | undefined {
+  const fix = `write an RE2 expression such as "${example}" (no lookarounds or backreferences)`;
   const unsupported = re2Unsupported(value);
-  if (unsupported) return { value, rule: `RE2, which the SPIRE Controller Manager compiles it with, has no ${unsupported}`, fix };
+  if (unsupported) return { value, rule: `RE2, which ${compiler} compiles it with, has no ${unsupported}`, fix };
   try {
     new RegExp(asJavaScriptSyntax(value));
     return undefined;

@@ -1,6 +1,7 @@
 import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
+import { NodeAttestor } from '../../config/node-attestor';
 import { ServerDatastore } from '../../config/server-config';
 import { LogLevel } from '../../config/spire-config';
 import { UpstreamAuthority } from '../../config/upstream-authority';
@@ -138,6 +139,13 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default no bundle endpoint
    */
   readonly bundleEndpoint?: BundleEndpointOptions;
+  /**
+   * Node attestors for agents outside the cluster, e.g. on the virtual
+   * machines a ClusterStaticEntry names as parents; each plugin once.
+   * `k8s_psat`, which attests the agents of the cluster, always stays on.
+   * @default none besides k8s_psat
+   */
+  readonly nodeAttestors?: NodeAttestor[];
 }
 
 export interface SpireServerProps extends SpireServerOptions {

@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { SecretEnvModel, ServerConfigModel } from '../../config/server-config';
+import { SecretEnvModel, SecretVolumeModel, ServerConfigModel } from '../../config/server-config';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -28,7 +28,7 @@ export interface ServerBinding {
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint' | 'nodeAttestors' | 'bundlePublishers'
   | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'>;
 
 /** A volume mounted into the spire-server container. */
@@ -114,6 +114,19 @@ export function secretVariables(server: ServerBinding, source: string, variables
     name,
     kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, `${source}Secret-${name}`, secret.name), key: secret.key }),
   ]));
+}
+
+/**
+ * Secrets mounted read-only into spire-server, each in a directory of its own;
+ * a volume is named `<prefix>-<last segment of its path>`.
+ */
+export function secretMounts(server: ServerBinding, prefix: string, volumes: SecretVolumeModel[]): ServerMount[] {
+  return volumes.map(({ secretName, mountPath, keys }) => {
+    const name = `${prefix}-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
+    const secret = kplus.Secret.fromSecretName(server.scope, `${name}-secret`, secretName);
+    const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
+    return { path: mountPath, volume: kplus.Volume.fromSecret(server.scope, name, secret, { name, items }), readOnly: true };
+  });
 }
 
 /** The contributions of a server's parts, each field the union of theirs in the parts' order. */
