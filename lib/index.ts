@@ -60,6 +60,8 @@ export { NodeAttestor } from './config/node-attestor';
 export type {
   AwsIidAttestorOptions, AwsOrganizationOptions, GcpIitAttestorOptions, GcpInstanceMetadataOptions, HttpChallengeAttestorOptions, X509PopAttestorOptions,
 } from './config/node-attestor';
+export { BundlePublisher, PublishedBundleFormat } from './config/bundle-publisher';
+export type { AwsRolesAnywhereOptions, AwsS3BundleOptions, GcsBundleOptions } from './config/bundle-publisher';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { OidcKeySource } from './config/oidc-discovery-provider-config';

@@ -1,5 +1,5 @@
 import { checkAwsRegion } from '../validation/aws';
-import { checkDnsLabel, checkDnsSubdomain, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
 import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef, SecretVolumeModel } from './server-config';
@@ -408,7 +408,7 @@ export class UpstreamAuthority {
       secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...auth.volumes],
       secretEnv: auth.env,
       checks: [
-        ['vaultAddr', checkVaultAddr(options.vaultAddr)],
+        ['vaultAddr', checkHttpUrl(options.vaultAddr, 'the Vault address', 'https://vault.example.com:8200/')],
         ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
         ...(ca === undefined ? [] : secretKeyChecks('caCertSecret', ca)),
         ...auth.checks,
@@ -506,15 +506,6 @@ function checkNotEmpty(value: string, what: string): Problem | undefined {
   return { value, rule: `${what} must be given`, fix: `set it to ${what}` };
 }
 
-function checkVaultAddr(value: string): Problem | undefined {
-  try {
-    const url = new URL(value);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return undefined;
-  } catch {
-    // Not a URL at all: reported below.
-  }
-  return { value, rule: 'the Vault address is an http(s) URL', fix: 'write it like "https://vault.example.com:8200/"' };
-}
 
 /** The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, ...); `aws` when it is none, which its own check reports. */
 function arnPartition(arn: string): string {

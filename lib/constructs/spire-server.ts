@@ -17,6 +17,7 @@ import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { BundlePublishers } from './spire-server/bundle-publishers';
 import { CertificateAuthority } from './spire-server/certificate-authority';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
@@ -201,6 +202,7 @@ export class SpireServer extends Construct implements ISpireServer {
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
       ...(props.nodeAttestors === undefined ? [] : [new NodeAttestors(props.nodeAttestors)]),
+      ...(props.bundlePublishers === undefined ? [] : [new BundlePublishers(props.bundlePublishers)]),
     ];
     return new Contributions(parts, {
       scope: this,

@@ -305,6 +305,17 @@ function re2Unsupported(pattern: string): string | undefined {
   return undefined;
 }
 
+/** An http(s) URL with a host, as Go's URL parsing of a plugin's endpoint needs it; `what` names it in the rule. */
+export function checkHttpUrl(value: string, what: string, example: string): Problem | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '') return undefined;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  return { value, rule: `${what} is an http(s) URL`, fix: `write it like "${example}"` };
+}
+
 /** A host an Istio Gateway or VirtualService matches: "*", or a DNS name with an optional leading "*.". */
 export function checkRouteHost(value: string): Problem | undefined {
   const name = value.startsWith('*.') ? value.slice(2) : value;

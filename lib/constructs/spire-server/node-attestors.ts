@@ -1,7 +1,6 @@
 import { NodeAttestor, NodeAttestorModel } from '../../config/node-attestor';
-import { Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
-import { secretMounts, ServerBinding, ServerContribution, ServerPart } from './part';
+import { checkUniquePlugins, secretMounts, ServerBinding, ServerContribution, ServerPart } from './part';
 
 /**
  * The node attestors for agents outside the cluster, besides `k8s_psat`,
@@ -25,15 +24,4 @@ export class NodeAttestors implements ServerPart {
       ],
     };
   }
-}
-
-/** SPIRE loads each plugin of a type once; a second one of the same name is a second configuration of the first. */
-export function checkUniquePlugins(names: string[], type: string): Problem | undefined {
-  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
-  if (repeated.length === 0) return undefined;
-  return {
-    value: repeated.join(', '),
-    rule: `SPIRE runs one ${type} plugin of each name, so the same plugin cannot be listed twice`,
-    fix: 'list each plugin once, with all its options in one factory call',
-  };
 }

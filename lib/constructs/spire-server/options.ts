@@ -1,3 +1,4 @@
+import { BundlePublisher } from '../../config/bundle-publisher';
 import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
@@ -146,6 +147,12 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default none besides k8s_psat
    */
   readonly nodeAttestors?: NodeAttestor[];
+  /**
+   * Places the server publishes its trust bundle to and keeps current, besides
+   * the agents' ConfigMap, which it always writes; each plugin once.
+   * @default none besides the agents' ConfigMap
+   */
+  readonly bundlePublishers?: BundlePublisher[];
 }
 
 export interface SpireServerProps extends SpireServerOptions {

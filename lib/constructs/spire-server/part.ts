@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { SecretEnvModel, SecretVolumeModel, ServerConfigModel } from '../../config/server-config';
+import { Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -127,6 +128,17 @@ export function secretMounts(server: ServerBinding, prefix: string, volumes: Sec
     const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
     return { path: mountPath, volume: kplus.Volume.fromSecret(server.scope, name, secret, { name, items }), readOnly: true };
   });
+}
+
+/** SPIRE refuses to start when a plugin of a type is declared more than once (`catalog`'s config parsing, v1.15.3). */
+export function checkUniquePlugins(names: string[], type: string): Problem | undefined {
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+  if (repeated.length === 0) return undefined;
+  return {
+    value: repeated.join(', '),
+    rule: `SPIRE refuses to start when a ${type} plugin is declared more than once`,
+    fix: 'list each plugin once, with all its options in one factory call',
+  };
 }
 
 /** The contributions of a server's parts, each field the union of theirs in the parts' order. */

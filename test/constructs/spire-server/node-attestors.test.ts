@@ -35,7 +35,7 @@ describe('SpireServer node attestors', () => {
 
   test('the same attestor twice is rejected, naming the server and the plugin', () => {
     const nodeAttestors = [NodeAttestor.joinToken(), NodeAttestor.gcpIit({ projectIdAllowList: ['a'] }), NodeAttestor.gcpIit({ projectIdAllowList: ['b'] })];
-    expect(errorsWith({ nodeAttestors })).toEqual([expect.stringContaining('[spire/Server] nodeAttestors "gcp_iit": SPIRE runs one NodeAttestor plugin of each name')]);
+    expect(errorsWith({ nodeAttestors })).toEqual([expect.stringContaining('[spire/Server] nodeAttestors "gcp_iit": SPIRE refuses to start when a NodeAttestor plugin is declared more than once')]);
   });
 
   test('an attestor\'s bad option is reported on the server\'s path', () => {
