@@ -53,7 +53,7 @@ export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject
 export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
 export { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
-  AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
+  AwsPcaUpstreamOptions, AwsSecretUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, EjbcaUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
 export { NodeAttestor } from './config/node-attestor';

@@ -65,7 +65,8 @@ export interface SpireServerOptions extends PodPlacementOptions {
   /**
    * The CA that signs the server's X.509 CA (SPIRE's UpstreamAuthority plugin),
    * so that SVIDs chain up to an existing PKI. Its credentials reach the server
-   * as read-only Secret volumes or variables from Secrets, never through the ConfigMap.
+   * as read-only Secret volumes, variables from Secrets or a service account
+   * token projected for it, never through the ConfigMap.
    * @default none: the server's CA is self-signed
    */
   readonly upstreamAuthority?: UpstreamAuthority;

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../../config/upstream-authority';
+import { addProjectedServiceAccountToken } from '../../kube/objects';
 import { Check } from '../../validation/validate';
 import { RoleGrant, secretMounts, secretVariables, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
 
@@ -22,8 +23,23 @@ export class UpstreamAuthorityPart implements ServerPart {
       env: secretVariables(server, 'Upstream', this.model.secretEnv),
       mounts: [...secretMounts(server, 'upstream', this.model.secretVolumes), ...this.workloadApiMounts(server)],
       roles: this.certificateRequestRoles(server),
+      afterStatefulSet: (statefulSet) => this.mountProjectedToken(statefulSet),
       checks: () => this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
     };
+  }
+
+  /** spire-server is the pod's first container. */
+  private mountProjectedToken(statefulSet: kplus.StatefulSet): void {
+    const token = this.model.projectedToken;
+    if (token === undefined) return;
+    addProjectedServiceAccountToken(statefulSet, {
+      volumeName: 'upstream-token',
+      containerIndex: 0,
+      mountPath: token.mountPath,
+      tokenPath: token.file,
+      audience: token.audience,
+      expirationSeconds: token.expirationSeconds,
+    });
   }
 
   private workloadApiMounts(server: ServerBinding): ServerMount[] {
