@@ -1,7 +1,8 @@
 // Two SPIRE servers sharing a PostgreSQL datastore, with a read-only connection and pool limits
 // of their own, for the `ha` real-server scenario. A second
-// argument picks a key-manager variant whose config is only validated:
-// aws-kms, gcp-kms, azure-key-vault or memory (one replica, since memory keys die with the pod).
+// argument picks a key-manager or datastore variant whose config is only validated:
+// aws-kms, gcp-kms, azure-key-vault, memory (one replica, since memory keys die with the pod) or
+// aws-rds (IAM authentication, schema migration left to an operator).
 import { CrdsChart } from '../../lib/charts/crds-chart';
 import { SpireChart } from '../../lib/charts/spire-chart';
 import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
@@ -29,6 +30,9 @@ const variants: { [name: string]: Partial<SpireServerProps> } = {
   },
   'azure-key-vault': { keyManager: KeyManager.azureKeyVault({ keyVaultUri: 'https://spire-conformance.vault.azure.net/' }) },
   'memory': { keyManager: KeyManager.memory(), replicas: 1, caKeyType: CaKeyType.RSA_2048 },
+  'aws-rds': {
+    datastore: ServerDatastore.awsIam(DatabaseType.POSTGRES, 'eu-central-1', { name: 'spire-datastore', key: 'connection-string' }, { disableMigration: true }),
+  },
 };
 const settings = variants[variant ?? 'disk'];
 if (settings === undefined) throw new Error(`unknown variant ${variant}; one of ${Object.keys(variants).join(', ')}`);

@@ -5,7 +5,7 @@
 # conformance/run.sh, which provides WORK, run_check, synth_app and the tool locations.
 
 HA_TRUST_DOMAIN=ha.test
-HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory)
+HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory aws-rds)
 
 scenario_ha() {
   HA_DIR="$WORK/ha"
@@ -126,6 +126,8 @@ ha_check_validate() {
   ha_expect_rejected no-key-ring 'configuration is missing the key ring' || failed=1
   ha_broken_copy azure-key-vault no-vault-uri 'delete c.plugins.KeyManager[0].azure_key_vault.plugin_data.key_vault_uri'
   ha_expect_rejected no-vault-uri 'configuration is missing the Key Vault URI' || failed=1
+  ha_broken_copy aws-rds unknown-rds-type 'const d = c.plugins.DataStore[0].sql.plugin_data; d.database_type = { aws_oracle: d.database_type.aws_postgres }'
+  ha_expect_rejected unknown-rds-type 'unknown database type: aws_oracle' || failed=1
   ha_broken_copy disk unknown-key-type 'c.server.ca_key_type = "ec-p521"'
   ha_expect_rejected unknown-key-type 'key type "ec-p521" is unknown' || failed=1
   ha_broken_copy disk misspelled-subject-key 'c.server.ca_subject.organisation = c.server.ca_subject.organization; delete c.server.ca_subject.organization'
