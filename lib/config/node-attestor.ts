@@ -2,7 +2,7 @@ import { checkAwsRegion } from '../validation/aws';
 import { requireProps } from '../validation/required';
 import { checkGoDuration, checkGoRegexp, checkPort, goDurationSeconds, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
-import { requireSecretKeyRef, SecretKeyRef, SecretVolumeModel, ServerPluginModel } from './server-config';
+import { requireSecretKeyRef, SecretKeyRef, secretKeyFile, SecretVolumeModel, ServerPluginModel } from './server-config';
 
 /** Options of the `http_challenge` node attestor: the agent proves it serves its host name over HTTP. */
 export interface HttpChallengeAttestorOptions {
@@ -206,18 +206,18 @@ export class NodeAttestor {
   public static x509Pop(options: X509PopAttestorOptions = {}): NodeAttestor {
     const ca = options.caBundleSecret;
     if (ca !== undefined) requireSecretKeyRef('NodeAttestor.x509Pop', 'caBundleSecret', ca);
-    const caDir = `${NODE_ATTESTOR_SECRETS_DIR}/x509pop-ca`;
+    const caFile = ca === undefined ? undefined : secretKeyFile(`${NODE_ATTESTOR_SECRETS_DIR}/x509pop-ca`, ca);
     return new NodeAttestor({
       pluginName: 'x509pop',
       pluginData: {
         mode: ca === undefined ? 'spiffe' : 'external_pki',
-        ca_bundle_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
+        ca_bundle_path: caFile?.path,
         spiffe_prefix: options.spiffePrefix,
         agent_path_template: options.agentPathTemplate,
         max_intermediates: options.maxIntermediates,
         max_rsa_key_size: options.maxRsaKeySize,
       },
-      secretVolumes: ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }],
+      secretVolumes: caFile === undefined ? [] : [caFile.volume],
       checks: [
         ...(ca === undefined ? [] : secretKeyChecks('x509Pop.caBundleSecret', ca)),
         ['x509Pop.spiffePrefix', ca !== undefined && options.spiffePrefix !== undefined ? {

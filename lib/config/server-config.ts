@@ -58,6 +58,20 @@ export interface SecretVolumeModel {
   readonly keys: string[];
 }
 
+/** A Secret key the server reads as the file `<dir>/<key>`: its path, and the volume that puts it there. */
+export function secretKeyFile(dir: string, ref: SecretKeyRef): { readonly path: string; readonly volume: SecretVolumeModel } {
+  return { path: `${dir}/${ref.key}`, volume: { secretName: ref.name, mountPath: dir, keys: [ref.key] } };
+}
+
+/** A `kubernetes.io/tls` Secret the server reads as `<dir>/tls.crt` and `<dir>/tls.key`. */
+export function tlsSecretFiles(dir: string, secretName: string): { readonly certPath: string; readonly keyPath: string; readonly volume: SecretVolumeModel } {
+  return {
+    certPath: `${dir}/${TLS_CERT_FILE}`,
+    keyPath: `${dir}/${TLS_KEY_FILE}`,
+    volume: { secretName, mountPath: dir, keys: [TLS_CERT_FILE, TLS_KEY_FILE] },
+  };
+}
+
 /**
  * Settings of an external SQL datastore besides its connection string. The
  * pool limits apply per server replica, and again to the read-only connection
@@ -239,8 +253,9 @@ export class ServerDatastore {
       readOnlyConnectionStringEnv: this.readOnlyConnectionStringSecret === undefined ? undefined : DATASTORE_RO_CONNECTION_STRING_ENV,
       pool: this.pool,
       awsRegion: this.awsRegion,
-      rootCaPath: this.options.rootCaSecret === undefined ? undefined : `${DATASTORE_ROOT_CA_DIR}/${this.options.rootCaSecret.key}`,
-      clientCertDir: this.options.clientCertSecretName === undefined ? undefined : DATASTORE_CLIENT_CERT_DIR,
+      rootCaPath: this.rootCaFile?.path,
+      clientCertPath: this.clientCertFiles?.certPath,
+      clientKeyPath: this.clientCertFiles?.keyPath,
       disableMigration: this.options.disableMigration,
     };
   }
@@ -250,11 +265,17 @@ export class ServerDatastore {
    * @internal
    */
   public _secretVolumes(): SecretVolumeModel[] {
-    const { rootCaSecret, clientCertSecretName } = this.options;
-    return [
-      ...(rootCaSecret === undefined ? [] : [{ secretName: rootCaSecret.name, mountPath: DATASTORE_ROOT_CA_DIR, keys: [rootCaSecret.key] }]),
-      ...(clientCertSecretName === undefined ? [] : [{ secretName: clientCertSecretName, mountPath: DATASTORE_CLIENT_CERT_DIR, keys: [TLS_CERT_FILE, TLS_KEY_FILE] }]),
-    ];
+    return [this.rootCaFile?.volume, this.clientCertFiles?.volume].filter((volume): volume is SecretVolumeModel => volume !== undefined);
+  }
+
+  private get rootCaFile() {
+    const ref = this.options.rootCaSecret;
+    return ref === undefined ? undefined : secretKeyFile(DATASTORE_ROOT_CA_DIR, ref);
+  }
+
+  private get clientCertFiles() {
+    const name = this.options.clientCertSecretName;
+    return name === undefined ? undefined : tlsSecretFiles(DATASTORE_CLIENT_CERT_DIR, name);
   }
 
   /**
@@ -348,8 +369,9 @@ export interface DatastoreModel {
   readonly awsRegion?: string;
   /** Where the database's CA is mounted; undefined: the image's roots. */
   readonly rootCaPath?: string;
-  /** Where the client certificate's `tls.crt` and `tls.key` are mounted; undefined: none. */
-  readonly clientCertDir?: string;
+  /** Where the client certificate and its key are mounted; undefined: none. */
+  readonly clientCertPath?: string;
+  readonly clientKeyPath?: string;
   readonly disableMigration?: boolean;
 }
 
@@ -455,14 +477,14 @@ function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
   }
   const readOnlyEnv = datastore.readOnlyConnectionStringEnv;
   const pool = datastore.pool;
-  const clientCertDir = datastore.clientCertDir;
   return {
     database_type: datastore.awsRegion === undefined ? datastore.databaseType : { [`aws_${datastore.databaseType}`]: { region: datastore.awsRegion } },
     connection_string: expandedEnv(datastore.connectionStringEnv),
     ...(readOnlyEnv === undefined ? {} : { ro_connection_string: expandedEnv(readOnlyEnv) }),
     ...(pool === undefined ? {} : { max_open_conns: pool.maxOpenConns, max_idle_conns: pool.maxIdleConns, conn_max_lifetime: pool.connMaxLifetime }),
     root_ca_path: datastore.rootCaPath,
-    ...(clientCertDir === undefined ? {} : { client_cert_path: `${clientCertDir}/${TLS_CERT_FILE}`, client_key_path: `${clientCertDir}/${TLS_KEY_FILE}` }),
+    client_cert_path: datastore.clientCertPath,
+    client_key_path: datastore.clientKeyPath,
     disable_migration: datastore.disableMigration,
   };
 }

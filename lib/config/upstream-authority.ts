@@ -3,7 +3,7 @@ import { checkAwsRegion } from '../validation/aws';
 import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
-import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef, SecretVolumeModel } from './server-config';
+import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef, secretKeyFile, SecretVolumeModel, tlsSecretFiles } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -153,17 +153,17 @@ export class VaultAuth {
   /** Vault's TLS certificate auth method, with a client certificate from a Secret. */
   public static certificate(options: VaultCertificateAuthOptions): VaultAuth {
     requireProps('VaultAuth.certificate', options, [['secretName', 'string', 'the kubernetes.io/tls Secret holding the client certificate, e.g. "vault-client"']]);
-    const dir = `${UPSTREAM_SECRETS_DIR}/vault-client`;
+    const client = tlsSecretFiles(`${UPSTREAM_SECRETS_DIR}/vault-client`, options.secretName);
     return new VaultAuth({
       block: 'cert_auth',
       data: {
         cert_auth_mount_point: options.mountPoint,
         cert_auth_role_name: options.role,
-        client_cert_path: `${dir}/${TLS_CERT_KEY}`,
-        client_key_path: `${dir}/${TLS_KEY_KEY}`,
+        client_cert_path: client.certPath,
+        client_key_path: client.keyPath,
       },
       env: [],
-      volumes: [{ secretName: options.secretName, mountPath: dir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] }],
+      volumes: [client.volume],
       checks: [['auth.secretName', checkDnsSubdomain(options.secretName)]],
     });
   }
@@ -483,18 +483,18 @@ export class UpstreamAuthority {
     ]);
     if (options.caCertSecret !== undefined) requireSecretKeyRef('UpstreamAuthority.vault', 'caCertSecret', options.caCertSecret);
     const auth = options.auth._model();
-    const caDir = `${UPSTREAM_SECRETS_DIR}/vault-ca`;
     const ca = options.caCertSecret;
+    const caFile = ca === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/vault-ca`, ca);
     return new UpstreamAuthority({
       pluginName: 'vault',
       pluginData: {
         vault_addr: options.vaultAddr,
         namespace: options.vaultNamespace,
         pki_mount_point: options.pkiMountPoint,
-        ca_cert_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
+        ca_cert_path: caFile?.path,
         [auth.block]: auth.data,
       },
-      secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...auth.volumes],
+      secretVolumes: [...(caFile === undefined ? [] : [caFile.volume]), ...auth.volumes],
       secretEnv: auth.env,
       projectedToken: auth.projectedToken,
       checks: [
@@ -514,7 +514,7 @@ export class UpstreamAuthority {
     ]);
     const supplemental = options.supplementalBundleSecret;
     if (supplemental !== undefined) requireSecretKeyRef('UpstreamAuthority.awsPca', 'supplementalBundleSecret', supplemental);
-    const supplementalDir = `${UPSTREAM_SECRETS_DIR}/supplemental-bundle`;
+    const supplementalFile = supplemental === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/supplemental-bundle`, supplemental);
     return new UpstreamAuthority({
       pluginName: 'aws_pca',
       pluginData: {
@@ -524,9 +524,9 @@ export class UpstreamAuthority {
         ca_signing_template_arn: options.caSigningTemplate?._arn(arnPartition(options.certificateAuthorityArn)),
         signing_algorithm: options.signingAlgorithm,
         assume_role_arn: options.assumeRoleArn,
-        supplemental_bundle_path: supplemental === undefined ? undefined : `${supplementalDir}/${supplemental.key}`,
+        supplemental_bundle_path: supplementalFile?.path,
       },
-      secretVolumes: supplemental === undefined ? [] : [{ secretName: supplemental.name, mountPath: supplementalDir, keys: [supplemental.key] }],
+      secretVolumes: supplementalFile === undefined ? [] : [supplementalFile.volume],
       secretEnv: [],
       checks: [
         ['region', checkAwsRegion(options.region, 'the private CA')],
@@ -550,25 +550,22 @@ export class UpstreamAuthority {
     ]);
     if (options.caCertSecret !== undefined) requireSecretKeyRef('UpstreamAuthority.ejbca', 'caCertSecret', options.caCertSecret);
     const ca = options.caCertSecret;
-    const clientDir = `${UPSTREAM_SECRETS_DIR}/ejbca-client`;
-    const caDir = `${UPSTREAM_SECRETS_DIR}/ejbca-ca`;
+    const client = tlsSecretFiles(`${UPSTREAM_SECRETS_DIR}/ejbca-client`, options.clientCertSecretName);
+    const caFile = ca === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/ejbca-ca`, ca);
     return new UpstreamAuthority({
       pluginName: 'ejbca',
       pluginData: {
         hostname: options.hostname,
-        ca_cert_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
-        client_cert_path: `${clientDir}/${TLS_CERT_KEY}`,
-        client_cert_key_path: `${clientDir}/${TLS_KEY_KEY}`,
+        ca_cert_path: caFile?.path,
+        client_cert_path: client.certPath,
+        client_cert_key_path: client.keyPath,
         ca_name: options.caName,
         end_entity_profile_name: options.endEntityProfileName,
         certificate_profile_name: options.certificateProfileName,
         end_entity_name: options.endEntityName,
         account_binding_id: options.accountBindingId,
       },
-      secretVolumes: [
-        { secretName: options.clientCertSecretName, mountPath: clientDir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] },
-        ...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]),
-      ],
+      secretVolumes: [client.volume, ...(caFile === undefined ? [] : [caFile.volume])],
       secretEnv: [],
       checks: [
         ['hostname', HOST_PORT.test(options.hostname) ? undefined : {
