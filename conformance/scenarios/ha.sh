@@ -34,7 +34,7 @@ scenario_ha() {
 ha_synth_variant() {
   local name="$1" out="$HA_DIR/$1/dist"
   mkdir -p "$out"
-  echo "synth: ha $name (conformance/apps/ha.ts, key manager variant)"
+  echo "synth: ha $name (conformance/apps/ha.ts, key manager or datastore variant)"
   if ! (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs conformance/apps/ha.ts "$out" "$name") >"$HA_DIR/$name/synth.log" 2>&1; then
     cat "$HA_DIR/$name/synth.log" >&2
     die "conformance app ha did not synthesize variant $name"
