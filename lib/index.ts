@@ -54,9 +54,15 @@ export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAcc
 export type { AuthorizationPolicyOptions, ServerExperimentalOptions, ServerRateLimitOptions, ServerSettingsOptions } from './config/server-settings';
 export { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
-  AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
+  AwsPcaUpstreamOptions, AwsSecretUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, EjbcaUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
+export { NodeAttestor } from './config/node-attestor';
+export type {
+  AwsIidAttestorOptions, AwsOrganizationOptions, GcpIitAttestorOptions, GcpInstanceMetadataOptions, HttpChallengeAttestorOptions, X509PopAttestorOptions,
+} from './config/node-attestor';
+export { BundlePublisher, PublishedBundleFormat } from './config/bundle-publisher';
+export type { AwsRolesAnywhereOptions, AwsS3BundleOptions, GcsBundleOptions } from './config/bundle-publisher';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { OidcKeySource } from './config/oidc-discovery-provider-config';

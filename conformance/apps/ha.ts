@@ -1,8 +1,9 @@
 // Two SPIRE servers sharing a PostgreSQL datastore, with a read-only connection and pool limits
 // of their own, for the `ha` real-server scenario. A second
 // argument picks a variant whose config is only validated: a key manager (aws-kms, gcp-kms,
-// azure-key-vault, or memory with one replica, since memory keys die with the pod), or
-// server-settings, every server.conf setting of ServerSettingsOptions and a DogStatsd sink.
+// azure-key-vault, or memory with one replica, since memory keys die with the pod), a datastore
+// (aws-rds: IAM authentication, schema migration left to an operator), or server-settings, every
+// server.conf setting of ServerSettingsOptions and a DogStatsd sink.
 import { CrdsChart } from '../../lib/charts/crds-chart';
 import { SpireChart } from '../../lib/charts/spire-chart';
 import { CaKeyType, KeyManager } from '../../lib/config/key-manager';
@@ -68,6 +69,9 @@ const variants: { [name: string]: Partial<SpireServerProps> } = {
       agentSpiffeIdAsSelector: true,
       authorizationPolicy: { rego: AUTHORIZATION_POLICY, policyData: JSON.stringify({ public_methods: ['/spire.api.server.bundle.v1.Bundle/GetBundle'], allow_local: true }) },
     },
+  },
+  'aws-rds': {
+    datastore: ServerDatastore.awsIam(DatabaseType.POSTGRES, 'eu-central-1', { name: 'spire-datastore', key: 'connection-string' }, { disableMigration: true }),
   },
 };
 const settings = variants[variant ?? 'disk'];

@@ -5,7 +5,7 @@
 # conformance/run.sh, which provides WORK, run_check, synth_app and the tool locations.
 
 HA_TRUST_DOMAIN=ha.test
-HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory server-settings)
+HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory server-settings aws-rds)
 
 scenario_ha() {
   HA_DIR="$WORK/ha"
@@ -35,7 +35,7 @@ scenario_ha() {
 ha_synth_variant() {
   local name="$1" out="$HA_DIR/$1/dist"
   mkdir -p "$out"
-  echo "synth: ha $name (conformance/apps/ha.ts, key manager variant)"
+  echo "synth: ha $name (conformance/apps/ha.ts, key manager or datastore variant)"
   if ! (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs conformance/apps/ha.ts "$out" "$name") >"$HA_DIR/$name/synth.log" 2>&1; then
     cat "$HA_DIR/$name/synth.log" >&2
     die "conformance app ha did not synthesize variant $name"
@@ -127,6 +127,8 @@ ha_check_validate() {
   ha_expect_rejected no-key-ring 'configuration is missing the key ring' || failed=1
   ha_broken_copy azure-key-vault no-vault-uri 'delete c.plugins.KeyManager[0].azure_key_vault.plugin_data.key_vault_uri'
   ha_expect_rejected no-vault-uri 'configuration is missing the Key Vault URI' || failed=1
+  ha_broken_copy aws-rds unknown-rds-type 'const d = c.plugins.DataStore[0].sql.plugin_data; d.database_type = { aws_oracle: d.database_type.aws_postgres }'
+  ha_expect_rejected unknown-rds-type 'unknown database type: aws_oracle' || failed=1
   ha_broken_copy disk unknown-key-type 'c.server.ca_key_type = "ec-p521"'
   ha_expect_rejected unknown-key-type 'key type "ec-p521" is unknown' || failed=1
   ha_broken_copy disk misspelled-subject-key 'c.server.ca_subject.organisation = c.server.ca_subject.organization; delete c.server.ca_subject.organization'

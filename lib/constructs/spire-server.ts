@@ -17,11 +17,13 @@ import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { BundlePublishers } from './spire-server/bundle-publishers';
 import { CertificateAuthority } from './spire-server/certificate-authority';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
+import { NodeAttestors } from './spire-server/node-attestors';
 import { ServerSettings } from './spire-server/server-settings';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
@@ -206,6 +208,8 @@ export class SpireServer extends Construct implements ISpireServer {
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
       this.settings,
+      ...(props.nodeAttestors === undefined ? [] : [new NodeAttestors(props.nodeAttestors)]),
+      ...(props.bundlePublishers === undefined ? [] : [new BundlePublishers(props.bundlePublishers)]),
     ];
     return new Contributions(parts, {
       scope: this,

@@ -1,6 +1,8 @@
+import { BundlePublisher } from '../../config/bundle-publisher';
 import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
+import { NodeAttestor } from '../../config/node-attestor';
 import { ServerDatastore } from '../../config/server-config';
 import { ServerSettingsOptions } from '../../config/server-settings';
 import { LogLevel } from '../../config/spire-config';
@@ -64,7 +66,8 @@ export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsO
   /**
    * The CA that signs the server's X.509 CA (SPIRE's UpstreamAuthority plugin),
    * so that SVIDs chain up to an existing PKI. Its credentials reach the server
-   * as read-only Secret volumes or variables from Secrets, never through the ConfigMap.
+   * as read-only Secret volumes, variables from Secrets or a service account
+   * token projected for it, never through the ConfigMap.
    * @default none: the server's CA is self-signed
    */
   readonly upstreamAuthority?: UpstreamAuthority;
@@ -139,6 +142,19 @@ export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsO
    * @default no bundle endpoint
    */
   readonly bundleEndpoint?: BundleEndpointOptions;
+  /**
+   * Node attestors for agents outside the cluster, e.g. on the virtual
+   * machines a ClusterStaticEntry names as parents; each plugin once.
+   * `k8s_psat`, which attests the agents of the cluster, always stays on.
+   * @default none besides k8s_psat
+   */
+  readonly nodeAttestors?: NodeAttestor[];
+  /**
+   * Places the server publishes its trust bundle to and keeps current, besides
+   * the agents' ConfigMap, which it always writes; each plugin once.
+   * @default none besides the agents' ConfigMap
+   */
+  readonly bundlePublishers?: BundlePublisher[];
 }
 
 export interface SpireServerProps extends SpireServerOptions {
