@@ -1,4 +1,4 @@
-import { IntOrString, KubePodDisruptionBudget, spreadOverNodesAndZones } from '../../kube/objects';
+import { addDisruptionBudget, spreadOverNodesAndZones } from '../../kube/objects';
 import { checkReplicaCount } from '../../validation/rules';
 import { ServerBinding, ServerContribution, ServerPart } from './part';
 
@@ -16,10 +16,7 @@ export class HighAvailability implements ServerPart {
       afterStatefulSet: (statefulSet) => {
         if (this.replicas <= 1) return;
         spreadOverNodesAndZones(statefulSet, server.podLabels);
-        new KubePodDisruptionBudget(server.scope, 'DisruptionBudget', {
-          metadata: { name: statefulSet.name, namespace: server.namespace },
-          spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: server.podLabels } },
-        });
+        addDisruptionBudget(server.scope, { name: statefulSet.name, namespace: server.namespace }, server.podLabels);
       },
       checks: () => [['replicas', checkReplicaCount(this.replicas)]],
     };
