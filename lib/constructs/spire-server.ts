@@ -9,11 +9,15 @@ import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-con
 import { UpstreamAuthority } from '../config/upstream-authority';
 import { defaultName } from '../kube/default-name';
 import { metricsChecks } from '../kube/metrics-endpoint';
+import { podMetadataChecks } from '../kube/pod-metadata';
 import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
+import { probeTimingChecks } from '../kube/probe';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { DefaultImages } from '../spire/images';
 import { requireProps } from '../validation/required';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
+import {
+  checkAnnotationKey, checkDnsLabel, checkDnsSubdomain, checkGracePeriod, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+} from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
@@ -25,7 +29,8 @@ import { KeyManagerPart } from './spire-server/key-manager';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
 import type { ISpireServer } from './spire-server/reference';
-import { createServerWorkload, SERVER_POD } from './spire-server/workload';
+import { datastoreOutageToleranceSeconds } from './spire-server/health';
+import { createServerWorkload, ownPodMetadata, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 
@@ -106,6 +111,14 @@ export class SpireServer extends Construct implements ISpireServer {
   public readonly bundleEndpointServicePort?: number;
   /** Name of the bundle endpoint's Service, when the server serves one. */
   public readonly bundleEndpointServiceName?: string;
+  /**
+   * The longest datastore outage, in seconds, that restarts no replica (300
+   * with the default `livenessProbe`): SPIRE reports a replica dead while its
+   * datastore does not answer and for up to 3 minutes after it is back, and
+   * the liveness probe fails the container only after `failureThreshold`
+   * failures `periodSeconds` apart. A longer outage may restart every replica at once.
+   */
+  public readonly datastoreOutageToleranceSeconds: number;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -143,6 +156,7 @@ export class SpireServer extends Construct implements ISpireServer {
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
+    this.datastoreOutageToleranceSeconds = datastoreOutageToleranceSeconds(props.livenessProbe);
 
     this.controllerManager = new ControllerManager(this, props);
     this.className = this.controllerManager.className;
@@ -195,7 +209,7 @@ export class SpireServer extends Construct implements ISpireServer {
       this.certificateAuthority,
       new HighAvailability(this.replicas),
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
-      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
+      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName, accessMode: props.storageAccessMode }),
       new KeyManagerPart(this.keyManager),
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
@@ -282,6 +296,11 @@ export class SpireServer extends Construct implements ISpireServer {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...this.contributions.checks,
+      ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...probeTimingChecks('readinessProbe', this.props.readinessProbe, false),
+      ...podMetadataChecks(this.props.podMetadata, ownPodMetadata({ podLabels: this.podLabels, metrics: this.metrics.endpoint }, this.contributions)),
+      ['terminationGracePeriodSeconds', checkGracePeriod(this.props.terminationGracePeriodSeconds ?? 30)],
+      ...Object.keys(this.props.serviceAnnotations ?? {}).map((key): Check => ['serviceAnnotations', checkAnnotationKey(key)]),
     ];
   }
 

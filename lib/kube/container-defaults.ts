@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { checkGracePeriod } from '../validation/rules';
 import { ContainerSizing } from './pod-settings';
 import { WorkloadProbe, WorkloadProbeOptions } from './probe';
 
@@ -39,6 +40,11 @@ export function httpProbe(path: string, port: number, periodSeconds: number, tim
     failureThreshold: timing.failureThreshold ?? 3,
     successThreshold: timing.successThreshold,
   });
+}
+
+/** A termination grace period; an invalid one is reported by the construct's own check, cdk8s would only throw while serializing. */
+export function gracePeriod(seconds: number): Duration | undefined {
+  return checkGracePeriod(seconds) ? undefined : Duration.seconds(seconds);
 }
 
 /** Pod Security Admission labels enforcing, auditing and warning at one level. */

@@ -9,6 +9,7 @@ import { Pod, Service, ServiceType as PlusServiceType } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
 import { ServiceType } from './service-type';
+import { StorageAccessMode } from './storage-access-mode';
 
 export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
@@ -28,7 +29,7 @@ export function enableHostPid(workload: IConstruct): void {
 }
 
 /**
- * Gives each StatefulSet replica its own ReadWriteOnce volume, mounted into one
+ * Gives each StatefulSet replica its own volume, mounted into one
  * container. The mount names the claim template directly, so the pod template
  * declares no volume of that name.
  */
@@ -36,6 +37,7 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
   name: string;
   storage: string;
   storageClassName?: string;
+  accessMode: StorageAccessMode;
   containerIndex: number;
   mountPath: string;
 }): void {
@@ -43,7 +45,7 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
   apiObject.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
     metadata: { name: claim.name },
     spec: {
-      accessModes: ['ReadWriteOnce'],
+      accessModes: [claim.accessMode],
       resources: { requests: { storage: Quantity.fromString(claim.storage) } },
       ...(claim.storageClassName === undefined ? {} : { storageClassName: claim.storageClassName }),
     },

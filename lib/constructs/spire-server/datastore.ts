@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { ServerDatastore } from '../../config/server-config';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 import { checkReplicaCount, Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { secretVariables, ServerBinding, ServerContribution, ServerPart } from './part';
@@ -15,7 +16,11 @@ const DATA_VOLUME = 'spire-data';
  * ConfigMap; its pool limits are checked here, on the server's path.
  */
 export class Datastore implements ServerPart {
-  constructor(private readonly datastore: ServerDatastore, private readonly volume: { readonly size?: string; readonly storageClassName?: string }) {}
+  constructor(private readonly datastore: ServerDatastore, private readonly volume: {
+    readonly size?: string;
+    readonly storageClassName?: string;
+    readonly accessMode?: StorageAccessMode;
+  }) {}
 
   /** The sqlite database lives in data_dir. */
   public get keepsData(): boolean {
@@ -27,7 +32,13 @@ export class Datastore implements ServerPart {
       config: () => ({ datastore: this.datastore._model() }),
       env: secretVariables(server, 'Datastore', this.datastore._secretEnv()),
       ...(server.dataOnVolume
-        ? { claims: [{ name: DATA_VOLUME, storage: this.volume.size ?? '1Gi', storageClassName: this.volume.storageClassName, mountPath: server.dataDir }] }
+        ? { claims: [{
+          name: DATA_VOLUME,
+          storage: this.volume.size ?? '1Gi',
+          storageClassName: this.volume.storageClassName,
+          accessMode: this.volume.accessMode ?? StorageAccessMode.READ_WRITE_ONCE,
+          mountPath: server.dataDir,
+        }] }
         : { mounts: [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }] }),
       checks: () => [
         ['replicas', this.checkReplicas(server.replicas)],

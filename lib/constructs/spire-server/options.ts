@@ -4,7 +4,10 @@ import { Metrics } from '../../config/metrics';
 import { ServerDatastore } from '../../config/server-config';
 import { LogLevel } from '../../config/spire-config';
 import { UpstreamAuthority } from '../../config/upstream-authority';
-import { ContainerResourceSpec, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
+import { ContainerResourceSpec, PodMetadataOptions, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
+import { WorkloadProbeOptions } from '../../kube/probe';
+import { ServiceType } from '../../kube/service-type';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions extends PodPlacementOptions {
@@ -138,6 +141,31 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default no bundle endpoint
    */
   readonly bundleEndpoint?: BundleEndpointOptions;
+
+  // The server's pod and Services.
+  /**
+   * Timing of the liveness probe, HTTP /live on the health port. SPIRE reports
+   * a replica dead while its datastore does not answer, and a restart cannot
+   * help: the default waits out a datastore outage of up to 5 minutes
+   * (`SpireServer.datastoreOutageToleranceSeconds`) before it restarts replicas.
+   * @default every 30s, failing after 17 failures
+   */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on the health port. @default every 5s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
+  /** Labels and annotations added to the server's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
+  /** Seconds a server pod has to stop after SIGTERM before it is killed. @default Kubernetes' 30 */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Type of the Service agents connect to: a load balancer or node port for
+   * agents outside the cluster. @default ServiceType.CLUSTER_IP, for the agents in the cluster
+   */
+  readonly serviceType?: ServiceType;
+  /** Annotations of the Service agents connect to, e.g. a cloud load balancer's settings. @default none */
+  readonly serviceAnnotations?: { [key: string]: string };
+  /** Access mode of each replica's data volume. @default StorageAccessMode.READ_WRITE_ONCE */
+  readonly storageAccessMode?: StorageAccessMode;
 }
 
 export interface SpireServerProps extends SpireServerOptions {

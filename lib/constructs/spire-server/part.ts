@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 import { SecretEnvModel, ServerConfigModel } from '../../config/server-config';
 import { Check } from '../../validation/validate';
 
@@ -43,6 +44,7 @@ export interface ServerClaim {
   readonly name: string;
   readonly storage: string;
   readonly storageClassName?: string;
+  readonly accessMode: StorageAccessMode;
   readonly mountPath: string;
 }
 
