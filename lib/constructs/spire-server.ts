@@ -168,7 +168,7 @@ export class SpireServer extends Construct implements ISpireServer {
     this.controllerManagerMetricsPortName = this.controllerManager.metricsPortName;
     this.controllerManagerMetricsPort = this.controllerManager.metricsPort;
     this.bundleEndpoint = props.bundleEndpoint;
-    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
+    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name, this.caTtl);
     this.bundleEndpointPort = this.bundleEndpointPart?.port;
     this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
     this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
