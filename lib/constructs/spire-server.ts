@@ -35,7 +35,7 @@ import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 
 export { WebhookFailurePolicy } from './spire-server/options';
-export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
+export type { ServerAutoscalingOptions, SpireServerOptions, SpireServerProps } from './spire-server/options';
 
 export type { AgentRegistration } from './spire-server/agent-registration';
 export type { ISpireServer } from './spire-server/reference';
@@ -68,6 +68,7 @@ export class SpireServer extends Construct implements ISpireServer {
   public readonly psatAudience = 'spire-server';
   /** Path of the server API socket shared with the controller manager. */
   public readonly apiSocketPath = `${SERVER_POD.apiSocketDir}/api.sock`;
+  /** Replicas of the StatefulSet; with `autoscaling`, the most the autoscaler may run. */
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
   public readonly keyManager: KeyManager;
@@ -127,6 +128,7 @@ export class SpireServer extends Construct implements ISpireServer {
   private readonly controllerManager: ControllerManager;
   private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly contributions: Contributions;
+  private readonly highAvailability: HighAvailability;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
@@ -147,7 +149,8 @@ export class SpireServer extends Construct implements ISpireServer {
     this.certificateAuthority = new CertificateAuthority(props);
     this.caTtl = this.certificateAuthority.caTtl;
     this.x509SvidTtl = this.certificateAuthority.x509SvidTtl;
-    this.replicas = props.replicas ?? 1;
+    this.highAvailability = new HighAvailability(props);
+    this.replicas = this.highAvailability.mostReplicas;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
     this.imageRegistry = props.imageRegistry;
@@ -178,7 +181,7 @@ export class SpireServer extends Construct implements ISpireServer {
       name: this.name,
       headlessServiceName: this.headlessServiceName,
       namespace: this.namespace,
-      replicas: this.replicas,
+      replicas: this.highAvailability.replicas,
       podLabels: this.podLabels,
       serviceAccountAnnotations: props.serviceAccountAnnotations,
       configFiles: () => this.configFiles,
@@ -207,7 +210,7 @@ export class SpireServer extends Construct implements ISpireServer {
     const parts: ServerPart[] = [
       new AgentAttestation(this.psatAudience),
       this.certificateAuthority,
-      new HighAvailability(this.replicas),
+      this.highAvailability,
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
       new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName, accessMode: props.storageAccessMode }),
       new KeyManagerPart(this.keyManager),
@@ -220,6 +223,7 @@ export class SpireServer extends Construct implements ISpireServer {
       namespace: this.namespace,
       podLabels: this.podLabels,
       replicas: this.replicas,
+      replicasProp: this.highAvailability.mostReplicasProp,
       configDir: SERVER_POD.configDir,
       dataDir: SERVER_POD.dataDir,
       // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.

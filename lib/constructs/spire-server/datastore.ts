@@ -41,19 +41,21 @@ export class Datastore implements ServerPart {
         }] }
         : { mounts: [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }] }),
       checks: () => [
-        ['replicas', this.checkReplicas(server.replicas)],
+        [server.replicasProp, this.checkReplicas(server)],
         ...this.datastore._checks().map(([what, problem]): Check => [`datastore.${what}`, problem]),
       ],
     };
   }
 
   /** A replica count that is no count at all is reported by the high availability part. */
-  private checkReplicas(replicas: number): Problem | undefined {
+  private checkReplicas(server: ServerBinding): Problem | undefined {
+    const replicas = server.replicas;
     if (!this.datastore.isSqlite || replicas <= 1 || checkReplicaCount(replicas) !== undefined) return undefined;
+    const oneReplica = server.replicasProp === 'replicas' ? 'set replicas to 1' : 'leave autoscaling out and run one replica';
     return {
       value: String(replicas),
       rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
-      fix: 'set replicas to 1, or use `datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })`',
+      fix: `${oneReplica}, or use \`datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })\``,
     };
   }
 }

@@ -166,6 +166,29 @@ export interface SpireServerOptions extends PodPlacementOptions {
   readonly serviceAnnotations?: { [key: string]: string };
   /** Access mode of each replica's data volume. @default StorageAccessMode.READ_WRITE_ONCE */
   readonly storageAccessMode?: StorageAccessMode;
+  /**
+   * A HorizontalPodAutoscaler that sets the replicas by CPU use, instead of
+   * `replicas`. Its `maxReplicas` must be possible as `replicas` would be: an
+   * external datastore and a key manager that keeps each replica's CA key.
+   * @default no autoscaler: `replicas` replicas
+   */
+  readonly autoscaling?: ServerAutoscalingOptions;
+}
+
+/** How a HorizontalPodAutoscaler scales the server's StatefulSet. */
+export interface ServerAutoscalingOptions {
+  /** Fewest replicas. @default 2, so that one replica's restart does not stop the server */
+  readonly minReplicas?: number;
+  /** Most replicas; more than `minReplicas`. */
+  readonly maxReplicas: number;
+  /** Average CPU use, in percent of the CPU request, the autoscaler keeps the replicas at. @default 80 */
+  readonly targetCpuUtilizationPercent?: number;
+  /**
+   * Scale on the spire-server container's CPU use alone, not the whole pod's
+   * with the controller manager, whose work does not grow with more replicas.
+   * @default false
+   */
+  readonly serverContainerOnly?: boolean;
 }
 
 export interface SpireServerProps extends SpireServerOptions {

@@ -13,7 +13,10 @@ export interface ServerBinding {
   readonly namespace: string;
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
+  /** The most replicas the server may run. */
   readonly replicas: number;
+  /** The prop that sets them, for messages: `replicas`, or `autoscaling.maxReplicas`. */
+  readonly replicasProp: string;
   /** Where the config volume is mounted in the spire-server container. */
   readonly configDir: string;
   /** SPIRE's data_dir in the spire-server container. */

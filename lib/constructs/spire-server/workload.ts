@@ -29,7 +29,8 @@ export interface ServerWorkloadSpec {
   readonly name: string;
   readonly headlessServiceName: string;
   readonly namespace: string;
-  readonly replicas: number;
+  /** Undefined when an autoscaler sets them. */
+  readonly replicas?: number;
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
   readonly serviceAccountAnnotations?: { [key: string]: string };
