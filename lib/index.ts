@@ -46,7 +46,7 @@ export { DaemonSetUpdateStrategy } from './kube/daemon-set-update-strategy';
 export type { DaemonSetRollingUpdateOptions } from './kube/daemon-set-update-strategy';
 export { LogLevel } from './config/spire-config';
 export { LogFormat } from './config/log-format';
-export { KubeletVerification, RebootstrapMode } from './config/agent-config';
+export { KubeletPodsPermission, KubeletVerification, RebootstrapMode } from './config/agent-config';
 export type { AgentExperimentalOptions, AgentSdsOptions } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';

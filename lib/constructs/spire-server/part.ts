@@ -2,6 +2,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { StorageAccessMode } from '../../kube/storage-access-mode';
 import { SecretEnvModel, ServerConfigModel } from '../../config/server-config';
+import { RbacResource } from '../../kube/objects';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -66,7 +67,7 @@ export interface ServerPod {
 /** Verbs on resources, as a Role or ClusterRole allows them. */
 export interface RbacRule {
   readonly verbs: string[];
-  readonly resources: kplus.ApiResource[];
+  readonly resources: RbacResource[];
 }
 
 /** A Role the server's service account is bound to; `id` names the Role's and the RoleBinding's constructs. */
