@@ -29,7 +29,6 @@ import { KeyManagerPart } from './spire-server/key-manager';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
 import type { ISpireServer } from './spire-server/reference';
-import { datastoreOutageToleranceSeconds } from './spire-server/health';
 import { createServerWorkload, ownPodMetadata, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
@@ -112,14 +111,6 @@ export class SpireServer extends Construct implements ISpireServer {
   public readonly bundleEndpointServicePort?: number;
   /** Name of the bundle endpoint's Service, when the server serves one. */
   public readonly bundleEndpointServiceName?: string;
-  /**
-   * The longest datastore outage, in seconds, that restarts no replica (300
-   * with the default `livenessProbe`): SPIRE reports a replica dead while its
-   * datastore does not answer and for up to 3 minutes after it is back, and
-   * the liveness probe fails the container only after `failureThreshold`
-   * failures `periodSeconds` apart. A longer outage may restart every replica at once.
-   */
-  public readonly datastoreOutageToleranceSeconds: number;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -159,7 +150,6 @@ export class SpireServer extends Construct implements ISpireServer {
     this.metrics = props.metrics ?? Metrics.prometheus();
     this.upstreamAuthority = props.upstreamAuthority;
     this.spiffeId = `spiffe://${this.trustDomain}/spire/server`;
-    this.datastoreOutageToleranceSeconds = datastoreOutageToleranceSeconds(props.livenessProbe);
 
     this.controllerManager = new ControllerManager(this, props);
     this.className = this.controllerManager.className;

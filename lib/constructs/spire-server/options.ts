@@ -144,11 +144,10 @@ export interface SpireServerOptions extends PodPlacementOptions {
 
   // The server's pod and Services.
   /**
-   * Timing of the liveness probe, HTTP /live on the health port. SPIRE reports
-   * a replica dead while its datastore does not answer, and a restart cannot
-   * help: the default waits out a datastore outage of up to 5 minutes
-   * (`SpireServer.datastoreOutageToleranceSeconds`) before it restarts replicas.
-   * @default every 30s, failing after 17 failures
+   * Timing of the liveness probe, a TCP connection to the health port. Not
+   * SPIRE's /live, which fails while the datastore does not answer, when a
+   * restart cannot help: a datastore outage of any length restarts no replica.
+   * @default every 30s, failing after 3 failures
    */
   readonly livenessProbe?: WorkloadProbeOptions;
   /** Timing of the readiness probe, HTTP /ready on the health port. @default every 5s, failing after 3 failures */

@@ -4,13 +4,12 @@ import { PrometheusEndpoint } from '../../config/metrics';
 import { DEFAULT_HEALTH_CHECKS } from '../../config/spire-config';
 import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../../kube/config-checksum';
 import { Lazy } from 'cdk8s';
-import { gracePeriod, httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../../kube/container-defaults';
+import { gracePeriod, httpProbe, podSecurityLabels, resources, restrictedSecurityContext, tcpProbe } from '../../kube/container-defaults';
 import { annotateScrape, SCRAPE_ANNOTATIONS, withMetricsPort } from '../../kube/metrics-endpoint';
 import { addVolumeClaimTemplate, dropAddressLabel, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp } from '../../kube/objects';
 import { addPodMetadata, OwnPodMetadata } from '../../kube/pod-metadata';
 import { applyContainerResources, applyPodSpecSettings, PodSpecSettings } from '../../kube/pod-settings';
 import { ServiceType } from '../../kube/service-type';
-import { SERVER_LIVENESS_DEFAULTS, SERVER_READINESS_DEFAULTS } from './health';
 import { SpireServerOptions } from './options';
 import { Contributions } from './part';
 
@@ -140,10 +139,11 @@ function addServerContainer(scope: Construct, statefulSet: kplus.StatefulSet, sp
       { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
       ...contributions.ports,
     ], spec.metricsPortName, spec.metrics),
-    liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, SERVER_LIVENESS_DEFAULTS.periodSeconds,
-      { failureThreshold: SERVER_LIVENESS_DEFAULTS.failureThreshold, ...spec.settings.livenessProbe }),
-    readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, SERVER_READINESS_DEFAULTS.periodSeconds,
-      { failureThreshold: SERVER_READINESS_DEFAULTS.failureThreshold, ...spec.settings.readinessProbe }),
+    // SPIRE's /live fails whenever the datastore does not answer, on every replica at once, and a
+    // restart cannot bring a datastore back (a server that cannot reach it at start exits and backs
+    // off): the kubelet restarts a replica only when its process stops accepting connections.
+    liveness: tcpProbe(DEFAULT_HEALTH_CHECKS.port, 30, spec.settings.livenessProbe),
+    readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5, spec.settings.readinessProbe),
     resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
     securityContext: restrictedSecurityContext(SERVER_POD.user),
     envVariables: contributions.env,
