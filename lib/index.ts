@@ -38,6 +38,7 @@ export { DefaultImages } from './spire/images';
 export { WorkloadProbe } from './kube/probe';
 export type { PortProbeOptions, WorkloadProbeOptions } from './kube/probe';
 export { ServiceType } from './kube/service-type';
+export { StorageAccessMode } from './kube/storage-access-mode';
 export { PodPriority, TolerationEffect, TolerationOperator } from './kube/pod-settings';
 export type { AffinitySpec, ContainerResourceSpec, ContainerSizing, PodPlacementOptions, TolerationSpec } from './kube/pod-settings';
 export type { PodMetadataOptions } from './kube/pod-settings';

@@ -53,12 +53,13 @@ ha_check_layout() {
     const problems = [];
     if (l.replicas !== 2) problems.push(`replicas ${l.replicas}, expected 2`);
     if (!l.headless) problems.push(`serviceName ${l.serviceName} is not a headless Service of the output`);
-    if (l.budgets.length !== 1 || JSON.parse(l.budgets[0]).maxUnavailable !== 1) problems.push(`PodDisruptionBudgets ${l.budgets}, expected one with maxUnavailable 1`);
-    if (l.spread.join() !== "kubernetes.io/hostname=DoNotSchedule,topology.kubernetes.io/zone=ScheduleAnyway") problems.push(`spread ${l.spread}`);
+    const budget = l.budgets.length === 1 ? JSON.parse(l.budgets[0]) : {};
+    if (budget.maxUnavailable !== 1 || budget.unhealthyPodEvictionPolicy !== "AlwaysAllow") problems.push(`PodDisruptionBudgets ${l.budgets}, expected one with maxUnavailable 1 that lets unready replicas be evicted`);
+    if (l.spread.join() !== "kubernetes.io/hostname=ScheduleAnyway,topology.kubernetes.io/zone=ScheduleAnyway") problems.push(`spread ${l.spread}`);
     if (l.claims.join() !== "spire-data") problems.push(`claims ${l.claims}: the disk key manager needs the replica volume even with an external datastore`);
     if (problems.length) { console.log(`FAIL: ${problems.join("; ")}`); process.exit(1); }
   ' "$layout"
-  echo "ok: 2 replicas governed by headless Service, one PodDisruptionBudget, spread over nodes and zones, a claim per replica for the CA keys"
+  echo "ok: 2 replicas governed by headless Service, one PodDisruptionBudget (unready replicas evictable), spread over nodes and zones as a preference, a claim per replica for the CA keys"
   local datastore
   datastore="$(ha_lib datastore "$HA_DIR/dist")"
   echo "ok: datastore $(json_field "$datastore" databaseType), connection string from \$$(json_field "$datastore" variable) set from a Secret"
@@ -129,6 +130,8 @@ ha_check_validate() {
   ha_expect_rejected no-vault-uri 'configuration is missing the Key Vault URI' || failed=1
   ha_broken_copy aws-rds unknown-rds-type 'const d = c.plugins.DataStore[0].sql.plugin_data; d.database_type = { aws_oracle: d.database_type.aws_postgres }'
   ha_expect_rejected unknown-rds-type 'unknown database type: aws_oracle' || failed=1
+  ha_broken_copy gcp-kms bad-refresh-hint 'c.server.federation.bundle_endpoint.refresh_hint = "1d"'
+  ha_expect_rejected bad-refresh-hint 'could not parse refresh_hint' || failed=1
   ha_broken_copy disk unknown-key-type 'c.server.ca_key_type = "ec-p521"'
   ha_expect_rejected unknown-key-type 'key type "ec-p521" is unknown' || failed=1
   ha_broken_copy disk misspelled-subject-key 'c.server.ca_subject.organisation = c.server.ca_subject.organization; delete c.server.ca_subject.organization'

@@ -208,6 +208,14 @@ export interface BundleEndpointOptions {
   /** Name of the Service. @default "<server name>-bundle-endpoint" */
   readonly serviceName?: string;
   /**
+   * How often partners should fetch the bundle again (`refresh_hint`, Go
+   * duration), from 1 minute (SPIRE partners never fetch more often) to half
+   * the time a new CA's key is in the bundle before it signs (8h of the 24h
+   * `caTtl`), so that a partner fetches it twice before it is needed.
+   * @default SPIRE's own, 5m
+   */
+  readonly refreshHint?: string;
+  /**
    * This server's own bundle as partners start from, when it is known at
    * synth (e.g. exported to a file once the server ran): `federationPartner`
    * hands it to the partners of this app.
@@ -223,6 +231,8 @@ export interface BundleEndpointModel {
   readonly profile: BundleEndpointProfile;
   /** Where the serving certificate's files are mounted, for `https_web` with a Secret. */
   readonly servingCertDir: string;
+  /** Go duration; unset, SPIRE's default. */
+  readonly refreshHint?: string;
 }
 
 /** The `federation` block of the server's `server` section. */
@@ -232,6 +242,7 @@ export function renderFederation(endpoint: BundleEndpointModel): object {
       bundle_endpoint: {
         address: endpoint.address,
         port: endpoint.port,
+        refresh_hint: endpoint.refreshHint,
         profile: renderProfile(endpoint),
       },
     },

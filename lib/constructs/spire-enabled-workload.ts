@@ -1,7 +1,7 @@
-import { ApiObject, Duration, Include } from 'cdk8s';
+import { ApiObject, Include } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { plusProbe, resources, restrictedSecurityContext } from '../kube/container-defaults';
+import { gracePeriod, plusProbe, resources, restrictedSecurityContext } from '../kube/container-defaults';
 import { ContainerSizing } from '../kube/pod-settings';
 import { WorkloadProbe } from '../kube/probe';
 import { dropAddressLabel, useRuntimeDefaultSeccomp } from '../kube/objects';
@@ -165,11 +165,6 @@ export class SpireEnabledWorkload extends Construct {
       ['terminationGracePeriodSeconds', checkGracePeriod(props.terminationGracePeriodSeconds ?? 30)],
     ]);
   }
-}
-
-// An invalid value is reported by the construct's own check; cdk8s would only throw while serializing.
-function gracePeriod(seconds: number): Duration | undefined {
-  return checkGracePeriod(seconds) ? undefined : Duration.seconds(seconds);
 }
 
 function defaultProbe(port: number | undefined): WorkloadProbe {

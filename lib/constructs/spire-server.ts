@@ -9,11 +9,15 @@ import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-con
 import { UpstreamAuthority } from '../config/upstream-authority';
 import { defaultName } from '../kube/default-name';
 import { metricsChecks } from '../kube/metrics-endpoint';
+import { podMetadataChecks } from '../kube/pod-metadata';
 import { podSpecChecks, resourceChecks } from '../kube/pod-settings';
+import { probeTimingChecks } from '../kube/probe';
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { DefaultImages } from '../spire/images';
 import { requireProps } from '../validation/required';
-import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem } from '../validation/rules';
+import {
+  checkAnnotationKey, checkDnsLabel, checkDnsSubdomain, checkGracePeriod, checkImageRegistry, checkPinnedImage, checkPort, checkTrustDomain, Problem,
+} from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
@@ -28,12 +32,12 @@ import { ServerSettings } from './spire-server/server-settings';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
 import type { ISpireServer } from './spire-server/reference';
-import { createServerWorkload, SERVER_POD } from './spire-server/workload';
+import { createServerWorkload, ownPodMetadata, SERVER_POD } from './spire-server/workload';
 import { grantServerPermissions } from './spire-server/rbac';
 import { UpstreamAuthorityPart } from './spire-server/upstream-authority';
 
 export { WebhookFailurePolicy } from './spire-server/options';
-export type { SpireServerOptions, SpireServerProps } from './spire-server/options';
+export type { ServerAutoscalingOptions, SpireServerOptions, SpireServerProps } from './spire-server/options';
 
 export type { AgentRegistration } from './spire-server/agent-registration';
 export type { ISpireServer } from './spire-server/reference';
@@ -66,6 +70,7 @@ export class SpireServer extends Construct implements ISpireServer {
   public readonly psatAudience = 'spire-server';
   /** Path of the server API socket shared with the controller manager. */
   public readonly apiSocketPath = `${SERVER_POD.apiSocketDir}/api.sock`;
+  /** Replicas of the StatefulSet; with `autoscaling`, the most the autoscaler may run. */
   public readonly replicas: number;
   public readonly datastore: ServerDatastore;
   public readonly keyManager: KeyManager;
@@ -120,6 +125,7 @@ export class SpireServer extends Construct implements ISpireServer {
   private readonly bundleEndpointPart?: BundleEndpoint;
   private readonly settings: ServerSettings;
   private readonly contributions: Contributions;
+  private readonly highAvailability: HighAvailability;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
     super(scope, id);
@@ -140,7 +146,8 @@ export class SpireServer extends Construct implements ISpireServer {
     this.certificateAuthority = new CertificateAuthority(props);
     this.caTtl = this.certificateAuthority.caTtl;
     this.x509SvidTtl = this.certificateAuthority.x509SvidTtl;
-    this.replicas = props.replicas ?? 1;
+    this.highAvailability = new HighAvailability(props);
+    this.replicas = this.highAvailability.mostReplicas;
     this.datastore = props.datastore ?? ServerDatastore.sqlite();
     this.keyManager = props.keyManager ?? KeyManager.disk();
     this.imageRegistry = props.imageRegistry;
@@ -160,7 +167,7 @@ export class SpireServer extends Construct implements ISpireServer {
     this.controllerManagerMetricsPortName = this.controllerManager.metricsPortName;
     this.controllerManagerMetricsPort = this.controllerManager.metricsPort;
     this.bundleEndpoint = props.bundleEndpoint;
-    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name);
+    this.bundleEndpointPart = props.bundleEndpoint === undefined ? undefined : new BundleEndpoint(props.bundleEndpoint, this.name, this.caTtl);
     this.bundleEndpointPort = this.bundleEndpointPart?.port;
     this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
     this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
@@ -172,7 +179,7 @@ export class SpireServer extends Construct implements ISpireServer {
       name: this.name,
       headlessServiceName: this.headlessServiceName,
       namespace: this.namespace,
-      replicas: this.replicas,
+      replicas: this.highAvailability.replicas,
       podLabels: this.podLabels,
       serviceAccountAnnotations: props.serviceAccountAnnotations,
       configFiles: () => this.configFiles,
@@ -201,9 +208,9 @@ export class SpireServer extends Construct implements ISpireServer {
     const parts: ServerPart[] = [
       new AgentAttestation(this.psatAudience),
       this.certificateAuthority,
-      new HighAvailability(this.replicas),
+      this.highAvailability,
       ...(this.bundleEndpointPart === undefined ? [] : [this.bundleEndpointPart]),
-      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName }),
+      new Datastore(this.datastore, { size: props.storageSize, storageClassName: props.storageClassName, accessMode: props.storageAccessMode }),
       new KeyManagerPart(this.keyManager),
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
@@ -217,6 +224,7 @@ export class SpireServer extends Construct implements ISpireServer {
       namespace: this.namespace,
       podLabels: this.podLabels,
       replicas: this.replicas,
+      replicasProp: this.highAvailability.mostReplicasProp,
       configDir: SERVER_POD.configDir,
       dataDir: SERVER_POD.dataDir,
       // Whether anything the server keeps must outlive the pod: the sqlite database or the CA keys.
@@ -294,6 +302,11 @@ export class SpireServer extends Construct implements ISpireServer {
       ...podSpecChecks(this.props),
       ...resourceChecks('resources', this.props.resources),
       ...this.contributions.checks,
+      ...probeTimingChecks('livenessProbe', this.props.livenessProbe, true),
+      ...probeTimingChecks('readinessProbe', this.props.readinessProbe, false),
+      ...podMetadataChecks(this.props.podMetadata, ownPodMetadata({ podLabels: this.podLabels, metrics: this.metrics.endpoint }, this.contributions)),
+      ['terminationGracePeriodSeconds', checkGracePeriod(this.props.terminationGracePeriodSeconds ?? 30)],
+      ...Object.keys(this.props.serviceAnnotations ?? {}).map((key): Check => ['serviceAnnotations', checkAnnotationKey(key)]),
     ];
   }
 

@@ -1,5 +1,6 @@
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { checkGracePeriod } from '../validation/rules';
 import { ContainerSizing } from './pod-settings';
 import { WorkloadProbe, WorkloadProbeOptions } from './probe';
 
@@ -31,14 +32,27 @@ export function restrictedSecurityContext(user: number): kplus.ContainerSecurity
 
 /** An HTTP probe against a container port. */
 export function httpProbe(path: string, port: number, periodSeconds: number, timing: WorkloadProbeOptions = {}): kplus.Probe {
-  return kplus.Probe.fromHttpGet(path, {
-    port,
+  return kplus.Probe.fromHttpGet(path, { port, ...probeTiming(periodSeconds, timing) });
+}
+
+/** A TCP connection to a container port: passes while the process accepts connections. */
+export function tcpProbe(port: number, periodSeconds: number, timing: WorkloadProbeOptions = {}): kplus.Probe {
+  return kplus.Probe.fromTcpSocket({ port, ...probeTiming(periodSeconds, timing) });
+}
+
+function probeTiming(periodSeconds: number, timing: WorkloadProbeOptions) {
+  return {
     initialDelaySeconds: seconds(timing.initialDelaySeconds),
     periodSeconds: Duration.seconds(timing.periodSeconds ?? periodSeconds),
     timeoutSeconds: seconds(timing.timeoutSeconds),
     failureThreshold: timing.failureThreshold ?? 3,
     successThreshold: timing.successThreshold,
-  });
+  };
+}
+
+/** A termination grace period; an invalid one is reported by the construct's own check, cdk8s would only throw while serializing. */
+export function gracePeriod(seconds: number): Duration | undefined {
+  return checkGracePeriod(seconds) ? undefined : Duration.seconds(seconds);
 }
 
 /** Pod Security Admission labels enforcing, auditing and warning at one level. */

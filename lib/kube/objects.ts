@@ -9,6 +9,7 @@ import { ApiResource, IApiEndpoint, IApiResource, Pod, Service, ServiceType as P
 import { Construct, IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
 import { ServiceType } from './service-type';
+import { StorageAccessMode } from './storage-access-mode';
 
 export type { JsonSchemaProps } from 'cdk8s-plus-27/lib/imports/k8s';
 export {
@@ -28,7 +29,7 @@ export function enableHostPid(workload: IConstruct): void {
 }
 
 /**
- * Gives each StatefulSet replica its own ReadWriteOnce volume, mounted into one
+ * Gives each StatefulSet replica its own volume, mounted into one
  * container. The mount names the claim template directly, so the pod template
  * declares no volume of that name.
  */
@@ -36,6 +37,7 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
   name: string;
   storage: string;
   storageClassName?: string;
+  accessMode: StorageAccessMode;
   containerIndex: number;
   mountPath: string;
 }): void {
@@ -43,7 +45,7 @@ export function addVolumeClaimTemplate(statefulSet: IConstruct, claim: {
   apiObject.addJsonPatch(JsonPatch.add('/spec/volumeClaimTemplates', [{
     metadata: { name: claim.name },
     spec: {
-      accessModes: ['ReadWriteOnce'],
+      accessModes: [claim.accessMode],
       resources: { requests: { storage: Quantity.fromString(claim.storage) } },
       ...(claim.storageClassName === undefined ? {} : { storageClassName: claim.storageClassName }),
     },
@@ -85,13 +87,16 @@ export function changeRendered(construct: IConstruct, change: (rendered: any) =>
 }
 
 /**
- * Spreads the replicas over nodes and zones. Two replicas on one node are not
- * highly available, so a node takes a second one only once every node the
- * pods may run on holds one (DoNotSchedule). Taints are honoured so that a
- * tainted node, e.g. a control plane, does not count as an empty node and
- * block the rest. Zones are preferred, not required (ScheduleAnyway): nodes
- * without a zone label, as in single-zone or on-premises clusters, would
- * otherwise take no replica at all.
+ * Spreads the replicas over nodes and zones, as the scheduler's preference
+ * (ScheduleAnyway), never as a condition: a replica evicted by a drain must
+ * find a node whenever one has room, or it stays Pending and the
+ * PodDisruptionBudget stops the drain. A required spread (DoNotSchedule)
+ * does that as soon as a node the pods may run on cannot take one, e.g. it
+ * is full, its taint is tolerated but it is out of resources, or the
+ * replica's volume is bound to another zone: that node keeps the minimum at
+ * zero and every other node is then "too full". Taints are honoured, so a
+ * cordoned or control-plane node does not count as an empty one. Nodes
+ * without a zone label, as in single-zone clusters, are fine either way.
  */
 export function spreadOverNodesAndZones(workload: IConstruct, podLabels: { [key: string]: string }): void {
   const constraint = (topologyKey: string, whenUnsatisfiable: string) => ({
@@ -102,7 +107,7 @@ export function spreadOverNodesAndZones(workload: IConstruct, podLabels: { [key:
     labelSelector: { matchLabels: podLabels },
   });
   ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-    constraint('kubernetes.io/hostname', 'DoNotSchedule'),
+    constraint('kubernetes.io/hostname', 'ScheduleAnyway'),
     constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'),
   ]));
 }
@@ -110,12 +115,15 @@ export function spreadOverNodesAndZones(workload: IConstruct, podLabels: { [key:
 /**
  * A PodDisruptionBudget that lets voluntary disruptions (node drains,
  * upgrades) take down one replica at a time, as the `DisruptionBudget` child
- * of `scope`; with `spreadOverNodesAndZones` it is what two or more replicas get.
+ * of `scope`; with `spreadOverNodesAndZones` it is what two or more replicas
+ * get. A replica that is not ready may always be evicted (AlwaysAllow): when
+ * every replica is unready at once, e.g. while a shared database is away, a
+ * drain still moves them instead of waiting for one to become ready.
  */
 export function addDisruptionBudget(scope: Construct, metadata: { name: string; namespace: string }, podLabels: { [key: string]: string }): void {
   new KubePodDisruptionBudget(scope, 'DisruptionBudget', {
     metadata,
-    spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: podLabels } },
+    spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: podLabels }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   });
 }
 

@@ -145,10 +145,10 @@ describe('SpireOidcDiscoveryProvider availability', () => {
     const podLabels = ApiObject.of(oidc.deployment).toJson().spec.template.metadata.labels;
     expect(objectsOf(identities, 'PodDisruptionBudget')).toEqual([expect.objectContaining({
       metadata: { name: 'oidc', namespace: 'spire-oidc' },
-      spec: { maxUnavailable: 1, selector: { matchLabels: podLabels } },
+      spec: { maxUnavailable: 1, selector: { matchLabels: podLabels }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
     })]);
     expect(podSpec(oidc).topologySpreadConstraints.map((constraint: any) => [constraint.topologyKey, constraint.whenUnsatisfiable, constraint.labelSelector.matchLabels]))
-      .toEqual([['kubernetes.io/hostname', 'DoNotSchedule', podLabels], ['topology.kubernetes.io/zone', 'ScheduleAnyway', podLabels]]);
+      .toEqual([['kubernetes.io/hostname', 'ScheduleAnyway', podLabels], ['topology.kubernetes.io/zone', 'ScheduleAnyway', podLabels]]);
   });
 
   test('one replica gets neither', () => {

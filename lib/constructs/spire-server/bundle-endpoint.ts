@@ -2,13 +2,18 @@ import { isIP } from 'net';
 import * as kplus from 'cdk8s-plus-27';
 import { AcmeOptions, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType } from '../../config/federation-config';
 import { plusServiceType, selectPodLabels } from '../../kube/objects';
-import { checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPort, Problem, urlHost } from '../../validation/rules';
+import {
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPort, formatGoDuration, goDurationSeconds, Problem, urlHost,
+} from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
 
 const PORT_NAME = 'federation';
 const SERVING_CERT_DIR = '/run/spire/bundle-endpoint-tls';
 const ACME_CHALLENGE_PORT = 443;
+/** SPIRE partners fetch a bundle at most once a minute, whatever its hint says. */
+const MINIMUM_REFRESH_HINT_SECONDS = 60;
+const DAY_SECONDS = 24 * 3600;
 
 /**
  * SPIRE's federation bundle endpoint, behind a Service of its own, so that
@@ -25,7 +30,7 @@ export class BundleEndpoint implements ServerPart {
   private readonly address: string;
   private readonly profile: BundleEndpointProfile;
 
-  constructor(private readonly options: BundleEndpointOptions, serverName: string) {
+  constructor(private readonly options: BundleEndpointOptions, serverName: string, private readonly caTtl: string) {
     this.port = options.port ?? 8443;
     this.servicePort = options.servicePort ?? this.port;
     this.serviceName = options.serviceName ?? `${serverName}-bundle-endpoint`;
@@ -48,7 +53,9 @@ export class BundleEndpoint implements ServerPart {
   public bind(server: ServerBinding): ServerContribution {
     const portTaken = this.portTaken(server);
     return {
-      config: () => ({ bundleEndpoint: { address: this.address, port: this.port, profile: this.profile, servingCertDir: SERVING_CERT_DIR } }),
+      config: () => ({
+        bundleEndpoint: { address: this.address, port: this.port, profile: this.profile, servingCertDir: SERVING_CERT_DIR, refreshHint: this.options.refreshHint },
+      }),
       // A port the pod uses already is reported by the checks; adding it twice would fail first.
       ports: portTaken ? [] : [{ name: PORT_NAME, number: this.port }],
       mounts: this.servingCertMounts(server),
@@ -60,6 +67,7 @@ export class BundleEndpoint implements ServerPart {
         ['bundleEndpoint.servicePort', this.options.servicePort === undefined ? undefined : checkPort(this.options.servicePort)],
         ['bundleEndpoint.address', this.checkAddress()],
         ['bundleEndpoint.serviceName', checkDnsLabel(this.serviceName)],
+        ['bundleEndpoint.refreshHint', this.options.refreshHint === undefined ? undefined : checkRefreshHint(this.options.refreshHint, this.caTtl)],
         ...this.acmeChecks(server),
         ...this.servingCertChecks(),
       ],
@@ -171,6 +179,31 @@ function checkAcmeState(server: ServerBinding): Problem | undefined {
     value: 'ACME without a data volume',
     rule: 'with an external datastore and KeyManager.memory() the data_dir is an emptyDir, so every restart orders a new certificate and runs into the CA\'s rate limits',
     fix: `${fix}, or keep the data_dir on a volume (KeyManager.disk())`,
+  };
+}
+
+/**
+ * SPIRE puts a new CA's key into the bundle when the current CA has half its
+ * lifetime left (at most 30 days) and signs with it from a sixth (at most 7
+ * days): partners have that long to fetch the key before they meet SVIDs it
+ * signed, and should get two chances in it.
+ */
+function checkRefreshHint(refreshHint: string, caTtl: string): Problem | undefined {
+  const hintSeconds = goDurationSeconds(refreshHint);
+  if (hintSeconds === undefined) return checkGoDuration(refreshHint);
+  if (hintSeconds < MINIMUM_REFRESH_HINT_SECONDS) {
+    return { value: refreshHint, rule: 'SPIRE partners fetch a bundle at most once a minute, so a shorter hint is not followed', fix: 'use "1m" or more, or leave it unset for SPIRE\'s 5m' };
+  }
+  const caTtlSeconds = goDurationSeconds(caTtl);
+  // An invalid caTtl is reported by the certificate authority's own check.
+  if (caTtlSeconds === undefined) return undefined;
+  const leadSeconds = Math.min(caTtlSeconds / 2, 30 * DAY_SECONDS) - Math.min(caTtlSeconds / 6, 7 * DAY_SECONDS);
+  if (hintSeconds <= leadSeconds / 2) return undefined;
+  return {
+    value: refreshHint,
+    rule: `with caTtl ${caTtl} a new CA's key is in the bundle ${formatGoDuration(leadSeconds)} before the CA signs with it, and a partner fetching only every ${refreshHint} `
+      + 'may miss it, or have no second chance after one failed fetch, and then refuses the SVIDs the new CA signs',
+    fix: `use at most ${formatGoDuration(leadSeconds / 2)}, e.g. leave it unset for SPIRE's 5m, or lengthen caTtl`,
   };
 }
 

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-27';
 import { ServerDatastore } from '../../config/server-config';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 import { checkReplicaCount, Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { secretMounts, secretVariables, ServerBinding, ServerContribution, ServerPart } from './part';
@@ -16,7 +17,11 @@ const DATA_VOLUME = 'spire-data';
  * its pool limits are checked here, on the server's path.
  */
 export class Datastore implements ServerPart {
-  constructor(private readonly datastore: ServerDatastore, private readonly volume: { readonly size?: string; readonly storageClassName?: string }) {}
+  constructor(private readonly datastore: ServerDatastore, private readonly volume: {
+    readonly size?: string;
+    readonly storageClassName?: string;
+    readonly accessMode?: StorageAccessMode;
+  }) {}
 
   /** The sqlite database lives in data_dir. */
   public get keepsData(): boolean {
@@ -28,26 +33,34 @@ export class Datastore implements ServerPart {
       config: () => ({ datastore: this.datastore._model() }),
       env: secretVariables(server, 'Datastore', this.datastore._secretEnv()),
       ...(server.dataOnVolume
-        ? { claims: [{ name: DATA_VOLUME, storage: this.volume.size ?? '1Gi', storageClassName: this.volume.storageClassName, mountPath: server.dataDir }] }
+        ? { claims: [{
+          name: DATA_VOLUME,
+          storage: this.volume.size ?? '1Gi',
+          storageClassName: this.volume.storageClassName,
+          accessMode: this.volume.accessMode ?? StorageAccessMode.READ_WRITE_ONCE,
+          mountPath: server.dataDir,
+        }] }
         : {}),
       mounts: [
         ...(server.dataOnVolume ? [] : [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }]),
         ...secretMounts(server, 'datastore', this.datastore._secretVolumes()),
       ],
       checks: () => [
-        ['replicas', this.checkReplicas(server.replicas)],
+        [server.replicasProp, this.checkReplicas(server)],
         ...this.datastore._checks().map(([what, problem]): Check => [`datastore.${what}`, problem]),
       ],
     };
   }
 
   /** A replica count that is no count at all is reported by the high availability part. */
-  private checkReplicas(replicas: number): Problem | undefined {
+  private checkReplicas(server: ServerBinding): Problem | undefined {
+    const replicas = server.replicas;
     if (!this.datastore.isSqlite || replicas <= 1 || checkReplicaCount(replicas) !== undefined) return undefined;
+    const oneReplica = server.replicasProp === 'replicas' ? 'set replicas to 1' : 'leave autoscaling out and run one replica';
     return {
       value: String(replicas),
       rule: 'the sqlite datastore lives on one replica\'s volume, so replicas cannot share it',
-      fix: 'set replicas to 1, or use `datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })`',
+      fix: `${oneReplica}, or use \`datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name, key })\``,
     };
   }
 }

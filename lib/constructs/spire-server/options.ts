@@ -7,7 +7,10 @@ import { ServerDatastore } from '../../config/server-config';
 import { ServerSettingsOptions } from '../../config/server-settings';
 import { LogLevel } from '../../config/spire-config';
 import { UpstreamAuthority } from '../../config/upstream-authority';
-import { ContainerResourceSpec, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
+import { ContainerResourceSpec, PodMetadataOptions, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
+import { WorkloadProbeOptions } from '../../kube/probe';
+import { ServiceType } from '../../kube/service-type';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
 export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsOptions {
@@ -155,6 +158,53 @@ export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsO
    * @default none besides the agents' ConfigMap
    */
   readonly bundlePublishers?: BundlePublisher[];
+
+  // The server's pod and Services.
+  /**
+   * Timing of the liveness probe, a TCP connection to the health port. Not
+   * SPIRE's /live, which fails while the datastore does not answer, when a
+   * restart cannot help: a datastore outage of any length restarts no replica.
+   * @default every 30s, failing after 3 failures
+   */
+  readonly livenessProbe?: WorkloadProbeOptions;
+  /** Timing of the readiness probe, HTTP /ready on the health port. @default every 5s, failing after 3 failures */
+  readonly readinessProbe?: WorkloadProbeOptions;
+  /** Labels and annotations added to the server's pods. @default none */
+  readonly podMetadata?: PodMetadataOptions;
+  /** Seconds a server pod has to stop after SIGTERM before it is killed. @default Kubernetes' 30 */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Type of the Service agents connect to: a load balancer or node port for
+   * agents outside the cluster. @default ServiceType.CLUSTER_IP, for the agents in the cluster
+   */
+  readonly serviceType?: ServiceType;
+  /** Annotations of the Service agents connect to, e.g. a cloud load balancer's settings. @default none */
+  readonly serviceAnnotations?: { [key: string]: string };
+  /** Access mode of each replica's data volume. @default StorageAccessMode.READ_WRITE_ONCE */
+  readonly storageAccessMode?: StorageAccessMode;
+  /**
+   * A HorizontalPodAutoscaler that sets the replicas by CPU use, instead of
+   * `replicas`. Its `maxReplicas` must be possible as `replicas` would be: an
+   * external datastore and a key manager that keeps each replica's CA key.
+   * @default no autoscaler: `replicas` replicas
+   */
+  readonly autoscaling?: ServerAutoscalingOptions;
+}
+
+/** How a HorizontalPodAutoscaler scales the server's StatefulSet. */
+export interface ServerAutoscalingOptions {
+  /** Fewest replicas. @default 2, so that one replica's restart does not stop the server */
+  readonly minReplicas?: number;
+  /** Most replicas; more than `minReplicas`. */
+  readonly maxReplicas: number;
+  /** Average CPU use, in percent of the CPU request, the autoscaler keeps the replicas at. @default 80 */
+  readonly targetCpuUtilizationPercent?: number;
+  /**
+   * Scale on the spire-server container's CPU use alone, not the whole pod's
+   * with the controller manager, whose work does not grow with more replicas.
+   * @default false
+   */
+  readonly serverContainerOnly?: boolean;
 }
 
 export interface SpireServerProps extends SpireServerOptions {

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { SecretEnvModel, SecretVolumeModel, ServerConfigModel } from '../../config/server-config';
+import { StorageAccessMode } from '../../kube/storage-access-mode';
 import { RbacResource } from '../../kube/objects';
 import { Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
@@ -14,7 +15,10 @@ export interface ServerBinding {
   readonly namespace: string;
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
+  /** The most replicas the server may run. */
   readonly replicas: number;
+  /** The prop that sets them, for messages: `replicas`, or `autoscaling.maxReplicas`. */
+  readonly replicasProp: string;
   /** Where the config volume is mounted in the spire-server container. */
   readonly configDir: string;
   /** SPIRE's data_dir in the spire-server container. */
@@ -46,6 +50,7 @@ export interface ServerClaim {
   readonly name: string;
   readonly storage: string;
   readonly storageClassName?: string;
+  readonly accessMode: StorageAccessMode;
   readonly mountPath: string;
 }
 

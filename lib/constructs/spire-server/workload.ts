@@ -2,12 +2,15 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { PrometheusEndpoint } from '../../config/metrics';
 import { DEFAULT_HEALTH_CHECKS } from '../../config/spire-config';
-import { annotateConfigChecksum } from '../../kube/config-checksum';
+import { annotateConfigChecksum, CONFIG_CHECKSUM_ANNOTATION } from '../../kube/config-checksum';
 import { Lazy } from 'cdk8s';
-import { httpProbe, podSecurityLabels, resources, restrictedSecurityContext } from '../../kube/container-defaults';
-import { annotateScrape, withMetricsPort } from '../../kube/metrics-endpoint';
-import { addVolumeClaimTemplate, dropAddressLabel, selectPodLabels, useRuntimeDefaultSeccomp } from '../../kube/objects';
-import { applyContainerResources, applyPodSpecSettings, ContainerResourceSpec, PodSpecSettings } from '../../kube/pod-settings';
+import { gracePeriod, httpProbe, podSecurityLabels, resources, restrictedSecurityContext, tcpProbe } from '../../kube/container-defaults';
+import { annotateScrape, SCRAPE_ANNOTATIONS, withMetricsPort } from '../../kube/metrics-endpoint';
+import { addVolumeClaimTemplate, dropAddressLabel, plusServiceType, selectPodLabels, useRuntimeDefaultSeccomp } from '../../kube/objects';
+import { addPodMetadata, OwnPodMetadata } from '../../kube/pod-metadata';
+import { applyContainerResources, applyPodSpecSettings, PodSpecSettings } from '../../kube/pod-settings';
+import { ServiceType } from '../../kube/service-type';
+import { SpireServerOptions } from './options';
 import { Contributions } from './part';
 
 /** Where the server pod keeps what SPIRE reads and writes, and whom it runs as. */
@@ -25,7 +28,8 @@ export interface ServerWorkloadSpec {
   readonly name: string;
   readonly headlessServiceName: string;
   readonly namespace: string;
-  readonly replicas: number;
+  /** Undefined when an autoscaler sets them. */
+  readonly replicas?: number;
   /** The labels that select the server pods. */
   readonly podLabels: { [key: string]: string };
   readonly serviceAccountAnnotations?: { [key: string]: string };
@@ -36,7 +40,8 @@ export interface ServerWorkloadSpec {
   readonly port: number;
   readonly metrics?: PrometheusEndpoint;
   readonly metricsPortName: string;
-  readonly settings: PodSpecSettings & { readonly resources?: ContainerResourceSpec };
+  readonly settings: PodSpecSettings & Pick<SpireServerOptions, 'resources' | 'livenessProbe' | 'readinessProbe' | 'podMetadata'
+    | 'terminationGracePeriodSeconds' | 'serviceType' | 'serviceAnnotations'>;
 }
 
 /** The objects of the server: its namespace, service account, config, Services and StatefulSet. */
@@ -60,11 +65,18 @@ export function createServerWorkload(scope: Construct, spec: ServerWorkloadSpec,
     data: Object.fromEntries(Object.entries(spec.configFiles()).map(([name, produce]) => [name, Lazy.any({ produce })])),
   });
   const service = new kplus.Service(scope, 'Service', {
-    metadata: { name: spec.name, namespace: spec.namespace },
+    metadata: { name: spec.name, namespace: spec.namespace, annotations: spec.settings.serviceAnnotations },
+    type: plusServiceType(spec.settings.serviceType ?? ServiceType.CLUSTER_IP),
     ports: [{ name: 'grpc', port: spec.port, targetPort: spec.port, protocol: kplus.Protocol.TCP }],
   });
   selectPodLabels(service, spec.podLabels);
   return { serviceAccount, statefulSet: createStatefulSet(scope, spec, contributions, serviceAccount, config) };
+}
+
+/** The labels and annotations the server's pod template carries of its own, which `podMetadata` cannot replace. */
+export function ownPodMetadata(spec: Pick<ServerWorkloadSpec, 'podLabels' | 'metrics'>, contributions: Contributions): OwnPodMetadata {
+  const scrape = spec.metrics === undefined ? [] : Object.values(SCRAPE_ANNOTATIONS);
+  return { labels: { ...spec.podLabels, ...contributions.podLabels }, annotationKeys: [CONFIG_CHECKSUM_ANNOTATION, ...scrape] };
 }
 
 /**
@@ -86,6 +98,7 @@ function createStatefulSet(scope: Construct, spec: ServerWorkloadSpec, contribut
     select: false,
     serviceAccount,
     automountServiceAccountToken: true,
+    terminationGracePeriod: gracePeriod(spec.settings.terminationGracePeriodSeconds ?? 30),
     // Only the template: the selector cannot change on an existing StatefulSet.
     podMetadata: { labels: { ...spec.podLabels, ...contributions.podLabels } },
     securityContext: {
@@ -104,6 +117,7 @@ function createStatefulSet(scope: Construct, spec: ServerWorkloadSpec, contribut
   annotateConfigChecksum(statefulSet, () => Object.fromEntries(Object.entries(spec.configFiles()).map(([name, produce]) => [name, produce()])));
   annotateScrape(statefulSet, spec.metrics);
   applyPodSpecSettings(statefulSet, spec.settings);
+  addPodMetadata(statefulSet, spec.settings.podMetadata, ownPodMetadata(spec, contributions));
 
   const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', config, { name: 'spire-config' });
   const apiSocketVolume = kplus.Volume.fromEmptyDir(scope, 'SocketVolume', 'spire-server-socket');
@@ -125,8 +139,11 @@ function addServerContainer(scope: Construct, statefulSet: kplus.StatefulSet, sp
       { name: 'server-health', number: DEFAULT_HEALTH_CHECKS.port },
       ...contributions.ports,
     ], spec.metricsPortName, spec.metrics),
-    liveness: httpProbe(DEFAULT_HEALTH_CHECKS.livePath, DEFAULT_HEALTH_CHECKS.port, 30),
-    readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5),
+    // SPIRE's /live fails whenever the datastore does not answer, on every replica at once, and a
+    // restart cannot bring a datastore back (a server that cannot reach it at start exits and backs
+    // off): the kubelet restarts a replica only when its process stops accepting connections.
+    liveness: tcpProbe(DEFAULT_HEALTH_CHECKS.port, 30, spec.settings.livenessProbe),
+    readiness: httpProbe(DEFAULT_HEALTH_CHECKS.readyPath, DEFAULT_HEALTH_CHECKS.port, 5, spec.settings.readinessProbe),
     resources: resources({ cpuMillis: 100, memoryMiB: 128, memoryLimitMiB: 512 }),
     securityContext: restrictedSecurityContext(SERVER_POD.user),
     envVariables: contributions.env,

@@ -77,6 +77,41 @@ describe('SpireServer bundle endpoint', () => {
     });
   });
 
+  describe('refresh hint', () => {
+    const hintOf = (bundleEndpoint: Partial<BundleEndpointOptions>, server: Partial<SpireServerProps> = {}) => {
+      const stack = buildStack({ server: { ...server, bundleEndpoint: { ...ENDPOINT, ...bundleEndpoint } } });
+      return { errors: synthErrors(stack.app), rendered: stack.server.serverConfig.server.federation.bundle_endpoint.refresh_hint };
+    };
+
+    test('SPIRE\'s own unless set, then written as given', () => {
+      expect(hintOf({})).toEqual({ errors: [], rendered: undefined });
+      expect(hintOf({ refreshHint: '10m' })).toEqual({ errors: [], rendered: '10m' });
+    });
+
+    test('up to half the time a new CA\'s key is in the bundle before it signs: 4h of the default caTtl\'s 8h', () => {
+      expect(hintOf({ refreshHint: '4h' }).errors).toEqual([]);
+      expect(hintOf({ refreshHint: '4h1m' }).errors).toEqual([expect.stringContaining(
+        '[spire/Server] bundleEndpoint.refreshHint "4h1m": with caTtl 24h a new CA\'s key is in the bundle 8h before the CA signs with it',
+      )]);
+      expect(hintOf({ refreshHint: '4h1m' }).errors[0]).toContain('Fix: use at most 4h, e.g. leave it unset for SPIRE\'s 5m, or lengthen caTtl');
+    });
+
+    test('the limit follows caTtl, with SPIRE\'s caps of 30 and 7 days', () => {
+      expect(hintOf({ refreshHint: '2h' }, { caTtl: '12h' }).errors).toEqual([]);
+      expect(hintOf({ refreshHint: '2h1m' }, { caTtl: '12h' }).errors).toEqual([expect.stringContaining('with caTtl 12h a new CA\'s key is in the bundle 4h before')]);
+      // 2160h (90 days): prepared 30 days, active 7 days before the CA expires, so 23 days ahead.
+      expect(hintOf({ refreshHint: '276h' }, { caTtl: '2160h' }).errors).toEqual([]);
+      expect(hintOf({ refreshHint: '277h' }, { caTtl: '2160h' }).errors).toEqual([expect.stringContaining('a new CA\'s key is in the bundle 552h before')]);
+    });
+
+    test.each([
+      ['30s', 'SPIRE partners fetch a bundle at most once a minute'],
+      ['1d', 'a TTL is a positive Go duration'],
+    ])('%s is refused: %s', (refreshHint, rule) => {
+      expect(hintOf({ refreshHint }).errors).toEqual([expect.stringContaining(`[spire/Server] bundleEndpoint.refreshHint "${refreshHint}": ${rule}`)]);
+    });
+  });
+
   test('port 8082 is free for the bundle endpoint when the controller manager serves no metrics', () => {
     const { app } = buildStack({ server: { metrics: Metrics.disabled(), bundleEndpoint: { ...ENDPOINT, port: 8082 } } });
     expect(synthErrors(app)).toEqual([]);
