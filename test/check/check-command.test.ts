@@ -252,3 +252,22 @@ test('unreadable input is a usage error, not a pass', () => {
   expect(runCheck().status).toBe(2);
   expect(runCheck(dir, '--istiod-values').status).toBe(2);
 });
+
+describe('kinds the controller manager does not reconcile', () => {
+  const withReconcile = (reconcile: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
+    const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
+    configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, reconcile });
+  });
+
+  test('ClusterSPIFFEIDs of its class that it does not reconcile are an error', () => {
+    const { status, lines } = runCheck(withReconcile({ clusterStaticEntries: true, clusterFederatedTrustDomains: true }));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: ConfigMap spire-server/spire-server: reconcile leaves ClusterSPIFFEIDs out, so ClusterSPIFFEID istio-mesh-workloads of class "spire-server-spire" never becomes SPIRE state. Fix: set reconcile.clusterSPIFFEIDs to true'));
+  });
+
+  test('kinds the input holds none of may be left out', () => {
+    const { lines } = runCheck(withReconcile({ clusterSPIFFEIDs: true }));
+    expect(lines.filter((line) => line.includes('reconcile leaves'))).toEqual([]);
+  });
+});
