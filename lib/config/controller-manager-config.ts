@@ -41,7 +41,12 @@ export interface LeaderElectionOptions {
   readonly retryPeriod?: string;
 }
 
-/** Which resources the controller manager turns into SPIRE state; a kind left out is neither created nor cleaned up. */
+/**
+ * Which resources the controller manager turns into SPIRE state. While one
+ * entry kind is still reconciled, the entries it made earlier for a kind
+ * turned off are deleted, as nothing declares them any more; with both off, or
+ * for ClusterFederatedTrustDomains, what exists is left as it is.
+ */
 export interface ReconcileOptions {
   /** @default true */
   readonly clusterSpiffeIds?: boolean;
