@@ -21,10 +21,7 @@ entries_start_server() {
   local dir="$ENTRIES_DIR/server" ports args
   mkdir -p "$dir"
   read -r -a ports <<<"$(free_ports 3)"
-  # The bundle publisher builds its Kubernetes client at start: an API server nobody listens on.
-  printf '%s\n' 'apiVersion: v1' 'kind: Config' 'clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]' \
-    'contexts: [{ name: none, context: { cluster: none, user: none } }]' 'users: [{ name: none, user: {} }]' 'current-context: none' \
-    >"$ENTRIES_DIR/kubeconfig"
+  write_unreachable_kubeconfig "$ENTRIES_DIR/kubeconfig"
   echo "server, remapped:"
   entries_lib server-copy "$ENTRIES_DIR/dist" "$dir" "${ports[0]}" "${ports[1]}" "${ports[2]}" "$ENTRIES_DIR/kubeconfig"
   mapfile -t args <"$dir/args"
