@@ -336,6 +336,17 @@ const classResourcesReconciled: Rule = (model) => model.controllerManagers.flatM
       `reconcile leaves ${resource.kind}s out, so ${describe(resource)} of class "${resource.spec?.className ?? ''}" never becomes SPIRE state`,
       `set reconcile.${reconcileKeyOf(resource.kind)} to true, or remove the resource`)));
 
+/** A pod a ClusterSPIFFEID of a controller manager's class selects must be in a namespace it watches. */
+const selectedPodsWatched: Rule = (model) => model.controllerManagers.flatMap((manager) => {
+  const watched = manager.value.cacheNamespaces;
+  if (watched === undefined || watched === null) return [];
+  return model.pods.filter((pod) => !Object.prototype.hasOwnProperty.call(watched, pod.namespace))
+    .filter((pod) => identitiesSelecting(model, pod).some(({ value }) => handlesClass(manager.value, value.spec?.className)))
+    .map((pod) => finding(pod.source,
+      `a ClusterSPIFFEID of class "${manager.value.className ?? ''}" selects this pod, but its controller manager watches only namespaces ${Object.keys(watched).join(', ')} (cacheNamespaces), so the pod never gets an entry`,
+      `add ${pod.namespace} to cacheNamespaces`));
+});
+
 /** Names of the injection templates that mount a CSI volume, in any Istio source of the input. */
 export function spireTemplateNames(model: MeshModel): Set<string> {
   const mountsCsi = (template: InjectionTemplate) => [template.native, template.classic].some((render) =>
@@ -666,6 +677,7 @@ const RULES: RuleEntry[] = [
   { name: 'injection templates mount the agent socket', needs: [ISTIO, AGENT], check: istioTemplatesMountAgentSocket },
   { name: 'ClusterSPIFFEIDs serve the mesh', needs: ['ClusterSPIFFEID', 'SPIRE Controller Manager config'], check: clusterSpiffeIdsServeTheMesh },
   { name: 'the controller manager reconciles its class\'s resources', needs: ['SPIRE Controller Manager config'], check: classResourcesReconciled },
+  { name: 'the controller manager watches the pods its class selects', needs: ['ClusterSPIFFEID', 'SPIRE Controller Manager config'], check: selectedPodsWatched },
   { name: 'SPIRE-enabled pods get an identity', needs: [ISTIO, 'ClusterSPIFFEID', 'SPIRE-enabled pod'], check: spireWorkloadsGetIdentity },
   { name: 'templates named by pods are defined', needs: [ISTIO], check: namedTemplatesDefined },
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },

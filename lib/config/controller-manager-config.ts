@@ -89,7 +89,9 @@ export interface ControllerManagerOptions {
   readonly reconcile?: ReconcileOptions;
   /**
    * Namespaces whose pods (and their Endpoints) the controller manager watches;
-   * pods elsewhere get no entries. Narrows its cache in large clusters.
+   * pods elsewhere get no entries. Narrows its cache in large clusters. A pod
+   * of the output that a ClusterSPIFFEID of the class selects outside them
+   * stops the synth.
    * @default every namespace
    */
   readonly cacheNamespaces?: string[];

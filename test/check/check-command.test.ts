@@ -271,3 +271,22 @@ describe('kinds the controller manager does not reconcile', () => {
     expect(lines.filter((line) => line.includes('reconcile leaves'))).toEqual([]);
   });
 });
+
+describe('namespaces the controller manager watches', () => {
+  const watching = (cacheNamespaces: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
+    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
+    const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
+    configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, cacheNamespaces });
+  });
+
+  test('a pod its ClusterSPIFFEIDs select outside them is an error', () => {
+    const { status, lines } = runCheck(watching({ payments: {} }));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: Deployment demo/httpbin: a ClusterSPIFFEID of class "spire-server-spire" selects this pod, but its controller manager watches only namespaces payments (cacheNamespaces), so the pod never gets an entry. Fix: add demo to cacheNamespaces'));
+  });
+
+  test('watching the pods\' namespaces is fine', () => {
+    const { lines } = runCheck(watching({ demo: {}, bookstore: {}, 'istio-ingress': {} }));
+    expect(lines.filter((line) => line.includes('(cacheNamespaces)'))).toEqual([]);
+  });
+});
