@@ -253,12 +253,15 @@ test('unreadable input is a usage error, not a pass', () => {
   expect(runCheck(dir, '--istiod-values').status).toBe(2);
 });
 
+/** dist/ with settings added to the controller manager's config. */
+const withManagerSettings = (settings: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
+  const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
+  const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
+  configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, ...settings });
+});
+
 describe('kinds the controller manager does not reconcile', () => {
-  const withReconcile = (reconcile: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
-    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
-    const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
-    configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, reconcile });
-  });
+  const withReconcile = (reconcile: object) => withManagerSettings({ reconcile });
 
   test('ClusterSPIFFEIDs of its class that it does not reconcile are an error', () => {
     const { status, lines } = runCheck(withReconcile({ clusterStaticEntries: true, clusterFederatedTrustDomains: true }));
@@ -273,11 +276,7 @@ describe('kinds the controller manager does not reconcile', () => {
 });
 
 describe('namespaces the controller manager watches', () => {
-  const watching = (cacheNamespaces: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
-    const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
-    const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
-    configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, cacheNamespaces });
-  });
+  const watching = (cacheNamespaces: object) => withManagerSettings({ cacheNamespaces });
 
   test('a pod its ClusterSPIFFEIDs select outside them is an error', () => {
     const { status, lines } = runCheck(watching({ payments: {} }));
