@@ -15,6 +15,8 @@ CONFORMANCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$CONFORMANCE_DIR")"
 # shellcheck source=lib/tools.sh
 source "$CONFORMANCE_DIR/lib/tools.sh"
+# shellcheck source=lib/postgres.sh
+source "$CONFORMANCE_DIR/lib/postgres.sh"
 # shellcheck source=lib/checks.sh
 source "$CONFORMANCE_DIR/lib/checks.sh"
 # shellcheck source=lib/istio-helm.sh

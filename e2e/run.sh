@@ -5,12 +5,13 @@
 # mount namespace. Needs root (namespaces, cgroups), Go, gcc, openssl and Debian's apt.
 #
 #   bash e2e/run.sh              the manifests in dist/, the federation example in dist-federation/
-#                                (two clusters joined), the faults run (lib/faults.sh) and the
-#                                must-fail copies, each run in a cluster of its own, a few at once
+#                                (two clusters joined), the faults runs (lib/faults.sh, lib/ha.sh)
+#                                and the must-fail copies, each run in a cluster of its own, a few at once
 #   bash e2e/run.sh --dir DIR    the manifests in DIR instead of dist/, without the federation example
 #                                and the faults run
 #   bash e2e/run.sh --no-copies  the manifests only, without the must-fail copies
-#   bash e2e/run.sh --no-faults  without the faults run
+#   bash e2e/run.sh --no-faults  without the faults runs
+#   bash e2e/run.sh --faults-only the faults runs only
 #   bash e2e/run.sh --scale      only the scale measurements on dist/ (lib/scale.sh), a benchmark
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
 #                                federation example's two copies)
@@ -25,7 +26,7 @@ source "$E2E_DIR/lib/tools.sh"
 source "$E2E_DIR/lib/node.sh"
 
 # A run that hangs past this is stopped and counted as failed.
-RUN_TIMEOUT=600
+RUN_TIMEOUT=900
 # Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
 PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-7}"
 PASSED=0
@@ -36,7 +37,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -225,6 +226,22 @@ fault_run() {
   AFTER_STAGES=faults check_output faults "$1" "$variant"
 }
 
+# ha_run INDEX: the high-availability faults (lib/ha.sh), on the suite's output with three server
+# replicas on a PostgreSQL outside the cluster.
+ha_run() {
+  local variant="$WORK/variants/ha"
+  echo "(synthesized with $(synth_variant ha-postgres "$variant"))"
+  AFTER_STAGES=ha check_output ha "$1" "$variant"
+}
+
+# ha_copy_run INDEX: the high-availability run's must-fail copy, whose server liveness follows
+# SPIRE's /live: every replica restarts while the database is away.
+ha_copy_run() {
+  local variant="$WORK/variants/ha-copy"
+  synth_variant ha-postgres "$variant" >/dev/null
+  AFTER_STAGES=ha must_fail "$1" liveness-on-datastore 'server replicas restarted while the database was away' "$variant"
+}
+
 # raise_inotify_instances N: the kernel's inotify instances per user raised to at least N for this
 # suite, as nodes that run many pods are tuned (every istio-proxy of a pod, all running as the same
 # user, takes some: the default 128 runs out before 100 pods); cleanup restores the value.
@@ -270,8 +287,8 @@ run_all() {
     report_all "${names[@]}"
     return
   fi
-  [[ ${#ONLY_COPIES[@]} -gt 0 ]] || names+=(main)
-  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || names+=(faults)
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_MAIN" != true ]] || names+=(main)
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || names+=(faults ha)
   if [[ "$WITH_FEDERATION" == true && ${#ONLY_COPIES[@]} -eq 0 ]]; then
     names+=(federation-east federation-west)
     in_background federation 2 federation_example 20 21
@@ -280,8 +297,13 @@ run_all() {
     names+=(must-fail-federation-old-order must-fail-federation-endpoint-id)
     in_background federation-copies 2 federation_copies 22 23
   fi
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background ha 1 ha_run 26
+  if [[ "$WITH_FAULTS" == true && "$WITH_COPIES" == true && ${#ONLY_COPIES[@]} -eq 0 ]] || [[ " ${ONLY_COPIES[*]} " == *" liveness-on-datastore "* ]]; then
+    names+=(must-fail-liveness-on-datastore)
+    in_background must-fail-liveness-on-datastore 1 ha_copy_run 27
+  fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background faults 1 fault_run 24
-  [[ ${#ONLY_COPIES[@]} -gt 0 ]] || in_background main 1 check_output main 0 "$BASE_DIR"
+  [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_MAIN" != true ]] || in_background main 1 check_output main 0 "$BASE_DIR"
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
     [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
     names+=("must-fail-$mutation")
@@ -325,6 +347,7 @@ main() {
   WITH_COPIES=true
   WITH_FEDERATION=true
   WITH_FAULTS=true
+  WITH_MAIN=true
   SCALE_ONLY=false
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
@@ -332,6 +355,7 @@ main() {
       --dir) BASE_DIR="$(cd "${2:?--dir needs a directory}" && pwd)"; WITH_FEDERATION=false; WITH_FAULTS=false; shift 2 ;;
       --no-copies) WITH_COPIES=false; shift ;;
       --no-faults) WITH_FAULTS=false; shift ;;
+      --faults-only) WITH_MAIN=false; WITH_FEDERATION=false; WITH_COPIES=false; shift ;;
       --scale) SCALE_ONLY=true; RUN_TIMEOUT=1800; shift ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;

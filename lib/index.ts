@@ -47,20 +47,27 @@ export { LogLevel } from './config/spire-config';
 export { EntryIdCleanup } from './config/controller-manager-config';
 export type { ControllerManagerOptions, LeaderElectionOptions, ReconcileOptions } from './config/controller-manager-config';
 export { LogFormat } from './config/log-format';
-export { KubeletVerification, RebootstrapMode } from './config/agent-config';
+export { KubeletPodsPermission, KubeletVerification, RebootstrapMode } from './config/agent-config';
 export type { AgentExperimentalOptions, AgentSdsOptions } from './config/agent-config';
 export { BundleFormat, DatabaseType, ServerDatastore } from './config/server-config';
 export { CaKeyType, KeyManager } from './config/key-manager';
 export type { AwsKmsKeyManagerOptions, AzureKeyVaultKeyManagerOptions, CaSubject, GcpKmsKeyManagerOptions } from './config/key-manager';
 export type { ExternalDatastoreOptions, SecretKeyRef, TrustBundleRef, ServiceAccountRef } from './config/server-config';
+export type { AuthorizationPolicyOptions, ServerExperimentalOptions, ServerRateLimitOptions, ServerSettingsOptions } from './config/server-settings';
 export { AwsPcaCaTemplate, AwsPcaSigningAlgorithm, UpstreamAuthority, VaultAuth } from './config/upstream-authority';
 export type {
-  AwsPcaUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
+  AwsPcaUpstreamOptions, AwsSecretUpstreamOptions, CertManagerUpstreamOptions, DiskUpstreamOptions, EjbcaUpstreamOptions, SpireUpstreamOptions, VaultAppRoleAuthOptions,
   VaultCertificateAuthOptions, VaultKubernetesAuthOptions, VaultUpstreamOptions,
 } from './config/upstream-authority';
+export { NodeAttestor } from './config/node-attestor';
+export type {
+  AwsIidAttestorOptions, AwsOrganizationOptions, GcpIitAttestorOptions, GcpInstanceMetadataOptions, HttpChallengeAttestorOptions, X509PopAttestorOptions,
+} from './config/node-attestor';
+export { BundlePublisher, PublishedBundleFormat } from './config/bundle-publisher';
+export type { AwsRolesAnywhereOptions, AwsS3BundleOptions, GcsBundleOptions } from './config/bundle-publisher';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
 export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
 export { OidcKeySource } from './config/oidc-discovery-provider-config';
 export type { ConfigMapKeyRef } from './config/oidc-discovery-provider-config';
 export { Metrics } from './config/metrics';
-export type { MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';
+export type { DogStatsdOptions, DogStatsdSink, MetricsTarget, PrometheusEndpoint, PrometheusOptions } from './config/metrics';

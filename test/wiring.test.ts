@@ -251,10 +251,11 @@ describe('agent pod', () => {
     expect(agentPod(objects).tolerations).toEqual([{ operator: 'Exists' }]);
   });
 
-  test('the server may publish the bundle only to the agent\'s bundle ConfigMap, creating it again if deleted', () => {
+  test('the server may apply only the agent\'s bundle ConfigMap, creating it again if deleted', () => {
     const role = onlyObject(objects, 'Role', 'spire-server-bundle-publisher');
     expect(role.metadata.namespace).toBe('spire-system');
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['spire-bundle'], verbs: ['get', 'patch', 'create'] }]);
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['spire-bundle'], verbs: ['patch', 'create'] }]);
+    expect(onlyObject(objects, 'ConfigMap', 'spire-bundle').metadata.namespace).toBe('spire-system');
   });
 
   test('each server replica keeps its data on its own claim, declared once', () => {

@@ -42,6 +42,8 @@ const BREAKAGES = {
   'cert-manager': ['issuer_name left out', (data) => { delete data.issuer_name; }],
   'vault': ['pki_mount_point given as a block', (data) => { data.pki_mount_point = { name: data.pki_mount_point || 'pki' }; }],
   'aws_pca': ['region left out', (data) => { delete data.region; }],
+  'awssecret': ['key_file_arn left out', (data) => { delete data.key_file_arn; }],
+  'ejbca': ['ca_name left out', (data) => { delete data.ca_name; }],
   'spire': ['server_address left out', (data) => { delete data.server_address; }],
 };
 

@@ -5,7 +5,7 @@
 # conformance/run.sh, which provides WORK, run_check, synth_app and the tool locations.
 
 HA_TRUST_DOMAIN=ha.test
-HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory)
+HA_KEY_MANAGER_VARIANTS=(aws-kms gcp-kms azure-key-vault memory server-settings aws-rds)
 
 scenario_ha() {
   HA_DIR="$WORK/ha"
@@ -27,6 +27,7 @@ scenario_ha() {
   run_check "ha: a wrong read-only connection string fails with SPIRE's own error" ha_check_wrong_ro_connection_string
   run_check "ha: a password with \" and \\, JSON-escaped in the Secret, reaches PostgreSQL; unescaped it stops the server" ha_check_escaped_connection_string
   run_check "ha: azure_key_vault with tenant_id passes validate but stops the server" ha_check_azure_tenant_id
+  run_check "ha: the server-settings variant's authorization policy decides who may list entries" ha_check_authorization_policy
 
   ha_stop_all
 }
@@ -34,7 +35,7 @@ scenario_ha() {
 ha_synth_variant() {
   local name="$1" out="$HA_DIR/$1/dist"
   mkdir -p "$out"
-  echo "synth: ha $name (conformance/apps/ha.ts, key manager variant)"
+  echo "synth: ha $name (conformance/apps/ha.ts, key manager or datastore variant)"
   if ! (cd "$REPO_DIR" && node --require ./scripts/register-typescript.cjs conformance/apps/ha.ts "$out" "$name") >"$HA_DIR/$name/synth.log" 2>&1; then
     cat "$HA_DIR/$name/synth.log" >&2
     die "conformance app ha did not synthesize variant $name"
@@ -126,6 +127,8 @@ ha_check_validate() {
   ha_expect_rejected no-key-ring 'configuration is missing the key ring' || failed=1
   ha_broken_copy azure-key-vault no-vault-uri 'delete c.plugins.KeyManager[0].azure_key_vault.plugin_data.key_vault_uri'
   ha_expect_rejected no-vault-uri 'configuration is missing the Key Vault URI' || failed=1
+  ha_broken_copy aws-rds unknown-rds-type 'const d = c.plugins.DataStore[0].sql.plugin_data; d.database_type = { aws_oracle: d.database_type.aws_postgres }'
+  ha_expect_rejected unknown-rds-type 'unknown database type: aws_oracle' || failed=1
   ha_broken_copy disk unknown-key-type 'c.server.ca_key_type = "ec-p521"'
   ha_expect_rejected unknown-key-type 'key type "ec-p521" is unknown' || failed=1
   ha_broken_copy disk misspelled-subject-key 'c.server.ca_subject.organisation = c.server.ca_subject.organization; delete c.server.ca_subject.organization'
@@ -164,41 +167,18 @@ ha_changed_copy() {
 
 ha_broken_copy() { ha_changed_copy "$1" "broken-$2" "$3"; }
 
-# Debian's PostgreSQL, installed when missing; the cluster lives in the scratch directory, owned
-# by the postgres user (the server refuses to run as root), listening on loopback only.
-ha_postgres_bin() {
-  local found
-  found="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-  [[ -n "$found" ]] && echo "$found"
-}
-
-ha_as_postgres() {
-  if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
+# The database cluster lives in the scratch directory, listening on loopback only.
 ha_start_postgres() {
-  local bin
-  bin="$(ha_postgres_bin)" || true
-  if [[ -z "$bin" ]]; then
-    [[ $EUID -eq 0 ]] || { echo "FAIL: PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql"; return 1; }
-    echo "installing Debian's postgresql package"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >"$HA_DIR/apt.log" 2>&1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >>"$HA_DIR/apt.log" 2>&1 || { tail -n 20 "$HA_DIR/apt.log"; return 1; }
-    bin="$(ha_postgres_bin)"
-  fi
+  install_postgres "$HA_DIR/apt.log" || return 1
   local pg="$HA_DIR/postgres" port
   port="$(free_ports 1)"
-  mkdir -p "$pg"
   # The postgres user must reach its directories inside the suite's private scratch directory.
   chmod a+x "$WORK" "$HA_DIR"
-  [[ $EUID -eq 0 ]] && chown postgres "$pg"
-  ha_as_postgres "$bin/initdb" -D "$pg/data" -A trust -U postgres >"$HA_DIR/initdb.log" 2>&1 || { cat "$HA_DIR/initdb.log"; return 1; }
-  ha_as_postgres "$bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $pg" start >"$HA_DIR/pg_ctl.log" 2>&1 || { cat "$HA_DIR/pg_ctl.log" "$pg/log"; return 1; }
-  echo "$bin" >"$HA_DIR/postgres-bin"
-  "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE spire' >/dev/null
+  init_postgres "$pg" && start_postgres "$pg" 127.0.0.1 "$port" || return 1
+  postgres_bin >"$HA_DIR/postgres-bin"
+  create_spire_database 127.0.0.1 "$port"
   echo "host=127.0.0.1 port=$port user=postgres dbname=spire sslmode=disable" >"$HA_DIR/connection-string"
-  echo "ok: $("$bin/postgres" --version) on 127.0.0.1:$port, database spire created"
+  echo "ok: $("$(postgres_bin)/postgres" --version) on 127.0.0.1:$port, database spire created"
 }
 
 # ha_start_server NAME [CONNECTION_STRING_FILE [RO_CONNECTION_STRING_FILE]]: a server from its
@@ -236,9 +216,7 @@ ha_stop_server() {
 ha_stop_all() {
   local dir
   for dir in "$HA_DIR"/servers/*/; do [[ -d "$dir" ]] && ha_stop_server "$(basename "$dir")"; done
-  if [[ -f "$HA_DIR/postgres-bin" && -f "$HA_DIR/postgres/data/postmaster.pid" ]]; then
-    ha_as_postgres "$(cat "$HA_DIR/postgres-bin")/pg_ctl" -D "$HA_DIR/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  stop_postgres "$HA_DIR/postgres" || true
 }
 
 # ha_copy NAME: the remapped copy of the synthesized server, on its own free ports.
@@ -407,8 +385,8 @@ ha_check_escaped_connection_string() {
   # psql quotes the variable as an SQL literal; it interpolates only what it reads, not -c.
   printf '%s\n' "CREATE ROLE spire_quoted LOGIN PASSWORD :'password';" 'CREATE DATABASE spire_quoted OWNER spire_quoted;' |
     "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -q -v password="$HA_QUOTED_PASSWORD" >/dev/null || return 1
-  ha_as_postgres sh -c "{ echo 'host all spire_quoted 127.0.0.1/32 scram-sha-256'; cat '$data/pg_hba.conf'; } > '$data/pg_hba.conf.new' && mv '$data/pg_hba.conf.new' '$data/pg_hba.conf'"
-  ha_as_postgres "$bin/pg_ctl" -D "$data" reload >/dev/null || return 1
+  as_postgres sh -c "{ echo 'host all spire_quoted 127.0.0.1/32 scram-sha-256'; cat '$data/pg_hba.conf'; } > '$data/pg_hba.conf.new' && mv '$data/pg_hba.conf.new' '$data/pg_hba.conf'"
+  as_postgres "$bin/pg_ctl" -D "$data" reload >/dev/null || return 1
   # lib/pq's key=value form quotes the value and escapes \ in it.
   local connection="host=127.0.0.1 port=$port user=spire_quoted password='${HA_QUOTED_PASSWORD//\\/\\\\}' dbname=spire_quoted sslmode=disable"
   printf '%s' "$connection" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0, "utf8")).slice(1, -1))' >"$HA_DIR/quoted-connection-string"
@@ -451,6 +429,48 @@ ha_check_azure_tenant_id() {
   ha_start_server azure-tenant
   ha_expect_exit azure-tenant 'missing subscription id' || return 1
   echo "ok: with tenant_id the server stops at startup although validate accepts the file"
+}
+
+# The server-settings variant's experimental block runs: a server copy given it, with the policy
+# files from the variant's ConfigMap, lets local callers list entries as the policy data says; the
+# same policy with data that denies local callers refuses them, which proves SPIRE reads both files.
+# The policy lets anyone fetch the bundle: the server's own readiness check does, as a local caller.
+ha_check_authorization_policy() {
+  [[ -f "$HA_DIR/connection-string" ]] || { echo "FAIL: no database"; return 1; }
+  local name dir out
+  for name in authz-allowed authz-denied; do
+    dir="$HA_DIR/servers/$name"
+    ha_copy "$name" >/dev/null
+    node -e '
+      const fs = require("fs"), path = require("path");
+      const { loadDir, configMapWith } = require(process.argv[1]);
+      const [, dir, dist, name] = process.argv.slice(1);
+      const data = configMapWith(loadDir(dist), "server.conf").obj.data;
+      const experimental = JSON.parse(data["server.conf"]).server.experimental;
+      const local = experimental.auth_opa_policy_engine.local;
+      const policyData = JSON.parse(data[path.basename(local.policy_data_path)]);
+      if (name === "authz-denied") policyData.allow_local = false;
+      local.rego_path = path.join(dir, path.basename(local.rego_path));
+      local.policy_data_path = path.join(dir, path.basename(local.policy_data_path));
+      fs.writeFileSync(local.rego_path, data[path.basename(local.rego_path)]);
+      fs.writeFileSync(local.policy_data_path, JSON.stringify(policyData));
+      const file = path.join(dir, "server.conf");
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      c.server.experimental = experimental;
+      fs.writeFileSync(file, JSON.stringify(c, null, 2));
+    ' "$CONFORMANCE_DIR/lib/manifests.js" "$dir" "$HA_DIR/server-settings/dist" "$name" || return 1
+    ha_start_server "$name"
+    wait_for_process "server $name ready" 90 "$(cat "$dir/pid")" "$dir/log" curl -fsS "http://127.0.0.1:$(cat "$dir/health_port")/ready" || return 1
+  done
+  out="$("$(spire_server_bin)" entry show -socketPath "$(ha_socket authz-allowed)" 2>&1)" ||
+    { echo "FAIL: the policy's data allows local callers, but entry show failed:"; sed 's/^/    /' <<<"$out"; return 1; }
+  echo "ok: authz-allowed lists entries for a local caller ($(grep -c '^Entry ID' <<<"$out") entries)"
+  out="$("$(spire_server_bin)" entry show -socketPath "$(ha_socket authz-denied)" 2>&1)" &&
+    { echo "FAIL: the policy's data denies local callers, but entry show succeeded"; return 1; }
+  grep -q 'PermissionDenied' <<<"$out" || { echo "FAIL: expected PermissionDenied:"; sed 's/^/    /' <<<"$out"; return 1; }
+  echo "ok: authz-denied refuses a local caller: $(grep -o 'PermissionDenied.*' <<<"$out")"
+  ha_stop_server authz-allowed
+  ha_stop_server authz-denied
 }
 
 # ha_expect_exit NAME TEXT: the server must exit non-zero within 30 s, logging an error with TEXT.

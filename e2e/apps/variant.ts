@@ -1,13 +1,28 @@
 // The suite's output with one server setting changed, for the runs that need it:
 //   node --require ./scripts/register-typescript.cjs e2e/apps/variant.ts NAME OUTDIR
-import { BOOKSTORE_MANIFEST, buildDefaultDeployment } from '../../lib/charts/default-deployment';
+import { KubeletPodsPermission } from '../../lib/config/agent-config';
+import { DatabaseType, ServerDatastore } from '../../lib/config/server-config';
+import { BOOKSTORE_MANIFEST, buildDefaultDeployment, DefaultDeploymentComponents } from '../../lib/charts/default-deployment';
 import { settingsFromEnvironment } from '../../lib/charts/default-settings';
-import { SpireServerOptions } from '../../lib/constructs/spire-server';
 import { SpireIstioApp } from '../../lib/constructs/spire-istio-app';
 
-const VARIANTS: { [name: string]: { what: string; server: SpireServerOptions } } = {
-  // SVIDs short-lived enough that the agent renews them while a run watches.
-  'short-svid-ttl': { what: 'X.509-SVIDs of 2 minutes (x509SvidTtl)', server: { x509SvidTtl: '2m' } },
+const VARIANTS: { [name: string]: { what: string; components: DefaultDeploymentComponents } } = {
+  // SVIDs short-lived enough that the agent renews them while a run watches; the agent asks its
+  // kubelet with the fine-grained permission, which the run's kubelet checks first.
+  'short-svid-ttl': {
+    what: 'X.509-SVIDs of 2 minutes (x509SvidTtl), the agent granted nodes/pods (kubeletPodsPermission)',
+    components: { server: { x509SvidTtl: '2m' }, agent: { kubeletPodsPermission: KubeletPodsPermission.NODES_PODS } },
+  },
+  // Three replicas on a PostgreSQL outside the cluster, each keeping its CA key on its own volume.
+  'ha-postgres': {
+    what: '3 server replicas on PostgreSQL (replicas, ServerDatastore.external)',
+    components: {
+      server: {
+        replicas: 3,
+        datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-datastore', key: 'connection-string' }),
+      },
+    },
+  },
 };
 
 const [name, outdir] = process.argv.slice(2);
@@ -16,6 +31,6 @@ if (variant === undefined || outdir === undefined) {
   throw new Error(`usage: variant.ts NAME OUTDIR, NAME one of ${Object.keys(VARIANTS).join(', ')}`);
 }
 const app = new SpireIstioApp({ outdir });
-buildDefaultDeployment(app, settingsFromEnvironment({}), BOOKSTORE_MANIFEST, variant.server);
+buildDefaultDeployment(app, settingsFromEnvironment({}), BOOKSTORE_MANIFEST, variant.components);
 app.synth();
 console.log(variant.what);

@@ -14,6 +14,8 @@ CONFORMANCE_DIR="$(dirname "$E2E_DIR")/conformance"
 source "$E2E_DIR/lib/tools.sh"
 # shellcheck source=../../conformance/lib/checks.sh
 source "$CONFORMANCE_DIR/lib/checks.sh"
+# shellcheck source=../../conformance/lib/postgres.sh
+source "$CONFORMANCE_DIR/lib/postgres.sh"
 # shellcheck source=node.sh
 source "$E2E_DIR/lib/node.sh"
 # shellcheck source=federation.sh
@@ -22,6 +24,8 @@ source "$E2E_DIR/lib/federation.sh"
 source "$E2E_DIR/lib/faults.sh"
 # shellcheck source=scale.sh
 source "$E2E_DIR/lib/scale.sh"
+# shellcheck source=ha.sh
+source "$E2E_DIR/lib/ha.sh"
 
 DIR="$1"
 S="$2"
@@ -30,8 +34,9 @@ NODE_IMAGES="$4"
 FEDERATION="${5:-}"
 # How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
 ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
-# What runs after the output's stages: the checks of an output (checks), faults (faults.sh) or
-# the scale measurements (scale.sh), which need more pods on the node than the kubelet's 110.
+# What runs after the output's stages: the checks of an output (checks), faults (faults.sh), the
+# high-availability faults (ha.sh) or the scale measurements (scale.sh), which need more pods on
+# the node than the kubelet's 110.
 AFTER_STAGES="${AFTER_STAGES:-checks}"
 NODE_MAX_PODS=110
 [[ "$AFTER_STAGES" != scale ]] || NODE_MAX_PODS=250
@@ -237,7 +242,7 @@ kind: PersistentVolume
 metadata: {name: e2e-$claim}
 spec: {capacity: {storage: $size}, accessModes: [ReadWriteOnce], hostPath: {path: "$S/volumes/$claim"}}
 EOF
-    log "PersistentVolume e2e-$claim ($size, owned by $owner) for claim template $claim"
+    log "PersistentVolume e2e-$claim ($size, owned by $owner) for claim $claim"
   done < <(pods_js claims "$DIR")
 }
 
@@ -311,7 +316,7 @@ check_csi_registered() {
 # spire-server's own CLI in its container (the image's entrypoint), on the socket its config names.
 SERVER_BINARY=/opt/spire/bin/spire-server
 server_cli() {
-  kc -n spire-server exec spire-server-0 -c spire-server -- "$SERVER_BINARY" "$@" -socketPath "$(json_field "$FACTS" serverSocketPath)"
+  kc -n spire-server exec "${SERVER_POD:-spire-server-0}" -c spire-server -- "$SERVER_BINARY" "$@" -socketPath "$(json_field "$FACTS" serverSocketPath)"
 }
 
 bundle_published() {
@@ -648,7 +653,8 @@ crds_stage() {
 }
 
 spire_stage() {
-  stage "a PersistentVolume for the server's claim" create_volumes
+  stage "a PersistentVolume for each of the server's claims" create_volumes
+  [[ -z "$(json_field "$FACTS" datastoreSecret)" ]] || stage "PostgreSQL outside the cluster, and the Secret with its connection string" start_external_datastore
   stage "SPIRE applied without API warnings ($(basename "$1"))" apply "$1" recheck
   stage "SPIRE pods Ready on the node: server, controller manager, agent, CSI driver" spire_running
   stage "the kubelet registered the CSI driver (kubectl get csinode)" check_csi_registered
@@ -690,7 +696,7 @@ after_all_stages() {
   stage "kubectl apply --server-side succeeds without conflicts" check_server_side_apply
   stage "scaling a workload adds an entry, deleting it removes it" check_scale_and_delete
   stage "Pod Security labels hold for the pods of their namespace" check_pod_security
-  stage "the API server refused no request of the output's service accounts (audit log; unused grants listed)" check_rbac_use
+  stage "the API server refused no request of the output's service accounts; every grant used or documented as unused" check_rbac_use
 }
 
 # Least privilege, measured: each grant of the output's roles against what its service accounts
@@ -721,6 +727,7 @@ main() {
   case "$AFTER_STAGES" in
     checks) after_all_stages ;;
     faults) fault_scenarios ;;
+    ha) ha_scenarios ;;
     scale) scale_measurements ;;
   esac
   echo "END: every stage ran"

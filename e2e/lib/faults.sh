@@ -237,4 +237,5 @@ fault_scenarios() {
   stage "spire-server killed: the same entries, trust bundle and CA key; no pod's SDS stream broke" fault_server_killed
   stage "controller manager killed: no entry deleted or recreated; a ClusterSPIFFEID changed afterwards updates its entries in place" fault_controller_manager_killed
   stage "server pod down and back on its volume: the same CA key and entries; a new ClusterSPIFFEID refused meanwhile (fail closed); a pod started meanwhile gets its SVID" fault_server_pod_down
+  stage "the API server refused no request of the output's service accounts; every grant used or documented as unused" check_rbac_use
 }

@@ -44,7 +44,20 @@ function facts(dir) {
     csiDriver: (ofKind(all, 'CSIDriver', 'storage.k8s.io')[0] || fail('no CSIDriver in the output')).obj.metadata.name,
     spireTemplates: Object.keys(injector.templates || {}),
     bundleConfigMap: published.configmap_name ? `${published.namespace}/${published.configmap_name}/${published.configmap_key}` : '',
+    datastoreSecret: datastoreSecret(all, server),
   }));
+}
+
+// "NAMESPACE/NAME/KEY" of the Secret whose variable server.conf's connection string names, or ''
+// for sqlite.
+function datastoreSecret(all, server) {
+  const datastore = [].concat(server.plugins.DataStore)[0].sql.plugin_data;
+  const variable = (/^\$\{(\w+)\}$/.exec(datastore.connection_string) || [])[1];
+  if (datastore.database_type === 'sqlite3' || !variable) return '';
+  const [statefulSet] = ofKind(all, 'StatefulSet', 'apps').filter(({ obj }) => obj.spec.template.spec.containers.some((c) => c.name === 'spire-server'));
+  const env = statefulSet.obj.spec.template.spec.containers.find((c) => c.name === 'spire-server').env || [];
+  const ref = (env.find((e) => e.name === variable) || fail(`no variable ${variable} in the spire-server container`)).valueFrom.secretKeyRef;
+  return `${statefulSet.obj.metadata.namespace}/${ref.name}/${ref.key}`;
 }
 
 // stages DIR: "FILE ROLE" for each manifest file in apply order; the role says what the suite
@@ -82,13 +95,27 @@ function bundleEndpointHosts(dir) {
   }
 }
 
-// claims DIR: "NAME SIZE UID:GID" for every claim template of the output's StatefulSets, owned by
-// the pod's user and fsGroup.
+// liveness-window DIR CONTAINER: seconds from a container's first failed liveness probe to its
+// restart (periodSeconds x failureThreshold, Kubernetes' defaults where unset), for the output's
+// pod template that has it.
+function livenessWindow(dir, containerName) {
+  const container = loadDir(dir).flatMap(({ obj }) => ((obj.spec && obj.spec.template && obj.spec.template.spec) || {}).containers || [])
+    .find((c) => c.name === containerName) || fail(`no container ${containerName} in ${dir}`);
+  const probe = container.livenessProbe || fail(`container ${containerName} has no liveness probe`);
+  console.log((probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3));
+}
+
+// claims DIR: "NAME SIZE UID:GID" for every claim the output's StatefulSets make, one per replica
+// (`<template>-<statefulset>-<ordinal>`), owned by the pod's user and fsGroup.
 function claims(dir) {
   for (const { obj } of ofKind(loadDir(dir), 'StatefulSet', 'apps')) {
     const context = obj.spec.template.spec.securityContext || {};
     const owner = `${context.runAsUser ?? 0}:${context.fsGroup ?? context.runAsGroup ?? 0}`;
-    for (const claim of obj.spec.volumeClaimTemplates || []) console.log(`${claim.metadata.name} ${claim.spec.resources.requests.storage} ${owner}`);
+    for (const claim of obj.spec.volumeClaimTemplates || []) {
+      for (let ordinal = 0; ordinal < (obj.spec.replicas ?? 1); ordinal++) {
+        console.log(`${claim.metadata.name}-${obj.metadata.name}-${ordinal} ${claim.spec.resources.requests.storage} ${owner}`);
+      }
+    }
   }
 }
 
@@ -153,6 +180,16 @@ const MUTATIONS = {
     conf.telemetry.Prometheus.host = '127.0.0.1';
     cm.obj.data['server.conf'] = JSON.stringify(conf, null, 2);
     return 'server telemetry Prometheus host is now 127.0.0.1';
+  },
+  // The server's liveness follows SPIRE's /live, which fails whenever the datastore does: every
+  // replica of a shared database is restarted at once while it is away.
+  'liveness-on-datastore': (all) => {
+    const [server] = ofKind(all, 'StatefulSet', 'apps').filter(({ obj }) => obj.spec.template.spec.containers.some((c) => c.name === 'spire-server'));
+    const container = server.obj.spec.template.spec.containers.find((c) => c.name === 'spire-server');
+    const health = container.ports.find((p) => p.name === 'server-health') || fail('no server-health port on spire-server');
+    const { tcpSocket, httpGet, ...timing } = container.livenessProbe;
+    container.livenessProbe = { ...timing, httpGet: { path: '/live', port: health.containerPort, scheme: 'HTTP' } };
+    return `spire-server's liveness probe is now GET /live on port ${health.containerPort}, every ${timing.periodSeconds}s`;
   },
   // A ClusterSPIFFEID of a class the controller manager does not handle.
   'class-name': (all) => {
@@ -309,6 +346,7 @@ const commands = {
   facts,
   stages,
   claims,
+  'liveness-window': livenessWindow,
   'partner-bundles-needed': partnerBundlesNeeded,
   'bundle-endpoint-hosts': bundleEndpointHosts,
   federation: federationCheck,

@@ -4,6 +4,7 @@
 // server's audit log shows that service account made (and whether the authorizer allowed them).
 const fs = require('fs');
 const { loadDir, fail } = require('../../conformance/lib/manifests');
+const { documentedGrants, grantKey, resourceKey } = require('./permissions-table');
 
 function bindingsBySubject(objects) {
   const roles = new Map(objects.filter((o) => ['Role', 'ClusterRole'].includes(o.kind))
@@ -20,7 +21,7 @@ function bindingsBySubject(objects) {
         for (const group of rule.apiGroups || ['']) {
           for (const resource of rule.resources || []) {
             for (const verb of rule.verbs || []) {
-              grants.push({ account, role: `${role.kind}/${role.metadata.name}`, namespace, group, resource, verb, names: rule.resourceNames });
+              grants.push({ account, role: `${role.kind}/${role.metadata.name}`, namespace, group, resource, verb, names: rule.resourceNames && rule.resourceNames.length ? rule.resourceNames : undefined });
             }
           }
         }
@@ -89,28 +90,43 @@ function covers(grant, event) {
 
 const describe = (g) => `${g.verb} ${g.group ? `${g.group}/` : ''}${g.resource}${g.names ? ` [${g.names.join(',')}]` : ''}${g.namespace ? ` in ${g.namespace}` : ''} (${g.role})`;
 
-// rbac-use DIR AUDIT_LOG: per service account, the grants it used and those it did not; fails
-// naming every request of theirs the authorizer refused (a grant the output lacks).
+// What docs/permissions.md says of a grant: every named object of it must have a row.
+function documentation(grant, documented) {
+  const keys = (grant.names || [undefined]).map((name) => grantKey(grant.role, grant.verb, resourceKey(grant.group, grant.resource, name)));
+  const rows = keys.map((key) => documented.get(key));
+  return rows.every(Boolean) ? rows[0] : undefined;
+}
+
+// rbac-use DIR AUDIT_LOG: per service account, the grants it used and those it did not. Fails
+// naming every request of theirs the authorizer refused (a grant the output lacks), every grant
+// docs/permissions.md does not document, every unused grant it does not say the run leaves unused,
+// and every grant it says the run uses that went unused.
 function rbacUse(dir, auditLog) {
   const grants = bindingsBySubject(loadDir(dir).map((e) => e.obj));
   if (grants.length === 0) fail(`no Role or ClusterRole bound to a service account in ${dir}`);
+  const documented = documentedGrants();
   const events = auditEvents(auditLog);
   const accounts = [...new Set(grants.map((g) => g.account))].sort();
-  const refusals = [];
+  const problems = [];
   for (const account of accounts) {
     const mine = grants.filter((g) => g.account === account);
     const used = mine.filter((g) => events.some((e) => e.allowed && covers(g, e)));
-    const unused = mine.filter((g) => !used.includes(g));
     console.log(`${account}: ${used.length} of ${mine.length} grants used`);
-    unused.forEach((g) => console.log(`  unused: ${describe(g)}${g.names && g.verb === 'create' ? ' (create cannot be limited by resourceNames: grants nothing)' : ''}`));
+    for (const grant of mine) {
+      const row = documentation(grant, documented);
+      const isUsed = used.includes(grant);
+      if (!row) problems.push(`${account}: ${describe(grant)} is not in docs/permissions.md`);
+      else if (!isUsed && row.used) problems.push(`${account}: ${describe(grant)} went unused, but docs/permissions.md says the run uses it`);
+      if (!isUsed) console.log(`  unused: ${describe(grant)}${row && !row.used ? `: ${row.why}` : ''}`);
+    }
     const refused = [...new Set(events.filter((e) => e.account === account && !e.allowed && !fellBack(e, events))
       .map((e) => `${e.verb} ${e.group ? `${e.group}/` : ''}${e.resource}${e.name ? ` ${e.name}` : ''}${e.viaKubelet ? ' (asked by the kubelet)' : ''}`))];
     const kubelet = [...new Set(events.filter((e) => e.account === account && e.viaKubelet)
       .map((e) => `${e.verb} ${e.resource} ${e.allowed ? 'allowed' : 'refused'}`))];
     kubelet.forEach((k) => console.log(`  asked by the kubelet: ${k}`));
-    refusals.push(...refused.map((r) => `${account}: ${r}`));
+    problems.push(...refused.map((r) => `${account}: the API server refused ${r}`));
   }
-  if (refusals.length > 0) fail(`the API server refused requests of the output's service accounts:\n  ${refusals.join('\n  ')}`);
+  if (problems.length > 0) fail(`the output's grants and what its service accounts asked for differ:\n  ${problems.join('\n  ')}`);
 }
 
 module.exports = { rbacUse };

@@ -2,12 +2,11 @@ import { Construct } from 'constructs';
 import { ClusterSpiffeId, SPIRE_MANAGED_IDENTITY_LABEL } from '../constructs/cluster-spiffe-id';
 import { DemoWorkloads } from '../constructs/demo-workloads';
 import { MeshNamespace } from '../constructs/mesh-namespace';
-import { SpireServerOptions } from '../constructs/spire-server';
 import { LabelSelectorOperator } from '../kube/label-selector';
 import { LocalInclude } from '../kube/local-include';
 import { enableIncludedPodOwners } from '../mesh/included-pod-owners';
 import { DefaultSettings } from './default-settings';
-import { SpireIstioMesh } from './spire-istio-mesh';
+import { SpireIstioMesh, SpireIstioMeshProps } from './spire-istio-mesh';
 
 /** The bookstore example, as the repository ships it. */
 export const BOOKSTORE_MANIFEST = 'examples/bookstore/bookstore.yaml';
@@ -24,6 +23,9 @@ export interface DefaultDeployment {
   readonly bookstore: LocalInclude;
 }
 
+/** Settings of the default deployment's SPIRE components besides those of DefaultSettings. */
+export type DefaultDeploymentComponents = Pick<SpireIstioMeshProps, 'server' | 'agent'>;
+
 /**
  * The default deployment: the SPIRE + Istio stack, the demo workloads, and
  * the bookstore loaded from plain YAML as an Include would, whose pods get their
@@ -31,11 +33,12 @@ export interface DefaultDeployment {
  * in with the mesh identity's pod label.
  */
 export function buildDefaultDeployment(scope: Construct, settings: DefaultSettings, bookstoreManifest = BOOKSTORE_MANIFEST,
-  server: SpireServerOptions = {}): DefaultDeployment {
+  components: DefaultDeploymentComponents = {}): DefaultDeployment {
   const mesh = new SpireIstioMesh(scope, 'Mesh', {
     trustDomain: settings.trustDomain,
     clusterName: settings.clusterName,
-    server,
+    server: components.server,
+    agent: components.agent,
     istio: { sidecarMode: settings.sidecarMode },
   });
   const profile = mesh.profile;

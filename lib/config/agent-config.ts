@@ -56,6 +56,25 @@ export class KubeletVerification {
 }
 
 /**
+ * The permission the agent's `k8s` workload attestor asks its kubelet for the
+ * node's pods with (the kubelet's `/pods` API, authorized by the API server).
+ */
+export enum KubeletPodsPermission {
+  /**
+   * `get nodes/proxy`: every kubelet authorizes `/pods` with it. It also
+   * authorizes the rest of the kubelet API, exec and logs of every pod on the node included.
+   */
+  NODES_PROXY = 'nodes/proxy',
+  /**
+   * `get nodes/pods`, the fine-grained permission for `/pods` only. Kubelets
+   * ask for it first from Kubernetes 1.33 on (feature gate
+   * KubeletFineGrainedAuthz, on by default); older kubelets or ones with the
+   * gate off refuse the agent and no pod is attested.
+   */
+  NODES_PODS = 'nodes/pods',
+}
+
+/**
  * Envoy SDS settings of the SPIRE agent (its `sds` block). SPIRE serves a
  * workload's roots under two validation context names: its own trust
  * domain's bundle (`default_bundle_name`) and that bundle with the federated
@@ -120,6 +139,8 @@ export interface AgentConfigModel {
   readonly health: HealthChecks;
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
+  /** Undefined: no DogStatsd sink. */
+  readonly dogStatsdAddress?: string;
   readonly sds: SdsModel;
   /** Undefined: SPIRE's own soft limit (1000). */
   readonly x509SvidCacheMaxSize?: number;
@@ -175,7 +196,7 @@ export function renderAgentConfig(model: AgentConfigModel): object {
     },
     plugins,
     health_checks: renderHealthChecks(model.health),
-    ...renderTelemetry(model.prometheus),
+    ...renderTelemetry(model.prometheus, model.dogStatsdAddress),
   };
 }
 

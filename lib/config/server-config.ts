@@ -1,9 +1,11 @@
 import { BundleEndpointModel, renderFederation } from './federation-config';
 import { PrometheusEndpoint } from './metrics';
 import { CaKeyType, CaSubject, KeyManager, renderCaSubject } from './key-manager';
-import { HealthChecks, LogLevel, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
+import { renderPsatLabelKeys, renderServerSettings, renderSettingsPlugins, ServerSettingsModel } from './server-settings';
+import { HealthChecks, LogLevel, plugin, PluginSection, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
-import { checkGoDuration, secretKeyChecks } from '../validation/rules';
+import { checkAwsRegion } from '../validation/aws';
+import { checkDnsSubdomain, checkGoDuration, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 
 /** Trust bundle formats SPIRE writes and reads. */
@@ -48,6 +50,27 @@ export function requireSecretKeyRef(factory: string, prop: string, ref: SecretKe
 export interface SecretEnvModel {
   readonly name: string;
   readonly secret: SecretKeyRef;
+}
+
+/** A Secret whose keys the server reads as files `<mountPath>/<key>`, mounted read-only; the last path segment names the volume. */
+export interface SecretVolumeModel {
+  readonly secretName: string;
+  readonly mountPath: string;
+  readonly keys: string[];
+}
+
+/** A Secret key the server reads as the file `<dir>/<key>`: its path, and the volume that puts it there. */
+export function secretKeyFile(dir: string, ref: SecretKeyRef): { readonly path: string; readonly volume: SecretVolumeModel } {
+  return { path: `${dir}/${ref.key}`, volume: { secretName: ref.name, mountPath: dir, keys: [ref.key] } };
+}
+
+/** A `kubernetes.io/tls` Secret the server reads as `<dir>/tls.crt` and `<dir>/tls.key`. */
+export function tlsSecretFiles(dir: string, secretName: string): { readonly certPath: string; readonly keyPath: string; readonly volume: SecretVolumeModel } {
+  return {
+    certPath: `${dir}/${TLS_CERT_FILE}`,
+    keyPath: `${dir}/${TLS_KEY_FILE}`,
+    volume: { secretName, mountPath: dir, keys: [TLS_CERT_FILE, TLS_KEY_FILE] },
+  };
 }
 
 /**
@@ -96,6 +119,28 @@ export interface ExternalDatastoreOptions {
    * @default "30m" (SPIRE's own is unlimited)
    */
   readonly connMaxLifetime?: string;
+  /**
+   * Secret key holding the CA certificate (PEM) the database's TLS certificate
+   * chains to (`root_ca_path`), mounted read-only. MySQL only: SPIRE ignores
+   * it for PostgreSQL, whose connection string names its own (`sslrootcert`).
+   * @default the system roots of the server image
+   */
+  readonly rootCaSecret?: SecretKeyRef;
+  /**
+   * `kubernetes.io/tls` Secret holding the client certificate (`tls.crt`) and
+   * key (`tls.key`) SPIRE authenticates to the database with
+   * (`client_cert_path`, `client_key_path`), mounted read-only. MySQL only, like `rootCaSecret`.
+   * @default none
+   */
+  readonly clientCertSecretName?: string;
+  /**
+   * Leave the schema as it is (`disable_migration`): a server of a newer SPIRE
+   * then refuses to start on an older schema until it is migrated, e.g. by a
+   * single server run without this option, so that replicas sharing the
+   * database do not migrate it while older ones still use it.
+   * @default false: each server migrates the schema at start
+   */
+  readonly disableMigration?: boolean;
 }
 
 /** The pool limits of an external datastore, as server.conf names them. */
@@ -108,6 +153,12 @@ export interface ConnectionPoolModel {
 /** Variables the server's container sets from Secrets; `-expandEnv` puts them into server.conf. */
 export const DATASTORE_CONNECTION_STRING_ENV = 'SPIRE_DATASTORE_CONNECTION_STRING';
 export const DATASTORE_RO_CONNECTION_STRING_ENV = 'SPIRE_DATASTORE_RO_CONNECTION_STRING';
+
+/** Where the server finds the database's CA and client certificate from Secrets. */
+const DATASTORE_ROOT_CA_DIR = '/run/spire/datastore/ca';
+const DATASTORE_CLIENT_CERT_DIR = '/run/spire/datastore/client';
+const TLS_CERT_FILE = 'tls.crt';
+const TLS_KEY_FILE = 'tls.key';
 
 const DEFAULT_POOL: ConnectionPoolModel = { maxOpenConns: 20, maxIdleConns: 10, connMaxLifetime: '30m' };
 
@@ -134,22 +185,47 @@ export class ServerDatastore {
     if (options.readOnlyConnectionStringSecret !== undefined) {
       requireSecretKeyRef('ServerDatastore.external', 'readOnlyConnectionStringSecret', options.readOnlyConnectionStringSecret);
     }
+    if (options.rootCaSecret !== undefined) requireSecretKeyRef('ServerDatastore.external', 'rootCaSecret', options.rootCaSecret);
     return new ServerDatastore(databaseType, connectionStringSecret, options);
+  }
+
+  /**
+   * An Amazon RDS database SPIRE logs in to with IAM authentication tokens
+   * (`aws_postgres`, `aws_mysql`), which it creates from the AWS credentials of
+   * the default chain, e.g. IAM Roles for Service Accounts set with the
+   * server's `serviceAccountAnnotations`. The connection string in the Secret
+   * names the database user and no password (for MySQL with
+   * `allowCleartextPasswords=1&tls=true`).
+   */
+  public static awsIam(databaseType: DatabaseType, region: string, connectionStringSecret: SecretKeyRef, options: ExternalDatastoreOptions = {}): ServerDatastore {
+    requireProps('ServerDatastore.awsIam', { databaseType, region }, [
+      ['databaseType', 'string', 'DatabaseType.POSTGRES or DatabaseType.MYSQL'],
+      ['region', 'string', 'the AWS region of the database, e.g. "eu-west-1"'],
+    ]);
+    requireSecretKeyRef('ServerDatastore.awsIam', 'connectionStringSecret', connectionStringSecret);
+    return ServerDatastore.external(databaseType, connectionStringSecret, options).withAwsRegion(region);
   }
 
   /** The external database type; undefined for sqlite. */
   public readonly databaseType?: DatabaseType;
+  /** The AWS region of an RDS database SPIRE logs in to with IAM; undefined otherwise. */
+  public readonly awsRegion?: string;
   /** The Secret key holding the connection string; undefined for sqlite. */
   public readonly connectionStringSecret?: SecretKeyRef;
   /** The Secret key holding the read-only replica's connection string, when there is one. */
   public readonly readOnlyConnectionStringSecret?: SecretKeyRef;
   private readonly options: ExternalDatastoreOptions;
 
-  private constructor(databaseType?: DatabaseType, connectionStringSecret?: SecretKeyRef, options: ExternalDatastoreOptions = {}) {
+  private constructor(databaseType?: DatabaseType, connectionStringSecret?: SecretKeyRef, options: ExternalDatastoreOptions = {}, awsRegion?: string) {
     this.databaseType = databaseType;
     this.connectionStringSecret = connectionStringSecret;
     this.readOnlyConnectionStringSecret = options.readOnlyConnectionStringSecret;
     this.options = options;
+    this.awsRegion = awsRegion;
+  }
+
+  private withAwsRegion(region: string): ServerDatastore {
+    return new ServerDatastore(this.databaseType, this.connectionStringSecret, this.options, region);
   }
 
   /** Whether the data lives on the replica's own volume. */
@@ -177,7 +253,30 @@ export class ServerDatastore {
       connectionStringEnv: DATASTORE_CONNECTION_STRING_ENV,
       readOnlyConnectionStringEnv: this.readOnlyConnectionStringSecret === undefined ? undefined : DATASTORE_RO_CONNECTION_STRING_ENV,
       pool: this.pool,
+      awsRegion: this.awsRegion,
+      rootCaPath: this.rootCaFile?.path,
+      clientCertPath: this.clientCertFiles?.certPath,
+      clientKeyPath: this.clientCertFiles?.keyPath,
+      disableMigration: this.options.disableMigration,
     };
+  }
+
+  /**
+   * The database's CA and client certificate, as the server mounts them.
+   * @internal
+   */
+  public _secretVolumes(): SecretVolumeModel[] {
+    return [this.rootCaFile?.volume, this.clientCertFiles?.volume].filter((volume): volume is SecretVolumeModel => volume !== undefined);
+  }
+
+  private get rootCaFile() {
+    const ref = this.options.rootCaSecret;
+    return ref === undefined ? undefined : secretKeyFile(DATASTORE_ROOT_CA_DIR, ref);
+  }
+
+  private get clientCertFiles() {
+    const name = this.options.clientCertSecretName;
+    return name === undefined ? undefined : tlsSecretFiles(DATASTORE_CLIENT_CERT_DIR, name);
   }
 
   /**
@@ -220,6 +319,25 @@ export class ServerDatastore {
         fix: `set it to at most ${pool.maxOpenConns}, or raise maxOpenConns`,
       }],
       ['connMaxLifetime', checkGoDuration(pool.connMaxLifetime)],
+      ['awsRegion', this.awsRegion === undefined ? undefined : checkAwsRegion(this.awsRegion, 'the database')],
+      ...this.tlsFileChecks(),
+    ];
+  }
+
+  /** SPIRE reads the TLS files only for MySQL (`configureConnection` in `sqlstore/mysql.go`, v1.15.3). */
+  private tlsFileChecks(): Check[] {
+    const { rootCaSecret, clientCertSecretName } = this.options;
+    const mysql = this.databaseType === DatabaseType.MYSQL;
+    const postgresOnly = (given: string): Problem => ({
+      value: given,
+      rule: 'SPIRE reads the database\'s CA and client certificate files for MySQL only and ignores them for PostgreSQL',
+      fix: 'name them in the PostgreSQL connection string (sslrootcert, sslcert, sslkey) instead, or leave this option out',
+    });
+    return [
+      ...(rootCaSecret === undefined ? [] : secretKeyChecks('rootCaSecret', rootCaSecret)),
+      ['rootCaSecret', rootCaSecret !== undefined && !mysql ? postgresOnly(`${rootCaSecret.name}/${rootCaSecret.key}`) : undefined],
+      ['clientCertSecretName', clientCertSecretName === undefined ? undefined : checkDnsSubdomain(clientCertSecretName)],
+      ['clientCertSecretName', clientCertSecretName !== undefined && !mysql ? postgresOnly(clientCertSecretName) : undefined],
     ];
   }
 }
@@ -248,6 +366,14 @@ export interface DatastoreModel {
   readonly readOnlyConnectionStringEnv?: string;
   /** Undefined: SPIRE's own pool limits. */
   readonly pool?: ConnectionPoolModel;
+  /** The region of an RDS database SPIRE logs in to with IAM; undefined: a password in the connection string. */
+  readonly awsRegion?: string;
+  /** Where the database's CA is mounted; undefined: the image's roots. */
+  readonly rootCaPath?: string;
+  /** Where the client certificate and its key are mounted; undefined: none. */
+  readonly clientCertPath?: string;
+  readonly clientKeyPath?: string;
+  readonly disableMigration?: boolean;
 }
 
 export interface ServerConfigModel {
@@ -278,13 +404,21 @@ export interface ServerConfigModel {
   /** Undefined: no metrics endpoint. */
   readonly prometheus?: PrometheusEndpoint;
   /** Undefined: the server's CA is self-signed. */
-  readonly upstreamAuthority?: UpstreamAuthorityPlugin;
+  readonly upstreamAuthority?: ServerPluginModel;
+  /** Node attestors besides `k8s_psat`; undefined: none. */
+  readonly nodeAttestors?: ServerPluginModel[];
+  /** Bundle publishers besides the agents' ConfigMap; undefined: none. */
+  readonly bundlePublishers?: ServerPluginModel[];
   /** Undefined: no federation bundle endpoint. */
   readonly bundleEndpoint?: BundleEndpointModel;
+  /** Undefined: SPIRE's own for every setting. */
+  readonly settings?: ServerSettingsModel;
+  /** Undefined: no DogStatsd sink. */
+  readonly dogStatsdAddress?: string;
 }
 
-/** The server's UpstreamAuthority plugin, as `server.conf` names and configures it. */
-export interface UpstreamAuthorityPlugin {
+/** A plugin of the server, as `server.conf` names and configures it. */
+export interface ServerPluginModel {
   readonly pluginName: string;
   readonly pluginData: object;
 }
@@ -306,33 +440,42 @@ export function renderServerConfig(model: ServerConfigModel): object {
       ...(model.caKeyType === undefined ? {} : { ca_key_type: model.caKeyType }),
       ...(model.caSubject === undefined ? {} : { ca_subject: renderCaSubject(model.caSubject) }),
       ...(model.bundleEndpoint === undefined ? {} : renderFederation(model.bundleEndpoint)),
+      ...renderServerSettings(model.settings),
     },
     plugins: {
       DataStore: plugin('sql', renderDatastore(model.datastore, model.dataDir)),
       KeyManager: model.keyManager._render(model.dataDir, model.keyPolicyFile),
-      NodeAttestor: plugin('k8s_psat', {
-        clusters: {
-          [model.clusterName]: {
-            service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
-            audience: [model.psatAudience],
+      NodeAttestor: [
+        ...plugin('k8s_psat', {
+          clusters: {
+            [model.clusterName]: {
+              service_account_allow_list: [`${model.agentServiceAccount.namespace}:${model.agentServiceAccount.name}`],
+              audience: [model.psatAudience],
+              ...renderPsatLabelKeys(model.settings),
+            },
           },
-        },
-      }),
+        }),
+        ...plugins(model.nodeAttestors),
+      ],
       // k8s_configmap replaces the deprecated k8sbundle notifier.
-      BundlePublisher: plugin('k8s_configmap', {
-        clusters: {
-          [model.clusterName]: {
-            namespace: model.bundle.namespace,
-            configmap_name: model.bundle.configMapName,
-            configmap_key: model.bundle.key,
-            format: model.bundle.format,
+      BundlePublisher: [
+        ...plugin('k8s_configmap', {
+          clusters: {
+            [model.clusterName]: {
+              namespace: model.bundle.namespace,
+              configmap_name: model.bundle.configMapName,
+              configmap_key: model.bundle.key,
+              format: model.bundle.format,
+            },
           },
-        },
-      }),
+        }),
+        ...plugins(model.bundlePublishers),
+      ],
       ...renderUpstreamAuthority(model.upstreamAuthority),
+      ...renderSettingsPlugins(model.settings),
     },
     health_checks: renderHealthChecks(model.health),
-    ...renderTelemetry(model.prometheus),
+    ...renderTelemetry(model.prometheus, model.dogStatsdAddress),
   };
 }
 
@@ -343,10 +486,14 @@ function renderDatastore(datastore: DatastoreModel, dataDir: string): object {
   const readOnlyEnv = datastore.readOnlyConnectionStringEnv;
   const pool = datastore.pool;
   return {
-    database_type: datastore.databaseType,
+    database_type: datastore.awsRegion === undefined ? datastore.databaseType : { [`aws_${datastore.databaseType}`]: { region: datastore.awsRegion } },
     connection_string: expandedEnv(datastore.connectionStringEnv),
     ...(readOnlyEnv === undefined ? {} : { ro_connection_string: expandedEnv(readOnlyEnv) }),
     ...(pool === undefined ? {} : { max_open_conns: pool.maxOpenConns, max_idle_conns: pool.maxIdleConns, conn_max_lifetime: pool.connMaxLifetime }),
+    root_ca_path: datastore.rootCaPath,
+    client_cert_path: datastore.clientCertPath,
+    client_key_path: datastore.clientKeyPath,
+    disable_migration: datastore.disableMigration,
   };
 }
 
@@ -355,7 +502,11 @@ function expandedEnv(name: string): string {
   return `\${${name}}`;
 }
 
-function renderUpstreamAuthority(upstream: UpstreamAuthorityPlugin | undefined): object {
+function plugins(models: ServerPluginModel[] | undefined): PluginSection {
+  return (models ?? []).flatMap(({ pluginName, pluginData }) => plugin(pluginName, pluginData));
+}
+
+function renderUpstreamAuthority(upstream: ServerPluginModel | undefined): object {
   if (upstream === undefined) return {};
   return { UpstreamAuthority: plugin(upstream.pluginName, upstream.pluginData) };
 }

@@ -30,10 +30,16 @@ export function renderHealthChecks(health: HealthChecks): object {
   };
 }
 
-/** The `telemetry` block: SPIRE serves Prometheus metrics at `/metrics` on the endpoint. */
-export function renderTelemetry(prometheus: PrometheusEndpoint | undefined): object {
-  if (prometheus === undefined) return {};
-  return { telemetry: { Prometheus: { host: prometheus.host, port: prometheus.port } } };
+/**
+ * The `telemetry` block: SPIRE serves Prometheus metrics at `/metrics` on the
+ * endpoint, and sends them to a DogStatsd server at `host:port`.
+ */
+export function renderTelemetry(prometheus: PrometheusEndpoint | undefined, dogStatsdAddress?: string): object {
+  const sinks = {
+    ...(prometheus === undefined ? {} : { Prometheus: { host: prometheus.host, port: prometheus.port } }),
+    ...(dogStatsdAddress === undefined ? {} : { DogStatsd: [{ address: dogStatsdAddress }] }),
+  };
+  return Object.keys(sinks).length === 0 ? {} : { telemetry: sinks };
 }
 
 /** SPIRE's log levels. */

@@ -1,8 +1,9 @@
+import { Duration } from 'cdk8s';
 import { checkAwsRegion } from '../validation/aws';
-import { checkDnsLabel, checkDnsSubdomain, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkHttpUrl, checkPort, checkSecretKey, isFileName, Problem, secretKeyChecks } from '../validation/rules';
 import { Check } from '../validation/validate';
 import { requireProps } from '../validation/required';
-import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef } from './server-config';
+import { requireSecretKeyRef, SecretEnvModel, SecretKeyRef, secretKeyFile, SecretVolumeModel, tlsSecretFiles } from './server-config';
 
 /** Options of the `disk` upstream authority: a CA certificate and key from a Secret. */
 export interface DiskUpstreamOptions {
@@ -52,12 +53,28 @@ export interface VaultUpstreamOptions {
   readonly vaultNamespace?: string;
 }
 
-/** Options of Vault's Kubernetes auth method, which logs in with the server's service account token. */
+/**
+ * Options of Vault's Kubernetes auth method, which logs in with a token of
+ * the server's service account projected for Vault alone: not the token the
+ * server calls the API server with, which Vault, or anyone who reads it
+ * there, could replay against the API server.
+ */
 export interface VaultKubernetesAuthOptions {
   /** Vault role bound to the server's service account. */
   readonly role: string;
   /** Mount point of the auth method. @default "kubernetes", SPIRE's default */
   readonly mountPoint?: string;
+  /**
+   * Audience of the projected token; the Vault role's `audience` must be the same.
+   * @default "vault"
+   */
+  readonly tokenAudience?: string;
+  /**
+   * Lifetime of the projected token, at least 10 minutes; the kubelet renews
+   * it after 80 % of it, and SPIRE reads the file at each login.
+   * @default Duration.minutes(10), the shortest the API server issues: a leaked token is soon useless
+   */
+  readonly tokenExpiration?: Duration;
 }
 
 /** Options of Vault's AppRole auth method. */
@@ -82,15 +99,26 @@ export interface VaultCertificateAuthOptions {
 
 /** How SPIRE logs in to Vault. Secrets reach the server as environment variables or files, never through its ConfigMap. */
 export class VaultAuth {
-  /** Vault's Kubernetes auth method, with the server's own service account token. */
+  /** Vault's Kubernetes auth method, with a token of the server's service account projected for Vault. */
   public static kubernetes(options: VaultKubernetesAuthOptions): VaultAuth {
     requireProps('VaultAuth.kubernetes', options, [['role', 'string', 'the Vault role bound to the server\'s service account, e.g. "spire-server"']]);
+    const token: ProjectedTokenModel = {
+      audience: options.tokenAudience ?? DEFAULT_VAULT_TOKEN_AUDIENCE,
+      expirationSeconds: (options.tokenExpiration ?? DEFAULT_VAULT_TOKEN_EXPIRATION).toSeconds(),
+      mountPath: `${UPSTREAM_SECRETS_DIR}/vault-token`,
+      file: 'token',
+    };
     return new VaultAuth({
       block: 'k8s_auth',
-      data: { k8s_auth_mount_point: options.mountPoint, k8s_auth_role_name: options.role, token_path: SERVICE_ACCOUNT_TOKEN },
+      data: { k8s_auth_mount_point: options.mountPoint, k8s_auth_role_name: options.role, token_path: `${token.mountPath}/${token.file}` },
       env: [],
       volumes: [],
-      checks: [['auth.role', checkNotEmpty(options.role, 'the Vault role bound to the server\'s service account')]],
+      projectedToken: token,
+      checks: [
+        ['auth.role', checkNotEmpty(options.role, 'the Vault role bound to the server\'s service account')],
+        ['auth.tokenAudience', checkNotEmpty(token.audience, 'the audience the Vault role expects')],
+        ['auth.tokenExpiration', checkTokenExpiration(token.expirationSeconds)],
+      ],
     });
   }
 
@@ -125,17 +153,17 @@ export class VaultAuth {
   /** Vault's TLS certificate auth method, with a client certificate from a Secret. */
   public static certificate(options: VaultCertificateAuthOptions): VaultAuth {
     requireProps('VaultAuth.certificate', options, [['secretName', 'string', 'the kubernetes.io/tls Secret holding the client certificate, e.g. "vault-client"']]);
-    const dir = `${UPSTREAM_SECRETS_DIR}/vault-client`;
+    const client = tlsSecretFiles(`${UPSTREAM_SECRETS_DIR}/vault-client`, options.secretName);
     return new VaultAuth({
       block: 'cert_auth',
       data: {
         cert_auth_mount_point: options.mountPoint,
         cert_auth_role_name: options.role,
-        client_cert_path: `${dir}/${TLS_CERT_KEY}`,
-        client_key_path: `${dir}/${TLS_KEY_KEY}`,
+        client_cert_path: client.certPath,
+        client_key_path: client.keyPath,
       },
       env: [],
-      volumes: [{ secretName: options.secretName, mountPath: dir, keys: [TLS_CERT_KEY, TLS_KEY_KEY] }],
+      volumes: [client.volume],
       checks: [['auth.secretName', checkDnsSubdomain(options.secretName)]],
     });
   }
@@ -256,6 +284,52 @@ export interface AwsPcaUpstreamOptions {
   readonly signingAlgorithm?: AwsPcaSigningAlgorithm;
   /** ARN of an IAM role to assume. @default none */
   readonly assumeRoleArn?: string;
+  /** URL of the AWS Private CA endpoint, e.g. a VPC endpoint. @default AWS's endpoint of the region */
+  readonly endpoint?: string;
+  /**
+   * Secret key holding further roots (PEM) SPIRE adds to the trust bundle
+   * (`supplemental_bundle_path`), e.g. the next root of a CA change; mounted read-only.
+   * @default none: the private CA's chain only
+   */
+  readonly supplementalBundleSecret?: SecretKeyRef;
+}
+
+/** Options of the `ejbca` upstream authority: EJBCA issues the server's CA over its REST API, with mTLS. */
+export interface EjbcaUpstreamOptions {
+  /** Host name of the EJBCA server, with a port when it is not 443, e.g. `ejbca.example.com`. */
+  readonly hostname: string;
+  /** Name of the EJBCA CA that signs the server's CA. */
+  readonly caName: string;
+  /** End entity profile the requests use. */
+  readonly endEntityProfileName: string;
+  /** Certificate profile of intermediate CA certificates the requests use. */
+  readonly certificateProfileName: string;
+  /** `kubernetes.io/tls` Secret holding the client certificate (`tls.crt`) and key (`tls.key`) the server authenticates with. */
+  readonly clientCertSecretName: string;
+  /** CA certificate (PEM) that EJBCA's TLS certificate chains to. @default the system roots of the server image */
+  readonly caCertSecret?: SecretKeyRef;
+  /** End entity name, or how SPIRE derives it (see SPIRE's ejbca plugin). @default SPIRE's own: the certificate's common name */
+  readonly endEntityName?: string;
+  /** EJBCA account binding ID the issued certificates are associated with. @default none */
+  readonly accountBindingId?: string;
+}
+
+/**
+ * Options of the `awssecret` upstream authority: the CA certificate and key
+ * are read from AWS Secrets Manager. SPIRE finds AWS credentials through the
+ * default chain, e.g. IAM Roles for Service Accounts.
+ */
+export interface AwsSecretUpstreamOptions {
+  /** AWS region of the secrets, e.g. `eu-west-1`. */
+  readonly region: string;
+  /** ARN or name of the secret holding the CA certificate (PEM). */
+  readonly certFileArn: string;
+  /** ARN or name of the secret holding the CA's private key (PEM). */
+  readonly keyFileArn: string;
+  /** ARN or name of the secret holding the roots the certificate chains up to. @default none: the certificate is a self-signed root */
+  readonly bundleFileArn?: string;
+  /** ARN of an IAM role to assume. @default none */
+  readonly assumeRoleArn?: string;
 }
 
 /**
@@ -280,17 +354,19 @@ export interface SpireUpstreamOptions {
   readonly socketFileName?: string;
 }
 
-/** A Secret whose keys the server reads as files `<mountPath>/<key>`; the last path segment names the volume. */
-export interface SecretVolumeModel {
-  readonly secretName: string;
+/** A projected service account token: its audience, lifetime and where the server reads it. */
+export interface ProjectedTokenModel {
+  readonly audience: string;
+  readonly expirationSeconds: number;
   readonly mountPath: string;
-  readonly keys: string[];
+  readonly file: string;
 }
 
 /** One Vault auth method: its block in `plugin_data` and what the server needs for it. */
 interface VaultAuthModel {
   readonly block: string;
   readonly data: object;
+  readonly projectedToken?: ProjectedTokenModel;
   readonly env: SecretEnvModel[];
   readonly volumes: SecretVolumeModel[];
   readonly checks: Check[];
@@ -300,6 +376,8 @@ interface VaultAuthModel {
 export interface UpstreamAuthorityModel {
   readonly pluginName: string;
   readonly pluginData: object;
+  /** A service account token the server reads as `<mountPath>/<file>`, for an audience other than the API server. */
+  readonly projectedToken?: ProjectedTokenModel;
   readonly secretVolumes: SecretVolumeModel[];
   readonly secretEnv: SecretEnvModel[];
   /** CSI driver whose volume holds the upstream agent's Workload API socket, mounted at `WORKLOAD_API_DIR`. */
@@ -313,7 +391,11 @@ export interface UpstreamAuthorityModel {
 const UPSTREAM_SECRETS_DIR = '/run/spire/upstream';
 /** Where the upstream agent's Workload API socket directory is mounted in nested SPIRE. */
 export const WORKLOAD_API_DIR = '/run/spire/upstream-agent';
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const DEFAULT_VAULT_TOKEN_AUDIENCE = 'vault';
+const DEFAULT_VAULT_TOKEN_EXPIRATION = Duration.minutes(10);
+/** The API server's bounds of `expirationSeconds`: 10 minutes to 2^32 seconds. */
+const MIN_TOKEN_EXPIRATION_SECONDS = 600;
+const MAX_TOKEN_EXPIRATION_SECONDS = 2 ** 32;
 const TLS_CERT_KEY = 'tls.crt';
 const TLS_KEY_KEY = 'tls.key';
 const CERT_MANAGER_GROUP = 'cert-manager.io';
@@ -401,21 +483,22 @@ export class UpstreamAuthority {
     ]);
     if (options.caCertSecret !== undefined) requireSecretKeyRef('UpstreamAuthority.vault', 'caCertSecret', options.caCertSecret);
     const auth = options.auth._model();
-    const caDir = `${UPSTREAM_SECRETS_DIR}/vault-ca`;
     const ca = options.caCertSecret;
+    const caFile = ca === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/vault-ca`, ca);
     return new UpstreamAuthority({
       pluginName: 'vault',
       pluginData: {
         vault_addr: options.vaultAddr,
         namespace: options.vaultNamespace,
         pki_mount_point: options.pkiMountPoint,
-        ca_cert_path: ca === undefined ? undefined : `${caDir}/${ca.key}`,
+        ca_cert_path: caFile?.path,
         [auth.block]: auth.data,
       },
-      secretVolumes: [...(ca === undefined ? [] : [{ secretName: ca.name, mountPath: caDir, keys: [ca.key] }]), ...auth.volumes],
+      secretVolumes: [...(caFile === undefined ? [] : [caFile.volume]), ...auth.volumes],
       secretEnv: auth.env,
+      projectedToken: auth.projectedToken,
       checks: [
-        ['vaultAddr', checkVaultAddr(options.vaultAddr)],
+        ['vaultAddr', checkHttpUrl(options.vaultAddr, 'the Vault address', 'https://vault.example.com:8200/')],
         ['pkiMountPoint', options.pkiMountPoint === undefined ? undefined : checkNotEmpty(options.pkiMountPoint, 'the mount point of the PKI secrets engine')],
         ...(ca === undefined ? [] : secretKeyChecks('caCertSecret', ca)),
         ...auth.checks,
@@ -429,26 +512,103 @@ export class UpstreamAuthority {
       ['region', 'string', 'the AWS region of the private CA, e.g. "eu-west-1"'],
       ['certificateAuthorityArn', 'string', 'the ARN of the private CA'],
     ]);
+    const supplemental = options.supplementalBundleSecret;
+    if (supplemental !== undefined) requireSecretKeyRef('UpstreamAuthority.awsPca', 'supplementalBundleSecret', supplemental);
+    const supplementalFile = supplemental === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/supplemental-bundle`, supplemental);
     return new UpstreamAuthority({
       pluginName: 'aws_pca',
       pluginData: {
         region: options.region,
+        endpoint: options.endpoint,
         certificate_authority_arn: options.certificateAuthorityArn,
         ca_signing_template_arn: options.caSigningTemplate?._arn(arnPartition(options.certificateAuthorityArn)),
         signing_algorithm: options.signingAlgorithm,
         assume_role_arn: options.assumeRoleArn,
+        supplemental_bundle_path: supplementalFile?.path,
       },
-      secretVolumes: [],
+      secretVolumes: supplementalFile === undefined ? [] : [supplementalFile.volume],
       secretEnv: [],
       checks: [
         ['region', checkAwsRegion(options.region, 'the private CA')],
         ['certificateAuthorityArn', checkCaArn(options.certificateAuthorityArn, options.region)],
         ...(options.caSigningTemplate?._checks() ?? []),
-        ['assumeRoleArn', options.assumeRoleArn === undefined || IAM_ROLE_ARN.test(options.assumeRoleArn) ? undefined : {
-          value: options.assumeRoleArn,
-          rule: 'an IAM role ARN looks like "arn:aws:iam::<account>:role/<name>"',
-          fix: 'copy the role\'s ARN from IAM',
+        ['assumeRoleArn', checkIamRoleArn(options.assumeRoleArn)],
+        ['endpoint', options.endpoint === undefined ? undefined : checkHttpUrl(options.endpoint, 'the AWS Private CA endpoint', 'https://acm-pca.eu-west-1.amazonaws.com')],
+        ...(supplemental === undefined ? [] : secretKeyChecks('supplementalBundleSecret', supplemental)),
+      ],
+    });
+  }
+
+  /** EJBCA, over its REST API with a client certificate from a `kubernetes.io/tls` Secret. */
+  public static ejbca(options: EjbcaUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.ejbca', options, [
+      ['hostname', 'string', 'the host name of the EJBCA server, e.g. "ejbca.example.com"'],
+      ['caName', 'string', 'the name of the EJBCA CA that signs the server\'s CA'],
+      ['endEntityProfileName', 'string', 'the end entity profile of the requests'],
+      ['certificateProfileName', 'string', 'the certificate profile of the requests'],
+      ['clientCertSecretName', 'string', 'the kubernetes.io/tls Secret holding the client certificate, e.g. "ejbca-client"'],
+    ]);
+    if (options.caCertSecret !== undefined) requireSecretKeyRef('UpstreamAuthority.ejbca', 'caCertSecret', options.caCertSecret);
+    const ca = options.caCertSecret;
+    const client = tlsSecretFiles(`${UPSTREAM_SECRETS_DIR}/ejbca-client`, options.clientCertSecretName);
+    const caFile = ca === undefined ? undefined : secretKeyFile(`${UPSTREAM_SECRETS_DIR}/ejbca-ca`, ca);
+    return new UpstreamAuthority({
+      pluginName: 'ejbca',
+      pluginData: {
+        hostname: options.hostname,
+        ca_cert_path: caFile?.path,
+        client_cert_path: client.certPath,
+        client_cert_key_path: client.keyPath,
+        ca_name: options.caName,
+        end_entity_profile_name: options.endEntityProfileName,
+        certificate_profile_name: options.certificateProfileName,
+        end_entity_name: options.endEntityName,
+        account_binding_id: options.accountBindingId,
+      },
+      secretVolumes: [client.volume, ...(caFile === undefined ? [] : [caFile.volume])],
+      secretEnv: [],
+      checks: [
+        ['hostname', HOST_PORT.test(options.hostname) ? undefined : {
+          value: options.hostname,
+          rule: 'the EJBCA host is a host name or address with an optional port, without scheme or path',
+          fix: 'write it like "ejbca.example.com" or "ejbca.example.com:8443"',
         }],
+        ['caName', checkNotEmpty(options.caName, 'the name of the EJBCA CA')],
+        ['endEntityProfileName', checkNotEmpty(options.endEntityProfileName, 'the end entity profile')],
+        ['certificateProfileName', checkNotEmpty(options.certificateProfileName, 'the certificate profile')],
+        ['clientCertSecretName', checkDnsSubdomain(options.clientCertSecretName)],
+        ...(ca === undefined ? [] : secretKeyChecks('caCertSecret', ca)),
+      ],
+    });
+  }
+
+  /** A CA certificate and key from AWS Secrets Manager. */
+  public static awsSecret(options: AwsSecretUpstreamOptions): UpstreamAuthority {
+    requireProps('UpstreamAuthority.awsSecret', options, [
+      ['region', 'string', 'the AWS region of the secrets, e.g. "eu-west-1"'],
+      ['certFileArn', 'string', 'the ARN or name of the secret holding the CA certificate'],
+      ['keyFileArn', 'string', 'the ARN or name of the secret holding the CA\'s private key'],
+    ]);
+    return new UpstreamAuthority({
+      pluginName: 'awssecret',
+      pluginData: {
+        region: options.region,
+        cert_file_arn: options.certFileArn,
+        key_file_arn: options.keyFileArn,
+        bundle_file_arn: options.bundleFileArn,
+        assume_role_arn: options.assumeRoleArn,
+      },
+      secretVolumes: [],
+      secretEnv: [],
+      checks: [
+        ['region', checkAwsRegion(options.region, 'the secrets')],
+        ['certFileArn', checkNotEmpty(options.certFileArn, 'the secret holding the CA certificate')],
+        ['keyFileArn', checkNotEmpty(options.keyFileArn, 'the secret holding the CA\'s private key') ?? (options.keyFileArn === options.certFileArn ? {
+          value: options.keyFileArn,
+          rule: 'the private key and the certificate are separate secrets',
+          fix: 'set keyFileArn to the secret holding the CA\'s private key',
+        } : undefined)],
+        ['assumeRoleArn', checkIamRoleArn(options.assumeRoleArn)],
       ],
     });
   }
@@ -507,21 +667,27 @@ const PCA_TEMPLATE_ARN = /^arn:aws[a-z-]*:acm-pca:::template\/[A-Za-z0-9_]+\/V[0
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::[0-9]{12}:role\/[\w+=,.@/-]+$/;
 const CA_ARN = /^arn:aws[a-z-]*:acm-pca:([a-z0-9-]+):[0-9]{12}:certificate-authority\/[0-9a-f-]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const HOST_PORT = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/;
+
+function checkIamRoleArn(value: string | undefined): Problem | undefined {
+  if (value === undefined || IAM_ROLE_ARN.test(value)) return undefined;
+  return { value, rule: 'an IAM role ARN looks like "arn:aws:iam::<account>:role/<name>"', fix: 'copy the role\'s ARN from IAM' };
+}
+
+function checkTokenExpiration(seconds: number): Problem | undefined {
+  if (Number.isInteger(seconds) && seconds >= MIN_TOKEN_EXPIRATION_SECONDS && seconds <= MAX_TOKEN_EXPIRATION_SECONDS) return undefined;
+  return {
+    value: `${seconds}s`,
+    rule: 'the API server issues projected tokens for whole seconds from 10 minutes to 2^32 seconds, and refuses the pod otherwise',
+    fix: 'use e.g. Duration.minutes(10) or Duration.hours(1)',
+  };
+}
 
 function checkNotEmpty(value: string, what: string): Problem | undefined {
   if (value.length > 0) return undefined;
   return { value, rule: `${what} must be given`, fix: `set it to ${what}` };
 }
 
-function checkVaultAddr(value: string): Problem | undefined {
-  try {
-    const url = new URL(value);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return undefined;
-  } catch {
-    // Not a URL at all: reported below.
-  }
-  return { value, rule: 'the Vault address is an http(s) URL', fix: 'write it like "https://vault.example.com:8200/"' };
-}
 
 /** The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`, ...); `aws` when it is none, which its own check reports. */
 function arnPartition(arn: string): string {

@@ -9,7 +9,7 @@ import { ApplyPrerequisite, ApplyStage, ApplyStages, IApplyStaged } from '../mes
 import { registerLayoutChecks } from '../mesh/layout-checks';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
-import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
+import { checkServerSignsJwtSvids, type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -189,7 +189,7 @@ export class ClusterSpiffeId extends Construct implements IApplyStaged {
       ...selectorProblems(this.namespaceSelector).map((problem): Check => ['namespaceSelector', problem]),
       ...federatesWithChecks(this.federatedDomains, this.server),
       ['ttl', props.ttl === undefined ? undefined : checkGoDuration(props.ttl)],
-      ['jwtTtl', props.jwtTtl === undefined ? undefined : checkGoDuration(props.jwtTtl)],
+      ['jwtTtl', props.jwtTtl === undefined ? undefined : checkGoDuration(props.jwtTtl) ?? checkServerSignsJwtSvids(this.server, props.jwtTtl, 'a JWT-SVID lifetime')],
     ];
   }
 

@@ -7,7 +7,7 @@ import {
 } from '../validation/rules';
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterFederatedTrustDomain, federatedTrustDomainNames, federatesWithChecks, federationPrerequisites } from './cluster-federated-trust-domain';
-import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
+import { checkServerSignsJwtSvids, type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -128,7 +128,7 @@ export class ClusterStaticEntry extends Construct implements IApplyStaged {
       ...this.selectors.map((selector): Check => ['selectors', checkSelector(selector)]),
       ...federatesWithChecks(props.federatesWith ?? [], this.server),
       ['x509SvidTtl', props.x509SvidTtl === undefined ? undefined : checkGoDuration(props.x509SvidTtl)],
-      ['jwtSvidTtl', props.jwtSvidTtl === undefined ? undefined : checkGoDuration(props.jwtSvidTtl)],
+      ['jwtSvidTtl', props.jwtSvidTtl === undefined ? undefined : checkGoDuration(props.jwtSvidTtl) ?? checkServerSignsJwtSvids(this.server, props.jwtSvidTtl, 'a JWT-SVID lifetime')],
     ];
   }
 

@@ -1,9 +1,9 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AgentExperimentalOptions, AgentSdsOptions, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
+import { AgentExperimentalOptions, AgentSdsOptions, KubeletPodsPermission, KubeletVerification, RebootstrapMode, renderAgentConfig, resolveSds } from '../config/agent-config';
 import { SdsModel } from '../spire/sds';
-import { Metrics, MetricsTarget } from '../config/metrics';
+import { dogStatsdAddress, Metrics, MetricsTarget } from '../config/metrics';
 import { BundleFormat, TrustBundleRef } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { LogFormat } from '../config/log-format';
@@ -58,6 +58,12 @@ export interface SpireAgentOptions extends PodPlacementOptions {
   readonly hostSocketDir?: string;
   /** How the `k8s` workload attestor trusts the kubelet. @default KubeletVerification.skip() */
   readonly kubeletVerification?: KubeletVerification;
+  /**
+   * What the agent's ClusterRole grants for asking the kubelet about pods.
+   * `NODES_PODS` is the least privilege on Kubernetes 1.33 and later.
+   * @default KubeletPodsPermission.NODES_PROXY, which every kubelet accepts
+   */
+  readonly kubeletPodsPermission?: KubeletPodsPermission;
   /** Also run the `unix` workload attestor. @default false */
   readonly unixAttestor?: boolean;
   /**
@@ -282,6 +288,7 @@ export class SpireAgentDaemonSet extends Construct {
       unixAttestor: this.props.unixAttestor ?? false,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      dogStatsdAddress: dogStatsdAddress(this.metrics.dogStatsdSink),
       sds: this.sdsSettings,
       x509SvidCacheMaxSize: this.props.x509SvidCacheMaxSize,
       availabilityTarget: this.props.availabilityTarget,
@@ -329,8 +336,9 @@ export class SpireAgentDaemonSet extends Construct {
 
   /**
    * The ConfigMap the server publishes its trust bundle to. The publisher
-   * writes with server-side apply, which creates the ConfigMap again if it was
-   * deleted; the server may do that to this one ConfigMap only.
+   * writes it with server-side apply, a patch that creates the ConfigMap again
+   * if it was deleted; the API server authorizes that create by the name, so
+   * both verbs are limited to this one ConfigMap.
    */
   private createBundleConfigMap(): kplus.ConfigMap {
     const bundle = new kplus.ConfigMap(this, 'Bundle', {
@@ -339,7 +347,7 @@ export class SpireAgentDaemonSet extends Construct {
     const role = new kplus.Role(this, 'BundlePublisherRole', {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
     });
-    role.allow(['get', 'patch', 'create'], bundle);
+    role.allow(['patch', 'create'], bundle);
     const binding = new kplus.RoleBinding(this, 'BundlePublisherRoleBinding', {
       metadata: { name: `${this.server.serviceName}-bundle-publisher`, namespace: this.namespace },
       role,
@@ -412,9 +420,9 @@ export class SpireAgentDaemonSet extends Construct {
 
   private grantPermissions(serviceAccount: kplus.ServiceAccount): void {
     const clusterRole = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${this.namespace}-${this.name}` } });
-    // The `k8s` workload attestor asks the kubelet about pods; nodes/proxy authorizes that call.
-    clusterRole.allow(['get'], kplus.ApiResource.PODS, kplus.ApiResource.NODES,
-      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/proxy' }));
+    // The `k8s` workload attestor asks only the kubelet, never the API server.
+    const kubeletPods = this.props.kubeletPodsPermission ?? KubeletPodsPermission.NODES_PROXY;
+    clusterRole.allow(['get'], kplus.ApiResource.custom({ apiGroup: '', resourceType: kubeletPods }));
     const binding = new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${this.namespace}-${this.name}` },
       role: clusterRole,

@@ -23,7 +23,7 @@ import {
 import { Check, validateAtSynth } from '../validation/validate';
 import { ClusterSpiffeId } from './cluster-spiffe-id';
 import { SpiffeCsiDriver } from './spiffe-csi-driver';
-import { type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
+import { checkServerSignsJwtSvids, type ISpireServer, SPIRE_SERVER_KIND } from './spire-server/reference';
 import { requireProps } from '../validation/required';
 import { defaultName } from '../kube/default-name';
 
@@ -364,6 +364,7 @@ export class SpireOidcDiscoveryProvider extends Construct {
         fix: 'list the host name(s) your ingress serves it at, e.g. ["oidc.example.org"]',
       } : undefined],
       ...props.domains.map((domain): Check => ['domains', checkDnsSubdomain(domain)]),
+      ['server', checkServerSignsJwtSvids(this.server, this.server.node.path, 'the discovery provider, which serves the keys of JWT-SVIDs,', 'remove the discovery provider')],
       ['server.jwtIssuer', this.issuerProblem()],
       ['replicas', checkReplicaCount(this.replicas)],
       ['port', checkPort(this.port)],

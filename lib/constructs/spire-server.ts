@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { BundleEndpointOptions, FederationPartner } from '../config/federation-config';
 import { KeyManager } from '../config/key-manager';
-import { Metrics, MetricsTarget } from '../config/metrics';
+import { dogStatsdAddress, Metrics, MetricsTarget } from '../config/metrics';
 import { renderServerConfig, ServerDatastore } from '../config/server-config';
 import { DEFAULT_HEALTH_CHECKS, LogLevel, renderJson } from '../config/spire-config';
 import { UpstreamAuthority } from '../config/upstream-authority';
@@ -17,11 +17,14 @@ import { checkDnsLabel, checkDnsSubdomain, checkImageRegistry, checkPinnedImage,
 import { Check, validateAtSynth } from '../validation/validate';
 import { AgentAttestation } from './spire-server/agent-attestation';
 import { BundleEndpoint } from './spire-server/bundle-endpoint';
+import { BundlePublishers } from './spire-server/bundle-publishers';
 import { CertificateAuthority } from './spire-server/certificate-authority';
 import { ControllerManager } from './spire-server/controller-manager';
 import { Datastore } from './spire-server/datastore';
 import { HighAvailability } from './spire-server/high-availability';
 import { KeyManagerPart } from './spire-server/key-manager';
+import { NodeAttestors } from './spire-server/node-attestors';
+import { ServerSettings } from './spire-server/server-settings';
 import { SpireServerProps, WebhookFailurePolicy } from './spire-server/options';
 import { Contributions, ServerPart } from './spire-server/part';
 import type { ISpireServer } from './spire-server/reference';
@@ -106,6 +109,8 @@ export class SpireServer extends Construct implements ISpireServer {
   public readonly bundleEndpointServicePort?: number;
   /** Name of the bundle endpoint's Service, when the server serves one. */
   public readonly bundleEndpointServiceName?: string;
+  /** Whether the server signs no JWT-SVIDs (`disableJwtSvids`). */
+  public readonly jwtSvidsDisabled?: boolean;
 
   private readonly name: string;
   private readonly props: SpireServerProps;
@@ -113,6 +118,7 @@ export class SpireServer extends Construct implements ISpireServer {
   private readonly certificateAuthority: CertificateAuthority;
   private readonly controllerManager: ControllerManager;
   private readonly bundleEndpointPart?: BundleEndpoint;
+  private readonly settings: ServerSettings;
   private readonly contributions: Contributions;
 
   constructor(scope: Construct, id: string, props: SpireServerProps) {
@@ -158,6 +164,8 @@ export class SpireServer extends Construct implements ISpireServer {
     this.bundleEndpointPort = this.bundleEndpointPart?.port;
     this.bundleEndpointServicePort = this.bundleEndpointPart?.servicePort;
     this.bundleEndpointServiceName = this.bundleEndpointPart?.serviceName;
+    this.settings = new ServerSettings(props);
+    this.jwtSvidsDisabled = this.settings.jwtSvidsDisabled;
     this.contributions = this.bindParts();
 
     const workload = createServerWorkload(this, {
@@ -199,6 +207,9 @@ export class SpireServer extends Construct implements ISpireServer {
       new KeyManagerPart(this.keyManager),
       this.controllerManager,
       ...(props.upstreamAuthority === undefined ? [] : [new UpstreamAuthorityPart(props.upstreamAuthority)]),
+      this.settings,
+      ...(props.nodeAttestors === undefined ? [] : [new NodeAttestors(props.nodeAttestors)]),
+      ...(props.bundlePublishers === undefined ? [] : [new BundlePublishers(props.bundlePublishers)]),
     ];
     return new Contributions(parts, {
       scope: this,
@@ -228,6 +239,7 @@ export class SpireServer extends Construct implements ISpireServer {
       logLevel: this.props.logLevel ?? LogLevel.INFO,
       health: DEFAULT_HEALTH_CHECKS,
       prometheus: this.metrics.endpoint,
+      dogStatsdAddress: dogStatsdAddress(this.metrics.dogStatsdSink),
     });
   }
 

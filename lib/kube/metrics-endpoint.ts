@@ -1,5 +1,5 @@
 import * as kplus from 'cdk8s-plus-27';
-import { checkMetricsHost, Metrics, METRICS_PATH, PrometheusEndpoint } from '../config/metrics';
+import { checkDogStatsdHost, checkMetricsHost, Metrics, METRICS_PATH, PrometheusEndpoint } from '../config/metrics';
 import { checkPort, Problem } from '../validation/rules';
 import { Check } from '../validation/validate';
 
@@ -40,13 +40,19 @@ function checkMetricsPortFree(workload: kplus.Workload, name: string, endpoint: 
   };
 }
 
-/** The checks of a metrics endpoint served on the workload's container port of that name. */
+/** The checks of a metrics endpoint served on the workload's container port of that name, and of the DogStatsd server. */
 export function metricsChecks(metrics: Metrics, workload: kplus.Workload, portName: string): Check[] {
   const endpoint = metrics.endpoint;
-  if (endpoint === undefined) return [];
+  const dogStatsd = metrics.dogStatsdSink;
   return [
-    ['metrics.port', checkPort(endpoint.port) ?? checkMetricsPortFree(workload, portName, endpoint)],
-    ['metrics.host', checkMetricsHost(endpoint.host)],
+    ...(endpoint === undefined ? [] : [
+      ['metrics.port', checkPort(endpoint.port) ?? checkMetricsPortFree(workload, portName, endpoint)],
+      ['metrics.host', checkMetricsHost(endpoint.host)],
+    ] satisfies Check[]),
+    ...(dogStatsd === undefined ? [] : [
+      ['metrics.dogStatsd.address', checkDogStatsdHost(dogStatsd.host)],
+      ['metrics.dogStatsd.port', checkPort(dogStatsd.port)],
+    ] satisfies Check[]),
   ];
 }
 

@@ -5,7 +5,7 @@
  * rendered, so they use the TypeScript field names (`hostPid`) and `Quantity`.
  */
 import { ApiObject, JsonPatch } from 'cdk8s';
-import { Pod, Service, ServiceType as PlusServiceType } from 'cdk8s-plus-27';
+import { ApiResource, IApiEndpoint, IApiResource, Pod, Service, ServiceType as PlusServiceType } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { pointerKey } from './pod-template';
 import { ServiceType } from './service-type';
@@ -181,4 +181,19 @@ const PLUS_SERVICE_TYPES: Record<ServiceType, PlusServiceType> = {
 /** The cdk8s-plus value the constructs build Services with. */
 export function plusServiceType(type: ServiceType): PlusServiceType {
   return PLUS_SERVICE_TYPES[type];
+}
+
+/** A resource a ClusterRole or a Role can allow verbs on. */
+export type RbacResource = IApiResource & IApiEndpoint;
+
+/** One object of a resource type, by name, as a rule's `resourceNames` limits it. */
+export function namedApiResource(resource: ApiResource, name: string): RbacResource {
+  const named: RbacResource = {
+    apiGroup: resource.apiGroup,
+    resourceType: resource.resourceType,
+    resourceName: name,
+    asApiResource: () => named,
+    asNonApiResource: () => undefined,
+  };
+  return named;
 }

@@ -273,10 +273,10 @@ export function checkRelativeFile(value: string): Problem | undefined {
  * close enough for a compile check once Go's flag and named groups are rewritten;
  * what RE2 lacks (lookarounds, backreferences) is rejected here.
  */
-export function checkGoRegexp(value: string): Problem | undefined {
-  const fix = 'write an RE2 expression such as "^team-.*-dev$" (no lookarounds or backreferences)';
+export function checkGoRegexp(value: string, compiler = 'the SPIRE Controller Manager', example = '^team-.*-dev$'): Problem | undefined {
+  const fix = `write an RE2 expression such as "${example}" (no lookarounds or backreferences)`;
   const unsupported = re2Unsupported(value);
-  if (unsupported) return { value, rule: `RE2, which the SPIRE Controller Manager compiles it with, has no ${unsupported}`, fix };
+  if (unsupported) return { value, rule: `RE2, which ${compiler} compiles it with, has no ${unsupported}`, fix };
   try {
     new RegExp(asJavaScriptSyntax(value));
     return undefined;
@@ -303,6 +303,17 @@ function re2Unsupported(pattern: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** An http(s) URL with a host, as Go's URL parsing of a plugin's endpoint needs it; `what` names it in the rule. */
+export function checkHttpUrl(value: string, what: string, example: string): Problem | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '') return undefined;
+  } catch {
+    // Not a URL at all: reported below.
+  }
+  return { value, rule: `${what} is an http(s) URL`, fix: `write it like "${example}"` };
 }
 
 /** A host an Istio Gateway or VirtualService matches: "*", or a DNS name with an optional leading "*.". */

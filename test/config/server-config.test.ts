@@ -106,6 +106,57 @@ describe('a connection string with " or \\ in the Secret', () => {
   });
 });
 
+describe('ServerDatastore TLS files, migrations and IAM authentication', () => {
+  const mysql = (options?: ExternalDatastoreOptions) => ServerDatastore.external(DatabaseType.MYSQL, MAIN, options);
+
+  test('a MySQL database\'s CA and client certificate are read from the mounted Secrets', () => {
+    const datastore = mysql({ rootCaSecret: { name: 'db-ca', key: 'ca.pem' }, clientCertSecretName: 'db-client' });
+    expect(pluginData(datastore)).toMatchObject({
+      root_ca_path: '/run/spire/datastore/ca/ca.pem',
+      client_cert_path: '/run/spire/datastore/client/tls.crt',
+      client_key_path: '/run/spire/datastore/client/tls.key',
+    });
+    expect(datastore._secretVolumes()).toEqual([
+      { secretName: 'db-ca', mountPath: '/run/spire/datastore/ca', keys: ['ca.pem'] },
+      { secretName: 'db-client', mountPath: '/run/spire/datastore/client', keys: ['tls.crt', 'tls.key'] },
+    ]);
+    expect(problems(datastore)).toEqual([]);
+  });
+
+  test('without them nothing is mounted or written', () => {
+    expect(external()._secretVolumes()).toEqual([]);
+    expect(Object.keys(pluginData(external()))).not.toEqual(expect.arrayContaining(['root_ca_path', 'client_cert_path', 'disable_migration']));
+  });
+
+  test('disableMigration is written only when set', () => {
+    expect(pluginData(external({ disableMigration: true })).disable_migration).toBe(true);
+  });
+
+  test('an RDS database with IAM authentication names the aws_ type and its region', () => {
+    const datastore = ServerDatastore.awsIam(DatabaseType.POSTGRES, 'eu-west-1', MAIN, { maxOpenConns: 10 });
+    expect(pluginData(datastore)).toMatchObject({ database_type: { aws_postgres: { region: 'eu-west-1' } }, connection_string: `\${${DATASTORE_CONNECTION_STRING_ENV}}`, max_open_conns: 10 });
+    expect(pluginData(ServerDatastore.awsIam(DatabaseType.MYSQL, 'us-east-2', MAIN)).database_type).toEqual({ aws_mysql: { region: 'us-east-2' } });
+    expect(datastore.awsRegion).toBe('eu-west-1');
+    expect(datastore.databaseType).toBe(DatabaseType.POSTGRES);
+    expect(datastore._secretEnv()).toEqual([{ name: DATASTORE_CONNECTION_STRING_ENV, secret: MAIN }]);
+  });
+
+  test.each<[string, ServerDatastore, string]>([
+    ['a CA for PostgreSQL, which SPIRE ignores', external({ rootCaSecret: { name: 'db-ca', key: 'ca.pem' } }), 'rootCaSecret "db-ca/ca.pem": SPIRE reads the database\'s CA and client certificate files for MySQL only'],
+    ['a client certificate for PostgreSQL, which SPIRE ignores', ServerDatastore.awsIam(DatabaseType.POSTGRES, 'eu-west-1', MAIN, { clientCertSecretName: 'db-client' }), 'clientCertSecretName "db-client": SPIRE reads the database\'s CA'],
+    ['a CA key that is no file name', mysql({ rootCaSecret: { name: 'db-ca', key: 'a/b' } }), 'rootCaSecret.key "a/b"'],
+    ['a client Secret name Kubernetes refuses', mysql({ clientCertSecretName: 'DB_Client' }), 'clientCertSecretName "DB_Client"'],
+    ['an RDS region that is no region', ServerDatastore.awsIam(DatabaseType.MYSQL, 'Frankfurt', MAIN), 'awsRegion "Frankfurt": an AWS region is a name such as "us-east-2"'],
+  ])('%s is reported', (_, datastore, message) => {
+    expect(problems(datastore)).toEqual([expect.stringContaining(message)]);
+  });
+
+  test('required arguments are refused at once, naming the factory', () => {
+    expect(() => ServerDatastore.awsIam(DatabaseType.POSTGRES, undefined as any, MAIN)).toThrow('ServerDatastore.awsIam: the required prop "region" is missing');
+    expect(() => mysql({ rootCaSecret: { name: 'db-ca' } as any })).toThrow('ServerDatastore.external rootCaSecret: the required prop "key" is missing');
+  });
+});
+
 describe('ServerDatastore checks', () => {
   test.each<[string, ExternalDatastoreOptions, string]>([
     ['no pool limit', { maxOpenConns: 0 }, 'maxOpenConns "0": the limit is a whole number of at least 1; SPIRE reads 0 as no limit at all'],

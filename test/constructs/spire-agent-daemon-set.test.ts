@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { DaemonSetUpdateStrategy } from '../../lib/kube/daemon-set-update-strategy';
 import { LogFormat } from '../../lib/config/log-format';
 import { Metrics } from '../../lib/config/metrics';
-import { AgentSdsOptions, KubeletVerification, RebootstrapMode } from '../../lib/config/agent-config';
+import { AgentSdsOptions, KubeletPodsPermission, KubeletVerification, RebootstrapMode } from '../../lib/config/agent-config';
 import { FederationPartner, FederationProfileType } from '../../lib/config/federation-config';
 import { ClusterFederatedTrustDomain } from '../../lib/constructs/cluster-federated-trust-domain';
 import { SpireAgentDaemonSet } from '../../lib/constructs/spire-agent-daemon-set';
@@ -53,6 +53,17 @@ describe('SpireAgentDaemonSet', () => {
       expect.stringContaining('Namespace spire-server (v1) is defined twice, at spire/Server/Namespace/Resource and at spire/Agent/Namespace/Resource'),
       expect.stringContaining('the agent needs a privileged namespace'),
     ]);
+  });
+
+  test.each([
+    [undefined, 'nodes/proxy'],
+    [KubeletPodsPermission.NODES_PROXY, 'nodes/proxy'],
+    [KubeletPodsPermission.NODES_PODS, 'nodes/pods'],
+  ])('with kubeletPodsPermission %j the agent may only get %s, which the kubelet asks about its callers', (kubeletPodsPermission, resource) => {
+    const objects = buildStack({ agent: { kubeletPodsPermission } }).chart.toJson();
+    const clusterRole = objects.find((o: any) => o.kind === 'ClusterRole' && o.metadata.name === 'spire-agent-spire-agent');
+    expect(clusterRole.rules.map(({ apiGroups, resources, verbs }: any) => ({ apiGroups, resources, verbs })))
+      .toEqual([{ apiGroups: [''], resources: [resource], verbs: ['get'] }]);
   });
 
   test('a second agent for one server is refused', () => {

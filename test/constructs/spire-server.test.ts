@@ -82,8 +82,44 @@ describe('SpireServer metrics', () => {
     expect(manager.metrics).toEqual({ bindAddress: '0' });
   });
 
+  test('DogStatsd: a sink at host:port for server and agents, no container port or scrape annotations, no controller manager metrics', () => {
+    const { server, manager, agent } = configsWith(Metrics.dogStatsd({ address: 'datadog.datadog.svc' }));
+    expect(server.telemetry).toEqual({ DogStatsd: [{ address: 'datadog.datadog.svc:8125' }] });
+    expect(agent.telemetry).toEqual({ DogStatsd: [{ address: 'datadog.datadog.svc:8125' }] });
+    expect(manager.metrics).toEqual({ bindAddress: '0' });
+    const stack = buildStack({ server: { metrics: Metrics.dogStatsd({ address: '10.0.0.10', port: 9125 }) } });
+    const pods = stack.chart.toJson().filter((o: any) => ['StatefulSet', 'DaemonSet'].includes(o.kind)).map((o: any) => o.spec.template);
+    for (const pod of pods) {
+      expect(pod.metadata.annotations ?? {}).not.toHaveProperty(['prometheus.io/scrape']);
+      expect(pod.spec.containers.flatMap((c: any) => c.ports ?? []).map((port: any) => port.name)).not.toContain('metrics');
+    }
+    expect(stack.server.metricsTarget.portNames).toEqual([]);
+    expect((stack.agent.agentConfig as any).telemetry.DogStatsd).toEqual([{ address: '10.0.0.10:9125' }]);
+  });
+
+  test('Prometheus with DogStatsd besides: both sinks, the Prometheus endpoint as before', () => {
+    const { server, manager } = configsWith(Metrics.prometheus().withDogStatsd({ address: 'datadog.datadog.svc' }));
+    expect(server.telemetry).toEqual({ Prometheus: { host: '0.0.0.0', port: 9988 }, DogStatsd: [{ address: 'datadog.datadog.svc:8125' }] });
+    expect(manager.metrics).toEqual({ bindAddress: '0.0.0.0:8082' });
+  });
+
+  test('an agent may send to a DogStatsd server of its own', () => {
+    const { agent, server } = buildStack({ agent: { metrics: Metrics.dogStatsd({ address: 'localhost' }) } });
+    expect((agent.agentConfig as any).telemetry).toEqual({ DogStatsd: [{ address: 'localhost:8125' }] });
+    expect((server.serverConfig as any).telemetry).toEqual({ Prometheus: { host: '0.0.0.0', port: 9988 } });
+    expect(synthErrors(buildStack({ agent: { metrics: Metrics.dogStatsd({ address: 'datadog:8125' }) } }).app))
+      .toEqual([expect.stringContaining('[spire/Agent] metrics.dogStatsd.address "datadog:8125"')]);
+  });
+
+  test('a DogStatsd server needs an address', () => {
+    expect(() => Metrics.dogStatsd({} as any)).toThrow('Metrics.dogStatsd: the required prop "address" is missing. Fix: pass the DogStatsd server\'s host, e.g. "datadog.datadog.svc".');
+  });
+
   test.each([
     [Metrics.prometheus({ port: 0 }), 'metrics.port "0": a port is a whole number'],
+    [Metrics.dogStatsd({ address: 'datadog.datadog.svc:8125' }), 'metrics.dogStatsd.address "datadog.datadog.svc:8125": the DogStatsd address is the IPv4 address or host name of the server that receives the metrics, without a port. Fix: name the DogStatsd server'],
+    [Metrics.dogStatsd({ address: '0.0.0.0' }), 'metrics.dogStatsd.address "0.0.0.0"'],
+    [Metrics.prometheus().withDogStatsd({ address: 'datadog', port: 70000 }), 'metrics.dogStatsd.port "70000": a port is a whole number'],
     [Metrics.prometheus({ port: 8081 }), 'metrics.port "8081": the pod\'s container port grpc binds it already'],
     [Metrics.prometheus({ host: '0.0.0.0:9988' }), 'metrics.host "0.0.0.0:9988": the metrics host is an IPv4 address or a host name, without a port. Fix: use "0.0.0.0"'],
   ])('%j is rejected naming the construct (%s)', (metrics, message) => {

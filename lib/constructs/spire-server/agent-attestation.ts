@@ -20,10 +20,10 @@ export class AgentAttestation implements ServerPart {
         }
         return { agentServiceAccount: agent.serviceAccount, psatAudience: this.psatAudience, bundle: agent.bundle };
       },
-      // k8s_psat validates agent tokens and reads the agent's pod and node.
+      // k8s_psat validates agent tokens and reads the agent's pod and node by name.
       clusterRules: [
         { verbs: ['create'], resources: [kplus.ApiResource.TOKEN_REVIEWS] },
-        { verbs: ['get', 'list', 'watch'], resources: [kplus.ApiResource.PODS, kplus.ApiResource.NODES, kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS] },
+        { verbs: ['get'], resources: [kplus.ApiResource.PODS, kplus.ApiResource.NODES] },
       ],
       checks: () => [['agent', registeredAgent(server.scope) ? undefined : {
         value: 'none',

@@ -6,7 +6,7 @@ import { Metrics, PrometheusEndpoint } from '../../config/metrics';
 import { renderJson } from '../../config/spire-config';
 import { httpProbe, resources, restrictedSecurityContext } from '../../kube/container-defaults';
 import { withMetricsPort } from '../../kube/metrics-endpoint';
-import { KubeValidatingWebhookConfiguration, selectPodLabels } from '../../kube/objects';
+import { KubeValidatingWebhookConfiguration, namedApiResource, selectPodLabels } from '../../kube/objects';
 import { applyContainerResources, resourceChecks } from '../../kube/pod-settings';
 import { probeTimingChecks } from '../../kube/probe';
 import { DefaultImages } from '../../spire/images';
@@ -124,12 +124,13 @@ export class ControllerManager implements ServerPart {
       configFiles: { [CONFIG_FILE]: () => renderJson(this.config) },
       containers: (pod) => this.addContainer(server, pod),
       afterStatefulSet: () => this.createWebhook(server),
-      clusterRules: clusterRules(),
+      clusterRules: clusterRules(this.webhookConfigurationName),
       roles: [{
         id: 'LeaderElection',
         metadata: { name: `${server.name}-leader-election`, namespace: server.namespace },
         rules: [
-          { verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], resources: [kplus.ApiResource.LEASES] },
+          // Leader election reads, takes and renews its Lease and records the change as an Event.
+          { verbs: ['get', 'create', 'update'], resources: [kplus.ApiResource.LEASES] },
           { verbs: ['create', 'patch'], resources: [kplus.ApiResource.EVENTS] },
         ],
       }],
@@ -287,15 +288,26 @@ function cacheNamespaceChecks(namespaces: string[] | undefined): Check[] {
   return namespaces.map((namespace): Check => ['controllerManager.cacheNamespaces', checkDnsLabel(namespace)]);
 }
 
-/** It reconciles the spire.spiffe.io resources and keeps its webhook's CA bundle. */
-function clusterRules(): RbacRule[] {
-  const spireResources = (suffix: string) => ['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries']
-    .map((resourceType) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType: `${resourceType}${suffix}` }));
+/**
+ * It watches pods, nodes, namespaces, endpoints and the spire.spiffe.io
+ * resources through informers (list and watch), writes the status of
+ * ClusterSPIFFEIDs and ClusterStaticEntries, and keeps the CA bundle of its
+ * own webhook configuration: its informer lists them all, so only get and
+ * patch can be limited to that one by name.
+ */
+function clusterRules(webhookConfigurationName: string): RbacRule[] {
+  const spireResource = (resourceType: string) => kplus.ApiResource.custom({ apiGroup: SPIRE_API_GROUP, resourceType });
   return [
-    { verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], resources: spireResources('') },
-    { verbs: ['get', 'patch', 'update'], resources: spireResources('/status') },
-    { verbs: ['update'], resources: spireResources('/finalizers') },
-    { verbs: ['get', 'list', 'watch', 'patch'], resources: [kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS] },
+    {
+      verbs: ['list', 'watch'],
+      resources: [
+        kplus.ApiResource.PODS, kplus.ApiResource.NODES, kplus.ApiResource.NAMESPACES, kplus.ApiResource.ENDPOINTS,
+        ...['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries'].map(spireResource),
+        kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS,
+      ],
+    },
+    { verbs: ['update'], resources: ['clusterspiffeids/status', 'clusterstaticentries/status'].map(spireResource) },
+    { verbs: ['get', 'patch'], resources: [namedApiResource(kplus.ApiResource.VALIDATING_WEBHOOK_CONFIGURATIONS, webhookConfigurationName)] },
   ];
 }
 

@@ -2,7 +2,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { ServerDatastore } from '../../config/server-config';
 import { checkReplicaCount, Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
-import { secretVariables, ServerBinding, ServerContribution, ServerPart } from './part';
+import { secretMounts, secretVariables, ServerBinding, ServerContribution, ServerPart } from './part';
 
 const DATA_VOLUME = 'spire-data';
 
@@ -12,7 +12,8 @@ const DATA_VOLUME = 'spire-data';
  * pod (the sqlite database, or what another part keeps), else an emptyDir. An
  * external database's connection strings reach SPIRE as variables from their
  * Secrets, which SPIRE expands (`-expandEnv`), so no secret lands in the
- * ConfigMap; its pool limits are checked here, on the server's path.
+ * ConfigMap, and its CA and client certificate are read-only Secret volumes;
+ * its pool limits are checked here, on the server's path.
  */
 export class Datastore implements ServerPart {
   constructor(private readonly datastore: ServerDatastore, private readonly volume: { readonly size?: string; readonly storageClassName?: string }) {}
@@ -28,7 +29,11 @@ export class Datastore implements ServerPart {
       env: secretVariables(server, 'Datastore', this.datastore._secretEnv()),
       ...(server.dataOnVolume
         ? { claims: [{ name: DATA_VOLUME, storage: this.volume.size ?? '1Gi', storageClassName: this.volume.storageClassName, mountPath: server.dataDir }] }
-        : { mounts: [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }] }),
+        : {}),
+      mounts: [
+        ...(server.dataOnVolume ? [] : [{ path: server.dataDir, volume: kplus.Volume.fromEmptyDir(server.scope, 'DataVolume', DATA_VOLUME) }]),
+        ...secretMounts(server, 'datastore', this.datastore._secretVolumes()),
+      ],
       checks: () => [
         ['replicas', this.checkReplicas(server.replicas)],
         ...this.datastore._checks().map(([what, problem]): Check => [`datastore.${what}`, problem]),

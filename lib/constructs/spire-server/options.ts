@@ -1,14 +1,17 @@
+import { BundlePublisher } from '../../config/bundle-publisher';
 import { ControllerManagerOptions } from '../../config/controller-manager-config';
 import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
+import { NodeAttestor } from '../../config/node-attestor';
 import { ServerDatastore } from '../../config/server-config';
+import { ServerSettingsOptions } from '../../config/server-settings';
 import { LogLevel } from '../../config/spire-config';
 import { UpstreamAuthority } from '../../config/upstream-authority';
 import { ContainerResourceSpec, PodPlacementOptions, PodPriority, TolerationSpec } from '../../kube/pod-settings';
 
 /** Settings of a SPIRE server besides its identity (trust domain and cluster). */
-export interface SpireServerOptions extends PodPlacementOptions {
+export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsOptions {
   /** Namespace of the server; it can run under the restricted Pod Security level. @default the name */
   readonly namespace?: string;
   /** Name of the StatefulSet, its Service, service account and PodDisruptionBudget; the headless Service is `<name>-headless`. @default derived from the construct path, unique in the app */
@@ -27,7 +30,7 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default KeyManager.disk(), on the replica's PersistentVolumeClaim
    */
   readonly keyManager?: KeyManager;
-  /** Key type of the server CA, X.509 and JWT alike (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
+  /** Key type of the server CA, X.509 and, unless `jwtKeyType` is set, JWT (`ca_key_type`). @default SPIRE's own, CaKeyType.EC_P256 */
   readonly caKeyType?: CaKeyType;
   /** Subject of the server's CA certificates (`ca_subject`). @default SPIRE's own subject */
   readonly caSubject?: CaSubject;
@@ -64,7 +67,8 @@ export interface SpireServerOptions extends PodPlacementOptions {
   /**
    * The CA that signs the server's X.509 CA (SPIRE's UpstreamAuthority plugin),
    * so that SVIDs chain up to an existing PKI. Its credentials reach the server
-   * as read-only Secret volumes or variables from Secrets, never through the ConfigMap.
+   * as read-only Secret volumes, variables from Secrets or a service account
+   * token projected for it, never through the ConfigMap.
    * @default none: the server's CA is self-signed
    */
   readonly upstreamAuthority?: UpstreamAuthority;
@@ -145,6 +149,19 @@ export interface SpireServerOptions extends PodPlacementOptions {
    * @default no bundle endpoint
    */
   readonly bundleEndpoint?: BundleEndpointOptions;
+  /**
+   * Node attestors for agents outside the cluster, e.g. on the virtual
+   * machines a ClusterStaticEntry names as parents; each plugin once.
+   * `k8s_psat`, which attests the agents of the cluster, always stays on.
+   * @default none besides k8s_psat
+   */
+  readonly nodeAttestors?: NodeAttestor[];
+  /**
+   * Places the server publishes its trust bundle to and keeps current, besides
+   * the agents' ConfigMap, which it always writes; each plugin once.
+   * @default none besides the agents' ConfigMap
+   */
+  readonly bundlePublishers?: BundlePublisher[];
 }
 
 export interface SpireServerProps extends SpireServerOptions {

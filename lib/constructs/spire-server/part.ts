@@ -1,6 +1,8 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { SecretEnvModel, ServerConfigModel } from '../../config/server-config';
+import { SecretEnvModel, SecretVolumeModel, ServerConfigModel } from '../../config/server-config';
+import { RbacResource } from '../../kube/objects';
+import { Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 
 /** What a part of the SPIRE server reads of the server when it binds. */
@@ -28,8 +30,9 @@ export interface ServerBinding {
 }
 
 /** The blocks of server.conf that parts render. */
-export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint'
-  | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'>;
+export type ServerConfigBlocks = Pick<ServerConfigModel, 'datastore' | 'keyManager' | 'keyPolicyFile' | 'upstreamAuthority' | 'bundleEndpoint' | 'nodeAttestors' | 'bundlePublishers'
+  | 'agentServiceAccount' | 'psatAudience' | 'bundle' | 'caTtl' | 'x509SvidTtl' | 'jwtSvidTtl' | 'jwtIssuer' | 'caKeyType' | 'caSubject'
+  | 'settings'>;
 
 /** A volume mounted into the spire-server container. */
 export interface ServerMount {
@@ -61,7 +64,7 @@ export interface ServerPod {
 /** Verbs on resources, as a Role or ClusterRole allows them. */
 export interface RbacRule {
   readonly verbs: string[];
-  readonly resources: kplus.ApiResource[];
+  readonly resources: RbacResource[];
 }
 
 /** A Role the server's service account is bound to; `id` names the Role's and the RoleBinding's constructs. */
@@ -114,6 +117,30 @@ export function secretVariables(server: ServerBinding, source: string, variables
     name,
     kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(server.scope, `${source}Secret-${name}`, secret.name), key: secret.key }),
   ]));
+}
+
+/**
+ * Secrets mounted read-only into spire-server, each in a directory of its own;
+ * a volume is named `<prefix>-<last segment of its path>`.
+ */
+export function secretMounts(server: ServerBinding, prefix: string, volumes: SecretVolumeModel[]): ServerMount[] {
+  return volumes.map(({ secretName, mountPath, keys }) => {
+    const name = `${prefix}-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
+    const secret = kplus.Secret.fromSecretName(server.scope, `${name}-secret`, secretName);
+    const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
+    return { path: mountPath, volume: kplus.Volume.fromSecret(server.scope, name, secret, { name, items }), readOnly: true };
+  });
+}
+
+/** SPIRE refuses to start when a plugin of a type is declared more than once (`catalog`'s config parsing, v1.15.3). */
+export function checkUniquePlugins(names: string[], type: string): Problem | undefined {
+  const repeated = names.filter((name, index) => names.indexOf(name) !== index);
+  if (repeated.length === 0) return undefined;
+  return {
+    value: repeated.join(', '),
+    rule: `SPIRE refuses to start when a ${type} plugin is declared more than once`,
+    fix: 'list each plugin once, with all its options in one factory call',
+  };
 }
 
 /** The contributions of a server's parts, each field the union of theirs in the parts' order. */

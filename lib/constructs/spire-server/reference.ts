@@ -2,6 +2,7 @@ import { Construct, IConstruct } from 'constructs';
 import type { Metrics } from '../../config/metrics';
 import type { UpstreamAuthority } from '../../config/upstream-authority';
 import type { PropKind } from '../../validation/required';
+import type { Problem } from '../../validation/rules';
 
 /**
  * A SPIRE server as the constructs that depend on it read it: the agent, the
@@ -46,6 +47,8 @@ export interface ISpireServer extends IConstruct {
   readonly jwtIssuer?: string;
   /** The CA that signs the server's CA; undefined when it is self-signed. */
   readonly upstreamAuthority?: UpstreamAuthority;
+  /** Whether the server signs no JWT-SVIDs; undefined: it signs them. */
+  readonly jwtSvidsDisabled?: boolean;
 }
 
 const REFERENCE_STRINGS = ['trustDomain', 'clusterName', 'clusterDomain', 'namespace', 'serviceName', 'address', 'className', 'psatAudience', 'serviceAccountName'];
@@ -59,3 +62,13 @@ export function isSpireServer(value: unknown): value is ISpireServer {
 
 /** What a `server` prop must be, for the check of required props that JavaScript and Python callers pass. */
 export const SPIRE_SERVER_KIND: PropKind = { name: 'SpireServer', is: isSpireServer };
+
+/** What needs JWT-SVIDs, refused when the server signs none; `what` says what needs them, `instead` the other fix. */
+export function checkServerSignsJwtSvids(server: ISpireServer, value: string, what: string, instead = 'leave this setting out'): Problem | undefined {
+  if (!server.jwtSvidsDisabled) return undefined;
+  return {
+    value,
+    rule: `${what} needs JWT-SVIDs, but server ${server.node.path} has disableJwtSvids set and signs none`,
+    fix: `leave disableJwtSvids out on the server, or ${instead}`,
+  };
+}

@@ -1,7 +1,8 @@
 import * as kplus from 'cdk8s-plus-27';
 import { UpstreamAuthority, UpstreamAuthorityModel, WORKLOAD_API_DIR } from '../../config/upstream-authority';
+import { addProjectedServiceAccountToken } from '../../kube/objects';
 import { Check } from '../../validation/validate';
-import { RoleGrant, secretVariables, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
+import { RoleGrant, secretMounts, secretVariables, ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
 
 /**
  * The CA that signs the server's CA (SPIRE's UpstreamAuthority plugin). Its
@@ -20,19 +21,24 @@ export class UpstreamAuthorityPart implements ServerPart {
     return {
       config: () => ({ upstreamAuthority: { pluginName: this.model.pluginName, pluginData: this.model.pluginData } }),
       env: secretVariables(server, 'Upstream', this.model.secretEnv),
-      mounts: [...this.secretMounts(server), ...this.workloadApiMounts(server)],
+      mounts: [...secretMounts(server, 'upstream', this.model.secretVolumes), ...this.workloadApiMounts(server)],
       roles: this.certificateRequestRoles(server),
+      afterStatefulSet: (statefulSet) => this.mountProjectedToken(statefulSet),
       checks: () => this.model.checks.map(([what, problem]): Check => [`upstreamAuthority.${what}`, problem]),
     };
   }
 
-  /** The upstream CA's files, each Secret in a directory of its own. */
-  private secretMounts(server: ServerBinding): ServerMount[] {
-    return this.model.secretVolumes.map(({ secretName, mountPath, keys }) => {
-      const name = `upstream-${mountPath.slice(mountPath.lastIndexOf('/') + 1)}`;
-      const secret = kplus.Secret.fromSecretName(server.scope, `${name}-secret`, secretName);
-      const items = Object.fromEntries(keys.map((key) => [key, { path: key }]));
-      return { path: mountPath, volume: kplus.Volume.fromSecret(server.scope, name, secret, { name, items }), readOnly: true };
+  /** spire-server is the pod's first container. */
+  private mountProjectedToken(statefulSet: kplus.StatefulSet): void {
+    const token = this.model.projectedToken;
+    if (token === undefined) return;
+    addProjectedServiceAccountToken(statefulSet, {
+      volumeName: 'upstream-token',
+      containerIndex: 0,
+      mountPath: token.mountPath,
+      tokenPath: token.file,
+      audience: token.audience,
+      expirationSeconds: token.expirationSeconds,
     });
   }
 

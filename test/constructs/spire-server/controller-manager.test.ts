@@ -82,20 +82,49 @@ describe('SpireServer controller manager objects', () => {
   const objects = buildStack().chart.toJson();
   const named = (kind: string, name: string) => objects.find((o: any) => o.kind === kind && o.metadata.name === name);
 
-  test('the server\'s ClusterRole lets it reconcile the spire.spiffe.io resources and keep the webhook\'s CA bundle', () => {
-    const rules = named('ClusterRole', 'spire-server-spire-server').rules;
-    const verbsOn = (resource: string) => rules.filter((rule: any) => rule.resources.includes(resource)).flatMap((rule: any) => rule.verbs).sort();
-    for (const resource of ['clusterspiffeids', 'clusterfederatedtrustdomains', 'clusterstaticentries']) {
-      expect([resource, verbsOn(resource)]).toEqual([resource, ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']]);
-      expect([resource, verbsOn(`${resource}/status`), verbsOn(`${resource}/finalizers`)]).toEqual([resource, ['get', 'patch', 'update'], ['update']]);
+  // Verbs per resource of a rule set, `resource[name]` where a rule names its objects.
+  const grants = (rules: any[]) => {
+    const byResource: { [resource: string]: string[] } = {};
+    for (const rule of rules) {
+      for (const resource of rule.resources) {
+        for (const name of rule.resourceNames?.length ? rule.resourceNames : ['']) {
+          const key = name ? `${resource}[${name}]` : resource;
+          byResource[key] = [...(byResource[key] ?? []), ...rule.verbs].sort();
+        }
+      }
     }
-    expect(verbsOn('validatingwebhookconfigurations')).toEqual(['get', 'list', 'patch', 'watch']);
+    return byResource;
+  };
+
+  test('the server\'s ClusterRole grants what k8s_psat and the controller manager call, nothing more', () => {
+    const webhook = named('ValidatingWebhookConfiguration', buildStack().server.webhookConfigurationName);
+    expect(grants(named('ClusterRole', 'spire-server-spire-server').rules)).toEqual({
+      'tokenreviews': ['create'],
+      'pods': ['get', 'list', 'watch'],
+      'nodes': ['get', 'list', 'watch'],
+      'namespaces': ['list', 'watch'],
+      'endpoints': ['list', 'watch'],
+      'clusterspiffeids': ['list', 'watch'],
+      'clusterfederatedtrustdomains': ['list', 'watch'],
+      'clusterstaticentries': ['list', 'watch'],
+      'clusterspiffeids/status': ['update'],
+      'clusterstaticentries/status': ['update'],
+      'validatingwebhookconfigurations': ['list', 'watch'],
+      [`validatingwebhookconfigurations[${webhook.metadata.name}]`]: ['get', 'patch'],
+    });
+  });
+
+  test('the controller manager may patch only its own webhook configuration, whatever the server is called', () => {
+    const { chart, server } = buildStack({ server: { namespace: 'identity', name: 'spire' } });
+    const clusterRole = chart.toJson().find((o: any) => o.kind === 'ClusterRole' && o.metadata.name === 'identity-spire');
+    expect(server.webhookConfigurationName).toBe('identity-spire-controller-manager-webhook');
+    expect(grants(clusterRole.rules)[`validatingwebhookconfigurations[${server.webhookConfigurationName}]`]).toEqual(['get', 'patch']);
   });
 
   test('leader election runs on Leases in the server\'s namespace, bound to its service account', () => {
     const role = named('Role', 'spire-server-leader-election');
     expect(role.metadata.namespace).toBe('spire-server');
-    expect(role.rules).toContainEqual(expect.objectContaining({ resources: ['leases'] }));
+    expect(grants(role.rules)).toEqual({ leases: ['create', 'get', 'update'], events: ['create', 'patch'] });
     expect(named('RoleBinding', 'spire-server-leader-election').subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'spire-server', namespace: 'spire-server' })]);
   });
 

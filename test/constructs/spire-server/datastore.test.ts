@@ -28,6 +28,20 @@ describe('SpireServer datastore', () => {
     expect(serverContainer(statefulSetOf(stack)).args).toContain('-expandEnv');
   });
 
+  test('a MySQL database\'s CA and client certificate are mounted read-only into spire-server where server.conf looks for them', () => {
+    const datastore = ServerDatastore.external(DatabaseType.MYSQL, { name: 'spire-db', key: 'dsn' }, { rootCaSecret: { name: 'db-ca', key: 'ca.pem' }, clientCertSecretName: 'db-client' });
+    const stack = stackWith({ datastore });
+    const statefulSet = statefulSetOf(stack);
+    const data = stack.server.serverConfig.plugins.DataStore[0].sql.plugin_data;
+    const dirOf = (file: string) => file.slice(0, file.lastIndexOf('/'));
+    for (const [secretName, file] of [['db-ca', data.root_ca_path], ['db-client', data.client_cert_path], ['db-client', data.client_key_path]]) {
+      const volume = statefulSet.spec.template.spec.volumes.find((v: any) => v.secret?.secretName === secretName);
+      expect(serverContainer(statefulSet).volumeMounts).toContainEqual({ name: volume.name, mountPath: dirOf(file), readOnly: true });
+    }
+    const controllerManager = statefulSet.spec.template.spec.containers.find((c: any) => c.name === 'spire-controller-manager');
+    expect(controllerManager.volumeMounts.map((m: any) => m.name)).not.toContain('datastore-ca');
+  });
+
   test('a read-only replica\'s connection string and the pool limits reach the server\'s container and server.conf', () => {
     const readOnly = { name: 'spire-db', key: 'ro-dsn' };
     const stack = stackWith({ datastore: ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' }, { readOnlyConnectionStringSecret: readOnly, maxOpenConns: 15 }) });

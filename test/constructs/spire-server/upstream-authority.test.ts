@@ -39,12 +39,33 @@ describe('SpireServer upstream authority', () => {
     expect(written.token_auth).toEqual({});
   });
 
-  test('vault kubernetes auth reads the token of the service account the server runs as', () => {
+  test('vault kubernetes auth reads a token projected for Vault\'s audience, mounted into spire-server only', () => {
     const { server } = buildStack({ server: { upstreamAuthority: UpstreamAuthority.vault({ vaultAddr: 'https://vault:8200', auth: VaultAuth.kubernetes({ role: 'spire' }) }) } });
     const pod = podOf(server);
-    expect(pod.automountServiceAccountToken).toBe(true);
+    const tokenPath: string = upstreamPluginData(server).k8s_auth.token_path;
+    const volume = pod.volumes.find((v: any) => v.projected);
+    expect(volume.projected.sources).toEqual([{ serviceAccountToken: { path: tokenPath.slice(tokenPath.lastIndexOf('/') + 1), audience: 'vault', expirationSeconds: 600 } }]);
+    const mount = container(server, 'spire-server').volumeMounts.find((m: any) => m.name === volume.name);
+    expect([mount.mountPath, mount.readOnly]).toEqual([dirOf(tokenPath), true]);
+    expect(container(server, 'spire-controller-manager').volumeMounts.map((m: any) => m.name)).not.toContain(volume.name);
     expect(pod.serviceAccountName).toBe(server.serviceAccount.name);
-    expect(upstreamPluginData(server).k8s_auth.token_path).toBe('/var/run/secrets/kubernetes.io/serviceaccount/token');
+  });
+
+  test('ejbca: the client certificate and EJBCA\'s CA are mounted read-only where server.conf looks for them', () => {
+    const { server } = buildStack({
+      server: {
+        upstreamAuthority: UpstreamAuthority.ejbca({
+          hostname: 'ejbca.example.com', caName: 'ca', endEntityProfileName: 'ee', certificateProfileName: 'cp',
+          clientCertSecretName: 'ejbca-client', caCertSecret: { name: 'ejbca-ca', key: 'ca.crt' },
+        }),
+      },
+    });
+    const data = upstreamPluginData(server);
+    const mounts = container(server, 'spire-server').volumeMounts;
+    for (const [secretName, file] of [['ejbca-client', data.client_cert_path], ['ejbca-client', data.client_cert_key_path], ['ejbca-ca', data.ca_cert_path]]) {
+      const volume = podOf(server).volumes.find((v: any) => v.secret?.secretName === secretName);
+      expect(mounts.find((m: any) => m.name === volume.name)).toEqual({ name: volume.name, mountPath: dirOf(file), readOnly: true });
+    }
   });
 
   test('cert-manager: the server\'s service account may create, read, list and delete CertificateRequests in the issuer\'s namespace', () => {
