@@ -45,6 +45,8 @@ export type { PodMetadataOptions } from './kube/pod-settings';
 export { DaemonSetUpdateStrategy } from './kube/daemon-set-update-strategy';
 export type { DaemonSetRollingUpdateOptions } from './kube/daemon-set-update-strategy';
 export { LogLevel } from './config/spire-config';
+export { EntryIdCleanup } from './config/controller-manager-config';
+export type { ControllerManagerOptions, LeaderElectionOptions, ReconcileOptions } from './config/controller-manager-config';
 export { LogFormat } from './config/log-format';
 export { KubeletPodsPermission, KubeletVerification, RebootstrapMode } from './config/agent-config';
 export type { AgentExperimentalOptions, AgentSdsOptions } from './config/agent-config';

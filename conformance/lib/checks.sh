@@ -422,6 +422,19 @@ free_ports() {
   ' "$1"
 }
 
+# write_unreachable_kubeconfig FILE: a kubeconfig of an API server nobody listens on, for the
+# server's k8s_configmap bundle publisher, which builds its client at start and only fails to publish.
+write_unreachable_kubeconfig() {
+  cat >"$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]
+contexts: [{ name: none, context: { cluster: none, user: none } }]
+users: [{ name: none, user: {} }]
+current-context: none
+EOF
+}
+
 # wait_for_process WHAT SECONDS PID LOG COMMAND...: runs COMMAND each second until it succeeds;
 # fails after SECONDS, or at once when process PID has exited, with the end of LOG.
 wait_for_process() {

@@ -83,6 +83,7 @@ spire_agent_bin() { spire_cgo_bin spire-agent; }
 kubectl_validate_bin() { echo "$TOOLS_ROOT/kubectl-validate/$KUBECTL_VALIDATE_VERSION/bin/kubectl-validate"; }
 helm_bin() { echo "$TOOLS_ROOT/helm/$HELM_VERSION/bin/helm"; }
 clusterspiffeid_check_bin() { echo "$TOOLS_ROOT/clusterspiffeid-check/current/bin/clusterspiffeid-check"; }
+entrygc_bin() { echo "$TOOLS_ROOT/entrygc/$SPIRE_CONTROLLER_MANAGER_VERSION/bin/entrygc"; }
 
 # Same build tags and version stamping as Istio's release build, so `istioctl version` and the
 # default image tag are the release's rather than "unknown".
@@ -183,11 +184,24 @@ install_clusterspiffeid_check() {
     build_clusterspiffeid_check
 }
 
+build_entrygc() {
+  (cd "$CONFORMANCE_DIR/clusterspiffeid" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$dir/bin/entrygc" ./entrygc)
+}
+
+# A tool of its own, not a second binary of clusterspiffeid-check, so that no build of that tool
+# from another checkout removes it.
+install_entrygc() {
+  build_tool entrygc "$SPIRE_CONTROLLER_MANAGER_VERSION" \
+    "conformance/clusterspiffeid $(module_hash "$CONFORMANCE_DIR/clusterspiffeid") entrygc $(module_hash "$CONFORMANCE_DIR/clusterspiffeid/entrygc")" \
+    build_entrygc
+}
+
 install_tools() {
   install_helm_route_tools
   install_spire_cgo
   install_kubectl_validate
   install_clusterspiffeid_check
+  install_entrygc
 }
 
 # What the Helm route's checks need: both istioctl releases to inject with, and helm.

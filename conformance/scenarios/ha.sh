@@ -232,23 +232,11 @@ ha_copy() {
   echo "${ports[1]}" >"$dir/health_port"
 }
 
-# The bundle publisher's kubeconfig: an API server nobody listens on.
-ha_write_kubeconfig() {
-  cat >"$HA_DIR/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{ name: none, cluster: { server: "https://127.0.0.1:1" } }]
-contexts: [{ name: none, context: { cluster: none, user: none } }]
-users: [{ name: none, user: {} }]
-current-context: none
-EOF
-}
-
 # As the StatefulSet's OrderedReady policy does, the second replica starts once the first is
 # ready, so only one of them creates the database schema.
 ha_check_two_servers() {
   [[ -f "$HA_DIR/connection-string" ]] || { echo "FAIL: no database"; return 1; }
-  ha_write_kubeconfig
+  write_unreachable_kubeconfig "$HA_DIR/kubeconfig"
   ha_copy a
   ha_copy b
   ha_start_server a

@@ -11,6 +11,7 @@ import { AgentModel, buildModel, CsiNodePlugin, hostPathMountedAt, InjectionTemp
 import { SPIRE_MANAGED_IDENTITY_LABEL } from '../spire/labels';
 import { SPIRE_SDS_DEFAULTS } from '../spire/sds';
 import { DEFAULT_PCA_TEMPLATE_ARN, templatePathLength } from '../config/upstream-authority';
+import { handlesClass, reconcileKeyOf, unreconciledResources } from '../config/controller-manager-config';
 import { ONLY_PARTNER_SERVER_ENDPOINTS } from '../validation/rules';
 
 /** One wiring mistake: where it is, what is wrong and how to fix it. */
@@ -315,9 +316,7 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
   const findings: Finding[] = [];
   for (const manager of model.controllerManagers) {
     const className = manager.value.className;
-    const handled = className === undefined ? value.spec?.className === undefined
-      : value.spec?.className === className || (value.spec?.className === undefined && manager.value.watchClassless === true);
-    if (!handled) {
+    if (!handlesClass(manager.value, value.spec?.className)) {
       findings.push(finding(source, `className "${value.spec?.className ?? ''}" is not the controller manager's "${className ?? ''}", so no entry is ever created`,
         `set spec.className to "${className ?? ''}"`));
     }
@@ -328,6 +327,24 @@ const clusterSpiffeIdsServeTheMesh: Rule = (model) => model.clusterSpiffeIds.fla
     if (problem) findings.push(finding(source, `spiffeIDTemplate ${JSON.stringify(problem.value)}: ${problem.rule}`, problem.fix));
   }
   return findings;
+});
+
+/** A controller manager must reconcile every kind of which the input holds resources of its class. */
+const classResourcesReconciled: Rule = (model) => model.controllerManagers.flatMap((manager) =>
+  unreconciledResources(manager.value, [...model.clusterSpiffeIds, ...model.clusterStaticEntries, ...model.clusterFederatedTrustDomains].map(({ value }) => value))
+    .map((resource) => finding(manager.source,
+      `reconcile leaves ${resource.kind}s out, so ${describe(resource)} of class "${resource.spec?.className ?? ''}" never becomes SPIRE state`,
+      `set reconcile.${reconcileKeyOf(resource.kind)} to true, or remove the resource`)));
+
+/** A pod a ClusterSPIFFEID of a controller manager's class selects must be in a namespace it watches. */
+const selectedPodsWatched: Rule = (model) => model.controllerManagers.flatMap((manager) => {
+  const watched = manager.value.cacheNamespaces;
+  if (watched === undefined || watched === null) return [];
+  return model.pods.filter((pod) => !Object.prototype.hasOwnProperty.call(watched, pod.namespace))
+    .filter((pod) => identitiesSelecting(model, pod).some(({ value }) => handlesClass(manager.value, value.spec?.className)))
+    .map((pod) => finding(pod.source,
+      `a ClusterSPIFFEID of class "${manager.value.className ?? ''}" selects this pod, but its controller manager watches only namespaces ${Object.keys(watched).join(', ')} (cacheNamespaces), so the pod never gets an entry`,
+      `add ${pod.namespace} to cacheNamespaces`));
 });
 
 /** Names of the injection templates that mount a CSI volume, in any Istio source of the input. */
@@ -659,6 +676,8 @@ const RULES: RuleEntry[] = [
   { name: 'the agent reads the bundle the server publishes', needs: [SERVER, AGENT], check: agentReadsPublishedBundle },
   { name: 'injection templates mount the agent socket', needs: [ISTIO, AGENT], check: istioTemplatesMountAgentSocket },
   { name: 'ClusterSPIFFEIDs serve the mesh', needs: ['ClusterSPIFFEID', 'SPIRE Controller Manager config'], check: clusterSpiffeIdsServeTheMesh },
+  { name: 'the controller manager reconciles its class\'s resources', needs: ['SPIRE Controller Manager config'], check: classResourcesReconciled },
+  { name: 'the controller manager watches the pods its class selects', needs: ['ClusterSPIFFEID', 'SPIRE Controller Manager config'], check: selectedPodsWatched },
   { name: 'SPIRE-enabled pods get an identity', needs: [ISTIO, 'ClusterSPIFFEID', 'SPIRE-enabled pod'], check: spireWorkloadsGetIdentity },
   { name: 'templates named by pods are defined', needs: [ISTIO], check: namedTemplatesDefined },
   { name: 'pods with a SPIRE identity mount its socket', needs: [ISTIO, 'ClusterSPIFFEID'], check: meshIdentitiesMounted },

@@ -2,7 +2,7 @@ import { ISTIO_ROOT_CA_RESOURCE } from '../istio/names';
 import { SdsModel, SPIRE_SDS_DEFAULTS } from '../spire/sds';
 import { TrustBundleRef } from './server-config';
 import { PrometheusEndpoint } from './metrics';
-import { HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
+import { definedOnly, HealthChecks, LogLevel, PluginSection, plugin, renderHealthChecks, renderTelemetry } from './spire-config';
 import { requireProps } from '../validation/required';
 import { LogFormat } from './log-format';
 
@@ -208,10 +208,6 @@ function renderExperimental(experimental: AgentExperimentalOptions | undefined):
     feature_flags: (experimental?.featureFlags ?? []).length === 0 ? undefined : experimental?.featureFlags,
   });
   return Object.keys(block).length === 0 ? {} : { experimental: block };
-}
-
-function definedOnly(fields: { [key: string]: unknown }): { [key: string]: unknown } {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
 function renderKubeletVerification(model: AgentConfigModel): object {

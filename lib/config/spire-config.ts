@@ -50,6 +50,11 @@ export enum LogLevel {
   ERROR = 'ERROR',
 }
 
+/** The fields that have a value: unset settings are left out of a config. */
+export function definedOnly(fields: { [key: string]: unknown }): { [key: string]: unknown } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}
+
 /** Serializes a config deterministically, the way it lands in a ConfigMap. */
 export function renderJson(config: object): string {
   return `${JSON.stringify(config, undefined, 2)}\n`;

@@ -252,3 +252,40 @@ test('unreadable input is a usage error, not a pass', () => {
   expect(runCheck().status).toBe(2);
   expect(runCheck(dir, '--istiod-values').status).toBe(2);
 });
+
+/** dist/ with settings added to the controller manager's config. */
+const withManagerSettings = (settings: object) => brokenCopy('0001-spire.k8s.yaml', (docs) => {
+  const configMap = docs.find((doc) => doc.kind === 'ConfigMap' && doc.data?.['controller-manager-config.yaml']);
+  const config = JSON.parse(configMap.data['controller-manager-config.yaml']);
+  configMap.data['controller-manager-config.yaml'] = JSON.stringify({ ...config, ...settings });
+});
+
+describe('kinds the controller manager does not reconcile', () => {
+  const withReconcile = (reconcile: object) => withManagerSettings({ reconcile });
+
+  test('ClusterSPIFFEIDs of its class that it does not reconcile are an error', () => {
+    const { status, lines } = runCheck(withReconcile({ clusterStaticEntries: true, clusterFederatedTrustDomains: true }));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: ConfigMap spire-server/spire-server: reconcile leaves ClusterSPIFFEIDs out, so ClusterSPIFFEID istio-mesh-workloads of class "spire-server-spire" never becomes SPIRE state. Fix: set reconcile.clusterSPIFFEIDs to true'));
+  });
+
+  test('kinds the input holds none of may be left out', () => {
+    const { lines } = runCheck(withReconcile({ clusterSPIFFEIDs: true }));
+    expect(lines.filter((line) => line.includes('reconcile leaves'))).toEqual([]);
+  });
+});
+
+describe('namespaces the controller manager watches', () => {
+  const watching = (cacheNamespaces: object) => withManagerSettings({ cacheNamespaces });
+
+  test('a pod its ClusterSPIFFEIDs select outside them is an error', () => {
+    const { status, lines } = runCheck(watching({ payments: {} }));
+    expect(status).toBe(1);
+    expect(lines).toContainEqual(expect.stringContaining('error: Deployment demo/httpbin: a ClusterSPIFFEID of class "spire-server-spire" selects this pod, but its controller manager watches only namespaces payments (cacheNamespaces), so the pod never gets an entry. Fix: add demo to cacheNamespaces'));
+  });
+
+  test('watching the pods\' namespaces is fine', () => {
+    const { lines } = runCheck(watching({ demo: {}, bookstore: {}, 'istio-ingress': {} }));
+    expect(lines.filter((line) => line.includes('(cacheNamespaces)'))).toEqual([]);
+  });
+});

@@ -55,6 +55,11 @@ describe('synth runs the wiring rules of check on what it would write', () => {
     expect(() => synthMesh(elsewhere, { istio: HOLD })).not.toThrow();
   });
 
+  test('cache namespaces without the demo workloads\' namespace stop the synth', () => {
+    const message = failsKeepingOutput(() => synthMesh(outdir, { server: { controllerManager: { cacheNamespaces: ['payments'] } } }));
+    expect(message).toContain('Deployment demo/httpbin: a ClusterSPIFFEID of class "spire-server-spire" selects this pod, but its controller manager watches only namespaces payments (cacheNamespaces)');
+  });
+
   test('the istiod Helm values go through the rules too', () => {
     const helmValues = Object.getOwnPropertyDescriptor(IstioSpireProfile.prototype, 'helmValues')!.get!;
     const spy = jest.spyOn(IstioSpireProfile.prototype, 'helmValues', 'get').mockImplementation(function (this: IstioSpireProfile) {

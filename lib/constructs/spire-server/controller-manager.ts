@@ -1,15 +1,17 @@
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
-import { renderControllerManagerConfig } from '../../config/controller-manager-config';
+import { ControllerManagerOptions, EntryIdCleanup, LeaderElectionOptions, renderControllerManagerConfig, unreconciledResources } from '../../config/controller-manager-config';
 import { Metrics, PrometheusEndpoint } from '../../config/metrics';
 import { renderJson } from '../../config/spire-config';
 import { httpProbe, resources, restrictedSecurityContext } from '../../kube/container-defaults';
 import { withMetricsPort } from '../../kube/metrics-endpoint';
 import { KubeValidatingWebhookConfiguration, namedApiResource, selectPodLabels } from '../../kube/objects';
 import { applyContainerResources, resourceChecks } from '../../kube/pod-settings';
+import { probeTimingChecks } from '../../kube/probe';
 import { DefaultImages } from '../../spire/images';
 import { checkParentIdTemplate, DEFAULT_PARENT_ID_TEMPLATE } from '../../spire/spiffe-id-template';
-import { checkDnsSubdomain, checkGoRegexp, checkPinnedImage, checkTrustDomain } from '../../validation/rules';
+import { checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkGoRegexp, checkPinnedImage, checkTrustDomain, goDurationSeconds, Problem } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { SPIRE_API_GROUP, SPIRE_API_VERSION } from '../spire-crds';
 import { registeredAgent } from './agent-registration';
@@ -21,6 +23,11 @@ const CONFIG_DIR = '/etc/spire-controller-manager';
 const HEALTH_PORT = 8083;
 const WEBHOOK_PORT = 9443;
 const METRICS_PORT = 8082;
+// SPIRE keeps entry IDs of at most 255 characters; the controller manager appends "." and a UUID.
+const MAX_ENTRY_ID_PREFIX = 255 - '.'.length - 36;
+// controller-runtime's leader election timings, and client-go's factor of jitter on the retry period.
+const LEADER_ELECTION_DEFAULTS: Required<LeaderElectionOptions> = { leaseDuration: '15s', renewDeadline: '10s', retryPeriod: '2s' };
+const RETRY_JITTER_FACTOR = 1.2;
 
 /** What the controller manager reads of the server it runs beside. */
 export interface ControllerManagerServer extends IConstruct {
@@ -48,8 +55,10 @@ export class ControllerManager implements ServerPart {
   public readonly watchClassless: boolean;
   public readonly webhookFailurePolicy: WebhookFailurePolicy;
   public readonly webhookConfigurationName: string;
+  public readonly entryIdPrefix: string;
   public readonly metricsPortName = 'cm-metrics';
   public readonly metricsPort = METRICS_PORT;
+  private readonly options: ControllerManagerOptions;
 
   constructor(private readonly server: ControllerManagerServer, private readonly props: SpireServerOptions) {
     this.className = props.className ?? `${server.namespace}-spire`;
@@ -59,6 +68,8 @@ export class ControllerManager implements ServerPart {
     this.watchClassless = props.watchClassless ?? false;
     this.webhookFailurePolicy = props.webhookFailurePolicy ?? WebhookFailurePolicy.FAIL;
     this.webhookConfigurationName = `${server.namespace}-spire-controller-manager-webhook`;
+    this.options = props.controllerManager ?? {};
+    this.entryIdPrefix = this.options.entryIdPrefix ?? server.clusterName.replace(/\./g, '-');
   }
 
   /** Its metrics endpoint: the server's host, its own port. */
@@ -88,7 +99,20 @@ export class ControllerManager implements ServerPart {
       metrics: this.metrics,
       watchClassless: this.watchClassless,
       parentIdTemplate: this.props.parentIdTemplate,
+      entryIdPrefix: this.entryIdPrefix,
+      entryIdPrefixCleanup: this.options.entryIdPrefixCleanup,
+      gcIntervalNanoseconds: this.gcIntervalNanoseconds,
+      logLevel: this.options.logLevel,
+      logFormat: this.options.logFormat,
+      leaderElection: this.options.leaderElection,
+      reconcile: this.options.reconcile,
+      cacheNamespaces: this.options.cacheNamespaces,
     });
+  }
+
+  private get gcIntervalNanoseconds(): number | undefined {
+    const seconds = this.options.gcInterval === undefined ? undefined : goDurationSeconds(this.options.gcInterval);
+    return seconds === undefined ? undefined : Math.round(seconds * 1e9);
   }
 
   private get image(): string {
@@ -124,8 +148,8 @@ export class ControllerManager implements ServerPart {
         { name: 'https', number: WEBHOOK_PORT },
         { name: 'manager-health', number: HEALTH_PORT },
       ], this.metricsPortName, this.metrics),
-      liveness: httpProbe('/healthz', HEALTH_PORT, 30),
-      readiness: httpProbe('/readyz', HEALTH_PORT, 5),
+      liveness: httpProbe('/healthz', HEALTH_PORT, 30, this.options.livenessProbe),
+      readiness: httpProbe('/readyz', HEALTH_PORT, 5, this.options.readinessProbe),
       resources: resources({ cpuMillis: 50, memoryMiB: 64, memoryLimitMiB: 256 }),
       securityContext: restrictedSecurityContext(pod.user),
     });
@@ -175,8 +199,93 @@ export class ControllerManager implements ServerPart {
       ['parentIdTemplate', checkTrustDomain(trustDomain) ? undefined : checkParentIdTemplate(this.parentIdTemplate, trustDomain)],
       ...this.ignoreNamespaces.map((pattern): Check => ['ignoreNamespaces', checkGoRegexp(pattern)]),
       ...resourceChecks('controllerManagerResources', this.props.controllerManagerResources),
+      ['controllerManager.entryIdPrefix', checkEntryIdPrefix(this.entryIdPrefix)],
+      ['controllerManager.entryIdPrefixCleanup', checkEntryIdCleanup(this.options.entryIdPrefixCleanup, this.entryIdPrefix)],
+      ['controllerManager.gcInterval', this.options.gcInterval === undefined ? undefined : checkGoDuration(this.options.gcInterval)],
+      ...leaderElectionChecks(this.options.leaderElection),
+      ...probeTimingChecks('controllerManager.livenessProbe', this.options.livenessProbe, true),
+      ...probeTimingChecks('controllerManager.readinessProbe', this.options.readinessProbe, false),
+      ...this.reconcileChecks(),
+      ...cacheNamespaceChecks(this.options.cacheNamespaces),
     ];
   }
+
+  /** A kind the output itself declares resources of for this class must stay reconciled. */
+  private reconcileChecks(): Check[] {
+    if (this.options.reconcile === undefined) return [];
+    const config = this.config;
+    const resources = this.server.node.root.node.findAll().filter(ApiObject.isApiObject).map((apiObject) => apiObject.toJson());
+    return Object.entries(groupByKind(unreconciledResources(config, resources))).map(([kind, names]): Check => [
+      `controllerManager.reconcile.${RECONCILE_OPTION[kind]}`, {
+        value: 'false',
+        rule: `the output declares ${kind} ${names.join(', ')} of class ${this.className}, which the controller manager would then never turn into SPIRE state`,
+        fix: `leave ${RECONCILE_OPTION[kind]} on, or remove those resources`,
+      }]);
+  }
+}
+
+const RECONCILE_OPTION: Record<string, string> = {
+  ClusterSPIFFEID: 'clusterSpiffeIds',
+  ClusterStaticEntry: 'clusterStaticEntries',
+  ClusterFederatedTrustDomain: 'clusterFederatedTrustDomains',
+};
+
+function groupByKind(resources: any[]): Record<string, string[]> {
+  const names: Record<string, string[]> = {};
+  for (const resource of resources) (names[resource.kind] ??= []).push(resource.metadata?.name);
+  return names;
+}
+
+/** The prefix must make entry IDs SPIRE accepts, and no prefix may contain another's separator. */
+function checkEntryIdPrefix(prefix: string): Problem | undefined {
+  if (/^[A-Za-z0-9_-]+$/.test(prefix) && prefix.length <= MAX_ENTRY_ID_PREFIX) return undefined;
+  return {
+    value: prefix,
+    rule: `an entry ID prefix is 1 to ${MAX_ENTRY_ID_PREFIX} letters, digits, "-" and "_": SPIRE's entry ID characters without the "." the controller manager puts after it, so that no prefix reaches into another's entries`,
+    fix: 'set controllerManager.entryIdPrefix to such a name, e.g. "prod"',
+  };
+}
+
+function checkEntryIdCleanup(cleanup: EntryIdCleanup | undefined, prefix: string): Problem | undefined {
+  if (cleanup === undefined || cleanup.previousPrefix === '') return undefined;
+  const previous = cleanup.previousPrefix.replace(/\.$/, '');
+  if (!/^[A-Za-z0-9._-]+$/.test(previous) || previous.length > MAX_ENTRY_ID_PREFIX) {
+    return { value: cleanup.previousPrefix, rule: `a previous entry ID prefix is 1 to ${MAX_ENTRY_ID_PREFIX} of SPIRE's entry ID characters (letters, digits, ".", "-" and "_")`, fix: 'name the prefix the controller manager had, e.g. EntryIdCleanup.withPrefix("prod")' };
+  }
+  if (previous === prefix) {
+    return { value: cleanup.previousPrefix, rule: 'it is the current entryIdPrefix, whose entries the controller manager would delete as it makes them (it refuses to start)', fix: 'name the previous prefix, or drop entryIdPrefixCleanup' };
+  }
+  return undefined;
+}
+
+/** client-go refuses a leader election whose renewals cannot fit into the lease. */
+function leaderElectionChecks(options: LeaderElectionOptions | undefined): Check[] {
+  if (options === undefined) return [];
+  const fields = ['leaseDuration', 'renewDeadline', 'retryPeriod'] as const;
+  const syntax = fields.map((field): Check => [`controllerManager.leaderElection.${field}`, options[field] === undefined ? undefined : checkGoDuration(options[field])]);
+  if (syntax.some(([, problem]) => problem !== undefined)) return syntax;
+  const [lease, renew, retry] = fields.map((field) => goDurationSeconds(options[field] ?? LEADER_ELECTION_DEFAULTS[field]) as number);
+  const effective = (field: typeof fields[number]) => options[field] ?? `${LEADER_ELECTION_DEFAULTS[field]} (default)`;
+  return [
+    ['controllerManager.leaderElection.renewDeadline', renew < lease ? undefined : {
+      value: effective('renewDeadline'),
+      rule: `the leader must give up before its lease of ${effective('leaseDuration')} runs out, so that no two replicas lead at once`,
+      fix: 'make renewDeadline shorter than leaseDuration',
+    }],
+    ['controllerManager.leaderElection.retryPeriod', renew > RETRY_JITTER_FACTOR * retry ? undefined : {
+      value: effective('retryPeriod'),
+      rule: `the renew deadline of ${effective('renewDeadline')} must exceed ${RETRY_JITTER_FACTOR} times the retry period (its jitter), so that the leader can retry renewing at all`,
+      fix: 'make retryPeriod shorter, or renewDeadline longer',
+    }],
+  ];
+}
+
+function cacheNamespaceChecks(namespaces: string[] | undefined): Check[] {
+  if (namespaces === undefined) return [];
+  if (namespaces.length === 0) {
+    return [['controllerManager.cacheNamespaces', { value: '[]', rule: 'an empty list is read as every namespace', fix: 'name the namespaces to watch, or leave cacheNamespaces unset for all' }]];
+  }
+  return namespaces.map((namespace): Check => ['controllerManager.cacheNamespaces', checkDnsLabel(namespace)]);
 }
 
 /**

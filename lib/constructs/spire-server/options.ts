@@ -1,4 +1,5 @@
 import { BundlePublisher } from '../../config/bundle-publisher';
+import { ControllerManagerOptions } from '../../config/controller-manager-config';
 import { BundleEndpointOptions } from '../../config/federation-config';
 import { CaKeyType, CaSubject, KeyManager } from '../../config/key-manager';
 import { Metrics } from '../../config/metrics';
@@ -138,6 +139,12 @@ export interface SpireServerOptions extends PodPlacementOptions, ServerSettingsO
   readonly image?: string;
   /** @default DefaultImages.SPIRE_CONTROLLER_MANAGER, from `imageRegistry` when set */
   readonly controllerManagerImage?: string;
+  /**
+   * Entry ID prefix, garbage collection, logs, leader election, probes,
+   * reconciled kinds and watched namespaces of the controller manager.
+   * @default ControllerManagerOptions' defaults: entries carry the cluster name as prefix
+   */
+  readonly controllerManager?: ControllerManagerOptions;
   /**
    * Serve the trust bundle to other trust domains on SPIRE's federation bundle
    * endpoint, behind a Service of its own, so that their servers can federate

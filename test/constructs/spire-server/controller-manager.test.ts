@@ -1,4 +1,8 @@
 import { ApiObject } from 'cdk8s';
+import { EntryIdCleanup, ReconcileOptions } from '../../../lib/config/controller-manager-config';
+import { LogFormat } from '../../../lib/config/log-format';
+import { LogLevel } from '../../../lib/config/spire-config';
+import { ClusterStaticEntry } from '../../../lib/constructs/cluster-static-entry';
 import { WebhookFailurePolicy } from '../../../lib/constructs/spire-server';
 import { buildStack, StackOverrides, synthErrors } from '../../support/stack';
 
@@ -130,5 +134,127 @@ describe('SpireServer controller manager objects', () => {
     expect(service.spec.selector).toEqual({ 'app.kubernetes.io/name': 'spire-server' });
     const manager = pod.spec.containers.find((c: any) => c.name === 'spire-controller-manager');
     expect(manager.ports).toContainEqual(expect.objectContaining({ containerPort: service.spec.ports[0].targetPort }));
+  });
+});
+
+describe('SpireServer controller manager entry IDs', () => {
+  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
+
+  test('entries carry the cluster name as prefix unless another is given, so entries made by hand are kept', () => {
+    expect(managerConfig({}).entryIDPrefix).toBe('test');
+    expect(managerConfig({ clusterName: 'prod.eu-1' }).entryIDPrefix).toBe('prod-eu-1');
+    expect(managerConfig({ controllerManager: { entryIdPrefix: 'mesh_A' } }).entryIDPrefix).toBe('mesh_A');
+    expect(managerConfig({})).not.toHaveProperty('entryIDPrefixCleanup');
+  });
+
+  test('the cleanup names a previous prefix, or the entries without one', () => {
+    expect(managerConfig({ controllerManager: { entryIdPrefixCleanup: EntryIdCleanup.unprefixed() } }).entryIDPrefixCleanup).toBe('');
+    expect(managerConfig({ controllerManager: { entryIdPrefixCleanup: EntryIdCleanup.withPrefix('old.cluster') } }).entryIDPrefixCleanup).toBe('old.cluster');
+  });
+
+  test.each([
+    ['prod.eu', 'an entry ID prefix is 1 to 218 letters, digits, "-" and "_"'],
+    ['', 'an entry ID prefix is 1 to 218 letters'],
+    ['team a', 'an entry ID prefix is 1 to 218 letters'],
+    ['x'.repeat(219), 'an entry ID prefix is 1 to 218 letters'],
+  ])('entryIdPrefix %j is rejected', (entryIdPrefix, rule) => {
+    expect(errorsWith({ controllerManager: { entryIdPrefix } })).toEqual([
+      expect.stringContaining(`[spire/Server] controllerManager.entryIdPrefix ${JSON.stringify(entryIdPrefix)}: ${rule}`),
+    ]);
+  });
+
+  test('a derived prefix too long for SPIRE\'s entry IDs asks for one of the user\'s', () => {
+    const clusterName = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}`;
+    expect(errorsWith({ clusterName })).toContainEqual(expect.stringContaining('Fix: set controllerManager.entryIdPrefix to such a name'));
+    expect(errorsWith({ clusterName: 'x'.repeat(218) })).toEqual([]);
+  });
+
+  test.each([
+    [EntryIdCleanup.withPrefix('test'), 'it is the current entryIdPrefix'],
+    [EntryIdCleanup.withPrefix('test.'), 'it is the current entryIdPrefix'],
+    [EntryIdCleanup.withPrefix('old/prefix'), 'a previous entry ID prefix is 1 to 218 of SPIRE\'s entry ID characters'],
+  ])('cleanup %j is rejected', (entryIdPrefixCleanup, rule) => {
+    expect(errorsWith({ controllerManager: { entryIdPrefixCleanup } })).toEqual([
+      expect.stringContaining(`controllerManager.entryIdPrefixCleanup ${JSON.stringify(entryIdPrefixCleanup.previousPrefix)}: ${rule}`),
+    ]);
+  });
+});
+
+describe('SpireServer controller manager runtime settings', () => {
+  const managerConfig = (server: StackOverrides['server']) => buildStack({ server }).server.controllerManagerConfig;
+  const managerContainer = (server: StackOverrides['server']) => ApiObject.of(buildStack({ server }).server.statefulSet).toJson()
+    .spec.template.spec.containers.find((container: any) => container.name === 'spire-controller-manager');
+
+  test('gcInterval, log level and encoding are written only when set, the interval in nanoseconds', () => {
+    const defaults = managerConfig({});
+    for (const key of ['gcInterval', 'logLevel', 'logEncoding', 'reconcile', 'cacheNamespaces']) expect([key, defaults[key]]).toEqual([key, undefined]);
+    const config = managerConfig({ controllerManager: { gcInterval: '1m30s', logLevel: LogLevel.DEBUG, logFormat: LogFormat.JSON } });
+    expect([config.gcInterval, config.logLevel, config.logEncoding]).toEqual([90_000_000_000, 'debug', 'json']);
+    expect(managerConfig({ controllerManager: { gcInterval: '250ms', logFormat: LogFormat.TEXT } })).toMatchObject({ gcInterval: 250_000_000, logEncoding: 'console' });
+  });
+
+  test.each(['10', '0s', '1d'])('gcInterval %j is rejected', (gcInterval) => {
+    expect(errorsWith({ controllerManager: { gcInterval } })).toEqual([expect.stringContaining(`controllerManager.gcInterval ${JSON.stringify(gcInterval)}: a TTL is a positive Go duration`)]);
+  });
+
+  test('leader election timings join the lease settings', () => {
+    const leaderElection = { leaseDuration: '60s', renewDeadline: '40s', retryPeriod: '5s' };
+    expect(managerConfig({ controllerManager: { leaderElection } }).leaderElection).toEqual({
+      leaderElect: true, resourceName: 'spire-server-spire-controller-manager', resourceNamespace: 'spire-server', ...leaderElection,
+    });
+    expect(managerConfig({}).leaderElection).not.toHaveProperty('leaseDuration');
+  });
+
+  test.each([
+    [{ renewDeadline: '15s' }, 'renewDeadline "15s": the leader must give up before its lease of 15s (default) runs out'],
+    [{ leaseDuration: '8s' }, 'renewDeadline "10s (default)": the leader must give up before its lease of 8s runs out'],
+    [{ retryPeriod: '9s' }, 'retryPeriod "9s": the renew deadline of 10s (default) must exceed 1.2 times the retry period'],
+    [{ renewDeadline: '2400ms' }, 'retryPeriod "2s (default)": the renew deadline of 2400ms must exceed 1.2 times'],
+    [{ leaseDuration: '15' }, 'leaseDuration "15": a TTL is a positive Go duration'],
+  ])('leader election %j is rejected', (leaderElection, message) => {
+    expect(errorsWith({ controllerManager: { leaderElection } })).toEqual([expect.stringContaining(`controllerManager.leaderElection.${message}`)]);
+  });
+
+  test('leader election timings in the right order are accepted', () => {
+    expect(errorsWith({ controllerManager: { leaderElection: { leaseDuration: '30s', renewDeadline: '25s', retryPeriod: '20s' } } })).toEqual([]);
+  });
+
+  test('probe timing of the controller manager is the user\'s, checked as Kubernetes checks it', () => {
+    const container = managerContainer({ controllerManager: { livenessProbe: { periodSeconds: 10, timeoutSeconds: 5 }, readinessProbe: { initialDelaySeconds: 5, failureThreshold: 6 } } });
+    expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz' }, periodSeconds: 10, timeoutSeconds: 5 });
+    expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz' }, periodSeconds: 5, initialDelaySeconds: 5, failureThreshold: 6 });
+    expect(managerContainer({}).livenessProbe.periodSeconds).toBe(30);
+    expect(errorsWith({ controllerManager: { livenessProbe: { successThreshold: 2 }, readinessProbe: { periodSeconds: 0 } } })).toEqual([
+      expect.stringContaining('controllerManager.livenessProbe.successThreshold "2": Kubernetes takes only 1'),
+      expect.stringContaining('controllerManager.readinessProbe.periodSeconds "0": probe timing is a whole number of at least 1'),
+    ]);
+  });
+
+  test('cache namespaces are written as the map the controller manager reads', () => {
+    expect(managerConfig({ controllerManager: { cacheNamespaces: ['demo', 'payments'] } }).cacheNamespaces).toEqual({ demo: {}, payments: {} });
+    expect(errorsWith({ controllerManager: { cacheNamespaces: [] } })).toEqual([expect.stringContaining('controllerManager.cacheNamespaces "[]": an empty list is read as every namespace')]);
+    expect(errorsWith({ controllerManager: { cacheNamespaces: ['Demo'] } })).toEqual([expect.stringContaining('controllerManager.cacheNamespaces "Demo": a Kubernetes name of this kind is a DNS-1123 label')]);
+  });
+});
+
+describe('SpireServer controller manager reconciled kinds', () => {
+  const stackWith = (reconcile: ReconcileOptions) => buildStack({ server: { controllerManager: { reconcile } } });
+
+  test('a reconcile block names every kind, since it replaces the controller manager\'s defaults as a whole', () => {
+    expect(stackWith({ clusterStaticEntries: false, clusterFederatedTrustDomains: false }).server.controllerManagerConfig.reconcile)
+      .toEqual({ clusterSPIFFEIDs: true, clusterStaticEntries: false, clusterFederatedTrustDomains: false });
+    expect(synthErrors(stackWith({ clusterStaticEntries: false, clusterFederatedTrustDomains: false }).app)).toEqual([]);
+  });
+
+  test('a kind the output declares resources of for the class cannot be turned off', () => {
+    expect(synthErrors(stackWith({ clusterSpiffeIds: false }).app)).toEqual([expect.stringContaining(
+      '[spire/Server] controllerManager.reconcile.clusterSpiffeIds "false": the output declares ClusterSPIFFEID istio-mesh-workloads of class spire-server-spire, which the controller manager would then never turn into SPIRE state',
+    )]);
+    const stack = stackWith({ clusterStaticEntries: false });
+    new ClusterStaticEntry(stack.identities, 'Node', {
+      server: stack.server, name: 'vm-billing', spiffeId: 'spiffe://example.org/vm/billing',
+      parentId: 'spiffe://example.org/spire/agent/join_token/vm', selectors: ['unix:uid:1000'],
+    });
+    expect(synthErrors(stack.app)).toEqual([expect.stringContaining('controllerManager.reconcile.clusterStaticEntries "false": the output declares ClusterStaticEntry vm-billing')]);
   });
 });
