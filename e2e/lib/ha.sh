@@ -52,6 +52,7 @@ new_pod_gets_svid() {
   wait_for "$WAIT" "every SPIRE-enabled pod, the new one too, to hold its SVID" sds_served || return 1
   log "a new pod got its SVID $(since_s "$1") s after that"
   kc -n demo scale deploy httpbin --replicas=1 >/dev/null
+  wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating
 }
 
 ready_server_replicas() {
@@ -86,7 +87,9 @@ fault_datastore_down() {
   up="$(now_ms)"
   unchanged restarts.before restarts.during "server replicas restarted while the database was away (pod restarts)" || return 1
   log "none of the $replicas replicas restarted"
-  wait_for "$WAIT" "all $replicas server replicas to be ready again" replicas_ready "$replicas" || return 1
+  # SPIRE re-runs its health checks a minute after the last round, and a round that began while
+  # the database was away waits up to a minute for it: readiness may lag its return by minutes.
+  wait_for 240 "all $replicas server replicas to be ready again" replicas_ready "$replicas" || return 1
   log "PostgreSQL started again: all $replicas replicas ready after $(since_s "$up") s"
   entries_kept entries.before && same_pods_unrestarted pods.before && new_pod_gets_svid "$up"
 }
