@@ -67,7 +67,7 @@ export type {
 export { BundlePublisher, PublishedBundleFormat } from './config/bundle-publisher';
 export type { AwsRolesAnywhereOptions, AwsS3BundleOptions, GcsBundleOptions } from './config/bundle-publisher';
 export { BundleEndpointProfile, FederationProfileType, PartnerBundle } from './config/federation-config';
-export type { AcmeOptions, BundleEndpointOptions, FederationPartner, ServingCertOptions } from './config/federation-config';
+export type { AcmeOptions, BundleEndpointOptions, BundleEndpointRouteOptions, FederationPartner, GatewayParentRef, ServingCertOptions } from './config/federation-config';
 export { OidcKeySource } from './config/oidc-discovery-provider-config';
 export type { ConfigMapKeyRef } from './config/oidc-discovery-provider-config';
 export { Metrics } from './config/metrics';

@@ -222,6 +222,39 @@ export interface BundleEndpointOptions {
    * @default unknown
    */
   readonly bundle?: PartnerBundle;
+  /**
+   * A Gateway API TLSRoute (`gateway.networking.k8s.io/v1`) that sends the
+   * connections partners make to `url` from a Gateway to the endpoint's
+   * Service, TLS passed through: the server itself presents its SVID
+   * (`https_spiffe`) or its web certificate and answers the ACME challenge
+   * (`https_web`), which a route that ends TLS at the Gateway would break.
+   * The Gateway needs a TLS listener in Passthrough mode on the URL's port,
+   * and the cluster the TLSRoute CRD of Gateway API 1.5 or later.
+   * @default no route: partners reach the Service as `serviceType` exposes it
+   */
+  readonly tlsRoute?: BundleEndpointRouteOptions;
+}
+
+/** A Gateway a route attaches to (a Gateway API `parentRef`). */
+export interface GatewayParentRef {
+  /** Name of the Gateway. */
+  readonly name: string;
+  /** Namespace of the Gateway, which must allow routes from the server's namespace. @default the server's namespace */
+  readonly namespace?: string;
+  /** Name of the Gateway's listener to attach to. @default every listener of the Gateway that accepts the route */
+  readonly sectionName?: string;
+}
+
+/** How a TLSRoute brings partners to the bundle endpoint. */
+export interface BundleEndpointRouteOptions {
+  /** The Gateways, with a TLS listener in Passthrough mode, the route attaches to. */
+  readonly parentRefs: GatewayParentRef[];
+  /**
+   * The names (TLS server names) the route takes connections for; the host of
+   * `url` must be one of them, or match a `*.` wildcard among them.
+   * @default the host of `url`
+   */
+  readonly hostnames?: string[];
 }
 
 /** What a server's bundle endpoint is, for server.conf. */

@@ -1,9 +1,12 @@
 import { isIP } from 'net';
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { AcmeOptions, BundleEndpointOptions, BundleEndpointProfile, FederationPartner, FederationProfileType } from '../../config/federation-config';
+import {
+  AcmeOptions, BundleEndpointOptions, BundleEndpointProfile, BundleEndpointRouteOptions, FederationPartner, FederationProfileType, GatewayParentRef,
+} from '../../config/federation-config';
 import { plusServiceType, selectPodLabels } from '../../kube/objects';
 import {
-  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPort, formatGoDuration, goDurationSeconds, Problem, urlHost,
+  checkBundleEndpointUrl, checkDnsLabel, checkDnsSubdomain, checkGoDuration, checkPort, checkRouteHost, formatGoDuration, goDurationSeconds, Problem, urlHost,
 } from '../../validation/rules';
 import { Check } from '../../validation/validate';
 import { ServerBinding, ServerContribution, ServerMount, ServerPart } from './part';
@@ -70,6 +73,7 @@ export class BundleEndpoint implements ServerPart {
         ['bundleEndpoint.refreshHint', this.options.refreshHint === undefined ? undefined : checkRefreshHint(this.options.refreshHint, this.caTtl)],
         ...this.acmeChecks(server),
         ...this.servingCertChecks(),
+        ...(this.options.tlsRoute === undefined ? [] : routeChecks(this.options.tlsRoute, this.options.url)),
       ],
     };
   }
@@ -81,6 +85,21 @@ export class BundleEndpoint implements ServerPart {
       ports: [{ name: PORT_NAME, port: this.servicePort, targetPort: this.port, protocol: kplus.Protocol.TCP }],
     });
     selectPodLabels(service, server.podLabels);
+    if (this.options.tlsRoute !== undefined) this.createTlsRoute(server, this.options.tlsRoute);
+  }
+
+  /** Connections for the endpoint's names, from the Gateways' passthrough listeners to the Service. */
+  private createTlsRoute(server: ServerBinding, route: BundleEndpointRouteOptions): void {
+    new ApiObject(server.scope, 'BundleEndpointTlsRoute', {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'TLSRoute',
+      metadata: { name: this.serviceName, namespace: server.namespace },
+      spec: {
+        parentRefs: route.parentRefs.map(({ name, namespace, sectionName }) => ({ name, namespace, sectionName })),
+        hostnames: routeHostnames(route, this.options.url),
+        rules: [{ backendRefs: [{ name: this.serviceName, port: this.servicePort }] }],
+      },
+    });
   }
 
   private servingCertMounts(server: ServerBinding): ServerMount[] {
@@ -158,6 +177,58 @@ export class BundleEndpoint implements ServerPart {
       fix: `set bundleEndpoint.servicePort to ${ACME_CHALLENGE_PORT} and leave the port out of bundleEndpoint.url, or serve with httpsWebServingCert`,
     };
   }
+}
+
+const routeHostnames = (route: BundleEndpointRouteOptions, url: string): string[] => route.hostnames ?? [urlHost(url)];
+
+/** Whether a Gateway API hostname takes connections for a name: the same, or a `*.` wildcard over one or more labels. */
+const hostnameCovers = (hostname: string, name: string): boolean =>
+  hostname === name || (hostname.startsWith('*.') && name.endsWith(hostname.slice(1)));
+
+function routeChecks(route: BundleEndpointRouteOptions, url: string): Check[] {
+  const hostnames = routeHostnames(route, url);
+  return [
+    ['bundleEndpoint.tlsRoute.parentRefs', route.parentRefs.length > 0 ? undefined : {
+      value: 'none', rule: 'a route attaches to a Gateway, or no connection reaches it', fix: 'name the Gateway with a TLS passthrough listener, e.g. [{ name: "federation", namespace: "gateways" }]',
+    }],
+    ...route.parentRefs.flatMap(parentRefChecks),
+    ...hostnames.map((hostname): Check => ['bundleEndpoint.tlsRoute.hostnames', checkRouteHostname(hostname)]),
+    ['bundleEndpoint.tlsRoute.hostnames', checkUrlRouted(url, hostnames)],
+  ];
+}
+
+function parentRefChecks(parent: GatewayParentRef): Check[] {
+  return [
+    ['bundleEndpoint.tlsRoute.parentRefs', checkDnsSubdomain(parent.name)],
+    ['bundleEndpoint.tlsRoute.parentRefs', parent.namespace === undefined ? undefined : checkDnsLabel(parent.namespace)],
+    ['bundleEndpoint.tlsRoute.parentRefs', parent.sectionName === undefined ? undefined : checkDnsSubdomain(parent.sectionName)],
+  ];
+}
+
+/** Gateway API hostnames are DNS names, optionally with a leading `*.`; unlike Istio's hosts, never a bare "*". */
+function checkRouteHostname(hostname: string): Problem | undefined {
+  if (hostname === '*') return { value: hostname, rule: 'a Gateway API hostname is a DNS name, at most with a leading "*." label', fix: 'name the host of bundleEndpoint.url, or its domain as "*.example.org"' };
+  return checkRouteHost(hostname);
+}
+
+/** A TLSRoute matches the TLS server name partners send, which is the host of the URL they dial. */
+function checkUrlRouted(url: string, hostnames: string[]): Problem | undefined {
+  const host = urlHost(url);
+  // An invalid URL is reported by its own check.
+  if (host === '') return undefined;
+  if (isIP(host) !== 0) {
+    return {
+      value: url,
+      rule: 'a TLSRoute routes by the TLS server name, which a client does not send for an IP address, so connections from partners match no route',
+      fix: 'give bundleEndpoint.url a DNS name that resolves to the Gateway',
+    };
+  }
+  if (hostnames.some((hostname) => hostnameCovers(hostname, host))) return undefined;
+  return {
+    value: hostnames.join(', '),
+    rule: `partners dial ${host} (bundleEndpoint.url) and send it as the TLS server name, which none of the route's hostnames takes`,
+    fix: `add "${host}" to tlsRoute.hostnames, or leave hostnames out to route the URL's host`,
+  };
 }
 
 /**

@@ -55,6 +55,52 @@ describe('SpireServer bundle endpoint', () => {
     expect(cert.server.federationPartner).toEqual({ trustDomain: 'example.org', bundleEndpointUrl: ENDPOINT.url, profile: FederationProfileType.HTTPS_WEB, endpointSpiffeId: undefined });
   });
 
+  describe('behind a Gateway API TLSRoute', () => {
+    const GATEWAY = { name: 'federation', namespace: 'gateways', sectionName: 'spire-passthrough' };
+    const routeOf = (bundleEndpoint: Partial<BundleEndpointOptions>) =>
+      Testing.synth(withEndpoint({ serviceType: ServiceType.CLUSTER_IP, ...bundleEndpoint }).chart).find((doc) => doc.kind === 'TLSRoute');
+
+    test('routes the URL\'s host from the Gateway to the endpoint Service\'s port, TLS passed through', () => {
+      const { chart } = withEndpoint({ serviceType: ServiceType.CLUSTER_IP, servicePort: 9443, tlsRoute: { parentRefs: [GATEWAY] } });
+      const manifests = Testing.synth(chart);
+      const service = manifests.find((doc) => doc.kind === 'Service' && doc.metadata.name === 'spire-server-bundle-endpoint');
+      const route = manifests.find((doc) => doc.kind === 'TLSRoute');
+      expect(route).toEqual({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'TLSRoute',
+        metadata: { name: service.metadata.name, namespace: service.metadata.namespace },
+        spec: {
+          parentRefs: [GATEWAY],
+          hostnames: ['spire-bundle.example.org'],
+          rules: [{ backendRefs: [{ name: service.metadata.name, port: service.spec.ports[0].port }] }],
+        },
+      });
+    });
+
+    test('takes hostnames that cover the URL\'s host, a wildcard too, with ACME as with SPIFFE', () => {
+      expect(routeOf({ tlsRoute: { parentRefs: [{ name: 'federation' }], hostnames: ['*.example.org'] } }).spec.hostnames).toEqual(['*.example.org']);
+      const acme = withEndpoint({ ...ACME_ENDPOINT, profile: ACME_PROFILE, tlsRoute: { parentRefs: [{ name: 'federation' }] } });
+      expect(synthErrors(acme.app)).toEqual([]);
+      expect(routeOf({ tlsRoute: { parentRefs: [{ name: 'federation' }] } }).spec.parentRefs).toEqual([{ name: 'federation' }]);
+    });
+
+    test('no route unless asked for', () => {
+      expect(routeOf({})).toBeUndefined();
+    });
+
+    test.each([
+      [{ url: 'https://203.0.113.7:8443', tlsRoute: { parentRefs: [GATEWAY] } }, 'bundleEndpoint.tlsRoute.hostnames "https://203.0.113.7:8443": a TLSRoute routes by the TLS server name'],
+      [{ tlsRoute: { parentRefs: [GATEWAY], hostnames: ['bundle.example.org'] } }, 'bundleEndpoint.tlsRoute.hostnames "bundle.example.org": partners dial spire-bundle.example.org'],
+      [{ tlsRoute: { parentRefs: [GATEWAY], hostnames: ['*.other.example'] } }, 'bundleEndpoint.tlsRoute.hostnames "*.other.example": partners dial spire-bundle.example.org'],
+      [{ tlsRoute: { parentRefs: [GATEWAY], hostnames: ['*', 'spire-bundle.example.org'] } }, 'bundleEndpoint.tlsRoute.hostnames "*": a Gateway API hostname is a DNS name'],
+      [{ tlsRoute: { parentRefs: [] } }, 'bundleEndpoint.tlsRoute.parentRefs "none": a route attaches to a Gateway'],
+      [{ tlsRoute: { parentRefs: [{ name: 'Federation' }] } }, 'bundleEndpoint.tlsRoute.parentRefs "Federation"'],
+      [{ tlsRoute: { parentRefs: [{ name: 'federation', namespace: 'gate.ways' }] } }, 'bundleEndpoint.tlsRoute.parentRefs "gate.ways"'],
+    ])('%j is rejected: %s', (bundleEndpoint, message) => {
+      expect(synthErrors(withEndpoint(bundleEndpoint as Partial<BundleEndpointOptions>).app)).toEqual([expect.stringContaining(`[spire/Server] ${message}`)]);
+    });
+  });
+
   describe('ACME keeps its order and certificate on one replica\'s volume', () => {
     const postgres = ServerDatastore.external(DatabaseType.POSTGRES, { name: 'spire-db', key: 'dsn' });
     const acmeServer = (server: Partial<SpireServerProps>) => buildStack({ server: { ...server, bundleEndpoint: { ...ENDPOINT, ...ACME_ENDPOINT, profile: ACME_PROFILE } } });
