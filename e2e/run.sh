@@ -13,6 +13,7 @@
 #   bash e2e/run.sh --no-faults  without the faults runs
 #   bash e2e/run.sh --faults-only the faults runs only
 #   bash e2e/run.sh --scale      only the scale measurements on dist/ (lib/scale.sh), a benchmark
+#   bash e2e/run.sh --scale-variant NAME  the same on a variant of e2e/apps/variant.ts
 #   bash e2e/run.sh --copy NAME  the must-fail copy NAME only (repeatable; federation-* runs the
 #                                federation example's two copies)
 set -euo pipefail
@@ -37,7 +38,7 @@ NETNS_PREFIX="cdk8s-spire-istio-e2e-$$"
 WORK=""
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -258,8 +259,16 @@ restore_inotify_instances() {
   [[ ! -f "$WORK/inotify-instances.was" ]] || sysctl -qw "fs.inotify.max_user_instances=$(cat "$WORK/inotify-instances.was")"
 }
 
-# scale_run INDEX: the scale measurements (lib/scale.sh) on the suite's output.
-scale_run() { AFTER_STAGES=scale check_output scale "$1" "$BASE_DIR"; }
+# scale_run INDEX: the scale measurements (lib/scale.sh) on the suite's output, or on the variant
+# SCALE_VARIANT names (e2e/apps/variant.ts).
+scale_run() {
+  local dir="$BASE_DIR"
+  if [[ -n "$SCALE_VARIANT" ]]; then
+    dir="$WORK/variants/$SCALE_VARIANT"
+    echo "(synthesized with $(synth_variant "$SCALE_VARIANT" "$dir"))"
+  fi
+  AFTER_STAGES=scale check_output scale "$1" "$dir"
+}
 
 # Its must-fail copies, also as a pair: east in the order the example had before its federated
 # identities became a stage of their own (SPIRE refuses their entries), west with a wrong
@@ -349,6 +358,7 @@ main() {
   WITH_FAULTS=true
   WITH_MAIN=true
   SCALE_ONLY=false
+  SCALE_VARIANT=""
   ONLY_COPIES=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -357,6 +367,7 @@ main() {
       --no-faults) WITH_FAULTS=false; shift ;;
       --faults-only) WITH_MAIN=false; WITH_FEDERATION=false; WITH_COPIES=false; shift ;;
       --scale) SCALE_ONLY=true; RUN_TIMEOUT=1800; shift ;;
+      --scale-variant) SCALE_ONLY=true; RUN_TIMEOUT=1800; SCALE_VARIANT="${2:?--scale-variant needs a variant of e2e/apps/variant.ts}"; shift 2 ;;
       --copy) ONLY_COPIES+=("${2:?--copy needs the name of a must-fail copy}"); shift 2 ;;
       -h | --help) usage ;;
       *) echo "unknown argument: $1" >&2; usage ;;
