@@ -167,6 +167,9 @@ clusterDomain: cluster.local
 clusterDNS: [$CLUSTER_DNS_IP]
 resolvConf: $S/node/resolv.conf
 imageGCHighThresholdPercent: 100
+# The node's disk is the host's, shared with all else on it: evict when a run would really run out,
+# not below Kubernetes' default shares of a disk the run does not own.
+evictionHard: {memory.available: 100Mi, nodefs.available: 1Gi, imagefs.available: 1Gi, nodefs.inodesFree: 5%, imagefs.inodesFree: 5%}
 volumePluginDir: /var/lib/kubelet/volume-plugins
 serializeImagePulls: false
 maxPods: $NODE_MAX_PODS
