@@ -19,6 +19,12 @@ const VARIANTS: { [name: string]: { what: string; components: DefaultDeploymentC
     what: 'entry cache reloaded and agents synced every second (experimental.cacheReloadInterval, experimental.syncInterval)',
     components: { server: { experimental: { cacheReloadInterval: '1s' } }, agent: { experimental: { syncInterval: '1s' } } },
   },
+  // The same speed from the datastore's change events instead of a full reload of every entry
+  // each second.
+  'events-cache': {
+    what: 'entry cache updated from change events every second, agents synced every second (experimental.eventsBasedCache, cacheReloadInterval, syncInterval)',
+    components: { server: { experimental: { eventsBasedCache: true, cacheReloadInterval: '1s' } }, agent: { experimental: { syncInterval: '1s' } } },
+  },
   // Three replicas on a PostgreSQL outside the cluster, each keeping its CA key on its own volume.
   'ha-postgres': {
     what: '3 server replicas on PostgreSQL (replicas, ServerDatastore.external)',

@@ -55,9 +55,10 @@ pods_js() { node "$E2E_DIR/lib/pods.js" "$@"; }
 log() { echo "  $*"; }
 
 # Stops every started process by PID, all asked at once, then whatever is left in the run's
-# cgroup (containers, shims) is killed.
+# cgroup (containers, shims) is killed; what the run cost in CPU is printed first.
 stop_all() {
   local pids=() pid
+  pods_js cpu-by-process "$CGROUP_ROOT" || true
   mapfile -t pids < <(cat "$S/pids" 2>/dev/null)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do

@@ -8,7 +8,8 @@ const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../con
 const { assertInjection } = require('../../conformance/lib/assert-injection');
 const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
 const { rbacUse } = require('./rbac-use');
-const { probeDeployment, svidLatencies, standInPods, rss } = require('./scale-checks');
+const { probeDeployment, svidLatencies, standInPods, rss, cpuSeconds } = require('./scale-checks');
+const { cpuByProcess } = require('./cost');
 const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -374,6 +375,8 @@ const commands = {
   'svid-latencies': svidLatencies,
   'stand-in-pods': standInPods,
   rss,
+  'cpu-seconds': cpuSeconds,
+  'cpu-by-process': cpuByProcess,
   entries,
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),

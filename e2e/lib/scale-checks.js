@@ -6,6 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { taskPids } = require('./node-checks');
 const { timeline } = require('./fault-checks');
+const { processCpu } = require('./cost');
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const seconds = (ms) => (ms / 1000).toFixed(1);
@@ -82,18 +83,32 @@ function standInPods(count, nodes, namespace, label) {
   console.log(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
 }
 
-// rss PODS_JSON NAMESPACE/POD/CONTAINER...: the resident memory of each container's process.
-function rss(podsFile, ...containers) {
+// The process of each container NAMESPACE/POD/CONTAINER (POD: a prefix of its name), or undefined.
+function containerPids(podsFile, containers) {
   const pids = taskPids();
   const pods = readJson(podsFile).items;
-  for (const wanted of containers) {
+  return containers.map((wanted) => {
     const [namespace, podPrefix, container] = wanted.split('/');
     const pod = pods.find((p) => p.metadata.namespace === namespace && p.metadata.name.startsWith(podPrefix));
     const status = pod && (pod.status.containerStatuses || []).find((s) => s.name === container);
-    const pid = status && pids.get((status.containerID || '').replace('containerd://', ''));
+    return { container, pid: status && pids.get((status.containerID || '').replace('containerd://', '')) };
+  });
+}
+
+// rss PODS_JSON NAMESPACE/POD/CONTAINER...: the resident memory of each container's process.
+function rss(podsFile, ...containers) {
+  for (const { container, pid } of containerPids(podsFile, containers)) {
     const line = pid && fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
     console.log(`${container} ${line ? `${Math.round(Number(line.split(/\s+/)[1]) / 1024)} MiB` : 'not running'}`);
   }
 }
 
-module.exports = { probeDeployment, svidLatencies, standInPods, rss };
+// cpu-seconds PODS_JSON NAMESPACE/POD/CONTAINER...: the CPU time each container's process has used so far.
+function cpuSeconds(podsFile, ...containers) {
+  for (const { container, pid } of containerPids(podsFile, containers)) {
+    const cpu = pid && processCpu(pid);
+    console.log(`${container} ${cpu ? cpu.seconds.toFixed(2) : 'not running'}`);
+  }
+}
+
+module.exports = { probeDeployment, svidLatencies, standInPods, rss, cpuSeconds };

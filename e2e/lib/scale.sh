@@ -57,11 +57,26 @@ converge_stand_ins() {
   log "memory: $(pods_js rss "$S/pods.json" spire-server/spire-server-0/spire-server spire-server/spire-server-0/spire-controller-manager | paste -sd, | sed 's/,/, /g')"
 }
 
+SPIRE_CONTAINERS=(spire-server/spire-server-0/spire-server spire-server/spire-server-0/spire-controller-manager spire-system/spire-agent/spire-agent)
+
+# What keeping the entries current costs once nothing changes: the CPU SPIRE's processes use over
+# IDLE_SECONDS, as a share of one core (a faster cache reload or agent sync costs more here).
+idle_cost() {
+  local seconds="${SCALE_IDLE_SECONDS:-60}"
+  kc get pods -A -o json >"$S/pods.json"
+  pods_js cpu-seconds "$S/pods.json" "${SPIRE_CONTAINERS[@]}" >"$S/cpu-before.txt"
+  sleep "$seconds"
+  pods_js cpu-seconds "$S/pods.json" "${SPIRE_CONTAINERS[@]}" >"$S/cpu-after.txt"
+  log "CPU over ${seconds} s with $(entry_count) entries: $(paste "$S/cpu-before.txt" "$S/cpu-after.txt" |
+    awk -v s="$seconds" '{printf "%s%s %.1f %% of a core", (NR > 1 ? ", " : ""), $1, ($4 - $2) * 100 / s}')"
+}
+
 scale_measurements() {
   stage "a Deployment of SPIRE-enabled probe pods in namespace $SCALE_NAMESPACE" make_probe_deployment
   local count
-  for count in ${SCALE_POD_COUNTS:-1 20 100}; do
+  for count in ${SCALE_POD_COUNTS:-1 1 1 1 1 20 100}; do
     stage "$count pods created at once: time until each holds its SVID" time_to_svid "$count"
   done
   stage "${SCALE_STAND_IN_PODS:-1000} stand-in pods: time until the controller manager gave each an entry" converge_stand_ins "${SCALE_STAND_IN_PODS:-1000}"
+  stage "SPIRE's CPU while nothing changes" idle_cost
 }
