@@ -58,7 +58,8 @@ log() { echo "  $*"; }
 # cgroup (containers, shims) is killed; what the run cost in CPU is printed first.
 stop_all() {
   local pids=() pid
-  pods_js cpu-by-process "$CGROUP_ROOT" || true
+  # The second line of `times`: the CPU time of the commands this script ran and waited for.
+  pods_js cpu-by-process "$CGROUP_ROOT" "$(times | tail -n 1)" || true
   mapfile -t pids < <(cat "$S/pids" 2>/dev/null)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do

@@ -26,8 +26,16 @@ function processCpu(pid) {
 
 const cgroupSeconds = (dir) => Number(fs.readFileSync(path.join(dir, 'cpuacct.usage'), 'utf8')) / 1e9;
 
-// cpu-by-process CGROUP_ROOT: one line, e.g. "cpu 412 s: pods 160 s, kube-apiserver 80 s, …, ended processes 61 s".
-function cpuByProcess(root) {
+// "1m2.5s" (bash's `times`) in seconds.
+const bashSeconds = (time) => {
+  const [, minutes, seconds] = /^(\d+)m([\d.]+)s$/.exec(time) || [, 0, 0];
+  return Number(minutes) * 60 + Number(seconds);
+};
+
+// cpu-by-process CGROUP_ROOT SCRIPT_TIMES: one line, e.g. "cpu 412 s, pods 160 s of it:
+// kube-apiserver 80, …, the script's commands 50, other ended processes 20"; SCRIPT_TIMES is
+// the second line of bash's `times` in the run's script: what the commands it waited for used.
+function cpuByProcess(root, scriptTimes = '') {
   const dir = `/sys/fs/cgroup/cpuacct/${root}`;
   if (!fs.existsSync(dir)) return;
   const byName = new Map();
@@ -37,8 +45,13 @@ function cpuByProcess(root) {
   }
   const total = cgroupSeconds(dir);
   const live = [...byName.values()].reduce((a, b) => a + b, 0);
+  const script = scriptTimes.trim().split(/\s+/).filter(Boolean).reduce((sum, t) => sum + bashSeconds(t), 0);
   const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 1);
-  const parts = [...top.map(([name, s]) => `${name} ${Math.round(s)}`), `ended processes ${Math.round(Math.max(0, total - live))}`];
+  const parts = [
+    ...top.map(([name, s]) => `${name} ${Math.round(s)}`),
+    `the script's commands (kubectl, node, …) ${Math.round(script)}`,
+    `other ended processes ${Math.round(Math.max(0, total - live - script))}`,
+  ];
   const pods = path.join(dir, 'kubepods');
   const podsPart = fs.existsSync(pods) ? `, pods ${Math.round(cgroupSeconds(pods))} s of it` : '';
   console.log(`cpu ${Math.round(total)} s${podsPart}: ${parts.join(', ')} (seconds)`);
