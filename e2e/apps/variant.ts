@@ -19,6 +19,15 @@ const VARIANTS: { [name: string]: { what: string; components: DefaultDeploymentC
     what: 'entry cache reloaded and agents synced every second (experimental.cacheReloadInterval, experimental.syncInterval)',
     components: { server: { experimental: { cacheReloadInterval: '1s' } }, agent: { experimental: { syncInterval: '1s' } } },
   },
+  // Each half of fast-sync alone, to tell which of the two waits a new pod's SVID waited for.
+  'server-reload': {
+    what: 'entry cache reloaded every second (experimental.cacheReloadInterval)',
+    components: { server: { experimental: { cacheReloadInterval: '1s' } } },
+  },
+  'agent-sync': {
+    what: 'agents synced every second (experimental.syncInterval)',
+    components: { agent: { experimental: { syncInterval: '1s' } } },
+  },
   // The same speed from the datastore's change events instead of a full reload of every entry
   // each second.
   'events-cache': {
