@@ -68,7 +68,7 @@ idle_cost() {
   sleep "$seconds"
   pods_js cpu-seconds "$S/pods.json" "${SPIRE_CONTAINERS[@]}" >"$S/cpu-after.txt"
   log "CPU over ${seconds} s with $(entry_count) entries: $(paste "$S/cpu-before.txt" "$S/cpu-after.txt" |
-    awk -v s="$seconds" '{printf "%s%s %.1f %% of a core", (NR > 1 ? ", " : ""), $1, ($4 - $2) * 100 / s}')"
+    awk -v s="$seconds" '{printf "%s%s %.2f %% of a core", (NR > 1 ? ", " : ""), $1, ($4 - $2) * 100 / s}')"
 }
 
 scale_measurements() {
