@@ -243,6 +243,14 @@ ha_copy_run() {
   AFTER_STAGES=ha must_fail "$1" liveness-on-datastore 'server replicas restarted while the database was away' "$variant"
 }
 
+# faults_copy_run INDEX: the faults run's must-fail copy, whose server keeps its data in an
+# emptyDir: the scenario that takes the server's pod down and back alone, which must find the CA
+# key and the entries lost.
+faults_copy_run() {
+  FAULTS_ONLY=fault_server_pod_down AFTER_STAGES=faults must_fail "$1" server-data-ephemeral \
+    'the trust bundle changed|the X.509 authorities changed|entries lost'
+}
+
 # raise_inotify_instances N: the kernel's inotify instances per user raised to at least N for this
 # suite, as nodes that run many pods are tuned (every istio-proxy of a pod, all running as the same
 # user, takes some: the default 128 runs out before 100 pods); cleanup restores the value.
@@ -312,6 +320,10 @@ run_all() {
     in_background must-fail-liveness-on-datastore 1 ha_copy_run 27
   fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background faults 1 fault_run 24
+  if [[ "$WITH_FAULTS" == true && "$WITH_COPIES" == true && ${#ONLY_COPIES[@]} -eq 0 ]] || [[ " ${ONLY_COPIES[*]} " == *" server-data-ephemeral "* ]]; then
+    names+=(must-fail-server-data-ephemeral)
+    in_background must-fail-server-data-ephemeral 1 faults_copy_run 28
+  fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_MAIN" != true ]] || in_background main 1 check_output main 0 "$BASE_DIR"
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
     [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue

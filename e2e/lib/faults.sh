@@ -231,11 +231,18 @@ check_rotation() {
   same_pods_unrestarted pods.before
 }
 
+# fault_stage TITLE FUNCTION: a stage of the faults run, unless FAULTS_ONLY names other functions
+# (a must-fail copy runs only the scenario that must catch it).
+fault_stage() {
+  [[ -z "${FAULTS_ONLY:-}" || " $FAULTS_ONLY " == *" $2 "* ]] || return 0
+  stage "$@"
+}
+
 fault_scenarios() {
-  stage "SVIDs renewed before they expire and pushed to the running pods, none restarted" check_rotation
-  stage "spire-agent killed: every pod gets its SVID again through the same socket, none restarted" fault_agent_killed
-  stage "spire-server killed: the same entries, trust bundle and CA key; no pod's SDS stream broke" fault_server_killed
-  stage "controller manager killed: no entry deleted or recreated; a ClusterSPIFFEID changed afterwards updates its entries in place" fault_controller_manager_killed
-  stage "server pod down and back on its volume: the same CA key and entries; a new ClusterSPIFFEID refused meanwhile (fail closed); a pod started meanwhile gets its SVID" fault_server_pod_down
-  stage "the API server refused no request of the output's service accounts; every grant used or documented as unused" check_rbac_use
+  fault_stage "SVIDs renewed before they expire and pushed to the running pods, none restarted" check_rotation
+  fault_stage "spire-agent killed: every pod gets its SVID again through the same socket, none restarted" fault_agent_killed
+  fault_stage "spire-server killed: the same entries, trust bundle and CA key; no pod's SDS stream broke" fault_server_killed
+  fault_stage "controller manager killed: no entry deleted or recreated; a ClusterSPIFFEID changed afterwards updates its entries in place" fault_controller_manager_killed
+  fault_stage "server pod down and back on its volume: the same CA key and entries; a new ClusterSPIFFEID refused meanwhile (fail closed); a pod started meanwhile gets its SVID" fault_server_pod_down
+  fault_stage "the API server refused no request of the output's service accounts; every grant used or documented as unused" check_rbac_use
 }

@@ -192,6 +192,15 @@ const MUTATIONS = {
     container.livenessProbe = { ...timing, httpGet: { path: '/live', port: health.containerPort, scheme: 'HTTP' } };
     return `spire-server's liveness probe is now GET /live on port ${health.containerPort}, every ${timing.periodSeconds}s`;
   },
+  // The server keeps its datastore and CA key in an emptyDir: they go with its pod.
+  'server-data-ephemeral': (all) => {
+    const [server] = ofKind(all, 'StatefulSet', 'apps').filter(({ obj }) => (obj.spec.volumeClaimTemplates || []).length > 0);
+    if (!server) fail('no StatefulSet with a volume claim template');
+    const names = server.obj.spec.volumeClaimTemplates.map((claim) => claim.metadata.name);
+    server.obj.spec.template.spec.volumes = [...(server.obj.spec.template.spec.volumes || []), ...names.map((name) => ({ name, emptyDir: {} }))];
+    delete server.obj.spec.volumeClaimTemplates;
+    return `${describe(server)} keeps ${names.join(', ')} in an emptyDir instead of a PersistentVolumeClaim`;
+  },
   // A ClusterSPIFFEID of a class the controller manager does not handle.
   'class-name': (all) => {
     const [id] = ofKind(all, 'ClusterSPIFFEID', 'spire.spiffe.io');
