@@ -58,8 +58,10 @@ log() { echo "  $*"; }
 # cgroup (containers, shims) is killed; what the run cost in CPU is printed first.
 stop_all() {
   local pids=() pid
-  # The second line of `times`: the CPU time of the commands this script ran and waited for.
-  pods_js cpu-by-process "$CGROUP_ROOT" "$(times | tail -n 1)" || true
+  # The second line of `times`, run in this shell (not a subshell): the CPU time of the commands
+  # this script ran and waited for.
+  times >"$S/times.txt"
+  pods_js cpu-by-process "$CGROUP_ROOT" "$(tail -n 1 "$S/times.txt")" || true
   mapfile -t pids < <(cat "$S/pids" 2>/dev/null)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
