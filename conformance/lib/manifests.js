@@ -2,11 +2,13 @@
 // Reading and writing the synthesized multi-document YAML, and the SPIRE configs it carries.
 const fs = require('fs');
 const path = require('path');
-const YAML = require('yaml');
+// Loaded on first use: many callers are short-lived processes that never parse yaml().
+let yamlModule;
+const yaml = () => yamlModule || (yamlModule = require('yaml'));
 
 function parseDocuments(text, origin) {
   const objects = [];
-  YAML.parseAllDocuments(text).forEach((doc, index) => {
+  yaml().parseAllDocuments(text).forEach((doc, index) => {
     if (doc.errors.length > 0) {
       throw new Error(`${origin}: document ${index + 1}: ${doc.errors[0].message}`);
     }
@@ -44,7 +46,7 @@ function describe({ obj }) {
 
 function writeYaml(file, obj) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, YAML.stringify(obj, { lineWidth: 0 }));
+  fs.writeFileSync(file, yaml().stringify(obj, { lineWidth: 0 }));
 }
 
 function fail(message) {
@@ -93,6 +95,7 @@ function writeJson(file, value) {
 }
 
 module.exports = {
-  YAML, loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml, fail, runCommand,
+  get YAML() { return yaml(); },
+  loadFile, loadDir, manifestFiles, ofKind, describe, writeYaml, fail, runCommand,
   exactlyOne, configMapWith, hclBlock, readJson, writeJson,
 };

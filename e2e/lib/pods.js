@@ -4,13 +4,20 @@
 // at the bottom.
 const fs = require('fs');
 const path = require('path');
-const { YAML, loadDir, ofKind, describe, fail, runCommand } = require('../../conformance/lib/manifests');
-const { assertInjection } = require('../../conformance/lib/assert-injection');
-const { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck } = require('./node-checks');
-const { rbacUse } = require('./rbac-use');
-const { probeDeployment, svidLatencies, standInPods, rss, cpuSeconds } = require('./scale-checks');
-const { cpuByProcess } = require('./cost');
-const { sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries } = require('./fault-checks');
+const manifests = require('../../conformance/lib/manifests');
+
+const { loadDir, ofKind, describe, fail, runCommand } = manifests;
+// Each call is a process of its own, many of them polls: a command loads only the module it needs.
+const lazy = (module, name) => (...args) => require(module)[name](...args);
+const assertInjection = lazy('../../conformance/lib/assert-injection', 'assertInjection');
+const [podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck] = ['podsBlocked', 'podsReady', 'sdsReceived', 'sds', 'securityContexts', 'federationCheck']
+  .map((name) => lazy('./node-checks', name));
+const rbacUse = lazy('./rbac-use', 'rbacUse');
+const [probeDeployment, svidLatencies, standInPods, rss, cpuSeconds] = ['probeDeployment', 'svidLatencies', 'standInPods', 'rss', 'cpuSeconds']
+  .map((name) => lazy('./scale-checks', name));
+const cpuByProcess = lazy('./cost', 'cpuByProcess');
+const [sdsAgainSince, sdsErrorsSince, rotated, podRestarts, entries] = ['sdsAgainSince', 'sdsErrorsSince', 'rotated', 'podRestarts', 'entries']
+  .map((name) => lazy('./fault-checks', name));
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const containerOf = (pod, name) => pod.spec.containers.find((c) => c.name === name) || fail(`pod ${pod.metadata.name} has no container ${name}`);
@@ -160,7 +167,7 @@ function agents(agentsFile) {
 }
 
 function writeDocuments(out, objects) {
-  fs.writeFileSync(out, objects.map((obj) => YAML.stringify(obj, { lineWidth: 0 })).join('---\n'));
+  fs.writeFileSync(out, objects.map((obj) => manifests.YAML.stringify(obj, { lineWidth: 0 })).join('---\n'));
 }
 
 // The must-fail copies: each breaks one thing a real cluster would reject at run time.
