@@ -2,9 +2,10 @@
 # One run of the synthesized output on a real cluster: a control plane and one node (kubelet,
 # containerd, runc, kube-proxy, CoreDNS) on which every pod of the output runs from its image.
 # Runs inside the network namespace and the private mount namespace e2e/run.sh creates:
-#   bash cluster.sh MANIFEST_DIR SCRATCH_DIR NETNS IMAGES_DIR [FEDERATION_DIR]
-#   (NETNS: the network namespace's name, also the name of the run's cgroup; IMAGES_DIR: the image
-#   archives to import; FEDERATION_DIR: shared with the partner cluster's run, see federation.sh)
+#   bash cluster.sh MANIFEST_DIR SCRATCH_DIR NETNS IMAGE_STORE [FEDERATION_DIR]
+#   (NETNS: the network namespace's name, also the name of the run's cgroup; IMAGE_STORE: the
+#   containerd store the node's images were imported into, see seed_image_store in node.sh;
+#   FEDERATION_DIR: shared with the partner cluster's run, see federation.sh)
 # Prints "PASS: <check>" / "FAIL: <check>" lines; exits non-zero when a stage fails.
 set -euo pipefail
 
@@ -30,7 +31,7 @@ source "$E2E_DIR/lib/ha.sh"
 DIR="$1"
 S="$2"
 NETNS="$3"
-NODE_IMAGES="$4"
+IMAGE_STORE="$4"
 FEDERATION="${5:-}"
 # How Istio is installed: istioctl (the profile's IstioOperator) or helm (its values file).
 ISTIO_ROUTE="${ISTIO_ROUTE:-istioctl}"
@@ -81,7 +82,8 @@ start() {
 }
 
 # wait_or_give_up SECONDS WHAT GIVE_UP... -- COMMAND...: wait_for, but fails at once when the
-# GIVE_UP command succeeds (the awaited state can no longer come), with its last line of output.
+# GIVE_UP command, asked after each COMMAND that did not succeed, succeeds (the awaited state can
+# no longer come), with its last line of output.
 # Polls every second for the first 10 s, then every 3 s: a poll is a few processes (kubectl,
 # node), and with several runs sharing the cores a long wait's polls cost more than its latency.
 wait_or_give_up() {
@@ -276,23 +278,26 @@ apply_crds() {
 
 # ---- pods on the node ---------------------------------------------------------------------------
 
-# pods_blocked NS SELECTOR: a pod of the selector cannot become ready by waiting: a container the
-# kubelet keeps restarting or cannot create, or a volume it cannot mount. Prints why.
-pods_blocked() {
-  kc -n "$1" get pods -l "$2" -o json >"$S/blocked-pods.json" 2>/dev/null || return 1
-  kc -n "$1" get events -o json >"$S/blocked-events.json" 2>/dev/null || return 1
-  pods_js pods-blocked "$S/blocked-pods.json" "$S/blocked-events.json"
+# pods_ready NS SELECTOR COUNT: one look at the pods of the selector and their namespace's events;
+# succeeds when at least COUNT are listed and all are Ready. Its verdict stays in $S/pods-state for
+# pods_blocked, which wait_or_give_up asks next about the same look.
+pods_ready() {
+  : >"$S/pods-state"
+  kc -n "$1" get pods -l "$2" -o json >"$S/poll-pods.json" 2>/dev/null || return 1
+  kc -n "$1" get events -o json >"$S/poll-events.json" 2>/dev/null || return 1
+  pods_js pods-state "$S/poll-pods.json" "$S/poll-events.json" "$3" >"$S/pods-state" || return 1
+  [[ "$(head -n 1 "$S/pods-state")" == ready ]]
 }
 
-pods_ready() {
-  kc -n "$1" get pods -l "$2" -o json >"$S/ready-pods.json" 2>/dev/null && pods_js pods-ready "$S/ready-pods.json" "${3:-1}"
-}
+# pods_blocked: the last look of pods_ready found a pod that cannot become ready by waiting (a
+# container the kubelet keeps restarting or cannot create, a volume it cannot mount); prints why.
+pods_blocked() { [[ "$(head -n 1 "$S/pods-state")" == blocked ]] && tail -n +2 "$S/pods-state"; }
 
 # wait_pods_ready NS SELECTOR WHAT [COUNT]: every pod of the selector Ready (at least COUNT of them);
 # on failure the pods' states, events and the error lines of their containers' logs.
 wait_pods_ready() {
   local ns="$1" selector="$2" what="$3" count="${4:-1}" pod container
-  if ! wait_or_give_up "$WAIT" "$what to be Ready" pods_blocked "$ns" "$selector" -- pods_ready "$ns" "$selector" "$count"; then
+  if ! wait_or_give_up "$WAIT" "$what to be Ready" pods_blocked -- pods_ready "$ns" "$selector" "$count"; then
     kc -n "$ns" get pods -l "$selector" -o wide 2>&1 | sed 's/^/    /'
     { kc -n "$ns" get events --sort-by=.lastTimestamp 2>&1 | grep -v -E ' Normal ' || true; } | tail -n 8 | sed 's/^/    /'
     explain_pods "$ns" "$selector"

@@ -40,20 +40,16 @@ function eventProblems(pod, events) {
     .map((e) => `event ${e.reason}: ${e.message}`);
 }
 
-// pods-blocked PODS_JSON EVENTS_JSON: succeeds, naming why, when a pod cannot become ready.
-function podsBlocked(podsFile, eventsFile) {
-  const events = readJson(eventsFile).items;
-  const problems = readJson(podsFile).items.flatMap((pod) =>
-    [...containerProblems(pod), ...eventProblems(pod, events)].map((p) => `${podName(pod)}: ${p}`));
-  problems.forEach((p) => console.log(p));
-  process.exit(problems.length > 0 ? 0 : 1);
-}
-
-// pods-ready PODS_JSON COUNT: succeeds when at least COUNT pods are listed and all are Ready.
-function podsReady(podsFile, count) {
-  const pods = readJson(podsFile).items.filter((pod) => !pod.metadata.deletionTimestamp);
+// pods-state PODS_JSON EVENTS_JSON COUNT: "ready" when at least COUNT pods are listed and all are
+// Ready; else "blocked" and, a line each, why a pod cannot become ready by waiting; else "waiting".
+function podsState(podsFile, eventsFile, count) {
+  const pods = readJson(podsFile).items;
+  const current = pods.filter((pod) => !pod.metadata.deletionTimestamp);
   const ready = (pod) => (pod.status.conditions || []).some((c) => c.type === 'Ready' && c.status === 'True');
-  process.exit(pods.length >= Number(count) && pods.every(ready) ? 0 : 1);
+  if (current.length >= Number(count) && current.every(ready)) return console.log('ready');
+  const events = readJson(eventsFile).items;
+  const problems = pods.flatMap((pod) => [...containerProblems(pod), ...eventProblems(pod, events)].map((p) => `${podName(pod)}: ${p}`));
+  console.log([problems.length > 0 ? 'blocked' : 'waiting', ...problems].join('\n'));
 }
 
 // ---- SDS ----------------------------------------------------------------------------------------
@@ -232,4 +228,4 @@ function securityContexts(podsFile) {
   if (problems.length > 0) fail(problems.join('\n  '));
 }
 
-module.exports = { podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck, STAND_IN_PREFIX, certificates, logFileOf, taskPids };
+module.exports = { podsState, sdsReceived, sds, securityContexts, federationCheck, STAND_IN_PREFIX, certificates, logFileOf, taskPids };

@@ -10,7 +10,7 @@ const { loadDir, ofKind, describe, fail, runCommand } = manifests;
 // Each call is a process of its own, many of them polls: a command loads only the module it needs.
 const lazy = (module, name) => (...args) => require(module)[name](...args);
 const assertInjection = lazy('../../conformance/lib/assert-injection', 'assertInjection');
-const [podsBlocked, podsReady, sdsReceived, sds, securityContexts, federationCheck] = ['podsBlocked', 'podsReady', 'sdsReceived', 'sds', 'securityContexts', 'federationCheck']
+const [podsState, sdsReceived, sds, securityContexts, federationCheck] = ['podsState', 'sdsReceived', 'sds', 'securityContexts', 'federationCheck']
   .map((name) => lazy('./node-checks', name));
 const rbacUse = lazy('./rbac-use', 'rbacUse');
 const [probeDeployment, svidLatencies, standInPods, rss, cpuSeconds] = ['probeDeployment', 'svidLatencies', 'standInPods', 'rss', 'cpuSeconds']
@@ -376,8 +376,7 @@ const commands = {
   'metrics-port': metricsPort,
   'spire-enabled-pods': spireEnabledPods,
   unreconciled,
-  'pods-blocked': podsBlocked,
-  'pods-ready': podsReady,
+  'pods-state': podsState,
   'sds-received': sdsReceived,
   sds,
   'security-contexts': securityContexts,
