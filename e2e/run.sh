@@ -291,6 +291,15 @@ federation_copies() {
   wait
 }
 
+# copy_asked NAME: the must-fail copy NAME runs: no --copy chose others.
+copy_asked() { [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $1 "* ]]; }
+
+# faults_copy_asked NAME: the faults runs' must-fail copy NAME runs: named by --copy, or with the
+# faults runs and the copies.
+faults_copy_asked() {
+  [[ ${#ONLY_COPIES[@]} -gt 0 || ("$WITH_FAULTS" == true && "$WITH_COPIES" == true) ]] && copy_asked "$1"
+}
+
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
 # The longest start first (the pairs, main, then the copies that fail late), so that no slot
 # waits for a pair and the last to start end soon.
@@ -315,18 +324,18 @@ run_all() {
     in_background federation-copies 2 federation_copies 22 23
   fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background ha 1 ha_run 26
-  if [[ "$WITH_FAULTS" == true && "$WITH_COPIES" == true && ${#ONLY_COPIES[@]} -eq 0 ]] || [[ " ${ONLY_COPIES[*]} " == *" liveness-on-datastore "* ]]; then
+  if faults_copy_asked liveness-on-datastore; then
     names+=(must-fail-liveness-on-datastore)
     in_background must-fail-liveness-on-datastore 1 ha_copy_run 27
   fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_FAULTS" != true ]] || in_background faults 1 fault_run 24
-  if [[ "$WITH_FAULTS" == true && "$WITH_COPIES" == true && ${#ONLY_COPIES[@]} -eq 0 ]] || [[ " ${ONLY_COPIES[*]} " == *" server-data-ephemeral "* ]]; then
+  if faults_copy_asked server-data-ephemeral; then
     names+=(must-fail-server-data-ephemeral)
     in_background must-fail-server-data-ephemeral 1 faults_copy_run 28
   fi
   [[ ${#ONLY_COPIES[@]} -gt 0 || "$WITH_MAIN" != true ]] || in_background main 1 check_output main 0 "$BASE_DIR"
   while [[ "$WITH_COPIES" == true ]] && read -r mutation cause; do
-    [[ ${#ONLY_COPIES[@]} -eq 0 || " ${ONLY_COPIES[*]} " == *" $mutation "* ]] || continue
+    copy_asked "$mutation" || continue
     names+=("must-fail-$mutation")
     in_background "must-fail-$mutation" 1 must_fail "$index" "$mutation" "$cause"
     index=$((index + 1))

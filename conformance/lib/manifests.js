@@ -2,7 +2,7 @@
 // Reading and writing the synthesized multi-document YAML, and the SPIRE configs it carries.
 const fs = require('fs');
 const path = require('path');
-// Loaded on first use: many callers are short-lived processes that never parse yaml().
+// Loaded on first use: many callers are short-lived processes that never parse YAML.
 let yamlModule;
 const yaml = () => yamlModule || (yamlModule = require('yaml'));
 

@@ -140,18 +140,20 @@ explain_pods() {
 
 # ---- certificates -------------------------------------------------------------------------------
 
+# P-256 keys throughout: cheap to make and to handshake with, for every kubectl call of a run.
+NEW_KEY=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+
 cert() {
   local name="$1" subject="$2" ext="$3"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$S/pki/$name.key" -subj "$subject" -out "$S/pki/$name.csr" 2>/dev/null
+  openssl req -new "${NEW_KEY[@]}" -keyout "$S/pki/$name.key" -subj "$subject" -out "$S/pki/$name.csr" 2>/dev/null
   printf '%s\n' "$ext" >"$S/pki/$name.ext"
   openssl x509 -req -in "$S/pki/$name.csr" -CA "$S/pki/ca.crt" -CAkey "$S/pki/ca.key" -CAcreateserial \
     -days 2 -extfile "$S/pki/$name.ext" -out "$S/pki/$name.crt" 2>/dev/null
 }
 
-# P-256 keys throughout: cheap to make and to handshake with, for every kubectl call of a run.
 make_pki() {
   mkdir -p "$S/pki"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$S/pki/ca.key" -subj "/CN=e2e-ca" -days 2 -out "$S/pki/ca.crt" 2>/dev/null
+  openssl req -x509 "${NEW_KEY[@]}" -keyout "$S/pki/ca.key" -subj "/CN=e2e-ca" -days 2 -out "$S/pki/ca.crt" 2>/dev/null
   cert apiserver "/CN=kube-apiserver" \
     "subjectAltName=IP:127.0.0.1,IP:$APISERVER_IP,IP:$FIRST_SERVICE_IP,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 extendedKeyUsage=serverAuth"

@@ -128,7 +128,7 @@ start_containerd() {
 # STORE_DIR, for every run's containerd to start from (clone_image_store). Run by e2e/run.sh,
 # in a mount namespace of its own.
 seed_image_store() {
-  local archives="$1" store="$2" archive pid
+  local archives="$1" store="$2" pid status=0
   mkdir -p "$store/root" "$store/state"
   cat >"$store/config.toml" <<EOF
 version = 2
@@ -144,17 +144,23 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOF
   containerd --config "$store/config.toml" >"$store/containerd.log" 2>&1 &
   pid=$!
-  local tries=0
-  until ctr --address "$store/containerd.sock" version >/dev/null 2>&1; do
-    ((++tries < 100)) || { kill "$pid"; tail -n 5 "$store/containerd.log"; return 1; }
-    sleep 0.2
-  done
-  for archive in "$archives"/*.tar; do
-    ctr --address "$store/containerd.sock" -n k8s.io images import --snapshotter overlayfs "$archive" >/dev/null ||
-      { kill "$pid"; echo "ctr images import $(basename "$archive") failed"; return 1; }
-  done
+  import_archives "$archives" "$store" || status=$?
   kill "$pid"
   wait "$pid" || true
+  return "$status"
+}
+
+# import_archives ARCHIVES_DIR STORE_DIR: once the store's containerd answers, each archive into it.
+import_archives() {
+  local tries=0 archive
+  until ctr --address "$2/containerd.sock" version >/dev/null 2>&1; do
+    ((++tries < 100)) || { tail -n 5 "$2/containerd.log"; return 1; }
+    sleep 0.2
+  done
+  for archive in "$1"/*.tar; do
+    ctr --address "$2/containerd.sock" -n k8s.io images import --snapshotter overlayfs "$archive" >/dev/null ||
+      { echo "ctr images import $(basename "$archive") failed"; return 1; }
+  done
 }
 
 # clone_image_store STORE_DIR: the run's containerd root made from the seeded store, its files

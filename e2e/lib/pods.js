@@ -8,7 +8,7 @@ const manifests = require('../../conformance/lib/manifests');
 
 const { loadDir, ofKind, describe, fail, runCommand } = manifests;
 // Each call is a process of its own, many of them polls: a command loads only the module it needs.
-const lazy = (module, name) => (...args) => require(module)[name](...args);
+const lazy = (file, name) => (...args) => require(file)[name](...args);
 const assertInjection = lazy('../../conformance/lib/assert-injection', 'assertInjection');
 const [podsState, sdsReceived, sds, securityContexts, federationCheck] = ['podsState', 'sdsReceived', 'sds', 'securityContexts', 'federationCheck']
   .map((name) => lazy('./node-checks', name));

@@ -5,6 +5,10 @@
 # Sourced by cluster.sh; needs faults.sh's now_ms and since_s.
 
 SCALE_NAMESPACE=scale
+# The SPIRE containers whose memory and CPU the measurements report (NAMESPACE/POD/CONTAINER).
+SERVER_CONTAINER=spire-server/spire-server-0/spire-server
+MANAGER_CONTAINER=spire-server/spire-server-0/spire-controller-manager
+AGENT_CONTAINER=spire-system/spire-agent/spire-agent
 PROBE=svid-probe
 STAND_IN_NAMESPACE=scale-stand-in
 
@@ -34,7 +38,7 @@ time_to_svid() {
   }
   log "$(cat "$S/latencies.txt")"
   kc get pods -A -o json >"$S/pods.json"
-  log "memory: $(pods_js rss "$S/pods.json" spire-server/spire-server-0/spire-server spire-system/spire-agent/spire-agent | paste -sd, | sed 's/,/, /g')"
+  log "memory: $(pods_js rss "$S/pods.json" "$SERVER_CONTAINER" "$AGENT_CONTAINER" | paste -sd, | sed 's/,/, /g')"
 }
 
 entry_count() { server_cli entry count | awk '{print $1}'; }
@@ -54,19 +58,17 @@ converge_stand_ins() {
   wait_for 600 "an entry for each of $count stand-in pods" entries_at_least "$((before + count))" || return 1
   log "the server holds $(entry_count) entries, $count new $(since_s "$since") s after the pods were asked for"
   kc get pods -A -o json >"$S/pods.json"
-  log "memory: $(pods_js rss "$S/pods.json" spire-server/spire-server-0/spire-server spire-server/spire-server-0/spire-controller-manager | paste -sd, | sed 's/,/, /g')"
+  log "memory: $(pods_js rss "$S/pods.json" "$SERVER_CONTAINER" "$MANAGER_CONTAINER" | paste -sd, | sed 's/,/, /g')"
 }
-
-SPIRE_CONTAINERS=(spire-server/spire-server-0/spire-server spire-server/spire-server-0/spire-controller-manager spire-system/spire-agent/spire-agent)
 
 # What keeping the entries current costs once nothing changes: the CPU SPIRE's processes use over
 # IDLE_SECONDS, as a share of one core (a faster cache reload or agent sync costs more here).
 idle_cost() {
-  local seconds="${SCALE_IDLE_SECONDS:-60}"
+  local seconds="${SCALE_IDLE_SECONDS:-60}" containers=("$SERVER_CONTAINER" "$MANAGER_CONTAINER" "$AGENT_CONTAINER")
   kc get pods -A -o json >"$S/pods.json"
-  pods_js cpu-seconds "$S/pods.json" "${SPIRE_CONTAINERS[@]}" >"$S/cpu-before.txt"
+  pods_js cpu-seconds "$S/pods.json" "${containers[@]}" >"$S/cpu-before.txt"
   sleep "$seconds"
-  pods_js cpu-seconds "$S/pods.json" "${SPIRE_CONTAINERS[@]}" >"$S/cpu-after.txt"
+  pods_js cpu-seconds "$S/pods.json" "${containers[@]}" >"$S/cpu-after.txt"
   log "CPU over ${seconds} s with $(entry_count) entries: $(paste "$S/cpu-before.txt" "$S/cpu-after.txt" |
     awk -v s="$seconds" '{printf "%s%s %.2f %% of a core", (NR > 1 ? ", " : ""), $1, ($4 - $2) * 100 / s}')"
 }
