@@ -66,9 +66,10 @@ function rotated(podsFile, dir) {
 }
 
 // pod-restarts PODS_JSON: "namespace/name uid restarts" per pod, to compare before and after.
-function podRestarts(podsFile) {
+function podRestarts(podsFile, container) {
   for (const pod of readJson(podsFile).items) {
     const restarts = [...(pod.status.initContainerStatuses || []), ...(pod.status.containerStatuses || [])]
+      .filter((s) => !container || s.name === container)
       .reduce((sum, s) => sum + s.restartCount, 0);
     console.log(`${podName(pod)} ${pod.metadata.uid} ${restarts}`);
   }

@@ -9,7 +9,7 @@ now_ms() { date +%s%3N; }
 since_s() { awk -v ms="$(($(now_ms) - $1))" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 
 # The stand-in's log of every SPIRE-enabled pod, with the kubelet's timestamps.
-collect_timed_sds_logs() { collect_sds_logs sds-timed --timestamps; }
+collect_timed_sds_logs() { collect_sds_logs sds-timed timestamps=true; }
 
 # sds_again_since SINCE_MS: every pod's SDS stream broke since then and an SVID came over a new one.
 sds_again_since() {
@@ -161,7 +161,7 @@ kind: ClusterSPIFFEID
 metadata:
   name: $PROBE_IDENTITY
 spec:
-  className: $(json_field "$FACTS" managerClassName)
+  className: ${FACT[managerClassName]}
   spiffeIDTemplate: "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"
   namespaceSelector:
     matchLabels:

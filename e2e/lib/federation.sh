@@ -31,7 +31,7 @@ set_partner_bundles() {
   for td in "$@"; do
     wait_for "$WAIT" "the partner's run to share the bundle of $td" test -s "$FEDERATION/$td.bundle" || return 1
     kc -n spire-server exec -i spire-server-0 -c spire-server -- "$SERVER_BINARY" bundle set -format spiffe \
-      -id "spiffe://$td" -socketPath "$(json_field "$FACTS" serverSocketPath)" <"$FEDERATION/$td.bundle" >/dev/null
+      -id "spiffe://$td" -socketPath "${FACT[serverSocketPath]}" <"$FEDERATION/$td.bundle" >/dev/null
     log "spire-server bundle set -id spiffe://$td (from the $td server's bundle show)"
   done
 }

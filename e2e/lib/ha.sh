@@ -10,7 +10,7 @@ PG_PORT=5432
 # trusting the pod network; and the Secret the output reads its connection string from.
 start_external_datastore() {
   local namespace name key pg="$S/$PG_DIR_NAME"
-  IFS=/ read -r namespace name key <<<"$(json_field "$FACTS" datastoreSecret)"
+  IFS=/ read -r namespace name key <<<"${FACT[datastoreSecret]}"
   install_postgres "$S/logs/apt.log" || return 1
   # The postgres user must reach its directory inside the run's scratch directory.
   chmod a+x "$(dirname "$S")" "$S"
@@ -25,8 +25,19 @@ server_pods() { kc -n spire-server get pods -l app.kubernetes.io/name=spire-serv
 
 # The spire-server container's restart count in every server pod, a line each.
 record_server_restarts() {
-  local pod
-  for pod in $(server_pods); do echo "$pod $(container_restarts spire-server "$pod" spire-server)"; done >"$S/$1"
+  api_get /api/v1/namespaces/spire-server/pods labelSelector=app.kubernetes.io/name=spire-server >"$S/server-pods.json" &&
+    pods_js pod-restarts "$S/server-pods.json" spire-server >"$S/$1"
+}
+
+# outage SECONDS DOWN_MS: the database, stopped at DOWN_MS, stays away SECONDS, or until a server
+# replica restarts (which fails the scenario: no need to wait it out); restarts in restarts.during.
+outage() {
+  local until=$((SECONDS + $1))
+  while ((SECONDS < until)); do
+    sleep $((until - SECONDS < 10 ? until - SECONDS : 10))
+    record_server_restarts restarts.during
+    cmp -s "$S/restarts.before" "$S/restarts.during" || { log "a server replica restarted $(since_s "$2") s into the outage"; return 0; }
+  done
 }
 
 # One replica crashes: the others serve meanwhile, and it comes back with the CA key on its volume;
@@ -78,8 +89,7 @@ fault_datastore_down() {
   stop_postgres "$S/$PG_DIR_NAME" || { echo "FAIL: pg_ctl stop"; return 1; }
   down="$(now_ms)"
   log "PostgreSQL stopped (pg_ctl stop -m fast) for ${outage} s, ${window} s being the spire-server container's liveness window"
-  sleep "$outage"
-  record_server_restarts restarts.during
+  outage "$outage" "$down"
   log "during the outage $(ready_server_replicas) of $replicas replicas ready"
   no_sds_error_since "$down" || return 1
   log "no running pod's SDS stream broke during the outage"

@@ -6,13 +6,22 @@ const fs = require('fs');
 const path = require('path');
 const manifests = require('../../conformance/lib/manifests');
 
-const { loadDir, ofKind, describe, fail, runCommand } = manifests;
-// Each call is a process of its own, many of them polls: a command loads only the module it needs.
+const { ofKind, describe, fail, runCommand } = manifests;
+// A run's server (serve.js) answers all its calls in one process: the output a run applies does
+// not change while it runs, so each directory is read once.
+const loaded = new Map();
+const loadDir = (dir) => {
+  if (!loaded.has(dir)) loaded.set(dir, manifests.loadDir(dir));
+  return loaded.get(dir);
+};
+// Calls made before that server listens are processes of their own: a command loads only the
+// module it needs.
 const lazy = (file, name) => (...args) => require(file)[name](...args);
 const assertInjection = lazy('../../conformance/lib/assert-injection', 'assertInjection');
 const [podsState, sdsReceived, sds, securityContexts, federationCheck] = ['podsState', 'sdsReceived', 'sds', 'securityContexts', 'federationCheck']
   .map((name) => lazy('./node-checks', name));
 const rbacUse = lazy('./rbac-use', 'rbacUse');
+const kubeGet = { connect: lazy('./kube-get', 'connect'), get: lazy('./kube-get', 'get') };
 const [probeDeployment, svidLatencies, standInPods, rss, cpuSeconds] = ['probeDeployment', 'svidLatencies', 'standInPods', 'rss', 'cpuSeconds']
   .map((name) => lazy('./scale-checks', name));
 const cpuByProcess = lazy('./cost', 'cpuByProcess');
@@ -358,6 +367,33 @@ function metricsPort(podFile, containerName) {
   console.log(port.containerPort);
 }
 
+// get PATH [KEY=VALUE...]: the API server's answer to GET PATH with that query (JSON, or a log's
+// text), from a run's server; on another answer its message on standard error, as kubectl's.
+async function get(apiPath, ...query) {
+  try {
+    process.stdout.write(await kubeGet.get(apiPath, Object.fromEntries(query.map((pair) => pair.split(/=(.*)/s, 2)))));
+  } catch (e) {
+    console.error(`error: ${e.message}`);
+    process.exit(1);
+  }
+}
+
+// split-crds FILE CRDS_OUT OBJECTS_OUT: FILE's CustomResourceDefinitions into one file, the rest
+// into the other, in order. By the text of its documents, block YAML as istioctl and helm write it
+// (a top-level kind line): parsing a megabyte of YAML would cost each run a second of CPU.
+function splitCrds(file, crdsOut, objectsOut) {
+  const documents = fs.readFileSync(file, 'utf8').split(/^---[^\n]*$/m).filter((d) => /^\w/m.test(d));
+  const crd = (d) => /^kind: CustomResourceDefinition\s*$/m.test(d);
+  fs.writeFileSync(crdsOut, documents.filter(crd).join('---'));
+  fs.writeFileSync(objectsOut, documents.filter((d) => !crd(d)).join('---'));
+}
+
+// x509-authorities BUNDLE_JSON: the X.509 authorities of a SPIFFE bundle (JWKS), sorted, joined by commas.
+const x509Authorities = (file) => console.log(readJson(file).keys.filter((k) => k.use === 'x509-svid').map((k) => k.x5c[0]).sort().join(','));
+
+// facts-lines FACTS_JSON: "NAME<tab>VALUE" for each fact (lists joined by commas), for bash to read once.
+const factsLines = (json) => Object.entries(JSON.parse(json)).forEach(([name, value]) => console.log(`${name}\t${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : value}`));
+
 const commands = {
   'crd-names': crdNames,
   facts,
@@ -396,6 +432,18 @@ const commands = {
   names: (file) => readJson(file).items.forEach((pod) => console.log(`${pod.metadata.namespace} ${pod.metadata.name}`)),
   count: (file) => console.log(readJson(file).items.length),
   mutations: () => console.log(Object.keys(MUTATIONS).join(' ')),
+  'facts-lines': factsLines,
+  // running-init-containers PODS_JSON: "NAMESPACE POD CONTAINER" of each init container running now.
+  'running-init-containers': (file) => readJson(file).items.forEach((pod) => (pod.status.initContainerStatuses || [])
+    .filter((s) => s.state && s.state.running).forEach((s) => console.log(`${pod.metadata.namespace} ${pod.metadata.name} ${s.name}`))),
+  'split-crds': splitCrds,
+  'x509-authorities': x509Authorities,
+  get,
+  // serve PORT API_SERVER CA CERT KEY: the run's server, asking that API server as the admin.
+  serve: (port, ...apiServer) => {
+    kubeGet.connect(...apiServer);
+    require('./serve').serve(commands, port);
+  },
 };
 
 runCommand(commands);
