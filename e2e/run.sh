@@ -29,11 +29,7 @@ source "$E2E_DIR/lib/node.sh"
 # A run that hangs past this is stopped and counted as failed.
 RUN_TIMEOUT=900
 # Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
-PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-8}"
-# The cores' share of the runs that wait longest on a clock of their own (a database outage, SVID
-# rotations), against 1 for the others: the suite ends with them, so they are not kept waiting for
-# CPU by the runs that fill the cores meanwhile.
-LONG_RUN_CPU_WEIGHT=4
+PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-7}"
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -228,7 +224,7 @@ synth_variant() {
 fault_run() {
   local variant="$WORK/variants/faults"
   echo "(synthesized with $(synth_variant short-svid-ttl "$variant"))"
-  RUN_CPU_WEIGHT=$LONG_RUN_CPU_WEIGHT AFTER_STAGES=faults check_output faults "$1" "$variant"
+  AFTER_STAGES=faults check_output faults "$1" "$variant"
 }
 
 # ha_run INDEX: the high-availability faults (lib/ha.sh), on the suite's output with three server
@@ -236,7 +232,7 @@ fault_run() {
 ha_run() {
   local variant="$WORK/variants/ha"
   echo "(synthesized with $(synth_variant ha-postgres "$variant"))"
-  RUN_CPU_WEIGHT=$LONG_RUN_CPU_WEIGHT AFTER_STAGES=ha check_output ha "$1" "$variant"
+  AFTER_STAGES=ha check_output ha "$1" "$variant"
 }
 
 # ha_copy_run INDEX: the high-availability run's must-fail copy, whose server liveness follows
@@ -244,7 +240,7 @@ ha_run() {
 ha_copy_run() {
   local variant="$WORK/variants/ha-copy"
   synth_variant ha-postgres "$variant" >/dev/null
-  RUN_CPU_WEIGHT=$LONG_RUN_CPU_WEIGHT AFTER_STAGES=ha must_fail "$1" liveness-on-datastore 'server replicas restarted while the database was away' "$variant"
+  AFTER_STAGES=ha must_fail "$1" liveness-on-datastore 'server replicas restarted while the database was away' "$variant"
 }
 
 # faults_copy_run INDEX: the faults run's must-fail copy, whose server keeps its data in an
@@ -309,9 +305,9 @@ faults_copy_asked() {
 # waits for a pair and the last to start end soon.
 run_all() {
   local names=() index=1 mutation cause
-  raise_inotify_instances 1024
   if [[ "$SCALE_ONLY" == true ]]; then
     names+=(scale)
+    raise_inotify_instances 1024
     in_background scale 1 scale_run 25
     wait
     report_all "${names[@]}"
