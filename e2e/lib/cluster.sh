@@ -426,7 +426,7 @@ check_metrics() {
 # The runtime applied each container's securityContext: its user, read-only root and capabilities,
 # read from the running processes.
 check_security_contexts() {
-  kc get pods -A -o json >"$S/pods.json"
+  record_pods_json
   pods_js security-contexts "$S/pods.json"
 }
 
@@ -486,7 +486,7 @@ istiod_running() {
 # updates every ClusterSPIFFEID of its class in one pass, so those are not of its class. Seen on
 # three polls in a row, to rule out a pass caught midway.
 unreconciled_beside_reconciled() {
-  api_get /apis/spire.spiffe.io/v1alpha1/clusterspiffeids >"$S/identities.json"
+  record_identities_json
   if pods_js unreconciled "$S/identities.json" >"$S/unreconciled.txt"; then
     echo $(($(cat "$S/unreconciled.polls" 2>/dev/null || echo 0) + 1)) >"$S/unreconciled.polls"
   else
@@ -496,7 +496,7 @@ unreconciled_beside_reconciled() {
 }
 
 diagnose_unreconciled() {
-  kc get clusterspiffeids -o json >"$S/identities.json"
+  record_identities_json
   local name class
   while read -r name class; do
     echo "FAIL: ClusterSPIFFEID $name (className '$class') was never reconciled: the controller manager handles className '${FACT[managerClassName]}'"
@@ -505,7 +505,7 @@ diagnose_unreconciled() {
 }
 
 spire_enabled_pods() {
-  api_get /api/v1/pods >"$S/pods.json"
+  record_pods_json
   pods_js spire-enabled-pods "$S/pods.json" "$FACTS" >"$S/spire-pods.json"
 }
 
@@ -659,7 +659,7 @@ istiod_sidecar_mode() {
 
 # The pods as istiod's webhook mutated them and Pod Security admitted them.
 check_injected_pods() {
-  kc get pods -A -o json >"$S/pods.json"
+  record_pods_json
   pods_js injected-pods "$S/pods.json" "${FACT[socketPath]}" "$(istiod_sidecar_mode)"
 }
 

@@ -58,7 +58,7 @@ federation_matches() {
   spire_enabled_pods
   collect_sds_logs
   server_cli entry show -output json >"$S/entries.json"
-  kc get clusterspiffeids -o json >"$S/identities.json"
+  record_identities_json
   pods_js federation "$S/spire-pods.json" "$S/entries.json" "$S/identities.json" "$S/sds"
 }
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # How a run's bash calls pods.js: through the run's server (serve.js) once it listens, else as a
-# process of its own. Needs E2E_DIR.
+# process of its own. Needs E2E_DIR, and S (the run's scratch directory) for the record_ helpers.
 
 # The port of the run's pods.js server (serve.js), on the namespace's loopback, once it listens.
 PODS_JS_PORT=""
@@ -21,3 +21,8 @@ pods_js() {
 # api_get PATH [KEY=VALUE...]: the API server's answer to GET PATH with that query, JSON or a
 # log's text: the reads of polls, without a kubectl process each.
 api_get() { pods_js get "$@"; }
+
+# record_pods_json, record_identities_json: every pod, every ClusterSPIFFEID, as the API server
+# lists them now, into $S/pods.json and $S/identities.json for the checks that read them.
+record_pods_json() { api_get /api/v1/pods >"$S/pods.json"; }
+record_identities_json() { api_get /apis/spire.spiffe.io/v1alpha1/clusterspiffeids >"$S/identities.json"; }

@@ -391,8 +391,13 @@ function splitCrds(file, crdsOut, objectsOut) {
 // x509-authorities BUNDLE_JSON: the X.509 authorities of a SPIFFE bundle (JWKS), sorted, joined by commas.
 const x509Authorities = (file) => console.log(readJson(file).keys.filter((k) => k.use === 'x509-svid').map((k) => k.x5c[0]).sort().join(','));
 
-// facts-lines FACTS_JSON: "NAME<tab>VALUE" for each fact (lists joined by commas), for bash to read once.
-const factsLines = (json) => Object.entries(JSON.parse(json)).forEach(([name, value]) => console.log(`${name}\t${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : value}`));
+// facts-lines FACTS_JSON: "NAME<tab>VALUE" for each fact, for bash to read once: lists of names
+// joined by commas, anything else structured as JSON.
+const factValue = (value) => {
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) return value.join(',');
+  return typeof value === 'object' ? JSON.stringify(value) : value;
+};
+const factsLines = (json) => Object.entries(JSON.parse(json)).forEach(([name, value]) => console.log(`${name}\t${factValue(value)}`));
 
 const commands = {
   'crd-names': crdNames,

@@ -37,7 +37,7 @@ time_to_svid() {
     return 1
   }
   log "$(cat "$S/latencies.txt")"
-  kc get pods -A -o json >"$S/pods.json"
+  record_pods_json
   log "memory: $(pods_js rss "$S/pods.json" "$SERVER_CONTAINER" "$AGENT_CONTAINER" | paste -sd, | sed 's/,/, /g')"
 }
 
@@ -57,7 +57,7 @@ converge_stand_ins() {
   log "$count stand-in pods on $nodes Node objects created in $(since_s "$since") s"
   wait_for 600 "an entry for each of $count stand-in pods" entries_at_least "$((before + count))" || return 1
   log "the server holds $(entry_count) entries, $count new $(since_s "$since") s after the pods were asked for"
-  kc get pods -A -o json >"$S/pods.json"
+  record_pods_json
   log "memory: $(pods_js rss "$S/pods.json" "$SERVER_CONTAINER" "$MANAGER_CONTAINER" | paste -sd, | sed 's/,/, /g')"
 }
 
@@ -65,7 +65,7 @@ converge_stand_ins() {
 # IDLE_SECONDS, as a share of one core (a faster cache reload or agent sync costs more here).
 idle_cost() {
   local seconds="${SCALE_IDLE_SECONDS:-60}" containers=("$SERVER_CONTAINER" "$MANAGER_CONTAINER" "$AGENT_CONTAINER")
-  kc get pods -A -o json >"$S/pods.json"
+  record_pods_json
   pods_js cpu-seconds "$S/pods.json" "${containers[@]}" >"$S/cpu-before.txt"
   sleep "$seconds"
   pods_js cpu-seconds "$S/pods.json" "${containers[@]}" >"$S/cpu-after.txt"
