@@ -60,19 +60,15 @@ kc() { "$(control_plane_bin kubectl)" --kubeconfig "$S/admin.kubeconfig" "$@"; }
 
 log() { echo "  $*"; }
 
-# Stops every started process by PID, all asked at once, then whatever is left in the run's
-# cgroup (containers, shims) is killed; what the run cost in CPU is printed first.
+# Stops the run, printing first what it cost in CPU. Every process of the run, started here or by
+# the kubelet, is then killed at once with the run's cgroup: its data is thrown away, so a
+# graceful stop (the API server's alone takes over 10 s) would only hold the run's slot.
 stop_all() {
-  local pids=() pid
   # The second line of `times`, run in this shell (not a subshell): the CPU time of the commands
   # this script ran and waited for.
   times >"$S/times.txt"
   pods_js cpu-by-process "$CGROUP_ROOT" "$(tail -n 1 "$S/times.txt")" || true
-  mapfile -t pids < <(cat "$S/pids" 2>/dev/null)
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
-  done
+  stop_external_datastore || true
   remove_run_cgroup "$CGROUP_ROOT"
 }
 trap stop_all EXIT
@@ -85,12 +81,11 @@ start_pods_js_server() {
   PODS_JS_PORT="$port"
 }
 
-# start NAME COMMAND...: a background process, logged to $S/logs/NAME.log, stopped by PID at exit.
+# start NAME COMMAND...: a background process, logged to $S/logs/NAME.log, its PID in $S/logs/NAME.pid.
 start() {
   local name="$1"
   shift
   "$@" >"$S/logs/$name.log" 2>&1 &
-  echo $! >>"$S/pids"
   echo $! >"$S/logs/$name.pid"
 }
 

@@ -21,6 +21,10 @@ start_external_datastore() {
   log "$("$(postgres_bin)/postgres" --version) at $NODE_IP:$PG_PORT, outside the cluster; Secret $namespace/$name holds the connection string"
 }
 
+# Stopped, not killed, when the run stops (nothing without a database): a killed PostgreSQL leaves
+# its shared memory behind.
+stop_external_datastore() { stop_postgres "$S/$PG_DIR_NAME"; }
+
 server_pods() { kc -n spire-server get pods -l app.kubernetes.io/name=spire-server -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
 
 # The spire-server container's restart count in every server pod, a line each.
