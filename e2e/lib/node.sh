@@ -51,6 +51,7 @@ join_run_cgroup() {
     done
     echo "$BASHPID" >"$(cgroup_dir "$controller" host)/cgroup.procs"
   done
+  echo $((1024 * ${RUN_CPU_WEIGHT:-1})) >"$(cgroup_dir cpu)/cpu.shares"
 }
 
 # remove_run_cgroup ROOT: kills every process left in the cgroup tree ROOT (this shell first
