@@ -235,7 +235,7 @@ start_control_plane() {
   kubeconfig admin
   kubeconfig controller-manager
   kubeconfig scheduler
-  wait_for "$WAIT" "kube-apiserver /readyz" kc get --raw /readyz
+  wait_for "$WAIT" "kube-apiserver /readyz" api_get /readyz
   start kube-controller-manager "$(control_plane_bin kube-controller-manager)" --kubeconfig "$S/controller-manager.kubeconfig" \
     --bind-address 127.0.0.1 --use-service-account-credentials --service-account-private-key-file "$S/pki/sa.key" \
     --root-ca-file "$S/pki/ca.crt" --cluster-signing-cert-file "$S/pki/ca.crt" --cluster-signing-key-file "$S/pki/ca.key" \
@@ -244,7 +244,7 @@ start_control_plane() {
     --flex-volume-plugin-dir "$S/node/controller-manager-volume-plugins"
   start kube-scheduler "$(control_plane_bin kube-scheduler)" --kubeconfig "$S/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --leader-elect=false
-  wait_for "$WAIT" "the default service account (controller manager up)" kc -n default get serviceaccount default
+  wait_for "$WAIT" "the default service account (controller manager up)" api_get /api/v1/namespaces/default/serviceaccounts/default
   log "control plane $KUBERNETES_VERSION up: etcd, kube-apiserver, kube-controller-manager, kube-scheduler"
 }
 
@@ -314,7 +314,7 @@ wait_pods_ready() {
     explain_pods "$ns" "$selector"
     return 1
   fi
-  log "$what: $(kc -n "$ns" get pods -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"; "}{end}')"
+  log "$what: $(tail -n +2 "$S/pods-state")"
 }
 
 # ---- SPIRE --------------------------------------------------------------------------------------
@@ -336,10 +336,15 @@ check_csi_registered() {
   log "kubectl get csinode $NODE: drivers $(kc get csinode "$NODE" -o jsonpath='{.spec.drivers[*].name}')"
 }
 
-# spire-server's own CLI in its container (the image's entrypoint), on the socket its config names.
+# spire-server's own CLI in its container (the image's entrypoint), on the socket its config names,
+# run from the node in the container's mount namespace: the socket and the binary as `kubectl exec`
+# finds them, without the exec's processes (kubectl, the kubelet's stream, runc) at each poll.
 SERVER_BINARY=/opt/spire/bin/spire-server
 server_cli() {
-  kc -n spire-server exec "${SERVER_POD:-spire-server-0}" -c spire-server -- "$SERVER_BINARY" "$@" -socketPath "${FACT[serverSocketPath]}"
+  local pid
+  api_get "/api/v1/namespaces/spire-server/pods/${SERVER_POD:-spire-server-0}" >"$S/server-pod.json" &&
+    pid="$(pods_js container-pid "$S/server-pod.json" spire-server)" || return 1
+  nsenter --target "$pid" --mount -- "$SERVER_BINARY" "$@" -socketPath "${FACT[serverSocketPath]}"
 }
 
 bundle_published() {
@@ -400,16 +405,15 @@ check_agent_psat() {
 # serves_metrics NS POD CONTAINER PREFIX: the container's port named for metrics answers
 # /metrics at the pod IP, from the node, with series of that prefix.
 serves_metrics() {
-  local ns="$1" pod="$2" container="$3" prefix="$4" ip port body="$S/metrics-$2-$3"
-  kc -n "$ns" get pod "$pod" -o json >"$S/pod.json"
-  ip="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.podIP}')"
-  port="$(pods_js metrics-port "$S/pod.json" "$container")" || return 1
-  if ! curl -fsS --max-time 5 -o "$body" "http://$ip:$port/metrics" || ! grep -q "^$prefix" "$body"; then
-    echo "FAIL: $ns/$pod container $container: http://$ip:$port/metrics has no ${prefix} series"
+  local ns="$1" pod="$2" container="$3" prefix="$4" address body="$S/metrics-$2-$3"
+  api_get "/api/v1/namespaces/$ns/pods/$pod" >"$S/pod.json" &&
+    address="$(pods_js metrics-address "$S/pod.json" "$container")" || return 1
+  if ! curl -fsS --max-time 5 -o "$body" "http://$address/metrics" || ! grep -q "^$prefix" "$body"; then
+    echo "FAIL: $ns/$pod container $container: http://$address/metrics has no ${prefix} series"
     pod_errors "$ns" "$pod" "$container"
     return 1
   fi
-  log "$ns/$pod $container: http://$ip:$port/metrics answers with $(grep -c "^$prefix" "$body") ${prefix} samples"
+  log "$ns/$pod $container: http://$address/metrics answers with $(grep -c "^$prefix" "$body") ${prefix} samples"
 }
 
 check_metrics() {
@@ -566,15 +570,13 @@ no_pod_terminating() { [[ -z "$(kc get pods -A -o jsonpath='{.items[?(@.metadata
 # "false"): one template serves both modes, so each new pod must get its SVID the same way.
 check_classic_sidecars() {
   local ns deploy
-  kc get deploy -A -o json >"$S/deployments.json"
+  record_deployments_json || return 1
   pods_js sidecar-deployments "$S/deployments.json" >"$S/sidecar-deployments.txt"
   while read -r ns deploy; do
     kc -n "$ns" patch deploy "$deploy" --type=merge \
       -p '{"spec":{"template":{"metadata":{"annotations":{"sidecar.istio.io/nativeSidecar":"false"}}}}}' >/dev/null
   done <"$S/sidecar-deployments.txt"
-  while read -r ns deploy; do
-    kc -n "$ns" rollout status deploy "$deploy" --timeout="${WAIT}s" >/dev/null
-  done <"$S/sidecar-deployments.txt"
+  wait_rollouts "$WAIT" || return 1
   wait_for "$WAIT" "the pods the rollouts replaced to be gone" no_pod_terminating
   log "$(grep -c . "$S/sidecar-deployments.txt") Deployments rolled out with classic sidecars"
   check_injected_pods
@@ -585,7 +587,10 @@ entry_count_is() { server_cli entry show -output json >"$S/entries.json" && [[ "
 
 pods_gone() { ! kc -n "$1" get pods -o name | grep -q "^pod/$2-"; }
 
-ready_replicas_are() { [[ "$(kc -n "$1" get deploy "$2" -o jsonpath='{.status.readyReplicas}')" == "$3" ]]; }
+ready_replicas_are() {
+  api_get "/apis/apps/v1/namespaces/$1/deployments/$2" >"$S/deployment.json" &&
+    [[ "$(pods_js field "$S/deployment.json" status.readyReplicas)" == "$3" ]]
+}
 
 check_scale_and_delete() {
   local ns=demo deploy=sleep sa id
@@ -675,13 +680,21 @@ socket_missing() {
 
 # Every Deployment of the workloads rolled out: its pods Ready on the node.
 workloads_running() {
-  local ns deploy
-  for ns in $(kc get deploy -A -o jsonpath='{range .items[*]}{.metadata.namespace}{"\n"}{end}' | sort -u | grep -v -x istio-system); do
+  local ns
+  record_deployments_json || return 1
+  for ns in $(pods_js names "$S/deployments.json" | cut -d ' ' -f 1 | sort -u | grep -v -x istio-system); do
     wait_pods_ready "$ns" "" "the pods of namespace $ns" 1 socket_missing || return 1
-    for deploy in $(kc -n "$ns" get deploy -o name); do
-      kc -n "$ns" rollout status "$deploy" --timeout=60s >/dev/null
-    done
   done
+  wait_rollouts 60
+}
+
+rollouts_complete() { record_deployments_json && [[ -z "$(pods_js rollouts-incomplete "$S/deployments.json")" ]]; }
+
+# wait_rollouts SECONDS: every Deployment's rollout complete, as `kubectl rollout status` waits for.
+wait_rollouts() {
+  wait_for "$1" "every Deployment's rollout to complete" rollouts_complete && return 0
+  log "rollouts not complete: $(pods_js rollouts-incomplete "$S/deployments.json" | tr '\n' ' ')"
+  return 1
 }
 
 # ---- the run ------------------------------------------------------------------------------------

@@ -30,8 +30,7 @@ set_partner_bundles() {
   local td
   for td in "$@"; do
     wait_for "$WAIT" "the partner's run to share the bundle of $td" test -s "$FEDERATION/$td.bundle" || return 1
-    kc -n spire-server exec -i spire-server-0 -c spire-server -- "$SERVER_BINARY" bundle set -format spiffe \
-      -id "spiffe://$td" -socketPath "${FACT[serverSocketPath]}" <"$FEDERATION/$td.bundle" >/dev/null
+    server_cli bundle set -format spiffe -id "spiffe://$td" <"$FEDERATION/$td.bundle" >/dev/null
     log "spire-server bundle set -id spiffe://$td (from the $td server's bundle show)"
   done
 }
@@ -39,7 +38,7 @@ set_partner_bundles() {
 # bundle_refreshed TD: the server fetched TD's bundle from TD's bundle endpoint (not the one set
 # by hand), as it logs after each fetch.
 bundle_refreshed() {
-  kc -n spire-server logs spire-server-0 -c spire-server | grep 'Bundle refreshed' | grep -q "trust_domain=\"\{0,1\}$1"
+  api_get /api/v1/namespaces/spire-server/pods/spire-server-0/log container=spire-server | grep 'Bundle refreshed' | grep -q "trust_domain=\"\{0,1\}$1"
 }
 
 check_partner_bundles_fetched() {

@@ -72,7 +72,8 @@ new_pod_gets_svid() {
 
 ready_server_replicas() {
   local ready
-  ready="$(kc -n spire-server get statefulset spire-server -o jsonpath='{.status.readyReplicas}')"
+  api_get /apis/apps/v1/namespaces/spire-server/statefulsets/spire-server >"$S/server-statefulset.json" &&
+    ready="$(pods_js field "$S/server-statefulset.json" status.readyReplicas)"
   echo "${ready:-0}"
 }
 replicas_ready() { [[ "$(ready_server_replicas)" == "$1" ]]; }

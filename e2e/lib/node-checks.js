@@ -41,12 +41,14 @@ function eventProblems(pod, events) {
 }
 
 // pods-state PODS_JSON EVENTS_JSON COUNT: "ready" when at least COUNT pods are listed and all are
-// Ready; else "blocked" and, a line each, why a pod cannot become ready by waiting; else "waiting".
+// Ready, then a line of each pod's name and its containers' readiness; else "blocked" and, a line
+// each, why a pod cannot become ready by waiting; else "waiting".
 function podsState(podsFile, eventsFile, count) {
   const pods = readJson(podsFile).items;
   const current = pods.filter((pod) => !pod.metadata.deletionTimestamp);
   const ready = (pod) => (pod.status.conditions || []).some((c) => c.type === 'Ready' && c.status === 'True');
-  if (current.length >= Number(count) && current.every(ready)) return console.log('ready');
+  const readiness = (pod) => `${pod.metadata.name} ${(pod.status.containerStatuses || []).map((s) => s.ready).join(' ')}`;
+  if (current.length >= Number(count) && current.every(ready)) return console.log(`ready\n${current.map(readiness).join('; ')}`);
   const events = readJson(eventsFile).items;
   const problems = pods.flatMap((pod) => [...containerProblems(pod), ...eventProblems(pod, events)].map((p) => `${podName(pod)}: ${p}`));
   console.log([problems.length > 0 ? 'blocked' : 'waiting', ...problems].join('\n'));

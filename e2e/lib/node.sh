@@ -226,7 +226,7 @@ maxPods: $NODE_MAX_PODS
 EOF
 }
 
-node_ready() { [[ "$(kc get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; }
+node_ready() { api_get "/api/v1/nodes/$NODE" >"$S/node.json" && [[ "$(pods_js condition "$S/node.json" Ready)" == True ]]; }
 
 start_kubelet() {
   node_certificates

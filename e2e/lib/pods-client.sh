@@ -22,7 +22,9 @@ pods_js() {
 # log's text: the reads of polls, without a kubectl process each.
 api_get() { pods_js get "$@"; }
 
-# record_pods_json, record_identities_json: every pod, every ClusterSPIFFEID, as the API server
-# lists them now, into $S/pods.json and $S/identities.json for the checks that read them.
+# record_pods_json, record_identities_json, record_deployments_json: every pod, ClusterSPIFFEID,
+# Deployment, as the API server lists them now, into $S/pods.json, $S/identities.json and
+# $S/deployments.json for the checks that read them.
 record_pods_json() { api_get /api/v1/pods >"$S/pods.json"; }
 record_identities_json() { api_get /apis/spire.spiffe.io/v1alpha1/clusterspiffeids >"$S/identities.json"; }
+record_deployments_json() { api_get /apis/apps/v1/deployments >"$S/deployments.json"; }

@@ -358,13 +358,53 @@ function sidecarDeployments(deploymentsFile) {
   }
 }
 
-// metrics-port POD_JSON CONTAINER: the number of the container's port named for metrics
-// ("metrics", "cm-metrics"); fails when it has none.
-function metricsPort(podFile, containerName) {
-  const pod = readJson(podFile);
+// The number of the container's port named for metrics ("metrics", "cm-metrics"); fails when it
+// has none.
+function metricsPort(pod, containerName) {
   const port = (containerOf(pod, containerName).ports || []).find((p) => /(^|-)metrics$/.test(p.name || ''));
   if (!port) fail(`pod ${pod.metadata.name}: container ${containerName} has no port named for metrics`);
-  console.log(port.containerPort);
+  return port.containerPort;
+}
+
+// metrics-address POD_JSON CONTAINER: "IP:PORT" of the container's port named for metrics at the
+// pod's IP.
+function metricsAddress(podFile, containerName) {
+  const pod = readJson(podFile);
+  if (!pod.status.podIP) fail(`pod ${pod.metadata.name} has no IP yet`);
+  console.log(`${pod.status.podIP}:${metricsPort(pod, containerName)}`);
+}
+
+// container-pid POD_JSON CONTAINER: the node's PID of the container's process, as containerd's
+// shim recorded it beside the container's bundle.
+function containerPid(podFile, containerName) {
+  const pod = readJson(podFile);
+  const status = (pod.status.containerStatuses || []).find((s) => s.name === containerName);
+  if (!status || !status.state.running) fail(`pod ${pod.metadata.name}: container ${containerName} is not running`);
+  const id = status.containerID.replace('containerd://', '');
+  console.log(fs.readFileSync(`/run/containerd/io.containerd.runtime.v2.task/k8s.io/${id}/init.pid`, 'utf8').trim());
+}
+
+// rollouts-incomplete DEPLOYMENTS_JSON: "NAMESPACE/NAME" of each Deployment whose rollout has not
+// completed, as `kubectl rollout status` judges it: its generation observed, every replica
+// updated and available, none of an older ReplicaSet left.
+function rolloutsIncomplete(file) {
+  for (const d of readJson(file).items) {
+    const { observedGeneration = 0, replicas = 0, updatedReplicas = 0, availableReplicas = 0 } = d.status || {};
+    const wanted = d.spec.replicas ?? 1;
+    const complete = observedGeneration >= d.metadata.generation && updatedReplicas >= wanted &&
+      replicas <= updatedReplicas && availableReplicas >= updatedReplicas;
+    if (!complete) console.log(`${d.metadata.namespace}/${d.metadata.name}`);
+  }
+}
+
+// condition OBJECT_JSON TYPE: the status of the object's condition of that type ("True", "False",
+// "Unknown"), or nothing when it has none.
+const condition = (file, type) => console.log(((readJson(file).status.conditions || []).find((c) => c.type === type) || {}).status || '');
+
+// field JSON_FILE PATH: the value at a dotted path (status.readyReplicas), or nothing.
+function field(file, dotted) {
+  const value = dotted.split('.').reduce((object, key) => (object == null ? undefined : object[key]), readJson(file));
+  if (value != null) console.log(typeof value === 'object' ? JSON.stringify(value) : value);
 }
 
 // get PATH [KEY=VALUE...]: the API server's answer to GET PATH with that query (JSON, or a log's
@@ -414,7 +454,11 @@ const commands = {
   agents,
   mutate,
   'injected-pods': injectedPods,
-  'metrics-port': metricsPort,
+  'metrics-address': metricsAddress,
+  'container-pid': containerPid,
+  'rollouts-incomplete': rolloutsIncomplete,
+  condition,
+  field,
   'spire-enabled-pods': spireEnabledPods,
   unreconciled,
   'pods-state': podsState,
