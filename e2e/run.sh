@@ -148,14 +148,19 @@ must_fail() {
 }
 
 # in_background NAME CLUSTERS FUNCTION ARGS...: a job of CLUSTERS runs in the background, its
-# report in $WORK/NAME.report, started once it fits within PARALLEL_RUNS runs at once.
+# report in $WORK/NAME.report, started once it fits within PARALLEL_RUNS runs at once. Each of
+# its clusters holds a slot, $WORK/NAME.N.running, until the job ends or release_slot frees it.
 in_background() {
-  local name="$1" clusters="$2"
+  local name="$1" clusters="$2" slot
   shift 2
-  while [[ $(($(cat "$WORK"/*.running 2>/dev/null | grep -c .) + clusters)) -gt "$PARALLEL_RUNS" ]]; do sleep 1; done
-  seq "$clusters" >"$WORK/$name.running"
-  { "$@" >"$WORK/$name.report" 2>&1 || echo "FAIL: $name stopped: $(tail -n 1 "$WORK/$name.report")" >>"$WORK/$name.report"; rm -f "$WORK/$name.running"; } &
+  while (($(find "$WORK" -maxdepth 1 -name '*.running' | wc -l) + clusters > PARALLEL_RUNS)); do sleep 1; done
+  for slot in $(seq "$clusters"); do : >"$WORK/$name.$slot.running"; done
+  { "$@" >"$WORK/$name.report" 2>&1 || echo "FAIL: $name stopped: $(tail -n 1 "$WORK/$name.report")" >>"$WORK/$name.report"; rm -f "$WORK/$name".*.running; } &
 }
+
+# release_slot NAME N: cluster N of job NAME has stopped; the next run may take its slot while
+# the job's other cluster goes on.
+release_slot() { rm -f "$WORK/$1.$2.running"; }
 
 # join_pair INDEX_A INDEX_B DIR_A DIR_B FEDERATION_DIR: the network namespaces of two runs joined
 # by a veth pair, each with a load balancer address routed to the other (traffic leaving for the
@@ -213,8 +218,8 @@ join_or_fail() {
 federation_example() {
   local federation="$WORK/federation-$1"
   join_or_fail "$1" "$2" "$federation" federation-east federation-west || return 1
-  check_output federation-east "$1" "$FEDERATION_DIR/east" "$federation" >"$WORK/federation-east.report" 2>&1 &
-  ISTIO_ROUTE=helm check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1 &
+  { check_output federation-east "$1" "$FEDERATION_DIR/east" "$federation" >"$WORK/federation-east.report" 2>&1; release_slot federation 1; } &
+  { ISTIO_ROUTE=helm check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1; release_slot federation 2; } &
   wait
 }
 
@@ -288,10 +293,10 @@ scale_run() {
 federation_copies() {
   local federation="$WORK/federation-$1"
   join_or_fail "$1" "$2" "$federation" must-fail-federation-old-order must-fail-federation-endpoint-id || return 1
-  must_fail "$1" federation-old-order 'unable to find federated bundle' "$FEDERATION_DIR/east" "$federation" \
-    >"$WORK/must-fail-federation-old-order.report" 2>&1 &
-  must_fail "$2" federation-endpoint-id 'unexpected ID' "$FEDERATION_DIR/west" "$federation" \
-    >"$WORK/must-fail-federation-endpoint-id.report" 2>&1 &
+  { must_fail "$1" federation-old-order 'unable to find federated bundle' "$FEDERATION_DIR/east" "$federation" \
+    >"$WORK/must-fail-federation-old-order.report" 2>&1; release_slot federation-copies 1; } &
+  { must_fail "$2" federation-endpoint-id 'unexpected ID' "$FEDERATION_DIR/west" "$federation" \
+    >"$WORK/must-fail-federation-endpoint-id.report" 2>&1; release_slot federation-copies 2; } &
   wait
 }
 
@@ -305,8 +310,8 @@ faults_copy_asked() {
 }
 
 # Each run waits mostly on its processes, so they all go at once; their reports follow in order.
-# The longest start first (the pairs, main, then the copies that fail late), so that no slot
-# waits for a pair and the last to start end soon.
+# The longest start first (the pairs, the faults runs, main, then the copies by how long they
+# took: the list below), so that no slot waits for a pair and the last to start end soon.
 run_all() {
   local names=() index=1 mutation cause
   if [[ "$SCALE_ONLY" == true ]]; then
@@ -344,14 +349,14 @@ run_all() {
     in_background "must-fail-$mutation" 1 must_fail "$index" "$mutation" "$cause"
     index=$((index + 1))
   done <<'MUST_FAIL'
-agent-socket-dir waiting for the SPIRE agent socket|signed by istiod's CA
 identity-selector no SVID \(SDS resource default\)
-cluster-name not configured for cluster .*-elsewhere
-kubelet-verification x509
+agent-socket-dir waiting for the SPIRE agent socket|signed by istiod's CA
+template-socket-path signed by istiod's CA|no SVID
 class-name was never reconciled.*className
 rbac-tokenreviews tokenreviews.*forbidden|forbidden.*tokenreviews|cannot create resource \\"tokenreviews\\"
-template-socket-path signed by istiod's CA|no SVID
 template-csi-driver csi\.spiffe\.example not found in the list of registered CSI drivers
+cluster-name not configured for cluster .*-elsewhere
+kubelet-verification x509
 metrics-host spire-server-0 container spire-server: .*/metrics has no spire_ series
 MUST_FAIL
   wait
