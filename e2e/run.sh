@@ -67,6 +67,27 @@ cleanup() {
 
 netns_of() { echo "$NETNS_PREFIX-$1"; }
 
+# node_images: the node images built and imported into the store every run's containerd starts
+# from; then $WORK/image-store.ready, or $WORK/image-store.failed. What it did goes to the suite's
+# output in one piece when it is done (a failed step exits only its subshell).
+node_images() {
+  local status=0
+  {
+    (build_node_images "$BASE_DIR" "$WORK/images") &&
+      unshare --mount --propagation private bash -c 'source "$1" && seed_image_store "$2" "$3"' _ \
+        "$E2E_DIR/lib/node.sh" "$WORK/images" "$WORK/image-store" || status=$?
+    if [[ $status -eq 0 ]]; then
+      echo "$(find "$WORK/images" -name '*.tar' | wc -l) images imported once, into the store every run's containerd starts from"
+    else
+      echo "FAIL: cannot build the node images or import them into a containerd store"
+    fi
+  } >"$WORK/images.out" 2>&1
+  printf '\n== images\n%s\n\n' "$(cat "$WORK/images.out")"
+  [[ $status -eq 0 ]] && : >"$WORK/image-store.ready" && return 0
+  : >"$WORK/image-store.failed"
+  return 1
+}
+
 # run_cluster NAME INDEX DIR [FEDERATION_DIR]: one run in a network namespace (fresh, or the one
 # join_pair made), a private mount namespace and scratch directory $WORK/INDEX; its output goes to
 # $WORK/NAME.log, its checks' results, as they come, to this suite's output prefixed with NAME.
@@ -414,16 +435,15 @@ main() {
 
   printf '\n== tools\n'
   install_e2e_tools
-  printf '\n== images\n'
-  build_node_images "$BASE_DIR" "$WORK/images"
-  unshare --mount --propagation private bash -c 'source "$1" && seed_image_store "$2" "$3"' _ \
-    "$E2E_DIR/lib/node.sh" "$WORK/images" "$WORK/image-store" || die "cannot import the node images into a containerd store"
-  echo "$(find "$WORK/images" -name '*.tar' | wc -l) images imported once, into the store every run's containerd starts from"
   printf '\n== runs (%s at once)\n' "$PARALLEL_RUNS"
   # Each run's report goes to a file; its progress to this suite's output as it comes.
   exec {PROGRESS_FD}>&1
+  # Only a node needs the images (its containerd waits for the store): the first runs start their
+  # control planes meanwhile.
+  node_images &
 
   run_all
+  [[ -e "$WORK/image-store.ready" ]] || { echo "e2e: the node images could not be made (== images above)"; exit 1; }
 
   printf '\n== summary (%ss)\n' "$((SECONDS - start))"
   local name

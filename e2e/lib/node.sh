@@ -116,8 +116,11 @@ EOF
 EOF
 }
 
+image_store_failed() { [[ -e "$IMAGE_STORE.failed" ]] && echo "the suite could not make the node images (see == images)"; }
+
 start_containerd() {
   write_containerd_config
+  wait_or_give_up 120 "the node images in $IMAGE_STORE" image_store_failed -- test -e "$IMAGE_STORE.ready" || return 1
   clone_image_store "$IMAGE_STORE"
   start containerd containerd --config "$S/node/containerd/config.toml"
   wait_for 30 "containerd to serve its API" ctr_k8s version
