@@ -170,13 +170,15 @@ must_fail() {
 
 # in_background NAME CLUSTERS FUNCTION ARGS...: a job of CLUSTERS runs in the background, its
 # report in $WORK/NAME.report, started once it fits within PARALLEL_RUNS runs at once. Each of
-# its clusters holds a slot, $WORK/NAME.N.running, until the job ends or release_slot frees it.
+# its clusters holds a slot, $WORK/NAME.N.running, until the job ends or release_slot frees it; a
+# run gets its slot's path in E2E_SLOT (the first; a pair's second names its own), which it
+# renames while it only waits (cluster.sh's idle).
 in_background() {
   local name="$1" clusters="$2" slot
   shift 2
   while (($(find "$WORK" -maxdepth 1 -name '*.running' | wc -l) + clusters > PARALLEL_RUNS)); do sleep 1; done
   for slot in $(seq "$clusters"); do : >"$WORK/$name.$slot.running"; done
-  { "$@" >"$WORK/$name.report" 2>&1 || echo "FAIL: $name stopped: $(tail -n 1 "$WORK/$name.report")" >>"$WORK/$name.report"; rm -f "$WORK/$name".*.running; } &
+  { E2E_SLOT="$WORK/$name.1.running" "$@" >"$WORK/$name.report" 2>&1 || echo "FAIL: $name stopped: $(tail -n 1 "$WORK/$name.report")" >>"$WORK/$name.report"; rm -f "$WORK/$name".*.running; } &
 }
 
 # release_slot NAME N: cluster N of job NAME has stopped; the next run may take its slot while
@@ -240,7 +242,7 @@ federation_example() {
   local federation="$WORK/federation-$1"
   join_or_fail "$1" "$2" "$federation" federation-east federation-west || return 1
   { check_output federation-east "$1" "$FEDERATION_DIR/east" "$federation" >"$WORK/federation-east.report" 2>&1; release_slot federation 1; } &
-  { ISTIO_ROUTE=helm check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1; release_slot federation 2; } &
+  { E2E_SLOT="$WORK/federation.2.running" ISTIO_ROUTE=helm check_output federation-west "$2" "$FEDERATION_DIR/west" "$federation" >"$WORK/federation-west.report" 2>&1; release_slot federation 2; } &
   wait
 }
 
@@ -316,7 +318,7 @@ federation_copies() {
   join_or_fail "$1" "$2" "$federation" must-fail-federation-old-order must-fail-federation-endpoint-id || return 1
   { must_fail "$1" federation-old-order 'unable to find federated bundle' "$FEDERATION_DIR/east" "$federation" \
     >"$WORK/must-fail-federation-old-order.report" 2>&1; release_slot federation-copies 1; } &
-  { must_fail "$2" federation-endpoint-id 'unexpected ID' "$FEDERATION_DIR/west" "$federation" \
+  { E2E_SLOT="$WORK/federation-copies.2.running" must_fail "$2" federation-endpoint-id 'unexpected ID' "$FEDERATION_DIR/west" "$federation" \
     >"$WORK/must-fail-federation-endpoint-id.report" 2>&1; release_slot federation-copies 2; } &
   wait
 }
@@ -335,9 +337,10 @@ faults_copy_asked() {
 # took: the list below), so that no slot waits for a pair and the last to start end soon.
 run_all() {
   local names=() index=1 mutation cause
+  # Runs that wait free their slot (cluster.sh's idle): more clusters than PARALLEL_RUNS may live.
+  raise_inotify_instances 1024
   if [[ "$SCALE_ONLY" == true ]]; then
     names+=(scale)
-    raise_inotify_instances 1024
     in_background scale 1 scale_run 25
     wait
     report_all "${names[@]}"

@@ -226,7 +226,7 @@ rotated() {
 # first, while each stand-in's stream is still the one it opened at start.
 check_rotation() {
   record_pods pods.before
-  wait_for 180 "every SPIRE-enabled pod to receive a renewed SVID before the first expired" rotated || return 1
+  idle wait_for 180 "every SPIRE-enabled pod to receive a renewed SVID before the first expired" rotated || return 1
   sed 's/^/  /' "$S/rotated.txt"
   same_pods_unrestarted pods.before
 }

@@ -94,7 +94,7 @@ fault_datastore_down() {
   stop_postgres "$S/$PG_DIR_NAME" || { echo "FAIL: pg_ctl stop"; return 1; }
   down="$(now_ms)"
   log "PostgreSQL stopped (pg_ctl stop -m fast) for ${outage} s, ${window} s being the spire-server container's liveness window"
-  outage "$outage" "$down"
+  idle outage "$outage" "$down"
   log "during the outage $(ready_server_replicas) of $replicas replicas ready"
   no_sds_error_since "$down" || return 1
   log "no running pod's SDS stream broke during the outage"
@@ -104,7 +104,7 @@ fault_datastore_down() {
   log "none of the $replicas replicas restarted"
   # SPIRE re-runs its health checks a minute after the last round, and a round that began while
   # the database was away waits up to a minute for it: readiness may lag its return by minutes.
-  wait_for 240 "all $replicas server replicas to be ready again" replicas_ready "$replicas" || return 1
+  idle wait_for 240 "all $replicas server replicas to be ready again" replicas_ready "$replicas" || return 1
   log "PostgreSQL started again: all $replicas replicas ready after $(since_s "$up") s"
   entries_kept entries.before && same_pods_unrestarted pods.before && new_pod_gets_svid "$up"
 }
