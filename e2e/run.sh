@@ -28,7 +28,8 @@ source "$E2E_DIR/lib/node.sh"
 
 # A run that hangs past this is stopped and counted as failed.
 RUN_TIMEOUT=900
-# Runs at once: each is a cluster with its own node; more than this only queue for the 2 cores.
+# Runs at once, not counting those that only wait (cluster.sh's idle): each is a cluster with its
+# own node; more than this only queue for the 2 cores.
 PARALLEL_RUNS="${E2E_PARALLEL_RUNS:-7}"
 # The ha run's share of the cores against 1 for each other run. It is the longest run (its
 # database outage and SPIRE's recovery go by their own clocks), so its steps go first when the
