@@ -599,10 +599,13 @@ entry_count_is() { server_cli entry show -output json >"$S/entries.json" && [[ "
 
 pods_gone() { ! kc -n "$1" get pods -o name | grep -q "^pod/$2-"; }
 
-ready_replicas_are() {
-  api_get "/apis/apps/v1/namespaces/$1/deployments/$2" >"$S/deployment.json" &&
-    [[ "$(pods_js field "$S/deployment.json" status.readyReplicas)" == "$3" ]]
+# ready_replicas API_PATH: the ready replicas of the Deployment or StatefulSet at that path.
+ready_replicas() {
+  local ready
+  api_get "$1" >"$S/workload.json" && ready="$(pods_js field "$S/workload.json" status.readyReplicas)"
+  echo "${ready:-0}"
 }
+ready_replicas_are() { [[ "$(ready_replicas "/apis/apps/v1/namespaces/$1/deployments/$2")" == "$3" ]]; }
 
 check_scale_and_delete() {
   local ns=demo deploy=sleep sa id

@@ -70,12 +70,7 @@ new_pod_gets_svid() {
   wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating
 }
 
-ready_server_replicas() {
-  local ready
-  api_get /apis/apps/v1/namespaces/spire-server/statefulsets/spire-server >"$S/server-statefulset.json" &&
-    ready="$(pods_js field "$S/server-statefulset.json" status.readyReplicas)"
-  echo "${ready:-0}"
-}
+ready_server_replicas() { ready_replicas /apis/apps/v1/namespaces/spire-server/statefulsets/spire-server; }
 replicas_ready() { [[ "$(ready_server_replicas)" == "$1" ]]; }
 
 # The database goes away for longer than the liveness probe tolerates failures: SPIRE's health
