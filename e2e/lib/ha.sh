@@ -33,7 +33,7 @@ record_server_restarts() {
     pods_js pod-restarts "$S/server-pods.json" spire-server >"$S/$1"
 }
 
-# outage SECONDS DOWN_MS: the database, stopped at DOWN_MS, stays away SECONDS, or until a server
+# outage SECONDS DOWN_MS: the database, stopped at DOWN_MS, stays away SECONDS more, or until a server
 # replica restarts (which fails the scenario: no need to wait it out); restarts in restarts.during.
 outage() {
   local until=$((SECONDS + $1))
@@ -70,6 +70,19 @@ new_pod_gets_svid() {
   wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating
 }
 
+# SPIRE's own /live on each replica's health port fails (as a liveness probe on it would find).
+live_failing_everywhere() {
+  local pod address
+  for pod in $(server_pods); do
+    api_get "/api/v1/namespaces/spire-server/pods/$pod" >"$S/live-pod.json" &&
+      address="$(pods_js port-address "$S/live-pod.json" spire-server server-health)" || return 1
+    ! curl -fsS --max-time 5 -o /dev/null "http://$address/live" || return 1
+  done
+}
+# Beyond the liveness window: time for a restart to show in the pod's status and for the next look
+# (outage looks every 10 s).
+LIVENESS_MARGIN=15
+
 ready_server_replicas() { ready_replicas /apis/apps/v1/namespaces/spire-server/statefulsets/spire-server; }
 replicas_ready() { [[ "$(ready_server_replicas)" == "$1" ]]; }
 
@@ -79,17 +92,20 @@ replicas_ready() { [[ "$(ready_server_replicas)" == "$1" ]]; }
 # kubelet's growing back-off); the agents serve the SVIDs they hold; once the database is back,
 # every replica serves again and new pods get their SVIDs.
 fault_datastore_down() {
-  local window outage down up replicas
+  local window down up replicas
   window="$(pods_js liveness-window "$DIR" spire-server)"
-  outage=$((window + 30))
   replicas="$(server_pods | grep -c .)"
   record_pods pods.before
   record_entries entries.before
   record_server_restarts restarts.before
   stop_postgres "$S/$PG_DIR_NAME" || { echo "FAIL: pg_ctl stop"; return 1; }
   down="$(now_ms)"
-  log "PostgreSQL stopped (pg_ctl stop -m fast) for ${outage} s, ${window} s being the spire-server container's liveness window"
-  idle outage "$outage" "$down"
+  # SPIRE notices only at its next round of health checks: the outage lasts until its /live has
+  # failed on every replica for the container's whole liveness window, and one probe more.
+  idle wait_for 240 "SPIRE's /live to fail on every replica" live_failing_everywhere || return 1
+  log "PostgreSQL stopped (pg_ctl stop -m fast); SPIRE's /live failed on every replica $(since_s "$down") s later"
+  idle outage "$((window + LIVENESS_MARGIN))" "$down"
+  log "the database stayed away $(since_s "$down") s: /live failing ${window} s (the spire-server container's liveness window) and ${LIVENESS_MARGIN} s more"
   log "during the outage $(ready_server_replicas) of $replicas replicas ready"
   no_sds_error_since "$down" || return 1
   log "no running pod's SDS stream broke during the outage"

@@ -370,9 +370,19 @@ function metricsPort(pod, containerName) {
 // pod's IP.
 function metricsAddress(podFile, containerName) {
   const pod = readJson(podFile);
-  if (!pod.status.podIP) fail(`pod ${pod.metadata.name} has no IP yet`);
-  console.log(`${pod.status.podIP}:${metricsPort(pod, containerName)}`);
+  console.log(`${podIp(pod)}:${metricsPort(pod, containerName)}`);
 }
+
+// port-address POD_JSON CONTAINER PORT_NAME: "IP:PORT" of the container's port of that name at the
+// pod's IP.
+function portAddress(podFile, containerName, portName) {
+  const pod = readJson(podFile);
+  const port = (containerOf(pod, containerName).ports || []).find((p) => p.name === portName) ||
+    fail(`pod ${pod.metadata.name}: container ${containerName} has no port ${portName}`);
+  console.log(`${podIp(pod)}:${port.containerPort}`);
+}
+
+const podIp = (pod) => pod.status.podIP || fail(`pod ${pod.metadata.name} has no IP yet`);
 
 // container-pid POD_JSON CONTAINER: the node's PID of the container's process, as containerd's
 // shim recorded it beside the container's bundle.
@@ -455,6 +465,7 @@ const commands = {
   mutate,
   'injected-pods': injectedPods,
   'metrics-address': metricsAddress,
+  'port-address': portAddress,
   'container-pid': containerPid,
   'rollouts-incomplete': rolloutsIncomplete,
   condition,
