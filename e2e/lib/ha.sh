@@ -67,8 +67,12 @@ new_pod_gets_svid() {
   wait_for "$WAIT" "every SPIRE-enabled pod, the new one too, to hold its SVID" sds_served || return 1
   log "a new pod got its SVID $(since_s "$1") s after that"
   kc -n demo scale deploy httpbin --replicas=1 >/dev/null
-  wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating
+  wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating || return 1
+  # Its entry goes a moment after it: recorded before that, it would count as lost later.
+  wait_for 45 "the second httpbin pod's entry to be removed" entry_count_is "$(httpbin_id)" 1
 }
+
+httpbin_id() { echo "spiffe://$TRUST_DOMAIN/ns/demo/sa/$(kc -n demo get deploy httpbin -o jsonpath='{.spec.template.spec.serviceAccountName}')"; }
 
 # SPIRE's own /live on each replica's health port fails (as a liveness probe on it would find).
 live_failing_everywhere() {
