@@ -607,10 +607,12 @@ ready_replicas() {
 }
 ready_replicas_are() { [[ "$(ready_replicas "/apis/apps/v1/namespaces/$1/deployments/$2")" == "$3" ]]; }
 
+# deployment_id NS DEPLOY: the SPIFFE ID Istio's ClusterSPIFFEID gives the Deployment's pods.
+deployment_id() { echo "spiffe://$TRUST_DOMAIN/ns/$1/sa/$(kc -n "$1" get deploy "$2" -o jsonpath='{.spec.template.spec.serviceAccountName}')"; }
+
 check_scale_and_delete() {
-  local ns=demo deploy=sleep sa id
-  sa="$(kc -n "$ns" get deploy "$deploy" -o jsonpath='{.spec.template.spec.serviceAccountName}')"
-  id="spiffe://$TRUST_DOMAIN/ns/$ns/sa/$sa"
+  local ns=demo deploy=sleep id
+  id="$(deployment_id "$ns" "$deploy")"
   entry_count_is "$id" 1 || { echo "FAIL: expected one entry $id before scaling"; return 1; }
   kc -n "$ns" scale deploy "$deploy" --replicas=2 >/dev/null
   wait_for "$WAIT" "deploy/$deploy to have 2 ready pods" ready_replicas_are "$ns" "$deploy" 2

@@ -69,10 +69,8 @@ new_pod_gets_svid() {
   kc -n demo scale deploy httpbin --replicas=1 >/dev/null
   wait_for "$WAIT" "the second httpbin pod to be gone" no_pod_terminating || return 1
   # Its entry goes a moment after it: recorded before that, it would count as lost later.
-  wait_for 45 "the second httpbin pod's entry to be removed" entry_count_is "$(httpbin_id)" 1
+  wait_for 45 "the second httpbin pod's entry to be removed" entry_count_is "$(deployment_id demo httpbin)" 1
 }
-
-httpbin_id() { echo "spiffe://$TRUST_DOMAIN/ns/demo/sa/$(kc -n demo get deploy httpbin -o jsonpath='{.spec.template.spec.serviceAccountName}')"; }
 
 # SPIRE's own /live on each replica's health port fails (as a liveness probe on it would find).
 live_failing_everywhere() {
@@ -105,7 +103,7 @@ fault_datastore_down() {
   stop_postgres "$S/$PG_DIR_NAME" || { echo "FAIL: pg_ctl stop"; return 1; }
   down="$(now_ms)"
   # SPIRE notices only at its next round of health checks: the outage lasts until its /live has
-  # failed on every replica for the container's whole liveness window, and one probe more.
+  # failed on every replica for the container's whole liveness window, and LIVENESS_MARGIN more.
   idle wait_for 240 "SPIRE's /live to fail on every replica" live_failing_everywhere || return 1
   log "PostgreSQL stopped (pg_ctl stop -m fast); SPIRE's /live failed on every replica $(since_s "$down") s later"
   idle outage "$((window + LIVENESS_MARGIN))" "$down"

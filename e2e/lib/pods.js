@@ -358,31 +358,20 @@ function sidecarDeployments(deploymentsFile) {
   }
 }
 
-// The number of the container's port named for metrics ("metrics", "cm-metrics"); fails when it
-// has none.
-function metricsPort(pod, containerName) {
-  const port = (containerOf(pod, containerName).ports || []).find((p) => /(^|-)metrics$/.test(p.name || ''));
-  if (!port) fail(`pod ${pod.metadata.name}: container ${containerName} has no port named for metrics`);
-  return port.containerPort;
-}
-
-// metrics-address POD_JSON CONTAINER: "IP:PORT" of the container's port named for metrics at the
-// pod's IP.
-function metricsAddress(podFile, containerName) {
+// "IP:PORT" at the pod's IP of the container's first port whose name matches; fails naming WHAT
+// when it has none.
+function addressOf(podFile, containerName, matches, what) {
   const pod = readJson(podFile);
-  console.log(`${podIp(pod)}:${metricsPort(pod, containerName)}`);
+  const port = (containerOf(pod, containerName).ports || []).find((p) => matches(p.name || '')) ||
+    fail(`pod ${pod.metadata.name}: container ${containerName} has no port ${what}`);
+  console.log(`${pod.status.podIP || fail(`pod ${pod.metadata.name} has no IP yet`)}:${port.containerPort}`);
 }
 
-// port-address POD_JSON CONTAINER PORT_NAME: "IP:PORT" of the container's port of that name at the
-// pod's IP.
-function portAddress(podFile, containerName, portName) {
-  const pod = readJson(podFile);
-  const port = (containerOf(pod, containerName).ports || []).find((p) => p.name === portName) ||
-    fail(`pod ${pod.metadata.name}: container ${containerName} has no port ${portName}`);
-  console.log(`${podIp(pod)}:${port.containerPort}`);
-}
-
-const podIp = (pod) => pod.status.podIP || fail(`pod ${pod.metadata.name} has no IP yet`);
+// metrics-address POD_JSON CONTAINER: "IP:PORT" of the container's port named for metrics
+// ("metrics", "cm-metrics") at the pod's IP.
+const metricsAddress = (podFile, containerName) => addressOf(podFile, containerName, (name) => /(^|-)metrics$/.test(name), 'named for metrics');
+// port-address POD_JSON CONTAINER PORT_NAME: "IP:PORT" of the container's port of that name.
+const portAddress = (podFile, containerName, portName) => addressOf(podFile, containerName, (name) => name === portName, portName);
 
 // container-pid POD_JSON CONTAINER: the node's PID of the container's process, as containerd's
 // shim recorded it beside the container's bundle.
